@@ -1,0 +1,3 @@
+"""keysweep: crypto inventory auditor and compliance scanner."""
+
+__version__ = "0.1.0"

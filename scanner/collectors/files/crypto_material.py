@@ -1,0 +1,400 @@
+"""Certificates, keys and bundles in PEM, DER, PKCS#7, PKCS#12 and OpenSSH formats.
+
+The format is told from the content; a file name is never trusted. Encrypted private keys are
+inventoried as encrypted and opened only with a password the operator supplied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+
+from scanner.collectors.base import CollectContext
+from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.inventory import crypto_assets
+from scanner.inventory.model import (
+    Asset,
+    AssetType,
+    CollectionError,
+    Location,
+    Relation,
+    RelationType,
+    freeze,
+)
+
+COLLECTOR = "files"
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
+    re.DOTALL,
+)
+_SSH_PUBLIC_PREFIXES = (
+    b"ssh-rsa ",
+    b"ssh-dss ",
+    b"ssh-ed25519 ",
+    b"ssh-ed448 ",
+    b"ecdsa-sha2-nistp256 ",
+    b"ecdsa-sha2-nistp384 ",
+    b"ecdsa-sha2-nistp521 ",
+    b"sk-ssh-ed25519@openssh.com ",
+    b"sk-ecdsa-sha2-nistp256@openssh.com ",
+)
+_CERT_TYPES = {"CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"}
+_PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"}
+_PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
+_CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
+_PKCS7_TYPES = {"PKCS7", "CMS"}
+_IGNORED_TYPES = {"X509 CRL", "EC PARAMETERS", "DSA PARAMETERS"}
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).split("\n", 1)[0]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Findings:
+    """Accumulates what one file yields."""
+
+    def __init__(self, source: FileSource) -> None:
+        self.source = source
+        self.items: list[Asset | Relation | CollectionError] = []
+        self.file_properties: dict[str, Any] = {}
+        self.certificates: list[Asset] = []
+
+    def error(self, message: str) -> None:
+        self.items.append(CollectionError(str(self.source.path), COLLECTOR, message))
+
+    def add_certificate(self, cert: x509.Certificate, detail: str, der_bytes: bytes | None = None) -> None:
+        observations, failed = crypto_assets.certificate_observations(
+            cert, self.source.location(detail), der_bytes=der_bytes
+        )
+        for item in observations:
+            self.items.append(item)
+            if isinstance(item, Asset) and item.type is AssetType.CERTIFICATE:
+                self.certificates.append(item)
+                self.items.append(self.source.stored_here(item))
+        if failed:
+            fields = ", ".join(f"{name} ({reason})" for name, reason in sorted(failed.items()))
+            self.error(f"{detail}: certificate loaded, but some fields could not be read: {fields}")
+
+    def add_private_key(self, key: PrivateKeyTypes, detail: str, *, encrypted: bool) -> None:
+        asset = crypto_assets.public_key_asset(
+            key.public_key(),
+            self.source.location(detail),
+            has_private_key=True,
+            encrypted_at_rest=encrypted,
+        )
+        self._add_key(asset, encrypted)
+
+    def add_private_key_spki(self, spki_der: bytes, detail: str, *, encrypted: bool) -> None:
+        asset = crypto_assets.key_asset(
+            spki_der, self.source.location(detail), has_private_key=True, encrypted_at_rest=encrypted
+        )
+        self._add_key(asset, encrypted)
+
+    def add_locked_private_key(self, blob: bytes, detail: str) -> None:
+        """An encrypted key whose public half the format hides: known by its ciphertext alone."""
+        asset = Asset(
+            id="key:encrypted-sha256:" + hashlib.sha256(blob).hexdigest(),
+            type=AssetType.KEY,
+            properties=freeze(
+                {
+                    "algorithm": None,
+                    "key_size": None,
+                    "curve": None,
+                    "spki_sha256": None,
+                    "has_private_key": True,
+                    "encrypted_at_rest": True,
+                    "locked": True,
+                }
+            ),
+            locations=(self.source.location(detail),),
+        )
+        self._add_key(asset, encrypted=True)
+
+    def _add_key(self, asset: Asset, encrypted: bool) -> None:
+        self.items.append(asset)
+        self.items.append(self.source.stored_here(asset))
+        if not encrypted:
+            self.file_properties["contains_plaintext_private_key"] = True
+        self.file_properties["contains_private_key"] = True
+
+    def add_public_key(self, spki_der: bytes, detail: str) -> None:
+        asset = crypto_assets.key_asset(spki_der, self.source.location(detail), has_private_key=False)
+        self.items.append(asset)
+        self.items.append(self.source.stored_here(asset))
+
+
+class CryptoMaterialHandler:
+    name: ClassVar[str] = "crypto"
+    priority: ClassVar[int] = 10
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if b"-----BEGIN " in head:
+            return True
+        stripped = head.lstrip()
+        if stripped.startswith(_SSH_PUBLIC_PREFIXES):
+            return True
+        # DER: a SEQUENCE with a long-form or short-form length that fits the file
+        return (len(head) > 4 and head[0] == 0x30 and head[1] in (0x80, 0x81, 0x82, 0x83, 0x84)) or (
+            len(head) > 2 and head[0] == 0x30 and head[1] < 0x80 and head[1] + 2 == len(head)
+        )
+
+    def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
+        found = _Findings(source)
+        data = source.data
+        if b"-----BEGIN " in data:
+            fmt = "pem"
+            self._parse_pem(found, data, context)
+        elif data.lstrip().startswith(_SSH_PUBLIC_PREFIXES):
+            fmt = "openssh-public-keys"
+            self._parse_ssh_public_lines(found, data)
+        else:
+            fmt = self._parse_der(found, data, context)
+
+        nothing_read = not any(isinstance(item, Asset) for item in found.items) and not found.file_properties
+        if nothing_read and not any(isinstance(item, CollectionError) for item in found.items):
+            found.error(f"no certificate or key could be read from this {fmt} file")
+        trust_store = _as_trust_store(found)
+        return ParsedFile(
+            format=fmt,
+            observations=tuple(found.items) + trust_store,
+            file_properties=found.file_properties,
+            # a file from which nothing could be read is an error, not an inventory entry
+            emit_file_asset=any(isinstance(item, Asset) for item in found.items) or bool(found.file_properties),
+        )
+
+    # -- PEM ------------------------------------------------------------------------------------
+    def _parse_pem(self, found: _Findings, data: bytes, context: CollectContext) -> None:
+        blocks = list(_PEM_BLOCK.finditer(data))
+        begins = data.count(b"-----BEGIN ")
+        if len(blocks) < begins:
+            found.error(f"{begins - len(blocks)} PEM block(s) are truncated (BEGIN without a matching END)")
+        for index, match in enumerate(blocks, start=1):
+            label = match.group(1).decode("ascii")
+            detail = f"PEM block {index} ({label})"
+            block = match.group(0)
+            try:
+                self._parse_pem_block(found, label, block, detail, context)
+            except Exception as exc:  # one bad block must not hide the others
+                found.error(f"{detail}: {_short(exc)}")
+
+    def _parse_pem_block(
+        self, found: _Findings, label: str, block: bytes, detail: str, context: CollectContext
+    ) -> None:
+        if label in _CERT_TYPES:
+            if label != "CERTIFICATE":
+                block = block.replace(label.encode(), b"CERTIFICATE")
+            cert = x509.load_pem_x509_certificate(block)
+            found.add_certificate(cert, detail)
+        elif label in _PRIVATE_TYPES:
+            if b"Proc-Type: 4,ENCRYPTED" in block:
+                self._encrypted_private_key(found, block, detail, context, pem=True)
+            else:
+                key = serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+                found.add_private_key(key, detail, encrypted=False)
+        elif label == "ENCRYPTED PRIVATE KEY":
+            self._encrypted_private_key(found, block, detail, context, pem=True)
+        elif label == "OPENSSH PRIVATE KEY":
+            self._openssh_private_key(found, block, detail, context)
+        elif label in _PUBLIC_TYPES:
+            public = serialization.load_pem_public_key(block)
+            found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
+        elif label in _CSR_TYPES:
+            csr = x509.load_pem_x509_csr(block.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
+            found.add_public_key(csr.public_key().public_bytes(_DER, _SPKI), f"{detail}, public key")
+        elif label in _PKCS7_TYPES:
+            for n, cert in enumerate(pkcs7.load_pem_pkcs7_certificates(block), start=1):
+                found.add_certificate(cert, f"{detail}, certificate {n}")
+        elif label == "DH PARAMETERS":
+            params = serialization.load_pem_parameters(block)
+            size = getattr(params.parameter_numbers(), "p", 0).bit_length()
+            found.file_properties["dh_parameters_bits"] = size
+        elif label in _IGNORED_TYPES:
+            return
+        else:
+            found.error(f"{detail}: PEM type not inventoried")
+
+    # -- private keys ---------------------------------------------------------------------------
+    def _encrypted_private_key(
+        self, found: _Findings, blob: bytes, detail: str, context: CollectContext, *, pem: bool
+    ) -> None:
+        loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+        for secret in context.passwords:
+            try:
+                key = loader(blob, secret.reveal(), unsafe_skip_rsa_key_validation=True)
+            except (ValueError, TypeError):
+                continue
+            found.add_private_key(key, detail, encrypted=True)
+            return
+        # PKCS#8 and traditional encrypted PEM hide the public key: inventory the key as locked
+        found.add_locked_private_key(blob, detail)
+
+    def _openssh_private_key(self, found: _Findings, block: bytes, detail: str, context: CollectContext) -> None:
+        public_blob, cipher = _openssh_public_blob(block)
+        encrypted = cipher != b"none"
+        if not encrypted:
+            key = serialization.load_ssh_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+            found.add_private_key(key, detail, encrypted=False)
+            return
+        # the OpenSSH format keeps the public key in clear beside the encrypted private part
+        key_type = _ssh_string(public_blob, 0)[0]
+        public = serialization.load_ssh_public_key(key_type + b" " + base64.b64encode(public_blob))
+        found.add_private_key_spki(public.public_bytes(_DER, _SPKI), detail, encrypted=True)
+
+    # -- OpenSSH public keys (authorized_keys, *.pub, known_hosts-like lines) -------------------
+    def _parse_ssh_public_lines(self, found: _Findings, data: bytes) -> None:
+        for number, line in enumerate(data.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            start = min((line.find(p) for p in _SSH_PUBLIC_PREFIXES if p in line), default=-1)
+            if start < 0:
+                continue
+            detail = f"line {number}"
+            try:
+                fields = line[start:].split()
+                public = serialization.load_ssh_public_key(b" ".join(fields[:2]))
+                found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
+            except Exception as exc:
+                found.error(f"{detail}: not a readable OpenSSH public key ({_short(exc)})")
+
+    # -- DER ------------------------------------------------------------------------------------
+    def _parse_der(self, found: _Findings, data: bytes, context: CollectContext) -> str:
+        try:
+            found.add_certificate(x509.load_der_x509_certificate(data), "DER certificate", data)
+            return "der-certificate"
+        except ValueError:
+            pass
+        if _looks_like_pkcs12(data):
+            self._parse_pkcs12(found, data, context)
+            return "pkcs12"
+        attempts: list[tuple[str, Any]] = [
+            ("pkcs7", lambda: pkcs7.load_der_pkcs7_certificates(data)),
+            ("der-private-key", lambda: serialization.load_der_private_key(data, None, True)),
+            ("der-public-key", lambda: serialization.load_der_public_key(data)),
+            ("der-csr", lambda: x509.load_der_x509_csr(data)),
+        ]
+        for fmt, attempt in attempts:
+            try:
+                value = attempt()
+            except TypeError:
+                if fmt == "der-private-key":  # encrypted PKCS#8: cryptography wants a password
+                    self._encrypted_private_key(found, data, "DER PKCS#8", context, pem=False)
+                    return "der-encrypted-private-key"
+                continue
+            except Exception:
+                continue
+            if fmt == "pkcs7":
+                for n, cert in enumerate(value, start=1):
+                    found.add_certificate(cert, f"PKCS#7 certificate {n}")
+            elif fmt == "der-private-key":
+                found.add_private_key(value, "DER private key", encrypted=False)
+            elif fmt == "der-public-key":
+                found.add_public_key(value.public_bytes(_DER, _SPKI), "DER public key")
+            else:
+                found.add_public_key(value.public_key().public_bytes(_DER, _SPKI), "DER CSR public key")
+            return fmt
+        found.error("DER data that is not a certificate, key, CSR, PKCS#7 or PKCS#12 (corrupt or truncated?)")
+        return "der"
+
+    def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
+        candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]
+        candidates += [(secret.reveal(), True) for secret in context.passwords]
+        last_error: Exception | None = None
+        for password, protected in candidates:
+            try:
+                bundle = pkcs12.load_pkcs12(data, password)
+            except (ValueError, TypeError) as exc:
+                last_error = exc
+                continue
+            found.file_properties["password_protected"] = protected
+            if bundle.key is not None:
+                found.add_private_key(bundle.key, "PKCS#12 key", encrypted=protected)
+            if bundle.cert is not None:
+                found.add_certificate(bundle.cert.certificate, "PKCS#12 certificate")
+            for n, extra in enumerate(bundle.additional_certs, start=1):
+                found.add_certificate(extra.certificate, f"PKCS#12 additional certificate {n}")
+            return
+        found.file_properties["password_protected"] = True
+        found.file_properties["locked"] = True
+        reason = "no password was supplied" if not context.passwords else "none of the supplied passwords opens it"
+        detail = f" ({_short(last_error)})" if last_error and not context.passwords else ""
+        found.error(f"PKCS#12 file is password-protected and {reason}; contents not inventoried{detail}")
+
+
+_DER = serialization.Encoding.DER
+_SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+def _looks_like_pkcs12(data: bytes) -> bool:
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
+    from scanner.inventory import der
+
+    try:
+        (tag, _, start, end), *_ = der.children(data, 0, None) or [(0, 0, 0, 0)]
+        if tag != 0x30:
+            return False
+        parts = der.children(data, start, end)
+        return bool(parts) and parts[0][0] == 0x02 and data[parts[0][2] : parts[0][3]] == b"\x03"
+    except der.DerError:
+        return False
+
+
+def _ssh_string(blob: bytes, offset: int) -> tuple[bytes, int]:
+    (length,) = struct.unpack(">I", blob[offset : offset + 4])
+    end = offset + 4 + length
+    if end > len(blob):
+        raise ValueError("truncated OpenSSH key")
+    return blob[offset + 4 : end], end
+
+
+def _openssh_public_blob(block: bytes) -> tuple[bytes, bytes]:
+    """(public key blob, cipher name) from an OPENSSH PRIVATE KEY block, without decrypting it."""
+    body = b"".join(line for line in block.splitlines() if not line.startswith(b"-----"))
+    try:
+        raw = base64.b64decode(body, validate=False)
+    except binascii.Error as exc:
+        raise ValueError("OpenSSH private key is not valid base64") from exc
+    magic = b"openssh-key-v1\x00"
+    if not raw.startswith(magic):
+        raise ValueError("not an openssh-key-v1 private key")
+    offset = len(magic)
+    cipher, offset = _ssh_string(raw, offset)
+    _kdf, offset = _ssh_string(raw, offset)
+    _kdf_options, offset = _ssh_string(raw, offset)
+    (count,) = struct.unpack(">I", raw[offset : offset + 4])
+    if count < 1:
+        raise ValueError("OpenSSH private key file holds no key")
+    public_blob, _ = _ssh_string(raw, offset + 4)
+    return public_blob, cipher
+
+
+def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:
+    """A bundle of several CA certificates and no keys is a trust store (e.g. ca-certificates.crt)."""
+    certs = found.certificates
+    if len(certs) < 2 or found.file_properties.get("contains_private_key"):
+        return ()
+    if not all(c.properties.get("is_ca") or c.properties.get("self_signed") for c in certs):
+        return ()
+    path = str(found.source.path)
+    store = Asset(
+        id=f"truststore:{path}",
+        type=AssetType.TRUST_STORE,
+        properties=freeze({"path": path, "anchors": len({c.id for c in certs})}),
+        locations=(Location("file", path),),
+    )
+    relations: Iterable[Relation] = (Relation(store.id, c.id, RelationType.TRUSTS) for c in certs)
+    found.file_properties["trust_store"] = True
+    return (store, *relations)

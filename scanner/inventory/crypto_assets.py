@@ -1,0 +1,298 @@
+"""Turn cryptography objects into inventory assets, with content-derived ids.
+
+Every collector (files, TLS, PKCS#11) uses these, so that the same certificate or key found in
+several places becomes one node. Each field is read on its own: a certificate whose extensions
+cannot be parsed is still inventoried, and what could not be read is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from scanner.inventory import der, knowledge
+from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze
+
+T = TypeVar("T")
+
+_DER = serialization.Encoding.DER
+_SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+def key_id_for_spki(spki_der: bytes) -> str:
+    return "key:spki-sha256:" + hashlib.sha256(spki_der).hexdigest()
+
+
+def certificate_id(der_bytes: bytes) -> str:
+    return "cert:sha256:" + hashlib.sha256(der_bytes).hexdigest()
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_public_key(public_key: PublicKeyTypes) -> dict[str, Any]:
+    """keysweep's algorithm name, size and curve for a key cryptography can load."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return {"algorithm": "RSA", "key_size": public_key.key_size, "curve": None}
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return {"algorithm": "EC", "key_size": public_key.curve.key_size, "curve": public_key.curve.name}
+    if isinstance(public_key, dsa.DSAPublicKey):
+        return {"algorithm": "DSA", "key_size": public_key.key_size, "curve": None}
+    if isinstance(public_key, dh.DHPublicKey):
+        return {"algorithm": "DH", "key_size": public_key.key_size, "curve": None}
+    for cls, name, size in (
+        (ed25519.Ed25519PublicKey, "Ed25519", 256),
+        (ed448.Ed448PublicKey, "Ed448", 456),
+        (x25519.X25519PublicKey, "X25519", 256),
+        (x448.X448PublicKey, "X448", 448),
+    ):
+        if isinstance(public_key, cls):
+            return {"algorithm": name, "key_size": size, "curve": None}
+    return {"algorithm": type(public_key).__name__, "key_size": None, "curve": None}
+
+
+def describe_spki(spki_der: bytes) -> dict[str, Any]:
+    """Describe a SubjectPublicKeyInfo, by OID where cryptography cannot load the key."""
+    try:
+        return describe_public_key(serialization.load_der_public_key(spki_der))
+    except Exception:  # UnsupportedAlgorithm, ValueError: fall back to the OID
+        pass
+    oid = der.spki_algorithm_oid(spki_der)
+    pq = knowledge.post_quantum_by_oid(oid)
+    if pq is not None:
+        return {"algorithm": pq.name, "key_size": None, "curve": None, "algorithm_oid": oid}
+    return {"algorithm": f"unknown ({oid})", "key_size": None, "curve": None, "algorithm_oid": oid}
+
+
+def key_asset(
+    spki_der: bytes,
+    location: Location | None,
+    *,
+    has_private_key: bool,
+    encrypted_at_rest: bool | None = None,
+    description: dict[str, Any] | None = None,
+) -> Asset:
+    properties = dict(description or describe_spki(spki_der))
+    digest = hashlib.sha256(spki_der).hexdigest()
+    properties.update(
+        spki_sha256=digest,
+        has_private_key=has_private_key,
+        # a bare public key or certificate says nothing about the private key's storage
+        encrypted_at_rest=encrypted_at_rest if has_private_key else None,
+    )
+    return Asset(
+        id="key:spki-sha256:" + digest,
+        type=AssetType.KEY,
+        properties=freeze(properties),
+        locations=(location,) if location else (),
+    )
+
+
+def public_key_asset(
+    public_key: PublicKeyTypes,
+    location: Location | None,
+    *,
+    has_private_key: bool,
+    encrypted_at_rest: bool | None = None,
+) -> Asset:
+    return key_asset(
+        public_key.public_bytes(_DER, _SPKI),
+        location,
+        has_private_key=has_private_key,
+        encrypted_at_rest=encrypted_at_rest,
+        description=describe_public_key(public_key),
+    )
+
+
+class FieldErrors:
+    """Collects per-field read failures, so that one bad extension does not lose the certificate."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, str] = {}
+
+    def read(self, field: str, reader: Callable[[], T], default: T) -> T:
+        try:
+            return reader()
+        except Exception as exc:  # cryptography raises ValueError, UnsupportedAlgorithm, ...
+            self.failed[field] = f"{type(exc).__name__}: {exc}"
+            return default
+
+
+def _signature_algorithm(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    pq = knowledge.post_quantum_by_oid(oid.dotted_string)
+    if pq is not None:
+        return pq.name
+    name = oid._name
+    return oid.dotted_string if name == "Unknown OID" else name
+
+
+def _signature_hash(cert: x509.Certificate) -> str | None:
+    # EdDSA and ML-DSA sign without a separate hash; an unknown OID is shown by signature_algorithm
+    if knowledge.post_quantum_by_oid(cert.signature_algorithm_oid.dotted_string) is not None:
+        return None
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name if isinstance(algorithm, hashes.HashAlgorithm) else None
+
+
+def _extension(cert: x509.Certificate, cls: type[Any]) -> Any:
+    try:
+        return cert.extensions.get_extension_for_class(cls).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _san(cert: x509.Certificate) -> list[str]:
+    value = _extension(cert, x509.SubjectAlternativeName)
+    if value is None:
+        return []
+    out: list[str] = []
+    for name in value:
+        if isinstance(name, x509.DNSName):
+            out.append(f"DNS:{name.value}")
+        elif isinstance(name, x509.IPAddress):
+            out.append(f"IP:{name.value}")
+        elif isinstance(name, x509.RFC822Name):
+            out.append(f"email:{name.value}")
+        elif isinstance(name, x509.UniformResourceIdentifier):
+            out.append(f"URI:{name.value}")
+    return out
+
+
+def _key_usage(cert: x509.Certificate) -> list[str]:
+    value = _extension(cert, x509.KeyUsage)
+    if value is None:
+        return []
+    names = [
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+    ]
+    used = [name for name in names if getattr(value, name)]
+    if value.key_agreement:
+        used += [n for n in ("encipher_only", "decipher_only") if getattr(value, n)]
+    return used
+
+
+def _eku(cert: x509.Certificate) -> list[str]:
+    value = _extension(cert, x509.ExtendedKeyUsage)
+    return [] if value is None else [oid._name for oid in value]
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    value = _extension(cert, x509.BasicConstraints)
+    return bool(value and value.ca)
+
+
+def _ski(cert: x509.Certificate) -> str | None:
+    value = _extension(cert, x509.SubjectKeyIdentifier)
+    return None if value is None else bytes(value.digest).hex()
+
+
+def _aki(cert: x509.Certificate) -> str | None:
+    value = _extension(cert, x509.AuthorityKeyIdentifier)
+    return None if value is None or value.key_identifier is None else bytes(value.key_identifier).hex()
+
+
+def _ocsp_urls(cert: x509.Certificate) -> list[str]:
+    value = _extension(cert, x509.AuthorityInformationAccess)
+    if value is None:
+        return []
+    return [
+        d.access_location.value
+        for d in value
+        if d.access_method == AuthorityInformationAccessOID.OCSP
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+    ]
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    value = _extension(cert, x509.CRLDistributionPoints)
+    if value is None:
+        return []
+    return [
+        name.value
+        for point in value
+        for name in point.full_name or []
+        if isinstance(name, x509.UniformResourceIdentifier)
+    ]
+
+
+def certificate_observations(
+    cert: x509.Certificate,
+    location: Location | None,
+    *,
+    der_bytes: bytes | None = None,
+) -> tuple[list[Asset | Relation], dict[str, str]]:
+    """The certificate, the key it certifies, and the relation between them.
+
+    Returns the observations and the fields that could not be read (field -> reason).
+    """
+    raw = der_bytes if der_bytes is not None else cert.public_bytes(_DER)
+    cert_id = certificate_id(raw)
+    fields = FieldErrors()
+    subject = fields.read("subject", lambda: cert.subject.rfc4514_string(), "")
+    issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
+    not_before = fields.read("not_before", lambda: iso(cert.not_valid_before_utc), None)
+    not_after = fields.read("not_after", lambda: iso(cert.not_valid_after_utc), None)
+    ski = fields.read("subject_key_id", lambda: _ski(cert), None)
+    aki = fields.read("authority_key_id", lambda: _aki(cert), None)
+    properties: dict[str, Any] = {
+        "sha256_fingerprint": raw and hashlib.sha256(raw).hexdigest(),
+        "subject": subject,
+        "issuer": issuer,
+        "serial": fields.read("serial", lambda: format(cert.serial_number, "x"), None),
+        "not_before": not_before,
+        "not_after": not_after,
+        "signature_algorithm": fields.read("signature_algorithm", lambda: _signature_algorithm(cert), None),
+        "signature_hash": fields.read("signature_hash", lambda: _signature_hash(cert), None),
+        "is_ca": fields.read("basic_constraints", lambda: _is_ca(cert), False),
+        # self-issued, and signed by its own key where key identifiers say so
+        "self_signed": bool(subject) and subject == issuer and (aki is None or ski is None or aki == ski),
+        "san": fields.read("san", lambda: _san(cert), list[str]()),
+        "key_usage": fields.read("key_usage", lambda: _key_usage(cert), list[str]()),
+        "extended_key_usage": fields.read("extended_key_usage", lambda: _eku(cert), list[str]()),
+        "subject_key_id": ski,
+        "authority_key_id": aki,
+        "ocsp_urls": fields.read("ocsp", lambda: _ocsp_urls(cert), list[str]()),
+        "crl_urls": fields.read("crl", lambda: _crl_urls(cert), list[str]()),
+        "version": fields.read("version", lambda: cert.version.name, None),
+    }
+    if not_before and not_after:
+        properties["validity_days"] = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+
+    observations: list[Asset | Relation] = []
+    spki = fields.read("public_key", lambda: der.spki_from_tbs(cert.tbs_certificate_bytes), None)
+    if spki is not None:
+        key = fields.read("public_key", lambda: key_asset(spki, location, has_private_key=False), None)
+        if key is not None:
+            properties["public_key_algorithm"] = key.properties.get("algorithm")
+            observations.append(key)
+            observations.append(Relation(cert_id, key.id, RelationType.CERTIFIES))
+    if fields.failed:
+        properties["unreadable_fields"] = sorted(fields.failed)
+    cert_asset = Asset(
+        id=cert_id,
+        type=AssetType.CERTIFICATE,
+        properties=freeze(properties),
+        locations=(location,) if location else (),
+    )
+    observations.insert(0, cert_asset)
+    return observations, fields.failed

@@ -1,0 +1,141 @@
+"""Read-only access to the algorithm knowledge base (algorithms.toml)."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFacts:
+    security_bits: int | None
+    quantum_vulnerable: bool | None
+    fips_approved: bool | None
+    fips_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostQuantumAlgorithm:
+    oid: str
+    name: str
+    family: str
+    category: int
+    bits: int
+
+
+@cache
+def _kb() -> dict[str, Any]:
+    text = resources.files("scanner.inventory").joinpath("algorithms.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def _curve_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, entry in _kb()["curves"].items():
+        index[name.lower()] = name
+        for alias in entry.get("aliases", []):
+            index[alias.lower()] = name
+    return index
+
+
+def canonical_curve(name: str) -> str | None:
+    """'P-256', 'prime256v1' and 'secp256r1' are one curve; None when the curve is unknown."""
+    return _curve_index().get(name.strip().lower())
+
+
+def modulus_strength(bits: int) -> int:
+    """SP 800-57 Table 2 for RSA/DSA/DH; below 1024 bits the FIPS 140-3 IG D.F estimate."""
+    for row in _kb()["modulus_strength"]:
+        if bits >= int(row["min_bits"]):
+            return int(row["bits"])
+    if bits <= 1:
+        return 0
+    ln_n = bits * math.log(2)
+    estimate: float = (1.923 * (ln_n * math.log(ln_n) ** 2) ** (1 / 3) - 4.69) / math.log(2)
+    return max(0, math.floor(estimate))
+
+
+def curve_strength(curve: str) -> int | None:
+    canonical = canonical_curve(curve)
+    if canonical is None:
+        return None
+    return int(_kb()["curves"][canonical]["bits"])
+
+
+def hash_strength(name: str) -> int | None:
+    """Collision-resistance strength of a hash used in a signature (SP 800-57 Table 3)."""
+    normalized = name.lower().replace("_", "-")
+    if normalized.startswith("sha-"):
+        normalized = "sha" + normalized[4:]
+    value = _kb()["hashes"].get(normalized)
+    return None if value is None else int(value)
+
+
+def symmetric_strength(algorithm: str, key_bits: int) -> int | None:
+    value = _kb()["symmetric"].get(f"{algorithm}-{key_bits}")
+    return None if value is None else int(value)
+
+
+@cache
+def _pq_by_oid() -> dict[str, PostQuantumAlgorithm]:
+    return {
+        oid: PostQuantumAlgorithm(oid, e["name"], e["family"], int(e["category"]), int(e["bits"]))
+        for oid, e in _kb()["pq"].items()
+    }
+
+
+def post_quantum_by_oid(oid: str) -> PostQuantumAlgorithm | None:
+    return _pq_by_oid().get(oid)
+
+
+@cache
+def _pq_by_name() -> dict[str, PostQuantumAlgorithm]:
+    return {alg.name: alg for alg in _pq_by_oid().values()}
+
+
+def post_quantum_by_name(name: str) -> PostQuantumAlgorithm | None:
+    return _pq_by_name().get(name)
+
+
+def key_facts(algorithm: str, key_size: int | None = None, curve: str | None = None) -> KeyFacts:
+    """Security strength, quantum vulnerability and FIPS 140-3 approval of one key.
+
+    ``algorithm`` uses keysweep's names: RSA, EC, DSA, DH, Ed25519, Ed448, X25519, X448, AES,
+    3DES, DES, and the post-quantum parameter-set names (ML-DSA-65, ...).
+    """
+    kb = _kb()
+    fixed = kb["fixed"].get(algorithm)
+    if fixed is not None:
+        return KeyFacts(fixed["bits"], fixed["quantum_vulnerable"], fixed["fips_approved"])
+
+    pq = post_quantum_by_name(algorithm)
+    if pq is not None:
+        family = kb["families"][pq.family]
+        return KeyFacts(pq.bits, family["quantum_vulnerable"], family["fips_approved"])
+
+    family = kb["families"].get(algorithm)
+    if family is None:
+        return KeyFacts(None, None, None)
+    bits: int | None = None
+    approved: bool | None = family.get("fips_approved")
+    note = family.get("fips_note", "")
+
+    if algorithm in ("RSA", "DSA", "DH") and key_size:
+        bits = modulus_strength(key_size)
+    elif algorithm == "EC" and curve:
+        bits = curve_strength(curve)
+        canonical = canonical_curve(curve)
+        approved = kb["curves"][canonical].get("fips_approved") if canonical else None
+    elif algorithm in ("AES", "3DES", "DES") and key_size:
+        bits = symmetric_strength(algorithm, key_size)
+
+    minimum = family.get("fips_min_bits")
+    if approved and minimum and key_size is not None and key_size < minimum:
+        approved = False
+        note = f"{algorithm} keys below {minimum} bits are not approved for generation (SP 800-131A)"
+    return KeyFacts(bits, family["quantum_vulnerable"], approved, note)

@@ -1,0 +1,190 @@
+"""The values that flow between stages: collectors -> graph -> engine -> reporters.
+
+Names and fields follow DESIGN.md; they are a public contract (JSON report, CBOM, SARIF).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class AssetType(StrEnum):
+    CERTIFICATE = "certificate"
+    KEY = "key"
+    TLS_ENDPOINT = "tls-endpoint"
+    HSM_TOKEN = "hsm-token"
+    FILE = "file"
+    CONFIG = "config"
+    TRUST_STORE = "trust-store"
+    SECRET = "secret"
+
+
+class RelationType(StrEnum):
+    PRESENTS = "presents"  # endpoint -> certificate
+    CERTIFIES = "certifies"  # certificate -> the key it binds
+    ISSUED_BY = "issued-by"  # certificate -> issuer certificate
+    STORED_IN = "stored-in"  # key / certificate / secret -> file, token or trust store
+    REFERENCES = "references"  # config -> file
+    CONFIGURES = "configures"  # config -> endpoint
+    TRUSTS = "trusts"  # trust store -> certificate
+    WRAPS = "wraps"  # key -> key
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+CATEGORIES = frozenset(
+    {
+        "key-size",
+        "algorithm",
+        "protocol",
+        "certificate-validity",
+        "rotation",
+        "pqc",
+        "fips",
+        "key-storage",
+        "key-usage",
+        "trust",
+        "revocation",
+        "secret-exposure",
+        "configuration",
+    }
+)
+
+
+def freeze(properties: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view, so that a frozen dataclass holding it is frozen in practice too."""
+    return MappingProxyType(dict(properties))
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where an asset was seen: a file (with block/alias detail), a token, an endpoint."""
+
+    kind: str  # "file", "pkcs11", "tls", "trust-store", "config", "keystore"
+    ref: str  # absolute path, token id or endpoint id
+    detail: str = ""  # e.g. "PEM block 2", "alias 'server'", "line 14"
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"kind": self.kind, "ref": self.ref}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    id: str
+    type: AssetType
+    properties: Mapping[str, Any] = field(default_factory=lambda: freeze({}))
+    locations: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    source: str
+    target: str
+    type: RelationType
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionError:
+    """A per-target failure, kept as a value: the scan goes on and the report lists it."""
+
+    target: str
+    collector: str
+    message: str
+
+
+Observation = Asset | Relation | CollectionError
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rule_id: str
+    reason: str
+    owner: str
+    expires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: str
+    rule_id: str
+    title: str
+    severity: Severity
+    category: str
+    asset_id: str
+    message: str
+    evidence: Mapping[str, Any]
+    references: tuple[str, ...]
+    policies: tuple[str, ...]
+    remediation: str
+    waived: Waiver | None = None
+    deadline: str | None = None
+    requirements: tuple[str, ...] = ()
+
+    @staticmethod
+    def make_id(rule_id: str, asset_id: str, discriminator: str = "") -> str:
+        # stable across scans so that history and diff can match findings
+        text = f"{rule_id}\x00{asset_id}\x00{discriminator}" if discriminator else f"{rule_id}\x00{asset_id}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanMetadata:
+    id: str
+    started_at: datetime
+    finished_at: datetime
+    as_of: datetime
+    operator: str
+    host: str
+    policies: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a reporter needs to know of a rule (SARIF rule list, HTML help)."""
+
+    id: str
+    title: str
+    category: str
+    severity: Severity
+    pack: str
+    rationale: str
+    remediation: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    metadata: ScanMetadata
+    assets: tuple[Asset, ...]
+    relations: tuple[Relation, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[CollectionError, ...]
+    rules: tuple[RuleInfo, ...] = ()

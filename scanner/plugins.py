@@ -1,0 +1,60 @@
+"""Entry-point discovery for every extension point: collectors, file handlers, checks, reporters.
+
+Entry points are loaded lazily and only when needed, so that a file scan never imports the TLS
+stack. A plugin that fails to load is reported and skipped, never fatal for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+COLLECTORS = "keysweep.collectors"
+FILE_HANDLERS = "keysweep.file_handlers"
+CHECKS = "keysweep.checks"
+REPORTERS = "keysweep.reporters"
+
+
+class PluginError(RuntimeError):
+    pass
+
+
+@cache
+def _group(group: str) -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=group):
+        # the first distribution to claim a name wins; later ones are reported, not silently merged
+        if ep.name in found:
+            log.warning("plugin %s in %s is defined twice; keeping %s", ep.name, group, found[ep.name].value)
+            continue
+        found[ep.name] = ep
+    return found
+
+
+def names(group: str) -> list[str]:
+    return sorted(_group(group))
+
+
+@cache
+def load(group: str, name: str) -> Any:
+    ep = _group(group).get(name)
+    if ep is None:
+        raise PluginError(f"no {group} plugin named {name!r} (known: {', '.join(names(group)) or 'none'})")
+    try:
+        return ep.load()
+    except Exception as exc:  # a broken third-party plugin must not take the scan down
+        raise PluginError(f"plugin {name!r} in {group} failed to load: {type(exc).__name__}: {exc}") from exc
+
+
+def load_all(group: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = {}
+    for name in names(group):
+        try:
+            loaded[name] = load(group, name)
+        except PluginError as exc:
+            log.warning("%s", exc)
+    return loaded

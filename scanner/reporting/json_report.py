@@ -1,0 +1,75 @@
+"""The JSON report (schema_version "1"), the contract that scripts and `keysweep diff` read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from scanner import __version__
+from scanner.inventory.model import Finding, ScanResult
+from scanner.reporting.summary import summarize
+
+SCHEMA_VERSION = "1"
+
+
+def _iso(value: Any) -> str:
+    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "severity": f.severity.value,
+        "category": f.category,
+        "asset_id": f.asset_id,
+        "message": f.message,
+        "evidence": dict(f.evidence),
+        "references": list(f.references),
+        "policies": list(f.policies),
+        "requirements": list(f.requirements),
+        "remediation": f.remediation,
+        "waived": None
+        if f.waived is None
+        else {"reason": f.waived.reason, "owner": f.waived.owner, "expires": f.waived.expires},
+        "deadline": f.deadline,
+    }
+
+
+def report_dict(result: ScanResult) -> dict[str, Any]:
+    meta = result.metadata
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "keysweep", "version": __version__},
+        "scan": {
+            "id": meta.id,
+            "started_at": _iso(meta.started_at),
+            "finished_at": _iso(meta.finished_at),
+            "as_of": _iso(meta.as_of),
+            "operator": meta.operator,
+            "host": meta.host,
+            "policies": list(meta.policies),
+            "targets": list(meta.targets),
+        },
+        "assets": [
+            {
+                "id": a.id,
+                "type": a.type.value,
+                "properties": dict(a.properties),
+                "locations": [loc.as_dict() for loc in a.locations],
+            }
+            for a in result.assets
+        ],
+        "relations": [{"source": r.source, "target": r.target, "type": r.type.value} for r in result.relations],
+        "findings": [_finding(f) for f in result.findings],
+        "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
+        "summary": summarize(result),
+    }
+
+
+class JsonReporter:
+    format: ClassVar[str] = "json"
+
+    def render(self, result: ScanResult) -> bytes:
+        return json.dumps(report_dict(result), indent=1, ensure_ascii=False, default=str).encode("utf-8")

@@ -1,0 +1,93 @@
+"""Parsing of network targets: HOST[:PORT], [v6]:PORT, and CIDR ranges, from argv or a file."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+DEFAULT_TLS_PORT = 443
+# a /16 is 65,536 endpoints: larger ranges are almost always a typo, and a scan of them hours long
+MAX_CIDR_ADDRESSES = 65536
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+class TargetError(ValueError):
+    """A target that cannot be parsed; the message names it."""
+
+
+def _port(text: str, target: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise TargetError(f"invalid target {target!r}: port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def parse_endpoint(target: str, default_port: int = DEFAULT_TLS_PORT) -> list[tuple[str, int]]:
+    """Expand one target into (host, port) pairs. CIDR ranges give every host address."""
+    text = target.strip()
+    if not text:
+        raise TargetError("empty target")
+    host, port = text, default_port
+    if text.startswith("["):  # [::1]:443
+        end = text.find("]")
+        if end < 0:
+            raise TargetError(f"invalid target {target!r}: unclosed '['")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise TargetError(f"invalid target {target!r}: expected ':PORT' after ']'")
+            port = _port(rest[1:], target)
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = _port(port_text, target)
+    if "/" in host:
+        try:
+            network = ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            raise TargetError(f"invalid target {target!r}: {host!r} is not a valid CIDR range") from None
+        if network.num_addresses > MAX_CIDR_ADDRESSES:
+            raise TargetError(f"invalid target {target!r}: range has more than {MAX_CIDR_ADDRESSES} addresses")
+        hosts = list(network.hosts()) if network.num_addresses > 2 else list(network)
+        return [(str(address), port) for address in hosts]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOSTNAME.match(host):
+            raise TargetError(f"invalid target {target!r}: {host!r} is not a host name or IP address") from None
+    return [(host, port)]
+
+
+def format_endpoint(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def read_targets_file(path: Path) -> list[str]:
+    """One target per line; '#' starts a comment; blank lines are skipped."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"cannot read targets file {path}: {exc}") from None
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        try:
+            parse_endpoint(entry)
+        except TargetError as exc:
+            raise TargetError(f"{path}:{number}: {exc}") from None
+        out.append(entry)
+    return out
+
+
+def expand(targets: Iterable[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for target in targets:
+        for host, port in parse_endpoint(target):
+            endpoint = format_endpoint(host, port)
+            if endpoint not in seen:
+                seen.add(endpoint)
+                yield endpoint
