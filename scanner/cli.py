@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from datetime import UTC, datetime
@@ -156,6 +157,11 @@ def main(verbose: int) -> None:
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports."""
     from scanner.scan import ScanRequest, run_scan
+
+    # A scan builds many small long-lived objects; the default GC thresholds make it re-walk them
+    # all, over and over (about 40% of a 20,000-certificate scan). Nothing here makes cycles worth it.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
 
     targets = _targets(opts)
     if not targets:

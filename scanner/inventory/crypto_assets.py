@@ -148,15 +148,12 @@ def _signature_hash(cert: x509.Certificate) -> str | None:
     return algorithm.name if isinstance(algorithm, hashes.HashAlgorithm) else None
 
 
-def _extension(cert: x509.Certificate, cls: type[Any]) -> Any:
-    try:
-        return cert.extensions.get_extension_for_class(cls).value
-    except x509.ExtensionNotFound:
-        return None
+def _extensions(cert: x509.Certificate) -> dict[type[Any], Any]:
+    """Every extension's parsed value by its class, read once (a certificate may carry many)."""
+    return {type(ext.value): ext.value for ext in cert.extensions}
 
 
-def _san(cert: x509.Certificate) -> list[str]:
-    value = _extension(cert, x509.SubjectAlternativeName)
+def _san(value: x509.SubjectAlternativeName | None) -> list[str]:
     if value is None:
         return []
     out: list[str] = []
@@ -172,47 +169,27 @@ def _san(cert: x509.Certificate) -> list[str]:
     return out
 
 
-def _key_usage(cert: x509.Certificate) -> list[str]:
-    value = _extension(cert, x509.KeyUsage)
+_KEY_USAGE_NAMES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+)
+
+
+def _key_usage(value: x509.KeyUsage | None) -> list[str]:
     if value is None:
         return []
-    names = [
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-    ]
-    used = [name for name in names if getattr(value, name)]
-    if value.key_agreement:
+    used = [name for name in _KEY_USAGE_NAMES if getattr(value, name)]
+    if value.key_agreement:  # encipher_only / decipher_only are only defined with key_agreement
         used += [n for n in ("encipher_only", "decipher_only") if getattr(value, n)]
     return used
 
 
-def _eku(cert: x509.Certificate) -> list[str]:
-    value = _extension(cert, x509.ExtendedKeyUsage)
-    return [] if value is None else [oid._name for oid in value]
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    value = _extension(cert, x509.BasicConstraints)
-    return bool(value and value.ca)
-
-
-def _ski(cert: x509.Certificate) -> str | None:
-    value = _extension(cert, x509.SubjectKeyIdentifier)
-    return None if value is None else bytes(value.digest).hex()
-
-
-def _aki(cert: x509.Certificate) -> str | None:
-    value = _extension(cert, x509.AuthorityKeyIdentifier)
-    return None if value is None or value.key_identifier is None else bytes(value.key_identifier).hex()
-
-
-def _ocsp_urls(cert: x509.Certificate) -> list[str]:
-    value = _extension(cert, x509.AuthorityInformationAccess)
+def _ocsp_urls(value: x509.AuthorityInformationAccess | None) -> list[str]:
     if value is None:
         return []
     return [
@@ -223,8 +200,7 @@ def _ocsp_urls(cert: x509.Certificate) -> list[str]:
     ]
 
 
-def _crl_urls(cert: x509.Certificate) -> list[str]:
-    value = _extension(cert, x509.CRLDistributionPoints)
+def _crl_urls(value: x509.CRLDistributionPoints | None) -> list[str]:
     if value is None:
         return []
     return [
@@ -233,6 +209,26 @@ def _crl_urls(cert: x509.Certificate) -> list[str]:
         for name in point.full_name or []
         if isinstance(name, x509.UniformResourceIdentifier)
     ]
+
+
+def _extension_properties(exts: dict[type[Any], Any]) -> dict[str, Any]:
+    basic = exts.get(x509.BasicConstraints)
+    ski = exts.get(x509.SubjectKeyIdentifier)
+    aki = exts.get(x509.AuthorityKeyIdentifier)
+    eku = exts.get(x509.ExtendedKeyUsage)
+    return {
+        "is_ca": bool(basic and basic.ca),
+        "san": _san(exts.get(x509.SubjectAlternativeName)),
+        "key_usage": _key_usage(exts.get(x509.KeyUsage)),
+        "extended_key_usage": [] if eku is None else [oid._name for oid in eku],
+        "subject_key_id": None if ski is None else bytes(ski.digest).hex(),
+        "authority_key_id": None if aki is None or aki.key_identifier is None else bytes(aki.key_identifier).hex(),
+        "ocsp_urls": _ocsp_urls(exts.get(x509.AuthorityInformationAccess)),
+        "crl_urls": _crl_urls(exts.get(x509.CRLDistributionPoints)),
+    }
+
+
+_NO_EXTENSIONS = _extension_properties({})
 
 
 def certificate_observations(
@@ -246,16 +242,17 @@ def certificate_observations(
     Returns the observations and the fields that could not be read (field -> reason).
     """
     raw = der_bytes if der_bytes is not None else cert.public_bytes(_DER)
-    cert_id = certificate_id(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    cert_id = "cert:sha256:" + digest
     fields = FieldErrors()
     subject = fields.read("subject", lambda: cert.subject.rfc4514_string(), "")
     issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
     not_before = fields.read("not_before", lambda: iso(cert.not_valid_before_utc), None)
     not_after = fields.read("not_after", lambda: iso(cert.not_valid_after_utc), None)
-    ski = fields.read("subject_key_id", lambda: _ski(cert), None)
-    aki = fields.read("authority_key_id", lambda: _aki(cert), None)
+    extension_values = fields.read("extensions", lambda: _extension_properties(_extensions(cert)), _NO_EXTENSIONS)
+    ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]
     properties: dict[str, Any] = {
-        "sha256_fingerprint": raw and hashlib.sha256(raw).hexdigest(),
+        "sha256_fingerprint": digest,
         "subject": subject,
         "issuer": issuer,
         "serial": fields.read("serial", lambda: format(cert.serial_number, "x"), None),
@@ -263,16 +260,9 @@ def certificate_observations(
         "not_after": not_after,
         "signature_algorithm": fields.read("signature_algorithm", lambda: _signature_algorithm(cert), None),
         "signature_hash": fields.read("signature_hash", lambda: _signature_hash(cert), None),
-        "is_ca": fields.read("basic_constraints", lambda: _is_ca(cert), False),
         # self-issued, and signed by its own key where key identifiers say so
         "self_signed": bool(subject) and subject == issuer and (aki is None or ski is None or aki == ski),
-        "san": fields.read("san", lambda: _san(cert), list[str]()),
-        "key_usage": fields.read("key_usage", lambda: _key_usage(cert), list[str]()),
-        "extended_key_usage": fields.read("extended_key_usage", lambda: _eku(cert), list[str]()),
-        "subject_key_id": ski,
-        "authority_key_id": aki,
-        "ocsp_urls": fields.read("ocsp", lambda: _ocsp_urls(cert), list[str]()),
-        "crl_urls": fields.read("crl", lambda: _crl_urls(cert), list[str]()),
+        **extension_values,
         "version": fields.read("version", lambda: cert.version.name, None),
     }
     if not_before and not_after:

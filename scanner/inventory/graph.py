@@ -51,6 +51,9 @@ class InventoryGraph:
         self._relations: dict[tuple[str, str, RelationType], Relation] = {}
         self._errors: list[CollectionError] = []
         self._frozen: dict[str, Asset] = {}
+        # insertion-ordered ids per type, so rules for one type do not walk every node
+        self._by_type: dict[AssetType, dict[str, None]] = {}
+        self._type_of: dict[str, AssetType] = {}
 
     # -- building -------------------------------------------------------------------------------
     def add(self, observation: Observation) -> None:
@@ -69,6 +72,8 @@ class InventoryGraph:
         self._frozen.pop(asset.id, None)
         node = self._g.nodes.get(asset.id)
         if node is None or "type" not in node:
+            self._by_type.setdefault(asset.type, {})[asset.id] = None
+            self._type_of[asset.id] = asset.type
             self._g.add_node(
                 asset.id,
                 type=asset.type,
@@ -102,15 +107,17 @@ class InventoryGraph:
 
     # -- reading --------------------------------------------------------------------------------
     def __contains__(self, asset_id: object) -> bool:
-        return asset_id in self._g and "type" in self._g.nodes[asset_id]
+        return asset_id in self._type_of
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.asset_ids())
+        return len(self._type_of)
 
     def asset_ids(self, type: AssetType | None = None) -> Iterator[str]:
-        for node_id, data in self._g.nodes(data=True):
-            if "type" in data and (type is None or data["type"] == type):
-                yield node_id
+        if type is not None:
+            yield from self._by_type.get(type, {})
+            return
+        for ids in self._by_type.values():
+            yield from ids
 
     def asset(self, asset_id: str) -> Asset:
         cached = self._frozen.get(asset_id)

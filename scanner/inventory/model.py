@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 
@@ -75,9 +74,26 @@ CATEGORIES = frozenset(
 )
 
 
+class FrozenProperties(dict[str, Any]):
+    """A read-only dict: frozen dataclasses holding it stay frozen in practice, and unlike a
+    MappingProxyType it pickles (parallel collection) and serialises to JSON as it is."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("asset properties are read-only; build a new Asset instead")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenProperties, (dict(self),))
+
+
 def freeze(properties: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A read-only view, so that a frozen dataclass holding it is frozen in practice too."""
-    return MappingProxyType(dict(properties))
+    if type(properties) is FrozenProperties:
+        return properties
+    return FrozenProperties(properties)
 
 
 @dataclass(frozen=True, slots=True)

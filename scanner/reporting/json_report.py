@@ -72,4 +72,5 @@ class JsonReporter:
     format: ClassVar[str] = "json"
 
     def render(self, result: ScanResult) -> bytes:
-        return json.dumps(report_dict(result), indent=1, ensure_ascii=False, default=str).encode("utf-8")
+        # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans)
+        return json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str).encode()

@@ -1,14 +1,20 @@
-"""The file collector: walks --path targets and hands each file to the handler that knows it."""
+"""The file collector: walks --path targets and hands each file to the handler that knows it.
+
+Large trees are parsed by a pool of forked worker processes (certificate parsing is CPU-bound and
+the GIL would keep it on one core); small ones in-process, where a pool would cost more than it saves.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pwd
 import stat
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, Target
@@ -20,6 +26,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _SNIFF_BYTES = 4096
 # directories that never hold keys worth a scan's time, and can hold millions of files
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
+# below this many files a worker pool costs more than it saves
+PARALLEL_MIN_FILES = 2000
+_CHUNK = 250
 
 
 def _owner(uid: int) -> str:
@@ -29,111 +38,143 @@ def _owner(uid: int) -> str:
         return str(uid)
 
 
+def _workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class _FileResult:
+    observations: tuple[Observation, ...]
+    # files a configuration names: collected next, as "named by a config"
+    follow: tuple[Path, ...] = ()
+
+
 class FileCollector:
     name: ClassVar[str] = "files"
     target_kinds: ClassVar[frozenset[str]] = frozenset({"path"})
 
-    def __init__(self, handlers: Sequence[FileHandler] | None = None) -> None:
+    def __init__(self, handlers: Sequence[FileHandler] | None = None, *, parallel: bool = True) -> None:
         if handlers is None:
             handlers = [cls() for cls in plugins.load_all(plugins.FILE_HANDLERS).values()]
         self._handlers = sorted(handlers, key=lambda h: (h.priority, h.name))
         self._owners: dict[int, str] = {}
+        self._parallel = parallel
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
-        seen: set[Path] = set()
+        seen: set[str] = set()
         for target in targets:
             context.progress.target_started(self.name, target.value)
-            root = Path(target.value).expanduser()
-            if not root.exists() and not root.is_symlink():
+            root = os.path.abspath(os.path.expanduser(target.value))
+            if not os.path.lexists(root):
                 yield CollectionError(target.value, self.name, "no such file or directory")
                 context.progress.target_finished(self.name, target.value, False)
                 continue
-            queue: deque[tuple[Path, bool]] = deque((p, False) for p in self._walk(root))
-            while queue:
-                path, followed = queue.popleft()
-                resolved = path.absolute()
-                if resolved in seen:
+            paths = [p for p in self._walk(root) if p not in seen]
+            seen.update(paths)
+            follow: deque[Path] = deque()
+            for result in self._collect_many(paths, context):
+                yield from result.observations
+                follow.extend(result.follow)
+            while follow:
+                path = os.path.abspath(follow.popleft())
+                if path in seen:
                     continue
-                seen.add(resolved)
-                for observation in self._collect_file(resolved, context, named_by_config=followed):
-                    if isinstance(observation, Path):
-                        queue.append((observation, True))
-                    else:
-                        yield observation
+                seen.add(path)
+                result = self._collect_file(path, context, named_by_config=True)
+                yield from result.observations
+                follow.extend(result.follow)
             context.progress.target_finished(self.name, target.value, True)
 
-    def _walk(self, root: Path) -> Iterator[Path]:
-        if not root.is_dir():
+    def _collect_many(self, paths: list[str], context: CollectContext) -> Iterable[_FileResult]:
+        workers = _workers()
+        if not self._parallel or workers < 2 or len(paths) < PARALLEL_MIN_FILES:
+            return (self._collect_file(p, context, named_by_config=False) for p in paths)
+        return self._collect_parallel(paths, context, workers)
+
+    def _collect_parallel(self, paths: list[str], context: CollectContext, workers: int) -> Iterator[_FileResult]:
+        try:
+            mp = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform
+            yield from (self._collect_file(p, context, named_by_config=False) for p in paths)
+            return
+        chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+        # forked workers inherit this collector and the context; nothing but paths and results is pickled
+        with mp.Pool(workers, initializer=_init_worker, initargs=(self, context)) as pool:
+            for batch in pool.imap(_collect_chunk, chunks):
+                yield from batch
+
+    def _walk(self, root: str) -> Iterator[str]:
+        if not os.path.isdir(root):
             yield root
             return
         errors: list[OSError] = []
         for directory, dirnames, filenames in os.walk(root, onerror=errors.append, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
             for filename in sorted(filenames):
-                yield Path(directory, filename)
+                yield os.path.join(directory, filename)
         for error in errors:
             # an unreadable directory is reported by the file step as an error naming it
-            yield Path(error.filename)
+            yield str(error.filename)
 
-    def _collect_file(self, path: Path, context: CollectContext, *, named_by_config: bool) -> Iterator[Any]:
+    def _collect_file(self, path: str, context: CollectContext, *, named_by_config: bool) -> _FileResult:
         try:
-            info = path.lstat()
+            info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
-                info = path.stat()  # a link to a key is still a key; its target's mode is what counts
+                info = os.stat(path)  # a link to a key is still a key; its target's mode is what counts
             if stat.S_ISDIR(info.st_mode):
                 if named_by_config:  # e.g. ssl_certificate pointing at a directory: scan it too
-                    yield from self._walk(path)
-                else:
-                    yield CollectionError(str(path), self.name, "directory could not be listed")
-                return
+                    return _FileResult((), tuple(Path(p) for p in self._walk(path)))
+                return self._error(path, "directory could not be listed")
             if not stat.S_ISREG(info.st_mode):
-                return  # sockets, fifos, devices: nothing to read
+                return _FileResult(())  # sockets, fifos, devices: nothing to read
             if info.st_size > MAX_FILE_BYTES:
                 if named_by_config:
-                    yield CollectionError(str(path), self.name, f"file is larger than {MAX_FILE_BYTES} bytes")
-                return
-            with path.open("rb") as handle:
+                    return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
+                return _FileResult(())
+            with open(path, "rb") as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            yield CollectionError(str(path), self.name, f"cannot read file: {reason}")
-            return
+            return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
 
         handler = self._handler_for(path, data[:_SNIFF_BYTES])
         if handler is None:
             if named_by_config:
-                yield CollectionError(
-                    str(path), self.name, "named by a configuration, but its content is not recognised"
-                )
-            return
-        source = FileSource(path, data)
+                return self._error(path, "named by a configuration, but its content is not recognised")
+            return _FileResult(())
+        observations: list[Observation] = []
         try:
-            parsed = handler.parse(source, context)
+            parsed = handler.parse(FileSource(Path(path), data), context)
         except Exception as exc:  # handlers report per-item errors; this is a file unreadable as a whole
             text = str(exc).split("\n", 1)[0]
-            yield CollectionError(str(path), self.name, f"{handler.name}: {type(exc).__name__}: {text}")
-            parsed = ParsedFile(format=handler.name)
-
+            observations.append(CollectionError(path, self.name, f"{handler.name}: {type(exc).__name__}: {text}"))
+            parsed = ParsedFile(format=handler.name, emit_file_asset=False)
         if parsed.emit_file_asset:
-            yield self._file_asset(path, info, parsed)
-        yield from parsed.observations
-        yield from parsed.follow
+            observations.append(self._file_asset(path, info, parsed))
+        observations.extend(parsed.observations)
+        return _FileResult(tuple(observations), parsed.follow)
 
-    def _handler_for(self, path: Path, head: bytes) -> FileHandler | None:
+    def _error(self, path: str, message: str) -> _FileResult:
+        return _FileResult((CollectionError(path, self.name, message),))
+
+    def _handler_for(self, path: str, head: bytes) -> FileHandler | None:
+        as_path = Path(path)
         for handler in self._handlers:
             try:
-                if handler.sniff(path, head):
+                if handler.sniff(as_path, head):
                     return handler
             except Exception:  # a faulty third-party sniff must not stop the walk
                 continue
         return None
 
-    def _file_asset(self, path: Path, info: os.stat_result, parsed: ParsedFile) -> Asset:
+    def _file_asset(self, path: str, info: os.stat_result, parsed: ParsedFile) -> Asset:
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
         properties = {
-            "path": str(path),
+            "path": path,
             "format": parsed.format,
             "mode": format(stat.S_IMODE(info.st_mode), "04o"),
             "owner": owner,
@@ -144,5 +185,20 @@ class FileCollector:
             id=f"file:{path}",
             type=AssetType.FILE,
             properties=freeze(properties),
-            locations=(Location("file", str(path)),),
+            locations=(Location("file", path),),
         )
+
+
+# Set in each forked worker by the pool initializer; never in the parent process.
+_worker_state: tuple[FileCollector, CollectContext] | None = None
+
+
+def _init_worker(collector: FileCollector, context: CollectContext) -> None:
+    global _worker_state
+    _worker_state = (collector, context)
+
+
+def _collect_chunk(paths: list[str]) -> list[_FileResult]:
+    assert _worker_state is not None
+    collector, context = _worker_state
+    return [collector._collect_file(p, context, named_by_config=False) for p in paths]
