@@ -143,8 +143,7 @@ class CryptoMaterialHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         if b"-----BEGIN " in head:
             return True
-        stripped = head.lstrip()
-        if stripped.startswith(_SSH_PUBLIC_PREFIXES):
+        if _looks_like_ssh_public_keys(head):
             return True
         # DER: a SEQUENCE with a long-form or short-form length that fits the file
         return (len(head) > 4 and head[0] == 0x30 and head[1] in (0x80, 0x81, 0x82, 0x83, 0x84)) or (
@@ -157,15 +156,12 @@ class CryptoMaterialHandler:
         if b"-----BEGIN " in data:
             fmt = "pem"
             self._parse_pem(found, data, context)
-        elif data.lstrip().startswith(_SSH_PUBLIC_PREFIXES):
+        elif _looks_like_ssh_public_keys(data[:4096]):
             fmt = "openssh-public-keys"
             self._parse_ssh_public_lines(found, data)
         else:
             fmt = self._parse_der(found, data, context)
 
-        nothing_read = not any(isinstance(item, Asset) for item in found.items) and not found.file_properties
-        if nothing_read and not any(isinstance(item, CollectionError) for item in found.items):
-            found.error(f"no certificate or key could be read from this {fmt} file")
         trust_store = _as_trust_store(found)
         return ParsedFile(
             format=fmt,
@@ -224,7 +220,10 @@ class CryptoMaterialHandler:
         elif label in _IGNORED_TYPES:
             return
         else:
-            found.error(f"{detail}: PEM type not inventoried")
+            # other PEM types (CRLs, parameters, vendor blocks) hold no key; a key or certificate
+            # type we cannot read is worth telling, since the inventory would miss it
+            if "PRIVATE KEY" in label or "CERTIFICATE" in label:
+                found.error(f"{detail}: PEM type not supported")
 
     # -- private keys ---------------------------------------------------------------------------
     def _encrypted_private_key(
@@ -306,7 +305,9 @@ class CryptoMaterialHandler:
             else:
                 found.add_public_key(value.public_key().public_bytes(_DER, _SPKI), "DER CSR public key")
             return fmt
-        found.error("DER data that is not a certificate, key, CSR, PKCS#7 or PKCS#12 (corrupt or truncated?)")
+        if _der_is_truncated(data):
+            found.error("truncated DER structure (its length runs past the end of the file)")
+        # a complete DER structure of another kind (a CRL, an OCSP response) holds no key: not an error
         return "der"
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
@@ -336,6 +337,26 @@ class CryptoMaterialHandler:
 
 _DER = serialization.Encoding.DER
 _SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+def _der_is_truncated(data: bytes) -> bool:
+    from scanner.inventory import der
+
+    try:
+        der.children(data[: len(data)], 0, None)
+    except der.DerError:
+        return True
+    return False
+
+
+def _looks_like_ssh_public_keys(head: bytes) -> bool:
+    """*.pub, authorized_keys (with options before the key) or known_hosts-style lines."""
+    for line in head.splitlines()[:20]:
+        line = line.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        return any(prefix in line for prefix in _SSH_PUBLIC_PREFIXES)
+    return False
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:

@@ -1,0 +1,273 @@
+"""The file collector on every format it claims, with files written by cryptography, openssl,
+ssh-keygen and pyjks."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import jks
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.files.collector import FileCollector
+from scanner.inventory.graph import InventoryGraph
+from scanner.inventory.model import Asset, AssetType, CollectionError, RelationType
+from scanner.secrets import Secret
+from tests.support import pki
+from tests.support.openssl import openssl
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def collect(path: Path, passwords: tuple[str, ...] = ()) -> InventoryGraph:
+    graph = InventoryGraph()
+    context = CollectContext(passwords=tuple(Secret(p.encode()) for p in passwords))
+    graph.add_all(FileCollector(parallel=False).collect([Target("path", str(path))], context))
+    return graph
+
+
+def spki_id(public_key: object) -> str:
+    der = public_key.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "key:spki-sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def only(graph: InventoryGraph, type: AssetType) -> list[Asset]:
+    return list(graph.assets(type))
+
+
+def test_pem_with_many_blocks_certificate_key_and_chain(tmp_path: Path) -> None:
+    ca_key = pki.ec_key()
+    ca = pki.certificate(ca_key, "Test CA", ca=True, days=3650)
+    leaf_key = pki.rsa_key(2048)
+    leaf = pki.certificate(leaf_key, "leaf.example", issuer_key=ca_key, issuer_name="Test CA")
+    bundle = pki.write(tmp_path / "fullchain-and-key.txt", pki.pem(leaf) + pki.pem(ca) + pki.key_pem(leaf_key))
+
+    graph = collect(bundle)
+    assert len(only(graph, AssetType.CERTIFICATE)) == 2
+    key = graph.asset(spki_id(leaf_key.public_key()))
+    assert key.properties["has_private_key"] is True
+    assert key.properties["encrypted_at_rest"] is False
+    leaf_id = "cert:sha256:" + hashlib.sha256(pki.der(leaf)).hexdigest()
+    assert [k.id for k in graph.successors(leaf_id, RelationType.CERTIFIES)] == [key.id]
+    assert {loc.detail for loc in key.locations} == {"PEM block 1 (CERTIFICATE)", "PEM block 3 (PRIVATE KEY)"}
+    assert graph.errors == ()
+
+
+def test_one_key_in_key_file_certificate_and_pkcs12_is_one_node(tmp_path: Path) -> None:
+    key = pki.ec_key()
+    cert = pki.certificate(key, "merge.example")
+    pki.write(tmp_path / "a" / "server.crt", pki.pem(cert))
+    pki.write(tmp_path / "b" / "server.key", pki.key_pem(key))
+    pki.write(tmp_path / "c" / "server.p12", pki.pkcs12_bytes(key, cert, None))
+
+    graph = collect(tmp_path)
+    keys = only(graph, AssetType.KEY)
+    assert [k.id for k in keys] == [spki_id(key.public_key())]
+    assert keys[0].properties["has_private_key"] is True
+    assert {Path(loc.ref).parent.name for loc in keys[0].locations} == {"a", "b", "c"}
+    stored_in = {f.id for f in graph.successors(keys[0].id, RelationType.STORED_IN)}
+    assert stored_in == {f"file:{tmp_path / 'b' / 'server.key'}", f"file:{tmp_path / 'c' / 'server.p12'}"}
+    assert len(only(graph, AssetType.CERTIFICATE)) == 1
+
+
+def test_encrypted_pkcs8_without_password_is_locked_not_decrypted(tmp_path: Path) -> None:
+    key = pki.rsa_key(2048)
+    path = pki.write(tmp_path / "enc.key", pki.key_pem(key, PASSWORD.encode()))
+
+    graph = collect(path)
+    [locked] = only(graph, AssetType.KEY)
+    assert locked.id.startswith("key:encrypted-sha256:")
+    assert locked.properties["locked"] is True
+    assert locked.properties["encrypted_at_rest"] is True
+    assert graph.asset(f"file:{path}").properties.get("contains_plaintext_private_key") is None
+
+    opened = collect(path, passwords=("wrong", PASSWORD))
+    [key_asset] = only(opened, AssetType.KEY)
+    assert key_asset.id == spki_id(key.public_key())
+    assert key_asset.properties["encrypted_at_rest"] is True
+
+
+def test_traditional_encrypted_pem_by_openssl(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.key"
+    openssl("genrsa", "-traditional", "-aes128", "-passout", f"pass:{PASSWORD}", "-out", path, "2048")
+    assert b"Proc-Type: 4,ENCRYPTED" in path.read_bytes()
+    [locked] = only(collect(path), AssetType.KEY)
+    assert locked.properties["locked"] is True
+    [opened] = only(collect(path, passwords=(PASSWORD,)), AssetType.KEY)
+    assert opened.properties["algorithm"] == "RSA" and opened.properties["key_size"] == 2048
+
+
+def test_openssh_keys_by_ssh_keygen(tmp_path: Path) -> None:
+    plain, encrypted = tmp_path / "id_plain", tmp_path / "id_encrypted"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", plain], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-b", "384", "-N", PASSWORD, "-f", encrypted], check=True)
+    (tmp_path / "authorized_keys").write_bytes(
+        b"# a comment\n"
+        + (tmp_path / "id_plain.pub").read_bytes()
+        + b'from="10.0.0.1" '
+        + (tmp_path / "id_encrypted.pub").read_bytes()
+    )
+
+    graph = collect(tmp_path)
+    keys = {k.properties["algorithm"]: k for k in only(graph, AssetType.KEY)}
+    assert set(keys) == {"Ed25519", "EC"}
+    assert keys["Ed25519"].properties["has_private_key"] is True
+    assert keys["Ed25519"].properties["encrypted_at_rest"] is False
+    # the encrypted key's public half is read from the file without the passphrase
+    assert keys["EC"].properties["curve"] == "secp384r1"
+    assert keys["EC"].properties["has_private_key"] is True
+    assert keys["EC"].properties["encrypted_at_rest"] is True
+    refs = {Path(loc.ref).name for loc in keys["EC"].locations}
+    assert refs == {"id_encrypted", "id_encrypted.pub", "authorized_keys"}
+    assert graph.errors == ()
+
+
+def test_pkcs7_bundles_pem_and_der(tmp_path: Path) -> None:
+    certs = [pki.certificate(pki.ec_key(), f"p7-{i}.example") for i in range(3)]
+    pki.write(tmp_path / "bundle.p7b", pkcs7.serialize_certificates(certs, serialization.Encoding.DER))
+    chain = pki.write(tmp_path / "chain.pem", b"".join(pki.pem(c) for c in certs[:2]))
+    openssl("crl2pkcs7", "-nocrl", "-certfile", chain, "-out", tmp_path / "openssl.p7c")
+    chain.unlink()
+    graph = collect(tmp_path)
+    assert len(only(graph, AssetType.CERTIFICATE)) == 3
+    assert graph.asset(f"file:{tmp_path / 'bundle.p7b'}").properties["format"] == "pkcs7"
+    assert graph.asset(f"file:{tmp_path / 'openssl.p7c'}").properties["format"] == "pem"
+
+
+def test_pkcs12_by_openssl_with_password_file(tmp_path: Path) -> None:
+    cert_path = pki.write(tmp_path / "src" / "c.pem", pki.pem(pki.certificate(pki.rsa_key(2048), "p12.example")))
+    key = pki.rsa_key(2048)
+    cert = pki.certificate(key, "p12.example")
+    pki.write(cert_path, pki.pem(cert))
+    key_path = pki.write(tmp_path / "src" / "k.pem", pki.key_pem(key))
+    out = tmp_path / "store" / "bundle.pfx"
+    out.parent.mkdir()
+    openssl("pkcs12", "-export", "-in", cert_path, "-inkey", key_path, "-out", out, "-passout", f"pass:{PASSWORD}")
+
+    locked = collect(out)
+    assert only(locked, AssetType.KEY) == []
+    [error] = locked.errors
+    assert error.target == str(out) and "password-protected" in error.message and PASSWORD not in error.message
+
+    opened = collect(out, passwords=(PASSWORD,))
+    [key_asset] = only(opened, AssetType.KEY)
+    assert key_asset.id == spki_id(key.public_key())
+    assert key_asset.properties["encrypted_at_rest"] is True
+    assert opened.errors == ()
+
+
+def test_jks_keystore_and_truststore_by_pyjks(tmp_path: Path) -> None:
+    key = pki.rsa_key(2048)
+    cert = pki.certificate(key, "jks.example")
+    ca = pki.certificate(pki.ec_key(), "JKS Root", ca=True)
+    key_der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    private = jks.PrivateKeyEntry.new("server", [pki.der(cert)], key_der, "pkcs8")
+    trusted = jks.TrustedCertEntry.new("root", pki.der(ca))
+    path = tmp_path / "keystore.bin"
+    jks.KeyStore.new("jks", [private, trusted]).save(str(path), PASSWORD)
+
+    graph = collect(path)
+    key_asset = graph.asset(spki_id(key.public_key()))
+    assert key_asset.properties["has_private_key"] is True
+    assert key_asset.properties["encrypted_at_rest"] is True
+    file_props = graph.asset(f"file:{path}").properties
+    assert file_props["format"] == "jks"
+    assert file_props["integrity_verified"] is False
+    [store] = only(graph, AssetType.TRUST_STORE)
+    assert [c.properties["subject"] for c in graph.successors(store.id, RelationType.TRUSTS)] == ["CN=JKS Root"]
+    assert collect(path, passwords=(PASSWORD,)).asset(f"file:{path}").properties["integrity_verified"] is True
+
+
+def test_ca_bundle_is_a_trust_store(tmp_path: Path) -> None:
+    roots = [pki.certificate(pki.ec_key(), f"Root {i}", ca=True, days=3650) for i in range(3)]
+    bundle = pki.write(tmp_path / "ca-certificates.crt", b"".join(pki.pem(c) for c in roots))
+    graph = collect(bundle)
+    [store] = only(graph, AssetType.TRUST_STORE)
+    assert store.id == f"truststore:{bundle}"
+    assert store.properties["anchors"] == 3
+    assert len(graph.successors(store.id, RelationType.TRUSTS)) == 3
+
+
+def test_public_keys_csr_and_der_key(tmp_path: Path) -> None:
+    ec, rsa, ed = pki.ec_key(), pki.rsa_key(2048), pki.ed25519_key()
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    pki.write(tmp_path / "ec.pub", ec.public_key().public_bytes(serialization.Encoding.PEM, spki))
+    pki.write(tmp_path / "rsa.der", rsa.public_key().public_bytes(serialization.Encoding.DER, spki))
+    pki.write(
+        tmp_path / "ed.bin",
+        ed.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+    openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "/dev/null",
+        "-out",
+        tmp_path / "r.csr",
+        "-subj",
+        "/CN=csr.example",
+    )
+    graph = collect(tmp_path)
+    keys = {k.id: k for k in only(graph, AssetType.KEY)}
+    assert keys[spki_id(ec.public_key())].properties["has_private_key"] is False
+    assert keys[spki_id(rsa.public_key())].properties["key_size"] == 2048
+    assert keys[spki_id(ed.public_key())].properties["has_private_key"] is True
+    assert len(keys) == 4  # and the CSR's key
+    assert graph.errors == ()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n", "PEM block 1"),
+        (b"-----BEGIN PRIVATE KEY-----\nMIIB\n", "truncated"),
+        (b"\x30\x82\x01\x00" + b"\x00" * 40, "DER data"),
+    ],
+)
+def test_corrupt_files_are_errors_naming_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
+    bad = pki.write(tmp_path / "bad", content)
+    good = pki.write(tmp_path / "good.pem", pki.pem(pki.certificate(pki.ec_key(), "ok.example")))
+    graph = collect(tmp_path)
+    [error] = graph.errors
+    assert isinstance(error, CollectionError)
+    assert error.target == str(bad) and expected in error.message
+    assert len(only(graph, AssetType.CERTIFICATE)) == 1  # the scan went on
+    assert f"file:{good}" in graph
+
+
+def test_unreadable_directory_and_dangling_link_do_not_stop_the_walk(tmp_path: Path) -> None:
+    (tmp_path / "dangling.pem").symlink_to(tmp_path / "missing.pem")
+    good = pki.write(tmp_path / "good.pem", pki.pem(pki.certificate(pki.ec_key(), "ok.example")))
+    graph = collect(tmp_path)
+    assert [e.target for e in graph.errors] == [str(tmp_path / "dangling.pem")]
+    assert f"file:{good}" in graph
+
+
+def test_parallel_and_sequential_collection_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.collectors.files import collector as collector_module
+
+    keys = [pki.ec_key() for _ in range(5)]
+    for i in range(60):
+        pki.write(tmp_path / f"c{i:02d}.pem", pki.pem(pki.certificate(keys[i % 5], f"h{i}.example")))
+    pki.write(tmp_path / "zz-bad.pem", b"-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(collector_module, "PARALLEL_MIN_FILES", 10)
+    context = CollectContext()
+
+    def run(parallel: bool) -> tuple[list[str], list[str]]:
+        graph = InventoryGraph()
+        graph.add_all(FileCollector(parallel=parallel).collect([Target("path", str(tmp_path))], context))
+        return sorted(graph.asset_ids()), [e.target for e in graph.errors]
+
+    assert run(True) == run(False)
+    assert len(run(True)[0]) == 60 + 5 + 60  # certificates, keys, files
