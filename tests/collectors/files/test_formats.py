@@ -232,7 +232,7 @@ def test_public_keys_csr_and_der_key(tmp_path: Path) -> None:
     [
         (b"-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n", "PEM block 1"),
         (b"-----BEGIN PRIVATE KEY-----\nMIIB\n", "truncated"),
-        (b"\x30\x82\x01\x00" + b"\x00" * 40, "DER data"),
+        (b"\x30\x82\x01\x00" + b"\x00" * 40, "truncated DER"),
     ],
 )
 def test_corrupt_files_are_errors_naming_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
