@@ -37,7 +37,8 @@ def certificate_id(der_bytes: bytes) -> str:
 
 
 def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime; times from cryptography are whole seconds, UTC
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def describe_public_key(public_key: PublicKeyTypes) -> dict[str, Any]:

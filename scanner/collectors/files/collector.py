@@ -139,14 +139,15 @@ class FileCollector:
         except OSError as exc:
             return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
 
-        handler = self._handler_for(path, data[:_SNIFF_BYTES])
+        as_path = Path(path)
+        handler = self._handler_for(as_path, data[:_SNIFF_BYTES])
         if handler is None:
             if named_by_config:
                 return self._error(path, "named by a configuration, but its content is not recognised")
             return _FileResult(())
         observations: list[Observation] = []
         try:
-            parsed = handler.parse(FileSource(Path(path), data), context)
+            parsed = handler.parse(FileSource(as_path, data), context)
         except Exception as exc:  # handlers report per-item errors; this is a file unreadable as a whole
             text = str(exc).split("\n", 1)[0]
             observations.append(CollectionError(path, self.name, f"{handler.name}: {type(exc).__name__}: {text}"))
@@ -159,11 +160,10 @@ class FileCollector:
     def _error(self, path: str, message: str) -> _FileResult:
         return _FileResult((CollectionError(path, self.name, message),))
 
-    def _handler_for(self, path: str, head: bytes) -> FileHandler | None:
-        as_path = Path(path)
+    def _handler_for(self, path: Path, head: bytes) -> FileHandler | None:
         for handler in self._handlers:
             try:
-                if handler.sniff(as_path, head):
+                if handler.sniff(path, head):
                     return handler
             except Exception:  # a faulty third-party sniff must not stop the walk
                 continue
