@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import pkcs11
+from cryptography.hazmat.primitives import serialization
 from pkcs11 import Attribute, KeyType, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from pkcs11.util.rsa import encode_rsa_public_key
@@ -32,6 +33,12 @@ def _template(names: tuple[str, ...], given: dict[str, Any]) -> dict[Any, Any]:
             value = dt.date.fromisoformat(value)
         out[getattr(Attribute, name)] = value
     return out
+
+
+def _spki(der: bytes) -> str:
+    """SubjectPublicKeyInfo (python-pkcs11 gives RSA keys as PKCS#1 RSAPublicKey)."""
+    key = serialization.load_der_public_key(der)
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo).hex()
 
 
 def main() -> None:
@@ -51,7 +58,7 @@ def main() -> None:
                     private_template=_template(_PRIVATE_USAGE, spec.get("private", {})),
                     **common,
                 )
-                made.append({"label": spec["label"], "spki": encode_rsa_public_key(public).hex()})
+                made.append({"label": spec["label"], "spki": _spki(encode_rsa_public_key(public))})
             elif kind == "ec":
                 params = session.create_domain_parameters(
                     KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters(spec["curve"])}, local=True
@@ -61,7 +68,7 @@ def main() -> None:
                     private_template=_template(_PRIVATE_USAGE, spec.get("private", {})),
                     **common,
                 )
-                made.append({"label": spec["label"], "spki": encode_ec_public_key(public).hex()})
+                made.append({"label": spec["label"], "spki": _spki(encode_ec_public_key(public))})
             elif kind in ("aes", "des3", "generic"):
                 key_type = {"aes": KeyType.AES, "des3": KeyType.DES3, "generic": KeyType.GENERIC_SECRET}[kind]
                 session.generate_key(

@@ -88,11 +88,8 @@ def init_token(directory: Path, label: str, pin: str, so_pin: str = "so-pin-1234
         ["softhsm2-util", "--show-slots"], env=env, check=True, capture_output=True, text=True, timeout=60
     ).stdout
     serial = ""
-    current_label = None
-    for line in shown.splitlines():
-        text = line.strip()
-        if text.startswith("Label:"):
-            current_label = text.split(":", 1)[1].strip()
-        elif text.startswith("Serial number:") and current_label == label:
-            serial = text.split(":", 1)[1].strip()
+    for block in shown.split("\nSlot ")[1:]:  # Serial number comes before Label within a slot
+        fields = dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in block.splitlines()) if v)
+        if fields.get("Label") == label:
+            serial = fields.get("Serial number", "")
     return SoftToken(module, conf, label, pin, serial)
