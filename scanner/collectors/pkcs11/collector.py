@@ -31,7 +31,7 @@ MIN_MODULE_TIMEOUT = 30.0
 def redact(text: str, pin: Secret | None) -> str:
     if pin is None:
         return text
-    value = pin.reveal_str()
+    value = pin.reveal().decode("utf-8", "replace")
     return text.replace(value, "<redacted>") if value else text
 
 
@@ -65,7 +65,14 @@ class Pkcs11Collector:
         for message in reading.errors:
             yield CollectionError(module, self.name, redact(message, pin))
         for token in reading.tokens:
-            for observation in token_observations(token, module):
+            try:
+                observations = token_observations(token, module)
+            except Exception as exc:  # a token answering in a way not foreseen loses that token only
+                log.debug("pkcs11: token %r could not be inventoried", token.label, exc_info=True)
+                message = f"token {token.label!r} (serial {token.serial}): cannot be inventoried: {type(exc).__name__}"
+                yield CollectionError(module, self.name, message)
+                continue
+            for observation in observations:
                 if isinstance(observation, CollectionError):
                     observation = CollectionError(module, self.name, redact(observation.message, pin))
                 yield observation
@@ -76,7 +83,8 @@ class Pkcs11Collector:
         request: dict[str, Any] = {
             "module": module,
             "token": context.options.get("pkcs11_token"),
-            "pin": None if pin is None else pin.reveal_str(),
+            # hex: a PIN read from a file may be any bytes; JSON carries text only
+            "pin_hex": None if pin is None else pin.reveal().hex(),
             "pin_source": context.options.get("pkcs11_pin_source") or "the PIN source",
         }
         try:

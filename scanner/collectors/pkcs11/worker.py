@@ -175,8 +175,13 @@ def read_module(request: dict[str, Any]) -> dict[str, Any]:
 
     module = request["module"]
     wanted = request.get("token")
-    pin = request.get("pin")
+    pin_hex = request.get("pin_hex")
     pin_source = request.get("pin_source") or "the PIN source"
+    try:
+        # python-pkcs11 takes the PIN as text (it encodes it as UTF-8 itself)
+        pin = None if pin_hex is None else bytes.fromhex(pin_hex).decode("utf-8")
+    except UnicodeDecodeError:
+        return {"tokens": [], "errors": [f"the PIN from {pin_source} is not UTF-8 text"]}
     try:
         lib = pkcs11.lib(module)
     except Exception as exc:

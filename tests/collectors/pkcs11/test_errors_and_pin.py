@@ -13,6 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import main
+from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.pkcs11.collector import Pkcs11Collector
+from scanner.inventory.model import CollectionError
+from scanner.secrets import Secret
 from tests.collectors.pkcs11.conftest import IssueToken
 
 
@@ -122,3 +126,12 @@ def test_successful_scan_never_shows_pin(
     assert report["errors"] == []
     assert any(a["type"] == "hsm-token" for a in report["assets"])
     assert_pin_nowhere(issue_token.token.pin, out, stdout, stderr, caplog=caplog)
+
+
+def test_module_that_does_not_answer_in_time(issue_token: IssueToken, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOFTHSM2_CONF", str(issue_token.token.conf))
+    context = CollectContext(options={"pkcs11_pin": Secret(issue_token.token.pin.encode()), "pkcs11_timeout": 0.001})
+    observations = list(Pkcs11Collector().collect([Target("pkcs11", issue_token.token.module)], context))
+    assert observations == [
+        CollectionError(issue_token.token.module, "pkcs11", "PKCS#11 module did not answer within 0.001 seconds")
+    ]
