@@ -35,6 +35,14 @@ def redact(text: str, pin: Secret | None) -> str:
     return text.replace(value, "<redacted>") if value else text
 
 
+def _child_environment(pin: Secret | None) -> dict[str, str]:
+    """The worker's environment, without the variable that carried the PIN (it gets it on stdin)."""
+    if pin is None:
+        return dict(os.environ)
+    value = pin.reveal().decode("utf-8", "replace")
+    return {name: text for name, text in os.environ.items() if text != value}
+
+
 class Pkcs11Collector:
     name: ClassVar[str] = COLLECTOR
     target_kinds: ClassVar[frozenset[str]] = frozenset({"pkcs11"})
@@ -94,7 +102,7 @@ class Pkcs11Collector:
                 capture_output=True,
                 timeout=timeout,
                 check=False,
-                env=os.environ.copy(),
+                env=_child_environment(pin),
             )
         except subprocess.TimeoutExpired:
             return f"PKCS#11 module did not answer within {timeout:g} seconds"

@@ -135,3 +135,12 @@ def test_module_that_does_not_answer_in_time(issue_token: IssueToken, monkeypatc
     assert observations == [
         CollectionError(issue_token.token.module, "pkcs11", "PKCS#11 module did not answer within 0.001 seconds")
     ]
+
+
+def test_worker_environment_drops_the_pin_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.collectors.pkcs11.collector import _child_environment
+
+    monkeypatch.setenv("KEYSWEEP_PKCS11_PIN", "PIN_only-on-stdin")
+    monkeypatch.setenv("SOFTHSM2_CONF", "/some/conf")
+    env = _child_environment(Secret(b"PIN_only-on-stdin"))
+    assert "KEYSWEEP_PKCS11_PIN" not in env and env["SOFTHSM2_CONF"] == "/some/conf"
