@@ -207,11 +207,16 @@ def _with(asset: Asset, extra: Mapping[str, Any], locations: Iterable[Location])
     return dataclasses.replace(asset, properties=freeze(properties), locations=tuple(locations))
 
 
-def _symmetric_key(obj: ObjectReading, token: TokenReading, location: Location) -> Asset:
+def _object_key(obj: ObjectReading, index: int) -> str:
+    """CKA_ID (hex), else the label; an object with neither by its place in the token's listing."""
+    return str(obj.attributes.get("id") or obj.attributes.get("label") or f"unnamed-{index}")
+
+
+def _symmetric_key(obj: ObjectReading, index: int, token: TokenReading, location: Location) -> Asset:
     key_type = str(obj.attributes.get("key_type") or "unknown")
     value_len = obj.attributes.get("value_len")
     bits = int(value_len) * 8 if isinstance(value_len, int) else _FIXED_LENGTH_BITS.get(key_type)
-    ident = obj.attributes.get("id") or obj.attributes.get("label") or f"{obj.object_class}-{id(obj)}"
+    ident = _object_key(obj, index)
     properties: dict[str, Any] = {
         "algorithm": _SYMMETRIC_ALGORITHMS.get(key_type, key_type.replace("_", "-")),
         "key_size": bits,
@@ -231,7 +236,7 @@ def _symmetric_key(obj: ObjectReading, token: TokenReading, location: Location) 
     )
 
 
-def _asymmetric_fallback(objects: Sequence[ObjectReading], token: TokenReading) -> Asset:
+def _asymmetric_fallback(objects: Sequence[ObjectReading], token: TokenReading, ident: str) -> Asset:
     """A key whose public half the token does not show: known by token and object id only."""
     first = objects[0]
     key_type = str(first.attributes.get("key_type") or "unknown")
@@ -250,7 +255,6 @@ def _asymmetric_fallback(objects: Sequence[ObjectReading], token: TokenReading) 
             size = ec.get_curve_for_oid(x509.ObjectIdentifier(_oid_from_der(bytes.fromhex(params)) or "")).key_size
         except Exception:
             size = None
-    ident = first.attributes.get("id") or first.attributes.get("label") or "unknown"
     has_private = any(o.object_class == "private-key" for o in objects)
     properties = {
         "algorithm": algorithm,
@@ -344,9 +348,9 @@ def token_observations(token: TokenReading, module: str) -> list[Observation]:
 
     # group the key objects: one asset per key pair
     pairs: dict[str, tuple[PublicKeyTypes | None, list[ObjectReading]]] = {}
-    for obj in token.objects:
+    for index, obj in enumerate(token.objects):
         if obj.object_class == "secret-key":
-            key = _symmetric_key(obj, token, _location(token, [obj])[0])
+            key = _symmetric_key(obj, index, token, _location(token, [obj])[0])
             out += [key, Relation(key.id, token_ref, RelationType.STORED_IN)]
             continue
         if obj.object_class not in ("private-key", "public-key"):
@@ -356,10 +360,10 @@ def token_observations(token: TokenReading, module: str) -> list[Observation]:
             spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
             group = crypto_assets.key_id_for_spki(spki)
         else:
-            group = "object:" + str(obj.attributes.get("id") or obj.attributes.get("label") or id(obj))
+            group = "object:" + _object_key(obj, index)
         pairs.setdefault(group, (public, []))[1].append(obj)
 
-    for public, objects in pairs.values():
+    for group, (public, objects) in pairs.items():
         has_private = any(o.object_class == "private-key" for o in objects)
         extra = key_properties(objects, token)
         if public is not None:
@@ -369,7 +373,8 @@ def token_observations(token: TokenReading, module: str) -> list[Observation]:
             asset = _with(base, extra, _location(token, objects))
         else:
             asset = dataclasses.replace(
-                _asymmetric_fallback(objects, token), locations=tuple(_location(token, objects))
+                _asymmetric_fallback(objects, token, group.removeprefix("object:")),
+                locations=tuple(_location(token, objects)),
             )
         out.append(asset)
         out.append(Relation(asset.id, token_ref, RelationType.STORED_IN))

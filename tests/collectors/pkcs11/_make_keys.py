@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import pkcs11
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pkcs11 import Attribute, KeyType, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
@@ -87,6 +88,10 @@ def main() -> None:
                         Attribute.LABEL: spec["label"],
                         Attribute.ID: bytes.fromhex(spec.get("id", "")),
                         Attribute.VALUE: bytes.fromhex(spec["der"]),
+                        # SoftHSM requires the subject of an X.509 certificate object
+                        Attribute.SUBJECT: x509.load_der_x509_certificate(
+                            bytes.fromhex(spec["der"])
+                        ).subject.public_bytes(),
                     }
                 )
                 made.append({"label": spec["label"]})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.pkcs11.collector import Pkcs11Collector
@@ -18,6 +21,7 @@ from scanner.scan import ScanRequest, run_scan
 from scanner.secrets import Secret
 from tests.collectors.pkcs11.conftest import IssueToken, new_pin
 from tests.collectors.pkcs11.softhsm import init_token
+from tests.support import pki
 
 PACKS = ("cms-km-handbook", "nist-sp800-57")
 
@@ -207,3 +211,34 @@ def test_json_report_of_token(token_env: IssueToken) -> None:
     report = json.loads(JsonReporter().render(result))
     kinds = {loc["kind"] for a in report["assets"] for loc in a["locations"]}
     assert kinds == {"pkcs11"}
+
+
+def test_certificate_on_the_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = init_token(tmp_path, "with-cert", new_pin())
+    made = token.run(
+        [{"type": "ec", "curve": "secp256r1", "label": "tls", "id": "21", "private": {"SIGN": True}, "public": {}}]
+    )
+    spki = bytes.fromhex(made[0]["spki"])
+    ca = pki.ec_key()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(pki.name("tls.example.test"))
+        .issuer_name(pki.name("CA"))
+        .public_key(serialization.load_der_public_key(spki))  # type: ignore[arg-type]
+        .serial_number(7)
+        .not_valid_before(pki.NOW - pki.DAY)
+        .not_valid_after(pki.NOW + 30 * pki.DAY)
+        .sign(ca, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    token.run([{"type": "certificate", "label": "tls-cert", "id": "21", "der": der.hex()}])
+    monkeypatch.setenv("SOFTHSM2_CONF", str(token.conf))
+    result = scan(IssueToken(token, {}, tmp_path))
+    assert result.errors == ()
+    cert_id = "cert:sha256:" + hashlib.sha256(der).hexdigest()
+    key_id = key_id_for_spki(spki)
+    relations = {(r.source, r.target, r.type) for r in result.relations}
+    assert (cert_id, f"pkcs11:{token.serial}", RelationType.STORED_IN) in relations
+    assert (cert_id, key_id, RelationType.CERTIFIES) in relations
+    assert asset(result, cert_id).properties["subject"] == "CN=tls.example.test"
+    assert [a.id for a in result.assets if a.type is AssetType.KEY] == [key_id]
