@@ -73,6 +73,9 @@ class Pkcs11Collector:
         for message in reading.errors:
             yield CollectionError(module, self.name, redact(message, pin))
         for token in reading.tokens:
+            # partial readings (mechanism list, object listing cut short) are errors too, not silence
+            for problem in token.problems:
+                yield CollectionError(module, self.name, f"token {token.label!r} (serial {token.serial}): {problem}")
             try:
                 observations = token_observations(token, module)
             except Exception as exc:  # a token answering in a way not foreseen loses that token only
