@@ -18,6 +18,7 @@ from typing import Any
 
 from scanner import plugins, resources
 from scanner.engine.checks import check_params, known_checks, load_check
+from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import CATEGORIES, AssetType, RuleInfo, Severity
 
 _PACK_FIELDS = {"name", "version", "title", "description", "default", "documents"}
@@ -104,78 +105,11 @@ class Pack:
         return self.rules + self.mapped_rules
 
 
-# -- line numbers -------------------------------------------------------------------------------
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
-_KEY = re.compile(r"""^\s*([A-Za-z0-9_\-]+|"[^"]*")\s*=""")
-
-
-class _LineIndex:
-    """Where each table and key of a pack file is: tomllib gives values, not positions.
-
-    Keys are addressed as ("pack", key), ("rules", i, key), ("rules", i, "params", key),
-    ("requirements", i, key); tables as ("rules", i) and so on.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.where: dict[tuple[Any, ...], int] = {}
-        self.spans: dict[tuple[Any, ...], tuple[int, int]] = {}
-        counters: dict[str, int] = {}
-        table: tuple[Any, ...] = ()
-        start = 1
-        in_string: str | None = None
-        for number, line in enumerate(self.lines, start=1):
-            if in_string is not None:
-                if line.count(in_string) % 2 == 1:
-                    in_string = None
-                continue
-            header = _HEADER.match(line)
-            if header and not _KEY.match(line):
-                if table:
-                    self.spans[table] = (start, number - 1)
-                array, dotted = header.group(1) == "[[", header.group(2).split(".")
-                if array:
-                    counters[dotted[0]] = counters.get(dotted[0], -1) + 1
-                    table = (dotted[0], counters[dotted[0]])
-                elif dotted[0] in counters and len(dotted) > 1:
-                    # a sub-table of the latest array entry, e.g. [rules.params]
-                    table = (dotted[0], counters[dotted[0]], *dotted[1:])
-                else:
-                    table = tuple(dotted)
-                self.where.setdefault(table, number)
-                start = number
-                continue
-            key = _KEY.match(line)
-            if key and table:
-                self.where.setdefault((*table, key.group(1).strip('"')), number)
-            for quote in ('"""', "'''"):
-                if line.count(quote) % 2 == 1:
-                    in_string = quote
-        if table:
-            self.spans[table] = (start, len(self.lines))
-
-    def line(self, *path: Any) -> int:
-        """The line of the deepest part of ``path`` that is known (1 for the file itself)."""
-        for end in range(len(path), 0, -1):
-            number = self.where.get(tuple(path[:end]))
-            if number is not None:
-                return number
-        return 1
-
-    def line_of_text(self, needle: str, *table: Any) -> int:
-        """The first line of ``table`` (e.g. ("requirements", 2)) that contains ``needle``."""
-        first, last = self.spans.get(tuple(table), (1, len(self.lines)))
-        for number in range(first, last + 1):
-            if needle in self.lines[number - 1]:
-                return number
-        return self.line(*table)
-
-
 # -- loading ------------------------------------------------------------------------------------
 class _Loader:
     def __init__(self, path: Path, text: str, checks: Iterable[str] | None) -> None:
         self.path = path
-        self.index = _LineIndex(text)
+        self.index = TomlLines(text)
         self.known_checks = set(known_checks() if checks is None else checks)
 
     def fail(self, message: str, *where: Any) -> PackError:
@@ -349,7 +283,7 @@ def resolve_mappings(packs: Mapping[str, Pack]) -> dict[str, Pack]:
         for rule in pack.rules:
             other = owner.get(rule.id)
             if other is not None:
-                line = _LineIndex(pack.path.read_text("utf-8")).line_of_text(f'"{rule.id}"')
+                line = TomlLines(pack.path.read_text("utf-8")).line_of_text(f'"{rule.id}"')
                 raise PackError(
                     f"{pack.path}:{line}: rule {rule.id} is already defined by pack {other.name} ({other.path}); "
                     "a rule belongs to one pack: map it from a requirement instead"
@@ -359,14 +293,14 @@ def resolve_mappings(packs: Mapping[str, Pack]) -> dict[str, Pack]:
     for name, pack in packs.items():
         own = {rule.id for rule in pack.rules}
         mapped: dict[str, Rule] = {}
-        index: _LineIndex | None = None
+        index: TomlLines | None = None
         for i, requirement in enumerate(pack.requirements):
             for rule_id in requirement.rules:
                 if rule_id in own:
                     continue
                 source = owner.get(rule_id)
                 if source is None:
-                    index = index or _LineIndex(pack.path.read_text("utf-8"))
+                    index = index or TomlLines(pack.path.read_text("utf-8"))
                     line = index.line_of_text(f'"{rule_id}"', "requirements", i)
                     raise PackError(f"{pack.path}:{line}: requirement {requirement.id} maps unknown rule {rule_id!r}")
                 mapped.setdefault(rule_id, next(r for r in source.rules if r.id == rule_id))
