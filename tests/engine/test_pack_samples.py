@@ -294,7 +294,6 @@ def test_untrusted_root_needs_a_trust_store(tmp_path: Path) -> None:
 
 @sample("cms.truststore.unapproved-anchor")
 def test_trust_store_anchors(tmp_path: Path) -> None:
-    _, expired = _root("Expired Root", not_before=NOW - 400 * DAY)
     expired = pki.certificate(pki.ec_key(), "Expired Root", ca=True, not_before=NOW - 400 * DAY, days=30)
     _, good_a = _root("Root A")
     _, good_b = _root("Root B")
@@ -421,6 +420,7 @@ def test_cnsa_signature(tmp_path: Path) -> None:
     d65, d87 = _ml_dsa_pair(tmp_path)
     result = scan([tmp_path], ["cnsa-2.0"])
     assert failing(result, "cnsa.cert.signature") == {cert_id(d65)}
+    assert cert_id(d87) in {a.id for a in result.assets}
 
 
 @sample("cnsa.tls.key-exchange")
