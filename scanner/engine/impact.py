@@ -62,9 +62,6 @@ def _dependents(graph: InventoryGraph, asset: Asset) -> Iterator[tuple[Asset, st
         for wrapped in graph.successors(asset.id, RelationType.WRAPS):
             yield wrapped, "key wrapped by it"
     elif asset.type is AssetType.CERTIFICATE:
-        # a compromised certificate means its private key is: the key and all it binds follow
-        for key in graph.successors(asset.id, RelationType.CERTIFIES):
-            yield key, "key of the certificate"
         for child in graph.predecessors(asset.id, RelationType.ISSUED_BY):
             yield child, "certificate issued (signed) by it"
         for endpoint in graph.predecessors(asset.id, RelationType.PRESENTS):
@@ -89,6 +86,13 @@ def blast_radius(graph: InventoryGraph, asset_id: str) -> Impact:
     seen = {root.id}
     found: list[Dependent] = []
     queue: deque[tuple[Asset, int]] = deque([(root, 0)])
+    if root.type is AssetType.CERTIFICATE:
+        # a compromised certificate means its private key is: whatever else binds that key follows.
+        # (Further down, certificates a compromised CA signed are untrustworthy; their keys are not.)
+        for key in graph.successors(root.id, RelationType.CERTIFIES):
+            seen.add(key.id)
+            found.append(Dependent(key, "key of the certificate", root.id, 1))
+            queue.append((key, 1))
     while queue:
         current, depth = queue.popleft()
         for dependent, how in _dependents(graph, current):
