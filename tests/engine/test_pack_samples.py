@@ -436,3 +436,21 @@ def test_cnsa_key_exchange() -> None:
 def test_every_sample_day_is_a_date() -> None:
     # guard for the helpers: a day string must parse (a typo would silently mean "now")
     assert dt.date.fromisoformat("2031-01-01")
+
+
+def test_untrusted_root_follows_every_path_of_a_cross_signed_intermediate(tmp_path: Path) -> None:
+    trusted_key, trusted = _root("Trusted Root")
+    _, second_anchor = _root("Second Root")
+    rogue_key, rogue = _root("Rogue Root")
+    inter_key = pki.ec_key()
+    via_trusted = pki.certificate(
+        inter_key, "Intermediate", ca=True, issuer_key=trusted_key, issuer_name="Trusted Root"
+    )
+    via_rogue = pki.certificate(inter_key, "Intermediate", ca=True, issuer_key=rogue_key, issuer_name="Rogue Root")
+    leaf = pki.certificate(pki.ec_key(), "leaf.example", issuer_key=inter_key, issuer_name="Intermediate")
+    pki.write(tmp_path / "bundle.pem", pki.pem(trusted) + pki.pem(second_anchor), 0o644)
+    for name, cert in (("rogue.pem", rogue), ("i1.pem", via_trusted), ("i2.pem", via_rogue), ("leaf.pem", leaf)):
+        write_cert(tmp_path, name, cert)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == set()
+    (tmp_path / "i1.pem").unlink()
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == {cert_id(leaf)}

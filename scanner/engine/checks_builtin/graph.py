@@ -118,17 +118,23 @@ def _trusted(graph: InventoryGraph) -> frozenset[str]:
     return frozenset(trusted)
 
 
-def _chain(graph: InventoryGraph, cert: Asset) -> list[Asset]:
-    """The certificate and its issuers, as far as the inventory knows them."""
-    chain = [cert]
+def _ancestors(graph: InventoryGraph, cert: Asset) -> list[Asset]:
+    """The certificate and every issuer above it the inventory knows (all paths, for cross-signed CAs)."""
+    found = [cert]
     seen = {cert.id}
-    while len(chain) < _MAX_CHAIN:
-        issuers = [i for i in graph.successors(chain[-1].id, RelationType.ISSUED_BY) if i.id not in seen]
-        if not issuers:
+    frontier = [cert]
+    for _ in range(_MAX_CHAIN):
+        next_level = []
+        for current in frontier:
+            for issuer in graph.successors(current.id, RelationType.ISSUED_BY):
+                if issuer.id not in seen:
+                    seen.add(issuer.id)
+                    found.append(issuer)
+                    next_level.append(issuer)
+        if not next_level:
             break
-        chain.append(issuers[0])
-        seen.add(issuers[0].id)
-    return chain
+        frontier = next_level
+    return found
 
 
 @accepts("include_ca")
@@ -137,24 +143,26 @@ def untrusted_root(
 ) -> Iterator[Hit]:
     """A certificate chaining to a root that no scanned trust store holds.
 
-    Judged only when the scan found at least one trust store; a chain whose top is not a root
-    (its issuer was not found) is left alone: where it ends is unknown.
+    Judged only when the scan found at least one trust store. A certificate is trusted when any
+    certificate on any of its issuer paths is an anchor; a chain whose top is not a root (its
+    issuer was not found) is left alone: where it ends is unknown.
     """
     if asset.properties.get("is_ca") and not params.get("include_ca", False):
         return
-    trusted = context.once("graph.trusted-anchors", lambda: _trusted(graph))
     if not context.once("graph.has-trust-store", lambda: any(graph.asset_ids(AssetType.TRUST_STORE))):
         return
-    chain = _chain(graph, asset)
+    trusted = context.once("graph.trusted-anchors", lambda: _trusted(graph))
+    chain = _ancestors(graph, asset)
     if any(c.id in trusted for c in chain):
         return
-    root = chain[-1]
-    if not root.properties.get("self_signed"):
+    roots = [c for c in chain if c.properties.get("self_signed")]
+    if not roots:
         return
+    names = [str(r.properties.get("subject") or r.id) for r in roots]
     yield Hit(
-        f"certificate {asset.properties.get('subject') or asset.id} chains to {root.properties.get('subject')}, "
+        f"certificate {asset.properties.get('subject') or asset.id} chains to {', '.join(names)}, "
         "which no scanned trust store holds",
-        {"root": root.id, "root_subject": root.properties.get("subject"), "chain": [c.id for c in chain]},
+        {"roots": [r.id for r in roots], "root_subjects": names, "chain": [c.id for c in chain]},
     )
 
 
