@@ -13,6 +13,7 @@ import click
 from scanner import __version__
 from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
+from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
 from scanner.reporting.base import ReporterError, load_reporter, write_atomically
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
@@ -195,11 +196,9 @@ def scan(**opts: Any) -> None:
     sys.exit(_exit_code(result, opts["fail_on"]))
 
 
-def _waivers(path: Path | None) -> tuple[Any, ...]:
+def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
     if path is None:
         return ()
-    from scanner.engine.waivers import WaiverError, load_waivers
-
     try:
         return load_waivers(path)
     except WaiverError as exc:
