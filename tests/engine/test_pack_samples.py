@@ -177,9 +177,13 @@ def test_rotation_overdue(tmp_path: Path) -> None:
     write_cert(tmp_path, "pass.pem", pki.certificate(new, "new.example"))
     result = scan([tmp_path], ["cms-km-handbook"])
     assert failing(result, "cms.key.rotation-overdue") == {key_id(old.public_key())}
-    # the same scan a year earlier: nothing was overdue yet
+    # the same scan 100 days earlier: nothing was overdue yet
     earlier = scan([tmp_path], ["cms-km-handbook"], day=(NOW - 100 * DAY).date().isoformat())
     assert failing(earlier, "cms.key.rotation-overdue") == set()
+    # once every certificate binding the key has expired, the expiry rule reports it instead
+    expired = scan([tmp_path], ["cms-km-handbook"], day=(NOW + 500 * DAY).date().isoformat())
+    assert failing(expired, "cms.key.rotation-overdue") == set()
+    assert failing(expired, "cms.cert.expired") != set()
 
 
 @sample("cms.key.multiple-functions")

@@ -280,10 +280,15 @@ def key_rotation_overdue(
     props = asset.properties
     include_ca = bool(params.get("include_ca", False))
     starts = [str(props["created"])] if props.get("created") else []
+    ends: list[str] = []
     for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
         if cert.properties.get("not_before") and (include_ca or not cert.properties.get("is_ca")):
             starts.append(str(cert.properties["not_before"]))
+            ends.append(str(cert.properties.get("not_after") or ""))
     if not starts:
+        return
+    # every certificate binding it has expired: the expiry rule speaks for it, not this one
+    if ends and all(end and parse_day(end[:10]) < context.as_of_date for end in ends):
         return
     first = min(parse_day(s[:10]) for s in starts)
     max_days = int(params.get("max_days", 365))
