@@ -15,6 +15,7 @@ import click
 from scanner import __version__
 from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
+from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
 from scanner.reporting.base import ReporterError, load_reporter, write_atomically
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
@@ -130,6 +131,12 @@ def main(verbose: int) -> None:
     metavar="DATE",
     help="Evaluate dated rules as on this date (default: now).",
 )
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(path_type=Path),
+    help="TOML file of waivers (rule, asset match, reason, owner, expiry); waived findings stay in the report.",
+)
 @click.option("--json", "out_json", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--html", "out_html", type=click.Path(path_type=Path), help="Write the HTML report here.")
 @click.option("--cbom", "out_cbom", type=click.Path(path_type=Path), help="Write a CycloneDX 1.6 CBOM here.")
@@ -174,6 +181,7 @@ def scan(**opts: Any) -> None:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
         raise _usage_error(str(exc)) from None
+    waivers = _waivers(opts["waivers_file"])
     outputs = {name: opts[f"out_{name}"] for name in _REPORT_OPTIONS if opts[f"out_{name}"]}
     try:
         reporters = {name: load_reporter(name) for name in outputs}
@@ -187,6 +195,7 @@ def scan(**opts: Any) -> None:
         timeout=opts["timeout"],
         passwords=_passwords(opts),
         options=_collector_options(opts),
+        waivers=waivers,
     )
     progress = TerminalProgress() if sys.stderr.isatty() else None
     result = run_scan(request, progress)
@@ -195,6 +204,15 @@ def scan(**opts: Any) -> None:
         write_atomically(path, reporters[name].render(result))
     _print_summary(result, outputs)
     sys.exit(_exit_code(result, opts["fail_on"]))
+
+
+def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
+    if path is None:
+        return ()
+    try:
+        return load_waivers(path)
+    except WaiverError as exc:
+        raise _usage_error(str(exc)) from None
 
 
 def _targets(opts: dict[str, Any]) -> list[Target]:
@@ -277,9 +295,9 @@ def _print_summary(result: ScanResult, outputs: dict[str, Path]) -> None:
     type=click.Path(path_type=Path),
     help="Also load your own packs from this directory.",
 )
-@click.option("--pack", "pack_name", metavar="NAME", help="Only this pack.")
+@click.option("--pack", "pack_name", metavar="NAME", help="Only this pack, with its requirements and mapped rules.")
 def rules_command(rules_dirs: tuple[Path, ...], pack_name: str | None) -> None:
-    """List the policy packs and their rules."""
+    """List the policy packs, their rules and the requirements they map."""
     try:
         packs = discover_packs(rules_dirs)
         selected = select_packs(packs, [pack_name]) if pack_name else list(packs.values())
@@ -290,3 +308,57 @@ def rules_command(rules_dirs: tuple[Path, ...], pack_name: str | None) -> None:
         click.echo(f"{pack.name} {pack.version}{marker}: {pack.title}")
         for rule in pack.rules:
             click.echo(f"  {rule.id:<40} {rule.severity.value:<8} {rule.category:<20} {rule.title}")
+        if not pack_name:
+            continue
+        for rule in pack.mapped_rules:
+            click.echo(f"  {rule.id:<40} {rule.severity.value:<8} {rule.category:<20} {rule.title} [from {rule.pack}]")
+        if pack.requirements:
+            click.echo("  requirements:")
+        for requirement in pack.requirements:
+            rules = ", ".join(requirement.rules) or "(no rule yet)"
+            click.echo(f"    {requirement.id:<24} {requirement.title}: {rules}")
+
+
+@main.command("impact")
+@click.argument("asset")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="A keysweep JSON report to read the inventory from.",
+)
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Sweep these files or directories instead of reading a report; repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def impact_command(asset: str, report_path: Path | None, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Everything that depends on a key or certificate: its blast radius if compromised.
+
+    ASSET is an asset id, a unique part of one (e.g. a fingerprint), or the path of a file holding
+    one key or one certificate.
+    """
+    import json
+
+    from scanner.engine.impact import ImpactError, blast_radius, graph_from_report, render_text, resolve_asset
+
+    if bool(report_path) == bool(paths):
+        raise _usage_error("give either --report FILE or --path PATH")
+    try:
+        if report_path is not None:
+            graph = graph_from_report(report_path)
+        else:
+            from scanner.collectors.base import SilentProgress
+            from scanner.inventory.enrich import enrich
+            from scanner.scan import ScanRequest, build_graph, path_targets
+
+            request = ScanRequest(targets=tuple(path_targets([p.absolute() for p in paths])), packs=())
+            graph = build_graph(request, SilentProgress())
+            enrich(graph, datetime.now(UTC))
+        result = blast_radius(graph, resolve_asset(graph, asset))
+    except ImpactError as exc:
+        raise _usage_error(str(exc)) from None
+    click.echo(json.dumps(result.as_dict(), indent=1) if as_json else render_text(result))

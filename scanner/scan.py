@@ -18,6 +18,7 @@ from scanner.collectors.base import CollectContext, Collector, ProgressObserver,
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack
+from scanner.engine.waivers import WaiverRule, apply_waivers
 from scanner.inventory.enrich import enrich
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import CollectionError, ScanMetadata, ScanResult
@@ -34,6 +35,7 @@ class ScanRequest:
     timeout: float = 10.0
     passwords: tuple[Secret, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    waivers: tuple[WaiverRule, ...] = ()
 
 
 def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, list[Target]]], list[Target]]:
@@ -78,6 +80,10 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
     enrich(graph, as_of)
     engine = RuleEngine(request.packs)
     evaluation = engine.evaluate(graph, EvalContext(as_of=as_of))
+    waived = apply_waivers(
+        evaluation.findings, lambda i: graph.asset(i) if i in graph else None, request.waivers, as_of.date()
+    )
+    notices = tuple(CollectionError(source, "waivers", message) for source, message in waived.notices)
     metadata = ScanMetadata(
         id=str(uuid.uuid4()),
         started_at=started,
@@ -92,8 +98,8 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         metadata=metadata,
         assets=tuple(graph.assets()),
         relations=tuple(graph.relations()),
-        findings=evaluation.findings,
-        errors=graph.errors + evaluation.errors,
+        findings=waived.findings,
+        errors=graph.errors + evaluation.errors + notices,
         rules=tuple(rule.info() for rule in engine.rules),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from scanner import plugins
 from scanner.inventory.graph import InventoryGraph
@@ -21,10 +21,19 @@ from scanner.inventory.model import Asset, Severity
 @dataclass(frozen=True, slots=True)
 class EvalContext:
     as_of: datetime  # timezone-aware UTC
+    # per-evaluation memo for graph checks: a fact about the whole graph (e.g. the set of trusted
+    # anchors) is computed once, not once per asset; a new EvalContext starts empty
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def as_of_date(self) -> date:
         return self.as_of.date()
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        result: T = self.memo[key]
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,26 @@ class Hit:
 
 
 Check = Callable[[Asset, InventoryGraph, Mapping[str, Any], EvalContext], Iterable[Hit]]
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PARAMS_ATTRIBUTE = "keysweep_params"
+
+
+def accepts(*names: str) -> Callable[[F], F]:
+    """Declare the parameters a check takes, so that a pack naming another one fails on load."""
+
+    def mark(check: F) -> F:
+        setattr(check, _PARAMS_ATTRIBUTE, frozenset(names))
+        return check
+
+    return mark
+
+
+def check_params(check: Check) -> frozenset[str] | None:
+    """The parameters a check declared with @accepts, or None if it did not declare them."""
+    declared = getattr(check, _PARAMS_ATTRIBUTE, None)
+    return declared if isinstance(declared, frozenset) else None
 
 
 def load_check(name: str) -> Check:
@@ -57,3 +86,22 @@ def parse_day(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+def scheduled_severity(params: Mapping[str, Any], context: EvalContext) -> tuple[Severity | None, str | None]:
+    """The severity a dated rule has on the as-of date, and its next deadline.
+
+    ``schedule = [{after = 2026-12-31, severity = "medium"}, {after = 2031-12-31, severity = "high"}]``:
+    each step applies once the as-of date is past its ``after`` date; before the first step the
+    rule's own severity applies. The deadline is the first step not yet reached (or the last one).
+    """
+    severity: Severity | None = None
+    deadline: str | None = None
+    for step in sorted(params.get("schedule", []), key=lambda s: parse_day(s["after"])):
+        after = parse_day(step["after"])
+        if context.as_of_date > after:
+            severity = Severity(step["severity"])
+            deadline = after.isoformat()
+        else:
+            return severity, after.isoformat()
+    return severity, deadline

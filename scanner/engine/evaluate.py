@@ -1,4 +1,9 @@
-"""The rule engine: every rule's check on every asset it applies to, against an as-of date."""
+"""The rule engine: every rule's check on every asset it applies to, against an as-of date.
+
+The selected packs decide which rules run: each pack's own rules, and the rules of other packs
+that its requirements map. Every finding names the selected packs that define or map its rule
+(``policies``) and the requirements it fails (``requirements``, as ``pack:requirement-id``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from dataclasses import dataclass
 from scanner.engine.checks import Check, EvalContext, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import CollectionError, Finding, freeze
+from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, freeze
+from scanner.plugins import PluginError
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,23 +29,40 @@ class RuleEngine:
         # a rule shared by several selected packs runs once and names every pack
         self._rules: dict[str, Rule] = {}
         self._policies: dict[str, list[str]] = {}
+        self._requirements: dict[str, list[str]] = {}
         for pack in packs:
-            for rule in pack.rules:
+            own = {rule.id for rule in pack.rules}
+            for rule in pack.all_rules():
                 self._rules.setdefault(rule.id, rule)
-                self._policies.setdefault(rule.id, []).append(pack.name)
+                _append(self._policies, rule.id, pack.name)
+            for requirement in pack.requirements:
+                for rule_id in requirement.rules:
+                    if rule_id in own or rule_id in self._rules:
+                        _append(self._requirements, rule_id, requirement.qualified(pack.name))
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(self._rules.values())
 
+    def requirements_of(self, rule_id: str) -> tuple[str, ...]:
+        return tuple(self._requirements.get(rule_id, ()))
+
     def evaluate(self, graph: InventoryGraph, context: EvalContext) -> Evaluation:
         findings: list[Finding] = []
         errors: list[CollectionError] = []
+        by_type: dict[AssetType, list[Asset]] = {}  # one pass over the graph, not one per rule
+        for asset in graph.assets():
+            by_type.setdefault(asset.type, []).append(asset)
         for rule in self._rules.values():
-            check: Check = load_check(rule.check)
+            try:
+                check: Check = load_check(rule.check)
+            except PluginError as exc:
+                errors.append(CollectionError(rule.id, "engine", f"rule {rule.id} not evaluated: {exc}"))
+                continue
             policies = tuple(self._policies[rule.id])
+            requirements = self.requirements_of(rule.id)
             for asset_type in rule.applies_to:
-                for asset in graph.assets(asset_type):
+                for asset in by_type.get(asset_type, ()):
                     try:
                         hits = list(check(asset, graph, rule.params, context))
                     except Exception as exc:
@@ -62,7 +85,14 @@ class RuleEngine:
                                 policies=policies,
                                 remediation=rule.remediation,
                                 deadline=hit.deadline or rule.deadline,
+                                requirements=requirements,
                             )
                         )
-        findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.asset_id))
+        findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.asset_id, f.id))
         return Evaluation(tuple(findings), tuple(errors))
+
+
+def _append(index: dict[str, list[str]], key: str, value: str) -> None:
+    values = index.setdefault(key, [])
+    if value not in values:
+        values.append(value)

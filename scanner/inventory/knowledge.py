@@ -139,3 +139,47 @@ def key_facts(algorithm: str, key_size: int | None = None, curve: str | None = N
         approved = False
         note = f"{algorithm} keys below {minimum} bits are not approved for generation (SP 800-131A)"
     return KeyFacts(bits, family["quantum_vulnerable"], approved, note)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFacts:
+    """A TLS key-exchange group: FIPS 140-3 approval, quantum safety, the ML-KEM set it carries."""
+
+    name: str
+    fips_approved: bool | None
+    quantum_vulnerable: bool | None
+    ml_kem: str | None = None
+    hybrid: bool = False
+
+
+@cache
+def _group_index() -> dict[str, GroupFacts]:
+    index: dict[str, GroupFacts] = {}
+    for name, entry in _kb()["tls_groups"].items():
+        facts = GroupFacts(
+            name=name,
+            fips_approved=entry.get("fips_approved"),
+            quantum_vulnerable=entry.get("quantum_vulnerable"),
+            ml_kem=entry.get("ml_kem"),
+            hybrid=bool(entry.get("hybrid", False)),
+        )
+        for spelling in (name, *entry.get("aliases", [])):
+            index[spelling.lower()] = facts
+    return index
+
+
+def tls_group(name: str) -> GroupFacts | None:
+    """Facts about a TLS group by any of its spellings ('X25519', 'x25519', 'prime256v1'...)."""
+    return _group_index().get(name.strip().lower())
+
+
+def signature_fips_approved(signature_algorithm: str) -> bool | None:
+    """May a FIPS 140-3 module generate this certificate signature; None when not known."""
+    value = _kb()["signatures"].get(signature_algorithm)
+    if value is not None:
+        return bool(value)
+    pq = post_quantum_by_name(signature_algorithm)
+    if pq is not None:
+        approved = _kb()["families"][pq.family].get("fips_approved")
+        return None if approved is None else bool(approved)
+    return None

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
@@ -49,6 +49,9 @@ def certificate(
     ca: bool = False,
     san: list[str] | None = None,
     serial: int | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+    crl_url: str | None = None,
+    ocsp_url: str | None = None,
 ) -> x509.Certificate:
     """A certificate for ``key``, self-signed unless an issuer key is given."""
     start = not_before or NOW - DAY
@@ -72,6 +75,14 @@ def certificate(
         )
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if crl_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if ocsp_url:
+        access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return builder.sign(signer, algorithm)  # type: ignore[arg-type]
 
 
@@ -112,6 +123,11 @@ def pkcs12_bytes(
 # with dilithium-py.
 
 ML_DSA_65_OID = "2.16.840.1.101.3.4.3.18"
+ML_DSA_OIDS = {
+    "ML-DSA-44": "2.16.840.1.101.3.4.3.17",
+    "ML-DSA-65": ML_DSA_65_OID,
+    "ML-DSA-87": "2.16.840.1.101.3.4.3.19",
+}
 
 
 def _der_len(n: int) -> bytes:
@@ -145,18 +161,45 @@ def _children(data: bytes) -> list[bytes]:
     return [data[s:e] for (_, s, _, e) in derlib.children(data, start, end)]
 
 
-def ml_dsa_65_certificate(common_name: str = "pq.example", days: int = 90) -> bytes:
-    """DER of a self-signed ML-DSA-65 certificate with a valid ML-DSA signature."""
-    from dilithium_py.ml_dsa import ML_DSA_65
+def ml_dsa_certificate(common_name: str = "pq.example", days: int = 90, parameter_set: str = "ML-DSA-65") -> bytes:
+    """DER of a self-signed ML-DSA certificate (ML-DSA-44, -65 or -87) with a valid ML-DSA signature."""
+    from dilithium_py import ml_dsa
 
-    public, secret = ML_DSA_65.keygen()
+    scheme = {"ML-DSA-44": ml_dsa.ML_DSA_44, "ML-DSA-65": ml_dsa.ML_DSA_65, "ML-DSA-87": ml_dsa.ML_DSA_87}[
+        parameter_set
+    ]
+    public, secret = scheme.keygen()
     template = certificate(ed25519_key(), common_name, days=days)
     tbs_fields = _children(template.tbs_certificate_bytes)
-    algorithm = _tlv(0x30, _oid(ML_DSA_65_OID))
+    algorithm = _tlv(0x30, _oid(ML_DSA_OIDS[parameter_set]))
     spki = _tlv(0x30, algorithm + _tlv(0x03, b"\x00" + public))
     # version, serial, signature, issuer, validity, subject, spki, extensions
     tbs_fields[2] = algorithm
     tbs_fields[6] = spki
     tbs = _tlv(0x30, b"".join(tbs_fields))
-    signature = ML_DSA_65.sign(secret, tbs)
+    signature = scheme.sign(secret, tbs)
     return _tlv(0x30, tbs + algorithm + _tlv(0x03, b"\x00" + signature))
+
+
+def ml_dsa_65_certificate(common_name: str = "pq.example", days: int = 90) -> bytes:
+    return ml_dsa_certificate(common_name, days, "ML-DSA-65")
+
+
+def openssl_sha1_certificate(common_name: str, workdir: Path) -> x509.Certificate:
+    """A self-signed ECDSA-with-SHA1 certificate: cryptography refuses to sign with SHA-1, openssl does."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        out = Path(tmp) / "cert.pem"
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1",
+                "-nodes", "-subj", f"/CN={common_name}", "-addext", "basicConstraints=critical,CA:FALSE", "-days", "30",
+                "-keyout", str(Path(tmp) / "key.pem"), "-out", str(out),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+        return x509.load_pem_x509_certificate(out.read_bytes())

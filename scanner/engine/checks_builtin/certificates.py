@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit
+from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
+from scanner.inventory import knowledge
+from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
 
@@ -14,6 +16,7 @@ def _name(props: Mapping[str, Any]) -> str:
     return str(props.get("subject") or props.get("sha256_fingerprint", "?")[:16])
 
 
+@accepts("min_bits", "ignore_self_signed")
 def weak_signature_hash(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -35,31 +38,54 @@ def weak_signature_hash(
         )
 
 
+@accepts()
 def certificate_expired(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
+    # computed from the as-of date itself, so that the answer never depends on enrichment's clock
     props = asset.properties
-    remaining = props.get("days_remaining")
-    if remaining is not None and remaining < 0:
+    if not props.get("not_after"):
+        return
+    not_after = parse_time(props["not_after"])
+    if not_after < context.as_of:
+        days = (context.as_of - not_after).days
         yield Hit(
-            f"certificate {_name(props)} expired on {props['not_after']}, "
-            f"{-remaining} days before {context.as_of_date}",
+            f"certificate {_name(props)} expired on {props['not_after']}, {days} days before {context.as_of_date}",
             {"not_after": props["not_after"]},
         )
 
 
+@accepts()
 def certificate_not_yet_valid(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
     props = asset.properties
-    age = props.get("age_days")
-    if age is not None and props.get("not_before") and age < 0:
+    if props.get("not_before") and parse_time(props["not_before"]) > context.as_of:
         yield Hit(
             f"certificate {_name(props)} is not valid before {props['not_before']}",
             {"not_before": props["not_before"]},
         )
 
 
+@accepts("days")
+def certificate_expiring(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Valid on the as-of date, but expiring within ``days`` (30 by default)."""
+    props = asset.properties
+    if not props.get("not_after"):
+        return
+    remaining = parse_time(props["not_after"]) - context.as_of
+    window = int(params.get("days", 30))
+    if remaining.total_seconds() >= 0 and remaining.days < window:
+        yield Hit(
+            f"certificate {_name(props)} expires on {props['not_after']}, in {remaining.days} days",
+            {"not_after": props["not_after"], "days_remaining": remaining.days},
+            deadline=str(props["not_after"])[:10],
+        )
+
+
+@accepts("max_days", "include_ca")
 def certificate_validity_too_long(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -80,6 +106,7 @@ def certificate_validity_too_long(
         )
 
 
+@accepts()
 def key_reused_across_renewal(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -100,3 +127,63 @@ def key_reused_across_renewal(
                 },
                 discriminator=subject,
             )
+
+
+@accepts()
+def revocation_without_ocsp(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A CA-issued certificate that points relying parties at a CRL but offers no OCSP responder."""
+    props = asset.properties
+    if props.get("self_signed") or not props.get("crl_urls") or props.get("ocsp_urls"):
+        return
+    yield Hit(
+        f"certificate {_name(props)} can only be checked for revocation by CRL ({', '.join(props['crl_urls'])}); "
+        "no OCSP responder in its Authority Information Access",
+        {"crl_urls": list(props["crl_urls"]), "ocsp_urls": []},
+    )
+
+
+@accepts("ignore_self_signed")
+def fips_signature_algorithm(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A certificate signature that a FIPS 140-3 module may not generate (knowledge base)."""
+    props = asset.properties
+    algorithm = props.get("signature_algorithm")
+    if not algorithm:
+        return
+    if params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"):
+        return
+    if knowledge.signature_fips_approved(str(algorithm)) is False:
+        yield Hit(
+            f"certificate {_name(props)} is signed with {algorithm}, which is not FIPS 140-3 approved "
+            "for signature generation",
+            {"signature_algorithm": algorithm},
+        )
+
+
+@accepts("allowed", "describe", "schedule")
+def signature_algorithm_allowed(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A certificate signed with an algorithm not on the pack's list (names or post-quantum families).
+
+    ``allowed = ["ML-DSA-87", "SLH-DSA"]``; the optional ``schedule`` raises the severity by date.
+    """
+    props = asset.properties
+    algorithm = props.get("signature_algorithm")
+    if not algorithm:
+        return
+    pq = knowledge.post_quantum_by_name(str(algorithm))
+    names = {str(algorithm), pq.family} if pq is not None else {str(algorithm)}
+    if names & set(params.get("allowed", [])):
+        return
+    severity, deadline = scheduled_severity(params, context)
+    what = params.get("describe", "the policy's signature algorithms")
+    yield Hit(
+        f"certificate {_name(props)} is signed with {algorithm}, which is not among {what}",
+        {"signature_algorithm": algorithm},
+        severity=severity,
+        deadline=deadline,
+    )

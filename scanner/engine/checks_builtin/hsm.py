@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, RelationType
+from scanner.inventory.model import Asset
 
 # SP 800-57 Pt1 5.2: one key, one function. Usage flags grouped by the function they serve.
 _DEFAULT_FUNCTIONS: Mapping[str, Sequence[str]] = {
@@ -143,24 +143,6 @@ def key_cryptoperiod_exceeded(
             "rotate_by": (start + timedelta(days=days)).isoformat(),
         },
     )
-
-
-def kek_weaker_than_wrapped(
-    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
-) -> Iterator[Hit]:
-    """A key-wrapping key weaker than a key it wraps (where the graph knows a `wraps` relation)."""
-    own = asset.properties.get("security_bits")
-    if own is None:
-        return
-    for wrapped in graph.successors(asset.id, RelationType.WRAPS):
-        bits = wrapped.properties.get("security_bits")
-        if bits is not None and bits > own:
-            yield Hit(
-                f"{_name(asset.properties)} ({own} bits) wraps {_name(wrapped.properties)} ({bits} bits); "
-                "a key-encrypting key must be at least as strong as the keys it protects",
-                {"wrapping_key_bits": own, "wrapped_key": wrapped.id, "wrapped_key_bits": bits},
-                discriminator=wrapped.id,
-            )
 
 
 def weak_mechanisms(

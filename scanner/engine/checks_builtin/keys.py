@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, parse_day
+from scanner.engine.checks import EvalContext, Hit, accepts, parse_day, scheduled_severity
+from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
 
@@ -32,6 +34,7 @@ def _minimum_bits(params: Mapping[str, Any], context: EvalContext) -> int:
     return minimum
 
 
+@accepts("min_bits", "critical_below", "schedule")
 def key_strength(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Iterator[Hit]:
     """Security strength below the minimum (SP 800-57 Table 2; the handbook's Table 1 sizes)."""
     props = asset.properties
@@ -49,6 +52,7 @@ def key_strength(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any],
     )
 
 
+@accepts()
 def plaintext_private_key(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -69,6 +73,7 @@ def plaintext_private_key(
     )
 
 
+@accepts("forbidden_mode_bits")
 def private_key_permissions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -86,6 +91,7 @@ def private_key_permissions(
         )
 
 
+@accepts()
 def dsa_key(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Iterator[Hit]:
     """DSA: signature generation removed by FIPS 186-5; verification of old signatures only."""
     props = asset.properties
@@ -93,6 +99,7 @@ def dsa_key(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], cont
         yield Hit(f"{_describe(props)} key: DSA signature generation is no longer approved", _key_evidence(props))
 
 
+@accepts("deprecated_after", "disallowed_after", "deprecated_below_bits")
 def quantum_vulnerable_key(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -119,3 +126,177 @@ def quantum_vulnerable_key(
         severity=severity,
         deadline=deadline.isoformat(),
     )
+
+
+def _family(algorithm: str) -> str:
+    """ML-DSA-65 -> ML-DSA; other algorithms are their own family."""
+    pq = knowledge.post_quantum_by_name(algorithm)
+    return pq.family if pq is not None else algorithm
+
+
+def _allowed_by(entry: Mapping[str, Any], props: Mapping[str, Any]) -> bool:
+    algorithm = str(props.get("algorithm") or "")
+    if entry["algorithm"] not in (algorithm, _family(algorithm)):
+        return False
+    if "curves" in entry:
+        curve = knowledge.canonical_curve(str(props.get("curve") or ""))
+        if curve is None or curve not in {knowledge.canonical_curve(c) for c in entry["curves"]}:
+            return False
+    size = props.get("key_size")
+    return "min_size" not in entry or (size is not None and int(size) >= int(entry["min_size"]))
+
+
+@accepts("allowed", "describe", "schedule")
+def key_algorithm_allowed(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A key whose algorithm, curve or size is not on the pack's list (e.g. the handbook's Table 1).
+
+    ``allowed = [{algorithm = "RSA", min_size = 2048}, {algorithm = "EC", curves = ["P-256"]},
+    {algorithm = "ML-DSA"}]``; an entry names an algorithm or a post-quantum family. The optional
+    ``schedule`` raises the severity by date (see scheduled_severity).
+    """
+    props = asset.properties
+    algorithm = props.get("algorithm")
+    if not algorithm or str(algorithm).startswith("unknown"):
+        return
+    if any(_allowed_by(entry, props) for entry in params.get("allowed", [])):
+        return
+    severity, deadline = scheduled_severity(params, context)
+    what = params.get("describe", "the policy's list of algorithms and minimum sizes")
+    # the same family at another parameter set or size (ML-DSA-65 where ML-DSA-87 is required)
+    family = _family(str(algorithm))
+    below = any(_family(str(entry["algorithm"])) == family for entry in params.get("allowed", []))
+    yield Hit(
+        f"{_describe(props)} is {'below' if below else 'not among'} {what}",
+        _key_evidence(props),
+        severity=severity,
+        deadline=deadline,
+    )
+
+
+@accepts()
+def fips_approved_key(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A key of an algorithm, curve or size that FIPS 140-3 does not approve (knowledge base)."""
+    props = asset.properties
+    if props.get("fips_approved") is not False:
+        return
+    note = props.get("fips_note")
+    yield Hit(
+        f"{_describe(props)} is not a FIPS 140-3 approved algorithm{f': {note}' if note else ''}",
+        {**_key_evidence(props), "fips_approved": False, **({"fips_note": note} if note else {})},
+    )
+
+
+@accepts("disallowed_after")
+def tdea_key(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Iterator[Hit]:
+    """DES and Triple-DES keys: 2TDEA and DES disallowed; 3TDEA encryption disallowed after 2023."""
+    props = asset.properties
+    algorithm = props.get("algorithm")
+    if algorithm not in ("3DES", "DES"):
+        return
+    bits = props.get("security_bits")
+    cutoff = parse_day(params.get("disallowed_after", "2023-12-31"))
+    if algorithm == "DES" or (bits is not None and bits < 112):
+        yield Hit(
+            f"{_describe(props)} key: DES and two-key Triple-DES are disallowed",
+            {**_key_evidence(props), "status": "disallowed"},
+            severity=Severity.HIGH,
+        )
+    elif context.as_of_date > cutoff:
+        yield Hit(
+            f"{_describe(props)} key: three-key Triple-DES encryption is disallowed after {cutoff}; "
+            "decryption of existing data is legacy use only",
+            {**_key_evidence(props), "status": "disallowed"},
+            severity=Severity.HIGH,
+            deadline=cutoff.isoformat(),
+        )
+    else:
+        yield Hit(
+            f"{_describe(props)} key: three-key Triple-DES is deprecated and disallowed for encryption after {cutoff}",
+            {**_key_evidence(props), "status": "deprecated"},
+            severity=Severity.MEDIUM,
+            deadline=cutoff.isoformat(),
+        )
+
+
+@accepts()
+def private_key_outside_module(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A private key held in a file rather than only in a cryptographic module (HSM token)."""
+    props = asset.properties
+    if not props.get("has_private_key"):
+        return
+    files = sorted(
+        str(f.properties.get("path"))
+        for f in graph.successors(asset.id, RelationType.STORED_IN)
+        if f.type is AssetType.FILE and f.properties.get("contains_private_key")
+    )
+    if files:
+        yield Hit(
+            f"private key {_describe(props)} is held in {', '.join(files)}, outside a cryptographic module",
+            {"files": files, "encrypted_at_rest": props.get("encrypted_at_rest"), **_key_evidence(props)},
+        )
+
+
+_SIGNING_USAGES = frozenset({"digital_signature", "content_commitment", "key_cert_sign", "crl_sign", "sign"})
+
+
+@accepts()
+def escrowed_signature_key(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A signature key that the inventory marks as escrowed (``escrowed = true`` on the key).
+
+    The signing purpose comes from the key's own ``usage`` list (e.g. a PKCS#11 CKA_SIGN key) or
+    from the key usage of the certificates that bind it.
+    """
+    props = asset.properties
+    if not props.get("escrowed"):
+        return
+    usages = set(props.get("usage") or ())
+    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+        usages.update(cert.properties.get("key_usage") or ())
+    signing = sorted(usages & _SIGNING_USAGES)
+    if signing:
+        yield Hit(
+            f"signature key {_describe(props)} is escrowed; signature keys must never be escrowed",
+            {"escrowed": True, "signing_usage": signing, **_key_evidence(props)},
+        )
+
+
+@accepts("max_days", "include_ca")
+def key_rotation_overdue(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A key in use for longer than the rotation period (annual by default) on the as-of date.
+
+    The key's first use is its ``created`` property when the source knows it (e.g. a PKCS#11
+    start date), else the earliest not-before of the end-entity certificates that bind it.
+    """
+    props = asset.properties
+    include_ca = bool(params.get("include_ca", False))
+    starts = [str(props["created"])] if props.get("created") else []
+    ends: list[str] = []
+    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+        if cert.properties.get("not_before") and (include_ca or not cert.properties.get("is_ca")):
+            starts.append(str(cert.properties["not_before"]))
+            ends.append(str(cert.properties.get("not_after") or ""))
+    if not starts:
+        return
+    # every certificate binding it has expired: the expiry rule speaks for it, not this one
+    if ends and all(end and parse_day(end[:10]) < context.as_of_date for end in ends):
+        return
+    first = min(parse_day(s[:10]) for s in starts)
+    max_days = int(params.get("max_days", 365))
+    age = (context.as_of_date - first).days
+    if age > max_days:
+        yield Hit(
+            f"{_describe(props)} has been in use since {first} ({age} days on {context.as_of_date}); "
+            f"rotation is due every {max_days} days",
+            {"in_use_since": first.isoformat(), "age_days": age, "max_days": max_days, **_key_evidence(props)},
+            deadline=(first + timedelta(days=max_days)).isoformat(),
+        )

@@ -12,7 +12,7 @@ from scanner.engine.checks import EvalContext, Hit
 from scanner.engine.checks_builtin import hsm
 from scanner.engine.rules import discover_packs
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, Relation, RelationType, freeze
+from scanner.inventory.model import Asset, AssetType, freeze
 
 AS_OF = EvalContext(as_of=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
 
@@ -114,30 +114,6 @@ def test_fail_cryptoperiod(props: dict[str, Any], kind: str, days: int) -> None:
 )
 def test_pass_cryptoperiod(props: dict[str, Any]) -> None:
     assert run(hsm.key_cryptoperiod_exceeded, key(**props), PERIOD) == []
-
-
-KEK = "sp800-57.key.kek-weaker-than-wrapped"
-
-
-def _wrapping_graph(kek_bits: int, wrapped_bits: int) -> tuple[InventoryGraph, Asset]:
-    graph = InventoryGraph()
-    kek = key("key:pkcs11:01:kek", symmetric=True, algorithm="AES", key_size=kek_bits, security_bits=kek_bits)
-    dek = key("key:pkcs11:01:dek", symmetric=True, algorithm="AES", key_size=wrapped_bits, security_bits=wrapped_bits)
-    graph.add_asset(kek)
-    graph.add_asset(dek)
-    graph.add_relation(Relation(kek.id, dek.id, RelationType.WRAPS))
-    return graph, graph.asset(kek.id)
-
-
-def test_fail_kek_weaker() -> None:
-    graph, kek = _wrapping_graph(128, 256)
-    hits = run(hsm.kek_weaker_than_wrapped, kek, KEK, graph)
-    assert [h.evidence["wrapped_key"] for h in hits] == ["key:pkcs11:01:dek"]
-
-
-def test_pass_kek_as_strong() -> None:
-    graph, kek = _wrapping_graph(256, 128)
-    assert run(hsm.kek_weaker_than_wrapped, kek, KEK, graph) == []
 
 
 MECH = "sp800-57.hsm.weak-mechanisms"

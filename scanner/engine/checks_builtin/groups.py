@@ -1,0 +1,98 @@
+"""Checks on the key-exchange groups an endpoint offers (``key_exchange_groups``, IANA names).
+
+The facts about each group (FIPS 140-3 approval, the ML-KEM parameter set it carries) are in
+the knowledge base; an endpoint without a group list is not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
+from scanner.inventory import knowledge
+from scanner.inventory.graph import InventoryGraph
+from scanner.inventory.model import Asset, Severity
+
+
+def _groups(asset: Asset) -> list[str] | None:
+    groups = asset.properties.get("key_exchange_groups")
+    if groups is None:
+        return None
+    return [str(g) for g in groups]
+
+
+def _where(asset: Asset) -> str:
+    props = asset.properties
+    if props.get("host") and props.get("port"):
+        return f"{props['host']}:{props['port']}"
+    return asset.id
+
+
+@accepts()
+def fips_key_exchange(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Groups a FIPS 140-3 module may not use (X25519, X448); high when no approved group is left."""
+    groups = _groups(asset)
+    if not groups:
+        return
+    facts = {g: knowledge.tls_group(g) for g in groups}
+    refused = [g for g, f in facts.items() if f is not None and f.fips_approved is False]
+    if not refused:
+        return
+    approved = [g for g, f in facts.items() if f is not None and f.fips_approved]
+    if approved:
+        message = (
+            f"{_where(asset)} offers key exchange over {', '.join(refused)}, not FIPS 140-3 approved "
+            f"(approved groups also offered: {', '.join(approved)})"
+        )
+        severity = None
+    else:
+        message = (
+            f"{_where(asset)} offers only {', '.join(groups)} for key exchange: "
+            "no FIPS 140-3 approved group (X25519/X448 key agreement is not approved)"
+        )
+        severity = Severity.HIGH
+    yield Hit(
+        message,
+        {"key_exchange_groups": groups, "not_approved": refused, "approved": approved},
+        severity=severity,
+    )
+
+
+def _level(ml_kem: str | None) -> int:
+    """ML-KEM-768 -> 768; 0 for none."""
+    return int(ml_kem.rsplit("-", 1)[1]) if ml_kem else 0
+
+
+@accepts("min_ml_kem", "allow_hybrid", "schedule", "describe")
+def post_quantum_key_exchange(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """No group with ML-KEM (hybrid or pure) at the required parameter set or above.
+
+    ``min_ml_kem = "ML-KEM-1024"`` for CNSA 2.0; ``allow_hybrid = false`` accepts pure ML-KEM only.
+    """
+    groups = _groups(asset)
+    if groups is None:
+        return
+    minimum = _level(str(params.get("min_ml_kem", "ML-KEM-512")))
+    allow_hybrid = bool(params.get("allow_hybrid", True))
+    offered = []
+    for group in groups:
+        facts = knowledge.tls_group(group)
+        if facts is None or not facts.ml_kem:
+            continue
+        offered.append(group)
+        if _level(facts.ml_kem) >= minimum and (allow_hybrid or not facts.hybrid):
+            return
+    severity, deadline = scheduled_severity(params, context)
+    wanted = params.get("describe", f"ML-KEM-{minimum} or stronger{' (hybrid allowed)' if allow_hybrid else ''}")
+    detail = f"; it offers {', '.join(offered)}" if offered else ""
+    yield Hit(
+        f"{_where(asset)} offers no key exchange with {wanted}{detail}",
+        {"key_exchange_groups": groups, "post_quantum_groups": offered},
+        severity=severity,
+        deadline=deadline,
+    )

@@ -1,0 +1,525 @@
+"""Every rule of every built-in pack: a pass sample and a fail sample, and the exact set of failing ids.
+
+Keys and certificates are real files made with cryptography (and dilithium-py for ML-DSA) and
+swept by the file collector. TLS endpoints, PKCS#11-style symmetric keys, wrapping relations
+and escrow marks come from collectors that are not on this branch (TLS, PKCS#11): those samples
+are built as graphs directly, with the property names DESIGN.md fixes (`key_exchange_groups`...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from scanner.inventory.graph import InventoryGraph
+from scanner.inventory.model import Asset, AssetType, RelationType, freeze
+from tests.engine.helpers import (
+    PACKS,
+    cert_id,
+    endpoint,
+    evaluate,
+    failing,
+    key_id,
+    relate,
+    scan,
+    symmetric_key,
+    write_cert,
+)
+from tests.support import pki
+
+COVERED: set[str] = set()
+NOW, DAY = pki.NOW, pki.DAY
+
+
+def sample(rule_id: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    COVERED.add(rule_id)
+    return lambda test: test
+
+
+@pytest.fixture(scope="module")
+def rsa2048() -> pki.rsa.RSAPrivateKey:
+    return pki.rsa_key(2048)
+
+
+def test_every_rule_has_samples() -> None:
+    every = {rule.id for pack in PACKS.values() for rule in pack.rules}
+    assert every == COVERED
+
+
+# -- cms-km-handbook ------------------------------------------------------------------------------
+@sample("cms.key.min-strength")
+def test_min_strength(tmp_path: Path) -> None:
+    weak, good = pki.rsa_key(1024), pki.ec_key()
+    write_cert(tmp_path, "fail_rsa1024.pem", pki.certificate(weak, "weak.example"))
+    write_cert(tmp_path, "pass_p256.pem", pki.certificate(good, "good.example"))
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.key.min-strength") == {key_id(weak.public_key())}
+
+
+@sample("cms.key.plaintext-private-key")
+def test_plaintext_private_key(tmp_path: Path) -> None:
+    plain, sealed = pki.ec_key(), pki.ec_key()
+    pki.write(tmp_path / "fail_plain.key", pki.key_pem(plain))
+    pki.write(tmp_path / "pass_encrypted.key", pki.key_pem(sealed, b"correct horse"))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.plaintext-private-key") == {key_id(plain.public_key())}
+
+
+@sample("cms.key.readable-private-key-file")
+def test_readable_private_key_file(tmp_path: Path) -> None:
+    fail = pki.write(tmp_path / "fail_world.key", pki.key_pem(pki.ec_key()), 0o644)
+    pki.write(tmp_path / "pass_owner.key", pki.key_pem(pki.ec_key()), 0o600)
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.readable-private-key-file") == {f"file:{fail}"}
+
+
+@sample("cms.key.dsa")
+def test_dsa(tmp_path: Path) -> None:
+    dsa_key, good = pki.dsa_key(1024), pki.ec_key()
+    write_cert(tmp_path, "fail_dsa.pem", pki.certificate(dsa_key, "dsa.example"))
+    write_cert(tmp_path, "pass_ec.pem", pki.certificate(good, "ec.example"))
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.key.dsa") == {key_id(dsa_key.public_key())}
+
+
+@sample("cms.key.quantum-vulnerable")
+def test_quantum_vulnerable(tmp_path: Path) -> None:
+    classical = pki.ec_key()
+    write_cert(tmp_path, "fail_p256.pem", pki.certificate(classical, "ec.example"))
+    pq = pki.ml_dsa_certificate("pq.example")
+    pki.write(tmp_path / "pass_mldsa.der", pq)
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.quantum-vulnerable") == {key_id(classical.public_key())}
+
+
+@sample("cms.cert.weak-signature-hash")
+def test_weak_signature_hash(tmp_path: Path) -> None:
+    sha1 = pki.openssl_sha1_certificate("sha1.example", tmp_path)
+    sha256 = pki.certificate(pki.ec_key(), "sha256.example")
+    write_cert(tmp_path, "fail.pem", sha1)
+    write_cert(tmp_path, "pass.pem", sha256)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.weak-signature-hash") == {cert_id(sha1)}
+
+
+@sample("cms.cert.expired")
+def test_expired(tmp_path: Path) -> None:
+    old = pki.certificate(pki.ec_key(), "old.example", not_before=NOW - 100 * DAY, days=10)
+    fresh = pki.certificate(pki.ec_key(), "fresh.example")
+    write_cert(tmp_path, "fail.pem", old)
+    write_cert(tmp_path, "pass.pem", fresh)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.expired") == {cert_id(old)}
+
+
+@sample("cms.cert.not-yet-valid")
+def test_not_yet_valid(tmp_path: Path) -> None:
+    future = pki.certificate(pki.ec_key(), "future.example", not_before=NOW + 10 * DAY)
+    write_cert(tmp_path, "fail.pem", future)
+    write_cert(tmp_path, "pass.pem", pki.certificate(pki.ec_key(), "now.example"))
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.not-yet-valid") == {cert_id(future)}
+
+
+@sample("cms.cert.validity-exceeds-rotation")
+def test_validity_exceeds_rotation(tmp_path: Path) -> None:
+    long = pki.certificate(pki.ec_key(), "long.example", days=800)
+    write_cert(tmp_path, "fail.pem", long)
+    write_cert(tmp_path, "pass.pem", pki.certificate(pki.ec_key(), "short.example", days=90))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.cert.validity-exceeds-rotation") == {cert_id(long)}
+
+
+@sample("cms.cert.key-reused-on-renewal")
+def test_key_reused_on_renewal(tmp_path: Path) -> None:
+    reused, fresh = pki.ec_key(), pki.ec_key()
+    write_cert(tmp_path, "fail_1.pem", pki.certificate(reused, "www.example", not_before=NOW - 60 * DAY))
+    write_cert(tmp_path, "fail_2.pem", pki.certificate(reused, "www.example"))
+    write_cert(tmp_path, "pass.pem", pki.certificate(fresh, "api.example"))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.cert.key-reused-on-renewal") == {key_id(reused.public_key())}
+
+
+@sample("cms.key.table1-algorithm")
+def test_table1_algorithm(tmp_path: Path) -> None:
+    k1, ed, p384 = pki.ec_key(ec.SECP256K1()), pki.ed25519_key(), pki.ec_key(ec.SECP384R1())
+    write_cert(tmp_path, "fail_k1.pem", pki.certificate(k1, "k1.example"))
+    write_cert(tmp_path, "fail_ed.pem", pki.certificate(ed, "ed.example"))
+    write_cert(tmp_path, "pass_p384.pem", pki.certificate(p384, "p384.example"))
+    pki.write(tmp_path / "pass_mldsa.der", pki.ml_dsa_certificate())
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.table1-algorithm") == {key_id(k1.public_key()), key_id(ed.public_key())}
+
+
+@sample("cms.key.not-in-module")
+def test_not_in_module(tmp_path: Path) -> None:
+    in_file, cert_only = pki.ec_key(), pki.ec_key()
+    pki.write(tmp_path / "fail.key", pki.key_pem(in_file))
+    write_cert(tmp_path, "pass.pem", pki.certificate(cert_only, "pass.example"))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.not-in-module") == {key_id(in_file.public_key())}
+
+
+@sample("cms.key.escrowed-signature-key")
+def test_escrowed_signature_key() -> None:
+    graph = InventoryGraph()
+    fail = symmetric_key(graph, "sign-escrowed", "EC", 256, curve="secp256r1", escrowed=True, usage=["sign"])
+    symmetric_key(graph, "decrypt-escrowed", "RSA", 3072, escrowed=True, usage=["decrypt"])
+    symmetric_key(graph, "sign-kept", "EC", 256, curve="secp256r1", escrowed=False, usage=["sign"])
+    assert failing(evaluate(graph, ["cms-km-handbook"]), "cms.key.escrowed-signature-key") == {fail}
+
+
+@sample("cms.key.rotation-overdue")
+def test_rotation_overdue(tmp_path: Path) -> None:
+    old, new = pki.ec_key(), pki.ec_key()
+    write_cert(tmp_path, "fail.pem", pki.certificate(old, "old.example", not_before=NOW - 400 * DAY, days=800))
+    write_cert(tmp_path, "pass.pem", pki.certificate(new, "new.example"))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.rotation-overdue") == {key_id(old.public_key())}
+    # the same scan 100 days earlier: nothing was overdue yet
+    earlier = scan([tmp_path], ["cms-km-handbook"], day=(NOW - 100 * DAY).date().isoformat())
+    assert failing(earlier, "cms.key.rotation-overdue") == set()
+    # once every certificate binding the key has expired, the expiry rule reports it instead
+    expired = scan([tmp_path], ["cms-km-handbook"], day=(NOW + 500 * DAY).date().isoformat())
+    assert failing(expired, "cms.key.rotation-overdue") == set()
+    assert failing(expired, "cms.cert.expired") != set()
+
+
+@sample("cms.key.multiple-functions")
+def test_multiple_functions(tmp_path: Path) -> None:
+    mixed, tls = pki.ec_key(), pki.ec_key()
+    server, client, code = (
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+        ExtendedKeyUsageOID.CODE_SIGNING,
+    )
+    write_cert(tmp_path, "fail_tls.pem", pki.certificate(mixed, "svc.example", eku=[server]))
+    write_cert(tmp_path, "fail_code.pem", pki.certificate(mixed, "svc.example signer", eku=[code]))
+    write_cert(tmp_path, "pass_tls.pem", pki.certificate(tls, "web.example", eku=[server, client]))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.multiple-functions") == {key_id(mixed.public_key())}
+
+
+@sample("cms.key.shared")
+def test_shared(tmp_path: Path) -> None:
+    shared, single = pki.ec_key(), pki.ec_key()
+    write_cert(tmp_path, "fail_a.pem", pki.certificate(shared, "a.example"))
+    write_cert(tmp_path, "fail_b.pem", pki.certificate(shared, "b.example"))
+    write_cert(tmp_path, "pass.pem", pki.certificate(single, "c.example"))
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.key.shared") == {key_id(shared.public_key())}
+
+
+def test_shared_across_hosts() -> None:
+    """The same certificate (so the same key) presented by two hosts; a third host has its own."""
+    graph = InventoryGraph()
+    from scanner.inventory.crypto_assets import certificate_observations
+
+    shared_cert = pki.certificate(pki.ec_key(), "www.example")
+    own_cert = pki.certificate(pki.ec_key(), "api.example")
+    for cert in (shared_cert, own_cert):
+        graph.add_all(certificate_observations(cert, None)[0])
+    for host, cert in (("10.0.0.1", shared_cert), ("10.0.0.2", shared_cert), ("10.0.0.3", own_cert)):
+        relate(graph, endpoint(graph, host, None), cert_id(cert), RelationType.PRESENTS)
+    findings = evaluate(graph, ["cms-km-handbook"])
+    assert failing(findings, "cms.key.shared") == {key_id(shared_cert.public_key())}
+    [hit] = [f for f in findings if f.rule_id == "cms.key.shared"]
+    assert hit.evidence["hosts"] == ["10.0.0.1", "10.0.0.2"]
+
+
+@sample("cms.key.kek-weaker")
+def test_kek_weaker() -> None:
+    graph = InventoryGraph()
+    weak_kek = symmetric_key(graph, "kek-128", "AES", 128)
+    strong_data = symmetric_key(graph, "data-256", "AES", 256)
+    strong_kek = symmetric_key(graph, "kek-256", "AES", 256)
+    small_data = symmetric_key(graph, "data-128", "AES", 128)
+    relate(graph, weak_kek, strong_data, RelationType.WRAPS)
+    relate(graph, strong_kek, small_data, RelationType.WRAPS)
+    assert failing(evaluate(graph, ["cms-km-handbook"]), "cms.key.kek-weaker") == {weak_kek}
+
+
+@sample("cms.cert.expiring-soon")
+def test_expiring_soon(tmp_path: Path) -> None:
+    soon = pki.certificate(pki.ec_key(), "soon.example", not_before=NOW - 80 * DAY, days=90)
+    write_cert(tmp_path, "fail.pem", soon)
+    write_cert(tmp_path, "pass.pem", pki.certificate(pki.ec_key(), "later.example", days=90))
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.expiring-soon") == {cert_id(soon)}
+
+
+@sample("cms.cert.crl-without-ocsp")
+def test_crl_without_ocsp(tmp_path: Path) -> None:
+    ca_key = pki.ec_key()
+    ca = pki.certificate(ca_key, "Example CA", ca=True, days=3650)
+    crl_only = pki.certificate(
+        pki.ec_key(), "crl.example", issuer_key=ca_key, issuer_name="Example CA", crl_url="http://crl.example/ca.crl"
+    )
+    both = pki.certificate(
+        pki.ec_key(),
+        "ocsp.example",
+        issuer_key=ca_key,
+        issuer_name="Example CA",
+        crl_url="http://crl.example/ca.crl",
+        ocsp_url="http://ocsp.example",
+    )
+    for name, cert in (("ca.pem", ca), ("fail.pem", crl_only), ("pass.pem", both)):
+        write_cert(tmp_path, name, cert)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.crl-without-ocsp") == {cert_id(crl_only)}
+
+
+def _root(name: str, **kwargs: object) -> tuple[ec.EllipticCurvePrivateKey, pki.x509.Certificate]:
+    key = pki.ec_key()
+    return key, pki.certificate(key, name, ca=True, days=3650, **kwargs)  # type: ignore[arg-type]
+
+
+@sample("cms.cert.untrusted-root")
+def test_untrusted_root(tmp_path: Path) -> None:
+    trusted_key, trusted = _root("Trusted Root")
+    _, other_anchor = _root("Other Trusted Root")
+    rogue_key, rogue = _root("Rogue Root")
+    good = pki.certificate(pki.ec_key(), "good.example", issuer_key=trusted_key, issuer_name="Trusted Root")
+    bad = pki.certificate(pki.ec_key(), "bad.example", issuer_key=rogue_key, issuer_name="Rogue Root")
+    pki.write(tmp_path / "bundle.pem", pki.pem(trusted) + pki.pem(other_anchor), 0o644)
+    write_cert(tmp_path, "rogue-root.pem", rogue)
+    write_cert(tmp_path, "pass.pem", good)
+    write_cert(tmp_path, "fail.pem", bad)
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.cert.untrusted-root") == {cert_id(bad)}
+
+
+def test_untrusted_root_needs_a_trust_store(tmp_path: Path) -> None:
+    rogue_key, rogue = _root("Rogue Root")
+    write_cert(tmp_path, "rogue.pem", rogue)
+    leaf = pki.certificate(pki.ec_key(), "leaf.example", issuer_key=rogue_key, issuer_name="Rogue Root")
+    write_cert(tmp_path, "leaf.pem", leaf)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == set()
+
+
+@sample("cms.truststore.unapproved-anchor")
+def test_trust_store_anchors(tmp_path: Path) -> None:
+    expired = pki.certificate(pki.ec_key(), "Expired Root", ca=True, not_before=NOW - 400 * DAY, days=30)
+    _, good_a = _root("Root A")
+    _, good_b = _root("Root B")
+    bad_store = pki.write(tmp_path / "fail_bundle.pem", pki.pem(expired) + pki.pem(good_a), 0o644)
+    pki.write(tmp_path / "pass_bundle.pem", pki.pem(good_a) + pki.pem(good_b), 0o644)
+    result = scan([tmp_path], ["cms-km-handbook"])
+    assert failing(result, "cms.truststore.unapproved-anchor") == {f"truststore:{bad_store}"}
+    [hit] = [f for f in result.findings if f.rule_id == "cms.truststore.unapproved-anchor"]
+    assert hit.evidence["anchor"] == cert_id(expired)
+
+
+# -- fips-140-3 ----------------------------------------------------------------------------------
+@sample("fips.key.not-approved")
+def test_fips_key(tmp_path: Path) -> None:
+    ed, xkey, dsa_key = pki.ed25519_key(), x25519.X25519PrivateKey.generate(), pki.dsa_key(1024)
+    write_cert(tmp_path, "pass_ed25519.pem", pki.certificate(ed, "ed.example"))
+    public = xkey.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pki.write(tmp_path / "fail_x25519.pub", public, 0o644)
+    write_cert(tmp_path, "fail_dsa.pem", pki.certificate(dsa_key, "dsa.example"))
+    result = scan([tmp_path], ["fips-140-3"])
+    assert failing(result, "fips.key.not-approved") == {key_id(xkey.public_key()), key_id(dsa_key.public_key())}
+
+
+@sample("fips.cert.signature-not-approved")
+def test_fips_signature(tmp_path: Path) -> None:
+    ed_cert = pki.certificate(pki.ed25519_key(), "ed.example")
+    sha1 = pki.openssl_sha1_certificate("sha1.example", tmp_path)
+    write_cert(tmp_path, "pass.pem", ed_cert)
+    write_cert(tmp_path, "fail.pem", sha1)
+    assert failing(scan([tmp_path], ["fips-140-3"]), "fips.cert.signature-not-approved") == {cert_id(sha1)}
+
+
+@sample("fips.tls.key-exchange-not-approved")
+def test_fips_key_exchange() -> None:
+    graph = InventoryGraph()
+    only_x25519 = endpoint(graph, "a.example", ["X25519"])
+    mixed = endpoint(graph, "b.example", ["X25519MLKEM768", "x25519"])
+    endpoint(graph, "c.example", ["secp256r1", "secp384r1"])
+    endpoint(graph, "d.example", ["X25519MLKEM768", "SecP256r1MLKEM768"])
+    endpoint(graph, "e.example", None)
+    findings = evaluate(graph, ["fips-140-3"])
+    assert failing(findings, "fips.tls.key-exchange-not-approved") == {only_x25519, mixed}
+
+
+# -- nist-sp800-131a -----------------------------------------------------------------------------
+@sample("sp131a.key.tdea")
+def test_tdea() -> None:
+    graph = InventoryGraph()
+    tdea = symmetric_key(graph, "3des", "3DES", 192)
+    des = symmetric_key(graph, "des", "DES", 64)
+    symmetric_key(graph, "aes", "AES", 256)
+    findings = evaluate(graph, ["nist-sp800-131a"], day="2026-01-01")
+    assert failing(findings, "sp131a.key.tdea") == {tdea, des}
+    severity = {f.asset_id: f.severity.value for f in findings if f.rule_id == "sp131a.key.tdea"}
+    assert severity == {tdea: "high", des: "high"}
+    before = evaluate(graph, ["nist-sp800-131a"], day="2023-06-01")
+    assert {f.asset_id: f.severity.value for f in before if f.rule_id == "sp131a.key.tdea"} == {
+        tdea: "medium",
+        des: "high",
+    }
+
+
+@sample("sp131a.key.112-bit-after-2030")
+def test_112_bit_after_2030(tmp_path: Path, rsa2048: pki.rsa.RSAPrivateKey) -> None:
+    p256 = pki.ec_key()
+    write_cert(tmp_path, "fail_rsa2048.pem", pki.certificate(rsa2048, "rsa.example"))
+    write_cert(tmp_path, "pass_p256.pem", pki.certificate(p256, "ec.example"))
+    assert failing(scan([tmp_path], ["nist-sp800-131a"], "2030-12-31"), "sp131a.key.112-bit-after-2030") == set()
+    after = scan([tmp_path], ["nist-sp800-131a"], "2031-01-01")
+    assert failing(after, "sp131a.key.112-bit-after-2030") == {key_id(rsa2048.public_key())}
+
+
+# -- pqc-readiness -------------------------------------------------------------------------------
+@sample("pqc.tls.no-pq-key-exchange")
+def test_pq_key_exchange() -> None:
+    graph = InventoryGraph()
+    classical = endpoint(graph, "old.example", ["X25519", "secp256r1"])
+    endpoint(graph, "hybrid.example", ["X25519MLKEM768", "X25519"])
+    endpoint(graph, "pure.example", ["MLKEM1024"])
+    endpoint(graph, "unknown.example", None)
+    findings = evaluate(graph, ["pqc-readiness"], day="2026-12-01")
+    assert failing(findings, "pqc.tls.no-pq-key-exchange") == {classical}
+    later = {f.asset_id: f.severity.value for f in evaluate(graph, ["pqc-readiness"], day="2031-01-01")}
+    assert later[classical] == "medium"
+
+
+@sample("pqc.cert.classical-signature")
+def test_classical_signature(tmp_path: Path) -> None:
+    classical = pki.certificate(pki.ec_key(), "ec.example")
+    write_cert(tmp_path, "fail.pem", classical)
+    pki.write(tmp_path / "pass.der", pki.ml_dsa_certificate("pq.example"))
+    result = scan([tmp_path], ["pqc-readiness"])
+    assert failing(result, "pqc.cert.classical-signature") == {cert_id(classical)}
+
+
+# -- cnsa-2.0 ------------------------------------------------------------------------------------
+def _ml_dsa_pair(tmp_path: Path) -> tuple[bytes, bytes]:
+    d65 = pki.ml_dsa_certificate("mldsa65.example", parameter_set="ML-DSA-65")
+    d87 = pki.ml_dsa_certificate("mldsa87.example", parameter_set="ML-DSA-87")
+    pki.write(tmp_path / "fail_65.der", d65)
+    pki.write(tmp_path / "pass_87.der", d87)
+    return d65, d87
+
+
+def _spki_id(der_cert: bytes) -> str:
+    from scanner.inventory import der
+    from scanner.inventory.crypto_assets import key_id_for_spki
+
+    (_, _, start, end), *_ = der.children(der_cert)
+    (_, tbs_start, _, tbs_end), *_ = der.children(der_cert, start, end)
+    return key_id_for_spki(der.spki_from_tbs(der_cert[tbs_start:tbs_end]))
+
+
+@sample("cnsa.key.algorithm")
+def test_cnsa_key(tmp_path: Path) -> None:
+    d65, d87 = _ml_dsa_pair(tmp_path)
+    result = scan([tmp_path], ["cnsa-2.0"])
+    assert failing(result, "cnsa.key.algorithm") == {_spki_id(d65)}
+    assert _spki_id(d87) in {a.id for a in result.assets}
+
+
+@sample("cnsa.cert.signature")
+def test_cnsa_signature(tmp_path: Path) -> None:
+    d65, d87 = _ml_dsa_pair(tmp_path)
+    result = scan([tmp_path], ["cnsa-2.0"])
+    assert failing(result, "cnsa.cert.signature") == {cert_id(d65)}
+    assert cert_id(d87) in {a.id for a in result.assets}
+
+
+@sample("cnsa.tls.key-exchange")
+def test_cnsa_key_exchange() -> None:
+    graph = InventoryGraph()
+    hybrid768 = endpoint(graph, "a.example", ["X25519MLKEM768"])
+    classical = endpoint(graph, "b.example", ["secp384r1"])
+    endpoint(graph, "c.example", ["SecP384r1MLKEM1024", "secp384r1"])
+    findings = evaluate(graph, ["cnsa-2.0"])
+    assert failing(findings, "cnsa.tls.key-exchange") == {hybrid768, classical}
+
+
+def test_every_sample_day_is_a_date() -> None:
+    # guard for the helpers: a day string must parse (a typo would silently mean "now")
+    assert dt.date.fromisoformat("2031-01-01")
+
+
+def test_untrusted_root_follows_every_path_of_a_cross_signed_intermediate(tmp_path: Path) -> None:
+    trusted_key, trusted = _root("Trusted Root")
+    _, second_anchor = _root("Second Root")
+    rogue_key, rogue = _root("Rogue Root")
+    inter_key = pki.ec_key()
+    via_trusted = pki.certificate(
+        inter_key, "Intermediate", ca=True, issuer_key=trusted_key, issuer_name="Trusted Root"
+    )
+    via_rogue = pki.certificate(inter_key, "Intermediate", ca=True, issuer_key=rogue_key, issuer_name="Rogue Root")
+    leaf = pki.certificate(pki.ec_key(), "leaf.example", issuer_key=inter_key, issuer_name="Intermediate")
+    pki.write(tmp_path / "bundle.pem", pki.pem(trusted) + pki.pem(second_anchor), 0o644)
+    for name, cert in (("rogue.pem", rogue), ("i1.pem", via_trusted), ("i2.pem", via_rogue), ("leaf.pem", leaf)):
+        write_cert(tmp_path, name, cert)
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == set()
+    (tmp_path / "i1.pem").unlink()
+    assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == {cert_id(leaf)}
+
+
+# -- nist-sp800-57 --------------------------------------------------------------------------------
+# PKCS#11 attributes as the collector records them (tests/collectors/pkcs11 scans a real SoftHSM2 token).
+def _hsm_key(graph: InventoryGraph, label: str, **props: object) -> str:
+    return symmetric_key(graph, label, "AES", 256, in_hsm=True, symmetric=True, **props)
+
+
+@sample("sp800-57.hsm.key-exportable")
+def test_hsm_key_exportable() -> None:
+    graph = InventoryGraph()
+    extractable = _hsm_key(graph, "extractable", sensitive=True, extractable=True)
+    readable = _hsm_key(graph, "not-sensitive", sensitive=False, extractable=False)
+    _hsm_key(graph, "locked-in", sensitive=True, extractable=False)
+    findings = evaluate(graph, ["nist-sp800-57"])
+    assert failing(findings, "sp800-57.hsm.key-exportable") == {extractable, readable}
+
+
+@sample("sp800-57.key.single-purpose")
+def test_single_purpose() -> None:
+    graph = InventoryGraph()
+    both = _hsm_key(graph, "wrap-and-encrypt", usage=["wrap", "unwrap", "encrypt", "decrypt"])
+    _hsm_key(graph, "wrap-only", usage=["wrap", "unwrap"])
+    findings = evaluate(graph, ["nist-sp800-57"])
+    assert failing(findings, "sp800-57.key.single-purpose") == {both}
+
+
+@sample("sp800-57.key.past-end-date")
+def test_past_end_date() -> None:
+    graph = InventoryGraph()
+    ended = _hsm_key(graph, "ended", end_date="2025-06-30", usage=["encrypt"])
+    _hsm_key(graph, "current", end_date="2027-06-30", usage=["encrypt"])
+    _hsm_key(graph, "refused", end_date="unreadable", usage=["encrypt"])
+    assert failing(evaluate(graph, ["nist-sp800-57"], day="2026-12-01"), "sp800-57.key.past-end-date") == {ended}
+    assert failing(evaluate(graph, ["nist-sp800-57"], day="2025-01-01"), "sp800-57.key.past-end-date") == set()
+
+
+@sample("sp800-57.key.cryptoperiod-exceeded")
+def test_cryptoperiod_exceeded() -> None:
+    graph = InventoryGraph()
+    old = _hsm_key(graph, "old-dek", start_date="2022-01-01", usage=["encrypt", "decrypt"])
+    _hsm_key(graph, "new-dek", start_date="2026-01-01", usage=["encrypt", "decrypt"])
+    findings = evaluate(graph, ["nist-sp800-57"], day="2026-12-01")
+    assert failing(findings, "sp800-57.key.cryptoperiod-exceeded") == {old}
+
+
+@sample("sp800-57.hsm.weak-mechanisms")
+def test_weak_mechanisms() -> None:
+    graph = InventoryGraph()
+    for serial, mechanisms in {"weak": {"CKM_DES3_CBC": ["encrypt"]}, "strong": {"CKM_AES_GCM": ["encrypt"]}}.items():
+        graph.add_asset(
+            Asset(
+                f"pkcs11:{serial}",
+                AssetType.HSM_TOKEN,
+                freeze(
+                    {
+                        "label": serial,
+                        "serial": serial,
+                        "mechanisms": list(mechanisms),
+                        "mechanism_functions": mechanisms,
+                    }
+                ),
+            )
+        )
+    assert failing(evaluate(graph, ["nist-sp800-57"]), "sp800-57.hsm.weak-mechanisms") == {"pkcs11:weak"}
