@@ -133,7 +133,7 @@ def start_legacy_server(directory: Path, cert: Path, key: Path, *, dh_bits: int 
     dhparam = directory / f"dh{dh_bits}.pem"
     if not dhparam.exists():
         subprocess.run(
-            ["openssl", "dhparam", "-dsaparam", "-out", str(dhparam), str(dh_bits)],
+            ["openssl", "dhparam", "-out", str(dhparam), str(dh_bits)],
             check=True,
             capture_output=True,
         )
