@@ -64,9 +64,7 @@ def server_certificate(
     cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_path.chmod(0o600)
     return cert_path, key_path
@@ -173,13 +171,20 @@ NGINX_SERVER = """
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_ciphers {ciphers};
     ssl_prefer_server_ciphers off;
     ssl_ecdh_curve X25519:prime256v1:secp384r1;
     add_header Strict-Transport-Security "max-age=63072000" always;
     location / {{ return 200 "keysweep modern test server\\n"; }}
   }}
 """
+
+
+MODERN_CIPHERS = ":".join(
+    f"ECDHE-{auth}-{cipher}"
+    for cipher in ("AES128-GCM-SHA256", "AES256-GCM-SHA384", "CHACHA20-POLY1305")
+    for auth in ("ECDSA", "RSA")
+)
 
 
 def start_nginx(directory: Path, cert: Path, key: Path, count: int = 1) -> list[Server]:
@@ -192,7 +197,7 @@ def start_nginx(directory: Path, cert: Path, key: Path, count: int = 1) -> list[
         ports = [free_port() for _ in range(count)]
         if len(set(ports)) < count:
             continue
-        servers = "".join(NGINX_SERVER.format(port=p, cert=cert, key=key) for p in ports)
+        servers = "".join(NGINX_SERVER.format(port=p, cert=cert, key=key, ciphers=MODERN_CIPHERS) for p in ports)
         conf = directory / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=directory, servers=servers))
         argv = [binary, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]

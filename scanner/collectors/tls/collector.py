@@ -66,7 +66,9 @@ def check_reachable(endpoint: Endpoint, timeout: float) -> Reachability:
     try:
         reply = hello.exchange((ip, endpoint.port), message, deadline)
     except hello.ProbeError as exc:
-        return Reachability(endpoint, ip=ip, error=f"{exc} (timeout {timeout:g}s)" if "timeout" in str(exc) else str(exc))
+        return Reachability(
+            endpoint, ip=ip, error=f"{exc} (timeout {timeout:g}s)" if "timeout" in str(exc) else str(exc)
+        )
     # an alert still proves a TLS server: sslyze will find what it does accept
     return Reachability(endpoint, ip=ip, version=None if reply.kind == "alert" else reply.version_name)
 
@@ -143,7 +145,9 @@ class TlsCollector:
         pq_accepted = [a.group for a in answers or () if a.accepted]
         for answer in answers or ():
             if answer.detail.startswith("error:"):
-                yield CollectionError(endpoint.display, self.name, f"post-quantum probe {answer.group}: {answer.detail}")
+                yield CollectionError(
+                    endpoint.display, self.name, f"post-quantum probe {answer.group}: {answer.detail}"
+                )
         props["key_exchange_groups"] = pq_accepted + [g for g in groups if g not in pq_accepted]
         props["pq_key_exchange"] = bool(pq_accepted)
         props["pq_groups_probed"] = [a.group for a in answers] if answers is not None else []

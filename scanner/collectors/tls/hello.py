@@ -18,7 +18,14 @@ from dataclasses import dataclass
 # RFC 8446 section 4.1.3: the ServerHello.random of a HelloRetryRequest
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 
-VERSION_NAMES = {0x0002: "SSLv2", 0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
+VERSION_NAMES = {
+    0x0002: "SSLv2",
+    0x0300: "SSLv3",
+    0x0301: "TLSv1.0",
+    0x0302: "TLSv1.1",
+    0x0303: "TLSv1.2",
+    0x0304: "TLSv1.3",
+}
 
 TLS13_SUITES = (0x1301, 0x1302, 0x1303, 0x1304, 0x1305)
 # a broad TLS 1.2-and-below list, so that any live server finds one it accepts

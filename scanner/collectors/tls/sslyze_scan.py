@@ -5,24 +5,23 @@ Imported only when a scan has TLS targets: sslyze and nassl take a while to load
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sslyze import (
-    ScanCommand,
-    ScanCommandAttemptStatusEnum,
-    Scanner,
+from sslyze.errors import ConnectionToServerFailed
+from sslyze.plugins.scan_commands import ScanCommand
+from sslyze.scanner.models import (
     ServerConnectivityStatusEnum,
-    ServerNetworkConfiguration,
-    ServerNetworkLocation,
     ServerScanRequest,
     ServerScanResult,
     ServerScanStatusEnum,
 )
-from sslyze.errors import ConnectionToServerFailed
+from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+from sslyze.scanner.scanner import Scanner
 from sslyze.scanner.scanner_observer import ScannerObserver
 from sslyze.server_connectivity import ServerTlsProbingResult
+from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 from scanner.inventory import knowledge
@@ -96,7 +95,9 @@ def scan(
             network_timeout=timeout,  # type: ignore[arg-type]
             network_max_retries=2,
         )
-        request = ServerScanRequest(server_location=location, network_configuration=network, scan_commands=SCAN_COMMANDS)
+        request = ServerScanRequest(
+            server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
+        )
         by_uuid[str(request.uuid)] = endpoint
         requests.append(request)
     scanner = Scanner(

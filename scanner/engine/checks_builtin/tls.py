@@ -218,9 +218,7 @@ def no_ocsp_stapling(
         )
 
 
-def hsts_missing(
-    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
-) -> Iterator[Hit]:
+def hsts_missing(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Iterator[Hit]:
     """HTTPS without Strict-Transport-Security, or with a max-age shorter than min_max_age."""
     props = asset.properties
     if not props.get("speaks_http"):
@@ -288,9 +286,7 @@ def insecure_renegotiation(
 ) -> Iterator[Hit]:
     props = asset.properties
     if props.get("secure_renegotiation") is False:
-        yield Hit(
-            f"{_where(props)} does not support secure renegotiation (RFC 5746)", {"secure_renegotiation": False}
-        )
+        yield Hit(f"{_where(props)} does not support secure renegotiation (RFC 5746)", {"secure_renegotiation": False})
     if props.get("client_renegotiation_dos") and params.get("client_initiated", True):
         yield Hit(
             f"{_where(props)} accepts many client-initiated renegotiations (denial of service)",
