@@ -187,7 +187,7 @@ MODERN_CIPHERS = ":".join(
 )
 
 
-def start_nginx(directory: Path, cert: Path, key: Path, count: int = 1) -> list[Server]:
+def start_nginx(directory: Path, cert: Path, key: Path, count: int = 1, ciphers: str = MODERN_CIPHERS) -> list[Server]:
     """One nginx process serving ``count`` modern TLS 1.2/1.3 endpoints (Mozilla intermediate-like)."""
     binary = nginx_binary()
     if binary is None:
@@ -197,7 +197,7 @@ def start_nginx(directory: Path, cert: Path, key: Path, count: int = 1) -> list[
         ports = [free_port() for _ in range(count)]
         if len(set(ports)) < count:
             continue
-        servers = "".join(NGINX_SERVER.format(port=p, cert=cert, key=key, ciphers=MODERN_CIPHERS) for p in ports)
+        servers = "".join(NGINX_SERVER.format(port=p, cert=cert, key=key, ciphers=ciphers) for p in ports)
         conf = directory / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=directory, servers=servers))
         argv = [binary, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]

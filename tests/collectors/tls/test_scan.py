@@ -155,3 +155,44 @@ def test_pqc_severity_rises_with_the_as_of_date(lab: Lab) -> None:
         pqc = next(f for f in result.findings if f.category == "pqc")
         severities.append((pqc.severity.value, pqc.deadline))
     assert severities == [("info", "2030-12-31"), ("medium", "2035-12-31"), ("high", "2035-12-31")]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, bool | None]] = []
+
+    def target_started(self, collector: str, target: str) -> None:
+        self.events.append(("started", target, None))
+
+    def target_finished(self, collector: str, target: str, ok: bool) -> None:
+        self.events.append(("finished", target, ok))
+
+
+def test_progress_reports_every_endpoint(lab: Lab) -> None:
+    from scanner.collectors.base import CollectContext
+    from scanner.collectors.tls.collector import TlsCollector
+
+    recorder = Recorder()
+    context = CollectContext(timeout=0.5, options={"concurrency": 4}, progress=recorder)
+    list(TlsCollector().collect([tls(lab.modern.target), tls(lab.silent.target)], context))
+    assert sorted(recorder.events, key=str) == sorted(
+        [
+            ("started", lab.modern.target, None),
+            ("finished", lab.modern.target, True),
+            ("started", lab.silent.target, None),
+            ("finished", lab.silent.target, False),
+        ],
+        key=str,
+    )
+    for target in (lab.modern.target, lab.silent.target):
+        assert recorder.events.index(("started", target, None)) < next(
+            i for i, e in enumerate(recorder.events) if e[0] == "finished" and e[1] == target
+        )
+
+
+def test_malformed_target_reaching_the_collector_is_an_error() -> None:
+    from scanner.collectors.base import CollectContext
+    from scanner.collectors.tls.collector import TlsCollector
+
+    observations = list(TlsCollector().collect([tls("host:notaport")], CollectContext()))
+    assert [(o.target, o.collector) for o in observations] == [("host:notaport", "tls")]  # type: ignore[union-attr]
