@@ -154,3 +154,7 @@ def test_pqc_severity_by_as_of_date(year: int, severity: str, deadline: str) -> 
 )
 def test_names_match(host: str, san: list[str], subject: str, match: bool) -> None:
     assert names_match(host, san, subject) is match
+
+
+def test_unknown_pq_status_is_not_a_finding() -> None:
+    assert set(evaluate(with_(pq_key_exchange=None))) == set()

@@ -149,7 +149,9 @@ class TlsCollector:
                     endpoint.display, self.name, f"post-quantum probe {answer.group}: {answer.detail}"
                 )
         props["key_exchange_groups"] = pq_accepted + [g for g in groups if g not in pq_accepted]
-        props["pq_key_exchange"] = bool(pq_accepted)
+        # unknown (None) when every probe failed: neither a pass nor a finding
+        all_failed = bool(answers) and all(a.detail.startswith("error:") for a in answers or ())
+        props["pq_key_exchange"] = None if all_failed else bool(pq_accepted)
         props["pq_groups_probed"] = [a.group for a in answers] if answers is not None else []
 
         chains: list[list[str]] = []

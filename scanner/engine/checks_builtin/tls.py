@@ -240,8 +240,8 @@ def no_post_quantum_key_exchange(
 ) -> Iterator[Hit]:
     """No hybrid or ML-KEM group accepted; severity rises with the as-of date (params.schedule)."""
     props = asset.properties
-    if not _scanned(props) or props.get("pq_key_exchange"):
-        return
+    if not _scanned(props) or props.get("pq_key_exchange") is not False:
+        return  # accepted, or unknown because the probe failed (reported in errors)
     today = context.as_of_date
     severity: Severity | None = None
     deadline = None
