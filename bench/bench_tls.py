@@ -12,6 +12,7 @@ time, the medians and the ratio. Target: keysweep at most 1.1x sslyze.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,10 +43,14 @@ SSLYZE_COMMANDS = [
 RSA_CIPHERS = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES128-SHA:AES256-SHA"
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -66,9 +71,12 @@ def main() -> None:
             sslyze += targets
             timed(sslyze)  # warm the page cache for both interpreters' imports
             times: dict[str, list[float]] = {"sslyze": [], "keysweep": []}
+            cpu: dict[str, list[float]] = {"sslyze": [], "keysweep": []}
             for round_ in range(args.rounds):
-                times["sslyze"].append(timed(sslyze))
-                times["keysweep"].append(timed(keysweep))
+                for name, argv in (("sslyze", sslyze), ("keysweep", keysweep)):
+                    wall, used = timed(argv)
+                    times[name].append(wall)
+                    cpu[name].append(used)
                 print(
                     f"round {round_ + 1}: sslyze {times['sslyze'][-1]:.2f}s  keysweep {times['keysweep'][-1]:.2f}s",
                     flush=True,
@@ -81,6 +89,10 @@ def main() -> None:
     print(f"sslyze CLI ({len(SSLYZE_COMMANDS)} scan commands), median wall time: {s:.2f}s")
     print(f"keysweep (same commands + post-quantum probe + rules + JSON), median wall time: {k:.2f}s")
     print(f"ratio keysweep/sslyze: {k / s:.2f} (target <= 1.10)")
+    per_round = statistics.median(a / b for a, b in zip(times["keysweep"], times["sslyze"], strict=True))
+    print(f"median of the per-round ratios: {per_round:.2f}")
+    cs, ck = statistics.median(cpu["sslyze"]), statistics.median(cpu["keysweep"])
+    print(f"CPU time (user + system), median: sslyze {cs:.2f}s, keysweep {ck:.2f}s, ratio {ck / cs:.2f}")
 
 
 if __name__ == "__main__":
