@@ -88,18 +88,24 @@ def scan(
     by_uuid: dict[str, Endpoint] = {}
     requests = []
     for endpoint, ip in endpoints:
-        location = ServerNetworkLocation(hostname=endpoint.host, port=endpoint.port, ip_address=ip)
-        network = ServerNetworkConfiguration(
-            tls_server_name_indication=endpoint.host,
-            # sslyze's timeout is per connection; retries only cover a connect that timed out
-            network_timeout=timeout,  # type: ignore[arg-type]
-            network_max_retries=2,
-        )
-        request = ServerScanRequest(
-            server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
-        )
+        try:
+            location = ServerNetworkLocation(hostname=endpoint.host, port=endpoint.port, ip_address=ip)
+            network = ServerNetworkConfiguration(
+                tls_server_name_indication=endpoint.host,
+                # sslyze's timeout is per connection; retries only cover a connect that timed out
+                network_timeout=timeout,  # type: ignore[arg-type]
+                network_max_retries=2,
+            )
+            request = ServerScanRequest(
+                server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
+            )
+        except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
+            yield endpoint, SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
+            continue
         by_uuid[str(request.uuid)] = endpoint
         requests.append(request)
+    if not requests:
+        return
     scanner = Scanner(
         per_server_concurrent_connections_limit=connections_per_server,
         concurrent_server_scans_limit=concurrency,
