@@ -1,11 +1,12 @@
 """The TLS endpoint collector: --tls and --targets endpoints into tls-endpoint assets.
 
 Three steps, each bounded by the per-target timeout:
-1. reachability: DNS, TCP connect and one ClientHello offering TLS 1.0 to 1.3, all endpoints at
-   once. A server that never answers, resets, or speaks another protocol costs one error here, and
-   is never handed to sslyze (whose connectivity test would retry it version by version);
+1. reachability: DNS, TCP connect and one ClientHello offering TLS 1.0 to 1.3. A server that
+   never answers, resets, or speaks another protocol costs one error here, and is never handed to
+   sslyze (whose connectivity test would retry it version by version);
 2. sslyze's scan commands over the reachable endpoints, with sslyze's own concurrency (servers in
-   flight = --concurrency, connections per server capped);
+   flight = --concurrency, connections per server capped), in waves: the endpoints that answered
+   within a second first, while the slow and silent ones run into their timeout, then the rest;
 3. meanwhile, the post-quantum probe on every endpoint that chose TLS 1.3.
 sslyze is imported only in collect(), so that a scan of files never loads it.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext, Target
@@ -36,6 +37,8 @@ from scanner.targets import TargetError, parse_endpoint
 
 # sslyze's default; ROBOT and the cipher-suite scans open many connections to one server
 DEFAULT_CONNECTIONS_PER_SERVER = 5
+# how long the first wave of sslyze scans waits for reachability answers
+_FIRST_WAVE_GRACE = 1.0
 _REACH_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x11EC, 0x0100, 0x0101)
 
 
@@ -101,36 +104,49 @@ class TlsCollector:
         concurrency = max(1, int(context.options.get("concurrency", 10)))
         per_server = max(1, int(context.options.get("tls_connections_per_server", DEFAULT_CONNECTIONS_PER_SERVER)))
         progress = context.progress
-        reachable: list[Reachability] = []
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls") as pool:
-            checks = {pool.submit(check_reachable, e, timeout): e for e in endpoints}
-            for future in as_completed(checks):
-                reach = future.result()
-                progress.target_started(self.name, reach.endpoint.display)
-                if reach.error is not None:
-                    yield CollectionError(reach.endpoint.display, self.name, reach.error)
-                    progress.target_finished(self.name, reach.endpoint.display, False)
-                else:
-                    reachable.append(reach)
-
-            # the post-quantum probe runs beside sslyze, on the endpoints that chose TLS 1.3
-            probes: dict[Endpoint, Future[list[pq_probe.GroupAnswer]]] = {
-                r.endpoint: pool.submit(pq_probe.probe, (r.ip or "", r.endpoint.port), r.endpoint.host, timeout)
-                for r in reachable
-                if r.version == "TLSv1.3"
-            }
-            results = sslyze_scan.scan(
-                [(r.endpoint, r.ip or "") for r in reachable],
-                timeout=timeout,
-                concurrency=concurrency,
-                connections_per_server=per_server,
-            )
-            for endpoint, outcome in results:
-                answers = probes[endpoint].result() if endpoint in probes else None
-                observations = list(self._observations(endpoint, outcome, answers))
-                yield from observations
-                ok = outcome.fatal is None
-                progress.target_finished(self.name, endpoint.display, ok)
+        # the probes get their own threads, so that reachability checks still waiting on a silent
+        # server never hold up the probes of endpoints already being scanned
+        with (
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls-reach") as reach_pool,
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls-pq") as probe_pool,
+        ):
+            pending: set[Future[Reachability]] = {reach_pool.submit(check_reachable, e, timeout) for e in endpoints}
+            # first wave: what answered within a moment; the rest (slow, or silent until the
+            # timeout) is the second wave, so a silent server's timeout overlaps the first wave's scan
+            grace = min(timeout, _FIRST_WAVE_GRACE)
+            while pending:
+                done, pending = wait(pending, timeout=grace)
+                if not done:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                reachable: list[Reachability] = []
+                for future in done:
+                    reach = future.result()
+                    progress.target_started(self.name, reach.endpoint.display)
+                    if reach.error is not None:
+                        yield CollectionError(reach.endpoint.display, self.name, reach.error)
+                        progress.target_finished(self.name, reach.endpoint.display, False)
+                    else:
+                        reachable.append(reach)
+                if not reachable:
+                    continue
+                # the post-quantum probe runs beside sslyze, on the endpoints that chose TLS 1.3
+                probes: dict[Endpoint, Future[list[pq_probe.GroupAnswer]]] = {
+                    r.endpoint: probe_pool.submit(
+                        pq_probe.probe, (r.ip or "", r.endpoint.port), r.endpoint.host, timeout
+                    )
+                    for r in reachable
+                    if r.version == "TLSv1.3"
+                }
+                results = sslyze_scan.scan(
+                    [(r.endpoint, r.ip or "") for r in reachable],
+                    timeout=timeout,
+                    concurrency=concurrency,
+                    connections_per_server=per_server,
+                )
+                for endpoint, outcome in results:
+                    answers = probes[endpoint].result() if endpoint in probes else None
+                    yield from list(self._observations(endpoint, outcome, answers))
+                    progress.target_finished(self.name, endpoint.display, outcome.fatal is None)
 
     def _observations(
         self, endpoint: Endpoint, outcome: SslyzeOutcome, answers: list[pq_probe.GroupAnswer] | None
