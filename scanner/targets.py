@@ -14,13 +14,16 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
 
+# all-numeric names are mistyped IPv4 addresses (999.1.1.1), never host names
+_DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
+
 
 class TargetError(ValueError):
     """A target that cannot be parsed; the message names it."""
 
 
 def _port(text: str, target: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise TargetError(f"invalid target {target!r}: port {text!r} is not a number from 1 to 65535")
     return int(text)
 
@@ -29,9 +32,14 @@ def parse_endpoint(target: str, default_port: int = DEFAULT_TLS_PORT) -> list[tu
     """Expand one target into (host, port) pairs. CIDR ranges give every host address."""
     text = target.strip()
     if not text:
-        raise TargetError("empty target")
+        raise TargetError(f"empty target {target!r}")
+    if "://" in text:
+        raise TargetError(f"invalid target {target!r}: give HOST[:PORT], not a URL")
+    if any(c.isspace() for c in text):
+        raise TargetError(f"invalid target {target!r}: contains white space")
     host, port = text, default_port
-    if text.startswith("["):  # [::1]:443
+    bracketed = text.startswith("[")
+    if bracketed:  # [::1]:443
         end = text.find("]")
         if end < 0:
             raise TargetError(f"invalid target {target!r}: unclosed '['")
@@ -55,6 +63,10 @@ def parse_endpoint(target: str, default_port: int = DEFAULT_TLS_PORT) -> list[tu
     try:
         ipaddress.ip_address(host)
     except ValueError:
+        if bracketed:
+            raise TargetError(f"invalid target {target!r}: {host!r} in brackets is not an IPv6 address") from None
+        if _DOTTED_NUMBERS.match(host):
+            raise TargetError(f"invalid target {target!r}: {host!r} is not a valid IP address") from None
         if not _HOSTNAME.match(host):
             raise TargetError(f"invalid target {target!r}: {host!r} is not a host name or IP address") from None
     return [(host, port)]
@@ -80,6 +92,8 @@ def read_targets_file(path: Path) -> list[str]:
         except TargetError as exc:
             raise TargetError(f"{path}:{number}: {exc}") from None
         out.append(entry)
+    if not out:
+        raise TargetError(f"{path}: no targets in the file (only blank lines and comments)")
     return out
 
 

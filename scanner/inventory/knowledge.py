@@ -141,36 +141,110 @@ def key_facts(algorithm: str, key_size: int | None = None, curve: str | None = N
     return KeyFacts(bits, family["quantum_vulnerable"], approved, note)
 
 
-@dataclass(frozen=True, slots=True)
-class GroupFacts:
-    """A TLS key-exchange group: FIPS 140-3 approval, quantum safety, the ML-KEM set it carries."""
+# ---- TLS ------------------------------------------------------------------------------------------
 
-    name: str
-    fips_approved: bool | None
-    quantum_vulnerable: bool | None
+
+@dataclass(frozen=True, slots=True)
+class TlsGroup:
+    """A TLS key-exchange group: code point, strength, FIPS 140-3 approval, the ML-KEM set it carries."""
+
+    name: str  # the IANA name
+    code: int
+    kind: str  # ecdhe, ffdhe, hybrid, mlkem
+    bits: int
+    share_length: int | None
+    fips_approved: bool | None = None
     ml_kem: str | None = None
-    hybrid: bool = False
+
+    @property
+    def post_quantum(self) -> bool:
+        """Hybrid and pure ML-KEM groups resist a quantum computer; the classical ones do not."""
+        return self.kind in ("hybrid", "mlkem")
+
+    @property
+    def quantum_vulnerable(self) -> bool:
+        return not self.post_quantum
+
+    @property
+    def hybrid(self) -> bool:
+        return self.kind == "hybrid"
 
 
 @cache
-def _group_index() -> dict[str, GroupFacts]:
-    index: dict[str, GroupFacts] = {}
-    for name, entry in _kb()["tls_groups"].items():
-        facts = GroupFacts(
-            name=name,
-            fips_approved=entry.get("fips_approved"),
-            quantum_vulnerable=entry.get("quantum_vulnerable"),
-            ml_kem=entry.get("ml_kem"),
-            hybrid=bool(entry.get("hybrid", False)),
+def _tls_groups() -> dict[str, TlsGroup]:
+    return {
+        name: TlsGroup(
+            name,
+            int(e["code"]),
+            e["kind"],
+            int(e["bits"]),
+            e.get("share_length"),
+            fips_approved=e.get("fips_approved"),
+            ml_kem=e.get("ml_kem"),
         )
-        for spelling in (name, *entry.get("aliases", [])):
-            index[spelling.lower()] = facts
+        for name, e in _kb()["tls_groups"].items()
+    }
+
+
+@cache
+def _tls_group_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, entry in _kb()["tls_groups"].items():
+        index[name.lower()] = name
+        for alias in entry.get("aliases", []):
+            index[alias.lower()] = name
     return index
 
 
-def tls_group(name: str) -> GroupFacts | None:
-    """Facts about a TLS group by any of its spellings ('X25519', 'x25519', 'prime256v1'...)."""
-    return _group_index().get(name.strip().lower())
+def tls_group(name: str) -> TlsGroup | None:
+    """A TLS named group by its IANA name or an alias (prime256v1, X25519, ...)."""
+    canonical = _tls_group_index().get(name.strip().lower())
+    return None if canonical is None else _tls_groups()[canonical]
+
+
+def tls_group_by_code(code: int) -> TlsGroup | None:
+    return next((g for g in _tls_groups().values() if g.code == code), None)
+
+
+def post_quantum_tls_groups() -> list[TlsGroup]:
+    return [g for g in _tls_groups().values() if g.post_quantum]
+
+
+@dataclass(frozen=True, slots=True)
+class CipherSuiteFacts:
+    name: str
+    key_exchange: str  # "RSA", "ECDHE_RSA", ... ; "" for TLS 1.3 suites (the group is negotiated apart)
+    forward_secrecy: bool
+    key_transport: bool
+    weaknesses: tuple[str, ...]  # tags of tls_suite_weaknesses: null, anonymous, export, rc4, des, 3des
+
+
+def cipher_suite_facts(name: str) -> CipherSuiteFacts:
+    """Facts about a cipher suite from the words of its IANA name (TLS_<kx>_WITH_<cipher>_<mac>)."""
+    kb = _kb()
+    words = set(name.split("_"))
+    weaknesses = [tag for tag, entry in kb["tls_suite_weaknesses"].items() if words & set(entry["words"])]
+    if "3des" in weaknesses and "des" in weaknesses:
+        weaknesses.remove("des")  # SSL_CK_DES_192_EDE3_...: triple DES, not single DES
+    if name == "TLS_NULL_WITH_NULL_NULL" and "null" not in weaknesses:
+        weaknesses.append("null")
+    if "_WITH_" not in name:
+        # TLS 1.3 suites name only the AEAD and hash; key exchange is always ephemeral (EC)DHE or ML-KEM
+        return CipherSuiteFacts(name, "", name.startswith("TLS_"), False, tuple(weaknesses))
+    if name.startswith("SSL_CK_"):  # SSL 2.0 suites: RSA key transport, cipher named after CK_
+        return CipherSuiteFacts(name, "RSA", False, True, tuple(weaknesses))
+    prefix = name.split("_WITH_", 1)[0]
+    key_exchange = prefix.split("_", 1)[1] if "_" in prefix else prefix
+    first = key_exchange.split("_", 1)[0]
+    facts = kb["tls_key_exchange"]
+    anonymous = "anonymous" in weaknesses
+    return CipherSuiteFacts(
+        name,
+        key_exchange,
+        forward_secrecy=first in facts["forward_secrecy"] and not anonymous,
+        key_transport=first in facts["key_transport"],
+        weaknesses=tuple(weaknesses),
+    )
 
 
 def signature_fips_approved(signature_algorithm: str) -> bool | None:

@@ -1,0 +1,224 @@
+"""Runs sslyze's Python API over the reachable endpoints and turns its results into plain values.
+
+Imported only when a scan has TLS targets: sslyze and nassl take a while to load.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sslyze.errors import ConnectionToServerFailed
+from sslyze.plugins.scan_commands import ScanCommand
+from sslyze.scanner.models import (
+    ServerConnectivityStatusEnum,
+    ServerScanRequest,
+    ServerScanResult,
+    ServerScanStatusEnum,
+)
+from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+from sslyze.scanner.scanner import Scanner
+from sslyze.scanner.scanner_observer import ScannerObserver
+from sslyze.server_connectivity import ServerTlsProbingResult
+from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
+from scanner.inventory import knowledge
+
+# Only the scan commands keysweep's rules read: no session resumption, early data, CCS injection,
+# fallback SCSV or EMS.
+CIPHER_SUITE_COMMANDS = {
+    ScanCommand.SSL_2_0_CIPHER_SUITES: "SSLv2",
+    ScanCommand.SSL_3_0_CIPHER_SUITES: "SSLv3",
+    ScanCommand.TLS_1_0_CIPHER_SUITES: "TLSv1.0",
+    ScanCommand.TLS_1_1_CIPHER_SUITES: "TLSv1.1",
+    ScanCommand.TLS_1_2_CIPHER_SUITES: "TLSv1.2",
+    ScanCommand.TLS_1_3_CIPHER_SUITES: "TLSv1.3",
+}
+SCAN_COMMANDS = frozenset(
+    {
+        *CIPHER_SUITE_COMMANDS,
+        ScanCommand.CERTIFICATE_INFO,
+        ScanCommand.ELLIPTIC_CURVES,
+        ScanCommand.TLS_COMPRESSION,
+        ScanCommand.SESSION_RENEGOTIATION,
+        ScanCommand.HEARTBLEED,
+        ScanCommand.ROBOT,
+        ScanCommand.HTTP_HEADERS,
+    }
+)
+PROTOCOL_ORDER = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+class _Observer(ScannerObserver):
+    def __init__(self, on_scan_started: Callable[[str], None]) -> None:
+        self._on_scan_started = on_scan_started
+
+    def server_connectivity_test_error(
+        self, server_scan_request: ServerScanRequest, connectivity_error: ConnectionToServerFailed
+    ) -> None:
+        pass
+
+    def server_connectivity_test_completed(
+        self, server_scan_request: ServerScanRequest, connectivity_result: ServerTlsProbingResult
+    ) -> None:
+        self._on_scan_started(str(server_scan_request.uuid))
+
+    def server_scan_completed(self, server_scan_result: ServerScanResult) -> None:
+        pass
+
+    def all_server_scans_completed(self) -> None:
+        pass
+
+
+def scan(
+    endpoints: Sequence[tuple[Endpoint, str]],
+    *,
+    timeout: float,
+    concurrency: int,
+    connections_per_server: int,
+    on_scan_started: Callable[[Endpoint], None] = lambda endpoint: None,
+) -> Iterator[tuple[Endpoint, SslyzeOutcome]]:
+    """Scan (endpoint, ip address) pairs; yields each endpoint's outcome as sslyze completes it."""
+    if not endpoints:
+        return
+    # sslyze's bundled trust stores hold a root with a negative serial number; not the user's problem
+    warnings.filterwarnings("ignore", message="Parsed a serial number which wasn't positive", module="sslyze")
+    by_uuid: dict[str, Endpoint] = {}
+    requests = []
+    for endpoint, ip in endpoints:
+        try:
+            location = ServerNetworkLocation(hostname=endpoint.host, port=endpoint.port, ip_address=ip)
+            network = ServerNetworkConfiguration(
+                tls_server_name_indication=endpoint.host,
+                # sslyze's timeout is per connection; retries only cover a connect that timed out
+                network_timeout=timeout,  # type: ignore[arg-type]
+                network_max_retries=2,
+            )
+            request = ServerScanRequest(
+                server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
+            )
+        except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
+            yield endpoint, SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
+            continue
+        by_uuid[str(request.uuid)] = endpoint
+        requests.append(request)
+    if not requests:
+        return
+    scanner = Scanner(
+        per_server_concurrent_connections_limit=connections_per_server,
+        concurrent_server_scans_limit=concurrency,
+        observers=[_Observer(lambda uuid: on_scan_started(by_uuid[uuid]))],
+    )
+    scanner.queue_scans(requests)
+    for result in scanner.get_results():
+        endpoint = by_uuid[str(result.uuid)]
+        try:
+            yield endpoint, outcome(result)
+        except Exception as exc:  # an sslyze result of a shape this code did not expect
+            yield endpoint, SslyzeOutcome(fatal=f"cannot read sslyze's result: {type(exc).__name__}: {exc}")
+
+
+def _trace_message(trace: Any) -> str:
+    if trace is None:
+        return "unknown error"
+    text = "".join(trace.format_exception_only()).strip().splitlines()
+    return text[-1] if text else "unknown error"
+
+
+def outcome(result: ServerScanResult) -> SslyzeOutcome:
+    if result.connectivity_status is ServerConnectivityStatusEnum.ERROR or result.scan_result is None:
+        return SslyzeOutcome(fatal=f"TLS connectivity test failed: {_trace_message(result.connectivity_error_trace)}")
+    if result.scan_status is not ServerScanStatusEnum.COMPLETED:
+        return SslyzeOutcome(fatal=f"scan did not complete ({result.scan_status.value})")
+    attempts = result.scan_result
+    errors: list[str] = []
+
+    def completed(command: ScanCommand) -> Any:
+        attempt = getattr(attempts, command.value)
+        if attempt.status is ScanCommandAttemptStatusEnum.COMPLETED:
+            return attempt.result
+        if attempt.status is ScanCommandAttemptStatusEnum.ERROR:
+            reason = attempt.error_reason.value if attempt.error_reason else "error"
+            errors.append(f"{command.value}: {reason}: {_trace_message(attempt.error_trace)}")
+        return None
+
+    props: dict[str, Any] = {}
+    by_protocol: dict[str, list[str]] = {}
+    ephemeral: dict[str, dict[str, Any]] = {}
+    for command, protocol in CIPHER_SUITE_COMMANDS.items():
+        suites = completed(command)
+        if suites is None or not suites.accepted_cipher_suites:
+            continue
+        names = []
+        for accepted in suites.accepted_cipher_suites:
+            names.append(accepted.cipher_suite.name)
+            key = accepted.ephemeral_key
+            if key is not None:
+                info: dict[str, Any] = {"type": key.type_name, "bits": key.size}
+                curve = getattr(key, "curve_name", None)
+                if curve:
+                    group = knowledge.tls_group(curve)
+                    info["group"] = group.name if group else curve
+                ephemeral[accepted.cipher_suite.name] = info
+        by_protocol[protocol] = sorted(set(names))
+    props["protocols"] = [p for p in PROTOCOL_ORDER if p in by_protocol]
+    props["cipher_suites"] = sorted({name for names in by_protocol.values() for name in names})
+    props["cipher_suites_by_protocol"] = by_protocol
+    props["ephemeral_keys"] = ephemeral
+    props["dh_key_sizes"] = sorted({int(k["bits"]) for k in ephemeral.values() if k["type"] == "DH"})
+
+    curves = completed(ScanCommand.ELLIPTIC_CURVES)
+    groups: list[str] = []
+    if curves is not None and curves.supported_curves:
+        for curve in curves.supported_curves:
+            group = knowledge.tls_group(curve.name)
+            groups.append(group.name if group else curve.name)
+    props["key_exchange_groups"] = groups
+
+    chains: list[tuple[Any, ...]] = []
+    certificates = completed(ScanCommand.CERTIFICATE_INFO)
+    if certificates is not None:
+        deployments = certificates.certificate_deployments
+        chains = [tuple(d.received_certificate_chain) for d in deployments]
+        props["ocsp_stapling"] = any(d.ocsp_response is not None for d in deployments)
+        props["ocsp_must_staple"] = any(d.leaf_certificate_has_must_staple_extension for d in deployments)
+        props["chain_trusted_by"] = sorted(
+            {
+                f"{r.trust_store.name} {r.trust_store.version}"
+                for d in deployments
+                for r in d.path_validation_results
+                if r.was_validation_successful
+            }
+        )
+        props["chain_valid_order"] = all(d.received_chain_has_valid_order is not False for d in deployments)
+        props["server_name_indication"] = certificates.hostname_used_for_server_name_indication
+
+    compression = completed(ScanCommand.TLS_COMPRESSION)
+    if compression is not None:
+        props["compression"] = compression.supports_compression
+    renegotiation = completed(ScanCommand.SESSION_RENEGOTIATION)
+    if renegotiation is not None:
+        props["secure_renegotiation"] = renegotiation.supports_secure_renegotiation
+        props["client_renegotiation_dos"] = renegotiation.is_vulnerable_to_client_renegotiation_dos
+    heartbleed = completed(ScanCommand.HEARTBLEED)
+    if heartbleed is not None:
+        props["heartbleed"] = heartbleed.is_vulnerable_to_heartbleed
+    robot = completed(ScanCommand.ROBOT)
+    if robot is not None:
+        props["robot"] = robot.robot_result.value
+    http = completed(ScanCommand.HTTP_HEADERS)
+    if http is not None:
+        props["speaks_http"] = http.http_error_trace is None
+        header = http.strict_transport_security_header
+        props["hsts"] = (
+            None
+            if header is None
+            else {
+                "max_age": header.max_age,
+                "include_subdomains": header.include_subdomains,
+                "preload": header.preload,
+            }
+        )
+    return SslyzeOutcome(properties=props, chains=tuple(chains), errors=tuple(errors))
