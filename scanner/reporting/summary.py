@@ -62,14 +62,14 @@ def post_quantum_readiness(result: ScanResult) -> dict[str, Any]:
     timeline: list[dict[str, Any]] = []
     for date, label, below_bits in PQ_MILESTONES:
         due = [a for a in vulnerable if below_bits is None or (a.properties.get("security_bits") or 0) < below_bits]
-        timeline.append({"date": date, "label": label, "keys": len(due), "findings": 0})
+        timeline.append({"date": date, "label": label, "due_keys": len(due), "findings": 0})
     # dated findings from the policy packs join the timeline at their own dates
     dated = Counter(f.deadline for f in result.findings if f.waived is None and f.deadline)
     by_date = {entry["date"]: entry for entry in timeline}
     for date, count in dated.items():
         entry = by_date.get(date)
         if entry is None:
-            entry = {"date": date, "label": "Policy deadline", "keys": 0, "findings": 0}
+            entry = {"date": date, "label": "Policy deadline", "due_keys": 0, "findings": 0}
             by_date[date] = entry
             timeline.append(entry)
         entry["findings"] += count
@@ -77,7 +77,7 @@ def post_quantum_readiness(result: ScanResult) -> dict[str, Any]:
         "endpoints": len(endpoints),
         "pq_endpoints": pq_endpoints,
         "pq_endpoint_share": _share(pq_endpoints, len(endpoints)),
-        "keys": len(keys),
+        "public_keys": len(keys),
         "quantum_vulnerable_keys": len(vulnerable),
         "quantum_vulnerable_share": _share(len(vulnerable), len(keys)),
         "timeline": sorted(timeline, key=lambda e: str(e["date"])),
