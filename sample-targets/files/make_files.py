@@ -59,9 +59,7 @@ def key_pem(key, password: bytes | None = None) -> bytes:  # type: ignore[no-unt
 def sha1_signed(key, ca_key, ca: x509.Certificate) -> bytes:  # type: ignore[no-untyped-def]
     """cryptography refuses to sign with SHA-1; the openssl command still does."""
     csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(name("intranet.demo.internal"))
-        .sign(key, hashes.SHA256())
+        x509.CertificateSigningRequestBuilder().subject_name(name("intranet.demo.internal")).sign(key, hashes.SHA256())
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -13,13 +13,13 @@ import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from scanner.inventory.model import TrendPoint, freeze
+from scanner.inventory.model import ScanResult, TrendPoint, freeze
 
 STORE_ENV = "KEYSWEEP_STORE"
 SCHEMA_VERSION = 1
@@ -233,3 +233,11 @@ class _Transaction:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def record(result: ScanResult, report_json: bytes, path: Path, trend_length: int = 12) -> ScanResult:
+    """Save a scan and return it with the earlier scans of the same targets as its trend."""
+    with HistoryStore(path) as store:
+        history = store.trend(result.metadata.targets, limit=trend_length, exclude=result.metadata.id)
+        store.save(report_json)
+    return replace(result, history=history)
