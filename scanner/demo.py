@@ -79,8 +79,10 @@ def run_demo(extra_scan_args: Sequence[str] = (), log: TextIO = sys.stderr) -> P
         if not plan.args:
             raise DemoError(f"no part of {here} produced scan-args; see the messages above")
         print(f"keysweep demo: scanning parts {', '.join(plan.parts)}", file=log)
-        html, report = generated / "report.html", generated / "report.json"
-        command = [sys.executable, "-m", "scanner", "scan", *plan.args, "--html", str(html), "--json", str(report)]
+        html = generated / "report.html"
+        outputs = ["--html", str(html), "--json", str(generated / "report.json")]
+        outputs += ["--cbom", str(generated / "report.cdx.json"), "--sarif", str(generated / "report.sarif")]
+        command = [sys.executable, "-m", "scanner", "scan", *plan.args, *outputs]
         done = subprocess.run([*command, *extra_scan_args], env={**env, **plan.env}, timeout=SCAN_TIMEOUT)
         if done.returncode not in (0, 1):  # 1 only means findings at or above --fail-on
             raise DemoError(f"the demo scan failed (exit code {done.returncode})")
