@@ -305,5 +305,6 @@
     for (var i = 1; i < A.length; i++) if (A[i].s > A[start].s || (A[i].s === A[start].s && A[i].n > A[start].n)) start = i;
     drawGraph(start);
   }
+  document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");
 })();
