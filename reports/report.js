@@ -243,6 +243,11 @@
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     return node;
   }
+  function shorten(text) {
+    if (text.length <= 34) return text;
+    // paths say the most at their end
+    return text.charAt(0) === "/" ? "\u2026" + text.slice(-33) : text.slice(0, 33) + "\u2026";
+  }
   function drawGraph(center) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     var MAX_RING = 24, MAX_NODES = 80;
@@ -283,7 +288,7 @@
         stroke: a.s >= 0 ? SEV_COLOURS[a.s] : "#fff"
       }));
       var label = svgEl("text", { x: 12, y: 4 });
-      label.textContent = a.l.length > 34 ? a.l.slice(0, 33) + "\u2026" : a.l;
+      label.textContent = shorten(a.l);
       g.appendChild(label);
       var title = svgEl("title");
       title.textContent = a.t + ": " + a.l + " (" + a.n + " open findings)";
@@ -293,7 +298,14 @@
     });
     var legend = document.getElementById("graph-legend");
     clear(legend);
-    legend.appendChild(document.createTextNode("Fill: asset type (" + Object.keys(TYPE_COLOURS).join(", ") + "); ring: worst open finding. Showing " + order.length + " of " + A.length + " assets around " + A[center].l + "."));
+    legend.appendChild(document.createTextNode("Fill: "));
+    Object.keys(TYPE_COLOURS).forEach(function (t) {
+      var swatch = el("span", { cls: "key" });
+      swatch.style.background = TYPE_COLOURS[t];
+      legend.appendChild(swatch);
+      legend.appendChild(document.createTextNode(t + " "));
+    });
+    legend.appendChild(document.createTextNode("; ring: worst open finding. Showing " + order.length + " of " + A.length + " assets around " + A[center].l + "."));
   }
 
   // -- start: the worst asset is selected in the graph, nothing is scrolled ---------------------------

@@ -64,7 +64,7 @@ _AES_CATEGORY = {128: 1, 192: 3, 256: 5}
 _VERSION = re.compile(r"(\d+(?:\.\d+)?)")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Algorithm:
     ref: str
     name: str
