@@ -23,7 +23,7 @@ def test_demo_scans_the_sample_targets(tmp_path: Path) -> None:
     # the PKCS#12 file opened with the password that scan-env gave the scan's environment
     assert "CN=payments.demo.internal,O=keysweep demo" in subjects
     assert "CN=pq-signing.demo.internal" in subjects  # the ML-DSA-65 certificate
-    assert "keysweep-demo" not in done.stdout + done.stderr + (generated / "report.json").read_text()
+    assert "demo-files-passphrase" not in done.stdout + done.stderr + (generated / "report.json").read_text()
 
     cbom = (generated / "report.cdx.json").read_text()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cbom) is None

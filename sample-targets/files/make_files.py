@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-PASSWORD = b"keysweep-demo"  # the demo's own throwaway password, given to the scan by scan-env
+PASSWORD = b"demo-files-passphrase"  # the demo's own throwaway password, given to the scan by scan-env
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 

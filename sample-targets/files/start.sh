@@ -10,4 +10,4 @@ cp "$here/ml-dsa-65.crt" "$out/tree/pq/ml-dsa-65.crt"
 printf '%s\n' --path "$out/tree" --password-env KEYSWEEP_DEMO_FILES_PASSWORD > "$out/scan-args"
 # a demo password for the PKCS#12 file and the encrypted key: it reaches the scan through its
 # environment, never its command line
-printf '%s\n' "KEYSWEEP_DEMO_FILES_PASSWORD=keysweep-demo" > "$out/scan-env"
+printf '%s\n' "KEYSWEEP_DEMO_FILES_PASSWORD=demo-files-passphrase" > "$out/scan-env"

@@ -195,9 +195,12 @@ def build_bom(result: ScanResult) -> Bom:
         if rel.type == RelationType.STORED_IN:
             in_stored[rel.source].append(rel.target)
     certifying: dict[str, list[str]] = defaultdict(list)
+    wrapped_by: dict[str, list[str]] = defaultdict(list)
     for rel in result.relations:
         if rel.type == RelationType.CERTIFIES:
             certifying[rel.target].append(rel.source)
+        elif rel.type == RelationType.WRAPS and rel.source in assets:
+            wrapped_by[rel.target].append(rel.source)
 
     algorithms: dict[str, _Algorithm] = {}
     components: dict[str, Component] = {}
@@ -213,9 +216,13 @@ def build_bom(result: ScanResult) -> Bom:
         props = asset.properties
         if asset.type == AssetType.KEY:
             alg_ref = algorithm(_key_algorithm(props))
-            components[asset.id] = _key_component(asset, alg_ref, in_stored[asset.id], assets, certifying[asset.id])
-            if alg_ref:
-                depends[asset.id].append(alg_ref)
+            # a wrapped key is secured by its key-encryption key's algorithm, and depends on that key
+            keks = wrapped_by[asset.id]
+            kek_ref = algorithm(_key_algorithm(assets[keks[0]].properties)) if keks else None
+            components[asset.id] = _key_component(
+                asset, alg_ref, kek_ref, in_stored[asset.id], assets, certifying[asset.id]
+            )
+            depends[asset.id] += ([alg_ref] if alg_ref else []) + keks
         elif asset.type == AssetType.CERTIFICATE:
             sig = props.get("signature_algorithm")
             sig_ref = algorithm(_signature_algorithm(str(sig))) if sig else None
@@ -326,7 +333,12 @@ def _key_state(certs: list[Asset]) -> RelatedCryptoMaterialState:
 
 
 def _key_component(
-    asset: Asset, alg_ref: str | None, stored_in: list[str], assets: dict[str, Asset], cert_ids: list[str]
+    asset: Asset,
+    alg_ref: str | None,
+    kek_ref: str | None,
+    stored_in: list[str],
+    assets: dict[str, Asset],
+    cert_ids: list[str],
 ) -> Component:
     props = asset.properties
     on_hsm = any(assets[t].type == AssetType.HSM_TOKEN for t in stored_in if t in assets) or any(
@@ -357,7 +369,9 @@ def _key_component(
                 algorithm_ref=BomRef(alg_ref) if alg_ref else None,
                 size=int(size) if isinstance(size, int) else None,
                 expiration_date=max(expiries) if expiries else None,
-                secured_by=RelatedCryptoMaterialSecuredBy(mechanism="HSM" if on_hsm else "Software"),
+                secured_by=RelatedCryptoMaterialSecuredBy(
+                    mechanism="HSM" if on_hsm else "Software", algorithm_ref=BomRef(kek_ref) if kek_ref else None
+                ),
             ),
         ),
         properties=_props(

@@ -49,13 +49,20 @@ def _with_endpoint_and_token(result: ScanResult) -> ScanResult:
         freeze({"algorithm": "AES", "key_size": 256, "security_bits": 256, "quantum_vulnerable": False}),
         (Location("pkcs11", "pkcs11:0a1b", "label 'wrap'"),),
     )
+    data_key = Asset(
+        "key:pkcs11:0a1b:data",
+        AssetType.KEY,
+        freeze({"algorithm": "AES", "key_size": 128, "security_bits": 128, "quantum_vulnerable": False}),
+        (Location("pkcs11", "pkcs11:0a1b", "label 'data'"),),
+    )
     relations = (
         Relation(endpoint.id, cert.id, RelationType.PRESENTS),
         Relation(hsm_key.id, token.id, RelationType.STORED_IN),
+        Relation(hsm_key.id, data_key.id, RelationType.WRAPS),
     )
     return dataclasses.replace(
         result,
-        assets=(*result.assets, endpoint, token, hsm_key),
+        assets=(*result.assets, endpoint, token, hsm_key, data_key),
         relations=(*result.relations, *relations),
     )
 
@@ -107,6 +114,9 @@ def test_cbom_mapping_details(tmp_path: Path) -> None:
     hsm = refs["key:pkcs11:0a1b:wrap"]["cryptoProperties"]["relatedCryptoMaterialProperties"]
     assert hsm["type"] == "secret-key" and hsm["securedBy"] == {"mechanism": "HSM"}
     assert refs["algorithm:AES-256"]["cryptoProperties"]["algorithmProperties"]["nistQuantumSecurityLevel"] == 5
+    # a key wrapped by another is secured by that key's algorithm
+    wrapped = refs["key:pkcs11:0a1b:data"]["cryptoProperties"]["relatedCryptoMaterialProperties"]
+    assert wrapped["securedBy"] == {"mechanism": "HSM", "algorithmRef": "algorithm:AES-256"}
 
     expired_cert = next(
         a for a in result.assets if a.type == AssetType.CERTIFICATE and "expired" in a.properties["subject"]
@@ -140,6 +150,7 @@ def test_cbom_dependencies_follow_the_graph(tmp_path: Path) -> None:
     assert depends[good_key] == {"algorithm:EC-secp256r1"}
     assert good.id in depends["tls:127.0.0.1:8443"]
     assert "algorithm:X25519MLKEM768" in depends["tls:127.0.0.1:8443"]
+    assert depends["key:pkcs11:0a1b:data"] == {"algorithm:AES-128", "key:pkcs11:0a1b:wrap"}
 
 
 def test_ml_dsa_certificate_is_post_quantum(tmp_path: Path) -> None:
