@@ -65,11 +65,28 @@ def _big_tree(root: Path, count: int) -> None:
         (root / f"{i:05d}.pem").write_bytes(data)
 
 
-def _open_files_under(pid: int, root: Path) -> bool:
-    try:
-        return any(os.readlink(fd).startswith(str(root)) for fd in Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:  # a descriptor closed while we looked
-        return False
+def _family(pid: int) -> list[int]:
+    """The process and its descendants (the file collector may fork workers for big trees)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in children.read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def _reading_under(pid: int, root: Path) -> bool:
+    for member in _family(pid):
+        try:
+            if any(os.readlink(fd).startswith(str(root)) for fd in Path(f"/proc/{member}/fd").iterdir()):
+                return True
+        except OSError:  # the process or a descriptor went away while we looked
+            continue
+    return False
 
 
 def test_sigterm_mid_scan_leaves_earlier_scans_readable(tmp_path: Path) -> None:
@@ -88,13 +105,14 @@ def test_sigterm_mid_scan_leaves_earlier_scans_readable(tmp_path: Path) -> None:
         [sys.executable, "-m", "scanner", "scan", "--path", str(tmp_path / "big"), "--store", str(db)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the signal reaches any workers too, as systemd's would
     )
     deadline = time.monotonic() + 60
-    while not _open_files_under(process.pid, tmp_path / "big"):
+    while not _reading_under(process.pid, tmp_path / "big"):
         assert process.poll() is None, "the scan ended before it was seen reading the tree"
         assert time.monotonic() < deadline
         time.sleep(0.002)
-    process.send_signal(signal.SIGTERM)  # half-way: it is reading the files
+    os.killpg(process.pid, signal.SIGTERM)  # half-way: it is reading the files
     assert process.wait(timeout=30) == -signal.SIGTERM
 
     with HistoryStore(db, create=False) as store:
