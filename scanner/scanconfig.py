@@ -58,6 +58,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "policies": ("policies", "strings"),
         "rules": ("rules_dirs", "paths"),
         "as_of": ("as_of", "date"),
+        "waivers": ("waivers_file", "path"),
         "fail_on": ("fail_on", "severity"),
     },
     "scan": {
