@@ -51,6 +51,19 @@ def _usage_error(message: str) -> click.UsageError:
     return click.UsageError(message)
 
 
+def _store_options(command: Any) -> Any:
+    """--store / --no-store, shared by the commands that use the history store."""
+    command = click.option(
+        "--no-store", is_flag=True, help="Do not use the history store (scan: do not save this scan)."
+    )(command)
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PATH",
+        help="History store (SQLite) [default: $KEYSWEEP_STORE, else $XDG_DATA_HOME/keysweep/history.sqlite3].",
+    )(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keysweep")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
@@ -149,6 +162,13 @@ def main(verbose: int) -> None:
     help=f"Exit 1 when a finding at or above this severity is open ({', '.join(_SEVERITIES)}).",
 )
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A saved scan definition (scan.toml); options on the command line win over it.",
+)
+@_store_options
+@click.option(
     "--timeout",
     default=10.0,
     show_default=True,
@@ -174,6 +194,8 @@ def scan(**opts: Any) -> None:
     # and what matters about such a file is in its asset properties or its error entry
     warnings.filterwarnings("ignore", category=UserWarning, module=r"scanner\.")
 
+    if opts["config_file"]:
+        opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
         raise _usage_error("nothing to scan: give --path, --tls, --targets or --pkcs11-module")
@@ -200,9 +222,23 @@ def scan(**opts: Any) -> None:
     progress = TerminalProgress() if sys.stderr.isatty() else None
     result = run_scan(request, progress)
 
+    json_report: bytes | None = None
+    store_path = _store_path(opts)
+    if store_path is not None:
+        from scanner.reporting.json_report import JsonReporter
+        from scanner.store.history import StoreError, record
+
+        json_report = JsonReporter().render(result)
+        try:
+            result = record(result, json_report, store_path)
+        except StoreError as exc:  # the scan's reports matter more than its history
+            click.echo(f"keysweep: warning: scan not saved to history: {exc}", err=True)
     for name, path in outputs.items():
-        write_atomically(path, reporters[name].render(result))
+        content = json_report if name == "json" and json_report is not None else reporters[name].render(result)
+        write_atomically(path, content)
     _print_summary(result, outputs)
+    if store_path is not None:
+        click.echo(f"keysweep: scan {result.metadata.id} saved to {store_path}", err=True)
     sys.exit(_exit_code(result, opts["fail_on"]))
 
 
@@ -213,6 +249,32 @@ def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
         return load_waivers(path)
     except WaiverError as exc:
         raise _usage_error(str(exc)) from None
+
+
+def _with_config(opts: dict[str, Any]) -> dict[str, Any]:
+    """Values from the scan definition, for every option not given on the command line."""
+    from click.core import ParameterSource
+
+    from scanner.scanconfig import ConfigError, load_scan_config
+
+    try:
+        values = load_scan_config(opts["config_file"])
+    except ConfigError as exc:
+        raise _usage_error(str(exc)) from None
+    ctx = click.get_current_context()
+    merged = dict(opts)
+    for name, value in values.items():
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            merged[name] = value
+    return merged
+
+
+def _store_path(opts: dict[str, Any]) -> Path | None:
+    from scanner.store.history import default_store_path
+
+    if opts["no_store"]:
+        return None
+    return Path(opts["store"]) if opts["store"] else default_store_path()
 
 
 def _targets(opts: dict[str, Any]) -> list[Target]:
@@ -362,3 +424,88 @@ def impact_command(asset: str, report_path: Path | None, paths: tuple[Path, ...]
     except ImpactError as exc:
         raise _usage_error(str(exc)) from None
     click.echo(json.dumps(result.as_dict(), indent=1) if as_json else render_text(result))
+
+
+@main.command("history")
+@_store_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many scans to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def history_command(store: Path | None, no_store: bool, limit: int, as_json: bool) -> None:
+    """List past scans in the history store, newest first."""
+    import json
+    from dataclasses import asdict
+
+    from scanner.store.history import HistoryStore, StoreError
+
+    path = _store_path({"store": store, "no_store": no_store})
+    if path is None:
+        raise _usage_error("history needs a store; --no-store leaves nothing to list")
+    if not path.is_file():
+        click.echo(f"keysweep: no scans yet (no history store at {path})", err=True)
+        if as_json:
+            click.echo("[]")
+        return
+    try:
+        with HistoryStore(path, create=False) as history:
+            scans = history.scans(limit=limit)
+    except StoreError as exc:
+        click.echo(f"keysweep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps([asdict(s) for s in scans], indent=1))
+        return
+    click.echo(f"{'scan id':<36}  {'finished (UTC)':<20}  {'assets':>6}  {'open':>5}  {'ready':>5}  targets")
+    for s in scans:
+        targets = ", ".join(s.targets[:3]) + (f" (+{len(s.targets) - 3})" if len(s.targets) > 3 else "")
+        click.echo(
+            f"{s.id:<36}  {s.finished_at:<20}  {s.assets:>6}  {s.open_findings:>5}  {s.readiness:>4}%  {targets}"
+        )
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@_store_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the diff here, not stdout.")
+@click.option(
+    "--fail-on-new",
+    type=click.Choice(_SEVERITIES),
+    metavar="SEVERITY",
+    help="Exit 1 when a new open finding is at or above this severity (for CI).",
+)
+def diff_command(
+    old: str, new: str, store: Path | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
+) -> None:
+    """Compare two scans: OLD and NEW are JSON report files or scan ids (or id prefixes) in the store."""
+    import json
+
+    from scanner.reporting.diff import DiffError, diff_dict, diff_reports, diff_text, load_report
+
+    path = _store_path({"store": store, "no_store": no_store})
+    try:
+        result = diff_reports(load_report(old, path), load_report(new, path))
+    except DiffError as exc:
+        raise _usage_error(str(exc)) from None
+    text = json.dumps(diff_dict(result), indent=1, ensure_ascii=False) + "\n" if fmt == "json" else diff_text(result)
+    if output:
+        write_atomically(output, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)
+    if fail_on_new and result.new_at_or_above(Severity(fail_on_new)):
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command("demo")
+@_store_options
+def demo_command(store: Path | None, no_store: bool) -> None:
+    """Start sample-targets/, scan it, write the HTML report (its path is printed), stop the servers."""
+    from scanner.demo import DemoError, run_demo
+
+    extra = ["--no-store"] if no_store else (["--store", str(store)] if store else [])
+    try:
+        html = run_demo(extra)
+    except DemoError as exc:
+        click.echo(f"keysweep demo: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(str(html.absolute()))

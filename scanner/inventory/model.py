@@ -197,6 +197,18 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One earlier scan of the same targets, as the history store remembers it (for trend charts)."""
+
+    scan_id: str
+    finished_at: datetime
+    readiness: int
+    assets: int
+    open_findings: int
+    by_severity: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     metadata: ScanMetadata
     assets: tuple[Asset, ...]
@@ -204,3 +216,6 @@ class ScanResult:
     findings: tuple[Finding, ...]
     errors: tuple[CollectionError, ...]
     rules: tuple[RuleInfo, ...] = ()
+    # earlier scans of the same targets, oldest first; filled from the history store after the
+    # scan (dataclasses.replace), empty when there is no store. Not part of the JSON report.
+    history: tuple[TrendPoint, ...] = ()

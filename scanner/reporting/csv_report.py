@@ -1,0 +1,67 @@
+"""Findings as CSV, one row per finding, for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import ClassVar
+
+from scanner.inventory.model import ScanResult
+from scanner.reporting.locations import places
+
+COLUMNS = (
+    "finding_id",
+    "severity",
+    "category",
+    "rule_id",
+    "title",
+    "asset_id",
+    "asset_type",
+    "location",
+    "message",
+    "remediation",
+    "references",
+    "policies",
+    "deadline",
+    "waived",
+    "waiver_reason",
+)
+# a cell starting with these is a formula to a spreadsheet; a certificate subject must never run one
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class CsvReporter:
+    format: ClassVar[str] = "csv"
+
+    def render(self, result: ScanResult) -> bytes:
+        assets = {a.id: a for a in result.assets}
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for f in result.findings:
+            asset = assets.get(f.asset_id)
+            row = (
+                f.id,
+                f.severity.value,
+                f.category,
+                f.rule_id,
+                f.title,
+                f.asset_id,
+                asset.type.value if asset else "",
+                "; ".join(str(p) for p in places(asset, f.asset_id)),
+                f.message,
+                f.remediation,
+                "; ".join(f.references),
+                "; ".join(f.policies),
+                f.deadline,
+                "yes" if f.waived else "no",
+                f.waived.reason if f.waived else "",
+            )
+            writer.writerow([_cell(v) for v in row])
+        # a byte-order mark so that spreadsheet programs read UTF-8 subjects correctly
+        return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,0 +1,249 @@
+"""The HTML report: one self-contained file (CSS, JS and data inlined; no network).
+
+The first screen (readiness, severities, post-quantum readiness, top risks, trend, errors) is
+rendered here by Jinja2 with autoescape. The per-system view, the inventory table and the graph
+view are drawn in the browser from the scan's data, embedded once as JSON, a page at a time, so
+that a report of 50,000 assets stays responsive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+from typing import Any, ClassVar
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup
+
+from scanner import __version__, resources
+from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
+from scanner.reporting.summary import asset_systems, post_quantum_readiness, summarize, top_risks
+
+MAX_ERRORS_SHOWN = 500
+_SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical
+
+
+@cache
+def _template() -> Template:
+    env = Environment(
+        loader=FileSystemLoader(str(resources.reports_dir())),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2")
+
+
+@cache
+def _static(name: str) -> Markup:
+    text = (resources.reports_dir() / name).read_text("utf-8")
+    # our own files, inlined verbatim; they must not be able to close their element early
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise ValueError(f"reports/{name} must not contain a closing script or style tag")
+    return Markup(text)
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' can end the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def _cn(subject: str) -> str:
+    for part in subject.split(","):
+        if part.strip().upper().startswith("CN="):
+            return part.strip()[3:]
+    return subject
+
+
+def asset_label(asset: Asset) -> tuple[str, str]:
+    """A short name and a one-line description for tables and the graph."""
+    p = asset.properties
+    if asset.type == AssetType.CERTIFICATE:
+        label = _cn(str(p.get("subject") or "")) or asset.id[:24]
+        detail = f"{p.get('signature_algorithm') or '?'}; valid until {p.get('not_after') or '?'}"
+        if p.get("is_ca"):
+            detail = "CA; " + detail
+        return label, detail
+    if asset.type == AssetType.KEY:
+        size = p.get("curve") or p.get("key_size") or ""
+        label = f"{p.get('algorithm') or 'key'} {size}".strip()
+        bits = p.get("security_bits")
+        parts = [f"{bits}-bit security" if bits is not None else "strength unknown"]
+        if p.get("quantum_vulnerable"):
+            parts.append("quantum-vulnerable")
+        if p.get("has_private_key"):
+            parts.append("private key" + (" (encrypted)" if p.get("encrypted_at_rest") else ""))
+        return f"{label} ({str(p.get('spki_sha256') or asset.id.rsplit(':', 1)[-1])[:10]})", "; ".join(parts)
+    if asset.type == AssetType.TLS_ENDPOINT:
+        protocols = ", ".join(str(x) for x in p.get("protocols") or [])
+        pq = "PQ key exchange" if p.get("pq_key_exchange") else "no PQ key exchange"
+        return asset.id.removeprefix("tls:"), f"{protocols or 'protocols unknown'}; {pq}"
+    if asset.type == AssetType.HSM_TOKEN:
+        return str(p.get("label") or asset.id), f"{p.get('manufacturer') or ''} {p.get('model') or ''}".strip()
+    if asset.type == AssetType.SECRET:
+        return f"{p.get('kind') or 'secret'}", str(p.get("location") or "")
+    path = str(p.get("path") or asset.id.split(":", 2)[-1])
+    if asset.type == AssetType.CONFIG:
+        return path, f"{p.get('kind') or 'config'} configuration"
+    if asset.type == AssetType.TRUST_STORE:
+        anchors = p.get("anchors")
+        return path, f"trust store, {len(anchors) if isinstance(anchors, list) else '?'} anchors"
+    return path, str(p.get("format") or "")
+
+
+def build_data(result: ScanResult) -> dict[str, Any]:
+    """The browser-side data: every asset, finding and relation once, indexed by position."""
+    index = {a.id: i for i, a in enumerate(result.assets)}
+    systems_of = asset_systems(result)
+    system_names = sorted({s for names in systems_of.values() for s in names})
+    system_index = {name: i for i, name in enumerate(system_names)}
+    rules = {r.id: r for r in result.rules}
+    rule_ids = sorted({f.rule_id for f in result.findings} | set(rules))
+    rule_index = {r: i for i, r in enumerate(rule_ids)}
+    rule_rows: list[dict[str, Any]] = []
+    for rule_id in rule_ids:
+        info = rules.get(rule_id)
+        sample = next((f for f in result.findings if f.rule_id == rule_id), None)
+        rule_rows.append(
+            {
+                "id": rule_id,
+                "t": info.title if info else (sample.title if sample else rule_id),
+                "c": info.category if info else (sample.category if sample else ""),
+                "r": info.remediation if info else (sample.remediation if sample else ""),
+                "x": list(info.references if info else (sample.references if sample else ())),
+            }
+        )
+    worst: dict[str, int] = {}
+    open_count: Counter[str] = Counter()
+    findings = []
+    for f in result.findings:
+        rank = f.severity.rank
+        if f.waived is None:
+            worst[f.asset_id] = max(worst.get(f.asset_id, -1), rank)
+            open_count[f.asset_id] += 1
+        row: dict[str, Any] = {
+            "a": index.get(f.asset_id, -1),
+            "r": rule_index[f.rule_id],
+            "s": rank,
+            "m": f.message,
+        }
+        if f.remediation and f.remediation != rule_rows[rule_index[f.rule_id]]["r"]:
+            row["f"] = f.remediation
+        if f.deadline:
+            row["d"] = f.deadline
+        if f.waived is not None:
+            row["w"] = f"{f.waived.reason} ({f.waived.owner}"
+            row["w"] += f", until {f.waived.expires})" if f.waived.expires else ")"
+        if f.evidence:
+            row["e"] = dict(f.evidence)
+        findings.append(row)
+    relation_types = sorted({r.type.value for r in result.relations})
+    relation_type_index = {t: i for i, t in enumerate(relation_types)}
+    assets = []
+    for a in result.assets:
+        label, detail = asset_label(a)
+        assets.append(
+            {
+                "i": a.id,
+                "t": a.type.value,
+                "l": label,
+                "d": detail,
+                "s": worst.get(a.id, -1),
+                "n": open_count.get(a.id, 0),
+                "y": [system_index[s] for s in systems_of[a.id]],
+                "p": dict(a.properties),
+                "o": [loc.as_dict() for loc in a.locations],
+            }
+        )
+    relations = [
+        [index[r.source], index[r.target], relation_type_index[r.type.value]]
+        for r in result.relations
+        if r.source in index and r.target in index
+    ]
+    return {
+        "severities": _SEVERITIES,
+        "systems": system_names,
+        "rules": rule_rows,
+        "assets": assets,
+        "findings": findings,
+        "relationTypes": relation_types,
+        "relations": relations,
+    }
+
+
+def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, height: int = 180) -> dict[str, Any]:
+    """Points for the readiness and open-findings lines, oldest scan first, this scan last."""
+    current = TrendPoint(
+        scan_id=result.metadata.id,
+        finished_at=result.metadata.finished_at,
+        readiness=summary["readiness"]["score"],
+        assets=len(result.assets),
+        open_findings=sum(summary["by_severity"].values()),
+        by_severity=summary["by_severity"],
+    )
+    points = [*result.history, current]
+    pad = 30
+    top_findings = max((p.open_findings for p in points), default=0) or 1
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+    rows = []
+    for i, p in enumerate(points):
+        x = pad + i * step
+        rows.append(
+            {
+                "x": round(x, 1),
+                "y_score": round(height - pad - (height - 2 * pad) * p.readiness / 100, 1),
+                "y_findings": round(height - pad - (height - 2 * pad) * p.open_findings / top_findings, 1),
+                "date": p.finished_at.strftime("%Y-%m-%d %H:%M"),
+                "score": p.readiness,
+                "findings": p.open_findings,
+                "assets": p.assets,
+                "scan_id": p.scan_id,
+                "current": p is current,
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "pad": pad,
+        "points": rows,
+        "score_line": " ".join(f"{r['x']},{r['y_score']}" for r in rows),
+        "findings_line": " ".join(f"{r['x']},{r['y_findings']}" for r in rows),
+        "max_findings": top_findings,
+    }
+
+
+def render_context(result: ScanResult) -> dict[str, Any]:
+    summary = summarize(result)
+    meta = result.metadata
+    by_severity = summary["by_severity"]
+    most = max(by_severity.values(), default=0) or 1
+    return {
+        "version": __version__,
+        "meta": meta,
+        "summary": summary,
+        "severity_bars": [
+            {"name": s, "count": by_severity[s], "width": round(100 * by_severity[s] / most)}
+            for s in reversed(_SEVERITIES)
+        ],
+        "categories": [(c, n) for c, n in sorted(summary["by_category"].items(), key=lambda x: -x[1]) if n],
+        "pq": post_quantum_readiness(result),
+        "risks": top_risks(result),
+        "trend": trend_chart(result, summary),
+        "errors": result.errors[:MAX_ERRORS_SHOWN],
+        "errors_hidden": max(0, len(result.errors) - MAX_ERRORS_SHOWN),
+        "css": _static("report.css"),
+        "js": _static("report.js"),
+        "data": script_json(build_data(result)),
+    }
+
+
+class HtmlReporter:
+    format: ClassVar[str] = "html"
+
+    def render(self, result: ScanResult) -> bytes:
+        return _template().render(**render_context(result)).encode("utf-8")

@@ -1,0 +1,159 @@
+"""Saved scan definitions (``keysweep scan --config scan.toml``) for scheduled scans.
+
+A scan.toml names targets, policies, outputs and the store; options given on the command line
+win over the file. Relative paths are relative to the file; ``{date}`` and ``{time}`` in an output
+path become the scan's UTC date (YYYY-MM-DD) and time (HHMMSS), so that a timer keeps one report
+per run. Unknown tables or keys fail loudly, naming the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner.inventory.model import Severity
+
+
+class ConfigError(ValueError):
+    """A scan definition that cannot be used; the message names the file and the key."""
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a string or a list of strings")
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: expected a positive number")
+    return float(value)
+
+
+# table -> key -> (the scan command's parameter name, kind of value)
+_KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "targets": {
+        "paths": ("paths", "existing-paths"),
+        "tls": ("tls_targets", "strings"),
+        "targets_file": ("targets_file", "path"),
+        "pkcs11_modules": ("pkcs11_modules", "paths"),
+        "pkcs11_token": ("pkcs11_token", "string"),
+        "pkcs11_pin_env": ("pkcs11_pin_env", "string"),
+        "pkcs11_pin_file": ("pkcs11_pin_file", "path"),
+        "password_envs": ("password_envs", "strings"),
+        "password_files": ("password_files", "paths"),
+    },
+    "policy": {
+        "policies": ("policies", "strings"),
+        "rules": ("rules_dirs", "paths"),
+        "as_of": ("as_of", "date"),
+        "waivers": ("waivers_file", "path"),
+        "fail_on": ("fail_on", "severity"),
+    },
+    "scan": {
+        "timeout": ("timeout", "number"),
+        "concurrency": ("concurrency", "int"),
+    },
+    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "store": {
+        "path": ("store", "path"),
+        "enabled": ("no_store", "negated-bool"),
+    },
+}
+
+
+def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
+    """The scan command's parameter values that the file sets."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read scan definition {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.absolute().parent
+    moment = now or datetime.now(UTC)
+
+    def resolve(text: str) -> Path:
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_absolute() else base / candidate
+
+    converters: dict[str, Callable[[Any, str], Any]] = {
+        "strings": _strings,
+        "string": _string,
+        "number": _number,
+        "path": lambda v, w: resolve(_string(v, w)),
+        "paths": lambda v, w: tuple(resolve(s) for s in _strings(v, w)),
+        "existing-paths": _existing_paths(resolve),
+        "output": lambda v, w: resolve(
+            _string(v, w).replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
+        ),
+        "date": _date,
+        "severity": _severity,
+        "int": _int,
+        "negated-bool": _negated_bool,
+    }
+    values: dict[str, Any] = {}
+    for table, entries in data.items():
+        known = _KEYS.get(table)
+        if known is None or not isinstance(entries, dict):
+            raise ConfigError(f"{path}: unknown table [{table}] (known: {', '.join(_KEYS)})")
+        for key, value in entries.items():
+            if key not in known:
+                raise ConfigError(f"{path}: unknown key {key!r} in [{table}] (known: {', '.join(known)})")
+            param, kind = known[key]
+            values[param] = converters[kind](value, f"{path}: [{table}] {key}")
+    return values
+
+
+def _existing_paths(resolve: Callable[[str], Path]) -> Callable[[Any, str], tuple[Path, ...]]:
+    def convert(value: Any, where: str) -> tuple[Path, ...]:
+        paths = tuple(resolve(s) for s in _strings(value, where))
+        for p in paths:
+            if not p.exists():
+                raise ConfigError(f"{where}: {p} does not exist")
+        return paths
+
+    return convert
+
+
+def _date(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):  # TOML's bare date
+        parsed = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a date (use YYYY-MM-DD)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _severity(value: Any, where: str) -> str:
+    names = [s.value for s in Severity]
+    if value not in names:
+        raise ConfigError(f"{where}: expected one of {', '.join(names)}")
+    return str(value)
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: expected a positive whole number")
+    return value
+
+
+def _negated_bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false")
+    return not value

@@ -1,0 +1,164 @@
+"""The CycloneDX 1.6 CBOM: schema-valid, the four asset types, and how keysweep's assets map."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, ScanResult, freeze
+from scanner.reporting.cbom import CbomReporter
+from tests.support import pki
+from tests.support.scans import mixed_tree, scan_paths
+
+
+def _cbom(result: ScanResult) -> dict[str, Any]:
+    text = CbomReporter().render(result).decode()
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert errors is None, errors
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _with_endpoint_and_token(result: ScanResult) -> ScanResult:
+    """Add what the TLS and PKCS#11 collectors contribute, in the shape DESIGN.md fixes."""
+    cert = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and "good.test" in a.properties["subject"])
+    endpoint = Asset(
+        "tls:127.0.0.1:8443",
+        AssetType.TLS_ENDPOINT,
+        freeze(
+            {
+                "host": "127.0.0.1",
+                "port": 8443,
+                "protocols": ["TLSv1.2", "TLSv1.3"],
+                "cipher_suites": ["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+                "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
+                "pq_key_exchange": True,
+            }
+        ),
+        (Location("tls", "tls:127.0.0.1:8443"),),
+    )
+    token = Asset("pkcs11:0a1b", AssetType.HSM_TOKEN, freeze({"label": "demo", "slot": 0}))
+    hsm_key = Asset(
+        "key:pkcs11:0a1b:wrap",
+        AssetType.KEY,
+        freeze({"algorithm": "AES", "key_size": 256, "security_bits": 256, "quantum_vulnerable": False}),
+        (Location("pkcs11", "pkcs11:0a1b", "label 'wrap'"),),
+    )
+    data_key = Asset(
+        "key:pkcs11:0a1b:data",
+        AssetType.KEY,
+        freeze({"algorithm": "AES", "key_size": 128, "security_bits": 128, "quantum_vulnerable": False}),
+        (Location("pkcs11", "pkcs11:0a1b", "label 'data'"),),
+    )
+    relations = (
+        Relation(endpoint.id, cert.id, RelationType.PRESENTS),
+        Relation(hsm_key.id, token.id, RelationType.STORED_IN),
+        Relation(hsm_key.id, data_key.id, RelationType.WRAPS),
+    )
+    return dataclasses.replace(
+        result,
+        assets=(*result.assets, endpoint, token, hsm_key, data_key),
+        relations=(*result.relations, *relations),
+    )
+
+
+def _by_ref(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["bom-ref"]: c for c in document["components"]}
+
+
+def test_cbom_validates_and_has_all_four_asset_types(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    document = _cbom(result)
+    assert document["specVersion"] == "1.6"
+    types = {c["cryptoProperties"]["assetType"] for c in document["components"]}
+    assert types == {"certificate", "algorithm", "related-crypto-material", "protocol"}
+    refs = _by_ref(document)
+    # every certificate and key of the scan is a component under its keysweep id
+    for asset in result.assets:
+        if asset.type in (AssetType.CERTIFICATE, AssetType.KEY, AssetType.TLS_ENDPOINT):
+            assert asset.id in refs
+
+
+def test_cbom_mapping_details(tmp_path: Path) -> None:
+    files = mixed_tree(tmp_path)
+    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    refs = _by_ref(_cbom(result))
+    weak_cert = next(
+        a for a in result.assets if a.type == AssetType.CERTIFICATE and "weak.test" in a.properties["subject"]
+    )
+    weak_key_id = next(
+        r.target for r in result.relations if r.source == weak_cert.id and r.type == RelationType.CERTIFIES
+    )
+
+    cert = refs[weak_cert.id]["cryptoProperties"]["certificateProperties"]
+    assert cert["subjectName"] == weak_cert.properties["subject"]
+    assert cert["subjectPublicKeyRef"] == weak_key_id
+    assert cert["signatureAlgorithmRef"] == "algorithm:sha256WithRSAEncryption"
+
+    key = refs[weak_key_id]["cryptoProperties"]["relatedCryptoMaterialProperties"]
+    assert key["type"] == "private-key"  # weak.key holds it
+    assert key["size"] == 1024 and key["state"] == "active"
+    assert key["securedBy"] == {"mechanism": "Software"}
+    assert key["algorithmRef"] == "algorithm:RSA-1024"
+    rsa = refs["algorithm:RSA-1024"]["cryptoProperties"]["algorithmProperties"]
+    assert rsa["primitive"] == "pke" and rsa["parameterSetIdentifier"] == "1024"
+    assert rsa["classicalSecurityLevel"] == 80 and rsa["nistQuantumSecurityLevel"] == 0
+    assert rsa["certificationLevel"] == ["unknown"]
+
+    hsm = refs["key:pkcs11:0a1b:wrap"]["cryptoProperties"]["relatedCryptoMaterialProperties"]
+    assert hsm["type"] == "secret-key" and hsm["securedBy"] == {"mechanism": "HSM"}
+    assert refs["algorithm:AES-256"]["cryptoProperties"]["algorithmProperties"]["nistQuantumSecurityLevel"] == 5
+    # a key wrapped by another is secured by that key's algorithm
+    wrapped = refs["key:pkcs11:0a1b:data"]["cryptoProperties"]["relatedCryptoMaterialProperties"]
+    assert wrapped["securedBy"] == {"mechanism": "HSM", "algorithmRef": "algorithm:AES-256"}
+
+    expired_cert = next(
+        a for a in result.assets if a.type == AssetType.CERTIFICATE and "expired" in a.properties["subject"]
+    )
+    expired_key = next(
+        r.target for r in result.relations if r.source == expired_cert.id and r.type == RelationType.CERTIFIES
+    )
+    assert refs[expired_key]["cryptoProperties"]["relatedCryptoMaterialProperties"]["state"] == "deactivated"
+
+    protocol = refs["tls:127.0.0.1:8443"]["cryptoProperties"]["protocolProperties"]
+    assert protocol["type"] == "tls" and protocol["version"] == "1.3"
+    assert [s["name"] for s in protocol["cipherSuites"]] == [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ]
+    hybrid = refs["algorithm:X25519MLKEM768"]["cryptoProperties"]["algorithmProperties"]
+    assert hybrid["primitive"] == "kem" and hybrid["nistQuantumSecurityLevel"] == 3
+    assert files["good"].exists()
+
+
+def test_cbom_dependencies_follow_the_graph(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    document = _cbom(result)
+    depends = {d["ref"]: set(d.get("dependsOn", [])) for d in document["dependencies"]}
+    good = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and "good.test" in a.properties["subject"])
+    ca = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and a.properties["subject"] == "CN=Test CA")
+    good_key = next(r.target for r in result.relations if r.source == good.id and r.type == RelationType.CERTIFIES)
+    # the good certificate is signed by the RSA test CA
+    assert depends[good.id] == {good_key, "algorithm:sha256WithRSAEncryption", ca.id}
+    assert depends[good_key] == {"algorithm:EC-secp256r1"}
+    assert good.id in depends["tls:127.0.0.1:8443"]
+    assert "algorithm:X25519MLKEM768" in depends["tls:127.0.0.1:8443"]
+    assert depends["key:pkcs11:0a1b:data"] == {"algorithm:AES-128", "key:pkcs11:0a1b:wrap"}
+
+
+def test_ml_dsa_certificate_is_post_quantum(tmp_path: Path) -> None:
+    pki.write(tmp_path / "pq.der", pki.ml_dsa_65_certificate("pq.test"))
+    result = scan_paths(tmp_path)
+    refs = _by_ref(_cbom(result))
+    ml_dsa = refs["algorithm:ML-DSA-65"]["cryptoProperties"]
+    assert ml_dsa["oid"] == "2.16.840.1.101.3.4.3.18"
+    assert ml_dsa["algorithmProperties"]["primitive"] == "signature"
+    assert ml_dsa["algorithmProperties"]["parameterSetIdentifier"] == "65"
+    assert ml_dsa["algorithmProperties"]["nistQuantumSecurityLevel"] == 3

@@ -1,0 +1,54 @@
+"""Real scans of real files for the reporter and store tests, in-process or through the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from scanner.collectors.base import Target
+from scanner.engine.rules import discover_packs, select_packs
+from scanner.inventory.model import ScanResult
+from scanner.scan import ScanRequest, run_scan
+from tests.support import pki
+
+
+def scan_paths(*paths: Path, as_of: datetime | None = None) -> ScanResult:
+    packs = select_packs(discover_packs(()), ())
+    request = ScanRequest(targets=tuple(Target("path", str(p)) for p in paths), packs=tuple(packs), as_of=as_of)
+    return run_scan(request)
+
+
+def keysweep(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def mixed_tree(root: Path) -> dict[str, Path]:
+    """A small tree with findings of several severities: weak, expired, long-lived, good, a CA."""
+    ca_key = pki.rsa_key(2048)
+    ca = pki.certificate(ca_key, "Test CA", days=3650, ca=True)
+    weak = pki.rsa_key(1024)
+    good = pki.ec_key()
+    expired = pki.ec_key()
+    files = {
+        "ca": pki.write(root / "ca.crt", pki.pem(ca)),
+        "weak_cert": pki.write(root / "weak.crt", pki.pem(pki.certificate(weak, "weak.test", days=90))),
+        "weak_key": pki.write(root / "weak.key", pki.key_pem(weak)),
+        "good": pki.write(
+            root / "good.crt",
+            pki.pem(pki.certificate(good, "good.test", issuer_key=ca_key, issuer_name="Test CA", san=["good.test"])),
+        ),
+        "expired": pki.write(
+            root / "old" / "expired.crt",
+            pki.pem(pki.certificate(expired, "expired.test", not_before=pki.NOW - 400 * pki.DAY, days=365)),
+        ),
+    }
+    return files

@@ -1,0 +1,48 @@
+"""`keysweep scan --config scan.toml`: a saved scan definition, with the command line winning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from tests.support.scans import keysweep, mixed_tree
+
+
+def test_scan_runs_a_saved_definition(tmp_path: Path) -> None:
+    mixed_tree(tmp_path / "tree")
+    config = tmp_path / "scan.toml"
+    config.write_text(
+        """
+[targets]
+paths = ["tree"]
+
+[policy]
+policies = ["cms-km-handbook"]
+fail_on = "high"
+
+[outputs]
+json = "out/scan-{date}.json"
+html = "out/latest.html"
+
+[store]
+path = "history.sqlite3"
+"""
+    )
+    done = keysweep("scan", "--config", str(config))
+    assert done.returncode == 1, done.stderr  # the weak key and the expired certificate are high
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    report = json.loads((tmp_path / "out" / f"scan-{today}.json").read_text())
+    assert report["scan"]["targets"] == [f"path:{tmp_path / 'tree'}"]
+    assert (tmp_path / "out" / "latest.html").is_file()
+    assert report["scan"]["id"] in keysweep("history", "--store", str(tmp_path / "history.sqlite3")).stdout
+    # the command line wins over the file
+    assert keysweep("scan", "--config", str(config), "--fail-on", "critical").returncode == 0
+
+
+def test_bad_definition_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "scan.toml"
+    config.write_text('[targets]\npaths = ["."]\nhosts = ["x"]\n')
+    done = keysweep("scan", "--config", str(config))
+    assert done.returncode == 2
+    assert f"{config}: unknown key 'hosts' in [targets]" in done.stderr
