@@ -142,7 +142,9 @@ class CryptoMaterialHandler:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if b"-----BEGIN " in head:
-            return True
+            # a settings file (.env, YAML, JSON) with a key pasted in is the secrets handler's: it
+            # reports the whole file's secrets and still inventories the key
+            return not _settings_outside_pem(head)
         stripped = head.lstrip()
         if stripped.startswith(_SSH_PUBLIC_PREFIXES):
             return True
@@ -336,6 +338,21 @@ class CryptoMaterialHandler:
 
 _DER = serialization.Encoding.DER
 _SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+_PEM_OR_TAIL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
+# NAME=value (env style, upper-case), or a secret-like name assigned with = or : (YAML, JSON, ini)
+_ENV_LINE = re.compile(rb"^\s*(?:export\s+)?[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
+_SECRET_SETTING_LINE = re.compile(
+    rb"^\s*[\"']?[A-Za-z0-9_.\-]*(?:pass|secret|token|api_?key|private_?key|credential)[A-Za-z0-9_.\-]*[\"']?\s*[=:]",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _settings_outside_pem(head: bytes) -> bool:
+    """True when the text around the PEM blocks holds settings, not PEM headers (Bag Attributes...)."""
+    outside = _PEM_OR_TAIL.sub(b"", head)
+    return _ENV_LINE.search(outside) is not None or _SECRET_SETTING_LINE.search(outside) is not None
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:
