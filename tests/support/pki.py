@@ -53,10 +53,7 @@ def certificate(
     """A certificate for ``key``, self-signed unless an issuer key is given."""
     start = not_before or NOW - DAY
     signer = issuer_key or key
-    if isinstance(signer, ed25519.Ed25519PrivateKey):
-        algorithm = None
-    else:
-        algorithm = hash_algorithm or hashes.SHA256()
+    algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey) else hash_algorithm or hashes.SHA256()
     builder = (
         x509.CertificateBuilder()
         .subject_name(name(common_name))

@@ -240,6 +240,7 @@ class ApacheHandler:
     name: ClassVar[str] = "apache"
     priority: ClassVar[int] = 51
     oversize_is_error: ClassVar[bool] = True
+    WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"httpd.conf", "apache2.conf", "ssl.conf", "httpd-ssl.conf"})
 
     _STRONG = re.compile(
         r"^\s*(?:<VirtualHost[\s>]|SSL(?:Engine|Protocol|CipherSuite|CertificateFile|CertificateKeyFile|UseStapling"
@@ -254,7 +255,7 @@ class ApacheHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
         if text is None:
-            return False
+            return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
         return bool(self._STRONG.search(text)) or len(self._WEAK.findall(text)) >= 2
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:

@@ -46,6 +46,11 @@ def decode(data: bytes, what: str = "configuration") -> str:
     return text
 
 
+def binary_with_config_name(path: Path, head: bytes, names: frozenset[str]) -> bool:
+    """A binary file under a well-known config name: claimed, so that parsing reports it as an error."""
+    return b"\x00" in head and path.name in names
+
+
 def text_head(head: bytes) -> str | None:
     """The sniffable head as text, or None for binary content (sniffing stays cheap)."""
     if b"\x00" in head:

@@ -67,6 +67,7 @@ class JavaSecurityHandler:
     name: ClassVar[str] = "java-security"
     priority: ClassVar[int] = 54
     oversize_is_error: ClassVar[bool] = True
+    WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"java.security"})
 
     _SIGNS = re.compile(
         r"^\s*(?:security\.provider\.\d+|jdk\.(?:tls|certpath|jar)\.disabledAlgorithms|keystore\.type"
@@ -77,7 +78,7 @@ class JavaSecurityHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
         if text is None:
-            return False
+            return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
         # the JDK's own file opens with several KiB of comments: its name is the hint there
         return bool(self._SIGNS.search(text)) or path.name == "java.security"
 

@@ -226,6 +226,7 @@ class NginxHandler:
     name: ClassVar[str] = "nginx"
     priority: ClassVar[int] = 50
     oversize_is_error: ClassVar[bool] = True
+    WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"nginx.conf"})
 
     _SIGNS = re.compile(
         r"^\s*(?:(?:http|events|server|upstream|stream|mail)\s*\{|(?:ssl_\w+|server_name|worker_processes"
@@ -237,7 +238,7 @@ class NginxHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
         if text is None:
-            return False
+            return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
         if self._STRONG.search(text):
             return True
         hits = len(self._SIGNS.findall(text))

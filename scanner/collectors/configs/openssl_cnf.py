@@ -98,6 +98,7 @@ class OpenSslConfigHandler:
     name: ClassVar[str] = "openssl-cnf"
     priority: ClassVar[int] = 53
     oversize_is_error: ClassVar[bool] = True
+    WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"openssl.cnf"})
 
     _STRONG = re.compile(
         r"^\s*(?:openssl_conf\s*=|\.include\b|MinProtocol\s*=|CipherString\s*=|default_properties\s*=|module-mac\s*="
@@ -108,7 +109,9 @@ class OpenSslConfigHandler:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
-        return text is not None and bool(self._STRONG.search(text))
+        if text is None:
+            return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        return bool(self._STRONG.search(text))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:

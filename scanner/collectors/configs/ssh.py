@@ -133,11 +133,12 @@ class SshConfigHandler:
     name: ClassVar[str] = "ssh"
     priority: ClassVar[int] = 52
     oversize_is_error: ClassVar[bool] = True
+    WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"sshd_config", "ssh_config"})
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
         if text is None:
-            return False
+            return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
         hinted = "ssh" in path.name.lower() or path.parent.name in ("ssh", ".ssh", "sshd_config.d", "ssh_config.d")
         hits = len(_SERVER_KEYWORDS.findall(text)) + len(_CLIENT_KEYWORDS.findall(text))
         return hits >= 3 or (hinted and hits >= 1)
