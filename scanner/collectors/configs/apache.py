@@ -242,6 +242,32 @@ class ApacheHandler:
     oversize_is_error: ClassVar[bool] = True
     WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"httpd.conf", "apache2.conf", "ssl.conf", "httpd-ssl.conf"})
 
+    _TOKENS = frozenset(
+        w
+        for name in [
+            "VirtualHost",
+            "SSLEngine",
+            "SSLProtocol",
+            "SSLCipherSuite",
+            "SSLCertificateFile",
+            "SSLCertificateKeyFile",
+            "SSLUseStapling",
+            "SSLOpenSSLConfCmd",
+            "LoadModule",
+            "ServerRoot",
+            "DocumentRoot",
+            "IfModule",
+            "Directory",
+            "Location",
+            "Files",
+            "ServerName",
+            "ServerAdmin",
+            "ErrorLog",
+            "CustomLog",
+            "Listen",
+        ]
+        for w in (name.encode(), name.lower().encode())
+    )
     _STRONG = re.compile(
         r"^\s*(?:<VirtualHost[\s>]|SSL(?:Engine|Protocol|CipherSuite|CertificateFile|CertificateKeyFile|UseStapling"
         r"|OpenSSLConfCmd)\s|LoadModule\s|ServerRoot\s|DocumentRoot\s)",
@@ -256,6 +282,8 @@ class ApacheHandler:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        if self._TOKENS.isdisjoint(common.head_tokens(head)):
+            return False
         return bool(self._STRONG.search(text)) or len(self._WEAK.findall(text)) >= 2
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:

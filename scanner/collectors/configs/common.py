@@ -13,6 +13,7 @@ import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,19 @@ def decode(data: bytes, what: str = "configuration") -> str:
     if controls > len(text[:4096]) // 20:
         raise ConfigError(f"binary content, not a text {what}")
     return text
+
+
+_TOKEN_SEPARATORS = bytes.maketrans(b"=:;{}<>\"',()[]#", b" " * 15)
+
+
+@lru_cache(maxsize=8)
+def head_tokens(head: bytes) -> frozenset[bytes]:
+    """The words of a sniffed head, computed once per file and shared by every config handler.
+
+    A walk of many files runs each handler's sniff on each file; set lookups in this shared token
+    set keep that cheap, and a handler's own regular expressions run only on likely candidates.
+    """
+    return frozenset(head.translate(_TOKEN_SEPARATORS).split())
 
 
 def binary_with_config_name(path: Path, head: bytes, names: frozenset[str]) -> bool:

@@ -69,6 +69,10 @@ class JavaSecurityHandler:
     oversize_is_error: ClassVar[bool] = True
     WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"java.security"})
 
+    _TOKENS = frozenset(
+        b"security.provider.1 jdk.tls.disabledAlgorithms jdk.certpath.disabledAlgorithms jdk.jar.disabledAlgorithms "
+        b"keystore.type securerandom.source policy.provider login.configuration.provider".split()
+    )
     _SIGNS = re.compile(
         r"^\s*(?:security\.provider\.\d+|jdk\.(?:tls|certpath|jar)\.disabledAlgorithms|keystore\.type"
         r"|securerandom\.source|jdk\.security\.\w+|policy\.provider|login\.configuration\.provider)\s*[=:]",
@@ -80,7 +84,11 @@ class JavaSecurityHandler:
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
         # the JDK's own file opens with several KiB of comments: its name is the hint there
-        return bool(self._SIGNS.search(text)) or path.name == "java.security"
+        if path.name == "java.security":
+            return True
+        if self._TOKENS.isdisjoint(common.head_tokens(head)):
+            return False
+        return bool(self._SIGNS.search(text))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:

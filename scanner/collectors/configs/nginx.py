@@ -233,12 +233,38 @@ class NginxHandler:
         r"|worker_connections|proxy_pass|fastcgi_pass|root|listen|add_header|location)\s[^\n#;{]*[;{])",
         re.MULTILINE,
     )
+    _TOKENS = frozenset(
+        w.encode()
+        for w in [
+            "http",
+            "events",
+            "server",
+            "upstream",
+            "stream",
+            "mail",
+            "ssl_protocols",
+            "ssl_ciphers",
+            "ssl_certificate",
+            "ssl_certificate_key",
+            "server_name",
+            "worker_processes",
+            "worker_connections",
+            "proxy_pass",
+            "fastcgi_pass",
+            "root",
+            "listen",
+            "add_header",
+            "location",
+        ]
+    )
     _STRONG = re.compile(r"^\s*(?:(?:http|events)\s*\{|ssl_(?:protocols|ciphers|certificate)\s)", re.MULTILINE)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        if b";" not in head or self._TOKENS.isdisjoint(common.head_tokens(head)):
+            return False
         if self._STRONG.search(text):
             return True
         hits = len(self._SIGNS.findall(text))

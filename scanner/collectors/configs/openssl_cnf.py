@@ -100,6 +100,10 @@ class OpenSslConfigHandler:
     oversize_is_error: ClassVar[bool] = True
     WELL_KNOWN_NAMES: ClassVar[frozenset[str]] = frozenset({"openssl.cnf"})
 
+    _TOKENS = frozenset(
+        b"openssl_conf .include MinProtocol CipherString default_properties module-mac openssl_init provider_sect "
+        b"ssl_sect system_default_sect fips_sect req ca CA_default new_oids v3_ca v3_req req_distinguished_name".split()
+    )
     _STRONG = re.compile(
         r"^\s*(?:openssl_conf\s*=|\.include\b|MinProtocol\s*=|CipherString\s*=|default_properties\s*=|module-mac\s*="
         r"|\[\s*(?:openssl_init|provider_sect|ssl_sect|system_default_sect|fips_sect|req|ca|CA_default|new_oids"
@@ -111,6 +115,8 @@ class OpenSslConfigHandler:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        if self._TOKENS.isdisjoint(common.head_tokens(head)):
+            return False
         return bool(self._STRONG.search(text))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:

@@ -143,23 +143,18 @@ def scan(path: Path, text: str) -> list[Asset | Relation]:
     return out
 
 
-_HEAD_SIGNS = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?<![A-Z0-9])AKIA[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{36}|xox[abposr]-"
-    r"|^\s*(?:export\s+)?[\"']?[A-Za-z0-9_.\-]*(?:pass|secret|token|api_?key)[A-Za-z0-9_.\-]*[\"']?\s*[=:]",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
 class SecretsHandler:
-    """Last among file handlers: any text file with a settings-like name or a secret in its head."""
+    """Last among file handlers: settings files (by name) and text with a key or AWS key id in its head."""
 
     name: ClassVar[str] = "secrets"
     priority: ClassVar[int] = 90
 
     def sniff(self, path: Path, head: bytes) -> bool:
+        # settings files by name, plus any text file whose head shows a pasted key or an AWS key id;
+        # other text (source code, documents) is not read for assignments: a large walk stays cheap
         if not head or b"\x00" in head:
             return False
-        return bool(_NAME_HINTS.search(path.name)) or bool(_HEAD_SIGNS.search(head.decode("latin-1")))
+        return bool(_NAME_HINTS.search(path.name)) or b"PRIVATE KEY-----" in head or b"AKIA" in head
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         if b"\x00" in source.data:

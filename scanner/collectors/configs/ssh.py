@@ -30,6 +30,45 @@ ALGORITHM_KEYWORDS = {
     "pubkeyacceptedkeytypes": "pubkey_accepted_algorithms",  # the pre-8.5 name
     "casignaturealgorithms": "ca_signature_algorithms",
 }
+_TOKENS = frozenset(
+    w
+    for name in [
+        "HostKey",
+        "PermitRootLogin",
+        "Subsystem",
+        "AuthorizedKeysFile",
+        "UsePAM",
+        "ListenAddress",
+        "PrintMotd",
+        "AcceptEnv",
+        "ChallengeResponseAuthentication",
+        "KbdInteractiveAuthentication",
+        "X11Forwarding",
+        "ClientAliveInterval",
+        "PermitEmptyPasswords",
+        "MaxAuthTries",
+        "AllowUsers",
+        "AllowGroups",
+        "HostKeyAlgorithms",
+        "PubkeyAuthentication",
+        "PasswordAuthentication",
+        "Ciphers",
+        "MACs",
+        "KexAlgorithms",
+        "IdentityFile",
+        "StrictHostKeyChecking",
+        "SendEnv",
+        "HashKnownHosts",
+        "ForwardAgent",
+        "ForwardX11",
+        "ProxyJump",
+        "ProxyCommand",
+        "UserKnownHostsFile",
+        "GSSAPIAuthentication",
+        "ServerAliveInterval",
+    ]
+    for w in (name.encode(), name.lower().encode())
+)
 _SERVER_KEYWORDS = re.compile(
     r"^\s*(?:HostKey|PermitRootLogin|Subsystem|AuthorizedKeysFile|UsePAM|ListenAddress|PrintMotd|AcceptEnv"
     r"|ChallengeResponseAuthentication|KbdInteractiveAuthentication|X11Forwarding|ClientAliveInterval"
@@ -139,6 +178,8 @@ class SshConfigHandler:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        if _TOKENS.isdisjoint(common.head_tokens(head)):
+            return False
         hinted = "ssh" in path.name.lower() or path.parent.name in ("ssh", ".ssh", "sshd_config.d", "ssh_config.d")
         hits = len(_SERVER_KEYWORDS.findall(text)) + len(_CLIENT_KEYWORDS.findall(text))
         return hits >= 3 or (hinted and hits >= 1)
