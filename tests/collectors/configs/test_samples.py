@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 from scanner.inventory.model import AssetType, ScanResult
@@ -137,3 +139,25 @@ def test_findings_carry_file_and_line(samples: Path) -> None:
 def test_start_script_writes_scan_args(samples: Path) -> None:
     lines = (samples / "scan-args").read_text().split()
     assert lines == ["--path", str(samples / "good"), "--path", str(samples / "weak")]
+
+
+def _nginx_test(conf: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # installed by scripts/bootstrap.sh (nginx-light)
+    directives = f"pid {tmp_path / 'nginx.pid'}; error_log stderr;"
+    return subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", directives],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_nginx_itself_reads_the_samples_as_we_do(samples: Path, tmp_path: Path) -> None:
+    # the good sample passes nginx -t, so its include and relative paths resolve where we resolve them
+    good = _nginx_test(samples / "good" / "nginx.conf", tmp_path)
+    assert good.returncode == 0, good.stderr
+    # the weak one is valid syntax; OpenSSL 3 itself refuses its 1024-bit key, as our key-size rule does
+    weak = _nginx_test(samples / "weak" / "nginx.conf", tmp_path)
+    assert weak.returncode != 0
+    assert "weak-rsa1024.crt" in weak.stderr and "key too small" in weak.stderr
