@@ -8,6 +8,7 @@ other secrets are assignments to a secret-like name with a high-entropy value.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
@@ -102,22 +103,31 @@ def _assignment_kind(line: str) -> tuple[str, str] | None:
     return kind, name
 
 
+_NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
+
+
 def detect(text: str) -> list[tuple[int, str, str]]:
     """(line number, kind, variable name or "") for every secret in the text. Values are not returned."""
-    found: list[tuple[int, str, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip()
-        if not stripped:
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    # known formats: one pass over the whole text per pattern, then the line of each match
+    known: dict[int, set[str]] = {}
+    for kind, pattern in _KNOWN:
+        for match in pattern.finditer(text):
+            known.setdefault(bisect.bisect_right(starts, match.start()), set()).add(kind)
+    found = [(number, kind, "") for number, kinds in known.items() for kind in sorted(kinds)]
+    # assignments: only lines whose text names a secret-like word are parsed
+    for match in _NAME_WORDS.finditer(text):
+        number = bisect.bisect_right(starts, match.start())
+        if number in known or (found and found[-1][0] == number):
             continue
-        kinds = {kind for kind, pattern in _KNOWN if pattern.search(line)}
-        for kind in sorted(kinds):
-            found.append((number, kind, ""))
-        if kinds or stripped.startswith(("#", ";", "//", "!")):
+        line = text[starts[number - 1] : starts[number] if number < len(starts) else len(text)]
+        if line.lstrip().startswith(("#", ";", "//", "!")):
             continue
-        assigned = _assignment_kind(line)
+        assigned = _assignment_kind(line.rstrip("\r\n"))
         if assigned is not None:
             found.append((number, assigned[0], assigned[1]))
-    return found
+        known.setdefault(number, set())  # each line is parsed once, however many words it has
+    return sorted(found)
 
 
 def secret_id(location: str) -> str:
@@ -125,15 +135,25 @@ def secret_id(location: str) -> str:
 
 
 def scan(path: Path, text: str) -> list[Asset | Relation]:
-    """Secret assets (kind and location only) and their stored-in relations to the file."""
-    out: list[Asset | Relation] = []
+    """Secret assets (kind and location only) and their stored-in relations to the file.
+
+    One asset per line (its id is the hash of the location); a line with several known formats
+    lists them all in ``kinds``.
+    """
+    by_line: dict[int, list[tuple[str, str]]] = {}
     for number, kind, name in detect(text):
+        by_line.setdefault(number, []).append((kind, name))
+    out: list[Asset | Relation] = []
+    for number, found in sorted(by_line.items()):
         location = f"{path}:{number}"
+        kind, name = found[0]
         properties: dict[str, Any] = {"kind": kind, "location": location, "path": str(path), "line": number}
+        if len(found) > 1:
+            properties["kinds"] = [k for k, _ in found]
         if name:
             properties["name"] = name
         asset = Asset(
-            id=secret_id(f"{location}:{kind}"),
+            id=secret_id(location),
             type=AssetType.SECRET,
             properties=freeze(properties),
             locations=(Location("file", str(path), f"line {number}"),),

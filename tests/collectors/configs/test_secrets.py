@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
@@ -156,3 +157,12 @@ def test_collector_default_handlers_include_the_config_handlers() -> None:
     names = [h.name for h in FileCollector()._handlers]
     assert names[-1] == "secrets"
     assert {"nginx", "apache", "ssh", "openssl-cnf", "java-security"} <= set(names)
+
+
+def test_secret_id_is_the_hash_of_its_location(tmp_path: Path) -> None:
+    env = tmp_path / "x.env"
+    env.write_text("KEYS=AKIAIOSFODNN7EXAMPLE ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n")
+    (secret, relation) = secrets.scan(env, env.read_text())
+    assert isinstance(secret, Asset) and isinstance(relation, Relation)
+    assert secret.id == "secret:" + hashlib.sha256(f"{env}:1".encode()).hexdigest()
+    assert secret.properties["kinds"] == ["aws-access-key-id", "github-token"]
