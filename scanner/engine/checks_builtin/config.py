@@ -184,7 +184,13 @@ def openssl_fips_mode(
     )
 
 
-_SSH_CATEGORIES = {"cipher": "ciphers", "mac": "macs", "kex": "kex", "host_key": "host_key_algorithms"}
+# the knowledge-base category of each SSH list; host-key facts also judge the signature lists
+_SSH_CATEGORIES = {
+    "cipher": ("ciphers",),
+    "mac": ("macs",),
+    "kex": ("kex",),
+    "host_key": ("host_key_algorithms", "pubkey_accepted_algorithms", "ca_signature_algorithms"),
+}
 
 
 def ssh_weak_algorithms(
@@ -194,23 +200,23 @@ def ssh_weak_algorithms(
     category = str(params.get("category", "cipher"))
     if category not in _SSH_CATEGORIES:
         raise ValueError(f"unknown SSH algorithm category {category!r}")
-    prop = _SSH_CATEGORIES[category]
     for ctx in _contexts(asset, "ssh_contexts"):
-        configured = ctx.get(prop)
-        if not isinstance(configured, Mapping) or configured.get("mode") == "remove":
-            continue
-        weak = [
-            facts for name in configured.get("names", []) if (facts := knowledge.ssh_algorithm(category, name)).weak
-        ]
-        if not weak:
-            continue
-        where = _where(ctx, prop)
-        listed = ", ".join(f"{a.name} ({a.reason})" for a in weak)
-        yield Hit(
-            f"{where['scope']} at {_at(where)} enables weak SSH {category.replace('_', ' ')} algorithms: {listed}",
-            {**where, "weak": [a.name for a in weak], "configured": list(configured.get("names", []))},
-            discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
-        )
+        for prop in _SSH_CATEGORIES[category]:
+            configured = ctx.get(prop)
+            if not isinstance(configured, Mapping) or configured.get("mode") == "remove":
+                continue
+            names = list(configured.get("names", []))
+            weak = [facts for name in names if (facts := knowledge.ssh_algorithm(category, name)).weak]
+            if not weak:
+                continue
+            where = _where(ctx, prop)
+            listed = ", ".join(f"{a.name} ({a.reason})" for a in weak)
+            yield Hit(
+                f"{where['scope']} at {_at(where)} enables weak SSH {category.replace('_', ' ')} algorithms "
+                f"in {prop}: {listed}",
+                {**where, "setting": prop, "weak": [a.name for a in weak], "configured": names},
+                discriminator=f"{where['scope']}@{where['file']}:{where['line']}:{prop}",
+            )
 
 
 def ssh_no_pq_kex(

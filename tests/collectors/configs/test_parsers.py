@@ -214,3 +214,16 @@ def test_each_sample_is_claimed_by_its_handler_from_content(samples: Path, relat
     if handler not in ("secrets", "java-security"):
         renamed = collector._handler_for(Path("/nowhere/settings.txt"), head)
         assert renamed is not None and renamed.name == handler
+
+
+def test_ssh_host_key_rule_also_judges_pubkey_and_ca_signature_lists(tmp_path: Path) -> None:
+    from .conftest import scan
+
+    conf = tmp_path / "sshd_config"
+    conf.write_text(
+        "Port 22\nHostKeyAlgorithms ssh-ed25519\nPubkeyAcceptedAlgorithms +ssh-rsa\n"
+        "CASignatureAlgorithms ssh-ed25519\nMACs -hmac-sha1\n"
+    )
+    result = scan([conf])
+    hits = sorted((f.rule_id, f.evidence["setting"], f.evidence["line"]) for f in result.findings)
+    assert hits == [("server.ssh.weak-host-key-algorithm", "pubkey_accepted_algorithms", 3)]
