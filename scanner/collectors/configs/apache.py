@@ -269,12 +269,13 @@ class ApacheHandler:
         for w in (name.encode(), name.lower().encode())
     )
     _STRONG = re.compile(
-        r"^\s*(?:<VirtualHost[\s>]|SSL(?:Engine|Protocol|CipherSuite|CertificateFile|CertificateKeyFile|UseStapling"
-        r"|OpenSSLConfCmd)\s|LoadModule\s|ServerRoot\s|DocumentRoot\s)",
+        r"^[ \t]*(?:<VirtualHost[\s>]|(?:SSL(?:Engine|Protocol|CipherSuite|CertificateFile|CertificateKeyFile"
+        r"|UseStapling|OpenSSLConfCmd)|LoadModule|ServerRoot|DocumentRoot)[ \t]+[^\s=(])",
         re.MULTILINE | re.IGNORECASE,
     )
     _WEAK = re.compile(
-        r"^\s*(?:<(?:IfModule|Directory|Location|Files)\s|ServerName\s|ServerAdmin\s|ErrorLog\s|CustomLog\s|Listen\s)",
+        r"^[ \t]*(?:<(?:IfModule|Directory|Location|Files)\s|(?:ServerName|ServerAdmin|ErrorLog|CustomLog|Listen)"
+        r"[ \t]+[^\s=(])",
         re.MULTILINE | re.IGNORECASE,
     )
 

@@ -22,7 +22,8 @@ from scanner.inventory.model import Asset, AssetType, CollectionError, Location,
 
 # formats whose shape alone says "secret"; each is (kind, pattern)
 _KNOWN: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    # a key, not the marker string a parser compares against: base64 must follow the BEGIN line
+    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]{0,200}?[A-Za-z0-9+/]{40}")),
     (
         "aws-access-key-id",
         re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?![A-Z0-9])"),
@@ -52,6 +53,8 @@ _NOT_A_VALUE_NAME = re.compile(
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"^(\$\{?[A-Za-z_]|%\(|\{\{|<[^>]*>$|ENC\(|vault:|arn:|secretsmanager:|/|\./|~/|file:)")
+# a value that is code or a reference to a name (typing.Optional[bytes], Security.kSecPassphrase, f(x))
+_CODE_LIKE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[.*\]|\(.*\))?,?$")
 _PLACEHOLDERS = frozenset(
     {"changeme", "change_me", "changeit", "password", "secret", "example", "none", "null", "nil", "true", "false"}
     | {"yes", "no", "on", "off", "empty", "redacted", "<redacted>", "todo", "xxx", "dummy", "your_password_here"}
@@ -97,6 +100,7 @@ def _assignment_kind(line: str) -> tuple[str, str] | None:
         or value.lower() in _PLACEHOLDERS
         or _REFERENCE.match(value)
         or set(value) <= set("*xX.-_#")
+        or (_CODE_LIKE.match(value) and ("." in value or "(" in value or "[" in value))
         or _entropy(value) < MIN_ENTROPY_BITS_PER_CHAR
     ):
         return None
@@ -106,8 +110,12 @@ def _assignment_kind(line: str) -> tuple[str, str] | None:
 _NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
 
 
-def detect(text: str) -> list[tuple[int, str, str]]:
-    """(line number, kind, variable name or "") for every secret in the text. Values are not returned."""
+def detect(text: str, *, assignments: bool = True) -> list[tuple[int, str, str]]:
+    """(line number, kind, variable name or "") for every secret in the text. Values are not returned.
+
+    ``assignments=False`` finds known formats only: for text that is not a settings file (source
+    code with a key pasted in), where ``password: Optional[bytes]`` is code, not a secret.
+    """
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     # known formats: one pass over the whole text per pattern, then the line of each match
     known: dict[int, set[str]] = {}
@@ -116,7 +124,7 @@ def detect(text: str) -> list[tuple[int, str, str]]:
             known.setdefault(bisect.bisect_right(starts, match.start()), set()).add(kind)
     found = [(number, kind, "") for number, kinds in known.items() for kind in sorted(kinds)]
     # assignments: only lines whose text names a secret-like word are parsed
-    for match in _NAME_WORDS.finditer(text):
+    for match in _NAME_WORDS.finditer(text) if assignments else ():
         number = bisect.bisect_right(starts, match.start())
         if number in known or (found and found[-1][0] == number):
             continue
@@ -134,14 +142,14 @@ def secret_id(location: str) -> str:
     return "secret:" + hashlib.sha256(location.encode()).hexdigest()
 
 
-def scan(path: Path, text: str) -> list[Asset | Relation]:
+def scan(path: Path, text: str, *, assignments: bool = True) -> list[Asset | Relation]:
     """Secret assets (kind and location only) and their stored-in relations to the file.
 
     One asset per line (its id is the hash of the location); a line with several known formats
     lists them all in ``kinds``.
     """
     by_line: dict[int, list[tuple[str, str]]] = {}
-    for number, kind, name in detect(text):
+    for number, kind, name in detect(text, assignments=assignments):
         by_line.setdefault(number, []).append((kind, name))
     out: list[Asset | Relation] = []
     for number, found in sorted(by_line.items()):
@@ -180,7 +188,8 @@ class SecretsHandler:
         if b"\x00" in source.data:
             return ParsedFile(format="binary", emit_file_asset=False)  # text head, binary body: not a config
         text = source.data.decode("utf-8", errors="replace")
-        found: list[Asset | Relation | CollectionError] = list(scan(source.path, text))
+        settings_file = bool(_NAME_HINTS.search(source.path.name))
+        found: list[Asset | Relation | CollectionError] = list(scan(source.path, text, assignments=settings_file))
         if not found:
             return ParsedFile(format="text", emit_file_asset=False)
         file_properties: dict[str, Any] = {"contains_secrets": sum(isinstance(o, Asset) for o in found)}

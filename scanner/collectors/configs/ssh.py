@@ -69,17 +69,18 @@ _TOKENS = frozenset(
     ]
     for w in (name.encode(), name.lower().encode())
 )
-_SERVER_KEYWORDS = re.compile(
-    r"^\s*(?:HostKey|PermitRootLogin|Subsystem|AuthorizedKeysFile|UsePAM|ListenAddress|PrintMotd|AcceptEnv"
+# keywords only OpenSSH uses; generic ones (Port, Match, Include, Host, User) count only beside a name hint
+_DISTINCT_KEYWORDS = re.compile(
+    r"^[ \t]*(HostKey|PermitRootLogin|Subsystem|AuthorizedKeysFile|UsePAM|ListenAddress|PrintMotd|AcceptEnv"
     r"|ChallengeResponseAuthentication|KbdInteractiveAuthentication|X11Forwarding|ClientAliveInterval"
     r"|PermitEmptyPasswords|MaxAuthTries|AllowUsers|AllowGroups|HostKeyAlgorithms|PubkeyAuthentication"
-    r"|PasswordAuthentication|Ciphers|MACs|KexAlgorithms|Port|Match|Include)(?:\s|=)",
+    r"|PasswordAuthentication|Ciphers|MACs|KexAlgorithms|IdentityFile|StrictHostKeyChecking|SendEnv|HashKnownHosts"
+    r"|ForwardAgent|ForwardX11|ProxyJump|ProxyCommand|UserKnownHostsFile|GSSAPIAuthentication|ServerAliveInterval)"
+    r"(?:[ \t]+|[ \t]*=[ \t]*)[^\s=(]",
     re.MULTILINE | re.IGNORECASE,
 )
-_CLIENT_KEYWORDS = re.compile(
-    r"^\s*(?:Host|IdentityFile|StrictHostKeyChecking|SendEnv|HashKnownHosts|ForwardAgent|ForwardX11|User"
-    r"|HostName|ProxyJump|ProxyCommand|UserKnownHostsFile|GSSAPIAuthentication|ServerAliveInterval)(?:\s|=)",
-    re.MULTILINE | re.IGNORECASE,
+_GENERIC_KEYWORDS = re.compile(
+    r"^[ \t]*(?:Port|Match|Include|Host|User|HostName)[ \t]+\S", re.MULTILINE | re.IGNORECASE
 )
 _SERVER_ONLY = re.compile(
     r"^\s*(?:HostKey|PermitRootLogin|Subsystem|AuthorizedKeysFile|UsePAM|ListenAddress|AcceptEnv|AllowUsers"
@@ -181,8 +182,10 @@ class SshConfigHandler:
         if _TOKENS.isdisjoint(common.head_tokens(head)):
             return False
         hinted = "ssh" in path.name.lower() or path.parent.name in ("ssh", ".ssh", "sshd_config.d", "ssh_config.d")
-        hits = len(_SERVER_KEYWORDS.findall(text)) + len(_CLIENT_KEYWORDS.findall(text))
-        return hits >= 3 or (hinted and hits >= 1)
+        distinct = {m.lower() for m in _DISTINCT_KEYWORDS.findall(text)}
+        if len(distinct) >= 2:
+            return True
+        return hinted and bool(distinct or _GENERIC_KEYWORDS.search(text))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:

@@ -31,7 +31,10 @@ WEAK_VALUES = ("Fake-Sample-Pw-9f3K2q7Zx", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEM
         ("auth_token: 7fG2kLq9ZxW1mN4p", "token"),
         ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "aws-access-key-id"),
         ("GITHUB=ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "github-token"),
-        ('KEY="-----BEGIN RSA PRIVATE KEY-----\\nMIIE..."', "private-key"),
+        (
+            'KEY="-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeL..."',
+            "private-key",
+        ),
     ],
 )
 def test_detects_known_patterns_and_secret_assignments(line: str, kind: str) -> None:
@@ -166,3 +169,18 @@ def test_secret_id_is_the_hash_of_its_location(tmp_path: Path) -> None:
     assert isinstance(secret, Asset) and isinstance(relation, Relation)
     assert secret.id == "secret:" + hashlib.sha256(f"{env}:1".encode()).hexdigest()
     assert secret.properties["kinds"] == ["aws-access-key-id", "github-token"]
+
+
+def test_source_code_with_a_pem_marker_is_not_a_secret_but_a_pasted_key_is(tmp_path: Path) -> None:
+    code = tmp_path / "ssh.py"
+    code.write_text(
+        '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"\n'
+        "def load(data, password: typing.Optional[bytes], backend=None):\n"
+        "    secret = Security.kSecImportExportPassphrase\n"
+    )
+    assert not [o for o in collect(code) if isinstance(o, Asset) and o.type is AssetType.SECRET]
+    pasted = tmp_path / "deploy.py"
+    pasted.write_bytes(b'KEY = """' + pki.key_pem(pki.ec_key()) + b'"""\npassword = "Zx81kQmv0Lr7TsYw"\n')
+    found = [o for o in collect(pasted) if isinstance(o, Asset) and o.type is AssetType.SECRET]
+    # source code is read for known formats only; the assignment is left to settings files
+    assert [(s.properties["line"], s.properties["kind"]) for s in found] == [(1, "private-key")]
