@@ -295,7 +295,8 @@ class NginxHandler:
                 d for h in top if h.name == "http" and h.block for d in h.block if d.block is None
             ]
             if any(d.name in ("ssl_protocols", "ssl_ciphers", "ssl_dhparam") for d in flat):
-                contexts.append(_context("top level", flat, [], source.path, 1, False, base, refs, defaults=False))
+                scope = "http block" if any(d.name == "http" for d in top) else "file level"
+                contexts.append(_context(scope, flat, [], source.path, 1, False, base, refs, defaults=False))
         settings = {"servers": [c["settings"] for c in contexts]}
         return common.build(
             KIND,

@@ -227,3 +227,15 @@ def test_ssh_host_key_rule_also_judges_pubkey_and_ca_signature_lists(tmp_path: P
     result = scan([conf])
     hits = sorted((f.rule_id, f.evidence["setting"], f.evidence["line"]) for f in result.findings)
     assert hits == [("server.ssh.weak-host-key-algorithm", "pubkey_accepted_algorithms", 3)]
+
+
+def test_nginx_http_block_without_tls_server_checks_protocols_but_not_server_rules(tmp_path: Path) -> None:
+    from .conftest import scan
+
+    debian_like = tmp_path / "nginx.conf"
+    debian_like.write_text("http {\n  ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n  include sites/*;\n}\n")
+    snippet = tmp_path / "ciphers.conf"
+    snippet.write_text("ssl_ciphers HIGH:!aNULL;\nssl_prefer_server_ciphers on;\n")
+    result = scan([debian_like, snippet])
+    hits = sorted((f.rule_id, f.asset_id, f.evidence["scope"]) for f in result.findings)
+    assert hits == [("server.tls.protocol-below-1.2", f"config:nginx:{debian_like}", "http block")]
