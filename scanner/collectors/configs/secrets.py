@@ -197,7 +197,10 @@ class SecretsHandler:
             # a key pasted into a settings file is still a key: inventory it as the crypto handler would
             from scanner.collectors.files.crypto_material import CryptoMaterialHandler
 
-            parsed = CryptoMaterialHandler().parse(source, context)
+            data = source.data
+            if b"\\n-----END " in data:  # a key inside a JSON or quoted string, newlines escaped
+                data = data.replace(b"\\n", b"\n")
+            parsed = CryptoMaterialHandler().parse(FileSource(source.path, data), context)
             found.extend(o for o in parsed.observations if not isinstance(o, CollectionError))
             file_properties.update(parsed.file_properties)
         fmt = "env" if re.search(r"(^|\.)env($|\.)", source.path.name) else "text"

@@ -184,3 +184,16 @@ def test_source_code_with_a_pem_marker_is_not_a_secret_but_a_pasted_key_is(tmp_p
     found = [o for o in collect(pasted) if isinstance(o, Asset) and o.type is AssetType.SECRET]
     # source code is read for known formats only; the assignment is left to settings files
     assert [(s.properties["line"], s.properties["kind"]) for s in found] == [(1, "private-key")]
+
+
+def test_service_account_json_with_an_escaped_pem_key(tmp_path: Path) -> None:
+    key_pem = pki.key_pem(pki.rsa_key(2048)).decode()
+    document = {"type": "service_account", "client_email": "svc@example.iam", "private_key": key_pem}
+    path = tmp_path / "svc-account.json"
+    path.write_text(json.dumps(document, indent=2))
+    observations = collect(path)
+    found = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.SECRET]
+    assert [(s.properties["line"], s.properties["kind"]) for s in found] == [(4, "private-key")]
+    keys = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.KEY]
+    assert [k.properties["key_size"] for k in keys] == [2048]
+    assert key_pem.splitlines()[1] not in repr(observations)
