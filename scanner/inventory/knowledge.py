@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -257,3 +258,77 @@ def signature_fips_approved(signature_algorithm: str) -> bool | None:
         approved = _kb()["families"][pq.family].get("fips_approved")
         return None if approved is None else bool(approved)
     return None
+
+
+# -- protocol-level facts (protocols.toml): TLS versions, weak TLS ciphers, SSH algorithms --------
+
+
+@dataclass(frozen=True, slots=True)
+class WeakCipher:
+    name: str  # the weakness, e.g. "RC4", "3DES"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SshAlgorithm:
+    name: str
+    weak: bool
+    post_quantum: bool
+    reason: str = ""
+
+
+@cache
+def _protocols_kb() -> dict[str, Any]:
+    text = resources.files("scanner.inventory").joinpath("protocols.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def _tls_protocol_index() -> dict[str, tuple[str, int]]:
+    index: dict[str, tuple[str, int]] = {}
+    for name, entry in _protocols_kb()["tls_protocols"].items():
+        for spelling in (name, *entry.get("aliases", [])):
+            index[spelling.lower()] = (name, int(entry["rank"]))
+    return index
+
+
+def tls_protocol(name: str) -> tuple[str, int] | None:
+    """The canonical name ("TLSv1.1") and rank of a protocol as a config spells it; None if unknown."""
+    return _tls_protocol_index().get(name.strip().lower())
+
+
+def tls_protocols_from(minimum: str) -> list[str]:
+    """Every known protocol at or above ``minimum`` (what "MinProtocol = X" leaves enabled)."""
+    found = tls_protocol(minimum)
+    if found is None:
+        return []
+    return [n for n, e in _protocols_kb()["tls_protocols"].items() if int(e["rank"]) >= found[1]]
+
+
+def all_tls_protocols() -> list[str]:
+    return list(_protocols_kb()["tls_protocols"])
+
+
+@cache
+def _weak_cipher_patterns() -> list[tuple[WeakCipher, re.Pattern[str]]]:
+    return [
+        (WeakCipher(name, entry["reason"]), re.compile(entry["pattern"], re.IGNORECASE))
+        for name, entry in _protocols_kb()["tls_weak_ciphers"].items()
+    ]
+
+
+def tls_cipher_weaknesses(element: str) -> list[WeakCipher]:
+    """What is weak about one element of a TLS cipher list (a suite name or an OpenSSL keyword)."""
+    return [weak for weak, pattern in _weak_cipher_patterns() if pattern.search(element.strip())]
+
+
+def ssh_algorithm(category: str, name: str) -> SshAlgorithm:
+    """Facts on an SSH algorithm; ``category`` is cipher, mac, kex or host_key."""
+    table: dict[str, Any] = _protocols_kb()["ssh"].get(category, {})
+    entry = table.get(name)
+    if entry is None:
+        # GSS-API KEX names end in a mechanism OID: the table lists their prefixes ending in "-"
+        entry = next((e for prefix, e in table.items() if prefix.endswith("-") and name.startswith(prefix)), None)
+    if entry is None:
+        return SshAlgorithm(name, weak=False, post_quantum=False)
+    return SshAlgorithm(name, bool(entry.get("weak")), bool(entry.get("pq")), entry.get("reason", ""))

@@ -141,8 +141,10 @@ class CryptoMaterialHandler:
     priority: ClassVar[int] = 10
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        if b"-----BEGIN " in head:
-            return True
+        if b"-----BEGIN " in head and b"\x00" not in head:  # binaries (magic files) quote markers too
+            # a settings file (.env, YAML, JSON) with a key pasted in is the secrets handler's: it
+            # reports the whole file's secrets and still inventories the key
+            return not _settings_outside_pem(head)
         if _looks_like_ssh_public_keys(head):
             return True
         # DER: a SEQUENCE with a long-form or short-form length that fits the file
@@ -357,6 +359,21 @@ def _looks_like_ssh_public_keys(head: bytes) -> bool:
             continue
         return any(prefix in line for prefix in _SSH_PUBLIC_PREFIXES)
     return False
+
+
+_PEM_OR_TAIL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
+# NAME=value (env style, upper-case), or a secret-like name assigned with = or : (YAML, JSON, ini)
+_ENV_LINE = re.compile(rb"^\s*(?:export\s+)?[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
+_SECRET_SETTING_LINE = re.compile(
+    rb"^\s*[\"']?[A-Za-z0-9_.\-]*(?:pass|secret|token|api_?key|private_?key|credential)[A-Za-z0-9_.\-]*[\"']?\s*[=:]",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _settings_outside_pem(head: bytes) -> bool:
+    """True when the text around the PEM blocks holds settings, not PEM headers (Bag Attributes...)."""
+    outside = _PEM_OR_TAIL.sub(b"", head)
+    return _ENV_LINE.search(outside) is not None or _SECRET_SETTING_LINE.search(outside) is not None
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:

@@ -50,6 +50,8 @@ class FileHandler(Protocol):
     name: ClassVar[str]
     # lower runs first; crypto material is 10, keystores 20, configs 50, generic secrets last
     priority: ClassVar[int]
+    # optional ClassVar ``oversize_is_error: bool``: a file over the size limit that this handler
+    # sniffs is reported as an error (configs) instead of skipped silently (disk images, logs)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Cheap content check on the first 4 KiB (and the name, only as a hint)."""

@@ -1,0 +1,238 @@
+"""What every configuration handler shares: safe reading of includes, and building the config node.
+
+A config handler parses its format into effective settings, then hands them to ``build`` which
+makes the ``config:<kind>:<path>`` asset, the ``references`` relations to the files it names,
+the list of files for the collector to follow, and the plaintext-secret scan of the text.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from scanner.collectors.configs import secrets
+from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Relation, RelationType, freeze
+
+COLLECTOR = "files"
+# the file collector's limit, repeated so that an include cannot read more than a named file could
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+# a config tree deeper than this is a loop the path comparison missed (e.g. through bind mounts)
+MAX_INCLUDE_DEPTH = 32
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be parsed as a whole (binary, undecodable)."""
+
+
+def decode(data: bytes, what: str = "configuration") -> str:
+    """Config text; binary content is an error, not a silent mis-parse."""
+    if b"\x00" in data:
+        raise ConfigError(f"binary content (NUL bytes), not a text {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    # latin-1 decodes anything: reject text that is mostly control characters
+    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\r\n\f")
+    if controls > len(text[:4096]) // 20:
+        raise ConfigError(f"binary content, not a text {what}")
+    return text
+
+
+_TOKEN_SEPARATORS = bytes.maketrans(b"=:;{}<>\"',()[]#", b" " * 15)
+
+
+@lru_cache(maxsize=8)
+def head_tokens(head: bytes) -> frozenset[bytes]:
+    """The words of a sniffed head, computed once per file and shared by every config handler.
+
+    A walk of many files runs each handler's sniff on each file; set lookups in this shared token
+    set keep that cheap, and a handler's own regular expressions run only on likely candidates.
+    """
+    return frozenset(head.translate(_TOKEN_SEPARATORS).split())
+
+
+def binary_with_config_name(path: Path, head: bytes, names: frozenset[str]) -> bool:
+    """A binary file under a well-known config name: claimed, so that parsing reports it as an error."""
+    return b"\x00" in head and path.name in names
+
+
+def text_head(head: bytes) -> str | None:
+    """The sniffable head as text, or None for binary content (sniffing stays cheap)."""
+    if b"\x00" in head:
+        return None
+    return head.decode("latin-1")
+
+
+@dataclass(frozen=True, slots=True)
+class Included:
+    path: Path
+    text: str
+
+
+@dataclass
+class Includes:
+    """Reads included files, with loop detection, size and type limits; errors are values."""
+
+    errors: list[CollectionError] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
+
+    def expand(
+        self,
+        pattern: str,
+        base: Path,
+        from_file: Path,
+        line: int,
+        stack: Sequence[Path],
+        *,
+        directory_files: str | None = None,
+        optional: bool = False,
+    ) -> list[Included]:
+        """Files an include names (a glob, relative to ``base``); ``stack`` is the chain of includers.
+
+        ``directory_files``: a glob of the files read when the include names a directory (Apache
+        reads every file, OpenSSL the *.cnf and *.conf); ``optional``: a missing file is no error.
+        """
+        raw = os.path.expanduser(pattern.strip().strip("\"'"))
+        full = raw if os.path.isabs(raw) else str(base / raw)
+        if glob.has_magic(full):
+            paths = [Path(p) for p in sorted(glob.glob(full))]  # no match is not an error for a glob
+        elif directory_files is not None and os.path.isdir(full):
+            paths = [Path(p) for p in sorted(glob.glob(os.path.join(full, directory_files))) if os.path.isfile(p)]
+        elif optional and not os.path.lexists(full):
+            paths = []
+        else:
+            paths = [Path(full)]
+        out: list[Included] = []
+        for path in paths:
+            included = self._read_one(path, from_file, line, stack)
+            if included is not None:
+                out.append(included)
+        return out
+
+    def _error(self, target: Path, message: str) -> None:
+        self.errors.append(CollectionError(str(target), COLLECTOR, message))
+
+    def _read_one(self, path: Path, from_file: Path, line: int, stack: Sequence[Path]) -> Included | None:
+        where = f"included from {from_file}:{line}"
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            self._error(path, f"includes nested deeper than {MAX_INCLUDE_DEPTH} ({where})")
+            return None
+        try:
+            info = path.stat()  # follows links: a dangling link fails here
+            real = path.resolve()
+        except OSError as exc:
+            self._error(path, f"cannot read included file: {exc.strerror or type(exc).__name__} ({where})")
+            return None
+        if real in {p.resolve() for p in stack}:
+            chain = " -> ".join(str(p) for p in [*stack, path])
+            self._error(from_file, f"include loop at line {line}: {chain}")
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            self._error(path, f"included path is a directory ({where})")
+            return None
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            self._error(path, f"included path is not a regular file ({where})")
+            return None
+        if info.st_size > MAX_CONFIG_BYTES:
+            self._error(path, f"included file is larger than {MAX_CONFIG_BYTES} bytes ({where})")
+            return None
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_CONFIG_BYTES + 1)
+            text = decode(data)
+        except OSError as exc:
+            self._error(path, f"cannot read included file: {exc.strerror or type(exc).__name__} ({where})")
+            return None
+        except ConfigError as exc:
+            self._error(path, f"{exc} ({where})")
+            return None
+        self.read.append(str(path))
+        return Included(path, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A file a config names: a certificate, key, DH parameters, host key."""
+
+    path: Path
+    role: str  # "certificate", "private-key", "dh-parameters", "host-key", ...
+    line: int
+    file: Path  # the config file (main or included) that names it
+
+
+def resolve(value: str, base: Path) -> Path:
+    raw = os.path.expanduser(value.strip().strip("\"'"))
+    return Path(os.path.normpath(raw if os.path.isabs(raw) else base / raw))
+
+
+_SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|api_?key|credential", re.IGNORECASE)
+
+
+def redact(name: str, value: Any) -> Any:
+    """Settings never hold a value set under a secret-like name (e.g. openssl.cnf input_password)."""
+    return "<redacted>" if _SECRET_NAME.search(name) else value
+
+
+def build(
+    kind: str,
+    source: FileSource,
+    text: str,
+    settings: dict[str, Any],
+    *,
+    properties: dict[str, Any] | None = None,
+    references: Iterable[Reference] = (),
+    includes: Includes | None = None,
+    errors: Iterable[CollectionError] = (),
+) -> ParsedFile:
+    path = str(source.path)
+    refs = list(references)
+    props: dict[str, Any] = {
+        "kind": kind,
+        "path": path,
+        "settings": settings,
+        "includes": list(includes.read) if includes else [],
+        "references": [
+            {"path": str(r.path), "role": r.role, "file": str(r.file), "line": r.line}
+            for r in sorted(refs, key=lambda r: (str(r.file), r.line, str(r.path)))
+        ],
+        **(properties or {}),
+    }
+    asset = Asset(
+        id=f"config:{kind}:{path}",
+        type=AssetType.CONFIG,
+        properties=freeze(props),
+        locations=(Location("file", path),),
+    )
+    observations: list[Asset | Relation | CollectionError] = [asset]
+    follow: list[Path] = []
+    for ref in refs:
+        relation = Relation(asset.id, f"file:{ref.path}", RelationType.REFERENCES)
+        if relation not in observations:
+            observations.append(relation)
+        if ref.path not in follow:
+            follow.append(ref.path)
+    observations.extend(secrets.scan(source.path, text))
+    if includes:
+        observations.extend(includes.errors)
+    observations.extend(errors)
+    return ParsedFile(format=kind, observations=tuple(observations), follow=tuple(follow))
+
+
+def binary_error(kind: str, source: FileSource, exc: ConfigError) -> ParsedFile:
+    message = f"{kind} configuration not parsed: {exc}"
+    return ParsedFile(
+        format=kind, observations=(CollectionError(str(source.path), COLLECTOR, message),), emit_file_asset=False
+    )
+
+
+def is_on(value: str | None) -> bool:
+    return value is not None and value.strip().strip("\"'").lower() in ("1", "on", "yes", "true")

@@ -1,0 +1,254 @@
+"""Checks on configuration nodes (nginx, Apache, OpenSSL, OpenSSH, java.security) and plaintext secrets.
+
+Config handlers put what these need on the config asset: ``tls_contexts`` (one per server block,
+VirtualHost, ssl_conf section or JDK list) and ``ssh_contexts`` (global and each Match/Host scope),
+each with the file and line that set a value, for the report and SARIF. Which algorithms are weak
+or post-quantum is the knowledge base's to say; a rule's parameters choose which facts apply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from scanner.engine.checks import EvalContext, Hit
+from scanner.inventory import knowledge
+from scanner.inventory.graph import InventoryGraph
+from scanner.inventory.model import Asset, AssetType
+
+_CIPHER_SEPARATORS = re.compile(r"[:,\s]+")
+
+
+def _contexts(asset: Asset, name: str) -> list[Mapping[str, Any]]:
+    value = asset.properties.get(name) or []
+    return [c for c in value if isinstance(c, Mapping)]
+
+
+def _where(ctx: Mapping[str, Any], field: str) -> dict[str, Any]:
+    return {
+        "scope": ctx.get("scope"),
+        "file": ctx.get(f"{field}_file") or ctx.get("file"),
+        "line": ctx.get(f"{field}_line") or ctx.get("line"),
+    }
+
+
+def _at(where: Mapping[str, Any]) -> str:
+    return f"{where['file']}:{where['line']}" if where.get("line") else str(where.get("file"))
+
+
+def tls_protocol_minimum(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Protocols below the minimum left enabled (SP 800-52r2: TLS 1.2 at least)."""
+    minimum = str(params.get("min_protocol", "TLSv1.2"))
+    floor = knowledge.tls_protocol(minimum)
+    if floor is None:
+        raise ValueError(f"unknown protocol {minimum!r} in rule parameters")
+    for ctx in _contexts(asset, "tls_contexts"):
+        enabled = ctx.get("protocols")
+        if enabled is None:
+            continue
+        below = [p for p in enabled if (known := knowledge.tls_protocol(p)) is not None and known[1] < floor[1]]
+        if not below:
+            continue
+        where = _where(ctx, "protocols")
+        source = ctx.get("protocols_source", "config")
+        origin = "" if source == "config" else f" ({source})"
+        yield Hit(
+            f"{where['scope']} at {_at(where)} enables {', '.join(below)}{origin}; the minimum is {minimum}",
+            {**where, "enabled_below_minimum": below, "protocols": list(enabled), "source": source},
+            discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
+        )
+
+
+def _cipher_weaknesses(cipher_list: str, watched: set[str]) -> dict[str, list[str]]:
+    """Weakness -> the list elements that enable it, after the list's own exclusions (!X, -X)."""
+    included: list[str] = []
+    excluded: set[str] = set()
+    for element in _CIPHER_SEPARATORS.split(cipher_list.strip()):
+        if not element or element.startswith("@"):
+            continue
+        if element[0] in "!-":
+            excluded.update(w.name for w in knowledge.tls_cipher_weaknesses(element[1:]))
+        else:
+            included.append(element.lstrip("+"))
+    found: dict[str, list[str]] = {}
+    for element in included:
+        for parts in element.split("+"):  # "RSA+RC4": an intersection; any weak part makes it weak
+            for weak in knowledge.tls_cipher_weaknesses(parts):
+                if weak.name in watched and weak.name not in excluded and element not in found.get(weak.name, []):
+                    found.setdefault(weak.name, []).append(element)
+    return found
+
+
+def tls_weak_ciphers(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Cipher lists that enable weak ciphers (RC4, 3DES, DES, NULL, anonymous, export, MD5)."""
+    watched = set(params.get("weaknesses", ["RC4", "3DES", "DES", "NULL", "anonymous", "EXPORT", "MD5"]))
+    for ctx in _contexts(asset, "tls_contexts"):
+        cipher_list = ctx.get("ciphers")
+        if not cipher_list:
+            continue
+        found = _cipher_weaknesses(str(cipher_list), watched)
+        if not found:
+            continue
+        where = _where(ctx, "ciphers")
+        summary = "; ".join(f"{name} via {', '.join(elements)}" for name, elements in sorted(found.items()))
+        yield Hit(
+            f"{where['scope']} at {_at(where)} enables weak ciphers: {summary}",
+            {**where, "weaknesses": sorted(found), "elements": found, "ciphers": cipher_list},
+            discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
+        )
+
+
+def dh_parameters_size(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """DH parameters a config names, smaller than the minimum (read from the collected file)."""
+    minimum = int(params.get("min_bits", 2048))
+    for ctx in _contexts(asset, "tls_contexts"):
+        path = ctx.get("dh_params")
+        if not path or f"file:{path}" not in graph:
+            continue
+        bits = graph.asset(f"file:{path}").properties.get("dh_parameters_bits")
+        if bits is None or int(bits) >= minimum:
+            continue
+        where = _where(ctx, "dh_params")
+        yield Hit(
+            f"{where['scope']} at {_at(where)} uses {bits}-bit DH parameters from {path}; the minimum is {minimum}",
+            {**where, "dh_params": path, "bits": bits, "required_bits": minimum},
+            discriminator=f"{where['scope']}@{path}",
+        )
+
+
+def ocsp_stapling_missing(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A TLS server block without OCSP stapling."""
+    for ctx in _contexts(asset, "tls_contexts"):
+        if ctx.get("server") and not ctx.get("ocsp_stapling"):
+            where = _where(ctx, "")
+            yield Hit(
+                f"{where['scope']} at {_at(where)} does not staple OCSP responses",
+                {**where, "ocsp_stapling": False},
+                discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
+            )
+
+
+def hsts_missing(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Iterator[Hit]:
+    """A TLS server block that sends no Strict-Transport-Security header, or one with a short max-age."""
+    min_age = int(params.get("min_max_age", 31536000))
+    for ctx in _contexts(asset, "tls_contexts"):
+        if not ctx.get("server"):
+            continue
+        where = _where(ctx, "")
+        age = ctx.get("hsts_max_age")
+        if not ctx.get("hsts"):
+            message = f"{where['scope']} at {_at(where)} sends no Strict-Transport-Security header"
+        elif age is None or int(age) < min_age:
+            message = f"{where['scope']} at {_at(where)} sets HSTS max-age={age}, below {min_age}"
+        else:
+            continue
+        yield Hit(
+            message,
+            {**where, "hsts": bool(ctx.get("hsts")), "max_age": age, "required_max_age": min_age},
+            discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
+        )
+
+
+def openssl_fips_mode(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A library-wide OpenSSL config without FIPS mode (fips provider active and fips=yes default)."""
+    props = asset.properties
+    if props.get("kind") != "openssl" or not props.get("library_config"):
+        return
+    activated = bool(props.get("fips_provider_activated"))
+    enforced = bool(props.get("fips_default_properties"))
+    if activated and enforced:
+        return
+    missing = [
+        text
+        for ok, text in (
+            (activated, "the fips provider is not activated"),
+            (enforced, "default_properties does not require fips=yes"),
+        )
+        if not ok
+    ]
+    where = {"file": props.get("fips_file") or props.get("path"), "line": props.get("fips_line")}
+    yield Hit(
+        f"OpenSSL at {_at(where)} is not in FIPS mode: {'; '.join(missing)}",
+        {**where, "fips_provider_activated": activated, "fips_default_properties": enforced},
+    )
+
+
+# the knowledge-base category of each SSH list; host-key facts also judge the signature lists
+_SSH_CATEGORIES = {
+    "cipher": ("ciphers",),
+    "mac": ("macs",),
+    "kex": ("kex",),
+    "host_key": ("host_key_algorithms", "pubkey_accepted_algorithms", "ca_signature_algorithms"),
+}
+
+
+def ssh_weak_algorithms(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Weak SSH ciphers, MACs, key exchanges or host-key algorithms enabled in a scope."""
+    category = str(params.get("category", "cipher"))
+    if category not in _SSH_CATEGORIES:
+        raise ValueError(f"unknown SSH algorithm category {category!r}")
+    for ctx in _contexts(asset, "ssh_contexts"):
+        for prop in _SSH_CATEGORIES[category]:
+            configured = ctx.get(prop)
+            if not isinstance(configured, Mapping) or configured.get("mode") == "remove":
+                continue
+            names = list(configured.get("names", []))
+            weak = [facts for name in names if (facts := knowledge.ssh_algorithm(category, name)).weak]
+            if not weak:
+                continue
+            where = _where(ctx, prop)
+            listed = ", ".join(f"{a.name} ({a.reason})" for a in weak)
+            yield Hit(
+                f"{where['scope']} at {_at(where)} enables weak SSH {category.replace('_', ' ')} algorithms "
+                f"in {prop}: {listed}",
+                {**where, "setting": prop, "weak": [a.name for a in weak], "configured": names},
+                discriminator=f"{where['scope']}@{where['file']}:{where['line']}:{prop}",
+            )
+
+
+def ssh_no_pq_kex(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """An explicit SSH key-exchange list without a hybrid post-quantum method."""
+    for ctx in _contexts(asset, "ssh_contexts"):
+        kex = ctx.get("kex")
+        # "+x" or "^x" keeps OpenSSH's default list, whose PQ methods depend on the installed version
+        if not isinstance(kex, Mapping) or kex.get("mode") != "replace":
+            continue
+        names = list(kex.get("names", []))
+        if any(knowledge.ssh_algorithm("kex", n).post_quantum for n in names):
+            continue
+        where = _where(ctx, "kex")
+        yield Hit(
+            f"{where['scope']} at {_at(where)} offers no post-quantum key exchange "
+            "(mlkem768x25519-sha256 or sntrup761x25519-sha512)",
+            {**where, "kex": names},
+            discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
+        )
+
+
+def secret_exposed(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A plaintext secret in a file. The evidence names the kind and location, never the value."""
+    if asset.type is not AssetType.SECRET:
+        return
+    props = asset.properties
+    name = f" ({props['name']})" if props.get("name") else ""
+    yield Hit(
+        f"{props.get('kind', 'secret')}{name} written in plain text at {props.get('location')}",
+        {k: props[k] for k in ("kind", "location", "path", "line", "name") if props.get(k) is not None},
+    )
