@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -190,9 +189,6 @@ def scan(**opts: Any) -> None:
     # all, over and over (about 40% of a 20,000-certificate scan). Nothing here makes cycles worth it.
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)
-    # cryptography warns about malformed-but-loadable inputs; for a scanner that is the normal case,
-    # and what matters about such a file is in its asset properties or its error entry
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"scanner\.")
 
     if opts["config_file"]:
         opts = _with_config(opts)

@@ -43,17 +43,41 @@ _MERGE: Mapping[str, Callable[[Any, Any], Any]] = {
 }
 
 
+class _Entry:
+    """One asset's merge state: the frozen value as last read, and what later sightings added."""
+
+    __slots__ = ("frozen", "locations", "properties", "seen_locations", "type")
+
+    def __init__(self, asset: Asset) -> None:
+        self.type = asset.type
+        self.frozen: Asset | None = asset
+        # shared with the collector's frozen asset until a merge writes to it (copy on write)
+        self.properties: Mapping[str, Any] = asset.properties
+        self.locations: list[Location] = list(asset.locations)
+        self.seen_locations: set[Location] = set(asset.locations)
+
+    def writable(self) -> dict[str, Any]:
+        properties = self.properties
+        if type(properties) is not dict:  # still the collector's read-only mapping: copy it once
+            properties = self.properties = dict(properties)
+        self.frozen = None
+        return properties
+
+
 class InventoryGraph:
-    """Wraps a networkx MultiDiGraph; node attributes hold properties and locations."""
+    """Assets by id, and their relations as the edges of a networkx MultiDiGraph.
+
+    A sighting of a known asset merges into its entry; the frozen Asset is rebuilt only when read
+    after a change, so a key seen in thousands of certificates costs one merge each, not a copy.
+    """
 
     def __init__(self) -> None:
         self._g: Any = nx.MultiDiGraph()
+        self._assets: dict[str, _Entry] = {}
         self._relations: dict[tuple[str, str, RelationType], Relation] = {}
         self._errors: list[CollectionError] = []
-        self._frozen: dict[str, Asset] = {}
         # insertion-ordered ids per type, so rules for one type do not walk every node
         self._by_type: dict[AssetType, dict[str, None]] = {}
-        self._type_of: dict[str, AssetType] = {}
 
     # -- building -------------------------------------------------------------------------------
     def add(self, observation: Observation) -> None:
@@ -69,23 +93,25 @@ class InventoryGraph:
             self.add(observation)
 
     def add_asset(self, asset: Asset) -> None:
-        self._frozen.pop(asset.id, None)
-        node = self._g.nodes.get(asset.id)
-        if node is None or "type" not in node:
+        entry = self._assets.get(asset.id)
+        if entry is None:
+            self._assets[asset.id] = _Entry(asset)
             self._by_type.setdefault(asset.type, {})[asset.id] = None
-            self._type_of[asset.id] = asset.type
-            self._g.add_node(
-                asset.id,
-                type=asset.type,
-                properties=dict(asset.properties),
-                locations=dict.fromkeys(asset.locations),
-            )
+            self._g.add_node(asset.id)
             return
-        props: dict[str, Any] = node["properties"]
+        current = entry.properties
+        changes = {}
         for name, value in asset.properties.items():
-            merge = _MERGE.get(name, _first_known)
-            props[name] = merge(props.get(name), value)
-        node["locations"].update(dict.fromkeys(asset.locations))
+            merged = _MERGE.get(name, _first_known)(current.get(name), value)
+            if merged != current.get(name) or name not in current:
+                changes[name] = merged
+        if changes:
+            entry.writable().update(changes)
+        for location in asset.locations:
+            if location not in entry.seen_locations:
+                entry.seen_locations.add(location)
+                entry.locations.append(location)
+                entry.frozen = None
 
     def add_relation(self, relation: Relation) -> None:
         key = (relation.source, relation.target, relation.type)
@@ -96,21 +122,19 @@ class InventoryGraph:
 
     def update_properties(self, asset_id: str, updates: Mapping[str, Any]) -> None:
         """Enrichment adds derived facts; collectors' facts are never overwritten with None."""
-        self._frozen.pop(asset_id, None)
-        props = self._g.nodes[asset_id]["properties"]
-        for name, value in updates.items():
-            if value is not None:
-                props[name] = value
+        changes = {name: value for name, value in updates.items() if value is not None}
+        if changes:
+            self._assets[asset_id].writable().update(changes)
 
     def add_error(self, error: CollectionError) -> None:
         self._errors.append(error)
 
     # -- reading --------------------------------------------------------------------------------
     def __contains__(self, asset_id: object) -> bool:
-        return asset_id in self._type_of
+        return asset_id in self._assets
 
     def __len__(self) -> int:
-        return len(self._type_of)
+        return len(self._assets)
 
     def asset_ids(self, type: AssetType | None = None) -> Iterator[str]:
         if type is not None:
@@ -120,18 +144,10 @@ class InventoryGraph:
             yield from ids
 
     def asset(self, asset_id: str) -> Asset:
-        cached = self._frozen.get(asset_id)
-        if cached is not None:
-            return cached
-        data = self._g.nodes[asset_id]
-        asset = Asset(
-            id=asset_id,
-            type=data["type"],
-            properties=freeze(data["properties"]),
-            locations=tuple(data["locations"]),
-        )
-        self._frozen[asset_id] = asset
-        return asset
+        entry = self._assets[asset_id]
+        if entry.frozen is None:
+            entry.frozen = Asset(asset_id, entry.type, freeze(entry.properties), tuple(entry.locations))
+        return entry.frozen
 
     def assets(self, type: AssetType | None = None) -> Iterator[Asset]:
         for asset_id in self.asset_ids(type):
@@ -145,26 +161,17 @@ class InventoryGraph:
 
     def successors(self, asset_id: str, type: RelationType) -> list[Asset]:
         """Assets this one points to by `type` (e.g. the key a certificate certifies)."""
-        if asset_id not in self._g:
-            return []
-        found = []
-        for _, target, key in self._g.out_edges(asset_id, keys=True):
-            if key == type and target in self:
-                found.append(self.asset(target))
-        return found
+        # MultiDiGraph adjacency: {neighbour: {edge key (the relation type): attributes}}
+        neighbours = self._g.succ.get(asset_id, {}) if asset_id in self._g else {}
+        return [self.asset(t) for t, keys in neighbours.items() if type in keys and t in self._assets]
 
     def predecessors(self, asset_id: str, type: RelationType) -> list[Asset]:
         """Assets that point to this one by `type` (e.g. the certificates certifying a key)."""
-        if asset_id not in self._g:
-            return []
-        found = []
-        for source, _, key in self._g.in_edges(asset_id, keys=True):
-            if key == type and source in self:
-                found.append(self.asset(source))
-        return found
+        neighbours = self._g.pred.get(asset_id, {}) if asset_id in self._g else {}
+        return [self.asset(s) for s, keys in neighbours.items() if type in keys and s in self._assets]
 
     def locations_of(self, asset_id: str) -> tuple[Location, ...]:
-        return tuple(self._g.nodes[asset_id]["locations"])
+        return tuple(self._assets[asset_id].locations)
 
     @property
     def errors(self) -> tuple[CollectionError, ...]:

@@ -76,7 +76,7 @@ CATEGORIES = frozenset(
 
 class FrozenProperties(dict[str, Any]):
     """A read-only dict: frozen dataclasses holding it stay frozen in practice, and unlike a
-    MappingProxyType it pickles (parallel collection) and serialises to JSON as it is."""
+    MappingProxyType it pickles and serialises to JSON as it is."""
 
     __slots__ = ()
 

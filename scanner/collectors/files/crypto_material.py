@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import re
 import struct
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -153,6 +154,13 @@ class CryptoMaterialHandler:
         )
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
+        # cryptography warns about malformed-but-loadable input; for a scanner that is the normal
+        # case, and what matters about such a file is in its assets or its error entries
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._parse(source, context)
+
+    def _parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
         data = source.data
         if b"-----BEGIN " in data:

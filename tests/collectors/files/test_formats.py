@@ -26,7 +26,7 @@ PASSWORD = "correct-horse-battery-staple"
 def collect(path: Path, passwords: tuple[str, ...] = ()) -> InventoryGraph:
     graph = InventoryGraph()
     context = CollectContext(passwords=tuple(Secret(p.encode()) for p in passwords))
-    graph.add_all(FileCollector(parallel=False).collect([Target("path", str(path))], context))
+    graph.add_all(FileCollector().collect([Target("path", str(path))], context))
     return graph
 
 
@@ -252,22 +252,3 @@ def test_unreadable_directory_and_dangling_link_do_not_stop_the_walk(tmp_path: P
     graph = collect(tmp_path)
     assert [e.target for e in graph.errors] == [str(tmp_path / "dangling.pem")]
     assert f"file:{good}" in graph
-
-
-def test_parallel_and_sequential_collection_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.collectors.files import collector as collector_module
-
-    keys = [pki.ec_key() for _ in range(5)]
-    for i in range(60):
-        pki.write(tmp_path / f"c{i:02d}.pem", pki.pem(pki.certificate(keys[i % 5], f"h{i}.example")))
-    pki.write(tmp_path / "zz-bad.pem", b"-----BEGIN CERTIFICATE-----\n")
-    monkeypatch.setattr(collector_module, "PARALLEL_MIN_FILES", 10)
-    context = CollectContext()
-
-    def run(parallel: bool) -> tuple[list[str], list[str]]:
-        graph = InventoryGraph()
-        graph.add_all(FileCollector(parallel=parallel).collect([Target("path", str(tmp_path))], context))
-        return sorted(graph.asset_ids()), [e.target for e in graph.errors]
-
-    assert run(True) == run(False)
-    assert len(run(True)[0]) == 60 + 5 + 60  # certificates, keys, files
