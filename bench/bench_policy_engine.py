@@ -1,4 +1,4 @@
-"""Rule-engine throughput on a synthetic inventory: python bench/policy_engine.py [CERTIFICATES].
+"""Rule-engine throughput on a synthetic inventory: python bench/bench_policy_engine.py [CERTIFICATES].
 
 Prints the time to evaluate the default packs and every built-in pack (with a waivers pass)
 over N end-entity certificates and their keys, against a baseline measured in the same run:
