@@ -97,7 +97,11 @@ def test_pass_sample_has_no_findings() -> None:
             {"ephemeral_keys": {"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256": {"type": "DH", "bits": 1024}}},
             {"sp800-52r2.kex.weak-group#"},
         ),
-        ({"key_exchange_groups": ["x25519", "secp192r1"], "pq_key_exchange": True}, {"sp800-52r2.kex.weak-group#"}),
+        (
+            # as the collector records it: the accepted post-quantum groups first
+            {"key_exchange_groups": ["X25519MLKEM768", "x25519", "secp192r1"], "pq_key_exchange": True},
+            {"sp800-52r2.kex.weak-group#"},
+        ),
         ({"ocsp_stapling": False}, {"sp800-52r2.revocation.no-ocsp-stapling#"}),
         ({"hsts": None}, {"sp800-52r2.http.hsts-missing#"}),
         ({"hsts": {"max_age": 300}}, {"sp800-52r2.http.hsts-missing#"}),

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, parse_day
+from scanner.engine.checks import EvalContext, Hit
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, Severity
@@ -233,36 +233,6 @@ def hsts_missing(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any],
             f"(at least {minimum} required)",
             {"hsts": dict(hsts), "required_max_age": minimum},
         )
-
-
-def no_post_quantum_key_exchange(
-    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
-) -> Iterator[Hit]:
-    """No hybrid or ML-KEM group accepted; severity rises with the as-of date (params.schedule)."""
-    props = asset.properties
-    if not _scanned(props) or props.get("pq_key_exchange") is not False:
-        return  # accepted, or unknown because the probe failed (reported in errors)
-    today = context.as_of_date
-    severity: Severity | None = None
-    deadline = None
-    for step in sorted(params.get("schedule", []), key=lambda s: parse_day(s["after"])):
-        after = parse_day(step["after"])
-        if today > after:
-            severity = Severity(step["severity"])
-        elif deadline is None:
-            deadline = after
-    if "TLSv1.3" in props.get("protocols", []):
-        why = f"accepts none of {', '.join(props.get('pq_groups_probed', []))}"
-    else:
-        why = "does not support TLS 1.3, which hybrid key exchange needs"
-    groups = list(props.get("key_exchange_groups", []))
-    yield Hit(
-        f"{_where(props)} has no post-quantum key exchange: it {why}; traffic recorded today can be "
-        "decrypted by a future quantum computer",
-        {"key_exchange_groups": groups, "pq_groups_probed": list(props.get("pq_groups_probed", []))},
-        severity=severity,
-        deadline=deadline.isoformat() if deadline else None,
-    )
 
 
 def _flag(name: str, message: str) -> Any:
