@@ -9,16 +9,21 @@ are built as graphs directly, with the property names DESIGN.md fixes (`key_exch
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from scanner.inventory.crypto_assets import certificate_observations
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, RelationType, freeze
+from scanner.inventory.model import Asset, AssetType, Finding, Location, Relation, RelationType, ScanResult, freeze
 from tests.engine.helpers import (
     PACKS,
     cert_id,
@@ -371,15 +376,18 @@ def test_112_bit_after_2030(tmp_path: Path, rsa2048: pki.rsa.RSAPrivateKey) -> N
 
 
 # -- pqc-readiness -------------------------------------------------------------------------------
-@sample("pqc.tls.no-pq-key-exchange")
-def test_pq_key_exchange() -> None:
+def test_pq_key_exchange_is_mapped_with_its_dates() -> None:
+    # the TLS rule is sp800-52r2.pqc.no-hybrid-key-exchange (sampled below); this pack maps it
     graph = InventoryGraph()
     classical = endpoint(graph, "old.example", ["X25519", "secp256r1"])
     endpoint(graph, "hybrid.example", ["X25519MLKEM768", "X25519"])
     endpoint(graph, "pure.example", ["MLKEM1024"])
     endpoint(graph, "unknown.example", None)
     findings = evaluate(graph, ["pqc-readiness"], day="2026-12-01")
-    assert failing(findings, "pqc.tls.no-pq-key-exchange") == {classical}
+    assert failing(findings, "sp800-52r2.pqc.no-hybrid-key-exchange") == {classical}
+    (finding,) = [f for f in findings if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"]
+    assert finding.policies == ("pqc-readiness",)
+    assert finding.requirements == ("pqc-readiness:IR8547-KEY-ESTABLISHMENT",)
     later = {f.asset_id: f.severity.value for f in evaluate(graph, ["pqc-readiness"], day="2031-01-01")}
     assert later[classical] == "medium"
 
@@ -523,3 +531,392 @@ def test_weak_mechanisms() -> None:
             )
         )
     assert failing(evaluate(graph, ["nist-sp800-57"]), "sp800-57.hsm.weak-mechanisms") == {"pkcs11:weak"}
+
+
+# -- nist-sp800-52r2 ------------------------------------------------------------------------------
+# Endpoints as the TLS collector records them (scanner/collectors/tls/sslyze_scan.py and
+# collector.py; tests/collectors/tls scans real servers), presenting real certificates turned into
+# graph nodes by certificate_observations, as the collector does.
+PQ_PROBED = ["X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "MLKEM768", "MLKEM1024"]
+ECDHE = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+
+
+@pytest.fixture(scope="module")
+def issuer() -> ec.EllipticCurvePrivateKey:
+    return pki.ec_key()
+
+
+def tls_endpoint(
+    graph: InventoryGraph,
+    host: str,
+    issuer: ec.EllipticCurvePrivateKey,
+    *,
+    leaf: x509.Certificate | None = None,
+    **changes: object,
+) -> str:
+    """A TLS 1.2 + 1.3 endpoint that passes every rule of the pack, with ``changes`` applied."""
+    asset_id = f"tls:{host}:443"
+    cert = leaf or pki.certificate(pki.ec_key(), host, issuer_key=issuer, issuer_name="Sample CA", san=[host])
+    observations, _ = certificate_observations(cert, Location("tls", asset_id, "chain position 0"))
+    for observation in observations:
+        graph.add(observation)
+    leaf_id = cert_id(cert)
+    graph.add_relation(Relation(asset_id, leaf_id, RelationType.PRESENTS))
+    props: dict[str, object] = {
+        "host": host,
+        "port": 443,
+        "protocols": ["TLSv1.2", "TLSv1.3"],
+        "cipher_suites": ["TLS_AES_128_GCM_SHA256", ECDHE],
+        "cipher_suites_by_protocol": {"TLSv1.2": [ECDHE], "TLSv1.3": ["TLS_AES_128_GCM_SHA256"]},
+        "ephemeral_keys": {ECDHE: {"type": "ECDH", "bits": 256, "group": "secp256r1"}},
+        "dh_key_sizes": [],
+        "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
+        "pq_key_exchange": True,
+        "pq_groups_probed": PQ_PROBED,
+        "ocsp_stapling": True,
+        "ocsp_must_staple": False,
+        "speaks_http": True,
+        "hsts": {"max_age": 63072000, "include_subdomains": True, "preload": False},
+        "compression": False,
+        "secure_renegotiation": True,
+        "client_renegotiation_dos": False,
+        "heartbleed": False,
+        "robot": "NOT_VULNERABLE_NO_ORACLE",
+        "certificate_chains": [[leaf_id]],
+        "leaf_certificates": [leaf_id],
+        **changes,
+    }
+    graph.add_asset(Asset(asset_id, AssetType.TLS_ENDPOINT, freeze(props), (Location("tls", asset_id),)))
+    return asset_id
+
+
+def tls_findings(graph: InventoryGraph, day: str | None = None) -> list[Finding]:
+    return evaluate(graph, ["nist-sp800-52r2"], day)
+
+
+def test_tls_pass_endpoint_has_no_finding(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls_endpoint(graph, "pass.example", issuer)
+    assert [f.rule_id for f in tls_findings(graph)] == []
+
+
+@sample("sp800-52r2.protocol.deprecated-version")
+def test_tls_deprecated_version(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls10 = tls_endpoint(graph, "tls10.example", issuer, protocols=["TLSv1.0", "TLSv1.2", "TLSv1.3"])
+    ssl3 = tls_endpoint(graph, "ssl3.example", issuer, protocols=["SSLv3", "TLSv1.2", "TLSv1.3"])
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph)
+    assert failing(findings, "sp800-52r2.protocol.deprecated-version") == {tls10, ssl3}
+    severity = {f.asset_id: f.severity.value for f in findings if f.rule_id == "sp800-52r2.protocol.deprecated-version"}
+    assert severity == {tls10: "high", ssl3: "critical"}
+
+
+@sample("sp800-52r2.protocol.tls13-missing")
+def test_tls13_missing(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls12 = tls_endpoint(graph, "tls12.example", issuer, protocols=["TLSv1.2"])
+    tls_endpoint(graph, "pass.example", issuer)
+    tls_endpoint(graph, "unscanned.example", issuer, protocols=[], cipher_suites=[])  # the suite scans failed
+    assert failing(tls_findings(graph), "sp800-52r2.protocol.tls13-missing") == {tls12}
+
+
+@sample("sp800-52r2.cipher.prohibited")
+def test_tls_prohibited_suites(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    rc4 = tls_endpoint(graph, "rc4.example", issuer, cipher_suites=[ECDHE, "TLS_RSA_WITH_RC4_128_SHA"])
+    tls_endpoint(graph, "3des.example", issuer, cipher_suites=[ECDHE, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"])
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cipher.prohibited") == {rc4}
+
+
+@sample("sp800-52r2.cipher.3des")
+def test_tls_3des(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls_endpoint(graph, "rc4.example", issuer, cipher_suites=[ECDHE, "TLS_RSA_WITH_RC4_128_SHA"])
+    tdes = tls_endpoint(graph, "3des.example", issuer, cipher_suites=[ECDHE, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"])
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cipher.3des") == {tdes}
+
+
+@sample("sp800-52r2.kex.rsa-key-transport")
+def test_tls_rsa_key_transport(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    rsa_kt = tls_endpoint(graph, "rsa.example", issuer, cipher_suites=[ECDHE, "TLS_RSA_WITH_AES_128_GCM_SHA256"])
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.kex.rsa-key-transport") == {rsa_kt}
+
+
+@sample("sp800-52r2.kex.no-forward-secrecy")
+def test_tls_no_forward_secrecy(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    only_rsa = ["TLS_RSA_WITH_AES_128_GCM_SHA256"]
+    none = tls_endpoint(graph, "none.example", issuer, protocols=["TLSv1.2"], cipher_suites=only_rsa)
+    # RSA key transport beside ECDHE: forward secrecy is there for the clients that choose it
+    tls_endpoint(graph, "mixed.example", issuer, cipher_suites=[ECDHE, *only_rsa])
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.kex.no-forward-secrecy") == {none}
+
+
+@sample("sp800-52r2.kex.weak-group")
+def test_tls_weak_group(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    dhe = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+    dh1024 = tls_endpoint(
+        graph,
+        "dh1024.example",
+        issuer,
+        cipher_suites=[ECDHE, dhe],
+        ephemeral_keys={dhe: {"type": "DH", "bits": 1024}},
+        dh_key_sizes=[1024],
+    )
+    p192 = tls_endpoint(graph, "p192.example", issuer, key_exchange_groups=["X25519MLKEM768", "secp192r1"])
+    tls_endpoint(
+        graph,
+        "dh2048.example",
+        issuer,
+        cipher_suites=[ECDHE, dhe],
+        ephemeral_keys={dhe: {"type": "DH", "bits": 2048}},
+        dh_key_sizes=[2048],
+    )
+    assert failing(tls_findings(graph), "sp800-52r2.kex.weak-group") == {dh1024, p192}
+
+
+@sample("sp800-52r2.cert.self-signed-leaf")
+def test_tls_self_signed_leaf(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    own = pki.certificate(pki.ec_key(), "self.example", san=["self.example"])
+    self_signed = tls_endpoint(graph, "self.example", issuer, leaf=own)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cert.self-signed-leaf") == {self_signed}
+
+
+@sample("sp800-52r2.cert.hostname-mismatch")
+def test_tls_hostname_mismatch(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    other = pki.certificate(
+        pki.ec_key(), "other.example", issuer_key=issuer, issuer_name="Sample CA", san=["other.example"]
+    )
+    wildcard = pki.certificate(pki.ec_key(), "w", issuer_key=issuer, issuer_name="Sample CA", san=["*.example"])
+    mismatch = tls_endpoint(graph, "www.example", issuer, leaf=other)
+    tls_endpoint(graph, "api.example", issuer, leaf=wildcard)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cert.hostname-mismatch") == {mismatch}
+
+
+@sample("sp800-52r2.revocation.no-ocsp-stapling")
+def test_tls_no_ocsp_stapling(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    unstapled = tls_endpoint(graph, "nostaple.example", issuer, ocsp_stapling=False)
+    tls_endpoint(graph, "unknown.example", issuer, ocsp_stapling=None)  # certificate scan failed
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.revocation.no-ocsp-stapling") == {unstapled}
+
+
+@sample("sp800-52r2.http.hsts-missing")
+def test_tls_hsts_missing(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    absent = tls_endpoint(graph, "nohsts.example", issuer, hsts=None)
+    short = tls_endpoint(
+        graph, "short.example", issuer, hsts={"max_age": 300, "include_subdomains": False, "preload": False}
+    )
+    tls_endpoint(graph, "smtp.example", issuer, hsts=None, speaks_http=False)  # not HTTP: no header to send
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.http.hsts-missing") == {absent, short}
+
+
+@sample("sp800-52r2.protocol.compression")
+def test_tls_compression(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    compressing = tls_endpoint(graph, "crime.example", issuer, compression=True)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.protocol.compression") == {compressing}
+
+
+@sample("sp800-52r2.protocol.insecure-renegotiation")
+def test_tls_insecure_renegotiation(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    insecure = tls_endpoint(graph, "reneg.example", issuer, secure_renegotiation=False)
+    dos = tls_endpoint(graph, "dos.example", issuer, client_renegotiation_dos=True)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.protocol.insecure-renegotiation") == {insecure, dos}
+
+
+@sample("sp800-52r2.vuln.heartbleed")
+def test_tls_heartbleed(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    bleeding = tls_endpoint(graph, "bleed.example", issuer, heartbleed=True)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.vuln.heartbleed") == {bleeding}
+
+
+@sample("sp800-52r2.vuln.robot")
+def test_tls_robot(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    strong = tls_endpoint(graph, "strong.example", issuer, robot="VULNERABLE_STRONG_ORACLE")
+    weak = tls_endpoint(graph, "weak.example", issuer, robot="VULNERABLE_WEAK_ORACLE")
+    tls_endpoint(graph, "norsa.example", issuer, robot="NOT_VULNERABLE_RSA_NOT_SUPPORTED")
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph)
+    assert failing(findings, "sp800-52r2.vuln.robot") == {strong, weak}
+    severity = {f.asset_id: f.severity.value for f in findings if f.rule_id == "sp800-52r2.vuln.robot"}
+    assert severity == {strong: "high", weak: "medium"}
+
+
+@sample("sp800-52r2.pqc.no-hybrid-key-exchange")
+def test_tls_no_post_quantum_key_exchange(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    classical = ["x25519", "secp256r1"]
+    refused = tls_endpoint(graph, "classical.example", issuer, key_exchange_groups=classical, pq_key_exchange=False)
+    # no TLS 1.3 handshake: the probe did not run, and the collector records "none accepted"
+    tls12 = tls_endpoint(
+        graph,
+        "tls12.example",
+        issuer,
+        protocols=["TLSv1.2"],
+        key_exchange_groups=classical,
+        pq_key_exchange=False,
+        pq_groups_probed=[],
+    )
+    tls_endpoint(graph, "failed.example", issuer, key_exchange_groups=classical, pq_key_exchange=None)
+    tls_endpoint(graph, "unscanned.example", issuer, protocols=[], key_exchange_groups=[], pq_key_exchange=False)
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph, day="2026-12-01")
+    assert failing(findings, "sp800-52r2.pqc.no-hybrid-key-exchange") == {refused, tls12}
+    messages = {f.asset_id: f.message for f in findings if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"}
+    assert "accepts none of X25519MLKEM768, SecP256r1MLKEM768" in messages[refused]
+    assert "does not support TLS 1.3" in messages[tls12]
+    dated = {
+        day: {
+            f.severity.value for f in tls_findings(graph, day) if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"
+        }
+        for day in ("2026-12-01", "2031-01-01", "2036-01-01")
+    }
+    assert dated == {"2026-12-01": {"info"}, "2031-01-01": {"medium"}, "2036-01-01": {"high"}}
+
+
+# -- server-config --------------------------------------------------------------------------------
+# The committed samples (sample-targets/configs: one good and one weak file per kind), copied with
+# the keys and DH parameters they name by the part's own start.sh, and swept by the file collector.
+CONFIG_SAMPLES = Path(__file__).resolve().parents[2] / "sample-targets" / "configs"
+
+
+@pytest.fixture(scope="module")
+def config_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("config-samples")
+    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
+    subprocess.run(["bash", str(CONFIG_SAMPLES / "start.sh"), str(out)], check=True, env=env, timeout=120)
+    return out
+
+
+@pytest.fixture(scope="module")
+def config_scan(config_samples: Path) -> ScanResult:
+    result = scan([config_samples / "good", config_samples / "weak"], ["server-config"])
+    assert result.errors == ()
+    return result
+
+
+def weak_config(samples: Path, kind: str, name: str) -> str:
+    return f"config:{kind}:{samples / 'weak' / name}"
+
+
+@sample("server.tls.protocol-below-1.2")
+def test_config_protocol_below_tls12(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.tls.protocol-below-1.2") == {
+        weak_config(config_samples, "nginx", "nginx.conf"),
+        weak_config(config_samples, "apache", "apache-ssl.conf"),
+        weak_config(config_samples, "openssl", "openssl.cnf"),
+        weak_config(config_samples, "java-security", "java.security"),
+    }
+
+
+@sample("server.tls.weak-ciphers")
+def test_config_weak_ciphers(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.tls.weak-ciphers") == {
+        weak_config(config_samples, "nginx", "nginx.conf"),
+        weak_config(config_samples, "apache", "apache-ssl.conf"),
+    }
+
+
+@sample("server.tls.dh-params-small")
+def test_config_dh_params(config_samples: Path, config_scan: ScanResult) -> None:
+    # the good nginx names RFC 7919 ffdhe2048, the weak one the 1536-bit MODP group
+    assert failing(config_scan, "server.tls.dh-params-small") == {weak_config(config_samples, "nginx", "nginx.conf")}
+
+
+@sample("server.tls.no-ocsp-stapling")
+def test_config_no_ocsp_stapling(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.tls.no-ocsp-stapling") == {
+        weak_config(config_samples, "nginx", "nginx.conf"),
+        weak_config(config_samples, "apache", "apache-ssl.conf"),
+    }
+
+
+@sample("server.tls.no-hsts")
+def test_config_no_hsts(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.tls.no-hsts") == {
+        weak_config(config_samples, "nginx", "nginx.conf"),
+        weak_config(config_samples, "apache", "apache-ssl.conf"),
+    }
+
+
+@sample("server.openssl.not-fips")
+def test_config_openssl_not_fips(config_samples: Path, config_scan: ScanResult) -> None:
+    # the good openssl.cnf reaches FIPS mode through its .include of fipsmodule.cnf
+    assert failing(config_scan, "server.openssl.not-fips") == {weak_config(config_samples, "openssl", "openssl.cnf")}
+
+
+@sample("server.ssh.weak-cipher")
+def test_config_ssh_weak_cipher(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.ssh.weak-cipher") == {weak_config(config_samples, "sshd", "sshd_config")}
+
+
+@sample("server.ssh.weak-mac")
+def test_config_ssh_weak_mac(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.ssh.weak-mac") == {weak_config(config_samples, "sshd", "sshd_config")}
+
+
+@sample("server.ssh.weak-kex")
+def test_config_ssh_weak_kex(config_samples: Path, config_scan: ScanResult) -> None:
+    assert failing(config_scan, "server.ssh.weak-kex") == {weak_config(config_samples, "sshd", "sshd_config")}
+
+
+@sample("server.ssh.weak-host-key-algorithm")
+def test_config_ssh_weak_host_key_algorithm(tmp_path: Path) -> None:
+    # neither committed sample sets a SHA-1 or DSA host-key algorithm: two files of our own
+    (tmp_path / "fail").mkdir()
+    (tmp_path / "pass").mkdir()
+    (tmp_path / "fail" / "sshd_config").write_text(
+        "HostKeyAlgorithms ssh-ed25519,ssh-rsa\nPubkeyAcceptedAlgorithms ssh-dss\n"
+    )
+    (tmp_path / "pass" / "sshd_config").write_text("HostKeyAlgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256\n")
+    result = scan([tmp_path], ["server-config"])
+    assert result.errors == ()
+    assert failing(result, "server.ssh.weak-host-key-algorithm") == {f"config:sshd:{tmp_path / 'fail' / 'sshd_config'}"}
+    settings = {f.evidence["setting"] for f in result.findings if f.rule_id == "server.ssh.weak-host-key-algorithm"}
+    assert settings == {"host_key_algorithms", "pubkey_accepted_algorithms"}
+
+
+@sample("server.ssh.no-pq-kex")
+def test_config_ssh_no_pq_kex(config_samples: Path, config_scan: ScanResult) -> None:
+    # the good sshd_config puts mlkem768x25519-sha256 first in KexAlgorithms
+    assert failing(config_scan, "server.ssh.no-pq-kex") == {weak_config(config_samples, "sshd", "sshd_config")}
+
+
+@sample("server.secret.plaintext")
+def test_config_plaintext_secret(config_samples: Path, config_scan: ScanResult) -> None:
+    weak_env = str(config_samples / "weak" / "app.env")
+    secrets = {a.id: a for a in config_scan.assets if a.type is AssetType.SECRET}
+    assert {a.properties["path"] for a in secrets.values()} == {weak_env}  # the good app.env reads a vault
+    assert len(secrets) == 3
+    assert failing(config_scan, "server.secret.plaintext") == set(secrets)
+
+
+# -- the default selection -----------------------------------------------------------------------
+def test_default_scan_runs_the_config_rules_under_the_handbook(config_samples: Path, config_scan: ScanResult) -> None:
+    default = scan([config_samples / "good", config_samples / "weak"], [])
+    by_rule = {(f.rule_id, f.asset_id) for f in default.findings if not f.rule_id.startswith("cms.")}
+    assert by_rule == {(f.rule_id, f.asset_id) for f in config_scan.findings}
+    assert {f.policies for f in default.findings} == {("cms-km-handbook",)}
+    secret = next(f for f in default.findings if f.rule_id == "server.secret.plaintext")
+    assert secret.requirements == ("cms-km-handbook:ST-NO-PLAINTEXT",)
