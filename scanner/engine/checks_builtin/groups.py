@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
+from scanner.engine.checks_builtin.tls import endpoint_name
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, Severity
@@ -24,10 +25,7 @@ def _groups(asset: Asset) -> list[str] | None:
 
 def _where(asset: Asset) -> str:
     props = asset.properties
-    host, port = props.get("host"), props.get("port")
-    if host and port:
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return asset.id
+    return endpoint_name(props) if props.get("host") and props.get("port") else asset.id
 
 
 @accepts()
