@@ -816,7 +816,39 @@ def test_config_plaintext_secret(config_samples: Path, config_scan: ScanResult) 
 def test_default_scan_runs_the_config_rules_under_the_handbook(config_samples: Path, config_scan: ScanResult) -> None:
     default = scan([config_samples / "good", config_samples / "weak"], [])
     by_rule = {(f.rule_id, f.asset_id) for f in default.findings if not f.rule_id.startswith("cms.")}
-    assert by_rule == {(f.rule_id, f.asset_id) for f in config_scan.findings}
+    # every server-config finding, and the Java FIPS-mode rule the handbook maps from fips-140-3
+    java = f"config:java-security:{config_samples / 'weak' / 'java.security'}"
+    assert by_rule == {(f.rule_id, f.asset_id) for f in config_scan.findings} | {("fips.java.no-fips-provider", java)}
     assert {f.policies for f in default.findings} == {("cms-km-handbook",)}
     secret = next(f for f in default.findings if f.rule_id == "server.secret.plaintext")
     assert secret.requirements == ("cms-km-handbook:ST-NO-PLAINTEXT",)
+
+
+@sample("fips.java.no-fips-provider")
+def test_java_fips_provider(config_samples: Path) -> None:
+    # the good java.security puts SunPKCS11 over the NSS FIPS token first; the weak one has the stock list
+    result = scan([config_samples / "good", config_samples / "weak"], ["fips-140-3"])
+    weak = f"config:java-security:{config_samples / 'weak' / 'java.security'}"
+    assert failing(result, "fips.java.no-fips-provider") == {weak}
+    assert failing(result, "server.openssl.not-fips") == {f"config:openssl:{config_samples / 'weak' / 'openssl.cnf'}"}
+
+
+@sample("cnsa.ssh.key-exchange")
+def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
+    lists = {
+        "mlkem1024": "mlkem1024nistp384-sha384,mlkem768x25519-sha256",
+        "mlkem768": "mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,curve25519-sha256",
+        "classical": "curve25519-sha256,ecdh-sha2-nistp384",
+        "appended": "+mlkem768x25519-sha256",  # edits OpenSSH's built-in list: not judged
+    }
+    for name, kex in lists.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "sshd_config").write_text(f"KexAlgorithms {kex}\n")
+    result = scan([tmp_path], ["cnsa-2.0"], day="2027-06-01")
+    assert result.errors == ()
+    config = {name: f"config:sshd:{tmp_path / name / 'sshd_config'}" for name in lists}
+    assert failing(result, "cnsa.ssh.key-exchange") == {config["mlkem768"], config["classical"]}
+    severity = {f.severity.value for f in result.findings if f.rule_id == "cnsa.ssh.key-exchange"}
+    assert severity == {"medium"}  # past the 2027 acquisition gate
+    # the pqc-readiness rule accepts any post-quantum method
+    assert failing(scan([tmp_path], ["pqc-readiness"]), "server.ssh.no-pq-kex") == {config["classical"]}
