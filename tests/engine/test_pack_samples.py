@@ -444,6 +444,9 @@ def test_cnsa_key_exchange() -> None:
     endpoint(graph, "c.example", ["SecP384r1MLKEM1024", "secp384r1"])
     findings = evaluate(graph, ["cnsa-2.0"])
     assert failing(findings, "cnsa.tls.key-exchange") == {hybrid768, classical}
+    messages = {f.asset_id: f.message for f in findings if f.rule_id == "cnsa.tls.key-exchange"}
+    assert messages[hybrid768].endswith("it offers only X25519MLKEM768")
+    assert "future quantum computer" in messages[classical]
 
 
 def test_every_sample_day_is_a_date() -> None:

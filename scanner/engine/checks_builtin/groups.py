@@ -108,9 +108,10 @@ def post_quantum_key_exchange(
     evidence: dict[str, Any] = {"key_exchange_groups": groups, "post_quantum_groups": offered}
     if "pq_groups_probed" in props:
         evidence["pq_groups_probed"] = list(props["pq_groups_probed"])
+    if not offered:
+        why += "; traffic recorded today can be decrypted by a future quantum computer"
     yield Hit(
-        f"{_where(asset)} offers no key exchange with {wanted}: {why}; traffic recorded today can be "
-        "decrypted by a future quantum computer",
+        f"{_where(asset)} offers no key exchange with {wanted}: {why}",
         evidence,
         severity=severity,
         deadline=deadline,
