@@ -84,3 +84,29 @@ def symmetric_key(graph: InventoryGraph, label: str, algorithm: str, size: int, 
 
 def relate(graph: InventoryGraph, source: str, target: str, type: RelationType) -> None:
     graph.add_relation(Relation(source, target, type))
+
+
+# A TLS endpoint as the TLS collector records it (scanner/collectors/tls/sslyze_scan.py, collector.py),
+# passing every rule of the nist-sp800-52r2 pack; host, port and leaf_certificates are the caller's.
+TLS_PASS_PROPERTIES: dict[str, object] = {
+    "protocols": ["TLSv1.2", "TLSv1.3"],
+    "cipher_suites": ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    "cipher_suites_by_protocol": {
+        "TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+        "TLSv1.3": ["TLS_AES_128_GCM_SHA256"],
+    },
+    "ephemeral_keys": {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": {"type": "ECDH", "bits": 256, "group": "x25519"}},
+    "dh_key_sizes": [],
+    "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
+    "pq_key_exchange": True,
+    "pq_groups_probed": ["X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "MLKEM768", "MLKEM1024"],
+    "ocsp_stapling": True,
+    "ocsp_must_staple": False,
+    "speaks_http": True,
+    "hsts": {"max_age": 63072000, "include_subdomains": True, "preload": False},
+    "compression": False,
+    "secure_renegotiation": True,
+    "client_renegotiation_dos": False,
+    "heartbleed": False,
+    "robot": "NOT_VULNERABLE_NO_ORACLE",
+}

@@ -9,18 +9,24 @@ are built as graphs directly, with the property names DESIGN.md fixes (`key_exch
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from scanner.inventory.crypto_assets import certificate_observations
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, RelationType, freeze
+from scanner.inventory.model import Asset, AssetType, Finding, Location, Relation, RelationType, ScanResult, freeze
 from tests.engine.helpers import (
     PACKS,
+    TLS_PASS_PROPERTIES,
     cert_id,
     endpoint,
     evaluate,
@@ -371,15 +377,18 @@ def test_112_bit_after_2030(tmp_path: Path, rsa2048: pki.rsa.RSAPrivateKey) -> N
 
 
 # -- pqc-readiness -------------------------------------------------------------------------------
-@sample("pqc.tls.no-pq-key-exchange")
-def test_pq_key_exchange() -> None:
+def test_pq_key_exchange_is_mapped_with_its_dates() -> None:
+    # the TLS rule is sp800-52r2.pqc.no-hybrid-key-exchange (sampled below); this pack maps it
     graph = InventoryGraph()
     classical = endpoint(graph, "old.example", ["X25519", "secp256r1"])
     endpoint(graph, "hybrid.example", ["X25519MLKEM768", "X25519"])
     endpoint(graph, "pure.example", ["MLKEM1024"])
     endpoint(graph, "unknown.example", None)
     findings = evaluate(graph, ["pqc-readiness"], day="2026-12-01")
-    assert failing(findings, "pqc.tls.no-pq-key-exchange") == {classical}
+    assert failing(findings, "sp800-52r2.pqc.no-hybrid-key-exchange") == {classical}
+    (finding,) = [f for f in findings if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"]
+    assert finding.policies == ("pqc-readiness",)
+    assert finding.requirements == ("pqc-readiness:IR8547-KEY-ESTABLISHMENT",)
     later = {f.asset_id: f.severity.value for f in evaluate(graph, ["pqc-readiness"], day="2031-01-01")}
     assert later[classical] == "medium"
 
@@ -435,6 +444,9 @@ def test_cnsa_key_exchange() -> None:
     endpoint(graph, "c.example", ["SecP384r1MLKEM1024", "secp384r1"])
     findings = evaluate(graph, ["cnsa-2.0"])
     assert failing(findings, "cnsa.tls.key-exchange") == {hybrid768, classical}
+    messages = {f.asset_id: f.message for f in findings if f.rule_id == "cnsa.tls.key-exchange"}
+    assert messages[hybrid768].endswith("it offers only X25519MLKEM768")
+    assert "future quantum computer" in messages[classical]
 
 
 def test_every_sample_day_is_a_date() -> None:
@@ -523,3 +535,323 @@ def test_weak_mechanisms() -> None:
             )
         )
     assert failing(evaluate(graph, ["nist-sp800-57"]), "sp800-57.hsm.weak-mechanisms") == {"pkcs11:weak"}
+
+
+# -- nist-sp800-52r2 ------------------------------------------------------------------------------
+# Endpoints as the TLS collector records them (scanner/collectors/tls/sslyze_scan.py and
+# collector.py; tests/collectors/tls scans real servers), presenting real certificates turned into
+# graph nodes by certificate_observations, as the collector does.
+ECDHE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+
+
+@pytest.fixture(scope="module")
+def issuer() -> ec.EllipticCurvePrivateKey:
+    return pki.ec_key()
+
+
+def tls_endpoint(
+    graph: InventoryGraph,
+    host: str,
+    issuer: ec.EllipticCurvePrivateKey,
+    *,
+    leaf: x509.Certificate | None = None,
+    **changes: object,
+) -> str:
+    """A TLS 1.2 + 1.3 endpoint that passes every rule of the pack, with ``changes`` applied."""
+    asset_id = f"tls:{host}:443"
+    cert = leaf or pki.certificate(pki.ec_key(), host, issuer_key=issuer, issuer_name="Sample CA", san=[host])
+    observations, _ = certificate_observations(cert, Location("tls", asset_id, "chain position 0"))
+    for observation in observations:
+        graph.add(observation)
+    leaf_id = cert_id(cert)
+    graph.add_relation(Relation(asset_id, leaf_id, RelationType.PRESENTS))
+    props: dict[str, object] = {
+        **TLS_PASS_PROPERTIES,
+        "host": host,
+        "port": 443,
+        "certificate_chains": [[leaf_id]],
+        "leaf_certificates": [leaf_id],
+        **changes,
+    }
+    graph.add_asset(Asset(asset_id, AssetType.TLS_ENDPOINT, freeze(props), (Location("tls", asset_id),)))
+    return asset_id
+
+
+def tls_findings(graph: InventoryGraph, day: str | None = None) -> list[Finding]:
+    return evaluate(graph, ["nist-sp800-52r2"], day)
+
+
+def test_tls_pass_endpoint_has_no_finding(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls_endpoint(graph, "pass.example", issuer)
+    assert [f.rule_id for f in tls_findings(graph)] == []
+
+
+@sample("sp800-52r2.protocol.deprecated-version")
+def test_tls_deprecated_version(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls10 = tls_endpoint(graph, "tls10.example", issuer, protocols=["TLSv1.0", "TLSv1.2", "TLSv1.3"])
+    ssl3 = tls_endpoint(graph, "ssl3.example", issuer, protocols=["SSLv3", "TLSv1.2", "TLSv1.3"])
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph)
+    assert failing(findings, "sp800-52r2.protocol.deprecated-version") == {tls10, ssl3}
+    severity = {f.asset_id: f.severity.value for f in findings if f.rule_id == "sp800-52r2.protocol.deprecated-version"}
+    assert severity == {tls10: "high", ssl3: "critical"}
+
+
+DHE = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+ONLY_RSA_KT = ["TLS_RSA_WITH_AES_128_GCM_SHA256"]
+# rule -> endpoints (host, properties changed from the passing endpoint, fails the rule?); every
+# test adds the passing endpoint itself, which fails nothing
+TLS_CASES: dict[str, list[tuple[str, dict[str, object], bool]]] = {
+    "sp800-52r2.protocol.tls13-missing": [
+        ("tls12.example", {"protocols": ["TLSv1.2"]}, True),
+        ("unscanned.example", {"protocols": [], "cipher_suites": []}, False),  # the suite scans failed
+    ],
+    "sp800-52r2.cipher.prohibited": [
+        ("rc4.example", {"cipher_suites": [ECDHE, "TLS_RSA_WITH_RC4_128_SHA"]}, True),
+        ("anon.example", {"cipher_suites": [ECDHE, "TLS_DH_anon_WITH_AES_128_CBC_SHA"]}, True),
+        ("3des.example", {"cipher_suites": [ECDHE, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]}, False),
+    ],
+    "sp800-52r2.cipher.3des": [
+        ("rc4.example", {"cipher_suites": [ECDHE, "TLS_RSA_WITH_RC4_128_SHA"]}, False),
+        ("3des.example", {"cipher_suites": [ECDHE, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]}, True),
+    ],
+    "sp800-52r2.kex.rsa-key-transport": [
+        ("rsa.example", {"cipher_suites": [ECDHE, *ONLY_RSA_KT]}, True),
+        ("dhe.example", {"cipher_suites": [ECDHE, DHE]}, False),
+    ],
+    "sp800-52r2.kex.no-forward-secrecy": [
+        ("none.example", {"protocols": ["TLSv1.2"], "cipher_suites": ONLY_RSA_KT}, True),
+        # RSA key transport beside ECDHE: forward secrecy for the clients that choose it
+        ("mixed.example", {"cipher_suites": [ECDHE, *ONLY_RSA_KT]}, False),
+    ],
+    "sp800-52r2.kex.weak-group": [
+        (
+            "dh1024.example",
+            {"cipher_suites": [ECDHE, DHE], "ephemeral_keys": {DHE: {"type": "DH", "bits": 1024}}},
+            True,
+        ),
+        ("p192.example", {"key_exchange_groups": ["X25519MLKEM768", "secp192r1"]}, True),
+        (
+            "dh2048.example",
+            {"cipher_suites": [ECDHE, DHE], "ephemeral_keys": {DHE: {"type": "DH", "bits": 2048}}},
+            False,
+        ),
+    ],
+    "sp800-52r2.revocation.no-ocsp-stapling": [
+        ("nostaple.example", {"ocsp_stapling": False}, True),
+        ("unknown.example", {"ocsp_stapling": None}, False),  # the certificate scan failed
+    ],
+    "sp800-52r2.http.hsts-missing": [
+        ("nohsts.example", {"hsts": None}, True),
+        ("short.example", {"hsts": {"max_age": 300, "include_subdomains": False, "preload": False}}, True),
+        ("smtp.example", {"hsts": None, "speaks_http": False}, False),  # not HTTP: no header to send
+    ],
+    "sp800-52r2.protocol.compression": [("crime.example", {"compression": True}, True)],
+    "sp800-52r2.protocol.insecure-renegotiation": [
+        ("reneg.example", {"secure_renegotiation": False}, True),
+        ("dos.example", {"client_renegotiation_dos": True}, True),
+    ],
+    "sp800-52r2.vuln.heartbleed": [("bleed.example", {"heartbleed": True}, True)],
+}
+for _rule_id in TLS_CASES:
+    sample(_rule_id)
+
+
+@pytest.mark.parametrize("rule_id", sorted(TLS_CASES))
+def test_tls_rule_on_endpoint_samples(rule_id: str, issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    tls_endpoint(graph, "pass.example", issuer)
+    expected = set()
+    for host, changes, fails in TLS_CASES[rule_id]:
+        asset_id = tls_endpoint(graph, host, issuer, **changes)
+        if fails:
+            expected.add(asset_id)
+    assert failing(tls_findings(graph), rule_id) == expected
+
+
+@sample("sp800-52r2.cert.self-signed-leaf")
+def test_tls_self_signed_leaf(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    own = pki.certificate(pki.ec_key(), "self.example", san=["self.example"])
+    self_signed = tls_endpoint(graph, "self.example", issuer, leaf=own)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cert.self-signed-leaf") == {self_signed}
+
+
+@sample("sp800-52r2.cert.hostname-mismatch")
+def test_tls_hostname_mismatch(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    other = pki.certificate(
+        pki.ec_key(), "other.example", issuer_key=issuer, issuer_name="Sample CA", san=["other.example"]
+    )
+    wildcard = pki.certificate(pki.ec_key(), "w", issuer_key=issuer, issuer_name="Sample CA", san=["*.example"])
+    mismatch = tls_endpoint(graph, "www.example", issuer, leaf=other)
+    tls_endpoint(graph, "api.example", issuer, leaf=wildcard)
+    tls_endpoint(graph, "pass.example", issuer)
+    assert failing(tls_findings(graph), "sp800-52r2.cert.hostname-mismatch") == {mismatch}
+
+
+@sample("sp800-52r2.vuln.robot")
+def test_tls_robot(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    strong = tls_endpoint(graph, "strong.example", issuer, robot="VULNERABLE_STRONG_ORACLE")
+    weak = tls_endpoint(graph, "weak.example", issuer, robot="VULNERABLE_WEAK_ORACLE")
+    tls_endpoint(graph, "norsa.example", issuer, robot="NOT_VULNERABLE_RSA_NOT_SUPPORTED")
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph)
+    assert failing(findings, "sp800-52r2.vuln.robot") == {strong, weak}
+    severity = {f.asset_id: f.severity.value for f in findings if f.rule_id == "sp800-52r2.vuln.robot"}
+    assert severity == {strong: "high", weak: "medium"}
+
+
+@sample("sp800-52r2.pqc.no-hybrid-key-exchange")
+def test_tls_no_post_quantum_key_exchange(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    classical = ["x25519", "secp256r1"]
+    refused = tls_endpoint(graph, "classical.example", issuer, key_exchange_groups=classical, pq_key_exchange=False)
+    # no TLS 1.3 handshake: the probe did not run, and the collector records "none accepted"
+    tls12 = tls_endpoint(
+        graph,
+        "tls12.example",
+        issuer,
+        protocols=["TLSv1.2"],
+        key_exchange_groups=classical,
+        pq_key_exchange=False,
+        pq_groups_probed=[],
+    )
+    tls_endpoint(graph, "failed.example", issuer, key_exchange_groups=classical, pq_key_exchange=None)
+    tls_endpoint(graph, "unscanned.example", issuer, protocols=[], key_exchange_groups=[], pq_key_exchange=False)
+    tls_endpoint(graph, "pass.example", issuer)
+    findings = tls_findings(graph, day="2026-12-01")
+    assert failing(findings, "sp800-52r2.pqc.no-hybrid-key-exchange") == {refused, tls12}
+    messages = {f.asset_id: f.message for f in findings if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"}
+    assert "accepts none of X25519MLKEM768, SecP256r1MLKEM768" in messages[refused]
+    assert "does not support TLS 1.3" in messages[tls12]
+    dated = {
+        day: {
+            f.severity.value for f in tls_findings(graph, day) if f.rule_id == "sp800-52r2.pqc.no-hybrid-key-exchange"
+        }
+        for day in ("2026-12-01", "2031-01-01", "2036-01-01")
+    }
+    assert dated == {"2026-12-01": {"info"}, "2031-01-01": {"medium"}, "2036-01-01": {"high"}}
+
+
+# -- server-config --------------------------------------------------------------------------------
+# The committed samples (sample-targets/configs: one good and one weak file per kind), copied with
+# the keys and DH parameters they name by the part's own start.sh, and swept by the file collector.
+CONFIG_SAMPLES = Path(__file__).resolve().parents[2] / "sample-targets" / "configs"
+
+
+@pytest.fixture(scope="module")
+def config_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("config-samples")
+    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
+    subprocess.run(["bash", str(CONFIG_SAMPLES / "start.sh"), str(out)], check=True, env=env, timeout=120)
+    return out
+
+
+@pytest.fixture(scope="module")
+def config_scan(config_samples: Path) -> ScanResult:
+    result = scan([config_samples / "good", config_samples / "weak"], ["server-config"])
+    assert result.errors == ()
+    return result
+
+
+# rule -> the weak samples that fail it; every good sample passes every rule (the good nginx names
+# RFC 7919 ffdhe2048 and staples OCSP, the good openssl.cnf reaches FIPS mode through its .include
+# of fipsmodule.cnf, the good sshd_config puts mlkem768x25519-sha256 first in KexAlgorithms)
+CONFIG_FAILING = {
+    "server.tls.protocol-below-1.2": [
+        ("nginx", "nginx.conf"),
+        ("apache", "apache-ssl.conf"),
+        ("openssl", "openssl.cnf"),
+        ("java-security", "java.security"),
+    ],
+    "server.tls.weak-ciphers": [("nginx", "nginx.conf"), ("apache", "apache-ssl.conf")],
+    "server.tls.dh-params-small": [("nginx", "nginx.conf")],  # the 1536-bit MODP group
+    "server.tls.no-ocsp-stapling": [("nginx", "nginx.conf"), ("apache", "apache-ssl.conf")],
+    "server.tls.no-hsts": [("nginx", "nginx.conf"), ("apache", "apache-ssl.conf")],
+    "server.openssl.not-fips": [("openssl", "openssl.cnf")],
+    "server.ssh.weak-cipher": [("sshd", "sshd_config")],
+    "server.ssh.weak-mac": [("sshd", "sshd_config")],
+    "server.ssh.weak-kex": [("sshd", "sshd_config")],
+    "server.ssh.no-pq-kex": [("sshd", "sshd_config")],
+}
+for _rule_id in CONFIG_FAILING:
+    sample(_rule_id)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CONFIG_FAILING))
+def test_config_rule_on_the_committed_samples(rule_id: str, config_samples: Path, config_scan: ScanResult) -> None:
+    weak = config_samples / "weak"
+    expected = {f"config:{kind}:{weak / name}" for kind, name in CONFIG_FAILING[rule_id]}
+    assert failing(config_scan, rule_id) == expected
+
+
+@sample("server.ssh.weak-host-key-algorithm")
+def test_config_ssh_weak_host_key_algorithm(tmp_path: Path) -> None:
+    # neither committed sample sets a SHA-1 or DSA host-key algorithm: two files of our own
+    (tmp_path / "fail").mkdir()
+    (tmp_path / "pass").mkdir()
+    (tmp_path / "fail" / "sshd_config").write_text(
+        "HostKeyAlgorithms ssh-ed25519,ssh-rsa\nPubkeyAcceptedAlgorithms ssh-dss\n"
+    )
+    (tmp_path / "pass" / "sshd_config").write_text("HostKeyAlgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256\n")
+    result = scan([tmp_path], ["server-config"])
+    assert result.errors == ()
+    assert failing(result, "server.ssh.weak-host-key-algorithm") == {f"config:sshd:{tmp_path / 'fail' / 'sshd_config'}"}
+    settings = {f.evidence["setting"] for f in result.findings if f.rule_id == "server.ssh.weak-host-key-algorithm"}
+    assert settings == {"host_key_algorithms", "pubkey_accepted_algorithms"}
+
+
+@sample("server.secret.plaintext")
+def test_config_plaintext_secret(config_samples: Path, config_scan: ScanResult) -> None:
+    weak_env = str(config_samples / "weak" / "app.env")
+    secrets = {a.id: a for a in config_scan.assets if a.type is AssetType.SECRET}
+    assert {a.properties["path"] for a in secrets.values()} == {weak_env}  # the good app.env reads a vault
+    assert len(secrets) == 3
+    assert failing(config_scan, "server.secret.plaintext") == set(secrets)
+
+
+# -- the default selection -----------------------------------------------------------------------
+def test_default_scan_runs_the_config_rules_under_the_handbook(config_samples: Path, config_scan: ScanResult) -> None:
+    default = scan([config_samples / "good", config_samples / "weak"], [])
+    by_rule = {(f.rule_id, f.asset_id) for f in default.findings if not f.rule_id.startswith("cms.")}
+    # every server-config finding, and the Java FIPS-mode rule the handbook maps from fips-140-3
+    java = f"config:java-security:{config_samples / 'weak' / 'java.security'}"
+    assert by_rule == {(f.rule_id, f.asset_id) for f in config_scan.findings} | {("fips.java.no-fips-provider", java)}
+    assert {f.policies for f in default.findings} == {("cms-km-handbook",)}
+    secret = next(f for f in default.findings if f.rule_id == "server.secret.plaintext")
+    assert secret.requirements == ("cms-km-handbook:ST-NO-PLAINTEXT",)
+
+
+@sample("fips.java.no-fips-provider")
+def test_java_fips_provider(config_samples: Path) -> None:
+    # the good java.security puts SunPKCS11 over the NSS FIPS token first; the weak one has the stock list
+    result = scan([config_samples / "good", config_samples / "weak"], ["fips-140-3"])
+    weak = f"config:java-security:{config_samples / 'weak' / 'java.security'}"
+    assert failing(result, "fips.java.no-fips-provider") == {weak}
+    assert failing(result, "server.openssl.not-fips") == {f"config:openssl:{config_samples / 'weak' / 'openssl.cnf'}"}
+
+
+@sample("cnsa.ssh.key-exchange")
+def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
+    lists = {
+        "mlkem1024": "mlkem1024nistp384-sha384,mlkem768x25519-sha256",
+        "mlkem768": "mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,curve25519-sha256",
+        "classical": "curve25519-sha256,ecdh-sha2-nistp384",
+        "appended": "+mlkem768x25519-sha256",  # edits OpenSSH's built-in list: not judged
+    }
+    for name, kex in lists.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "sshd_config").write_text(f"KexAlgorithms {kex}\n")
+    result = scan([tmp_path], ["cnsa-2.0"], day="2027-06-01")
+    assert result.errors == ()
+    config = {name: f"config:sshd:{tmp_path / name / 'sshd_config'}" for name in lists}
+    assert failing(result, "cnsa.ssh.key-exchange") == {config["mlkem768"], config["classical"]}
+    severity = {f.severity.value for f in result.findings if f.rule_id == "cnsa.ssh.key-exchange"}
+    assert severity == {"medium"}  # past the 2027 acquisition gate
+    # the pqc-readiness rule accepts any post-quantum method
+    assert failing(scan([tmp_path], ["pqc-readiness"]), "server.ssh.no-pq-kex") == {config["classical"]}

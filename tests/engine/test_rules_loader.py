@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import main
-from scanner.engine.rules import PackError, discover_packs, load_pack, resolve_mappings
+from scanner.engine.evaluate import RuleEngine
+from scanner.engine.rules import PackError, discover_packs, load_pack, resolve_mappings, select_packs
 from tests.engine.helpers import PACKS, failing, write_cert
 from tests.support import pki
 
@@ -135,3 +136,12 @@ def test_every_built_in_rule_serves_a_requirement_of_its_pack() -> None:
 
 def test_default_selection_is_the_handbook() -> None:
     assert [p.name for p in PACKS.values() if p.default] == ["cms-km-handbook"]
+
+
+def test_the_default_pack_runs_every_tls_and_config_rule() -> None:
+    # the TLS and configuration packs are not default: the handbook's requirements map their rules
+    default = RuleEngine(select_packs(PACKS, []))
+    every = {r.id for name in ("nist-sp800-52r2", "server-config") for r in PACKS[name].rules}
+    assert every <= {r.id for r in default.rules}
+    assert all(default.requirements_of(rule_id) for rule_id in every)
+    assert all(req.startswith("cms-km-handbook:") for r in every for req in default.requirements_of(r))

@@ -13,28 +13,15 @@ from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import discover_packs
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, Relation, RelationType, freeze
+from tests.engine.helpers import TLS_PASS_PROPERTIES
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 CERT = "cert:sha256:" + "ab" * 32
 
 PASS_ENDPOINT: dict[str, Any] = {
+    **TLS_PASS_PROPERTIES,
     "host": "www.example",
     "port": 443,
-    "protocols": ["TLSv1.2", "TLSv1.3"],
-    "cipher_suites": ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
-    "cipher_suites_by_protocol": {},
-    "ephemeral_keys": {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": {"type": "ECDH", "bits": 256, "group": "x25519"}},
-    "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
-    "pq_key_exchange": True,
-    "pq_groups_probed": ["X25519MLKEM768"],
-    "ocsp_stapling": True,
-    "speaks_http": True,
-    "hsts": {"max_age": 63072000, "include_subdomains": True, "preload": False},
-    "compression": False,
-    "secure_renegotiation": True,
-    "client_renegotiation_dos": False,
-    "heartbleed": False,
-    "robot": "NOT_VULNERABLE_NO_ORACLE",
     "leaf_certificates": [CERT],
 }
 PASS_LEAF: dict[str, Any] = {"subject": "CN=www.example", "self_signed": False, "san": ["DNS:*.example"]}
@@ -97,7 +84,11 @@ def test_pass_sample_has_no_findings() -> None:
             {"ephemeral_keys": {"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256": {"type": "DH", "bits": 1024}}},
             {"sp800-52r2.kex.weak-group#"},
         ),
-        ({"key_exchange_groups": ["x25519", "secp192r1"], "pq_key_exchange": True}, {"sp800-52r2.kex.weak-group#"}),
+        (
+            # as the collector records it: the accepted post-quantum groups first
+            {"key_exchange_groups": ["X25519MLKEM768", "x25519", "secp192r1"], "pq_key_exchange": True},
+            {"sp800-52r2.kex.weak-group#"},
+        ),
         ({"ocsp_stapling": False}, {"sp800-52r2.revocation.no-ocsp-stapling#"}),
         ({"hsts": None}, {"sp800-52r2.http.hsts-missing#"}),
         ({"hsts": {"max_age": 300}}, {"sp800-52r2.http.hsts-missing#"}),

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit
+from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType
@@ -219,25 +219,54 @@ def ssh_weak_algorithms(
             )
 
 
+@accepts("methods", "schedule")
 def ssh_no_pq_kex(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
-    """An explicit SSH key-exchange list without a hybrid post-quantum method."""
+    """An explicit SSH key-exchange list without a post-quantum method.
+
+    ``methods`` narrows the methods that count (CNSA 2.0: ``["mlkem1024nistp384-sha384"]``); by
+    default every method the knowledge base marks post-quantum does. ``schedule`` raises the severity
+    with the as-of date.
+    """
+    wanted = [str(m) for m in params.get("methods", [])]
     for ctx in _contexts(asset, "ssh_contexts"):
         kex = ctx.get("kex")
         # "+x" or "^x" keeps OpenSSH's default list, whose PQ methods depend on the installed version
         if not isinstance(kex, Mapping) or kex.get("mode") != "replace":
             continue
         names = list(kex.get("names", []))
-        if any(knowledge.ssh_algorithm("kex", n).post_quantum for n in names):
+        if wanted and any(n in wanted for n in names):
+            continue
+        if not wanted and any(knowledge.ssh_algorithm("kex", n).post_quantum for n in names):
             continue
         where = _where(ctx, "kex")
+        missing = ", ".join(wanted) if wanted else "mlkem768x25519-sha256 or sntrup761x25519-sha512"
+        what = "none of the required key exchanges" if wanted else "no post-quantum key exchange"
+        severity, deadline = scheduled_severity(params, context)
         yield Hit(
-            f"{where['scope']} at {_at(where)} offers no post-quantum key exchange "
-            "(mlkem768x25519-sha256 or sntrup761x25519-sha512)",
-            {**where, "kex": names},
+            f"{where['scope']} at {_at(where)} offers {what} ({missing})",
+            {**where, "kex": names, **({"required": wanted} if wanted else {})},
+            severity=severity,
+            deadline=deadline,
             discriminator=f"{where['scope']}@{where['file']}:{where['line']}",
         )
+
+
+@accepts()
+def java_fips_mode(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A java.security whose security providers include no FIPS provider (e.g. SunPKCS11 with NSS FIPS)."""
+    props = asset.properties
+    if props.get("kind") != "java-security" or props.get("fips_providers"):
+        return
+    providers = list((props.get("settings") or {}).get("providers", []))
+    yield Hit(
+        f"Java at {props.get('path')} has no FIPS security provider"
+        + (f" (providers: {', '.join(providers)})" if providers else " (no security.provider list)"),
+        {"file": props.get("path"), "providers": providers, "fips_providers": []},
+    )
 
 
 def secret_exposed(

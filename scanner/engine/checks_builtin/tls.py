@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, parse_day
+from scanner.engine.checks import EvalContext, Hit
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, Severity
@@ -25,7 +25,8 @@ _VERSION_LABELS = {
 }
 
 
-def _where(props: Mapping[str, Any]) -> str:
+def endpoint_name(props: Mapping[str, Any]) -> str:
+    """host:port, with an IPv6 host in brackets."""
     host, port = props.get("host", "?"), props.get("port", "?")
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
@@ -46,7 +47,7 @@ def deprecated_protocol_version(
         if version in disallowed:
             suites = props.get("cipher_suites_by_protocol", {}).get(version, [])
             yield Hit(
-                f"{_where(props)} accepts {_VERSION_LABELS.get(version, version)}",
+                f"{endpoint_name(props)} accepts {_VERSION_LABELS.get(version, version)}",
                 {"protocol": version, "cipher_suites": list(suites)},
                 severity=Severity.CRITICAL if version in critical else None,
                 discriminator=version,
@@ -59,7 +60,7 @@ def tls13_not_supported(
     props = asset.properties
     if _scanned(props) and "TLSv1.3" not in props["protocols"]:
         yield Hit(
-            f"{_where(props)} does not support TLS 1.3 (accepts {', '.join(props['protocols'])})",
+            f"{endpoint_name(props)} does not support TLS 1.3 (accepts {', '.join(props['protocols'])})",
             {"protocols": list(props["protocols"])},
         )
 
@@ -80,7 +81,7 @@ def weak_cipher_suites(
         suites = by_weakness.get(weakness)
         if suites:
             yield Hit(
-                f"{_where(props)} accepts {len(suites)} {weakness.upper() if len(weakness) <= 4 else weakness} "
+                f"{endpoint_name(props)} accepts {len(suites)} {weakness.upper() if len(weakness) <= 4 else weakness} "
                 f"cipher suite{'s' if len(suites) > 1 else ''}: {', '.join(suites)}",
                 {"weakness": weakness, "cipher_suites": suites},
                 severity=Severity.CRITICAL if weakness in critical else None,
@@ -95,7 +96,7 @@ def rsa_key_transport(
     suites = [s for s in props.get("cipher_suites", []) if knowledge.cipher_suite_facts(s).key_transport]
     if suites:
         yield Hit(
-            f"{_where(props)} accepts RSA key transport (no forward secrecy): {', '.join(suites)}",
+            f"{endpoint_name(props)} accepts RSA key transport (no forward secrecy): {', '.join(suites)}",
             {"cipher_suites": suites},
         )
 
@@ -109,7 +110,7 @@ def no_forward_secrecy(
         return
     if not any(knowledge.cipher_suite_facts(s).forward_secrecy for s in props["cipher_suites"]):
         yield Hit(
-            f"{_where(props)} offers no cipher suite with forward secrecy (no ECDHE or DHE)",
+            f"{endpoint_name(props)} offers no cipher suite with forward secrecy (no ECDHE or DHE)",
             {"cipher_suites": list(props["cipher_suites"])},
         )
 
@@ -129,7 +130,7 @@ def weak_key_exchange(
     if weak_dh:
         sizes = sorted(set(weak_dh.values()))
         yield Hit(
-            f"{_where(props)} uses Diffie-Hellman groups of {', '.join(map(str, sizes))} bits "
+            f"{endpoint_name(props)} uses Diffie-Hellman groups of {', '.join(map(str, sizes))} bits "
             f"(at least {min_dh} required) with {', '.join(sorted(weak_dh))}",
             {"dh_bits": sizes, "cipher_suites": sorted(weak_dh), "required_bits": min_dh},
             discriminator="dh",
@@ -141,7 +142,7 @@ def weak_key_exchange(
             weak_groups.append(group.name)
     if weak_groups:
         yield Hit(
-            f"{_where(props)} accepts key-exchange groups below {min_group_bits} bits of security: "
+            f"{endpoint_name(props)} accepts key-exchange groups below {min_group_bits} bits of security: "
             f"{', '.join(weak_groups)}",
             {"groups": weak_groups, "required_bits": min_group_bits},
             discriminator="groups",
@@ -159,7 +160,7 @@ def self_signed_leaf(
     for leaf in _leaves(asset, graph):
         if leaf.properties.get("self_signed"):
             yield Hit(
-                f"{_where(props)} presents a self-signed certificate ({leaf.properties.get('subject')}): "
+                f"{endpoint_name(props)} presents a self-signed certificate ({leaf.properties.get('subject')}): "
                 "clients can only trust it by pinning it",
                 {"certificate": leaf.id, "subject": leaf.properties.get("subject")},
                 discriminator=leaf.id,
@@ -198,8 +199,8 @@ def hostname_mismatch(
         san = list(leaf.properties.get("san", []))
         if not names_match(host, san, str(leaf.properties.get("subject", ""))):
             yield Hit(
-                f"{_where(props)} presents a certificate for {', '.join(san) or leaf.properties.get('subject')}, "
-                f"which does not name {host}",
+                f"{endpoint_name(props)} presents a certificate for "
+                f"{', '.join(san) or leaf.properties.get('subject')}, which does not name {host}",
                 {"host": host, "san": san, "subject": leaf.properties.get("subject"), "certificate": leaf.id},
                 discriminator=leaf.id,
             )
@@ -213,7 +214,7 @@ def no_ocsp_stapling(
         has_url = any(leaf.properties.get("ocsp_urls") for leaf in _leaves(asset, graph))
         why = "" if has_url else " (its certificate names no OCSP responder, so it cannot staple one)"
         yield Hit(
-            f"{_where(props)} does not staple an OCSP response{why}",
+            f"{endpoint_name(props)} does not staple an OCSP response{why}",
             {"ocsp_stapling": False, "leaf_has_ocsp_url": has_url},
         )
 
@@ -226,43 +227,13 @@ def hsts_missing(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any],
     minimum = int(params.get("min_max_age", 31536000))
     hsts = props.get("hsts")
     if hsts is None:
-        yield Hit(f"{_where(props)} serves HTTPS without a Strict-Transport-Security header", {"hsts": None})
+        yield Hit(f"{endpoint_name(props)} serves HTTPS without a Strict-Transport-Security header", {"hsts": None})
     elif (hsts.get("max_age") or 0) < minimum:
         yield Hit(
-            f"{_where(props)} sends Strict-Transport-Security with max-age {hsts.get('max_age')} "
+            f"{endpoint_name(props)} sends Strict-Transport-Security with max-age {hsts.get('max_age')} "
             f"(at least {minimum} required)",
             {"hsts": dict(hsts), "required_max_age": minimum},
         )
-
-
-def no_post_quantum_key_exchange(
-    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
-) -> Iterator[Hit]:
-    """No hybrid or ML-KEM group accepted; severity rises with the as-of date (params.schedule)."""
-    props = asset.properties
-    if not _scanned(props) or props.get("pq_key_exchange") is not False:
-        return  # accepted, or unknown because the probe failed (reported in errors)
-    today = context.as_of_date
-    severity: Severity | None = None
-    deadline = None
-    for step in sorted(params.get("schedule", []), key=lambda s: parse_day(s["after"])):
-        after = parse_day(step["after"])
-        if today > after:
-            severity = Severity(step["severity"])
-        elif deadline is None:
-            deadline = after
-    if "TLSv1.3" in props.get("protocols", []):
-        why = f"accepts none of {', '.join(props.get('pq_groups_probed', []))}"
-    else:
-        why = "does not support TLS 1.3, which hybrid key exchange needs"
-    groups = list(props.get("key_exchange_groups", []))
-    yield Hit(
-        f"{_where(props)} has no post-quantum key exchange: it {why}; traffic recorded today can be "
-        "decrypted by a future quantum computer",
-        {"key_exchange_groups": groups, "pq_groups_probed": list(props.get("pq_groups_probed", []))},
-        severity=severity,
-        deadline=deadline.isoformat() if deadline else None,
-    )
 
 
 def _flag(name: str, message: str) -> Any:
@@ -270,7 +241,7 @@ def _flag(name: str, message: str) -> Any:
         props = asset.properties
         value = props.get(name)
         if value is True:
-            yield Hit(f"{_where(props)} {message}", {name: True})
+            yield Hit(f"{endpoint_name(props)} {message}", {name: True})
 
     check.__name__ = name
     check.__doc__ = message
@@ -286,10 +257,12 @@ def insecure_renegotiation(
 ) -> Iterator[Hit]:
     props = asset.properties
     if props.get("secure_renegotiation") is False:
-        yield Hit(f"{_where(props)} does not support secure renegotiation (RFC 5746)", {"secure_renegotiation": False})
+        yield Hit(
+            f"{endpoint_name(props)} does not support secure renegotiation (RFC 5746)", {"secure_renegotiation": False}
+        )
     if props.get("client_renegotiation_dos") and params.get("client_initiated", True):
         yield Hit(
-            f"{_where(props)} accepts many client-initiated renegotiations (denial of service)",
+            f"{endpoint_name(props)} accepts many client-initiated renegotiations (denial of service)",
             {"client_renegotiation_dos": True},
             discriminator="client-initiated",
         )
@@ -301,7 +274,7 @@ def robot(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], contex
     if result.startswith("VULNERABLE"):
         strong = result == "VULNERABLE_STRONG_ORACLE"
         yield Hit(
-            f"{_where(props)} is vulnerable to ROBOT ({'strong' if strong else 'weak'} Bleichenbacher oracle)",
+            f"{endpoint_name(props)} is vulnerable to ROBOT ({'strong' if strong else 'weak'} Bleichenbacher oracle)",
             {"robot": result},
             severity=None if strong else Severity.MEDIUM,
         )
