@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from scanner.inventory import der, knowledge
-from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze
+from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
 
 T = TypeVar("T")
 
@@ -34,11 +33,6 @@ def key_id_for_spki(spki_der: bytes) -> str:
 
 def certificate_id(der_bytes: bytes) -> str:
     return "cert:sha256:" + hashlib.sha256(der_bytes).hexdigest()
-
-
-def iso(moment: datetime) -> str:
-    # isoformat is several times faster than strftime; times from cryptography are whole seconds, UTC
-    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def describe_public_key(public_key: PublicKeyTypes) -> dict[str, Any]:
@@ -248,8 +242,8 @@ def certificate_observations(
     fields = FieldErrors()
     subject = fields.read("subject", lambda: cert.subject.rfc4514_string(), "")
     issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
-    not_before = fields.read("not_before", lambda: iso(cert.not_valid_before_utc), None)
-    not_after = fields.read("not_after", lambda: iso(cert.not_valid_after_utc), None)
+    not_before = fields.read("not_before", lambda: iso_time(cert.not_valid_before_utc), None)
+    not_after = fields.read("not_after", lambda: iso_time(cert.not_valid_after_utc), None)
     extension_values = fields.read("extensions", lambda: _extension_properties(_extensions(cert)), _NO_EXTENSIONS)
     ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]
     properties: dict[str, Any] = {

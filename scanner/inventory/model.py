@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +72,13 @@ CATEGORIES = frozenset(
         "configuration",
     }
 )
+
+
+def iso_time(moment: datetime) -> str:
+    """Report timestamps: UTC, whole seconds, 'Z' (isoformat is several times faster than strftime)."""
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 class FrozenProperties(dict[str, Any]):

@@ -6,14 +6,10 @@ import json
 from typing import Any, ClassVar
 
 from scanner import __version__
-from scanner.inventory.model import Finding, ScanResult
+from scanner.inventory.model import Finding, ScanResult, iso_time
 from scanner.reporting.summary import summarize
 
 SCHEMA_VERSION = "1"
-
-
-def _iso(value: Any) -> str:
-    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -44,9 +40,9 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         "tool": {"name": "keysweep", "version": __version__},
         "scan": {
             "id": meta.id,
-            "started_at": _iso(meta.started_at),
-            "finished_at": _iso(meta.finished_at),
-            "as_of": _iso(meta.as_of),
+            "started_at": iso_time(meta.started_at),
+            "finished_at": iso_time(meta.finished_at),
+            "as_of": iso_time(meta.as_of),
             "operator": meta.operator,
             "host": meta.host,
             "policies": list(meta.policies),

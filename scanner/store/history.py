@@ -12,14 +12,15 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from scanner.inventory.model import ScanResult, TrendPoint, freeze
+from scanner.inventory.model import ScanResult, TrendPoint, freeze, iso_time
+from scanner.reporting.summary import summarize
 
 STORE_ENV = "KEYSWEEP_STORE"
 SCHEMA_VERSION = 1
@@ -111,9 +112,14 @@ class HistoryStore:
         self._db.close()
 
     # -- writing --------------------------------------------------------------------------------
-    def save(self, report_json: bytes) -> str:
-        """Store one JSON report (the bytes ``--json`` writes); returns the scan id."""
-        report = json.loads(report_json)
+    def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> str:
+        """Store one JSON report (the bytes ``--json`` writes); returns the scan id.
+
+        ``report`` is that report already parsed, or any mapping with its `scan` and `summary` and
+        sized `assets` and `findings`: a caller that has the scan in memory saves re-reading it.
+        """
+        if report is None:
+            report = json.loads(report_json)
         scan, summary = report["scan"], report["summary"]
         by_severity = summary["by_severity"]
         row = (
@@ -127,7 +133,8 @@ class HistoryStore:
             sum(by_severity.values()),
             summary["readiness"]["score"],
             json.dumps(by_severity),
-            zlib.compress(report_json, 6),
+            # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save
+            zlib.compress(report_json, 1),
         )
         try:
             with self._transaction():
@@ -239,5 +246,17 @@ def record(result: ScanResult, report_json: bytes, path: Path, trend_length: int
     """Save a scan and return it with the earlier scans of the same targets as its trend."""
     with HistoryStore(path) as store:
         history = store.trend(result.metadata.targets, limit=trend_length, exclude=result.metadata.id)
-        store.save(report_json)
+        meta = result.metadata
+        header = {
+            "scan": {
+                "id": meta.id,
+                "started_at": iso_time(meta.started_at),
+                "finished_at": iso_time(meta.finished_at),
+                "targets": list(meta.targets),
+            },
+            "summary": summarize(result),
+            "assets": result.assets,
+            "findings": result.findings,
+        }
+        store.save(report_json, header)
     return replace(result, history=history)
