@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from scanner import __version__, resources
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
-from scanner.reporting.summary import asset_systems, post_quantum_readiness, summarize, top_risks
+from scanner.reporting.summary import asset_systems, summarize, top_risks
 
 MAX_ERRORS_SHOWN = 500
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical
@@ -231,7 +231,7 @@ def render_context(result: ScanResult) -> dict[str, Any]:
             for s in reversed(_SEVERITIES)
         ],
         "categories": [(c, n) for c, n in sorted(summary["by_category"].items(), key=lambda x: -x[1]) if n],
-        "pq": post_quantum_readiness(result),
+        "pq": summary["post_quantum"],
         "risks": top_risks(result),
         "trend": trend_chart(result, summary),
         "errors": result.errors[:MAX_ERRORS_SHOWN],

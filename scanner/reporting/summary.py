@@ -37,6 +37,8 @@ def summarize(result: ScanResult) -> dict[str, Any]:
             "passing_assets": passing,
             "method": SCORE_METHOD,
         },
+        # for leadership and scripts alike: what the HTML's post-quantum panel shows
+        "post_quantum": post_quantum_readiness(result),
     }
 
 

@@ -32,6 +32,10 @@ def test_report_of_a_mixed_directory_validates(tmp_path: Path, run_keysweep: Run
     summary = run.report["summary"]
     assert sum(summary["by_severity"].values()) == len(run.report["findings"])
     assert 0 <= summary["readiness"]["score"] <= 100 and "medium" in summary["readiness"]["method"]
+    pq = summary["post_quantum"]
+    keys = [a for a in run.assets("key") if a["properties"].get("quantum_vulnerable") is not None]
+    assert (pq["endpoints"], pq["public_keys"]) == (0, len(keys)) and len(keys) == 3
+    assert [step["date"] for step in pq["timeline"]][:2] == ["2030-12-31", "2035-12-31"]
     assert run.report["scan"]["targets"] == [f"path:{tmp_path}"]
     assert run.report["scan"]["policies"] == ["cms-km-handbook"] or "cms-km-handbook" in run.report["scan"]["policies"]
 
