@@ -66,6 +66,8 @@ def main() -> None:
             servers += ts.start_nginx(work / "nginx-rsa", rsa_cert, rsa_key, count=10, ciphers=RSA_CIPHERS)
             targets = [s.target for s in servers]
             keysweep = [str(ROOT / ".venv/bin/keysweep"), "scan", "--json", str(work / "keysweep.json")]
+            # the default scan saves its history: into a scratch store, never the user's
+            keysweep += ["--store", str(work / "history.sqlite3")]
             keysweep += [a for t in targets for a in ("--tls", t)]
             sslyze = [sys.executable, "-m", "sslyze", *SSLYZE_COMMANDS, "--quiet", "--json_out", str(work / "s.json")]
             sslyze += targets
