@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -118,7 +119,11 @@ class FileCollector:
             return _FileResult(())
         observations: list[Observation] = []
         try:
-            parsed = handler.parse(FileSource(as_path, data), context)
+            # cryptography warns about malformed-but-loadable input; for a scanner that is the normal
+            # case, and what matters about such a file is in its assets or its error entries
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = handler.parse(FileSource(as_path, data), context)
         except Exception as exc:  # handlers report per-item errors; this is a file unreadable as a whole
             text = str(exc).split("\n", 1)[0]
             observations.append(CollectionError(path, self.name, f"{handler.name}: {type(exc).__name__}: {text}"))

@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import re
 import struct
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +35,7 @@ from scanner.inventory.model import (
 
 COLLECTOR = "files"
 
+_PEM_MARKER = re.compile(rb"^[ \t]*-----BEGIN [A-Z0-9 ]+-----[ \t]*\r?$", re.MULTILINE)
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
     re.DOTALL,
@@ -142,7 +142,9 @@ class CryptoMaterialHandler:
     priority: ClassVar[int] = 10
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        if b"-----BEGIN " in head and b"\x00" not in head:  # binaries (magic files) quote markers too
+        # a marker that starts a line; code and docs that quote one ("-----BEGIN ...") are not PEM,
+        # nor are binaries (magic files) that hold one
+        if b"-----BEGIN " in head and b"\x00" not in head and _PEM_MARKER.search(head):
             # a settings file (.env, YAML, JSON) with a key pasted in is the secrets handler's: it
             # reports the whole file's secrets and still inventories the key
             return not _settings_outside_pem(head)
@@ -154,13 +156,6 @@ class CryptoMaterialHandler:
         )
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
-        # cryptography warns about malformed-but-loadable input; for a scanner that is the normal
-        # case, and what matters about such a file is in its assets or its error entries
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._parse(source, context)
-
-    def _parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
         data = source.data
         if b"-----BEGIN " in data:
@@ -184,7 +179,7 @@ class CryptoMaterialHandler:
     # -- PEM ------------------------------------------------------------------------------------
     def _parse_pem(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         blocks = list(_PEM_BLOCK.finditer(data))
-        begins = data.count(b"-----BEGIN ")
+        begins = len(_PEM_MARKER.findall(data))
         if len(blocks) < begins:
             found.error(f"{begins - len(blocks)} PEM block(s) are truncated (BEGIN without a matching END)")
         for index, match in enumerate(blocks, start=1):

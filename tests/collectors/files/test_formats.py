@@ -252,3 +252,12 @@ def test_unreadable_directory_and_dangling_link_do_not_stop_the_walk(tmp_path: P
     graph = collect(tmp_path)
     assert [e.target for e in graph.errors] == [str(tmp_path / "dangling.pem")]
     assert f"file:{good}" in graph
+
+
+def test_code_and_docs_that_quote_pem_markers_are_not_pem(tmp_path: Path) -> None:
+    pki.write(tmp_path / "loader.py", b'START = b"-----BEGIN CERTIFICATE-----"\nEND = b"-----END CERTIFICATE-----"\n')
+    pki.write(tmp_path / "notes.txt", b"Paste the key after the -----BEGIN PRIVATE KEY----- line.\n")
+    pki.write(tmp_path / "real.pem", pki.pem(pki.certificate(pki.ec_key(), "ok.example")))
+    graph = collect(tmp_path)
+    assert graph.errors == ()
+    assert {a.properties["path"] for a in graph.assets(AssetType.FILE)} == {str(tmp_path / "real.pem")}
