@@ -6,7 +6,6 @@ import getpass
 import logging
 import socket
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,13 +108,6 @@ def _operator() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
-
-
-def targets_by_kind(targets: Sequence[Target]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for t in targets:
-        grouped[t.kind].append(t.value)
-    return dict(grouped)
 
 
 def path_targets(paths: Sequence[Path]) -> list[Target]:
