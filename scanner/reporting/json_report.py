@@ -17,11 +17,11 @@ def _finding(f: Finding) -> dict[str, Any]:
         "id": f.id,
         "rule_id": f.rule_id,
         "title": f.title,
-        "severity": f.severity.value,
+        "severity": f.severity,
         "category": f.category,
         "asset_id": f.asset_id,
         "message": f.message,
-        "evidence": dict(f.evidence),
+        "evidence": f.evidence,
         "references": list(f.references),
         "policies": list(f.policies),
         "requirements": list(f.requirements),
@@ -48,16 +48,17 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "policies": list(meta.policies),
             "targets": list(meta.targets),
         },
+        # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
         "assets": [
             {
                 "id": a.id,
-                "type": a.type.value,
-                "properties": dict(a.properties),
+                "type": a.type,
+                "properties": a.properties,
                 "locations": [loc.as_dict() for loc in a.locations],
             }
             for a in result.assets
         ],
-        "relations": [{"source": r.source, "target": r.target, "type": r.type.value} for r in result.relations],
+        "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
         "findings": [_finding(f) for f in result.findings],
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
         "summary": summarize(result),
