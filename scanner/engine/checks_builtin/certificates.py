@@ -16,6 +16,11 @@ def _name(props: Mapping[str, Any]) -> str:
     return str(props.get("subject") or props.get("sha256_fingerprint", "?")[:16])
 
 
+def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+    """A self-signed root's own signature is never checked by relying parties (unless the rule asks)."""
+    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"))
+
+
 @accepts("min_bits", "ignore_self_signed")
 def weak_signature_hash(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -25,8 +30,7 @@ def weak_signature_hash(
     hash_name = props.get("signature_hash")
     if not hash_name:
         return
-    # a self-signed root's own signature is never checked by relying parties
-    if params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"):
+    if _skipped_root(props, params):
         return
     bits = props.get("signature_hash_bits")
     minimum = int(params.get("min_bits", 112))
@@ -153,7 +157,7 @@ def fips_signature_algorithm(
     algorithm = props.get("signature_algorithm")
     if not algorithm:
         return
-    if params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"):
+    if _skipped_root(props, params):
         return
     if knowledge.signature_fips_approved(str(algorithm)) is False:
         yield Hit(
