@@ -1,4 +1,5 @@
-"""Entry-point discovery for every extension point: collectors, file handlers, checks, reporters.
+"""Entry-point discovery for every extension point: collectors, file handlers, checks, reporters,
+commands.
 
 Entry points are loaded lazily and only when needed, so that a file scan never imports the TLS
 stack. A plugin that fails to load is reported and skipped, never fatal for the rest.
@@ -17,6 +18,7 @@ COLLECTORS = "keysweep.collectors"
 FILE_HANDLERS = "keysweep.file_handlers"
 CHECKS = "keysweep.checks"
 REPORTERS = "keysweep.reporters"
+COMMANDS = "keysweep.commands"
 
 
 class PluginError(RuntimeError):

@@ -1,0 +1,49 @@
+"""What every command shares: exit codes, usage errors, the history-store options."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scanner.inventory.model import Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+SEVERITIES = [s.value for s in Severity]
+
+
+def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def usage_error(message: str) -> click.UsageError:
+    return click.UsageError(message)
+
+
+def store_options(command: Any) -> Any:
+    """--store / --no-store, shared by the commands that use the history store."""
+    command = click.option(
+        "--no-store", is_flag=True, help="Do not use the history store (scan: do not save this scan)."
+    )(command)
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PATH",
+        help="History store (SQLite) [default: $KEYSWEEP_STORE, else $XDG_DATA_HOME/keysweep/history.sqlite3].",
+    )(command)
+
+
+def store_path(opts: dict[str, Any]) -> Path | None:
+    from scanner.store.history import default_store_path
+
+    if opts["no_store"]:
+        return None
+    return Path(opts["store"]) if opts["store"] else default_store_path()
