@@ -7,6 +7,7 @@ stack. A plugin that fails to load is reported and skipped, never fatal for the 
 
 from __future__ import annotations
 
+import difflib
 import logging
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -45,7 +46,9 @@ def names(group: str) -> list[str]:
 def load(group: str, name: str) -> Any:
     ep = _group(group).get(name)
     if ep is None:
-        raise PluginError(f"no {group} plugin named {name!r} (known: {', '.join(names(group)) or 'none'})")
+        close = difflib.get_close_matches(name, names(group), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise PluginError(f"no {group} plugin named {name!r}{hint} (known: {', '.join(names(group)) or 'none'})")
     try:
         return ep.load()
     except Exception as exc:  # a broken third-party plugin must not take the scan down

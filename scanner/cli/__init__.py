@@ -2,17 +2,49 @@
 
 Each command is one module of this package, registered in the ``keysweep.commands`` entry-point
 group like any plugin, so a new command group never edits this file.
+
+Exit codes (DESIGN.md): 0 done; 1 findings at or above ``--fail-on``; 2 usage error, unusable
+output or nothing scanned; 3 internal error; 130 interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import sys
-from typing import Any
+import threading
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
 from scanner import __version__, plugins
+from scanner.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    add_verbosity_options,
+    configure_logging,
+    error,
+    verbosity,
+)
+from scanner.printable import printable
+
+EPILOG = """\b
+Examples:
+  keysweep scan --path /etc/ssl                      findings table on the terminal
+  keysweep scan --path /etc --json report.json --fail-on high
+  keysweep scan --tls example.org:443 --format jsonl >> findings.jsonl
+  keysweep history                                   past scans in the history store
+  keysweep diff OLD NEW                              what changed between two scans
+
+\b
+Exit codes: 0 done; 1 findings at or above --fail-on; 2 usage error, unusable output or
+nothing could be scanned; 3 internal error; 130 interrupted.
+Every option can also be set as KEYSWEEP_<COMMAND>_<OPTION> (e.g. KEYSWEEP_SCAN_TIMEOUT=5)."""
 
 
 class PluginGroup(click.Group):
@@ -28,13 +60,88 @@ class PluginGroup(click.Group):
             if cmd_name in plugins.names(plugins.COMMANDS):
                 logging.getLogger(__name__).warning("%s", exc)
             return None
-        return command if isinstance(command, click.Command) else None
+        if not isinstance(command, click.Command):
+            return None
+        # -v/-q are accepted after the subcommand too, for every command including third-party ones
+        return add_verbosity_options(command)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # internal errors are caught here, where the context still knows the verbosity
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            _internal_error(exc, verbosity(ctx))
+        except Exception as exc:
+            _internal_error(exc, verbosity(ctx))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        """Every way out maps to one exit code; click's own ("Aborted!" and 1) are not used."""
+        extra.setdefault("auto_envvar_prefix", "KEYSWEEP")
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            _interrupted()
+        except KeyboardInterrupt:
+            _interrupted()
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                _internal_error(exc, 0)
+            _quiet_broken_pipe()
+        except Exception as exc:
+            _internal_error(exc, 0)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="keysweep")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def main(verbose: int) -> None:
+def _interrupted() -> NoReturn:
+    click.echo("keysweep: interrupted", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t is not threading.main_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        # worker threads (network scans) would be joined at exit, each up to its timeout
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _internal_error(exc: BaseException, level: int) -> NoReturn:
+    error(f"internal error: {type(exc).__name__}: {printable(exc)}")
+    if level >= 2:
+        click.echo(printable_traceback(exc), err=True, nl=False)
+    else:
+        click.echo("keysweep: run again with -vv for the traceback", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+def printable_traceback(exc: BaseException) -> str:
+    lines = "".join(traceback.format_exception(exc)).splitlines()
+    return "".join(printable(line) + "\n" for line in lines)
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    # the reader went away (`keysweep scan | head`): no traceback, and no flush error at exit
+    with contextlib.suppress(OSError, ValueError):  # stdout is not a real file (a test runner's)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(__version__, "-V", "--version", prog_name="keysweep")
+def main() -> None:
     """keysweep: inventory keys, certificates, TLS endpoints, HSMs and configs, and audit them."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="keysweep: %(levelname)s: %(message)s", stream=sys.stderr)
+    configure_logging(verbosity())
+
+
+add_verbosity_options(main)

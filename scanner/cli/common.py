@@ -1,17 +1,122 @@
-"""What every command shares: exit codes, usage errors, the history-store options."""
+"""What every command shares: exit codes, verbosity and logging, messages, usage errors, the
+history-store options."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from scanner.inventory.model import Severity
+from scanner.printable import printable
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SEVERITIES = [s.value for s in Severity]
+
+# -1 quiet, 0 default, 1 -v, 2 -vv; kept in the context's meta, which every subcommand shares
+_VERBOSITY = "keysweep.verbosity"
+
+
+def verbosity(ctx: click.Context | None = None) -> int:
+    ctx = ctx or click.get_current_context(silent=True)
+    return int(ctx.meta.get(_VERBOSITY, 0)) if ctx is not None else 0
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if not value:
+        return
+    if param.name == "quiet":
+        ctx.meta[_VERBOSITY] = -1
+    elif ctx.meta.get(_VERBOSITY, 0) >= 0:  # --quiet wins wherever it is given
+        ctx.meta[_VERBOSITY] = min(ctx.meta.get(_VERBOSITY, 0) + int(value), 2)
+    configure_logging(verbosity(ctx))
+
+
+def add_verbosity_options(command: click.Command) -> click.Command:
+    """-v/-vv and -q on ``command`` (once), so they work before and after the subcommand."""
+    if any(p.name in ("verbose", "quiet") for p in command.params):
+        return command
+    command.params += [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="More on stderr: -v progress per collector and counts, -vv per file and target, tracebacks.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Nothing on the terminal but errors.",
+        ),
+    ]
+    return command
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when the record is emitted (test runners swap it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+class PrintableFormatter(logging.Formatter):
+    """One escaped line per record: log messages quote file names and peer answers."""
+
+    def __init__(self, tracebacks: bool) -> None:
+        super().__init__("keysweep: %(levelname)s: %(message)s")
+        self._tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = printable(record.getMessage())
+        line = f"keysweep: {record.levelname.lower()}: {message}"
+        if record.exc_info and self._tracebacks:
+            trace = self.formatException(record.exc_info)
+            line += "".join("\n" + printable(t) for t in trace.splitlines())
+        return line
+
+
+def configure_logging(level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(PrintableFormatter(tracebacks=level >= 2))
+    root.addHandler(handler)
+    root.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG))
+
+
+def error(message: str) -> None:
+    """An error line on stderr (shown even with --quiet); ``message`` must be escaped already."""
+    click.echo(f"keysweep: error: {message}", err=True)
+
+
+def warning(message: str) -> None:
+    """A warning line on stderr (not with --quiet); ``message`` must be escaped already."""
+    if verbosity() >= 0:
+        click.echo(f"keysweep: warning: {message}", err=True)
+
+
+def note(message: str, level: int = 0) -> None:
+    """An informational line on stderr, shown at verbosity ``level`` and above."""
+    if verbosity() >= level:
+        click.echo(f"keysweep: {message}", err=True)
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """'1 finding', '2 findings'."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
 
 
 def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -25,14 +130,19 @@ def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def usage_error(message: str) -> click.UsageError:
-    return click.UsageError(message)
+    return click.UsageError(printable(message))
 
 
 def store_options(command: Any) -> Any:
-    """--store / --no-store, shared by the commands that use the history store."""
+    """--store / --no-store, shared by the commands that save scans to the history store."""
     command = click.option(
         "--no-store", is_flag=True, help="Do not use the history store (scan: do not save this scan)."
     )(command)
+    return store_option(command)
+
+
+def store_option(command: Any) -> Any:
+    """--store alone, for the commands that only read the history store."""
     return click.option(
         "--store",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -44,6 +154,6 @@ def store_options(command: Any) -> Any:
 def store_path(opts: dict[str, Any]) -> Path | None:
     from scanner.store.history import default_store_path
 
-    if opts["no_store"]:
+    if opts.get("no_store"):
         return None
     return Path(opts["store"]) if opts["store"] else default_store_path()

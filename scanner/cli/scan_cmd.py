@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,31 +15,30 @@ from scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     SEVERITIES,
+    error,
+    note,
     parse_as_of,
+    plural,
     store_options,
     store_path,
     usage_error,
+    verbosity,
+    warning,
 )
+from scanner.cli.progress import TerminalProgress
 from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
-from scanner.reporting.base import ReporterError, load_reporter, write_atomically
+from scanner.printable import printable
+from scanner.reporting.base import Reporter, ReporterError, load_reporter
+from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs, write_output
+from scanner.reporting.table import DEFAULT_LIMIT, render_table
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
 from scanner.targets import TargetError, expand, read_targets_file
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
-
-
-class TerminalProgress:
-    """One line per target on a terminal; nothing when output is piped or scheduled."""
-
-    def target_started(self, collector: str, target: str) -> None:
-        click.echo(f"  scanning {collector}: {target} ...", err=True)
-
-    def target_finished(self, collector: str, target: str, ok: bool) -> None:
-        click.echo(f"  {'done' if ok else 'FAILED'} {collector}: {target}", err=True)
 
 
 @click.command("scan")
@@ -124,6 +124,14 @@ class TerminalProgress:
 @click.option("--sarif", "out_sarif", type=click.Path(path_type=Path), help="Write SARIF 2.1.0 here.")
 @click.option("--csv", "out_csv", type=click.Path(path_type=Path), help="Write findings as CSV here.")
 @click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="NAME[=PATH]",
+    help="Render with any installed reporter (table, json, jsonl, html, cbom, sarif, csv, ...) to PATH, "
+    "or to stdout without one; repeatable. Default: the findings table on stdout.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
     metavar="SEVERITY",
@@ -151,7 +159,15 @@ class TerminalProgress:
     help="Network targets scanned at once.",
 )
 def scan(**opts: Any) -> None:
-    """Sweep the targets, apply the policies, write the reports."""
+    """Sweep the targets, apply the policies, write the reports.
+
+    \b
+    Examples:
+      keysweep scan --path /etc/ssl
+      keysweep scan --path /etc --json report.json --html /srv/www/crypto.html --fail-on high
+      keysweep scan --tls 10.0.0.0/28:443 --timeout 5 --format jsonl=findings.jsonl
+      keysweep scan --config /etc/keysweep/scan.toml -q
+    """
     from scanner.scan import ScanRequest, run_scan
 
     # A scan builds many small long-lived objects; the default GC thresholds make it re-walk them
@@ -169,11 +185,20 @@ def scan(**opts: Any) -> None:
     except PackError as exc:
         raise usage_error(str(exc)) from None
     waivers = _waivers(opts["waivers_file"])
-    outputs = {name: opts[f"out_{name}"] for name in _REPORT_OPTIONS if opts[f"out_{name}"]}
+    outputs = _outputs(opts)
+    level = verbosity()
+    # the findings table is the default, unless stdout is taken by a report or --quiet
+    table = level >= 0 and not any(o.to_stdout or o.path in _STDOUT_ALIASES for o in outputs)
     try:
-        reporters = {name: load_reporter(name) for name in outputs}
+        reporters = {o.format: load_reporter(o.format) for o in outputs}
     except ReporterError as exc:
         raise usage_error(str(exc)) from None
+    problems = check_outputs(outputs)
+    for problem in problems:
+        error(printable(problem))
+    if problems:
+        # before any scanning: a scheduled scan must not run for an hour and then lose its reports
+        sys.exit(EXIT_USAGE)
 
     request = ScanRequest(
         targets=tuple(targets),
@@ -184,11 +209,19 @@ def scan(**opts: Any) -> None:
         options=_collector_options(opts),
         waivers=waivers,
     )
-    progress = TerminalProgress() if sys.stderr.isatty() else None
-    result = run_scan(request, progress)
+    live = sys.stderr.isatty() and level >= 0
+    progress = TerminalProgress(sys.stderr, live=live, verbosity=level) if live or level >= 1 else None
+    try:
+        result = run_scan(request, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    for failure in result.errors:
+        error(f"{printable(failure.target)}: {printable(failure.message)} [{printable(failure.collector)}]")
 
     json_report: bytes | None = None
     history_path = store_path(opts)
+    saved = False
     if history_path is not None:
         from scanner.reporting.json_report import JsonReporter
         from scanner.store.history import StoreError, record
@@ -196,15 +229,59 @@ def scan(**opts: Any) -> None:
         json_report = JsonReporter().render(result)
         try:
             result = record(result, json_report, history_path)
+            saved = True
         except StoreError as exc:  # the scan's reports matter more than its history
-            click.echo(f"keysweep: warning: scan not saved to history: {exc}", err=True)
-    for name, path in outputs.items():
-        content = json_report if name == "json" and json_report is not None else reporters[name].render(result)
-        write_atomically(path, content)
-    _print_summary(result, outputs)
-    if history_path is not None:
-        click.echo(f"keysweep: scan {result.metadata.id} saved to {history_path}", err=True)
-    sys.exit(_exit_code(result, opts["fail_on"]))
+            warning(f"scan not saved to history: {printable(exc)}")
+    written, failed = _write_outputs(result, outputs, reporters, json_report)
+    if table:
+        click.echo(render_findings_table(result, level), nl=False)
+    _print_summary(result, written)
+    if saved:
+        note(f"scan {result.metadata.id} saved to {printable(history_path)}")
+    sys.exit(EXIT_USAGE if failed else _exit_code(result, opts["fail_on"]))
+
+
+_STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
+
+
+def _outputs(opts: dict[str, Any]) -> list[Output]:
+    """--json FILE and friends, then every --format NAME[=PATH] (no path: stdout)."""
+    outputs = [Output(name, str(opts[f"out_{name}"])) for name in _REPORT_OPTIONS if opts[f"out_{name}"]]
+    for spec in opts["formats"]:
+        name, _, path = spec.partition("=")
+        if not name:
+            raise usage_error(f"--format {spec!r}: give a reporter name, e.g. --format json=report.json")
+        outputs.append(Output(name, path or STDOUT))
+    stdout = [o.format for o in outputs if o.to_stdout]
+    if len(stdout) > 1:
+        raise usage_error(f"only one format can go to stdout; got {', '.join(stdout)}: give the others a path")
+    return outputs
+
+
+def _write_outputs(
+    result: ScanResult, outputs: list[Output], reporters: dict[str, Reporter], json_report: bytes | None
+) -> tuple[list[Output], list[Output]]:
+    """Each output written, or named in an error; one failure never stops the others."""
+    written: list[Output] = []
+    failed: list[Output] = []
+    for output in outputs:
+        try:
+            if output.format == "json" and json_report is not None:
+                content = json_report
+            else:
+                content = reporters[output.format].render(result)
+            write_output(output.path, content)
+        except OutputError as exc:
+            error(f"{output.format} report not written: {printable(exc)}")
+            failed.append(output)
+        else:
+            written.append(output)
+    return written, failed
+
+
+def render_findings_table(result: ScanResult, level: int) -> str:
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return render_table(result, colour=colour, limit=None if level >= 1 else DEFAULT_LIMIT)
 
 
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
@@ -291,16 +368,16 @@ def _exit_code(result: ScanResult, fail_on: str | None) -> int:
     return EXIT_OK
 
 
-def _print_summary(result: ScanResult, outputs: dict[str, Path]) -> None:
+def _print_summary(result: ScanResult, written: list[Output]) -> None:
     from scanner.reporting.summary import summarize
 
     summary = summarize(result)
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
-    click.echo(
-        f"keysweep: {len(result.assets)} assets, {len(result.findings)} findings"
-        f"{f' ({counts})' if counts else ''}, {len(result.errors)} errors; "
-        f"readiness {summary['readiness']['score']}%",
-        err=True,
+    note(
+        f"{plural(len(result.assets), 'asset')}, {plural(len(result.findings), 'finding')}"
+        f"{f' ({counts} open)' if counts else ''}, {plural(len(result.errors), 'error')}; "
+        f"readiness {summary['readiness']['score']}%"
     )
-    for name, path in outputs.items():
-        click.echo(f"keysweep: {name} report written to {path.absolute()}", err=True)
+    for output in written:
+        if not output.to_stdout:
+            note(f"{output.format} report written to {printable(os.path.abspath(output.path))}")

@@ -32,11 +32,27 @@ class ProgressObserver(Protocol):
     def target_finished(self, collector: str, target: str, ok: bool) -> None: ...
 
 
+@runtime_checkable
+class ItemProgress(Protocol):
+    """Optional, finer progress within one target (the files of a directory sweep): an observer
+    that has these methods gets them from collectors that can count their items."""
+
+    def items_found(self, collector: str, count: int) -> None: ...
+
+    def item_done(self, collector: str, item: str) -> None: ...
+
+
 class SilentProgress:
     def target_started(self, collector: str, target: str) -> None:
         pass
 
     def target_finished(self, collector: str, target: str, ok: bool) -> None:
+        pass
+
+    def items_found(self, collector: str, count: int) -> None:
+        pass
+
+    def item_done(self, collector: str, item: str) -> None:
         pass
 
 

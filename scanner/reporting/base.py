@@ -6,13 +6,12 @@ is the format name (``json``, ``html``, ``cbom``, ``sarif``, ...).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import ClassVar, Protocol
 
 from scanner import plugins
 from scanner.inventory.model import ScanResult
+from scanner.reporting.output import write_output
 
 
 class ReporterError(RuntimeError):
@@ -35,14 +34,8 @@ def load_reporter(name: str) -> Reporter:
 
 
 def write_atomically(path: Path, content: bytes) -> None:
-    """Write beside the target and rename, so that a reader never sees half a report."""
+    """Write a file (its directory created if missing) the safe way of ``scanner.reporting.output``:
+    a regular file is replaced atomically, a device, pipe or symlink is written through."""
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_output(str(path), content)

@@ -12,7 +12,7 @@ from scanner.reporting.summary import summarize
 SCHEMA_VERSION = "1"
 
 
-def _finding(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding) -> dict[str, Any]:
     return {
         "id": f.id,
         "rule_id": f.rule_id,
@@ -59,7 +59,7 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             for a in result.assets
         ],
         "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
-        "findings": [_finding(f) for f in result.findings],
+        "findings": [finding_dict(f) for f in result.findings],
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
         "summary": summarize(result),
     }

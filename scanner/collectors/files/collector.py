@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from scanner import plugins
-from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.base import CollectContext, ItemProgress, Target
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Observation, freeze
 
@@ -54,6 +54,8 @@ class FileCollector:
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         seen: set[str] = set()
+        # per-file progress for a terminal's progress bar, when the observer takes it
+        items = context.progress if isinstance(context.progress, ItemProgress) else None
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -63,10 +65,15 @@ class FileCollector:
                 continue
             paths = [p for p in self._walk(root) if p not in seen]
             seen.update(paths)
+            if items is not None:
+                items.items_found(self.name, len(paths))
             follow: deque[Path] = deque()
-            for result in (self._collect_file(p, context, named_by_config=False) for p in paths):
+            for path in paths:
+                result = self._collect_file(path, context, named_by_config=False)
                 yield from result.observations
                 follow.extend(result.follow)
+                if items is not None:
+                    items.item_done(self.name, path)
             while follow:
                 path = os.path.abspath(follow.popleft())
                 if path in seen:
