@@ -44,7 +44,8 @@ def _number(value: Any, where: str) -> float:
 # table -> key -> (the scan command's parameter name, kind of value)
 _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "targets": {
-        "paths": ("paths", "existing-paths"),
+        # a missing path is an error entry in the report, never the end of a scheduled scan
+        "paths": ("paths", "paths"),
         "tls": ("tls_targets", "strings"),
         "targets_file": ("targets_file", "path"),
         "pkcs11_modules": ("pkcs11_modules", "paths"),
@@ -94,7 +95,6 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
         "number": _number,
         "path": lambda v, w: resolve(_string(v, w)),
         "paths": lambda v, w: tuple(resolve(s) for s in _strings(v, w)),
-        "existing-paths": _existing_paths(resolve),
         "output": lambda v, w: resolve(
             _string(v, w).replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
         ),
@@ -114,17 +114,6 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
             param, kind = known[key]
             values[param] = converters[kind](value, f"{path}: [{table}] {key}")
     return values
-
-
-def _existing_paths(resolve: Callable[[str], Path]) -> Callable[[Any, str], tuple[Path, ...]]:
-    def convert(value: Any, where: str) -> tuple[Path, ...]:
-        paths = tuple(resolve(s) for s in _strings(value, where))
-        for p in paths:
-            if not p.exists():
-                raise ConfigError(f"{where}: {p} does not exist")
-        return paths
-
-    return convert
 
 
 def _date(value: Any, where: str) -> datetime:

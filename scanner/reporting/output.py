@@ -101,7 +101,7 @@ def _check(path: str) -> tuple[object, ...]:
         return identity
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return _check_new(path)
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
@@ -126,6 +126,8 @@ def _check_new(path: str) -> tuple[object, ...]:
 
 def _check_directory(directory: str, path: str) -> None:
     if not os.path.isdir(directory):
+        if os.path.lexists(directory):
+            raise OutputError(f"{path}: {directory} is not a directory")
         raise OutputError(f"{path}: directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: directory {directory} is not writable")
