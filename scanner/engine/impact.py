@@ -19,6 +19,7 @@ from typing import Any
 
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze
+from scanner.printable import printable
 
 
 class ImpactError(ValueError):
@@ -158,9 +159,11 @@ def render_text(impact: Impact) -> str:
     def name(asset: Asset) -> str:
         props = asset.properties
         label = props.get("subject") or props.get("path") or props.get("host") or props.get("algorithm") or ""
-        return f"{asset.id}" + (f"  ({label})" if label else "")
+        return printable(f"{asset.id}" + (f"  ({label})" if label else ""))
 
-    lines = [f"blast radius of {asset_label(impact.root)}: {len(impact.dependents)} dependent assets"]
+    count = len(impact.dependents)
+    noun = "asset" if count == 1 else "assets"
+    lines = [f"blast radius of {printable(asset_label(impact.root))}: {count} dependent {noun}"]
     if impact.held_in:
         lines.append("held in:")
         lines += [f"  {name(a)}" for a in impact.held_in]
@@ -168,7 +171,7 @@ def render_text(impact: Impact) -> str:
         group = impact.by_type(type)
         if group:
             lines.append(f"{type.value} ({len(group)}):")
-            lines += [f"  {'  ' * (d.depth - 1)}{name(d.asset)}  <- {d.how}" for d in group]
+            lines += [f"  {'  ' * (d.depth - 1)}{name(d.asset)}  <- {printable(d.how)}" for d in group]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.inventory.model import Severity
+from scanner.printable import printable
 from scanner.store.history import HistoryStore, StoreError
 
 # facts that move every day by themselves; a change in them alone is not a change of the asset
@@ -150,10 +151,12 @@ def diff_dict(d: ReportDiff) -> dict[str, Any]:
 
 
 def diff_text(d: ReportDiff) -> str:
-    """A short human summary, one line per change."""
+    """A short human summary, one line per change; every field from a report is escaped for the
+    terminal (subjects, paths and config values come from the scanned material)."""
+    p = printable
     lines = [
-        f"keysweep diff: {d.old_scan.get('id', '?')} ({d.old_scan.get('finished_at', '?')})"
-        f" -> {d.new_scan.get('id', '?')} ({d.new_scan.get('finished_at', '?')})",
+        f"keysweep diff: {p(d.old_scan.get('id', '?'))} ({p(d.old_scan.get('finished_at', '?'))})"
+        f" -> {p(d.new_scan.get('id', '?'))} ({p(d.new_scan.get('finished_at', '?'))})",
         f"findings: {len(d.new_findings)} new, {len(d.resolved_findings)} resolved, {len(d.changed_findings)} changed;"
         f" assets: {len(d.new_assets)} new, {len(d.removed_assets)} removed, {len(d.changed_assets)} changed",
     ]
@@ -163,17 +166,20 @@ def diff_text(d: ReportDiff) -> str:
     ):
         if findings:
             lines += ["", f"{title}:"]
-            lines += [f"  {mark} [{f['severity']}] {f['rule_id']} on {f['asset_id']}: {f['message']}" for f in findings]
+            lines += [
+                f"  {mark} [{p(f['severity'])}] {p(f['rule_id'])} on {p(f['asset_id'])}: {p(f['message'])}"
+                for f in findings
+            ]
     if d.changed_findings:
         lines += ["", "Changed findings:"]
         for c in d.changed_findings:
-            what = ", ".join(f"{k} {c['before'].get(k)!s} -> {c['after'].get(k)!s}" for k in c["fields"])
-            lines.append(f"  ~ {c['after']['rule_id']} on {c['after']['asset_id']}: {what}")
+            what = ", ".join(f"{p(k)} {p(c['before'].get(k))} -> {p(c['after'].get(k))}" for k in c["fields"])
+            lines.append(f"  ~ {p(c['after']['rule_id'])} on {p(c['after']['asset_id'])}: {what}")
     for title, assets, mark in (("New assets", d.new_assets, "+"), ("Removed assets", d.removed_assets, "-")):
         if assets:
             lines += ["", f"{title}:"]
-            lines += [f"  {mark} {a['type']} {a['id']}" for a in assets]
+            lines += [f"  {mark} {p(a['type'])} {p(a['id'])}" for a in assets]
     if d.changed_assets:
         lines += ["", "Changed assets:"]
-        lines += [f"  ~ {a['type']} {a['id']}: {', '.join(a['fields'])}" for a in d.changed_assets]
+        lines += [f"  ~ {p(a['type'])} {p(a['id'])}: {', '.join(p(f) for f in a['fields'])}" for a in d.changed_assets]
     return "\n".join(lines) + "\n"

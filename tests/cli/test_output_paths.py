@@ -138,7 +138,11 @@ def test_symlink_is_written_through(tree: Path, tmp_path: Path) -> None:
 
 def test_process_substitution_dev_fd(tree: Path, tmp_path: Path) -> None:
     out = tmp_path / "via-fd.json"
-    script = f'"{sys.executable}" -m scanner scan --path "{tree}" --no-store --json >(cat > "{out}"); rc=$?; wait $!; exit $rc'
+    # bash hands the scan /dev/fd/63, a pipe to cat; `wait $!` waits for cat to finish writing
+    script = (
+        f'"{sys.executable}" -m scanner scan --path "{tree}" --no-store --json >(cat > "{out}"); '
+        "rc=$?; wait $!; exit $rc"
+    )
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
