@@ -9,6 +9,7 @@ another pack defines (a rule id belongs to exactly one pack).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -325,5 +326,7 @@ def select_packs(packs: Mapping[str, Pack], names: Sequence[str]) -> list[Pack]:
         return [pack for pack in packs.values() if pack.default]
     unknown = [n for n in names if n not in packs]
     if unknown:
-        raise PackError(f"unknown policy {', '.join(unknown)} (known: {', '.join(sorted(packs))})")
+        close = [m for n in unknown for m in difflib.get_close_matches(n, list(packs), n=1)]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PackError(f"unknown policy {', '.join(unknown)}{hint} (known: {', '.join(sorted(packs))})")
     return [packs[n] for n in dict.fromkeys(names)]

@@ -1,0 +1,131 @@
+"""Exit codes that mean one thing (issue 10 part 3): 0 done, 1 findings at --fail-on, 2 usage /
+unusable output / nothing scanned, 3 internal error (one line; traceback at -vv), 130 on SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scanner.cli import main
+from tests.support.scans import keysweep, mixed_tree
+from tests.support.tls_servers import free_port, start_silent_socket
+
+
+def test_findings_at_fail_on_exit_1_and_below_exit_0(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    assert keysweep("scan", "--path", str(tmp_path), "--no-store", "--fail-on", "high").returncode == 1
+    assert keysweep("scan", "--path", str(tmp_path), "--no-store", "--fail-on", "critical").returncode == 0
+
+
+def test_nothing_scanned_exits_2_and_says_why(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    done = keysweep("scan", "--tls", f"127.0.0.1:{port}", "--no-store", "--timeout", "2")
+    assert done.returncode == 2
+    # the error is on stderr with its target and reason, not only counted
+    line = next(line for line in done.stderr.splitlines() if line.startswith("keysweep: error: 127.0.0.1:"))
+    assert f"127.0.0.1:{port}" in line and "refused" in line.lower(), done.stderr
+    assert "1 error;" in done.stderr  # "1 error", never "1 errors"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scan", "--path", ".", "--policy", "nist-sp800-5"], "did you mean nist-sp800-57?"),
+        (["scan", "--path", ".", "--format", "sarf"], "did you mean 'sarif'?"),
+        (["scan", "--path", ".", "--fail-on", "severe"], "Invalid value for '--fail-on'"),
+        (["scan", "--frobnicate"], "No such option '--frobnicate'"),
+        (["scna"], "No such command 'scna'"),
+        (["scan"], "nothing to scan"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_internal_error_is_one_line_exit_3_with_traceback_only_at_vv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Faked: a bug cannot be planted in the real scan, so run_scan is replaced by one that raises.
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("bug in \x1b[2Jscan")
+
+    monkeypatch.setattr("scanner.scan.run_scan", broken)
+    quiet = CliRunner().invoke(main, ["scan", "--path", str(tmp_path), "--no-store"])
+    assert quiet.exit_code == 3
+    assert quiet.stderr.splitlines() == [
+        "keysweep: error: internal error: RuntimeError: bug in \\x1b[2Jscan",
+        "keysweep: run again with -vv for the traceback",
+    ]
+    loud = CliRunner().invoke(main, ["scan", "--path", str(tmp_path), "--no-store", "-vv"])
+    assert loud.exit_code == 3
+    assert "Traceback (most recent call last):" in loud.stderr and "in broken" in loud.stderr
+    assert "\x1b" not in loud.stderr
+
+
+def test_sigint_exits_130_leaves_no_report_and_stores_nothing(tmp_path: Path) -> None:
+    mixed_tree(tmp_path / "tree")
+    silent = start_silent_socket()  # holds the scan in the TLS collector's worker threads
+    store, report = tmp_path / "history.sqlite3", tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scanner",
+                "scan",
+                "--path",
+                str(tmp_path / "tree"),
+                "--tls",
+                silent.target,
+                "--timeout",
+                "60",
+                "--store",
+                str(store),
+                "--json",
+                str(report),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4)  # well into the scan: the silent endpoint's timeout is 60 s
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        silent.stop()
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - started < 20  # not the 60 s of the endpoint's timeout
+    assert "keysweep: interrupted" in stderr
+    assert "Aborted!" not in stderr and "Traceback" not in stderr
+    assert list(report.parent.iterdir()) == []  # no report, no temporary file
+    if store.exists():  # the interrupted scan is never stored as complete
+        with sqlite3.connect(store) as db:
+            assert db.execute("SELECT count(*) FROM scans").fetchone() == (0,)
+
+
+def test_version_and_verbosity_anywhere() -> None:
+    for flag in ("-V", "--version"):
+        result = CliRunner().invoke(main, [flag])
+        assert result.exit_code == 0 and result.output.startswith("keysweep, version ")
+    for argv in (["-v", "rules"], ["rules", "-v"], ["-q", "rules"], ["rules", "--quiet"], ["rules", "-vv"]):
+        assert CliRunner().invoke(main, argv).exit_code == 0, argv
+
+
+def test_options_from_keysweep_environment_variables(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    env = {"KEYSWEEP_SCAN_FAIL_ON": "high", "KEYSWEEP_SCAN_NO_STORE": "1"}
+    assert keysweep("scan", "--path", str(tmp_path), env=env).returncode == 1
+    # the command line wins
+    assert keysweep("scan", "--path", str(tmp_path), "--fail-on", "critical", env=env).returncode == 0
