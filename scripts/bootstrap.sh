@@ -48,4 +48,5 @@ crypto_version=$(.venv/bin/python -c 'import cryptography; print(cryptography.__
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict scanner
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest -q -n 2 -p no:cacheprovider "${@:2}"

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from scanner.cli.common import EXIT_FINDINGS, SEVERITIES, store_options, store_path, usage_error
 from scanner.inventory.model import Severity
-from scanner.reporting.base import write_atomically
+from scanner.reporting.output import Output, OutputError, check_outputs, write_output
 
 
 @click.command("diff")
 @click.argument("old")
 @click.argument("new")
 @store_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "table", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the diff (table is the same as text).",
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the diff here, not stdout.")
 @click.option(
     "--fail-on-new",
@@ -27,20 +35,49 @@ from scanner.reporting.base import write_atomically
 def diff_command(
     old: str, new: str, store: Path | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
 ) -> None:
-    """Compare two scans: OLD and NEW are JSON report files or scan ids (or id prefixes) in the store."""
+    """Compare two scans: OLD and NEW are JSON report files or scan ids (or id prefixes) in the store.
+
+    \b
+    Examples:
+      keysweep diff yesterday.json today.json
+      keysweep diff 3f2a 9be1 --format json
+      keysweep diff old.json new.json --fail-on-new high
+    """
     import json
 
-    from scanner.reporting.diff import DiffError, diff_dict, diff_reports, diff_text, load_report
+    from scanner.reporting.diff import diff_dict, diff_reports, diff_text
 
     path = store_path({"store": store, "no_store": no_store})
-    try:
-        result = diff_reports(load_report(old, path), load_report(new, path))
-    except DiffError as exc:
-        raise usage_error(str(exc)) from None
+    if output is not None:
+        for problem in check_outputs([Output("diff", str(output))]):
+            raise usage_error(problem)
+    result = diff_reports(_load(old, path), _load(new, path))
     text = json.dumps(diff_dict(result), indent=1, ensure_ascii=False) + "\n" if fmt == "json" else diff_text(result)
     if output:
-        write_atomically(output, text.encode("utf-8"))
+        try:
+            write_output(str(output), text.encode("utf-8"))
+        except OutputError as exc:
+            raise usage_error(f"diff not written: {exc}") from None
     else:
         click.echo(text, nl=False)
     if fail_on_new and result.new_at_or_above(Severity(fail_on_new)):
         sys.exit(EXIT_FINDINGS)
+
+
+def _load(ref: str, store: Path | None) -> dict[str, Any]:
+    """A report file's path, or a scan id (or unique id prefix) in the history store."""
+    from scanner.api import KeysweepError, load_report
+    from scanner.store.history import HistoryStore, StoreError
+
+    if Path(ref).expanduser().is_file():
+        try:
+            return load_report(Path(ref).expanduser())
+        except KeysweepError as exc:
+            raise usage_error(str(exc)) from None
+    if store is None:
+        raise usage_error(f"{ref!r} is not a report file, and no history store is in use")
+    try:
+        with HistoryStore(store, create=False) as history:
+            return history.load(ref)
+    except StoreError as exc:
+        raise usage_error(f"{ref!r} is not a report file, and {exc}") from None

@@ -6,14 +6,11 @@ findings by their stable id (rule id + asset id) and assets by their content-der
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from scanner.inventory.model import Severity
 from scanner.printable import printable
-from scanner.store.history import HistoryStore, StoreError
 
 # facts that move every day by themselves; a change in them alone is not a change of the asset
 _VOLATILE_PROPERTIES = frozenset({"age_days", "days_remaining"})
@@ -41,26 +38,6 @@ class ReportDiff:
         return [
             f for f in self.new_findings if f.get("waived") is None and Severity(f["severity"]).rank >= severity.rank
         ]
-
-
-def load_report(ref: str, store_path: Path | None) -> dict[str, Any]:
-    """A report file's path, or a scan id (or unique id prefix) in the history store."""
-    path = Path(ref).expanduser()
-    if path.is_file():
-        try:
-            report: dict[str, Any] = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise DiffError(f"cannot read report {path}: {exc}") from None
-        if not isinstance(report, dict) or "findings" not in report or "assets" not in report:
-            raise DiffError(f"{path} is not a keysweep JSON report")
-        return report
-    if store_path is None:
-        raise DiffError(f"{ref!r} is not a report file, and no history store is in use")
-    try:
-        with HistoryStore(store_path, create=False) as store:
-            return store.load(ref)
-    except StoreError as exc:
-        raise DiffError(f"{ref!r} is not a report file, and {exc}") from None
 
 
 def _by_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
