@@ -63,6 +63,13 @@ _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
     help="File of TLS targets, one per line; '#' comments.",
 )
 @click.option(
+    "--target",
+    "generic_targets",
+    multiple=True,
+    metavar="KIND:VALUE",
+    help="A target for whichever installed collector declares KIND (e.g. a plugin's); repeatable.",
+)
+@click.option(
     "--pkcs11-module",
     "pkcs11_modules",
     multiple=True,
@@ -322,6 +329,26 @@ def _targets(opts: dict[str, Any]) -> list[Target]:
         raise usage_error(str(exc)) from None
     for module in opts["pkcs11_modules"]:
         targets.append(Target("pkcs11", str(module.absolute())))
+    return targets + _generic_targets(opts.get("generic_targets", ()))
+
+
+def _generic_targets(specs: tuple[str, ...]) -> list[Target]:
+    """--target KIND:VALUE, checked against the kinds the installed collectors declare."""
+    if not specs:
+        return []
+    from scanner.scan import target_kinds
+
+    kinds = target_kinds()
+    targets: list[Target] = []
+    for spec in specs:
+        kind, sep, value = spec.partition(":")
+        if not sep or not kind or not value:
+            raise usage_error(f"--target {spec!r}: expected KIND:VALUE (kinds: {', '.join(sorted(kinds))})")
+        if kind not in kinds:
+            raise usage_error(
+                f"--target {spec!r}: no installed collector takes {kind!r} (kinds: {', '.join(sorted(kinds))})"
+            )
+        targets.append(Target(kind, value))
     return targets
 
 

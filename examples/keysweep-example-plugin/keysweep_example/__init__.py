@@ -1,0 +1,1 @@
+"""An example keysweep plugin package (see README.md beside it)."""
