@@ -13,8 +13,10 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -88,6 +90,7 @@ class PluginGroup(click.Group):
     ) -> NoReturn:
         """Every way out maps to one exit code; click's own ("Aborted!" and 1) are not used."""
         extra.setdefault("auto_envvar_prefix", "KEYSWEEP")
+        previous = _install_sigint_handler()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort:
@@ -103,7 +106,35 @@ class PluginGroup(click.Group):
             _quiet_broken_pipe()
         except Exception as exc:
             _internal_error(exc, 0)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+# after Ctrl-C, the time left for cleanup (temporary files, open transactions) before exiting anyway
+_INTERRUPT_GRACE_SECONDS = 3.0
+
+
+def _install_sigint_handler() -> Any:
+    """Ctrl-C raises KeyboardInterrupt as usual, and a watchdog makes sure the process then ends:
+    unwinding can block (a thread pool's shutdown waits for workers stuck in a network timeout)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=_exit_after_grace, name="keysweep-interrupt", daemon=True).start()
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, on_sigint)
+
+
+def _exit_after_grace() -> None:
+    time.sleep(_INTERRUPT_GRACE_SECONDS)
+    with contextlib.suppress(Exception):
+        sys.stderr.write("keysweep: interrupted\n")
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _interrupted() -> NoReturn:

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,16 +94,27 @@ def test_sigint_exits_130_leaves_no_report_and_stores_nothing(tmp_path: Path) ->
                 str(store),
                 "--json",
                 str(report),
+                "-v",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(4)  # well into the scan: the silent endpoint's timeout is 60 s
-        assert process.poll() is None
+        assert process.stderr is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+        reader.start()
+        # interrupt once the file sweep is done and the scan waits on the silent endpoint (60 s)
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("keysweep: done files:") for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        assert process.poll() is None, lines
         process.send_signal(signal.SIGINT)
         started = time.monotonic()
-        _, stderr = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(10)
+        stderr = "".join(lines)
     finally:
         silent.stop()
     assert process.returncode == 130, stderr
