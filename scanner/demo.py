@@ -34,12 +34,22 @@ class DemoPlan:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def _sample_targets() -> Path:
+    return resources.reports_dir().parent / "sample-targets"
+
+
+def sample_targets_available() -> bool:
+    """Only a source checkout has sample-targets/ (a pip-installed keysweep does not)."""
+    return (_sample_targets() / "start.sh").is_file()
+
+
 def sample_targets_dir() -> Path:
-    here = resources.reports_dir().parent / "sample-targets"
-    if not (here / "start.sh").is_file():
+    here = _sample_targets()
+    if not sample_targets_available():
         raise DemoError(
-            f"the demo needs a keysweep source checkout (no sample-targets/start.sh at {here}); "
-            "run it from the repository: bash scripts/bootstrap.sh demo"
+            "the demo needs a keysweep source checkout (its sample-targets/ directory, with openssl, "
+            "softhsm2 and nginx installed), which a pip-installed keysweep does not have; in a checkout, "
+            "run: bash scripts/bootstrap.sh demo"
         )
     return here
 
@@ -68,6 +78,14 @@ def read_plan(generated: Path) -> DemoPlan:
     return DemoPlan(tuple(parts), tuple(args), env)
 
 
+def _fd(stream: TextIO) -> int | None:
+    try:
+        stream.flush()
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's)
+        return None
+
+
 def run_demo(extra_scan_args: Sequence[str] = (), log: TextIO = sys.stderr) -> Path:
     """Runs the whole demo and returns the HTML report's path; the servers are stopped in any case."""
     here = sample_targets_dir()
@@ -83,7 +101,10 @@ def run_demo(extra_scan_args: Sequence[str] = (), log: TextIO = sys.stderr) -> P
         outputs = ["--html", str(html), "--json", str(generated / "report.json")]
         outputs += ["--cbom", str(generated / "report.cdx.json"), "--sarif", str(generated / "report.sarif")]
         command = [sys.executable, "-m", "scanner", "scan", *plan.args, *outputs]
-        done = subprocess.run([*command, *extra_scan_args], env={**env, **plan.env}, timeout=SCAN_TIMEOUT)
+        # the scan's findings table goes to the log: the demo's stdout is the report's path alone
+        done = subprocess.run(
+            [*command, *extra_scan_args], env={**env, **plan.env}, timeout=SCAN_TIMEOUT, stdout=_fd(log)
+        )
         if done.returncode not in (0, 1):  # 1 only means findings at or above --fail-on
             raise DemoError(f"the demo scan failed (exit code {done.returncode})")
         return html

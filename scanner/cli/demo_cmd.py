@@ -10,7 +10,14 @@ import click
 from scanner.cli.common import EXIT_USAGE, store_options
 
 
-@click.command("demo")
+def _hidden() -> bool:
+    from scanner.demo import sample_targets_available
+
+    return not sample_targets_available()
+
+
+# listed only where it can run: a source checkout (pip-installed users get the reason if they try)
+@click.command("demo", hidden=_hidden())
 @store_options
 def demo_command(store: Path | None, no_store: bool) -> None:
     """Start sample-targets/, scan it, write the HTML report (its path is printed), stop the servers."""

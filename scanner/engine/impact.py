@@ -120,6 +120,12 @@ def resolve_asset(graph: InventoryGraph, query: str) -> str:
         return partial[0]
     if len(partial) > 1:
         raise ImpactError(f"{query!r} matches {len(partial)} assets: {', '.join(sorted(partial)[:10])}")
+    # a certificate's subject or a name in its SAN (e.g. "CN=shop.example" or "shop.example")
+    named = [i for i in ids if _names_match(graph.asset(i), query)]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise ImpactError(f"{query!r} names {len(named)} certificates: {', '.join(sorted(named)[:10])}")
     path = str(Path(query).absolute())
     in_file = [i for i in ids if any(loc.ref == path for loc in graph.locations_of(i))]
     keys = [i for i in in_file if graph.asset(i).properties.get("has_private_key")]
@@ -132,10 +138,27 @@ def resolve_asset(graph: InventoryGraph, query: str) -> str:
     raise ImpactError(f"no key or certificate matches {query!r}")
 
 
+def _names_match(asset: Asset, query: str) -> bool:
+    if asset.type is not AssetType.CERTIFICATE:
+        return False
+    wanted = query.lower()
+    subject = str(asset.properties.get("subject") or "").lower()
+    names = [str(n).lower() for n in asset.properties.get("san") or ()]
+    return wanted == subject or wanted in names or f"cn={wanted}" in subject.split(",")
+
+
 def graph_from_report(path: Path) -> InventoryGraph:
-    """The inventory graph of a keysweep JSON report (its assets and relations)."""
+    """The inventory graph of a keysweep JSON report file (its assets and relations)."""
     try:
         data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImpactError(f"{path}: not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    return graph_from_report_data(data, str(path))
+
+
+def graph_from_report_data(data: Any, source: str) -> InventoryGraph:
+    """The inventory graph of a parsed JSON report (a file's, or a scan's in the history store)."""
+    try:
         graph = InventoryGraph()
         for raw in data["assets"]:
             graph.add_asset(
@@ -150,8 +173,8 @@ def graph_from_report(path: Path) -> InventoryGraph:
             )
         for raw in data["relations"]:
             graph.add_relation(Relation(raw["source"], raw["target"], RelationType(raw["type"])))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImpactError(f"{path}: not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ImpactError(f"{source}: not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
     return graph
 
 
