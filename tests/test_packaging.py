@@ -62,3 +62,50 @@ def test_wheel_installs_into_a_fresh_venv_and_scans(tmp_path: Path) -> None:
     assert str(ROOT) not in installed  # really the installed copy, with its bundled packs
     rules = subprocess.run([fresh / "bin" / "keysweep", "rules"], cwd=tmp_path, capture_output=True, text=True)
     assert "cms.key.min-strength" in rules.stdout
+
+    # the public API under the distribution's name, from the installed wheel
+    api = subprocess.run(
+        [python, "-c", "import keysweep; print(keysweep.__file__, keysweep.scan.__module__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(ROOT) not in api and "scanner.api" in api
+    # the metadata a package index shows: licence file, classifiers
+    metadata = subprocess.run(
+        [python, "-c", "from importlib.metadata import metadata as m; print(m('keysweep').as_string())"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
+    assert "Classifier: Topic :: Security :: Cryptography" in metadata
+    # shell completion as README documents it
+    for shell, marker in (("bash", "complete -o nosort -F"), ("zsh", "compdef"), ("fish", "complete --no-files")):
+        script = subprocess.run(
+            [fresh / "bin" / "keysweep"],
+            env={"_KEYSWEEP_COMPLETE": f"{shell}_source", "PATH": "/usr/bin:/bin"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert script.returncode == 0 and marker in script.stdout, (shell, script.stderr)
+    words = subprocess.run(
+        [fresh / "bin" / "keysweep"],
+        env={"_KEYSWEEP_COMPLETE": "bash_complete", "COMP_WORDS": "keysweep sc", "COMP_CWORD": "1", "PATH": "/usr/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "plain,scan" in words.splitlines()
+    # no sample-targets/ in a wheel: the demo is not offered
+    assert (
+        " demo "
+        not in subprocess.run(
+            [fresh / "bin" / "keysweep", "--help"], cwd=tmp_path, capture_output=True, text=True
+        ).stdout
+    )
