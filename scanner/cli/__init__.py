@@ -28,6 +28,7 @@ from scanner.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    add_environment_variables,
     add_verbosity_options,
     configure_logging,
     error,
@@ -65,7 +66,7 @@ class PluginGroup(click.Group):
         if not isinstance(command, click.Command):
             return None
         # -v/-q are accepted after the subcommand too, for every command including third-party ones
-        return add_verbosity_options(command)
+        return add_environment_variables(add_verbosity_options(command), cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         # internal errors are caught here, where the context still knows the verbosity

@@ -59,6 +59,20 @@ def add_verbosity_options(command: click.Command) -> click.Command:
     return command
 
 
+def add_environment_variables(command: click.Command, name: str) -> click.Command:
+    """KEYSWEEP_<COMMAND>_<OPTION> for every option, named after the option as users type it
+    (``--fail-on`` is KEYSWEEP_SCAN_FAIL_ON, ``--policy`` KEYSWEEP_SCAN_POLICY), not after the
+    Python parameter behind it, which is what click's automatic names would use."""
+    prefix = f"KEYSWEEP_{name.upper().replace('-', '_')}_"
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.envvar is not None or param.name in ("verbose", "quiet"):
+            continue
+        longest = max(param.opts, key=len).lstrip("-")
+        param.envvar = prefix + longest.upper().replace("-", "_")
+        param.show_envvar = True
+    return command
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is when the record is emitted (test runners swap it)."""
 

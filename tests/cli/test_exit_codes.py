@@ -3,6 +3,7 @@ unusable output / nothing scanned, 3 internal error (one line; traceback at -vv)
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -141,3 +142,8 @@ def test_options_from_keysweep_environment_variables(tmp_path: Path) -> None:
     assert keysweep("scan", "--path", str(tmp_path), env=env).returncode == 1
     # the command line wins
     assert keysweep("scan", "--path", str(tmp_path), "--fail-on", "critical", env=env).returncode == 0
+    # named after the option as typed (--policy), several values space-separated
+    out = tmp_path / "r.json"
+    env = {**env, "KEYSWEEP_SCAN_POLICY": "fips-140-3 cnsa-2.0", "KEYSWEEP_SCAN_JSON": str(out)}
+    keysweep("scan", "--path", str(tmp_path), env=env)
+    assert json.loads(out.read_text())["scan"]["policies"] == ["fips-140-3", "cnsa-2.0"]
