@@ -83,3 +83,54 @@ def spki_from_tbs(tbs: bytes) -> bytes:
         raise DerError("TBSCertificate has no SubjectPublicKeyInfo")
     _, element_start, _, element_end = fields[5]
     return tbs[element_start:element_end]
+
+
+def leading_integers(data: bytes) -> list[int]:
+    """The INTEGERs that open the top-level SEQUENCE of ``data`` (DH parameters: p, g[, q]).
+
+    Raises DerError when ``data`` is not one complete SEQUENCE.
+    """
+    top = children(data)
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("not one DER SEQUENCE")
+    out: list[int] = []
+    for tag, _, start, end in children(data, top[0][2], top[0][3]):
+        if tag != 0x02:
+            break
+        out.append(int.from_bytes(data[start:end], "big", signed=True))
+    return out
+
+
+def dh_prime_bits(data: bytes) -> int:
+    """The size of p in PKCS#3 DHParameter or X9.42 DomainParameters (both start with p, g)."""
+    numbers = leading_integers(data)
+    if len(numbers) < 2 or numbers[0] <= 2:
+        raise DerError("not DH parameters")
+    return numbers[0].bit_length()
+
+
+def first_element(data: bytes) -> tuple[int, int]:
+    """(tag, end offset) of the element that starts ``data``, whatever follows it."""
+    tag, _, end = _read_tlv(data, 0)
+    return tag, end
+
+
+def looks_like_certificate(element: bytes) -> bool:
+    """Certificate ::= SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING }, by shape only.
+
+    The TBS must hold serial, signature, issuer, validity (a SEQUENCE, unlike a CRL's time),
+    subject and SubjectPublicKeyInfo, so CRLs and other signed structures do not pass.
+    """
+    try:
+        top = children(element)
+        if len(top) != 1 or top[0][0] != 0x30:
+            return False
+        parts = children(element, top[0][2], top[0][3])
+        if [p[0] for p in parts] != [0x30, 0x30, 0x03]:
+            return False
+        fields = children(element, parts[0][2], parts[0][3])
+    except DerError:
+        return False
+    if fields and fields[0][0] == 0xA0:
+        fields = fields[1:]
+    return len(fields) >= 6 and [f[0] for f in fields[:6]] == [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]

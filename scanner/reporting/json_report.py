@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, ClassVar
 
 from scanner import __version__
@@ -61,8 +62,25 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
         "findings": [_finding(f) for f in result.findings],
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
-        "summary": summarize(result),
+        # the file sweep's counts sit beside the rest of the summary: examined = recognised + skipped + failed
+        "summary": {**summarize(result), "files": result.sweep.as_dict()},
     }
+
+
+# PEP 383 surrogate escapes: a path byte that is not UTF-8 is kept in the str as U+DC80..U+DCFF
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encode_json_text(text: str) -> bytes:
+    """UTF-8 JSON, where each lone surrogate (an undecodable file-name byte) is written as a \\udcXX escape.
+
+    JSON allows such escapes, ``json.loads`` gives the same str back, and ``os.fsencode`` of that
+    str gives the exact bytes of the name (the convention is in docs/report-schema.md).
+    """
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
 
 
 class JsonReporter:
@@ -70,4 +88,5 @@ class JsonReporter:
 
     def render(self, result: ScanResult) -> bytes:
         # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans)
-        return json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        text = json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str)
+        return encode_json_text(text)
