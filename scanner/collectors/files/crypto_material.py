@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from scanner.collectors.base import CollectContext
-from scanner.collectors.files import pem, pkcs12_locked
+from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
 from scanner.inventory import crypto_assets, der
 from scanner.inventory.model import (
@@ -46,6 +46,15 @@ _SSH_PUBLIC_PREFIXES = (
     b"ecdsa-sha2-nistp521 ",
     b"sk-ssh-ed25519@openssh.com ",
     b"sk-ecdsa-sha2-nistp256@openssh.com ",
+    # OpenSSH certificates (*-cert.pub)
+    b"ssh-rsa-cert-v01@openssh.com ",
+    b"ssh-dss-cert-v01@openssh.com ",
+    b"ssh-ed25519-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp256-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp384-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp521-cert-v01@openssh.com ",
+    b"sk-ssh-ed25519-cert-v01@openssh.com ",
+    b"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com ",
 )
 _CERT_TYPES = {"CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"}
 _PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"}
@@ -101,6 +110,12 @@ class _Findings:
                 self.items.append(self.source.stored_here(item))
         unread = f"; fields not read: {', '.join(sorted(failed))}" if failed else ""
         self.error(f"{detail}: certificate parsed leniently, cryptography rejects it ({_short(strict_error)}){unread}")
+
+    def add_openssh_certificate(self, line: bytes, detail: str) -> None:
+        for item in openssh_cert.certificate_observations(line, self.source.location(detail)):
+            self.items.append(item)
+            if isinstance(item, Asset) and item.properties.get("certificate_format") == "openssh":
+                self.items.append(self.source.stored_here(item))
 
     def add_dh_parameters(self, der_bytes: bytes, kind: str) -> None:
         self.file_properties["dh_parameters_bits"] = der.dh_prime_bits(der_bytes)
@@ -290,8 +305,14 @@ class CryptoMaterialHandler:
             if start < 0:
                 continue
             detail = f"line {number}"
+            fields = line[start:].split()
+            if fields[0].endswith(openssh_cert.CERT_SUFFIX):
+                try:
+                    found.add_openssh_certificate(line[start:], detail)
+                except Exception as exc:
+                    found.error(f"{detail}: not a readable OpenSSH certificate ({_short(exc)})")
+                continue
             try:
-                fields = line[start:].split()
                 public = serialization.load_ssh_public_key(b" ".join(fields[:2]))
                 found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
             except Exception as exc:
