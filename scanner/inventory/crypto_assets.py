@@ -56,6 +56,9 @@ def describe_public_key(public_key: PublicKeyTypes) -> dict[str, Any]:
     return {"algorithm": type(public_key).__name__, "key_size": None, "curve": None}
 
 
+_DSA_OID = "1.2.840.10040.4.1"
+
+
 def describe_spki(spki_der: bytes) -> dict[str, Any]:
     """Describe a SubjectPublicKeyInfo, by OID where cryptography cannot load the key."""
     try:
@@ -63,6 +66,9 @@ def describe_spki(spki_der: bytes) -> dict[str, Any]:
     except Exception:  # UnsupportedAlgorithm, ValueError: fall back to the OID
         pass
     oid = der.spki_algorithm_oid(spki_der)
+    if oid == _DSA_OID and not der.spki_has_parameters(spki_der):
+        # RFC 3279 2.3.2: a DSA key without parameters inherits its issuer's; the size is the issuer's p
+        return {"algorithm": "DSA", "key_size": None, "curve": None, "dsa_parameters_inherited": True}
     pq = knowledge.post_quantum_by_oid(oid)
     if pq is not None:
         return {"algorithm": pq.name, "key_size": None, "curve": None, "algorithm_oid": oid}
@@ -252,6 +258,8 @@ def certificate_observations(
             "extensions (lenient reading)", lambda: lenient.extension_properties(raw), no_values
         )
         extension_values = {**_extension_properties({}), **extension_values}
+        # asn1crypto may read what cryptography refused: name the extension cryptography refused
+        failed_extensions = {**lenient.extensions_cryptography_rejects(raw), **failed_extensions}
         if failed_extensions:  # otherwise cryptography's own reason stays the one given
             del fields.failed["extensions"]
         for name, reason in failed_extensions.items():

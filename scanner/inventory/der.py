@@ -70,6 +70,16 @@ def spki_algorithm_oid(spki: bytes) -> str:
     return decode_oid(spki[alg[0][2] : alg[0][3]])
 
 
+def spki_has_parameters(spki: bytes) -> bool:
+    """Whether the AlgorithmIdentifier of a SubjectPublicKeyInfo carries parameters (not absent, not NULL)."""
+    (_, _, start, end), *_ = children(spki) or [(0, 0, 0, 0)]
+    parts = children(spki, start, end)
+    if not parts:
+        raise DerError("malformed SubjectPublicKeyInfo")
+    algorithm = children(spki, parts[0][2], parts[0][3])
+    return len(algorithm) > 1 and algorithm[1][0] != 0x05
+
+
 def spki_from_tbs(tbs: bytes) -> bytes:
     """The SubjectPublicKeyInfo element of a DER TBSCertificate."""
     top = children(tbs)
@@ -134,3 +144,34 @@ def looks_like_certificate(element: bytes) -> bool:
     if fields and fields[0][0] == 0xA0:
         fields = fields[1:]
     return len(fields) >= 6 and [f[0] for f in fields[:6]] == [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]
+
+
+def encode(tag: int, value: bytes) -> bytes:
+    """One DER element (definite length)."""
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + value
+
+
+def certificate_with_each_extension(certificate: bytes) -> list[tuple[bytes, bytes]]:
+    """(extension element, the certificate re-encoded with only that extension) for each extension.
+
+    The signature no longer matches; this is for asking a strict parser which extension it refuses.
+    """
+    (_, _, start, end), *_ = children(certificate)
+    parts = children(certificate, start, end)
+    tbs_tag, _, tbs_value, tbs_end = parts[0]
+    fields = children(certificate, tbs_value, tbs_end)
+    if not fields or fields[-1][0] != 0xA3:
+        return []
+    head = b"".join(certificate[f[1] : f[3]] for f in fields[:-1])
+    tail = b"".join(certificate[p[1] : p[3]] for p in parts[1:])
+    (_, _, seq_start, seq_end), *_ = children(certificate, fields[-1][2], fields[-1][3])
+    out = []
+    for _, ext_start, _, ext_end in children(certificate, seq_start, seq_end):
+        extension = certificate[ext_start:ext_end]
+        tbs = encode(tbs_tag, head + encode(0xA3, encode(0x30, extension)))
+        out.append((extension, encode(0x30, tbs + tail)))
+    return out

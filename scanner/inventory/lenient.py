@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from asn1crypto import x509 as ax509
 from cryptography import x509
 
+from scanner.inventory import der
 from scanner.inventory.model import iso_time
 
 T = TypeVar("T")
@@ -183,6 +184,26 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
         except Exception as exc:  # this extension only: the others are still read
             failures.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return out, failures.failed
+
+
+def extensions_cryptography_rejects(der_bytes: bytes) -> dict[str, str]:
+    """The extensions cryptography refuses, found by offering it each extension alone.
+
+    cryptography reads all extensions at once and its error does not name the culprit; a CA whose
+    one odd extension fails must be told apart from one whose basicConstraints fails.
+    """
+    failed: dict[str, str] = {}
+    try:
+        variants = der.certificate_with_each_extension(der_bytes)
+    except der.DerError:
+        return failed
+    for extension, variant in variants:
+        try:
+            x509.load_der_x509_certificate(variant).extensions  # noqa: B018 -- parsing is the test
+        except Exception as exc:  # ValueError, DuplicateExtension, UnsupportedGeneralNameType, ...
+            name = _extension_name(ax509.Extension.load(extension))
+            failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return failed
 
 
 def _time(value: Any) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, ClassVar
 
 from scanner import __version__
@@ -67,20 +66,14 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
-# PEP 383 surrogate escapes: a path byte that is not UTF-8 is kept in the str as U+DC80..U+DCFF
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def encode_json_text(text: str) -> bytes:
-    """UTF-8 JSON, where each lone surrogate (an undecodable file-name byte) is written as a \\udcXX escape.
+    """UTF-8 JSON text; a lone surrogate (an undecodable file-name byte, PEP 383) becomes a \\udcXX escape.
 
-    JSON allows such escapes, ``json.loads`` gives the same str back, and ``os.fsencode`` of that
-    str gives the exact bytes of the name (the convention is in docs/report-schema.md).
+    UTF-8 encodes every other character, so only those are escaped: JSON allows the escape,
+    ``json.loads`` gives the same str back, and ``os.fsencode`` of it the exact bytes of the name
+    (the convention is in docs/reports.md).
     """
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+    return text.encode("utf-8", "backslashreplace")
 
 
 class JsonReporter:
