@@ -178,7 +178,7 @@ class CryptoMaterialHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         # a marker that starts a line; code and docs that quote one ("-----BEGIN ...") are not PEM,
         # nor are binaries (magic files) that hold one
-        if b"-----BEGIN " in head and b"\x00" not in head and pem.has_marker(head):
+        if b"-----BEGIN " in head and _pem_in_text(head):
             # a settings file (.env, YAML, JSON) with a key pasted in is the secrets handler's: it
             # reports the whole file's secrets and still inventories the key
             return not _settings_outside_pem(head)
@@ -191,7 +191,7 @@ class CryptoMaterialHandler:
 
     def sniff_whole(self, path: Path, data: bytes) -> bool:
         """PEM after a long preamble (``openssl x509 -text`` output, a commented test file)."""
-        return b"\x00" not in data[:4096] and pem.has_marker(data)
+        return _pem_in_text(data)
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
@@ -468,6 +468,13 @@ def _settings_outside_pem(head: bytes) -> bool:
     """True when the text around the PEM blocks holds settings, not PEM headers (Bag Attributes...)."""
     outside = _PEM_OR_TAIL.sub(b"", head)
     return _ENV_LINE.search(outside) is not None or _SECRET_SETTING_LINE.search(outside) is not None
+
+
+def _pem_in_text(data: bytes) -> bool:
+    """A PEM marker starting a line, with text before it: a binary (a magic file, an executable)
+    that holds a marker has NUL bytes before it; damage after the block does not hide it."""
+    offset = pem.first_marker(data)
+    return offset is not None and b"\x00" not in data[:offset]
 
 
 def _load_der_private_key(data: bytes) -> PrivateKeyTypes:

@@ -68,9 +68,13 @@ def _markers(data: bytes, prefix: bytes) -> Iterator[tuple[int, str, int]]:
         position = data.find(prefix, position + len(prefix))
 
 
+def first_marker(data: bytes) -> int | None:
+    """Offset of the first BEGIN marker that starts a line (code quoting a marker is not PEM)."""
+    return next((offset for offset, _, _ in _markers(data, _BEGIN) if _at_line_start(data, offset)), None)
+
+
 def has_marker(data: bytes) -> bool:
-    """A BEGIN marker that starts a line, anywhere in ``data`` (code quoting a marker is not PEM)."""
-    return any(_at_line_start(data, offset) for offset, _, _ in _markers(data, _BEGIN))
+    return first_marker(data) is not None
 
 
 def split(data: bytes) -> PemSplit:

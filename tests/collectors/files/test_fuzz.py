@@ -152,11 +152,13 @@ MUTATIONS: tuple[Callable[[random.Random, bytes, list[bytes]], bytes], ...] = (
 )  # fmt: skip
 
 
-def _mutants(seeds: list[Path], out: Path, rng: random.Random, count: int) -> list[Path]:
+def _mutants(seeds: list[Path], out: Path, seed: int, count: int) -> list[Path]:
     out.mkdir()
     contents = [p.read_bytes() for p in seeds]
     paths = []
     for n in range(count):
+        # one generator per mutant: mutant n of a seed is the same whatever the others consumed
+        rng = random.Random(f"{seed}-{n}")
         index = rng.randrange(len(seeds))
         data = contents[index]
         for _ in range(rng.choice([1, 1, 2, 3])):
@@ -225,7 +227,7 @@ def test_mutated_inputs_of_every_kind(tmp_path: Path) -> None:
     assert len(seeds) >= 30
     # the seeds themselves first: every one is read (configs and a secrets file included)
     _check(tmp_path / "seeds", seeds, tmp_path)
-    mutants = _mutants(seeds, tmp_path / "mutants", random.Random(SEED), COUNT)
+    mutants = _mutants(seeds, tmp_path / "mutants", SEED, COUNT)
     _check(tmp_path / "mutants", mutants, tmp_path)
 
 
