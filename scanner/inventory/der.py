@@ -125,20 +125,31 @@ def first_element(data: bytes) -> tuple[int, int]:
     return tag, end
 
 
+def certificate_parts(element: bytes) -> tuple[bytes, bytes]:
+    """The TBSCertificate and signature AlgorithmIdentifier elements of a certificate.
+
+    Only those two must be whole: a damaged signature part still leaves a certificate that OpenSSL
+    reads. Raises DerError otherwise.
+    """
+    top = children(element)
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("not one DER SEQUENCE")
+    tbs_tag, _, tbs_end = _read_tlv(element, top[0][2])
+    algorithm_tag, _, algorithm_end = _read_tlv(element, tbs_end)
+    if (tbs_tag, algorithm_tag) != (0x30, 0x30):
+        raise DerError("not a certificate: TBSCertificate and AlgorithmIdentifier must be SEQUENCEs")
+    return element[top[0][2] : tbs_end], element[tbs_end:algorithm_end]
+
+
 def looks_like_certificate(element: bytes) -> bool:
-    """Certificate ::= SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING }, by shape only.
+    """Certificate ::= SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING }, by its TBS's shape.
 
     The TBS must hold serial, signature, issuer, validity (a SEQUENCE, unlike a CRL's time),
     subject and SubjectPublicKeyInfo, so CRLs and other signed structures do not pass.
     """
     try:
-        top = children(element)
-        if len(top) != 1 or top[0][0] != 0x30:
-            return False
-        parts = children(element, top[0][2], top[0][3])
-        if [p[0] for p in parts] != [0x30, 0x30, 0x03]:
-            return False
-        fields = children(element, parts[0][2], parts[0][3])
+        tbs, _ = certificate_parts(element)
+        fields = children(tbs, 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F))
     except DerError:
         return False
     if fields and fields[0][0] == 0xA0:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from asn1crypto import algos
 from asn1crypto import x509 as ax509
 from cryptography import x509
 
@@ -171,8 +172,8 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
         "crl_urls": [],
     }
     failures = _Failures()
-    cert = ax509.Certificate.load(der_bytes)
-    extensions: list[Any] = failures.read("extensions", lambda: list(cert["tbs_certificate"]["extensions"]), [])
+    tbs = ax509.TbsCertificate.load(der.certificate_parts(der_bytes)[0])
+    extensions: list[Any] = failures.read("extensions", lambda: list(tbs["extensions"]), [])
     for extension in extensions:
         try:
             name = _extension_name(extension)
@@ -211,8 +212,8 @@ def _time(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _signature_algorithm(cert: ax509.Certificate) -> str:
-    dotted = cert["signature_algorithm"]["algorithm"].dotted
+def _signature_algorithm(algorithm: Any) -> str:
+    dotted = algorithm["algorithm"].dotted
     name = x509.ObjectIdentifier(dotted)._name
     return dotted if name == "Unknown OID" else name
 
@@ -220,11 +221,12 @@ def _signature_algorithm(cert: ax509.Certificate) -> str:
 def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | None, dict[str, str]]:
     """Certificate properties read leniently, the SubjectPublicKeyInfo DER (None if unreadable), and failures.
 
-    Raises ValueError when not even the outer structure is a certificate.
+    Raises ValueError (der.DerError) when not even the outer structure is a certificate.
     """
-    cert = ax509.Certificate.load(der_bytes)
-    tbs = cert["tbs_certificate"]
-    tbs.contents  # noqa: B018 -- forces the outer parse: a non-certificate fails here, as a whole
+    # the parts on their own: a damaged signature value must not hide the rest
+    tbs_der, algorithm_der = der.certificate_parts(der_bytes)
+    tbs = ax509.TbsCertificate.load(tbs_der)
+    algorithm = algos.SignedDigestAlgorithm.load(algorithm_der)
     failures = _Failures()
     subject = failures.read("subject", lambda: rfc4514(tbs["subject"]), "")
     issuer = failures.read("issuer", lambda: rfc4514(tbs["issuer"]), "")
@@ -241,8 +243,8 @@ def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | No
         "serial": failures.read("serial", lambda: format(tbs["serial_number"].native, "x"), None),
         "not_before": iso_time(not_before) if not_before else None,
         "not_after": iso_time(not_after) if not_after else None,
-        "signature_algorithm": failures.read("signature_algorithm", lambda: _signature_algorithm(cert), None),
-        "signature_hash": failures.read("signature_hash", lambda: cert.hash_algo, None),
+        "signature_algorithm": failures.read("signature_algorithm", lambda: _signature_algorithm(algorithm), None),
+        "signature_hash": failures.read("signature_hash", lambda: algorithm.hash_algo, None),
         "self_signed": bool(subject) and subject == issuer and (aki is None or ski is None or aki == ski),
         **extensions,
         "version": failures.read("version", lambda: str(tbs["version"].native), None),

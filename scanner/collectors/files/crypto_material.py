@@ -196,7 +196,7 @@ class CryptoMaterialHandler:
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
         data = source.data
-        if b"-----BEGIN " in data and pem.has_marker(data):
+        if b"-----BEGIN " in data:
             fmt = "pem"
             self._parse_pem(found, data, context)
         elif _looks_like_ssh_public_keys(data[:4096]):

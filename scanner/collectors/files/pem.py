@@ -78,7 +78,11 @@ def has_marker(data: bytes) -> bool:
 
 
 def split(data: bytes) -> PemSplit:
-    """Every PEM block in ``data``, in order; blocks never overlap (a BEGIN inside a block is body)."""
+    """Every PEM block in ``data``, in order; blocks never overlap (a BEGIN inside a block is body).
+
+    A block may start mid-line (a key pasted into ``TLS_KEY="-----BEGIN ...``); whether a file is
+    PEM at all is decided by a marker that starts a line (``first_marker``).
+    """
     ends: dict[str, list[int]] = {}
     end_after: dict[int, int] = {}
     for offset, label, after in _markers(data, _END):
@@ -88,12 +92,14 @@ def split(data: bytes) -> PemSplit:
     truncated: list[str] = []
     consumed = 0
     for offset, label, after in _markers(data, _BEGIN):
-        if offset < consumed or not _at_line_start(data, offset):
+        if offset < consumed:
             continue
         candidates = ends.get(label, [])
         index = bisect.bisect_left(candidates, after)
         if index == len(candidates):
-            truncated.append(label)
+            # a quoted marker mid-line ("-----BEGIN ..." in code or docs) is not a truncated block
+            if _at_line_start(data, offset):
+                truncated.append(label)
             continue
         end = end_after[candidates[index]]
         blocks.append(PemBlock(label, offset, end))
