@@ -114,6 +114,7 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         findings=waived.findings,
         errors=graph.errors + evaluation.errors + notices,
         rules=tuple(rule.info() for rule in engine.rules),
+        sweep=graph.sweep,
     )
 
 

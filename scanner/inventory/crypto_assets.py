@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed2551
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from scanner.inventory import der, knowledge
+from scanner.inventory import der, knowledge, lenient
 from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
 
 T = TypeVar("T")
@@ -56,6 +56,9 @@ def describe_public_key(public_key: PublicKeyTypes) -> dict[str, Any]:
     return {"algorithm": type(public_key).__name__, "key_size": None, "curve": None}
 
 
+_DSA_OID = "1.2.840.10040.4.1"
+
+
 def describe_spki(spki_der: bytes) -> dict[str, Any]:
     """Describe a SubjectPublicKeyInfo, by OID where cryptography cannot load the key."""
     try:
@@ -63,6 +66,9 @@ def describe_spki(spki_der: bytes) -> dict[str, Any]:
     except Exception:  # UnsupportedAlgorithm, ValueError: fall back to the OID
         pass
     oid = der.spki_algorithm_oid(spki_der)
+    if oid == _DSA_OID and not der.spki_has_parameters(spki_der):
+        # RFC 3279 2.3.2: a DSA key without parameters inherits its issuer's; the size is the issuer's p
+        return {"algorithm": "DSA", "key_size": None, "curve": None, "dsa_parameters_inherited": True}
     pq = knowledge.post_quantum_by_oid(oid)
     if pq is not None:
         return {"algorithm": pq.name, "key_size": None, "curve": None, "algorithm_oid": oid}
@@ -215,15 +221,14 @@ def _extension_properties(exts: dict[type[Any], Any]) -> dict[str, Any]:
         "is_ca": bool(basic and basic.ca),
         "san": _san(exts.get(x509.SubjectAlternativeName)),
         "key_usage": _key_usage(exts.get(x509.KeyUsage)),
-        "extended_key_usage": [] if eku is None else [oid._name for oid in eku],
+        # an OID without a name stays dotted, so that rules and readers can still tell purposes apart
+        "extended_key_usage": [] if eku is None else [lenient.eku_name(oid.dotted_string) for oid in eku],
+        "extended_key_usage_oids": [] if eku is None else [oid.dotted_string for oid in eku],
         "subject_key_id": None if ski is None else bytes(ski.digest).hex(),
         "authority_key_id": None if aki is None or aki.key_identifier is None else bytes(aki.key_identifier).hex(),
         "ocsp_urls": _ocsp_urls(exts.get(x509.AuthorityInformationAccess)),
         "crl_urls": _crl_urls(exts.get(x509.CRLDistributionPoints)),
     }
-
-
-_NO_EXTENSIONS = _extension_properties({})
 
 
 def certificate_observations(
@@ -244,7 +249,21 @@ def certificate_observations(
     issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
     not_before = fields.read("not_before", lambda: iso_time(cert.not_valid_before_utc), None)
     not_after = fields.read("not_after", lambda: iso_time(cert.not_valid_after_utc), None)
-    extension_values = fields.read("extensions", lambda: _extension_properties(_extensions(cert)), _NO_EXTENSIONS)
+    extension_values = fields.read("extensions", lambda: _extension_properties(_extensions(cert)), None)
+    if extension_values is None:
+        # one bad extension fails them all in cryptography: read each on its own, so that a CA keeps
+        # its basicConstraints, and name the extensions that failed
+        no_values: tuple[dict[str, Any], dict[str, str]] = ({}, {})
+        extension_values, failed_extensions = fields.read(
+            "extensions (lenient reading)", lambda: lenient.extension_properties(raw), no_values
+        )
+        extension_values = {**_extension_properties({}), **extension_values}
+        # asn1crypto may read what cryptography refused: name the extension cryptography refused
+        failed_extensions = {**lenient.extensions_cryptography_rejects(raw), **failed_extensions}
+        if failed_extensions:  # otherwise cryptography's own reason stays the one given
+            del fields.failed["extensions"]
+        for name, reason in failed_extensions.items():
+            fields.failed[f"extension {name}"] = reason
     ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]
     properties: dict[str, Any] = {
         "sha256_fingerprint": digest,
@@ -263,16 +282,40 @@ def certificate_observations(
     if not_before and not_after:
         properties["validity_days"] = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
 
-    observations: list[Asset | Relation] = []
     spki = fields.read("public_key", lambda: der.spki_from_tbs(cert.tbs_certificate_bytes), None)
+    return _certificate_and_key(cert_id, properties, spki, location, fields.failed)
+
+
+def lenient_certificate_observations(
+    der_bytes: bytes, location: Location | None
+) -> tuple[list[Asset | Relation], dict[str, str]]:
+    """What asn1crypto can read of a certificate cryptography rejects (marked ``parsed_leniently``).
+
+    Raises ValueError when the data is not a certificate even to a lenient reader.
+    """
+    properties, spki, failed = lenient.certificate_properties(der_bytes)
+    return _certificate_and_key(certificate_id(der_bytes), properties, spki, location, failed)
+
+
+def _certificate_and_key(
+    cert_id: str,
+    properties: dict[str, Any],
+    spki: bytes | None,
+    location: Location | None,
+    failed: dict[str, str],
+) -> tuple[list[Asset | Relation], dict[str, str]]:
+    observations: list[Asset | Relation] = []
     if spki is not None:
-        key = fields.read("public_key", lambda: key_asset(spki, location, has_private_key=False), None)
-        if key is not None:
+        try:
+            key = key_asset(spki, location, has_private_key=False)
+        except Exception as exc:  # an SPKI that even the OID reader cannot walk
+            failed["public_key"] = f"{type(exc).__name__}: {exc}"
+        else:
             properties["public_key_algorithm"] = key.properties.get("algorithm")
             observations.append(key)
             observations.append(Relation(cert_id, key.id, RelationType.CERTIFIES))
-    if fields.failed:
-        properties["unreadable_fields"] = sorted(fields.failed)
+    if failed:
+        properties["unreadable_fields"] = sorted(failed)
     cert_asset = Asset(
         id=cert_id,
         type=AssetType.CERTIFICATE,
@@ -280,4 +323,4 @@ def certificate_observations(
         locations=(location,) if location else (),
     )
     observations.insert(0, cert_asset)
-    return observations, fields.failed
+    return observations, failed

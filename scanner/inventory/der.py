@@ -70,6 +70,16 @@ def spki_algorithm_oid(spki: bytes) -> str:
     return decode_oid(spki[alg[0][2] : alg[0][3]])
 
 
+def spki_has_parameters(spki: bytes) -> bool:
+    """Whether the AlgorithmIdentifier of a SubjectPublicKeyInfo carries parameters (not absent, not NULL)."""
+    (_, _, start, end), *_ = children(spki) or [(0, 0, 0, 0)]
+    parts = children(spki, start, end)
+    if not parts:
+        raise DerError("malformed SubjectPublicKeyInfo")
+    algorithm = children(spki, parts[0][2], parts[0][3])
+    return len(algorithm) > 1 and algorithm[1][0] != 0x05
+
+
 def spki_from_tbs(tbs: bytes) -> bytes:
     """The SubjectPublicKeyInfo element of a DER TBSCertificate."""
     top = children(tbs)
@@ -83,3 +93,96 @@ def spki_from_tbs(tbs: bytes) -> bytes:
         raise DerError("TBSCertificate has no SubjectPublicKeyInfo")
     _, element_start, _, element_end = fields[5]
     return tbs[element_start:element_end]
+
+
+def leading_integers(data: bytes) -> list[int]:
+    """The INTEGERs that open the top-level SEQUENCE of ``data`` (DH parameters: p, g[, q]).
+
+    Raises DerError when ``data`` is not one complete SEQUENCE.
+    """
+    top = children(data)
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("not one DER SEQUENCE")
+    out: list[int] = []
+    for tag, _, start, end in children(data, top[0][2], top[0][3]):
+        if tag != 0x02:
+            break
+        out.append(int.from_bytes(data[start:end], "big", signed=True))
+    return out
+
+
+def dh_prime_bits(data: bytes) -> int:
+    """The size of p in PKCS#3 DHParameter or X9.42 DomainParameters (both start with p, g)."""
+    numbers = leading_integers(data)
+    if len(numbers) < 2 or numbers[0] <= 2:
+        raise DerError("not DH parameters")
+    return numbers[0].bit_length()
+
+
+def first_element(data: bytes) -> tuple[int, int]:
+    """(tag, end offset) of the element that starts ``data``, whatever follows it."""
+    tag, _, end = _read_tlv(data, 0)
+    return tag, end
+
+
+def certificate_parts(element: bytes) -> tuple[bytes, bytes]:
+    """The TBSCertificate and signature AlgorithmIdentifier elements of a certificate.
+
+    Only those two must be whole: a damaged signature part still leaves a certificate that OpenSSL
+    reads. Raises DerError otherwise.
+    """
+    top = children(element)
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("not one DER SEQUENCE")
+    tbs_tag, _, tbs_end = _read_tlv(element, top[0][2])
+    algorithm_tag, _, algorithm_end = _read_tlv(element, tbs_end)
+    if (tbs_tag, algorithm_tag) != (0x30, 0x30):
+        raise DerError("not a certificate: TBSCertificate and AlgorithmIdentifier must be SEQUENCEs")
+    return element[top[0][2] : tbs_end], element[tbs_end:algorithm_end]
+
+
+def looks_like_certificate(element: bytes) -> bool:
+    """Certificate ::= SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING }, by its TBS's shape.
+
+    The TBS must hold serial, signature, issuer, validity (a SEQUENCE, unlike a CRL's time),
+    subject and SubjectPublicKeyInfo, so CRLs and other signed structures do not pass.
+    """
+    try:
+        tbs, _ = certificate_parts(element)
+        fields = children(tbs, 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F))
+    except DerError:
+        return False
+    if fields and fields[0][0] == 0xA0:
+        fields = fields[1:]
+    return len(fields) >= 6 and [f[0] for f in fields[:6]] == [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]
+
+
+def encode(tag: int, value: bytes) -> bytes:
+    """One DER element (definite length)."""
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + value
+
+
+def certificate_with_each_extension(certificate: bytes) -> list[tuple[bytes, bytes]]:
+    """(extension element, the certificate re-encoded with only that extension) for each extension.
+
+    The signature no longer matches; this is for asking a strict parser which extension it refuses.
+    """
+    (_, _, start, end), *_ = children(certificate)
+    parts = children(certificate, start, end)
+    tbs_tag, _, tbs_value, tbs_end = parts[0]
+    fields = children(certificate, tbs_value, tbs_end)
+    if not fields or fields[-1][0] != 0xA3:
+        return []
+    head = b"".join(certificate[f[1] : f[3]] for f in fields[:-1])
+    tail = b"".join(certificate[p[1] : p[3]] for p in parts[1:])
+    (_, _, seq_start, seq_end), *_ = children(certificate, fields[-1][2], fields[-1][3])
+    out = []
+    for _, ext_start, _, ext_end in children(certificate, seq_start, seq_end):
+        extension = certificate[ext_start:ext_end]
+        tbs = encode(tbs_tag, head + encode(0xA3, encode(0x30, extension)))
+        out.append((extension, encode(0x30, tbs + tail)))
+    return out

@@ -15,6 +15,7 @@ from scanner.inventory.model import (
     Observation,
     Relation,
     RelationType,
+    SweepCounts,
     freeze,
 )
 
@@ -76,6 +77,7 @@ class InventoryGraph:
         self._assets: dict[str, _Entry] = {}
         self._relations: dict[tuple[str, str, RelationType], Relation] = {}
         self._errors: list[CollectionError] = []
+        self.sweep = SweepCounts()
         # insertion-ordered ids per type, so rules for one type do not walk every node
         self._by_type: dict[AssetType, dict[str, None]] = {}
 
@@ -85,6 +87,8 @@ class InventoryGraph:
             self.add_asset(observation)
         elif isinstance(observation, Relation):
             self.add_relation(observation)
+        elif isinstance(observation, SweepCounts):
+            self.sweep = self.sweep + observation
         else:
             self._errors.append(observation)
 

@@ -142,7 +142,37 @@ class CollectionError:
     message: str
 
 
-Observation = Asset | Relation | CollectionError
+@dataclass(frozen=True, slots=True)
+class SweepCounts:
+    """What a file sweep did with the files it met: examined = recognised + skipped + failed.
+
+    recognised: the file is an asset location (maybe with errors beside); skipped: not
+    cryptographic (no handler knows it, or a handler found nothing in it); failed: only errors.
+    """
+
+    examined: int = 0
+    recognised: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def __add__(self, other: SweepCounts) -> SweepCounts:
+        return SweepCounts(
+            self.examined + other.examined,
+            self.recognised + other.recognised,
+            self.skipped + other.skipped,
+            self.failed + other.failed,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "examined": self.examined,
+            "recognised": self.recognised,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
+
+
+Observation = Asset | Relation | CollectionError | SweepCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +204,9 @@ class Finding:
     def make_id(rule_id: str, asset_id: str, discriminator: str = "") -> str:
         # stable across scans so that history and diff can match findings
         text = f"{rule_id}\x00{asset_id}\x00{discriminator}" if discriminator else f"{rule_id}\x00{asset_id}"
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        # surrogatepass: an asset id may hold a non-UTF-8 file name (surrogate escapes, PEP 383);
+        # ids of valid text are unchanged
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +258,5 @@ class ScanResult:
     # earlier scans of the same targets, oldest first; filled from the history store after the
     # scan (dataclasses.replace), empty when there is no store. Not part of the JSON report.
     history: tuple[TrendPoint, ...] = ()
+    # what the file sweep examined, recognised, skipped and failed (all zero without --path)
+    sweep: SweepCounts = field(default_factory=SweepCounts)

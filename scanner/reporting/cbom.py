@@ -182,7 +182,8 @@ class CbomReporter:
     format: ClassVar[str] = "cbom"
 
     def render(self, result: ScanResult) -> bytes:
-        return JsonV1Dot6(build_bom(result)).output_as_string(indent=1).encode("utf-8")
+        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
+        return JsonV1Dot6(build_bom(result)).output_as_string(indent=1).encode("utf-8", "backslashreplace")
 
 
 def build_bom(result: ScanResult) -> Bom:

@@ -64,4 +64,4 @@ class CsvReporter:
             )
             writer.writerow([_cell(v) for v in row])
         # a byte-order mark so that spreadsheet programs read UTF-8 subjects correctly
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
+        return ("\ufeff" + out.getvalue()).encode("utf-8", "backslashreplace")  # PEP 383 names: \udcXX

@@ -246,4 +246,5 @@ class HtmlReporter:
     format: ClassVar[str] = "html"
 
     def render(self, result: ScanResult) -> bytes:
-        return _template().render(**render_context(result)).encode("utf-8")
+        # a non-UTF-8 file name (PEP 383 surrogates) shows as \udcXX, as in the JSON report
+        return _template().render(**render_context(result)).encode("utf-8", "backslashreplace")

@@ -61,8 +61,19 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
         "findings": [finding_dict(f) for f in result.findings],
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
-        "summary": summarize(result),
+        # the file sweep's counts sit beside the rest of the summary: examined = recognised + skipped + failed
+        "summary": {**summarize(result), "files": result.sweep.as_dict()},
     }
+
+
+def encode_json_text(text: str) -> bytes:
+    """UTF-8 JSON text; a lone surrogate (an undecodable file-name byte, PEP 383) becomes a \\udcXX escape.
+
+    UTF-8 encodes every other character, so only those are escaped: JSON allows the escape,
+    ``json.loads`` gives the same str back, and ``os.fsencode`` of it the exact bytes of the name
+    (the convention is in docs/reports.md).
+    """
+    return text.encode("utf-8", "backslashreplace")
 
 
 class JsonReporter:
@@ -70,4 +81,5 @@ class JsonReporter:
 
     def render(self, result: ScanResult) -> bytes:
         # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans)
-        return json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        text = json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str)
+        return encode_json_text(text)

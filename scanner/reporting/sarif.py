@@ -137,4 +137,5 @@ class SarifReporter:
                 }
             ],
         }
-        return json.dumps(sarif, indent=1, ensure_ascii=False, default=str).encode("utf-8")
+        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
+        return json.dumps(sarif, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")

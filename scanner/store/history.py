@@ -57,7 +57,7 @@ def default_store_path() -> Path:
 
 def targets_key(targets: Iterable[str]) -> str:
     """Scans of the same set of targets (in any order) share a key: that is what a trend compares."""
-    return hashlib.sha256("\n".join(sorted(set(targets))).encode()).hexdigest()
+    return hashlib.sha256("\n".join(sorted(set(targets))).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

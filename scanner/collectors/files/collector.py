@@ -6,12 +6,14 @@ gained nothing: pickling a file's observations back costs about as much as parsi
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import stat
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +21,15 @@ from typing import ClassVar
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
-from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Observation, freeze
+from scanner.inventory.model import (
+    Asset,
+    AssetType,
+    CollectionError,
+    Location,
+    Observation,
+    SweepCounts,
+    freeze,
+)
 
 # a certificate, key or config is small; a larger file is a disk image, a log or a database
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -35,11 +45,78 @@ def _owner(uid: int) -> str:
         return str(uid)
 
 
+_SKIPPED = SweepCounts(examined=1, skipped=1)
+_FAILED = SweepCounts(examined=1, failed=1)
+_RECOGNISED = SweepCounts(examined=1, recognised=1)
+_NOT_COUNTED = SweepCounts()  # a directory a config names: the files in it are counted instead
+
+
 @dataclass(frozen=True, slots=True)
 class _FileResult:
     observations: tuple[Observation, ...]
     # files a configuration names: collected next, as "named by a config"
     follow: tuple[Path, ...] = ()
+    counts: SweepCounts = _SKIPPED
+
+
+def _outcome(observations: Sequence[Observation]) -> SweepCounts:
+    if any(isinstance(item, Asset) for item in observations):
+        return _RECOGNISED
+    if any(isinstance(item, CollectionError) for item in observations):
+        return _FAILED
+    return _SKIPPED  # a handler took it and found nothing (a CRL, a config with no TLS in it)
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
+def _kind_of(info: os.stat_result) -> str:
+    return next((name for test, name in _FILE_KINDS if test(info.st_mode)), "special file")
+
+
+@contextmanager
+def _opened(fd: int) -> Iterator[tuple[int, os.stat_result]]:
+    try:
+        yield fd, os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def _open_checked(path: str) -> AbstractContextManager[tuple[int, os.stat_result]]:
+    """Open first, then judge what was opened (fstat): a path checked and then opened can be swapped.
+
+    O_NONBLOCK: a FIFO swapped in never blocks the open; O_NOFOLLOW: a file met in the walk is opened
+    as itself. A symbolic link is still followed on purpose (a link to a key is still a key, and its
+    target's mode is what counts), with the same fstat check on whatever it led to.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        fd = os.open(path, flags)
+    return _opened(fd)
+
+
+def _read(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        try:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+        except BlockingIOError:  # only special files block, and they are not read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 class FileCollector:
@@ -56,6 +133,7 @@ class FileCollector:
         seen: set[str] = set()
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
+        counts = SweepCounts()
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -71,6 +149,7 @@ class FileCollector:
             for path in paths:
                 result = self._collect_file(path, context, named_by_config=False)
                 yield from result.observations
+                counts += result.counts
                 follow.extend(result.follow)
                 if items is not None:
                     items.item_done(self.name, path)
@@ -81,8 +160,10 @@ class FileCollector:
                 seen.add(path)
                 result = self._collect_file(path, context, named_by_config=True)
                 yield from result.observations
+                counts += result.counts
                 follow.extend(result.follow)
             context.progress.target_finished(self.name, target.value, True)
+        yield counts
 
     def _walk(self, root: str) -> Iterator[str]:
         if not os.path.isdir(root):
@@ -99,31 +180,34 @@ class FileCollector:
 
     def _collect_file(self, path: str, context: CollectContext, *, named_by_config: bool) -> _FileResult:
         try:
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                info = os.stat(path)  # a link to a key is still a key; its target's mode is what counts
-            if stat.S_ISDIR(info.st_mode):
-                if named_by_config:  # e.g. ssl_certificate pointing at a directory: scan it too
-                    return _FileResult((), tuple(Path(p) for p in self._walk(path)))
-                return self._error(path, "directory could not be listed")
-            if not stat.S_ISREG(info.st_mode):
-                return _FileResult(())  # sockets, fifos, devices: nothing to read
-            if info.st_size > MAX_FILE_BYTES:
-                if named_by_config or self._oversize_is_error(path):
-                    return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
-                return _FileResult(())
-            with open(path, "rb") as handle:
-                # sized by stat: read(n) allocates n bytes up front, and MAX_FILE_BYTES per file adds up
-                data = handle.read(min(MAX_FILE_BYTES + 1, info.st_size + 65536))
+            opened = _open_checked(path)
         except OSError as exc:
             return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
+        with opened as (fd, info):
+            if stat.S_ISDIR(info.st_mode):
+                if named_by_config:  # e.g. ssl_certificate pointing at a directory: scan it too
+                    return _FileResult((), tuple(Path(p) for p in self._walk(path)), _NOT_COUNTED)
+                return self._error(path, "directory could not be listed")
+            if not stat.S_ISREG(info.st_mode):
+                if named_by_config:  # a config names it as a certificate or key file: say what it is
+                    return self._error(path, f"named by a configuration, but it is a {_kind_of(info)}")
+                return _FileResult((), counts=_SKIPPED)  # sockets, fifos, devices: nothing to read
+            if info.st_size > MAX_FILE_BYTES:
+                if named_by_config or self._oversize_is_error(fd, path):
+                    return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
+                return _FileResult((), counts=_SKIPPED)
+            try:
+                # sized by fstat: read(n) allocates n bytes up front, and MAX_FILE_BYTES per file adds up
+                data = _read(fd, min(MAX_FILE_BYTES + 1, info.st_size + 65536))
+            except OSError as exc:
+                return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
 
         as_path = Path(path)
-        handler = self._handler_for(as_path, data[:_SNIFF_BYTES])
+        handler = self._handler_for(as_path, data)
         if handler is None:
             if named_by_config:
                 return self._error(path, "named by a configuration, but its content is not recognised")
-            return _FileResult(())
+            return _FileResult((), counts=_SKIPPED)
         observations: list[Observation] = []
         try:
             # cryptography warns about malformed-but-loadable input; for a scanner that is the normal
@@ -138,22 +222,38 @@ class FileCollector:
         if parsed.emit_file_asset:
             observations.append(self._file_asset(path, info, parsed))
         observations.extend(parsed.observations)
-        return _FileResult(tuple(observations), parsed.follow)
+        return _FileResult(tuple(observations), parsed.follow, _outcome(observations))
 
     def _error(self, path: str, message: str) -> _FileResult:
-        return _FileResult((CollectionError(path, self.name, message),))
+        return _FileResult((CollectionError(path, self.name, message),), counts=_FAILED)
 
-    def _oversize_is_error(self, path: str) -> bool:
+    def _oversize_is_error(self, fd: int, path: str) -> bool:
         """A huge file whose head a config handler recognises is reported; other huge files are skipped.
 
         Only files over the limit pay for this one extra 4 KiB read, so a large walk stays cheap.
         """
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-        handler = self._handler_for(Path(path), head)
+        try:
+            head = os.pread(fd, _SNIFF_BYTES, 0)
+        except OSError:
+            return True  # unreadable and over the limit: an error naming it, not a silent skip
+        handler = self._sniff_head(Path(path), head)
         return handler is not None and bool(getattr(handler, "oversize_is_error", False))
 
-    def _handler_for(self, path: Path, head: bytes) -> FileHandler | None:
+    def _handler_for(self, path: Path, data: bytes) -> FileHandler | None:
+        """The first handler whose sniff knows the head; else one that finds its format further in."""
+        handler = self._sniff_head(path, data[:_SNIFF_BYTES])
+        if handler is not None or len(data) <= _SNIFF_BYTES:
+            return handler
+        for candidate in self._handlers:
+            sniff_whole = getattr(candidate, "sniff_whole", None)
+            try:
+                if sniff_whole is not None and sniff_whole(path, data):
+                    return candidate
+            except Exception:  # as below: a faulty sniff must not stop the walk
+                continue
+        return None
+
+    def _sniff_head(self, path: Path, head: bytes) -> FileHandler | None:
         for handler in self._handlers:
             try:
                 if handler.sniff(path, head):

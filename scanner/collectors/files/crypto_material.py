@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from scanner.collectors.base import CollectContext
+from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
-from scanner.inventory import crypto_assets
+from scanner.inventory import crypto_assets, der
 from scanner.inventory.model import (
     Asset,
     AssetType,
@@ -35,11 +36,6 @@ from scanner.inventory.model import (
 
 COLLECTOR = "files"
 
-_PEM_MARKER = re.compile(rb"^[ \t]*-----BEGIN [A-Z0-9 ]+-----[ \t]*\r?$", re.MULTILINE)
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
-    re.DOTALL,
-)
 _SSH_PUBLIC_PREFIXES = (
     b"ssh-rsa ",
     b"ssh-dss ",
@@ -50,13 +46,25 @@ _SSH_PUBLIC_PREFIXES = (
     b"ecdsa-sha2-nistp521 ",
     b"sk-ssh-ed25519@openssh.com ",
     b"sk-ecdsa-sha2-nistp256@openssh.com ",
+    # OpenSSH certificates (*-cert.pub)
+    b"ssh-rsa-cert-v01@openssh.com ",
+    b"ssh-dss-cert-v01@openssh.com ",
+    b"ssh-ed25519-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp256-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp384-cert-v01@openssh.com ",
+    b"ecdsa-sha2-nistp521-cert-v01@openssh.com ",
+    b"sk-ssh-ed25519-cert-v01@openssh.com ",
+    b"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com ",
 )
+# every prefix holds one of these; the leftmost prefix in a line starts its key
+_SSH_KEY_START = re.compile(b"|".join(re.escape(p) for p in _SSH_PUBLIC_PREFIXES))
 _CERT_TYPES = {"CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"}
 _PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"}
 _PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
 _CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
 _PKCS7_TYPES = {"PKCS7", "CMS"}
 _IGNORED_TYPES = {"X509 CRL", "EC PARAMETERS", "DSA PARAMETERS"}
+_DH_TYPES = {"DH PARAMETERS": "pkcs3", "X9.42 DH PARAMETERS": "x9.42"}
 
 
 def _short(exc: BaseException) -> str:
@@ -88,6 +96,32 @@ class _Findings:
         if failed:
             fields = ", ".join(f"{name} ({reason})" for name, reason in sorted(failed.items()))
             self.error(f"{detail}: certificate loaded, but some fields could not be read: {fields}")
+
+    def add_lenient_certificate(self, der_bytes: bytes, detail: str, strict_error: BaseException) -> None:
+        """A certificate cryptography rejects, read field by field; raises the strict error if unreadable."""
+        try:
+            observations, failed = crypto_assets.lenient_certificate_observations(
+                der_bytes, self.source.location(detail)
+            )
+        except Exception:
+            raise strict_error from None
+        for item in observations:
+            self.items.append(item)
+            if isinstance(item, Asset) and item.type is AssetType.CERTIFICATE:
+                self.certificates.append(item)
+                self.items.append(self.source.stored_here(item))
+        unread = f"; fields not read: {', '.join(sorted(failed))}" if failed else ""
+        self.error(f"{detail}: certificate parsed leniently, cryptography rejects it ({_short(strict_error)}){unread}")
+
+    def add_openssh_certificate(self, line: bytes, detail: str) -> None:
+        for item in openssh_cert.certificate_observations(line, self.source.location(detail)):
+            self.items.append(item)
+            if isinstance(item, Asset) and item.properties.get("certificate_format") == "openssh":
+                self.items.append(self.source.stored_here(item))
+
+    def add_dh_parameters(self, der_bytes: bytes, kind: str) -> None:
+        self.file_properties["dh_parameters_bits"] = der.dh_prime_bits(der_bytes)
+        self.file_properties["dh_parameters_format"] = kind
 
     def add_private_key(self, key: PrivateKeyTypes, detail: str, *, encrypted: bool) -> None:
         asset = crypto_assets.public_key_asset(
@@ -144,7 +178,7 @@ class CryptoMaterialHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         # a marker that starts a line; code and docs that quote one ("-----BEGIN ...") are not PEM,
         # nor are binaries (magic files) that hold one
-        if b"-----BEGIN " in head and b"\x00" not in head and _PEM_MARKER.search(head):
+        if b"-----BEGIN " in head and _pem_in_text(head):
             # a settings file (.env, YAML, JSON) with a key pasted in is the secrets handler's: it
             # reports the whole file's secrets and still inventories the key
             return not _settings_outside_pem(head)
@@ -154,6 +188,10 @@ class CryptoMaterialHandler:
         return (len(head) > 4 and head[0] == 0x30 and head[1] in (0x80, 0x81, 0x82, 0x83, 0x84)) or (
             len(head) > 2 and head[0] == 0x30 and head[1] < 0x80 and head[1] + 2 == len(head)
         )
+
+    def sniff_whole(self, path: Path, data: bytes) -> bool:
+        """PEM after a long preamble (``openssl x509 -text`` output, a commented test file)."""
+        return _pem_in_text(data)
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
@@ -178,14 +216,13 @@ class CryptoMaterialHandler:
 
     # -- PEM ------------------------------------------------------------------------------------
     def _parse_pem(self, found: _Findings, data: bytes, context: CollectContext) -> None:
-        blocks = list(_PEM_BLOCK.finditer(data))
-        begins = len(_PEM_MARKER.findall(data))
-        if len(blocks) < begins:
-            found.error(f"{begins - len(blocks)} PEM block(s) are truncated (BEGIN without a matching END)")
-        for index, match in enumerate(blocks, start=1):
-            label = match.group(1).decode("ascii")
+        split = pem.split(data)
+        if split.truncated:
+            found.error(f"{len(split.truncated)} PEM block(s) are truncated (BEGIN without a matching END)")
+        for index, block_at in enumerate(split.blocks, start=1):
+            label = block_at.label
             detail = f"PEM block {index} ({label})"
-            block = match.group(0)
+            block = block_at.text(data)
             try:
                 self._parse_pem_block(found, label, block, detail, context)
             except Exception as exc:  # one bad block must not hide the others
@@ -197,7 +234,11 @@ class CryptoMaterialHandler:
         if label in _CERT_TYPES:
             if label != "CERTIFICATE":
                 block = block.replace(label.encode(), b"CERTIFICATE")
-            cert = x509.load_pem_x509_certificate(block)
+            try:
+                cert = x509.load_pem_x509_certificate(block)
+            except ValueError as exc:
+                found.add_lenient_certificate(_pem_body(block), detail, exc)
+                return
             found.add_certificate(cert, detail)
         elif label in _PRIVATE_TYPES:
             if b"Proc-Type: 4,ENCRYPTED" in block:
@@ -218,10 +259,9 @@ class CryptoMaterialHandler:
         elif label in _PKCS7_TYPES:
             for n, cert in enumerate(pkcs7.load_pem_pkcs7_certificates(block), start=1):
                 found.add_certificate(cert, f"{detail}, certificate {n}")
-        elif label == "DH PARAMETERS":
-            params = serialization.load_pem_parameters(block)
-            size = getattr(params.parameter_numbers(), "p", 0).bit_length()
-            found.file_properties["dh_parameters_bits"] = size
+        elif label in _DH_TYPES:
+            # read here, not by cryptography: it refuses X9.42 parameters (p, g, q, ...)
+            found.add_dh_parameters(_pem_body(block), _DH_TYPES[label])
         elif label in _IGNORED_TYPES:
             return
         else:
@@ -263,12 +303,20 @@ class CryptoMaterialHandler:
             line = line.strip()
             if not line or line.startswith(b"#"):
                 continue
-            start = min((line.find(p) for p in _SSH_PUBLIC_PREFIXES if p in line), default=-1)
-            if start < 0:
+            # one regex search per line: a loop over every prefix cost 17 scans of each line
+            match = _SSH_KEY_START.search(line)
+            if match is None:
                 continue
+            start = match.start()
             detail = f"line {number}"
+            fields = line[start:].split()
+            if fields[0].endswith(openssh_cert.CERT_SUFFIX):
+                try:
+                    found.add_openssh_certificate(line[start:], detail)
+                except Exception as exc:
+                    found.error(f"{detail}: not a readable OpenSSH certificate ({_short(exc)})")
+                continue
             try:
-                fields = line[start:].split()
                 public = serialization.load_ssh_public_key(b" ".join(fields[:2]))
                 found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
             except Exception as exc:
@@ -276,17 +324,19 @@ class CryptoMaterialHandler:
 
     # -- DER ------------------------------------------------------------------------------------
     def _parse_der(self, found: _Findings, data: bytes, context: CollectContext) -> str:
-        try:
-            found.add_certificate(x509.load_der_x509_certificate(data), "DER certificate", data)
+        if self._der_certificate(found, data):
             return "der-certificate"
-        except ValueError:
-            pass
         if _looks_like_pkcs12(data):
             self._parse_pkcs12(found, data, context)
             return "pkcs12"
+        if _looks_like_dh_parameters(data):
+            # before the public-key attempt: cryptography reads PKCS#3 (p, g) as an RSA key with e = g
+            found.add_dh_parameters(data, "pkcs3" if len(der.leading_integers(data)) < 3 else "x9.42")
+            return "der-dh-parameters"
         attempts: list[tuple[str, Any]] = [
             ("pkcs7", lambda: pkcs7.load_der_pkcs7_certificates(data)),
-            ("der-private-key", lambda: serialization.load_der_private_key(data, None, True)),
+            # the flag by name: positionally, the third argument is the (ignored) backend
+            ("der-private-key", lambda: _load_der_private_key(data)),
             ("der-public-key", lambda: serialization.load_der_public_key(data)),
             ("der-csr", lambda: x509.load_der_x509_csr(data)),
         ]
@@ -315,6 +365,23 @@ class CryptoMaterialHandler:
         # a complete DER structure of another kind (a CRL, an OCSP response) holds no key: not an error
         return "der"
 
+    def _der_certificate(self, found: _Findings, data: bytes) -> bool:
+        """A DER certificate, with trailing data (reported) or rejected by cryptography (read leniently)."""
+        try:
+            tag, end = der.first_element(data)
+        except der.DerError:
+            return False
+        element = data[:end]
+        if tag != 0x30 or not der.looks_like_certificate(element):
+            return False
+        try:
+            found.add_certificate(x509.load_der_x509_certificate(element), "DER certificate", element)
+        except ValueError as exc:
+            found.add_lenient_certificate(element, "DER certificate", exc)
+        if end < len(data):
+            found.error(f"DER certificate is followed by {len(data) - end} bytes of trailing data")
+        return True
+
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]
         candidates += [(secret.reveal(), True) for secret in context.passwords]
@@ -337,7 +404,31 @@ class CryptoMaterialHandler:
         found.file_properties["locked"] = True
         reason = "no password was supplied" if not context.passwords else "none of the supplied passwords opens it"
         detail = f" ({_short(last_error)})" if last_error and not context.passwords else ""
-        found.error(f"PKCS#12 file is password-protected and {reason}; contents not inventoried{detail}")
+        readable = self._locked_pkcs12(found, data)
+        found.error(f"PKCS#12 file is password-protected and {reason}; {readable}{detail}")
+
+    def _locked_pkcs12(self, found: _Findings, data: bytes) -> str:
+        """Inventory a locked PKCS#12 as a locked container: what its structure shows without the password."""
+        try:
+            locked = pkcs12_locked.read_locked(data)
+        except Exception as exc:  # asn1crypto's errors are ValueError, TypeError, ...
+            return f"its structure is unreadable too ({_short(exc)}); contents not inventoried"
+        found.file_properties["encryption_algorithms"] = list(locked.encryption)
+        found.file_properties["mac_algorithm"] = locked.mac_algorithm
+        found.file_properties["mac_iterations"] = locked.mac_iterations
+        found.file_properties["encrypted_parts"] = locked.encrypted_parts
+        for n, blob in enumerate(locked.shrouded_keys, start=1):
+            found.add_locked_private_key(blob, f"PKCS#12 shrouded key bag {n}")
+        for n, cert_der in enumerate(locked.certificates, start=1):
+            detail = f"PKCS#12 certificate {n} (clear bag)"
+            try:
+                found.add_certificate(x509.load_der_x509_certificate(cert_der), detail, cert_der)
+            except ValueError as exc:
+                found.add_lenient_certificate(cert_der, detail, exc)
+        return (
+            f"inventoried as a locked container ({len(locked.shrouded_keys)} locked key(s), "
+            f"{len(locked.certificates)} certificate(s) in clear, {locked.encrypted_parts} encrypted part(s) unread)"
+        )
 
 
 _DER = serialization.Encoding.DER
@@ -377,6 +468,42 @@ def _settings_outside_pem(head: bytes) -> bool:
     """True when the text around the PEM blocks holds settings, not PEM headers (Bag Attributes...)."""
     outside = _PEM_OR_TAIL.sub(b"", head)
     return _ENV_LINE.search(outside) is not None or _SECRET_SETTING_LINE.search(outside) is not None
+
+
+def _pem_in_text(data: bytes) -> bool:
+    """A PEM marker starting a line, with text before it: a binary (a magic file, an executable)
+    that holds a marker has NUL bytes before it; damage after the block does not hide it."""
+    offset = pem.first_marker(data)
+    return offset is not None and b"\x00" not in data[:offset]
+
+
+def _load_der_private_key(data: bytes) -> PrivateKeyTypes:
+    # the flag by name: positionally, the third argument is the (ignored) backend, and RSA keys that
+    # fail the slow consistency check were dropped with no asset and no error
+    return serialization.load_der_private_key(data, None, unsafe_skip_rsa_key_validation=True)
+
+
+def _pem_body(block: bytes) -> bytes:
+    """The DER inside one PEM block (RFC 7468 headers such as Proc-Type are not expected here)."""
+    lines = block.splitlines()[1:-1]
+    return base64.b64decode(b"".join(line.strip() for line in lines if b":" not in line))
+
+
+def _looks_like_dh_parameters(data: bytes) -> bool:
+    """PKCS#3 (p, g[, length]) or X9.42 (p, g, q, ...): a large prime, then a generator RSA cannot be.
+
+    PKCS#1 RSAPublicKey has the same (n, e) shape; an RSA exponent is odd and never 2, and X9.42's
+    generator is as large as the group, unlike any exponent in use.
+    """
+    try:
+        numbers = der.leading_integers(data)
+    except der.DerError:
+        return False
+    if len(numbers) < 2 or numbers[0].bit_length() < 256 or not 1 < numbers[1] < numbers[0]:
+        return False
+    if len(numbers) >= 3 and numbers[2] > 1 << 64:  # X9.42: q, a large subgroup order
+        return True
+    return numbers[1] % 2 == 0 or numbers[1] == 5
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:

@@ -52,6 +52,8 @@ class FileHandler(Protocol):
     priority: ClassVar[int]
     # optional ClassVar ``oversize_is_error: bool``: a file over the size limit that this handler
     # sniffs is reported as an error (configs) instead of skipped silently (disk images, logs)
+    # optional method ``sniff_whole(path, data) -> bool``: asked with the whole file when no handler
+    # knows its head (PEM after a long text preamble); must stay linear in the file's size
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Cheap content check on the first 4 KiB (and the name, only as a hint)."""

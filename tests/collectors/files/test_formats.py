@@ -151,9 +151,15 @@ def test_pkcs12_by_openssl_with_password_file(tmp_path: Path) -> None:
     openssl("pkcs12", "-export", "-in", cert_path, "-inkey", key_path, "-out", out, "-passout", f"pass:{PASSWORD}")
 
     locked = collect(out)
-    assert only(locked, AssetType.KEY) == []
+    # a locked container: the shrouded key bag is a locked key, the encryption is read from the structure
+    [locked_key] = only(locked, AssetType.KEY)
+    assert locked_key.id.startswith("key:encrypted-sha256:") and locked_key.properties["locked"] is True
+    file_props = locked.asset(f"file:{out}").properties
+    assert file_props["locked"] is True and file_props["encryption_algorithms"] == ["pbes2 (aes256_cbc)"]
+    assert file_props["mac_algorithm"] == "sha256" and file_props["encrypted_parts"] == 1
     [error] = locked.errors
     assert error.target == str(out) and "password-protected" in error.message and PASSWORD not in error.message
+    assert "locked container (1 locked key(s), 0 certificate(s) in clear, 1 encrypted part(s) unread)" in error.message
 
     opened = collect(out, passwords=(PASSWORD,))
     [key_asset] = only(opened, AssetType.KEY)

@@ -1,0 +1,107 @@
+"""A PEM splitter whose cost is linear in its input, whatever the input holds.
+
+A single regular expression (``BEGIN (label) ... END \\1``) backtracks: each BEGIN without its END
+rescans the rest of the file, so repeated BEGIN lines cost quadratic time (52 s at 664 KB in the
+issue 18 report). Here every END marker is indexed once, and each BEGIN finds its END by a binary
+search in that label's list: O(n log n) at worst, O(n) in practice.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_BEGIN = b"-----BEGIN "
+_END = b"-----END "
+_DASHES = b"-----"
+# RFC 7468 labels: printable ASCII except '-', with spaces; no real label comes near this length
+MAX_LABEL = 80
+_LABEL_BYTES = frozenset(range(0x20, 0x7F)) - {ord("-")}
+
+
+@dataclass(frozen=True, slots=True)
+class PemBlock:
+    label: str
+    start: int  # offset of "-----BEGIN"
+    end: int  # offset just after the END marker's closing dashes
+
+    def text(self, data: bytes) -> bytes:
+        return data[self.start : self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class PemSplit:
+    blocks: tuple[PemBlock, ...]
+    # BEGIN markers (at a line start) with no matching END after them
+    truncated: tuple[str, ...]
+
+
+def _label_at(data: bytes, offset: int) -> tuple[str, int] | None:
+    """The label after a BEGIN/END prefix at ``offset``, and the offset after its closing dashes."""
+    close = data.find(_DASHES, offset, offset + MAX_LABEL + len(_DASHES))
+    if close <= offset:
+        return None
+    raw = data[offset:close]
+    if not all(byte in _LABEL_BYTES for byte in raw) or raw != raw.strip():
+        return None
+    return raw.decode("ascii"), close + len(_DASHES)
+
+
+def _at_line_start(data: bytes, offset: int) -> bool:
+    """True when only spaces or tabs stand between the previous newline and ``offset``."""
+    position = offset - 1
+    # bounded: a marker indented by more than a few characters is quoted text, not PEM
+    limit = max(-1, offset - 16)
+    while position > limit and data[position] in b" \t":
+        position -= 1
+    return position < 0 or data[position] in b"\r\n"
+
+
+def _markers(data: bytes, prefix: bytes) -> Iterator[tuple[int, str, int]]:
+    """(marker offset, label, offset after the marker) for each well-formed marker."""
+    position = data.find(prefix)
+    while position >= 0:
+        label = _label_at(data, position + len(prefix))
+        if label is not None:
+            yield position, label[0], label[1]
+        position = data.find(prefix, position + len(prefix))
+
+
+def first_marker(data: bytes) -> int | None:
+    """Offset of the first BEGIN marker that starts a line (code quoting a marker is not PEM)."""
+    return next((offset for offset, _, _ in _markers(data, _BEGIN) if _at_line_start(data, offset)), None)
+
+
+def has_marker(data: bytes) -> bool:
+    return first_marker(data) is not None
+
+
+def split(data: bytes) -> PemSplit:
+    """Every PEM block in ``data``, in order; blocks never overlap (a BEGIN inside a block is body).
+
+    A block may start mid-line (a key pasted into ``TLS_KEY="-----BEGIN ...``); whether a file is
+    PEM at all is decided by a marker that starts a line (``first_marker``).
+    """
+    ends: dict[str, list[int]] = {}
+    end_after: dict[int, int] = {}
+    for offset, label, after in _markers(data, _END):
+        ends.setdefault(label, []).append(offset)
+        end_after[offset] = after
+    blocks: list[PemBlock] = []
+    truncated: list[str] = []
+    consumed = 0
+    for offset, label, after in _markers(data, _BEGIN):
+        if offset < consumed:
+            continue
+        candidates = ends.get(label, [])
+        index = bisect.bisect_left(candidates, after)
+        if index == len(candidates):
+            # a quoted marker mid-line ("-----BEGIN ..." in code or docs) is not a truncated block
+            if _at_line_start(data, offset):
+                truncated.append(label)
+            continue
+        end = end_after[candidates[index]]
+        blocks.append(PemBlock(label, offset, end))
+        consumed = end
+    return PemSplit(tuple(blocks), tuple(truncated))
