@@ -203,6 +203,9 @@ def _conf_cmds(directives: Sequence[Directive]) -> dict[str, Directive]:
 @dataclass
 class _Judge:
     base: Path
+    # False for a file its root does not include (a site not enabled): only what it writes is judged,
+    # never the server's defaults, and no per-server rule (HSTS, stapling) applies to what does not run
+    active: bool = True
     refs: list[common.Reference] = field(default_factory=list)
 
     def context(
@@ -211,7 +214,10 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
+        server, defaults = server and self.active, defaults and self.active
         ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
+        if not self.active:
+            ctx["inactive"] = True
         settings: dict[str, Any] = {}
         cmds = {**_conf_cmds(outer.all("sslopensslconfcmd")), **_conf_cmds(own.all("sslopensslconfcmd"))}
         protocol = pick("sslprotocol")
@@ -441,7 +447,7 @@ class ApacheHandler:
             parser = _Parser(composed.server_root)
             tree = parser.parse(source.path, text, [])
             outer = [*_flatten(composed.tree), *_flatten(tree)]
-            reason = f"not included by {composed.root}: judged with its server config"
+            reason = f"not included by {composed.root} (inactive): only what it writes is judged"
             where = common.Composition("not-included", composed.root, reason)
             return self._judge(source, text, tree, outer, parser, composed.server_root, where, (composed.root,))
         parser = _Parser(source.path.parent)
@@ -466,9 +472,11 @@ class ApacheHandler:
         where: common.Composition,
         follow: tuple[Path, ...],
     ) -> ParsedFile:
-        judge = _Judge(server_root)
+        judge = _Judge(server_root, active=where.role != "not-included")
         server_wide = Scope(outer)
-        contexts = judge.virtual_hosts(tree, server_wide) or judge.server_config(server_wide, source.path)
+        # a file its root does not include is judged on what it writes itself, not on the root's settings
+        written = server_wide if judge.active else Scope(_flatten(tree))
+        contexts = judge.virtual_hosts(tree, server_wide) or judge.server_config(written, source.path)
         only = None if where.role == "root" else common.real(source.path)
         refs = [*judge.refs, *_named_files(tree, server_root, only)]
         unique = list({(r.path, r.role, r.file, r.line): r for r in refs}.values())

@@ -206,6 +206,9 @@ class _Judge:
 
     base: Path
     defaults: DefaultProtocols
+    # False for a file its root does not include (a site not enabled): only what it writes is judged,
+    # never the server's defaults, and no per-server rule (HSTS, stapling) applies to what does not run
+    active: bool = True
     refs: list[common.Reference] = field(default_factory=list)
 
     def context(
@@ -214,7 +217,10 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
+        server, defaults = server and self.active, defaults and self.active
         ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
+        if not self.active:
+            ctx["inactive"] = True
         settings: dict[str, Any] = {}
         protocols = pick("ssl_protocols")
         if protocols is not None:
@@ -441,7 +447,7 @@ class NginxHandler:
             http = [d for d in composed.top if d.name == "http" and d.block is not None]
             outer = Scope([*_plain(http[0].block or []), *_plain(top)] if http else _plain(top))
             where = common.Composition(
-                "not-included", composed.root, f"not included by {composed.root}: judged in its http context"
+                "not-included", composed.root, f"not included by {composed.root} (inactive): only what it writes is judged, in its http context"
             )
             return self._judge_file(source, text, top, parser, base, defaults, outer, where, (composed.root,))
         where = common.Composition("alone", None, "no nginx.conf above it includes it: judged alone")
@@ -476,7 +482,7 @@ class NginxHandler:
         where: common.Composition,
         follow: tuple[Path, ...],
     ) -> ParsedFile:
-        judge = _Judge(base, defaults)
+        judge = _Judge(base, defaults, active=where.role != "not-included")
         contexts = judge.servers(_servers(top, outer))
         if not contexts:
             flat = _plain(top) + [d for h in top if h.name == "http" and h.block for d in _plain(h.block)]

@@ -271,6 +271,7 @@ def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None
             names = effective(configured, default)
             if configured is None:
                 source = label
+                ctx[f"{prop}_line"] = None  # nothing written: the finding names the file, not a line
             elif configured.get("mode") == "replace":
                 source = "config"
             else:
@@ -298,6 +299,9 @@ class SshConfigHandler:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        # a root under its own name is claimed whatever it sets (Debian's opens with comments)
+        if path.name in self.WELL_KNOWN_NAMES:
+            return True
         if _TOKENS.isdisjoint(common.head_tokens(head)):
             return False
         hinted = "ssh" in path.name.lower() or path.parent.name in ("ssh", ".ssh", "sshd_config.d", "ssh_config.d")

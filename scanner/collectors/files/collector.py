@@ -35,6 +35,18 @@ def _owner(uid: int) -> str:
         return str(uid)
 
 
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 @dataclass(frozen=True, slots=True)
 class _FileResult:
     observations: tuple[Observation, ...]
@@ -54,6 +66,7 @@ class FileCollector:
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         seen: set[str] = set()
+        roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -72,7 +85,9 @@ class FileCollector:
                 if path in seen:
                     continue
                 seen.add(path)
-                result = self._collect_file(path, context, named_by_config=True)
+                # a file a config names outside every --path: read as that one file, and said so
+                outside = not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+                result = self._collect_file(path, context, named_by_config=True, outside=outside)
                 yield from result.observations
                 follow.extend(result.follow)
             context.progress.target_finished(self.name, target.value, True)
@@ -90,14 +105,18 @@ class FileCollector:
             # an unreadable directory is reported by the file step as an error naming it
             yield str(error.filename)
 
-    def _collect_file(self, path: str, context: CollectContext, *, named_by_config: bool) -> _FileResult:
+    def _collect_file(
+        self, path: str, context: CollectContext, *, named_by_config: bool, outside: bool = False
+    ) -> _FileResult:
         try:
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
                 info = os.stat(path)  # a link to a key is still a key; its target's mode is what counts
+            if named_by_config and not stat.S_ISREG(info.st_mode):
+                # never walked (`ssl_certificate /;` once walked the whole filesystem), never opened
+                # (a FIFO blocks, a device never ends)
+                return self._error(path, f"named by a configuration, but is {_kind_of(info.st_mode)}, not a file")
             if stat.S_ISDIR(info.st_mode):
-                if named_by_config:  # e.g. ssl_certificate pointing at a directory: scan it too
-                    return _FileResult((), tuple(Path(p) for p in self._walk(path)))
                 return self._error(path, "directory could not be listed")
             if not stat.S_ISREG(info.st_mode):
                 return _FileResult(())  # sockets, fifos, devices: nothing to read
@@ -129,7 +148,8 @@ class FileCollector:
             observations.append(CollectionError(path, self.name, f"{handler.name}: {type(exc).__name__}: {text}"))
             parsed = ParsedFile(format=handler.name, emit_file_asset=False)
         if parsed.emit_file_asset:
-            observations.append(self._file_asset(path, info, parsed))
+            extra = {"outside_scanned_paths": True, "reason": "named by a configuration"} if outside else {}
+            observations.append(self._file_asset(path, info, parsed, extra))
         observations.extend(parsed.observations)
         return _FileResult(tuple(observations), parsed.follow)
 
@@ -155,7 +175,9 @@ class FileCollector:
                 continue
         return None
 
-    def _file_asset(self, path: str, info: os.stat_result, parsed: ParsedFile) -> Asset:
+    def _file_asset(
+        self, path: str, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
+    ) -> Asset:
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
@@ -166,6 +188,7 @@ class FileCollector:
             "owner": owner,
             "size": info.st_size,
             **parsed.file_properties,
+            **(extra or {}),
         }
         return Asset(
             id=f"file:{path}",

@@ -29,7 +29,8 @@ def _where(ctx: Mapping[str, Any], field: str) -> dict[str, Any]:
     return {
         "scope": ctx.get("scope"),
         "file": ctx.get(f"{field}_file") or ctx.get("file"),
-        "line": ctx.get(f"{field}_line") or ctx.get("line"),
+        # a value from a built-in default has no line (``<field>_line`` present and None)
+        "line": ctx[f"{field}_line"] if f"{field}_line" in ctx else ctx.get("line"),
     }
 
 
