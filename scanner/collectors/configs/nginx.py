@@ -446,9 +446,8 @@ class NginxHandler:
             top = parser.parse(source.path, text, [])
             http = [d for d in composed.top if d.name == "http" and d.block is not None]
             outer = Scope([*_plain(http[0].block or []), *_plain(top)] if http else _plain(top))
-            where = common.Composition(
-                "not-included", composed.root, f"not included by {composed.root} (inactive): only what it writes is judged, in its http context"
-            )
+            reason = f"not included by {composed.root} (inactive): only what it writes is judged, in its http context"
+            where = common.Composition("not-included", composed.root, reason)
             return self._judge_file(source, text, top, parser, base, defaults, outer, where, (composed.root,))
         where = common.Composition("alone", None, "no nginx.conf above it includes it: judged alone")
         return self._judge_file(source, text, top, probe, source.path.parent, defaults, None, where, ())
