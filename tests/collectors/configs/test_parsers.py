@@ -185,6 +185,35 @@ def test_java_security_continuations_and_disabled_protocols(tmp_path: Path) -> N
     assert props["fips_providers"] == ["com.safelogic.cryptocomply.jcajce.provider.CryptoComplyFipsProvider"]
 
 
+def test_java_security_constraints_keep_their_conditions(tmp_path: Path) -> None:
+    conf = tmp_path / "java.security"
+    conf.write_text(
+        "jdk.disabled.namedCurves = secp112r1, secp112r2\n"
+        "jdk.certpath.disabledAlgorithms=MD2, MD5, SHA1 jdkCA & usage TLSServer, \\\n"
+        "    RSA keySize < 1024, DSA keySize < 1024, EC keySize < 224, \\\n"
+        "    SHA1 usage SignedJAR & denyAfter 2019-01-01, \\\n"
+        "    include jdk.disabled.namedCurves\n"
+        "jdk.tls.disabledAlgorithms=SSLv3, TLSv1 usage TLSClient, DH keySize < 1024, 3DES_EDE_CBC\n"
+    )
+    props = _config(conf)
+    certpath = {e["text"]: e for e in props["disabled_algorithms"]["jdk.certpath.disabledAlgorithms"]}
+    assert certpath["SHA1 jdkCA & usage TLSServer"]["conditions"] == [
+        {"type": "jdkCA"},
+        {"type": "usage", "uses": ["TLSServer"]},
+    ]
+    assert certpath["RSA keySize < 1024"]["conditions"] == [{"type": "keySize", "operator": "<", "bits": 1024}]
+    assert certpath["SHA1 usage SignedJAR & denyAfter 2019-01-01"]["conditions"][1] == {
+        "type": "denyAfter",
+        "date": "2019-01-01",
+    }
+    assert certpath["MD5"]["unconditional"] is True
+    assert [e["text"] for e in certpath["include jdk.disabled.namedCurves"]["expanded"]] == ["secp112r1", "secp112r2"]
+    (ctx,) = props["tls_contexts"]
+    # "TLSv1 usage TLSClient" disables TLS 1.0 for clients only: a server still offers it
+    assert ctx["protocols"] == ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert ctx["settings"]["disabled_with_conditions"] == ["TLSv1 usage TLSClient", "DH keySize < 1024"]
+
+
 @pytest.mark.parametrize(
     ("cipher_list", "expected"),
     [
