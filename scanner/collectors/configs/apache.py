@@ -8,7 +8,7 @@ Relative paths resolve against ``ServerRoot`` when the file sets one, else the f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -146,27 +146,28 @@ class _Parser:
         return root
 
 
+def _walk(directives: Sequence[Directive], want: Callable[[Directive], bool]) -> list[Directive]:
+    """Directives ``want`` picks, in order, looking through conditional containers (iteratively)."""
+    out: list[Directive] = []
+    pending: list[Iterator[Directive]] = [iter(directives)]
+    while pending:
+        d = next(pending[-1], None)
+        if d is None:
+            pending.pop()
+        elif want(d):
+            out.append(d)
+        elif d.block is not None and d.name in _TRANSPARENT:
+            pending.append(iter(d.block))
+    return out
+
+
 def _flatten(directives: Sequence[Directive]) -> list[Directive]:
     """Plain directives of a scope, looking through conditional containers."""
-    out: list[Directive] = []
-    for d in directives:
-        if d.block is None:
-            out.append(d)
-        elif d.name in _TRANSPARENT:
-            out.extend(_flatten(d.block))
-    return out
+    return _walk(directives, lambda d: d.block is None)
 
 
 def _vhosts(directives: Sequence[Directive]) -> list[Directive]:
-    out: list[Directive] = []
-    for d in directives:
-        if d.block is None:
-            continue
-        if d.name == "virtualhost":
-            out.append(d)
-        elif d.name in _TRANSPARENT:
-            out.extend(_vhosts(d.block))
-    return out
+    return _walk(directives, lambda d: d.block is not None and d.name == "virtualhost")
 
 
 def protocols_from(args: Sequence[str]) -> list[str]:
@@ -415,7 +416,7 @@ class ApacheHandler:
                     tree = parser.parse(root, text, [])
                     included = frozenset(common.real(Path(p)) for p in parser.includes.read)
                     composed = _Composed(root, tree, parser.base, included)
-            except (OSError, common.ConfigError):
+            except (OSError, common.ConfigError, RecursionError):
                 composed = None  # the root's own parse reports it
             self._composed[key] = composed
         return self._composed[key]

@@ -104,30 +104,28 @@ class _Parser:
     includes: common.Includes = field(default_factory=common.Includes)
 
     def parse(self, path: Path, text: str, stack: Sequence[Path]) -> list[Directive]:
-        tokens = list(_tokens(text))
-        directives, _ = self._block(tokens, 0, path, [*stack, path])
-        return directives
-
-    def _block(self, tokens: list[_Token], i: int, path: Path, stack: list[Path]) -> tuple[list[Directive], int]:
-        out: list[Directive] = []
-        words: list[_Token] = []
-        while i < len(tokens):
-            tok = tokens[i]
-            i += 1
+        """The file's directives as a tree; iterative, so that deep nesting costs memory, not the stack."""
+        chain = [*stack, path]
+        top: list[Directive] = []
+        # each open block: the list it fills and the words of the directive being read in it
+        blocks: list[tuple[list[Directive], list[_Token]]] = [(top, [])]
+        for tok in _tokens(text):
+            out, words = blocks[-1]
             if not tok.special:
                 words.append(tok)
             elif tok.text == ";":
                 if words:
-                    out.extend(self._directive(words, path, stack))
-                words = []
+                    out.extend(self._directive(words, path, chain))
+                words.clear()
             elif tok.text == "{":
-                inner, i = self._block(tokens, i, path, stack)
+                inner: list[Directive] = []
                 if words:
                     out.append(Directive(words[0].text, [w.text for w in words[1:]], path, words[0].line, inner))
-                words = []
-            else:  # "}"
-                return out, i
-        return out, i
+                words.clear()
+                blocks.append((inner, []))
+            elif len(blocks) > 1:  # "}"; a stray one at the top is ignored, as before
+                blocks.pop()
+        return top
 
     def _directive(self, words: list[_Token], path: Path, stack: list[Path]) -> list[Directive]:
         name, args, line = words[0].text, [w.text for w in words[1:]], words[0].line
@@ -408,7 +406,7 @@ class NginxHandler:
                     top = parser.parse(root, text, [])
                     included = frozenset(common.real(Path(p)) for p in parser.includes.read)
                     composed = _Composed(root, top, parser.includes, included)
-            except (OSError, common.ConfigError):
+            except (OSError, common.ConfigError, RecursionError):
                 composed = None  # the root's own parse reports it
             self._composed[key] = composed
         return self._composed[key]

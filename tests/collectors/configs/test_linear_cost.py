@@ -1,7 +1,7 @@
 """Config tokenisers and server-block composition are linear in their input.
 
 Each test times the same work on an input and on one four times larger (the input doubled twice)
-in one run, best of three: linear work grows about 4x, quadratic work (shlex on a long token,
+in one run, best of five, interleaved: linear work grows about 4x, quadratic work (shlex on a long token,
 rebuilding the inherited settings for every server) about 16x. The bound, 8x, leaves room for a
 loaded machine while still failing quadratic code; no absolute time is asserted.
 """
@@ -22,19 +22,30 @@ GROWTH = 4
 BOUND = 8.0
 
 
-def _best(work: Callable[[], object], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
 
 
-def _growth(make: Callable[[int], object], run: Callable[[object], object], n: int) -> float:
+def _growth(make: Callable[[int], object], run: Callable[[object], object], n: int, runs: int = 5) -> float:
+    """Best time on the x4 input over best time on the input; runs interleaved so both see the same load.
+
+    A load spike on the shared machine can push one measurement over the bound: it is measured
+    again, up to three times. Quadratic code grows ~16x every time, so a retry never hides it.
+    """
     small, large = make(n), make(n * GROWTH)
     run(small)  # warm caches and imports outside the timing
-    return _best(lambda: run(large)) / _best(lambda: run(small))
+    growth = float("inf")
+    for _ in range(3):
+        small_times, large_times = [], []
+        for _ in range(runs):
+            small_times.append(_timed(lambda: run(small)))
+            large_times.append(_timed(lambda: run(large)))
+        growth = min(growth, min(large_times) / min(small_times))
+        if growth < BOUND:
+            break
+    return growth
 
 
 def _parse(handler: object, path: Path) -> Callable[[object], object]:
