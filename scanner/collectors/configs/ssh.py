@@ -3,8 +3,12 @@
 For each keyword OpenSSH uses the first value it obtains, so within a scope the first occurrence
 wins. Each ``Match`` (and, for ssh_config, ``Host``) block is a scope of its own holding the values
 it sets. A list that starts with ``+``, ``-`` or ``^`` edits OpenSSH's built-in default: the named
-algorithms are enabled (``+``, ``^``) or removed (``-``); the full list then depends on the
-installed version, which a config file does not say.
+algorithms are enabled (``+``, ``^``) or removed (``-``).
+
+An ``sshd_config`` root is judged by its effective settings: a list it does not write is the
+compiled-in default of the installed OpenSSH (read from the sshd binary; the lists per version are
+in the knowledge base), and an edited list is resolved against it. A drop-in that its root
+includes (``sshd_config.d/*.conf``) is judged there, not alone. See docs/configs.md.
 """
 
 from __future__ import annotations
