@@ -102,6 +102,8 @@ def _tokens(text: str) -> Iterator[_Token]:
 class _Parser:
     base: Path
     includes: common.Includes = field(default_factory=common.Includes)
+    # False to read one file's own directives (is it a root?) without reading what it includes
+    follow: bool = True
 
     def parse(self, path: Path, text: str, stack: Sequence[Path]) -> list[Directive]:
         """The file's directives as a tree; iterative, so that deep nesting costs memory, not the stack."""
@@ -129,7 +131,7 @@ class _Parser:
 
     def _directive(self, words: list[_Token], path: Path, stack: list[Path]) -> list[Directive]:
         name, args, line = words[0].text, [w.text for w in words[1:]], words[0].line
-        if name != "include" or not args:
+        if name != "include" or not args or not self.follow:
             return [Directive(name, args, path, line)]
         spliced: list[Directive] = []
         for inc in self.includes.expand(args[0], self.base, path, line, stack):
@@ -418,10 +420,9 @@ class NginxHandler:
             return common.binary_error(KIND, source, exc)
         defaults = self._defaults()
         own_real = common.real(source.path)
-        probe = _Parser(source.path.parent)
-        top = probe.parse(source.path, text, [])
-        if is_root(top, source.path):
-            return self._judge_root(source, text, top, probe, defaults)
+        if is_root(_Parser(source.path.parent, follow=False).parse(source.path, text, []), source.path):
+            parser = _Parser(source.path.parent)
+            return self._judge_root(source, text, parser.parse(source.path, text, []), parser, defaults)
         root = common.find_root(source.path, ROOT_NAMES)
         composed = self._compose(root) if root is not None else None
         if composed is not None and own_real in composed.included:
@@ -448,7 +449,9 @@ class NginxHandler:
             where = common.Composition("not-included", composed.root, reason)
             return self._judge_file(source, text, top, parser, base, defaults, outer, where, (composed.root,))
         where = common.Composition("alone", None, "no nginx.conf above it includes it: judged alone")
-        return self._judge_file(source, text, top, probe, source.path.parent, defaults, None, where, ())
+        parser = _Parser(source.path.parent)
+        top = parser.parse(source.path, text, [])
+        return self._judge_file(source, text, top, parser, source.path.parent, defaults, None, where, ())
 
     def _judge_root(
         self, source: FileSource, text: str, top: list[Directive], parser: _Parser, defaults: DefaultProtocols
