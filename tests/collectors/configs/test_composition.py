@@ -341,3 +341,63 @@ def test_a_named_file_outside_the_scanned_paths_is_read_and_the_report_says_so(t
     assert files[f"file:{cert}"].properties["reason"] == "named by a configuration"
     assert f"file:{outside / 'other.pem'}" not in files  # only the exact file named
     assert "outside_scanned_paths" not in files[f"file:{scanned / 'nginx.conf'}"].properties
+
+
+# -- includes resolved as the servers resolve them: nginx -T and apache2 -D DUMP_INCLUDES are the oracles ----
+
+
+def _includes(result: ScanResult, asset_id: str) -> list[str]:
+    return list(_config(result, asset_id).properties["includes"])
+
+
+@pytest.mark.parametrize("variant", ["stock", "hardened"])
+def test_nginx_reads_the_files_we_compose(variant: str, tmp_path: Path) -> None:
+    from tests.support.tls_servers import nginx_binary
+
+    root = materialise(variant, tmp_path / "tree")
+    conf = root / "etc/nginx/nginx.conf"
+    binary = nginx_binary()
+    assert binary is not None
+    # Debian's nginx prefix is /usr/share/nginx (load_module modules/... resolves there); -T tests and dumps
+    done = subprocess.run(
+        [binary, "-T", "-p", "/usr/share/nginx", "-c", str(conf)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    theirs = [
+        line[len("# configuration file ") : -1]
+        for line in done.stdout.splitlines()
+        if line.startswith("# configuration file ")
+    ]
+    ours = _includes(scan([conf]), f"config:nginx:{conf}")
+    assert [str(conf), *ours] == theirs
+
+
+@pytest.mark.parametrize("variant", ["stock", "hardened"])
+def test_apache_reads_the_files_we_compose(variant: str, tmp_path: Path) -> None:
+    import os
+
+    root = materialise(variant, tmp_path / "tree")
+    conf = root / "etc/apache2/apache2.conf"
+    run = tmp_path / "run"
+    run.mkdir()
+    # the variables Debian's /etc/apache2/envvars exports, pointed at the test's folder
+    env = {
+        **os.environ,
+        "APACHE_RUN_USER": "www-data",
+        "APACHE_RUN_GROUP": "www-data",
+        "APACHE_PID_FILE": str(run / "apache2.pid"),
+        "APACHE_RUN_DIR": str(run),
+        "APACHE_LOCK_DIR": str(run),
+        "APACHE_LOG_DIR": str(run),
+    }
+    done = subprocess.run(
+        ["/usr/sbin/apache2", "-d", str(conf.parent), "-f", str(conf), "-t", "-D", "DUMP_INCLUDES"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    theirs = [line.split(")", 1)[1].strip() for line in done.stdout.splitlines() if line.strip().startswith("(")]
+    ours = _includes(scan([conf]), f"config:apache:{conf}")
+    assert [str(conf), *ours] == theirs
