@@ -24,6 +24,7 @@ if [ "$what" = test ]; then
   [ -x /usr/sbin/apache2 ] || need+=(apache2)
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v ssh-audit >/dev/null || need+=(ssh-audit)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

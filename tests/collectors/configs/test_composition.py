@@ -7,6 +7,7 @@ effective OpenSSH lists, a running nginx for its default protocols.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -401,3 +402,35 @@ def test_apache_reads_the_files_we_compose(variant: str, tmp_path: Path) -> None
     theirs = [line.split(")", 1)[1].strip() for line in done.stdout.splitlines() if line.strip().startswith("(")]
     ours = _includes(scan([conf]), f"config:apache:{conf}")
     assert [str(conf), *ours] == theirs
+
+
+# -- a peer tool on the same sshd: ssh-audit flags every MAC we judge weak from the default ------------
+
+
+def test_ssh_audit_flags_the_default_macs_we_flag(
+    stock: tuple[Path, ScanResult], host_key: Path, tmp_path: Path
+) -> None:
+    from tests.support.tls_servers import free_port, wait_for_port
+
+    root, result = stock
+    (ours,) = [f for f in result.findings if f.rule_id == "server.ssh.weak-mac"]
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder (tests run as root)
+    port = free_port()
+    argv = [SSHD, "-D", "-e", "-f", str(root / "etc/ssh/sshd_config"), "-h", str(host_key)]
+    argv += ["-o", f"ListenAddress=127.0.0.1:{port}", "-o", f"PidFile={tmp_path / 'sshd.pid'}"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process)
+        done = subprocess.run(
+            ["ssh-audit", "-n", "-t", "20", "-p", str(port), "127.0.0.1"], capture_output=True, text=True, timeout=90
+        )
+    finally:
+        process.terminate()
+        process.wait(10)
+    # ssh-audit 2.5.0's JSON carries no verdicts: its text lines do, e.g. "(mac) hmac-sha1 -- [warn] ..."
+    lines = [re.match(r"^\(mac\) (\S+)\s+-- \[(\w+)\]", line) for line in done.stdout.splitlines()]
+    offered = [m.group(1) for m in lines if m]
+    flagged = {m.group(1) for m in lines if m and m.group(2) in ("warn", "fail")}
+    # what the live server offers is the list we computed, and ssh-audit warns on each MAC we call weak
+    assert offered == list(_ours(root / "etc/ssh/sshd_config")["macs"])
+    assert set(ours.evidence["weak"]) <= flagged
