@@ -180,7 +180,7 @@ def default_protocols(version: str | None, binary: str | None = None) -> Default
     for entry in table:
         if tuple(int(p) for p in entry.since.split(".")) <= wanted:
             chosen = entry
-    where = f" ({binary})" if binary else ""
+    where = f", read from {binary}" if binary else ""
     return DefaultProtocols(chosen.protocols, f"nginx {version} default{where}")
 
 

@@ -59,7 +59,7 @@ def test_nginx_server_without_ssl_protocols_gets_the_installed_versions_default(
     found = installed_version()
     assert found is not None  # nginx-light is installed by scripts/bootstrap.sh
     assert ctx["protocols"] == list(default_protocols(*found).protocols)
-    assert ctx["protocols_source"] == f"nginx {found[0]} default ({found[1]})"
+    assert ctx["protocols_source"] == f"nginx {found[0]} default, read from {found[1]}"
 
 
 @pytest.mark.parametrize(
