@@ -309,21 +309,7 @@ def _named_path(d: Directive, base: Path) -> Path | None:
 
 
 def _named_files(directives: Sequence[Directive], base: Path, only: Path | None) -> list[common.Reference]:
-    """Every file a TLS directive names, in any container: a snippet still names its key."""
-    refs: list[common.Reference] = []
-    pending = list(directives)
-    while pending:
-        d = pending.pop()
-        if d.block is not None:
-            pending.extend(d.block)
-            continue
-        role = _ALL_FILE_DIRECTIVES.get(d.name)
-        if role is None or (only is not None and common.real(d.file) != only):
-            continue
-        resolved = _named_path(d, base)
-        if resolved is not None:
-            refs.append(common.Reference(resolved, role, d.line, d.file))
-    return refs
+    return common.named_files(directives, _ALL_FILE_DIRECTIVES, lambda d: _named_path(d, base), only)
 
 
 def default_server_root(root: Path) -> Path:
@@ -388,7 +374,7 @@ class ApacheHandler:
 
     def __init__(self) -> None:
         # per collector run: a root read once serves every file below it
-        self._composed: dict[tuple[Path, int, int], _Composed | None] = {}
+        self._roots: common.RootCache[_Composed] = common.RootCache()
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
@@ -401,25 +387,11 @@ class ApacheHandler:
             return False
         return bool(self._STRONG.search(text)) or len(self._WEAK.findall(text)) >= 2
 
-    def _compose(self, root: Path) -> _Composed | None:
-        try:
-            info = root.stat()
-        except OSError:
-            return None
-        key = (common.real(root), info.st_mtime_ns, info.st_size)
-        if key not in self._composed:
-            composed = None
-            try:
-                if info.st_size <= common.MAX_CONFIG_BYTES:
-                    text = common.decode(root.read_bytes(), "Apache configuration")
-                    parser = _Parser(default_server_root(root))
-                    tree = parser.parse(root, text, [])
-                    included = frozenset(common.real(Path(p)) for p in parser.includes.read)
-                    composed = _Composed(root, tree, parser.base, included)
-            except (OSError, common.ConfigError, RecursionError):
-                composed = None  # the root's own parse reports it
-            self._composed[key] = composed
-        return self._composed[key]
+    @staticmethod
+    def _composed_root(root: Path, text: str) -> _Composed:
+        parser = _Parser(default_server_root(root))
+        tree = parser.parse(root, text, [])
+        return _Composed(root, tree, parser.base, frozenset(common.real(Path(p)) for p in parser.includes.read))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:
@@ -430,7 +402,7 @@ class ApacheHandler:
         if source.path.name in ROOT_NAMES[:2] or re.search(r"^\s*ServerRoot\s", text, re.MULTILINE | re.IGNORECASE):
             return self._judge_root(source, text)
         root = common.find_root(source.path, ROOT_NAMES)
-        composed = self._compose(root) if root is not None else None
+        composed = self._roots.get(root, "Apache configuration", self._composed_root) if root is not None else None
         if composed is not None and own_real in composed.included:
             refs = _named_files(composed.tree, composed.server_root, own_real)
             where = common.Composition("included", composed.root, f"included by {composed.root}; judged there")

@@ -11,7 +11,7 @@ import glob
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -236,6 +236,78 @@ class Scope(Generic[D]):
 
     def has(self, name: str) -> bool:
         return name in self._by_name
+
+
+class BlockDirective(Protocol):
+    """A parsed directive of a block-structured config (nginx, Apache); read-only here."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> Path: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def block(self) -> Sequence[Any] | None: ...
+
+
+B = TypeVar("B", bound=BlockDirective)
+
+
+def named_files(
+    directives: Sequence[B], roles: Mapping[str, str], path_of: Callable[[B], Path | None], only: Path | None
+) -> list[Reference]:
+    """Every file a directive in ``roles`` names, in any block (a snippet without a server still
+    names its key); ``only``: just the directives written in that real file."""
+    refs: list[Reference] = []
+    pending: list[B] = list(directives)
+    while pending:
+        d = pending.pop()
+        if d.block is not None:
+            pending.extend(d.block)
+            continue
+        role = roles.get(d.name)
+        if role is None or (only is not None and real(d.file) != only):
+            continue
+        resolved = path_of(d)
+        if resolved is not None:
+            refs.append(Reference(resolved, role, d.line, d.file))
+    return refs
+
+
+T = TypeVar("T")
+
+
+class RootCache(Generic[T]):
+    """A server root read and composed once per collector run, for every file below it.
+
+    Keyed by the root's real path, mtime and size; a root that cannot be read or parsed is None
+    here (its own parse, as a file of the scan, reports why).
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Path, int, int], T | None] = {}
+
+    def get(self, root: Path, what: str, compose: Callable[[Path, str], T]) -> T | None:
+        try:
+            info = root.stat()
+        except OSError:
+            return None
+        key = (real(root), info.st_mtime_ns, info.st_size)
+        if key not in self._entries:
+            composed = None
+            try:
+                if info.st_size <= MAX_CONFIG_BYTES:
+                    composed = compose(root, decode(root.read_bytes(), what))
+            except (OSError, ConfigError, RecursionError):
+                composed = None
+            self._entries[key] = composed
+        return self._entries[key]
 
 
 @dataclass(frozen=True, slots=True)

@@ -266,6 +266,15 @@ class _Judge:
         ctx["settings"] = settings
         return ctx
 
+    def http_level(self, top: Sequence[Directive], path: Path) -> list[dict[str, Any]]:
+        """An http block (or snippet) with TLS settings but no TLS server: its protocols and ciphers
+        still matter; stapling and HSTS belong to servers only."""
+        flat = _plain(top) + [d for h in top if h.name == "http" and h.block for d in _plain(h.block)]
+        if not any(d.name in ("ssl_protocols", "ssl_ciphers", "ssl_dhparam") for d in flat):
+            return []
+        scope = "http block" if any(d.name == "http" for d in top) else "file level"
+        return [self.context(scope, Scope(flat), Scope([]), path, 1, False, defaults=False)]
+
     def servers(self, servers: Sequence[tuple[Directive, Scope]]) -> list[dict[str, Any]]:
         contexts = []
         for server, outer in servers:
@@ -303,21 +312,7 @@ def _servers(top: Sequence[Directive], outer: Scope | None = None) -> list[tuple
 
 
 def _named_files(directives: Sequence[Directive], base: Path, only: Path | None) -> list[common.Reference]:
-    """Every file a TLS directive names, in any block: a snippet without a server still names its key."""
-    refs: list[common.Reference] = []
-    pending = list(directives)
-    while pending:
-        d = pending.pop()
-        if d.block is not None:
-            pending.extend(d.block)
-            continue
-        role = _FILE_DIRECTIVES.get(d.name)
-        if role is None or (only is not None and common.real(d.file) != only):
-            continue
-        resolved = _named_path(d, base)
-        if resolved is not None:
-            refs.append(common.Reference(resolved, role, d.line, d.file))
-    return refs
+    return common.named_files(directives, _FILE_DIRECTIVES, lambda d: _named_path(d, base), only)
 
 
 def is_root(top: Sequence[Directive], path: Path) -> bool:
@@ -372,7 +367,7 @@ class NginxHandler:
 
     def __init__(self) -> None:
         # per collector run: a root read once serves every snippet below it
-        self._composed: dict[tuple[Path, int, int], _Composed | None] = {}
+        self._roots: common.RootCache[_Composed] = common.RootCache()
         self._version: tuple[str, str] | None = None
         self._version_read = False
 
@@ -393,25 +388,11 @@ class NginxHandler:
         found = self._version
         return default_protocols(found[0] if found else None, found[1] if found else None)
 
-    def _compose(self, root: Path) -> _Composed | None:
-        try:
-            info = root.stat()
-        except OSError:
-            return None
-        key = (common.real(root), info.st_mtime_ns, info.st_size)
-        if key not in self._composed:
-            composed = None
-            try:
-                if info.st_size <= common.MAX_CONFIG_BYTES:
-                    text = common.decode(root.read_bytes(), "nginx configuration")
-                    parser = _Parser(root.parent)
-                    top = parser.parse(root, text, [])
-                    included = frozenset(common.real(Path(p)) for p in parser.includes.read)
-                    composed = _Composed(root, top, parser.includes, included)
-            except (OSError, common.ConfigError, RecursionError):
-                composed = None  # the root's own parse reports it
-            self._composed[key] = composed
-        return self._composed[key]
+    @staticmethod
+    def _composed_root(root: Path, text: str) -> _Composed:
+        parser = _Parser(root.parent)
+        top = parser.parse(root, text, [])
+        return _Composed(root, top, parser.includes, frozenset(common.real(Path(p)) for p in parser.includes.read))
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:
@@ -424,7 +405,7 @@ class NginxHandler:
             parser = _Parser(source.path.parent)
             return self._judge_root(source, text, parser.parse(source.path, text, []), parser, defaults)
         root = common.find_root(source.path, ROOT_NAMES)
-        composed = self._compose(root) if root is not None else None
+        composed = self._roots.get(root, "nginx configuration", self._composed_root) if root is not None else None
         if composed is not None and own_real in composed.included:
             # judged where nginx reads it: in the root's composition, never alone
             refs = _named_files(composed.top, composed.root.parent, own_real)
@@ -458,14 +439,7 @@ class NginxHandler:
     ) -> ParsedFile:
         base = source.path.parent
         judge = _Judge(base, defaults)
-        contexts = judge.servers(_servers(top))
-        if not contexts:
-            # an http block with TLS settings but no TLS server: its protocol and cipher settings
-            # still matter; stapling and HSTS belong to servers only
-            flat = _plain(top) + [d for h in top if h.name == "http" and h.block for d in _plain(h.block)]
-            if any(d.name in ("ssl_protocols", "ssl_ciphers", "ssl_dhparam") for d in flat):
-                scope = "http block" if any(d.name == "http" for d in top) else "file level"
-                contexts.append(judge.context(scope, Scope(flat), Scope([]), source.path, 1, False, defaults=False))
+        contexts = judge.servers(_servers(top)) or judge.http_level(top, source.path)
         refs = [*judge.refs, *_named_files(top, base, None)]
         where = common.Composition("root", source.path, "nginx root: every server it includes is judged here")
         return self._build(source, text, contexts, refs, parser.includes, where, defaults, ())
@@ -483,12 +457,7 @@ class NginxHandler:
         follow: tuple[Path, ...],
     ) -> ParsedFile:
         judge = _Judge(base, defaults, active=where.role != "not-included")
-        contexts = judge.servers(_servers(top, outer))
-        if not contexts:
-            flat = _plain(top) + [d for h in top if h.name == "http" and h.block for d in _plain(h.block)]
-            if any(d.name in ("ssl_protocols", "ssl_ciphers", "ssl_dhparam") for d in flat):
-                scope = "http block" if any(d.name == "http" for d in top) else "file level"
-                contexts.append(judge.context(scope, Scope(flat), Scope([]), source.path, 1, False, defaults=False))
+        contexts = judge.servers(_servers(top, outer)) or judge.http_level(top, source.path)
         refs = [*judge.refs, *_named_files(top, base, common.real(source.path))]
         return self._build(source, text, contexts, refs, parser.includes, where, defaults, follow)
 
