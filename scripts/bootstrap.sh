@@ -20,6 +20,11 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # config tests: Debian's own trees, with apache2 -D DUMP_INCLUDES, sshd -T and nginx -T as oracles
+  [ -x /usr/sbin/apache2 ] || need+=(apache2)
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v ssh-audit >/dev/null || need+=(ssh-audit)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
@@ -29,6 +34,12 @@ if [ ${#need[@]} -gt 0 ]; then
   if printf '%s\n' "${need[@]}" | grep -q nginx; then
     "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || true
   fi
+  # package:service pairs whose system service the tests never need
+  for pair in apache2:apache2 openssh-server:ssh; do
+    if printf '%s\n' "${need[@]}" | grep -qx "${pair%%:*}"; then
+      "${sudo_cmd[@]}" systemctl disable --now "${pair##*:}" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if [ ! -x .venv/bin/python ]; then

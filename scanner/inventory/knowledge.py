@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -332,3 +333,47 @@ def ssh_algorithm(category: str, name: str) -> SshAlgorithm:
     if entry is None:
         return SshAlgorithm(name, weak=False, post_quantum=False)
     return SshAlgorithm(name, bool(entry.get("weak")), bool(entry.get("pq")), entry.get("reason", ""))
+
+
+# -- servers' built-in defaults (protocols.toml): what applies where a config writes nothing ------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerDefault:
+    since: str  # the first version with this default
+    protocols: tuple[str, ...]
+    source: str
+
+
+def server_default_protocols(server: str) -> list[ServerDefault]:
+    """A server's default TLS protocols by version, oldest first (e.g. nginx's ``ssl_protocols``)."""
+    return [
+        ServerDefault(str(e["since"]), tuple(e["protocols"]), str(e["source"]))
+        for e in _protocols_kb().get("server_defaults", {}).get(server, [])
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SshDefaults:
+    version: str  # the OpenSSH version these lists were recorded for
+    source: str
+    lists: Mapping[str, tuple[str, ...]]  # ssh context property ("kex", "ciphers", ...) -> names
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def ssh_defaults(version: str) -> SshDefaults | None:
+    """sshd's compiled-in algorithm lists for an OpenSSH version: the recorded version at or below it.
+
+    None when the version is older than every recorded one (its defaults are not known here).
+    """
+    table: dict[str, Any] = _protocols_kb().get("ssh_defaults", {})
+    wanted = _version_key(version)
+    known = sorted((v for v in table if _version_key(v) <= wanted), key=_version_key)
+    if not known:
+        return None
+    entry = table[known[-1]]
+    lists = {k: tuple(v) for k, v in entry.items() if isinstance(v, list)}
+    return SshDefaults(known[-1], str(entry["source"]), lists)

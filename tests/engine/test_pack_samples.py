@@ -842,7 +842,8 @@ def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
         "mlkem1024": "mlkem1024nistp384-sha384,mlkem768x25519-sha256",
         "mlkem768": "mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,curve25519-sha256",
         "classical": "curve25519-sha256,ecdh-sha2-nistp384",
-        "appended": "+mlkem768x25519-sha256",  # edits OpenSSH's built-in list: not judged
+        # edits the installed OpenSSH's built-in list: judged as the effective list, which lacks mlkem1024
+        "appended": "+mlkem768x25519-sha256",
     }
     for name, kex in lists.items():
         (tmp_path / name).mkdir()
@@ -850,7 +851,7 @@ def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
     result = scan([tmp_path], ["cnsa-2.0"], day="2027-06-01")
     assert result.errors == ()
     config = {name: f"config:sshd:{tmp_path / name / 'sshd_config'}" for name in lists}
-    assert failing(result, "cnsa.ssh.key-exchange") == {config["mlkem768"], config["classical"]}
+    assert failing(result, "cnsa.ssh.key-exchange") == {config["mlkem768"], config["classical"], config["appended"]}
     severity = {f.severity.value for f in result.findings if f.rule_id == "cnsa.ssh.key-exchange"}
     assert severity == {"medium"}  # past the 2027 acquisition gate
     # the pqc-readiness rule accepts any post-quantum method

@@ -11,11 +11,11 @@ import glob
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from scanner.collectors.configs import secrets
 from scanner.collectors.files.handler import FileSource, ParsedFile
@@ -182,6 +182,152 @@ def redact(name: str, value: Any) -> Any:
     return "<redacted>" if _SECRET_NAME.search(name) else value
 
 
+def real(path: Path) -> Path:
+    """The real file behind a path (symlinks resolved): one config asset per real file."""
+    try:
+        return Path(os.path.realpath(path))
+    except OSError:  # pragma: no cover - realpath does not raise on POSIX for missing paths
+        return path
+
+
+def find_root(path: Path, names: Sequence[str], levels: int = 3) -> Path | None:
+    """The nearest server root (e.g. nginx.conf) in the folders above ``path`` (as given, then real).
+
+    Distribution layouts keep snippets below the root (``sites-enabled/``, ``conf.d/``,
+    ``sshd_config.d/``); the root is read only to learn the context the snippet is composed in.
+    """
+    own = real(path)
+    for start in (path, own):
+        folder = start.parent
+        for _ in range(levels):
+            for name in names:
+                candidate = folder / name
+                if candidate.is_file() and real(candidate) != own:
+                    return candidate
+            if folder.parent == folder:
+                break
+            folder = folder.parent
+    return None
+
+
+class Named(Protocol):
+    name: str
+
+
+D = TypeVar("D", bound=Named)
+
+
+class Scope(Generic[D]):
+    """The directives of one block indexed by name once, so that composing N blocks stays linear."""
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self, directives: Iterable[D]) -> None:
+        self._by_name: dict[str, list[D]] = {}
+        for d in directives:
+            self._by_name.setdefault(d.name, []).append(d)
+
+    def last(self, name: str) -> D | None:
+        found = self._by_name.get(name)
+        return found[-1] if found else None
+
+    def all(self, name: str) -> list[D]:
+        return self._by_name.get(name, [])
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+
+class BlockDirective(Protocol):
+    """A parsed directive of a block-structured config (nginx, Apache); read-only here."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> Path: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def block(self) -> Sequence[Any] | None: ...
+
+
+B = TypeVar("B", bound=BlockDirective)
+
+
+def named_files(
+    directives: Sequence[B], roles: Mapping[str, str], path_of: Callable[[B], Path | None], only: Path | None
+) -> list[Reference]:
+    """Every file a directive in ``roles`` names, in any block (a snippet without a server still
+    names its key); ``only``: just the directives written in that real file."""
+    refs: list[Reference] = []
+    pending: list[B] = list(directives)
+    while pending:
+        d = pending.pop()
+        if d.block is not None:
+            pending.extend(d.block)
+            continue
+        role = roles.get(d.name)
+        if role is None or (only is not None and real(d.file) != only):
+            continue
+        resolved = path_of(d)
+        if resolved is not None:
+            refs.append(Reference(resolved, role, d.line, d.file))
+    return refs
+
+
+T = TypeVar("T")
+
+
+class RootCache(Generic[T]):
+    """A server root read and composed once per collector run, for every file below it.
+
+    Keyed by the root's real path, mtime and size; a root that cannot be read or parsed is None
+    here (its own parse, as a file of the scan, reports why).
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Path, int, int], T | None] = {}
+
+    def get(self, root: Path, what: str, compose: Callable[[Path, str], T]) -> T | None:
+        try:
+            info = root.stat()
+        except OSError:
+            return None
+        key = (real(root), info.st_mtime_ns, info.st_size)
+        if key not in self._entries:
+            composed = None
+            try:
+                if info.st_size <= MAX_CONFIG_BYTES:
+                    composed = compose(root, decode(root.read_bytes(), what))
+            except (OSError, ConfigError, RecursionError):
+                composed = None
+            self._entries[key] = composed
+        return self._entries[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """How a file was judged: at its root, under its root but not included, or alone."""
+
+    role: str  # "root", "included", "not-included", "alone"
+    root: Path | None = None
+    reason: str = ""
+
+    def properties(self) -> dict[str, Any]:
+        return {
+            "composition": {
+                "role": self.role,
+                "root": str(self.root) if self.root else None,
+                "reason": self.reason,
+            }
+        }
+
+
 def build(
     kind: str,
     source: FileSource,
@@ -192,8 +338,10 @@ def build(
     references: Iterable[Reference] = (),
     includes: Includes | None = None,
     errors: Iterable[CollectionError] = (),
+    follow: Iterable[Path] = (),
 ) -> ParsedFile:
-    path = str(source.path)
+    # a symlinked config (sites-enabled -> sites-available) is one asset with the link as a location
+    path = str(real(source.path))
     refs = list(references)
     props: dict[str, Any] = {
         "kind": kind,
@@ -210,21 +358,21 @@ def build(
         id=f"config:{kind}:{path}",
         type=AssetType.CONFIG,
         properties=freeze(props),
-        locations=(Location("file", path),),
+        locations=(Location("file", str(source.path)),),
     )
     observations: list[Asset | Relation | CollectionError] = [asset]
-    follow: list[Path] = []
+    followed: list[Path] = list(follow)
     for ref in refs:
         relation = Relation(asset.id, f"file:{ref.path}", RelationType.REFERENCES)
         if relation not in observations:
             observations.append(relation)
-        if ref.path not in follow:
-            follow.append(ref.path)
-    observations.extend(secrets.scan(source.path, text))
+        if ref.path not in followed:
+            followed.append(ref.path)
+    observations.extend(secrets.scan(Path(path), text))
     if includes:
         observations.extend(includes.errors)
     observations.extend(errors)
-    return ParsedFile(format=kind, observations=tuple(observations), follow=tuple(follow))
+    return ParsedFile(format=kind, observations=tuple(observations), follow=tuple(followed))
 
 
 def binary_error(kind: str, source: FileSource, exc: ConfigError) -> ParsedFile:

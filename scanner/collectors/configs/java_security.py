@@ -63,6 +63,37 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+_KEY_SIZE = re.compile(r"^keySize\s*(<=|>=|==|!=|<|>)\s*(\d+)$", re.IGNORECASE)
+
+
+def constraint(item: str) -> dict[str, Any]:
+    """One entry of a jdk.*.disabledAlgorithms list, with each of its conditions kept.
+
+    The JDK's grammar: ``AlgorithmName [Constraint {'&' Constraint}]``, a constraint being
+    ``keySize Op N``, ``jdkCA``, ``denyAfter YYYY-MM-DD`` or ``usage TLSServer|TLSClient|SignedJAR...``;
+    or ``include <property>``. An entry without a constraint disables the algorithm outright.
+    """
+    text = " ".join(item.split())
+    if text.lower().startswith("include "):
+        return {"text": text, "include": text.split(None, 1)[1]}
+    name, _, rest = text.partition(" ")
+    conditions: list[dict[str, Any]] = []
+    for part in (p.strip() for p in rest.split("&") if p.strip()):
+        size = _KEY_SIZE.match(part)
+        words = part.split()
+        if size:
+            conditions.append({"type": "keySize", "operator": size.group(1), "bits": int(size.group(2))})
+        elif words[0] == "jdkCA":
+            conditions.append({"type": "jdkCA"})
+        elif words[0] == "denyAfter" and len(words) > 1:
+            conditions.append({"type": "denyAfter", "date": words[1]})
+        elif words[0] == "usage":
+            conditions.append({"type": "usage", "uses": words[1:]})
+        else:  # an unknown condition is kept as written, never dropped
+            conditions.append({"type": "unknown", "text": part})
+    return {"text": text, "algorithm": name, "conditions": conditions, "unconditional": not conditions}
+
+
 class JavaSecurityHandler:
     name: ClassVar[str] = "java-security"
     priority: ClassVar[int] = 54
@@ -108,8 +139,19 @@ class JavaSecurityHandler:
         settings["providers"] = [f"{key}={value}" for _, key, value in providers]
         fips_providers = [value for _, _, value in providers if "fips" in value.lower()]
 
+        constraints: dict[str, list[dict[str, Any]]] = {}
+        for key in _LISTS:
+            if key not in values:
+                continue
+            entries = [constraint(item) for item in split_list(values[key].value)]
+            for entry in entries:  # "include jdk.disabled.namedCurves": the named property's entries
+                included = values.get(entry.get("include", ""))
+                if included is not None:
+                    entry["expanded"] = [constraint(i) for i in split_list(included.value)]
+            constraints[key] = entries
         tls = values.get("jdk.tls.disabledAlgorithms")
-        disabled = {item.split()[0] for item in split_list(tls.value)} if tls else set()
+        # a protocol is off only when listed without a condition ("TLSv1 usage TLSClient" leaves servers on)
+        disabled = {e["algorithm"] for e in constraints.get("jdk.tls.disabledAlgorithms", []) if e.get("unconditional")}
         enabled = [p for p in knowledge.all_tls_protocols() if p not in disabled and p != "SSLv2"]
         context_ = {
             "scope": "jdk.tls.disabledAlgorithms",
@@ -120,13 +162,22 @@ class JavaSecurityHandler:
             "protocols_source": "config" if tls else "not set (nothing disabled)",
             "protocols_line": tls.line if tls else 1,
             "protocols_file": str(tls.file if tls else source.path),
-            "settings": {"disabled": sorted(disabled)},
+            "settings": {
+                "disabled": sorted(disabled),
+                "disabled_with_conditions": [
+                    e["text"] for e in constraints.get("jdk.tls.disabledAlgorithms", []) if e.get("conditions")
+                ],
+            },
         }
         return common.build(
             KIND,
             source,
             text,
             settings,
-            properties={"tls_contexts": [context_], "fips_providers": fips_providers},
+            properties={
+                "tls_contexts": [context_],
+                "fips_providers": fips_providers,
+                "disabled_algorithms": constraints,
+            },
             includes=parser.includes,
         )

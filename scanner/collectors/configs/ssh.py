@@ -3,15 +3,20 @@
 For each keyword OpenSSH uses the first value it obtains, so within a scope the first occurrence
 wins. Each ``Match`` (and, for ssh_config, ``Host``) block is a scope of its own holding the values
 it sets. A list that starts with ``+``, ``-`` or ``^`` edits OpenSSH's built-in default: the named
-algorithms are enabled (``+``, ``^``) or removed (``-``); the full list then depends on the
-installed version, which a config file does not say.
+algorithms are enabled (``+``, ``^``) or removed (``-``).
+
+An ``sshd_config`` root is judged by its effective settings: a list it does not write is the
+compiled-in default of the installed OpenSSH (read from the sshd binary; the lists per version are
+in the knowledge base), and an edited list is resolved against it. A drop-in that its root
+includes (``sshd_config.d/*.conf``) is judged there, not alone. See docs/configs.md.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
-import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +24,7 @@ from typing import Any, ClassVar
 from scanner.collectors.base import CollectContext
 from scanner.collectors.configs import common
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.inventory import knowledge
 
 # keyword (lower-case) -> property name in a scope
 ALGORITHM_KEYWORDS = {
@@ -101,18 +107,56 @@ class Line:
     number: int
 
 
+def split_args(text: str) -> list[str]:
+    """OpenSSH's argv_split: whitespace-separated words, "..." and '...' quoting, backslash escapes.
+
+    A word that starts with ``#`` ends the line (a trailing comment). One pass over the text: shlex
+    was quadratic in the length of a token.
+    """
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in " \t\r\n":
+            i += 1
+            continue
+        if text[i] == "#":
+            break
+        buf: list[str] = []
+        quote = ""
+        start = i
+        while i < n:
+            ch = text[i]
+            if ch == "\\" and i + 1 < n and (text[i + 1] in "'\"\\" or (not quote and text[i + 1] == " ")):
+                buf.append(text[start:i])
+                start = i + 1  # keep the escaped character, drop the backslash
+                i += 2
+                continue
+            if not quote and ch in " \t\r\n":
+                break
+            if not quote and ch in "'\"":
+                buf.append(text[start:i])
+                quote, start = ch, i + 1
+            elif quote and ch == quote:
+                buf.append(text[start:i])
+                quote, start = "", i + 1
+            i += 1
+        buf.append(text[start:i])
+        words.append("".join(buf))
+    return words
+
+
 def _split(line: str) -> tuple[str, list[str]] | None:
+    """Keyword and arguments; the keyword ends at whitespace or one ``=`` (OpenSSH's strdelim)."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return None
-    match = re.match(r"^(\S+?)\s*(?:=\s*|\s+)(.*)$", stripped)
-    if match is None:
-        return stripped.lower(), []
-    try:
-        args = shlex.split(match.group(2), comments=True)
-    except ValueError:
-        args = match.group(2).split()
-    return match.group(1).lower(), args
+    end = 0
+    while end < len(stripped) and stripped[end] not in " \t=":
+        end += 1
+    keyword, rest = stripped[:end].lower(), stripped[end:].lstrip(" \t")
+    if rest.startswith("="):
+        rest = rest[1:]
+    return keyword, split_args(rest)
 
 
 @dataclass
@@ -169,6 +213,86 @@ def _scopes(lines: Sequence[Line], client: bool, refs: list[common.Reference], b
     return [s for s in scopes if s["file"] is not None]
 
 
+def effective(configured: Mapping[str, Any] | None, default: Sequence[str]) -> list[str]:
+    """The list sshd uses: a written list, or the compiled-in default edited by ``+``, ``-`` or ``^``.
+
+    OpenSSH's kex_assemble_names: ``+`` appends the names missing from the default, ``^`` puts them
+    first, ``-`` removes every default name matching one of the (wildcard) patterns.
+    """
+    if configured is None:
+        return list(default)
+    names = [str(n) for n in configured.get("names", [])]
+    mode = configured.get("mode")
+    if mode == "append":
+        return [*default, *(n for n in names if n not in default)]
+    if mode == "prepend":
+        return [*names, *(n for n in default if n not in names)]
+    if mode == "remove":
+        return [n for n in default if not any(fnmatch.fnmatchcase(n, pattern) for pattern in names)]
+    return names
+
+
+_SSHD_BINARIES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd", "/usr/bin/sshd")
+_SSHD_VERSION = re.compile(rb"OpenSSH_(\d+\.\d+)(p\d+)?")
+_MAX_BINARY_BYTES = 64 * 1024 * 1024
+
+
+def installed_openssh() -> tuple[str, str] | None:
+    """The OpenSSH release compiled into the installed sshd (e.g. "9.2p1"), read without running it."""
+    for candidate in _SSHD_BINARIES:
+        try:
+            if os.path.getsize(candidate) > _MAX_BINARY_BYTES:
+                continue
+            with open(candidate, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        # the release string ("OpenSSH_9.2p1") is what sshd -V prints; bare "OpenSSH_2.*" are compat patterns
+        found = [m for m in _SSHD_VERSION.finditer(data) if m.group(2)]
+        if found:
+            return found[0].group(1).decode() + found[0].group(2).decode(), candidate
+    return None
+
+
+def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None) -> dict[str, Any]:
+    """Turn every scope's algorithm lists into the lists sshd uses, with where each came from.
+
+    The global scope gets the compiled-in default for every list it does not write; a Match block
+    keeps only the lists it writes (others fall back to the global ones at connection time).
+    """
+    if version is None:
+        return {"openssh_version": None, "defaults_source": "installed OpenSSH version not found: defaults unknown"}
+    known = knowledge.ssh_defaults(version[0])
+    if known is None:
+        return {"openssh_version": version[0], "defaults_source": f"no defaults recorded for OpenSSH {version[0]}"}
+    assumed = "" if version[0].startswith(known.version) else f", defaults recorded for {known.version} assumed"
+    label = f"OpenSSH {version[0]} default{assumed}"
+    for ctx in scopes:
+        for prop, default in known.lists.items():
+            configured = ctx.get(prop)
+            if configured is None and ctx["scope"] != "global":
+                continue
+            names = effective(configured, default)
+            if configured is None:
+                source = label
+                ctx[f"{prop}_line"] = None  # nothing written: the finding names the file, not a line
+            elif configured.get("mode") == "replace":
+                source = "config"
+            else:
+                source = f"config edits the {label}"
+            ctx[prop] = {
+                "names": names,
+                "mode": "effective",
+                "source": source,
+                **({"configured": configured} if configured is not None else {}),
+            }
+    return {
+        "openssh_version": version[0],
+        "openssh_binary": version[1],
+        "defaults_source": f"{known.source} ({label})",
+    }
+
+
 class SshConfigHandler:
     name: ClassVar[str] = "ssh"
     priority: ClassVar[int] = 52
@@ -179,6 +303,9 @@ class SshConfigHandler:
         text = common.text_head(head)
         if text is None:
             return common.binary_with_config_name(path, head, self.WELL_KNOWN_NAMES)
+        # a root under its own name is claimed whatever it sets (Debian's opens with comments)
+        if path.name in self.WELL_KNOWN_NAMES:
+            return True
         if _TOKENS.isdisjoint(common.head_tokens(head)):
             return False
         hinted = "ssh" in path.name.lower() or path.parent.name in ("ssh", ".ssh", "sshd_config.d", "ssh_config.d")
@@ -186,6 +313,15 @@ class SshConfigHandler:
         if len(distinct) >= 2:
             return True
         return hinted and bool(distinct or _GENERIC_KEYWORDS.search(text))
+
+    def __init__(self) -> None:
+        self._version: tuple[str, str] | None = None
+        self._version_read = False
+
+    def _openssh(self) -> tuple[str, str] | None:
+        if not self._version_read:
+            self._version, self._version_read = installed_openssh(), True
+        return self._version
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:
@@ -200,17 +336,53 @@ class SshConfigHandler:
         else:
             client = len(_CLIENT_ONLY.findall(text)) > len(_SERVER_ONLY.findall(text))
         kind = "ssh" if client else "sshd"
-        base = source.path.parent
+        root_name = "ssh_config" if client else "sshd_config"
+        if source.path.name == root_name:
+            # relative Include paths are relative to /etc/ssh, the root's folder
+            return self._judge(source, text, kind, client, source.path.parent, "root")
+        root = common.find_root(source.path, (root_name,), levels=2)
+        if root is not None:
+            parser = _Parser(root.parent)
+            try:
+                parser.parse(root, common.decode(root.read_bytes(), "OpenSSH configuration"), [])
+            except (OSError, common.ConfigError):
+                root = None
+            if root is not None and common.real(source.path) in {common.real(Path(p)) for p in parser.includes.read}:
+                refs: list[common.Reference] = []
+                lines = _Parser(root.parent).parse(source.path, text, [])
+                _scopes([li for li in lines if li.file == source.path], client, refs, root.parent)
+                where = common.Composition("included", root, f"included by {root}; judged there")
+                return common.build(
+                    kind,
+                    source,
+                    text,
+                    {"scopes": {}},
+                    properties={"ssh_contexts": [], "role": "client" if client else "server", **where.properties()},
+                    references=refs,
+                    follow=(root,),
+                )
+        return self._judge(source, text, kind, client, source.path.parent, "alone")
+
+    def _judge(self, source: FileSource, text: str, kind: str, client: bool, base: Path, role: str) -> ParsedFile:
         parser = _Parser(base)
         lines = parser.parse(source.path, text, [])
         refs: list[common.Reference] = []
         scopes = _scopes(lines, client, refs, base)
+        properties: dict[str, Any] = {"role": "client" if client else "server"}
+        if role == "root":
+            where = common.Composition("root", source.path, f"{source.path.name}: effective settings judged here")
+            if not client:
+                if not any(s["scope"] == "global" for s in scopes):
+                    scopes.insert(0, {"scope": "global", "file": str(source.path), "line": None, "settings": {}})
+                properties.update(apply_defaults(scopes, self._openssh()))
+        else:
+            where = common.Composition("alone", None, "not included by an sshd_config or ssh_config: judged alone")
         return common.build(
             kind,
             source,
             text,
             {"scopes": {s["scope"]: s["settings"] for s in scopes}},
-            properties={"ssh_contexts": scopes, "role": "client" if client else "server"},
+            properties={"ssh_contexts": scopes, **properties, **where.properties()},
             references=refs,
             includes=parser.includes,
         )

@@ -48,7 +48,6 @@ def _owner(uid: int) -> str:
 _SKIPPED = SweepCounts(examined=1, skipped=1)
 _FAILED = SweepCounts(examined=1, failed=1)
 _RECOGNISED = SweepCounts(examined=1, recognised=1)
-_NOT_COUNTED = SweepCounts()  # a directory a config names: the files in it are counted instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +67,7 @@ def _outcome(observations: Sequence[Observation]) -> SweepCounts:
 
 
 _FILE_KINDS = (
+    (stat.S_ISDIR, "directory"),
     (stat.S_ISFIFO, "FIFO"),
     (stat.S_ISSOCK, "socket"),
     (stat.S_ISCHR, "character device"),
@@ -134,6 +134,7 @@ class FileCollector:
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
         counts = SweepCounts()
+        roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -158,7 +159,9 @@ class FileCollector:
                 if path in seen:
                     continue
                 seen.add(path)
-                result = self._collect_file(path, context, named_by_config=True)
+                # a file a config names outside every --path: read as that one file, and said so
+                outside = not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+                result = self._collect_file(path, context, named_by_config=True, outside=outside)
                 yield from result.observations
                 counts += result.counts
                 follow.extend(result.follow)
@@ -178,19 +181,21 @@ class FileCollector:
             # an unreadable directory is reported by the file step as an error naming it
             yield str(error.filename)
 
-    def _collect_file(self, path: str, context: CollectContext, *, named_by_config: bool) -> _FileResult:
+    def _collect_file(
+        self, path: str, context: CollectContext, *, named_by_config: bool, outside: bool = False
+    ) -> _FileResult:
         try:
             opened = _open_checked(path)
         except OSError as exc:
             return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
         with opened as (fd, info):
+            if named_by_config and not stat.S_ISREG(info.st_mode):
+                # never walked (`ssl_certificate /;` once walked the whole filesystem), never read
+                # (a FIFO blocks, a device never ends): an error that says what it is
+                return self._error(path, f"named by a configuration, but is a {_kind_of(info)}, not a file")
             if stat.S_ISDIR(info.st_mode):
-                if named_by_config:  # e.g. ssl_certificate pointing at a directory: scan it too
-                    return _FileResult((), tuple(Path(p) for p in self._walk(path)), _NOT_COUNTED)
                 return self._error(path, "directory could not be listed")
             if not stat.S_ISREG(info.st_mode):
-                if named_by_config:  # a config names it as a certificate or key file: say what it is
-                    return self._error(path, f"named by a configuration, but it is a {_kind_of(info)}")
                 return _FileResult((), counts=_SKIPPED)  # sockets, fifos, devices: nothing to read
             if info.st_size > MAX_FILE_BYTES:
                 if named_by_config or self._oversize_is_error(fd, path):
@@ -220,7 +225,8 @@ class FileCollector:
             observations.append(CollectionError(path, self.name, f"{handler.name}: {type(exc).__name__}: {text}"))
             parsed = ParsedFile(format=handler.name, emit_file_asset=False)
         if parsed.emit_file_asset:
-            observations.append(self._file_asset(path, info, parsed))
+            extra = {"outside_scanned_paths": True, "reason": "named by a configuration"} if outside else {}
+            observations.append(self._file_asset(path, info, parsed, extra))
         observations.extend(parsed.observations)
         return _FileResult(tuple(observations), parsed.follow, _outcome(observations))
 
@@ -262,7 +268,9 @@ class FileCollector:
                 continue
         return None
 
-    def _file_asset(self, path: str, info: os.stat_result, parsed: ParsedFile) -> Asset:
+    def _file_asset(
+        self, path: str, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
+    ) -> Asset:
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
@@ -273,6 +281,7 @@ class FileCollector:
             "owner": owner,
             "size": info.st_size,
             **parsed.file_properties,
+            **(extra or {}),
         }
         return Asset(
             id=f"file:{path}",

@@ -29,7 +29,8 @@ def _where(ctx: Mapping[str, Any], field: str) -> dict[str, Any]:
     return {
         "scope": ctx.get("scope"),
         "file": ctx.get(f"{field}_file") or ctx.get("file"),
-        "line": ctx.get(f"{field}_line") or ctx.get("line"),
+        # a value from a built-in default has no line (``<field>_line`` present and None)
+        "line": ctx[f"{field}_line"] if f"{field}_line" in ctx else ctx.get("line"),
     }
 
 
@@ -211,10 +212,12 @@ def ssh_weak_algorithms(
                 continue
             where = _where(ctx, prop)
             listed = ", ".join(f"{a.name} ({a.reason})" for a in weak)
+            source = str(configured.get("source", "config"))
+            origin = "" if source == "config" else f" ({source})"
             yield Hit(
                 f"{where['scope']} at {_at(where)} enables weak SSH {category.replace('_', ' ')} algorithms "
-                f"in {prop}: {listed}",
-                {**where, "setting": prop, "weak": [a.name for a in weak], "configured": names},
+                f"in {prop}: {listed}{origin}",
+                {**where, "setting": prop, "weak": [a.name for a in weak], "configured": names, "source": source},
                 discriminator=f"{where['scope']}@{where['file']}:{where['line']}:{prop}",
             )
 
@@ -232,8 +235,9 @@ def ssh_no_pq_kex(
     wanted = [str(m) for m in params.get("methods", [])]
     for ctx in _contexts(asset, "ssh_contexts"):
         kex = ctx.get("kex")
-        # "+x" or "^x" keeps OpenSSH's default list, whose PQ methods depend on the installed version
-        if not isinstance(kex, Mapping) or kex.get("mode") != "replace":
+        # "+x" or "^x" keeps OpenSSH's default list, whose PQ methods depend on the installed version;
+        # an "effective" list has that default resolved for the installed version
+        if not isinstance(kex, Mapping) or kex.get("mode") not in ("replace", "effective"):
             continue
         names = list(kex.get("names", []))
         if wanted and any(n in wanted for n in names):

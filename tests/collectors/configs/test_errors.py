@@ -165,3 +165,15 @@ def test_missing_certificate_named_by_a_config_is_an_error_naming_it(tmp_path: P
         (str(tmp_path / "certs" / "none.key"), "cannot read file: No such file or directory"),
     ]
     assert all(isinstance(e, CollectionError) and e.collector == "files" for e in errors(observations))
+
+
+def test_deeply_nested_blocks_are_parsed_without_exhausting_the_stack(tmp_path: Path) -> None:
+    depth = 20_000  # far past Python's recursion limit
+    (tmp_path / "nginx.conf").write_text("http {" * depth + "server { listen 443 ssl; }" + "}" * depth)
+    apache = "<IfModule x>\n" * depth + "<VirtualHost *:443>\nSSLEngine on\n</VirtualHost>\n" + "</IfModule>\n" * depth
+    (tmp_path / "httpd.conf").write_text(apache)
+    observations = collect(tmp_path)
+    assert errors(observations) == []
+    configs = {o.id: o for o in observations if isinstance(o, Asset) and o.type is AssetType.CONFIG}
+    (vhost,) = configs[f"config:apache:{tmp_path / 'httpd.conf'}"].properties["tls_contexts"]
+    assert vhost["scope"] == "VirtualHost *:443"

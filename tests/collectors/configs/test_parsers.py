@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from scanner.collectors.configs.apache import protocols_from
+from scanner.collectors.configs.nginx import default_protocols, installed_version
 from scanner.collectors.files.collector import FileCollector
 from scanner.engine.checks_builtin.config import _cipher_weaknesses
 from scanner.inventory.model import Asset, AssetType
@@ -51,12 +52,30 @@ def test_nginx_inheritance_defaults_and_add_header_override(tmp_path: Path) -> N
     assert (b["protocols"], b["hsts"], b["ocsp_stapling"]) == (["TLSv1.3"], False, True)
 
 
-def test_nginx_server_without_ssl_protocols_gets_nginx_default(tmp_path: Path) -> None:
+def test_nginx_server_without_ssl_protocols_gets_the_installed_versions_default(tmp_path: Path) -> None:
     conf = tmp_path / "nginx.conf"
     conf.write_text("events {}\nhttp { server { listen 443 ssl; } }\n")
     (ctx,) = _config(conf)["tls_contexts"]
-    assert ctx["protocols"] == ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-    assert ctx["protocols_source"] == "nginx default"
+    found = installed_version()
+    assert found is not None  # nginx-light is installed by scripts/bootstrap.sh
+    assert ctx["protocols"] == list(default_protocols(*found).protocols)
+    assert ctx["protocols_source"] == f"nginx {found[0]} default, read from {found[1]}"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.8.0", ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2"]),
+        ("1.22.1", ["TLSv1", "TLSv1.1", "TLSv1.2"]),
+        ("1.23.3", ["TLSv1", "TLSv1.1", "TLSv1.2"]),
+        ("1.23.4", ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+        ("1.27.1", ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+    ],
+)
+def test_nginx_default_protocols_by_version(version: str, expected: list[str]) -> None:
+    assert list(default_protocols(version).protocols) == expected
+    unknown = default_protocols(None)
+    assert "version unknown" in unknown.source and "TLSv1.3" in unknown.protocols
 
 
 @pytest.mark.parametrize(
@@ -135,9 +154,13 @@ def test_ssh_first_value_wins_match_blocks_and_list_edits(tmp_path: Path) -> Non
     )
     scopes = {s["scope"]: s for s in _config(conf)["ssh_contexts"]}
     assert set(scopes) == {"global", "Match Address 10.0.0.0/8"}
-    assert scopes["global"]["ciphers"] == {"names": ["aes256-gcm@openssh.com"], "mode": "replace"}
-    assert scopes["global"]["macs"] == {"names": ["hmac-sha1"], "mode": "append"}
-    assert scopes["global"]["kex"]["mode"] == "remove"
+    # what the file writes is kept; the list judged is the effective one (see test_composition's sshd -T oracle)
+    ciphers, macs, kex = (scopes["global"][p] for p in ("ciphers", "macs", "kex"))
+    assert ciphers["configured"] == {"names": ["aes256-gcm@openssh.com"], "mode": "replace"}
+    assert (ciphers["names"], ciphers["source"]) == (["aes256-gcm@openssh.com"], "config")
+    assert macs["configured"] == {"names": ["hmac-sha1"], "mode": "append"}
+    assert macs["source"].startswith("config edits the OpenSSH 9.2")
+    assert kex["configured"]["mode"] == "remove" and "diffie-hellman-group14-sha1" not in kex["names"]
     assert scopes["Match Address 10.0.0.0/8"]["host_key_algorithms"]["names"] == ["ssh-rsa", "ssh-ed25519"]
 
 
@@ -160,6 +183,35 @@ def test_java_security_continuations_and_disabled_protocols(tmp_path: Path) -> N
     assert ctx["protocols"] == ["TLSv1.2", "TLSv1.3"]
     assert props["settings"]["keystore.type"] == "BCFKS"
     assert props["fips_providers"] == ["com.safelogic.cryptocomply.jcajce.provider.CryptoComplyFipsProvider"]
+
+
+def test_java_security_constraints_keep_their_conditions(tmp_path: Path) -> None:
+    conf = tmp_path / "java.security"
+    conf.write_text(
+        "jdk.disabled.namedCurves = secp112r1, secp112r2\n"
+        "jdk.certpath.disabledAlgorithms=MD2, MD5, SHA1 jdkCA & usage TLSServer, \\\n"
+        "    RSA keySize < 1024, DSA keySize < 1024, EC keySize < 224, \\\n"
+        "    SHA1 usage SignedJAR & denyAfter 2019-01-01, \\\n"
+        "    include jdk.disabled.namedCurves\n"
+        "jdk.tls.disabledAlgorithms=SSLv3, TLSv1 usage TLSClient, DH keySize < 1024, 3DES_EDE_CBC\n"
+    )
+    props = _config(conf)
+    certpath = {e["text"]: e for e in props["disabled_algorithms"]["jdk.certpath.disabledAlgorithms"]}
+    assert certpath["SHA1 jdkCA & usage TLSServer"]["conditions"] == [
+        {"type": "jdkCA"},
+        {"type": "usage", "uses": ["TLSServer"]},
+    ]
+    assert certpath["RSA keySize < 1024"]["conditions"] == [{"type": "keySize", "operator": "<", "bits": 1024}]
+    assert certpath["SHA1 usage SignedJAR & denyAfter 2019-01-01"]["conditions"][1] == {
+        "type": "denyAfter",
+        "date": "2019-01-01",
+    }
+    assert certpath["MD5"]["unconditional"] is True
+    assert [e["text"] for e in certpath["include jdk.disabled.namedCurves"]["expanded"]] == ["secp112r1", "secp112r2"]
+    (ctx,) = props["tls_contexts"]
+    # "TLSv1 usage TLSClient" disables TLS 1.0 for clients only: a server still offers it
+    assert ctx["protocols"] == ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert ctx["settings"]["disabled_with_conditions"] == ["TLSv1 usage TLSClient", "DH keySize < 1024"]
 
 
 @pytest.mark.parametrize(
@@ -226,7 +278,13 @@ def test_ssh_host_key_rule_also_judges_pubkey_and_ca_signature_lists(tmp_path: P
     )
     result = scan([conf])
     hits = sorted((f.rule_id, f.evidence["setting"], f.evidence["line"]) for f in result.findings)
-    assert hits == [("server.ssh.weak-host-key-algorithm", "pubkey_accepted_algorithms", 3)]
+    # "-hmac-sha1" removes only that name: the OpenSSH 9.2 default still has hmac-sha1-etm and umac-64
+    assert hits == [
+        ("server.ssh.weak-host-key-algorithm", "pubkey_accepted_algorithms", 3),
+        ("server.ssh.weak-mac", "macs", 5),
+    ]
+    (mac,) = [f for f in result.findings if f.rule_id == "server.ssh.weak-mac"]
+    assert mac.evidence["weak"] == ["umac-64-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com"]
 
 
 def test_nginx_http_block_without_tls_server_checks_protocols_but_not_server_rules(tmp_path: Path) -> None:

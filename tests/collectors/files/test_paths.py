@@ -131,5 +131,5 @@ def test_a_fifo_named_by_a_config_is_an_error_naming_it(tmp_path: Path) -> None:
     graph = _collect(conf)
     assert time.monotonic() - started < 30
     errors = [e for e in graph.errors if e.target == str(fifo)]
-    assert [e.message for e in errors] == ["named by a configuration, but it is a FIFO"]
+    assert [e.message for e in errors] == ["named by a configuration, but is a FIFO, not a file"]
     assert f"file:{key}" in graph
