@@ -28,6 +28,10 @@ _FILE_DIRECTIVES = {
     "sslcertificatefile": "certificate",
     "sslcertificatekeyfile": "private-key",
     "sslcertificatechainfile": "certificate-chain",
+    # CA certificates make a trust store (scanner.inventory.trust)
+    "sslcacertificatefile": "ca-certificates",
+    "sslcacertificatepath": "ca-directory",
+    "sslproxycacertificatefile": "ca-certificates",
 }
 
 

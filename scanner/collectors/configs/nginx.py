@@ -22,6 +22,13 @@ KIND = "nginx"
 # nginx's default when ssl_protocols is not set (1.23.4 and later; earlier releases lack TLSv1.3)
 DEFAULT_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 DEFAULT_CIPHERS = "HIGH:!aNULL:!MD5"
+# files a server names, and their role (CA certificates make a trust store: scanner.inventory.trust)
+_FILE_DIRECTIVES = (
+    ("ssl_certificate", "certificate"),
+    ("ssl_certificate_key", "private-key"),
+    ("ssl_client_certificate", "ca-certificates"),
+    ("ssl_trusted_certificate", "ca-certificates"),
+)
 _TLS_DIRECTIVES = (
     "ssl_protocols",
     "ssl_ciphers",
@@ -183,7 +190,7 @@ def _context(
         ctx["dh_params"] = str(common.resolve(dhparam.args[0], base))
         ctx["dh_params_line"] = dhparam.line
         refs.append(common.Reference(Path(ctx["dh_params"]), "dh-parameters", dhparam.line, dhparam.file))
-    for name, role in (("ssl_certificate", "certificate"), ("ssl_certificate_key", "private-key")):
+    for name, role in _FILE_DIRECTIVES:
         chosen = [d for d in own if d.name == name] or [d for d in outer if d.name == name]
         paths = []
         for d in chosen:

@@ -17,8 +17,13 @@ def _name(props: Mapping[str, Any]) -> str:
 
 
 def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
-    """A self-signed root's own signature is never checked by relying parties (unless the rule asks)."""
-    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"))
+    """A self-signed root's own signature is never checked by relying parties (unless the rule asks).
+
+    A root is a self-signed CA, or a self-signed certificate that a trust store holds (old v1 roots
+    carry no basicConstraints, yet relying parties use them as anchors all the same).
+    """
+    root = props.get("is_ca") or props.get("trust_anchor")
+    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and root)
 
 
 @accepts("min_bits", "ignore_self_signed")
