@@ -101,7 +101,7 @@ def assigned_value_exclusion(value: str, line: str) -> str | None:
     """Why a literal assigned to a secret-like name is not a secret, or None when it looks like one."""
     if not value:
         return "empty"
-    if value[0] in "{[":
+    if value[0] in "{[" and any(c in value for c in ':,"'):
         return "a structure (object or list): a schema or type declaration, not a literal"
     lowered = value.lower()
     if lowered in _TYPE_NAMES:

@@ -38,7 +38,8 @@ __all__ = ["MIN_ENTROPY_BITS_PER_CHAR", "MIN_LENGTH", "Candidate", "SecretsHandl
 
 # NAME=value, name: value, "name": "value", name => value (env, ini, properties, YAML, JSON, Ruby)
 _ASSIGNMENT = re.compile(
-    r"""^\s*(?:export\s+|set\s+)?["']?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)["']?\s*(?:=>|=|:)\s*(?P<value>.*)$"""
+    # a quoted name closes with its own quote: "secretsmanager:GetSecretValue" is one string, not a pair
+    r"""^\s*(?:export\s+|set\s+)?(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=q)\s*(?:=>|=|:)\s*(?P<value>.*)$"""
 )
 # kinds by name, most specific first
 _NAME_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -54,6 +55,8 @@ _NOT_A_VALUE_NAME = re.compile(
     r"|command|cmd|hash|digest|field|header|param|prompt|label|format|style|regex|pattern|expiry|expires|ttl)$",
     re.IGNORECASE,
 )
+# the same in CamelCase (API models): SecretId, TokenArn, PasswordLength
+_NOT_A_VALUE_CAMEL = re.compile(r"[a-z0-9](Id|Ids|Arn|Arns|Name|Names|Type|Path|File|Url|Uri|Length|Format|Hash)$")
 _NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
 
 # file names that hold settings; a file with none of these names is scanned only if its head shows a secret
@@ -94,7 +97,7 @@ def _assignment(line: str, number: int) -> Candidate | None:
         return None
     name = match.group("name")
     kind = next((k for k, pattern in _NAME_KINDS if pattern.search(name)), None)
-    if kind is None or _NOT_A_VALUE_NAME.search(name):
+    if kind is None or _NOT_A_VALUE_NAME.search(name) or _NOT_A_VALUE_CAMEL.search(name):
         return None
     value = _clean(match.group("value"))
     why_not = assigned_value_exclusion(value, line)
