@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.files import access
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Observation, freeze
 
@@ -167,6 +168,8 @@ class FileCollector:
             "size": info.st_size,
             **parsed.file_properties,
         }
+        if parsed.file_properties.get("contains_plaintext_private_key") and info.st_mode & 0o040:
+            properties.update(access.facts(path, info))  # who the group is: see private_key_permissions
         return Asset(
             id=f"file:{path}",
             type=AssetType.FILE,
