@@ -42,12 +42,13 @@ _ASSIGNMENT = re.compile(
     r"""^\s*(?:export\s+|set\s+)?(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=q)\s*(?:=>|=|:)\s*(?P<value>.*)$"""
 )
 # kinds by name, most specific first
+# (matched against the lower-cased name: case-insensitive patterns cost ten times more in re)
 _NAME_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private-key", re.compile(r"private[_.\-]?key", re.IGNORECASE)),
-    ("password", re.compile(r"pass(word|wd|phrase)?(?![a-z])|pwd", re.IGNORECASE)),
-    ("secret", re.compile(r"secret", re.IGNORECASE)),
-    ("api-key", re.compile(r"api[_.\-]?key|access[_.\-]?key(?![_.\-]?id)", re.IGNORECASE)),
-    ("token", re.compile(r"token", re.IGNORECASE)),
+    ("private-key", re.compile(r"private[_.\-]?key")),
+    ("password", re.compile(r"pass(word|wd|phrase)?(?![a-z])|pwd")),
+    ("secret", re.compile(r"secret")),
+    ("api-key", re.compile(r"api[_.\-]?key|access[_.\-]?key(?![_.\-]?id)")),
+    ("token", re.compile(r"token")),
 )
 # names that hold a reference to a secret, or a fact about one, not the secret itself
 _NOT_A_VALUE_NAME = re.compile(
@@ -57,7 +58,8 @@ _NOT_A_VALUE_NAME = re.compile(
 )
 # the same in CamelCase (API models): SecretId, TokenArn, PasswordLength
 _NOT_A_VALUE_CAMEL = re.compile(r"[a-z0-9](Id|Ids|Arn|Arns|Name|Names|Type|Path|File|Url|Uri|Length|Format|Hash)$")
-_NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
+_NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential")  # searched in lower-cased text
+_NAME_WORDS_ANY_CASE = re.compile(_NAME_WORDS.pattern, re.IGNORECASE)
 
 # file names that hold settings; a file with none of these names is scanned only if its head shows a secret
 _NAME_HINTS = re.compile(
@@ -96,7 +98,8 @@ def _assignment(line: str, number: int) -> Candidate | None:
     if match is None:
         return None
     name = match.group("name")
-    kind = next((k for k, pattern in _NAME_KINDS if pattern.search(name)), None)
+    lowered = name.lower()
+    kind = next((k for k, pattern in _NAME_KINDS if pattern.search(lowered)), None)
     if kind is None or _NOT_A_VALUE_NAME.search(name) or _NOT_A_VALUE_CAMEL.search(name):
         return None
     value = _clean(match.group("value"))
@@ -136,7 +139,10 @@ def _chunks(data: bytes) -> Iterator[tuple[int, int]]:
 def _chunk_candidates(text: str, tail: str, first_line: int, assignments: bool) -> Iterator[Candidate]:
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     claimed: set[int] = set()  # lines with a known format are not parsed again as assignments
+    lowered = text.lower()
     for fmt in KNOWN_FORMATS:
+        if not fmt.may_match(text, lowered):
+            continue
         haystack = text + tail if fmt.multiline and tail else text
         for match in fmt.pattern.finditer(haystack):
             if match.start() >= len(text):
@@ -147,7 +153,9 @@ def _chunk_candidates(text: str, tail: str, first_line: int, assignments: bool) 
     if not assignments:
         return
     parsed: set[int] = set()
-    for match in _NAME_WORDS.finditer(text):
+    # str.lower keeps ASCII offsets; text where it does not (a few Unicode letters) is searched as is
+    words = _NAME_WORDS.finditer(lowered) if len(lowered) == len(text) else _NAME_WORDS_ANY_CASE.finditer(text)
+    for match in words:
         index = bisect.bisect_right(starts, match.start())
         if index in claimed or index in parsed:
             continue
