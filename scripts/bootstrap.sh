@@ -20,6 +20,8 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # its conffiles hold private keys shipped by the package: the package-data regression tests read them
+  [ -f /etc/testssl/tls_data.txt ] || need+=(testssl.sh)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

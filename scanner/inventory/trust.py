@@ -42,6 +42,7 @@ SYSTEM_LOCATIONS: tuple[tuple[str, str], ...] = (
     ("*/lib/security/cacerts", "Java runtime CA keystore (cacerts)"),
     ("*/certifi/cacert.pem", "certifi's Mozilla CA bundle (Python requests, pip)"),
     ("*/botocore/cacert.pem", "botocore's bundled CA certificates"),
+    ("/etc/testssl/*.pem", "testssl.sh's per-platform CA stores (Apple, Java, Linux, Microsoft, Mozilla)"),
 )
 # names that software and distributions give to CA bundles, wherever the file sits
 BUNDLE_NAMES: tuple[str, ...] = (

@@ -65,3 +65,37 @@ def test_world_readable_stays_high_whatever_the_group(tmp_path: Path, as_root: N
     key = _key_in(tmp_path / "private", 0o710, "ssl-cert", 0o644)
     severity, message, _ = _finding(tmp_path, key)
     assert severity is Severity.HIGH and "world-readable" in message
+
+
+def test_a_test_key_installed_with_a_python_package_is_low_with_the_reason(tmp_path: Path) -> None:
+    fixtures = tmp_path / "lib" / "python3.11" / "site-packages" / "tlslib" / "tests"
+    fixtures.mkdir(parents=True)
+    pki.write(fixtures / "server.key", pki.key_pem(pki.ec_key()), 0o644)
+    severity, message, evidence = _finding(tmp_path, fixtures / "server.key")
+    assert severity is Severity.LOW
+    assert evidence["package_data_reason"] == "installed with a Python package (site-packages)"
+    assert "world-readable (mode 0644), in package data" in message
+
+
+def test_keys_a_debian_package_ships_unchanged_are_package_data() -> None:
+    """testssl.sh ships handshake keys in a conffile, /etc/testssl/tls_data.txt (dpkg records its MD5)."""
+    shipped = Path("/etc/testssl/tls_data.txt")
+    result = scan([shipped], ["cms-km-handbook"])
+    [hit] = [f for f in result.findings if f.rule_id == RULE]
+    assert hit.severity is Severity.LOW
+    assert hit.evidence["package_data_reason"] == "shipped unchanged by the Debian package testssl.sh"
+
+
+def test_a_changed_conffile_is_the_admins_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.collectors import package_data
+
+    real = "/etc/ssl/openssl.cnf"
+    assert package_data.package_data_reason(real) == "shipped unchanged by the Debian package openssl"
+    # dpkg's record of the real conffile, pointed at copies (the test cannot edit /etc)
+    record = package_data._dpkg_files()[real]
+    same, edited = tmp_path / "same.cnf", tmp_path / "edited.cnf"
+    same.write_bytes(Path(real).read_bytes())
+    edited.write_bytes(Path(real).read_bytes() + b"\n# local change\n")
+    monkeypatch.setattr(package_data, "_dpkg_files", lambda: {str(same): record, str(edited): record})
+    assert package_data._shipped_unchanged(str(same)) == "shipped unchanged by the Debian package openssl"
+    assert package_data._shipped_unchanged(str(edited)) is None

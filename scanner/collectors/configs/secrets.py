@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext
-from scanner.collectors.configs.package_data import package_data_reason
 from scanner.collectors.configs.secret_patterns import KNOWN_FORMATS, KnownFormat
 from scanner.collectors.configs.secret_values import (
     MIN_ENTROPY_BITS_PER_CHAR,
@@ -32,6 +31,7 @@ from scanner.collectors.configs.secret_values import (
     known_format_exclusion,
 )
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Relation, RelationType, freeze
 
 __all__ = ["MIN_ENTROPY_BITS_PER_CHAR", "MIN_LENGTH", "Candidate", "SecretsHandler", "candidates", "detect", "scan"]

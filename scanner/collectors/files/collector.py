@@ -20,6 +20,7 @@ from scanner import plugins
 from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.files import access
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Observation, freeze
 
 # a certificate, key or config is small; a larger file is a disk image, a log or a database
@@ -168,8 +169,13 @@ class FileCollector:
             "size": info.st_size,
             **parsed.file_properties,
         }
-        if parsed.file_properties.get("contains_plaintext_private_key") and info.st_mode & 0o040:
-            properties.update(access.facts(path, info))  # who the group is: see private_key_permissions
+        if parsed.file_properties.get("contains_plaintext_private_key"):
+            # who else can read it, and whether a package shipped it: see private_key_permissions
+            if info.st_mode & 0o040:
+                properties.update(access.facts(path, info))
+            shipped = package_data_reason(path)
+            if shipped is not None:
+                properties["package_data_reason"] = shipped
         return Asset(
             id=f"file:{path}",
             type=AssetType.FILE,

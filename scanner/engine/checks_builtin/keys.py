@@ -93,14 +93,15 @@ def _key_access_group(props: Mapping[str, Any], params: Mapping[str, Any]) -> st
     )
 
 
-@accepts("forbidden_mode_bits", "key_access_groups", "key_access_group_severity")
+@accepts("forbidden_mode_bits", "key_access_groups", "key_access_group_severity", "package_data_severity")
 def private_key_permissions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
     """A file holding a plaintext private key that other users can read.
 
     Readable by a dedicated key-access group only (see ``_key_access_group``) is reported at
-    ``key_access_group_severity`` (low by default), with the reason.
+    ``key_access_group_severity`` (low by default), with the reason; a key in installed package
+    data (a library's test fixture, an SDK's example) at ``package_data_severity`` (low).
     """
     props = asset.properties
     if not props.get("contains_plaintext_private_key") or props.get("mode") is None:
@@ -114,6 +115,17 @@ def private_key_permissions(
         if props.get(name) is not None:
             evidence[name] = props[name]
     by_design = None if mode & 0o004 else _key_access_group(props, params)
+    shipped = props.get("package_data_reason")
+    if shipped:
+        # a test or example key that a package installed: known, not a team's key
+        who = "world" if mode & 0o004 else "group"
+        reason = f"{who}-readable (mode {props['mode']}), in package data: {shipped}"
+        yield Hit(
+            f"{props['path']} holds a plaintext private key, {reason}",
+            {**evidence, "reason": reason, "package_data_reason": shipped},
+            severity=Severity(str(params.get("package_data_severity", "low"))),
+        )
+        return
     if by_design is not None:
         yield Hit(
             f"{props['path']} holds a plaintext private key {by_design}",
