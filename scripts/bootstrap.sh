@@ -25,6 +25,8 @@ if [ "$what" = test ]; then
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v ssh-keygen >/dev/null || need+=(openssh-client)
   command -v ssh-audit >/dev/null || need+=(ssh-audit)
+  # its conffiles hold private keys shipped by the package: the package-data regression tests read them
+  [ -f /etc/testssl/tls_data.txt ] || need+=(testssl.sh)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

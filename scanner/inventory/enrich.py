@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from scanner.inventory import knowledge
+from scanner.inventory import knowledge, trust
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import AssetType, Relation, RelationType
 
@@ -15,6 +15,7 @@ def parse_time(value: str) -> datetime:
 
 
 def enrich(graph: InventoryGraph, as_of: datetime) -> None:
+    trust.classify(graph)
     _enrich_keys(graph)
     _enrich_certificates(graph, as_of)
     _link_issuers(graph)

@@ -286,7 +286,7 @@ def test_untrusted_root(tmp_path: Path) -> None:
     rogue_key, rogue = _root("Rogue Root")
     good = pki.certificate(pki.ec_key(), "good.example", issuer_key=trusted_key, issuer_name="Trusted Root")
     bad = pki.certificate(pki.ec_key(), "bad.example", issuer_key=rogue_key, issuer_name="Rogue Root")
-    pki.write(tmp_path / "bundle.pem", pki.pem(trusted) + pki.pem(other_anchor), 0o644)
+    pki.write(tmp_path / "ca-bundle.pem", pki.pem(trusted) + pki.pem(other_anchor), 0o644)
     write_cert(tmp_path, "rogue-root.pem", rogue)
     write_cert(tmp_path, "pass.pem", good)
     write_cert(tmp_path, "fail.pem", bad)
@@ -307,8 +307,11 @@ def test_trust_store_anchors(tmp_path: Path) -> None:
     expired = pki.certificate(pki.ec_key(), "Expired Root", ca=True, not_before=NOW - 400 * DAY, days=30)
     _, good_a = _root("Root A")
     _, good_b = _root("Root B")
-    bad_store = pki.write(tmp_path / "fail_bundle.pem", pki.pem(expired) + pki.pem(good_a), 0o644)
-    pki.write(tmp_path / "pass_bundle.pem", pki.pem(good_a) + pki.pem(good_b), 0o644)
+    # trust stores by name (ca-bundle.pem), one per directory
+    (tmp_path / "fail").mkdir()
+    (tmp_path / "pass").mkdir()
+    bad_store = pki.write(tmp_path / "fail" / "ca-bundle.pem", pki.pem(expired) + pki.pem(good_a), 0o644)
+    pki.write(tmp_path / "pass" / "ca-bundle.pem", pki.pem(good_a) + pki.pem(good_b), 0o644)
     result = scan([tmp_path], ["cms-km-handbook"])
     assert failing(result, "cms.truststore.unapproved-anchor") == {f"truststore:{bad_store}"}
     [hit] = [f for f in result.findings if f.rule_id == "cms.truststore.unapproved-anchor"]
@@ -464,7 +467,7 @@ def test_untrusted_root_follows_every_path_of_a_cross_signed_intermediate(tmp_pa
     )
     via_rogue = pki.certificate(inter_key, "Intermediate", ca=True, issuer_key=rogue_key, issuer_name="Rogue Root")
     leaf = pki.certificate(pki.ec_key(), "leaf.example", issuer_key=inter_key, issuer_name="Intermediate")
-    pki.write(tmp_path / "bundle.pem", pki.pem(trusted) + pki.pem(second_anchor), 0o644)
+    pki.write(tmp_path / "ca-bundle.pem", pki.pem(trusted) + pki.pem(second_anchor), 0o644)
     for name, cert in (("rogue.pem", rogue), ("i1.pem", via_trusted), ("i2.pem", via_rogue), ("leaf.pem", leaf)):
         write_cert(tmp_path, name, cert)
     assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.untrusted-root") == set()

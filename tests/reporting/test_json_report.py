@@ -20,7 +20,7 @@ def test_report_of_a_mixed_directory_validates(tmp_path: Path, run_keysweep: Run
     key = pki.rsa_key(2048)
     pki.write(tmp_path / "server.pem", pki.pem(pki.certificate(key, "server.example")) + pki.key_pem(key), 0o644)
     roots = b"".join(pki.pem(pki.certificate(pki.ec_key(), f"Root {i}", ca=True)) for i in range(2))
-    pki.write(tmp_path / "bundle.crt", roots)
+    pki.write(tmp_path / "ca-bundle.crt", roots)
     pki.write(tmp_path / "broken.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 
     run = run_keysweep(["--path", str(tmp_path)])

@@ -27,10 +27,13 @@ _FILE_DIRECTIVES = {
     "sslcertificatefile": "certificate",
     "sslcertificatekeyfile": "private-key",
     "sslcertificatechainfile": "certificate-chain",
+    # CA certificates make a trust store (scanner.inventory.trust)
+    "sslcacertificatefile": "ca-certificates",
+    "sslcacertificatepath": "ca-directory",
+    "sslproxycacertificatefile": "ca-certificates",
 }
 _ALL_FILE_DIRECTIVES = {
     **_FILE_DIRECTIVES,
-    "sslcacertificatefile": "trust-anchors",
     "sslcarevocationfile": "revocation-list",
 }
 ROOT_NAMES = ("apache2.conf", "httpd.conf", "conf/httpd.conf")

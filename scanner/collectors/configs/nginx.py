@@ -39,8 +39,9 @@ _FILE_DIRECTIVES = {
     "ssl_certificate": "certificate",
     "ssl_certificate_key": "private-key",
     "ssl_dhparam": "dh-parameters",
-    "ssl_trusted_certificate": "trust-anchors",
-    "ssl_client_certificate": "trust-anchors",
+    # CA certificates make a trust store (scanner.inventory.trust)
+    "ssl_trusted_certificate": "ca-certificates",
+    "ssl_client_certificate": "ca-certificates",
 }
 # where distributions install the binary; its version string decides the default protocols
 _BINARIES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx", "/usr/bin/nginx")

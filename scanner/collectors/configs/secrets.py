@@ -1,66 +1,65 @@
 """Plaintext secrets written into config and .env files: passwords, API keys, tokens, private keys.
 
 A secret is reported by kind and location (file and line), never by value: the value lives only
-in the local variables of the line being checked, is compared and measured, and is dropped.
-Known formats (AWS access key ids, PEM private key blocks, provider tokens) are found anywhere;
-other secrets are assignments to a secret-like name with a high-entropy value.
+in the local variables of the line being checked, is judged by shape and entropy, and is dropped.
+Known formats (provider tokens, AWS key ids, PEM private key blocks; detect-secrets' patterns) are
+found anywhere; other secrets are assignments of a literal to a secret-like name. Every candidate
+ends with a reason: why it is a secret, or why not (``secret_values``). Secrets in installed
+package data (site-packages, /usr/share, test fixtures) are marked so (``package_data``).
+
+The text is read in chunks of whole lines, so that memory stays near the chunk size whatever the
+file size (a 10 MiB .env once cost 1.7 GB as one string with a list of every line start).
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
-import math
 import re
-from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext
+from scanner.collectors.configs.secret_patterns import KNOWN_FORMATS, KnownFormat
+from scanner.collectors.configs.secret_values import (
+    MIN_ENTROPY_BITS_PER_CHAR,
+    MIN_LENGTH,
+    assigned_value_exclusion,
+    entropy,
+    known_format_exclusion,
+)
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Relation, RelationType, freeze
 
-# formats whose shape alone says "secret"; each is (kind, pattern)
-_KNOWN: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # a key, not the marker string a parser compares against: base64 must follow the BEGIN line
-    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]{0,200}?[A-Za-z0-9+/]{40}")),
-    (
-        "aws-access-key-id",
-        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?![A-Z0-9])"),
-    ),
-    ("github-token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}")),
-    ("slack-token", re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("google-api-key", re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}")),
-    ("stripe-secret-key", re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[0-9A-Za-z]{20,}")),
-    ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
-)
+__all__ = ["MIN_ENTROPY_BITS_PER_CHAR", "MIN_LENGTH", "Candidate", "SecretsHandler", "candidates", "detect", "scan"]
 
 # NAME=value, name: value, "name": "value", name => value (env, ini, properties, YAML, JSON, Ruby)
 _ASSIGNMENT = re.compile(
-    r"""^\s*(?:export\s+|set\s+)?["']?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)["']?\s*(?:=>|=|:)\s*(?P<value>.*)$"""
+    # a quoted name closes with its own quote: "secretsmanager:GetSecretValue" is one string, not a pair
+    r"""^\s*(?:export\s+|set\s+)?(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P=q)\s*(?:=>|=|:)\s*(?P<value>.*)$"""
 )
 # kinds by name, most specific first
+# (matched against the lower-cased name: case-insensitive patterns cost ten times more in re)
 _NAME_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private-key", re.compile(r"private[_.\-]?key", re.IGNORECASE)),
-    ("password", re.compile(r"pass(word|wd|phrase)?(?![a-z])|pwd", re.IGNORECASE)),
-    ("secret", re.compile(r"secret", re.IGNORECASE)),
-    ("api-key", re.compile(r"api[_.\-]?key|access[_.\-]?key(?![_.\-]?id)", re.IGNORECASE)),
-    ("token", re.compile(r"token", re.IGNORECASE)),
+    ("private-key", re.compile(r"private[_.\-]?key")),
+    ("password", re.compile(r"pass(word|wd|phrase)?(?![a-z])|pwd")),
+    ("secret", re.compile(r"secret")),
+    ("api-key", re.compile(r"api[_.\-]?key|access[_.\-]?key(?![_.\-]?id)")),
+    ("token", re.compile(r"token")),
 )
-# names that hold a reference to a secret, not the secret itself
+# names that hold a reference to a secret, or a fact about one, not the secret itself
 _NOT_A_VALUE_NAME = re.compile(
-    r"(_|\.|-)(file|path|dir|env|var|length|len|min|max|policy|type|id|name|enabled|required|url|uri|hint|command|cmd)$",
+    r"(_|\.|-)(file|path|dir|env|var|length|len|min|max|policy|type|id|ids|name|enabled|required|url|uri|hint"
+    r"|command|cmd|hash|digest|field|header|param|prompt|label|format|style|regex|pattern|expiry|expires|ttl)$",
     re.IGNORECASE,
 )
-_REFERENCE = re.compile(r"^(\$\{?[A-Za-z_]|%\(|\{\{|<[^>]*>$|ENC\(|vault:|arn:|secretsmanager:|/|\./|~/|file:)")
-# a value that is code or a reference to a name (typing.Optional[bytes], Security.kSecPassphrase, f(x))
-_CODE_LIKE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[.*\]|\(.*\))?,?$")
-_PLACEHOLDERS = frozenset(
-    {"changeme", "change_me", "changeit", "password", "secret", "example", "none", "null", "nil", "true", "false"}
-    | {"yes", "no", "on", "off", "empty", "redacted", "<redacted>", "todo", "xxx", "dummy", "your_password_here"}
-)
-MIN_LENGTH = 8
-MIN_ENTROPY_BITS_PER_CHAR = 3.0
+# the same in CamelCase (API models): SecretId, TokenArn, PasswordLength
+_NOT_A_VALUE_CAMEL = re.compile(r"[a-z0-9](Id|Ids|Arn|Arns|Name|Names|Type|Path|File|Url|Uri|Length|Format|Hash)$")
+_NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential")  # searched in lower-cased text
+_NAME_WORDS_ANY_CASE = re.compile(_NAME_WORDS.pattern, re.IGNORECASE)
 
 # file names that hold settings; a file with none of these names is scanned only if its head shows a secret
 _NAME_HINTS = re.compile(
@@ -69,11 +68,21 @@ _NAME_HINTS = re.compile(
     re.IGNORECASE,
 )
 COLLECTOR = "files"
+# lines are read in chunks of about this size; a longer line is cut at this many bytes times 16
+CHUNK_BYTES = 64 * 1024
+# a PEM key block is matched across a chunk's end with this much of the next chunk
+_OVERLAP_BYTES = 4096
 
 
-def _entropy(value: str) -> float:
-    counts = Counter(value)
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A place that looked like a secret, with the verdict and its reason. Never holds the value."""
+
+    line: int
+    kind: str
+    name: str  # the variable name of an assignment, "" for a known format
+    reason: str  # why it is a secret, or why it is not
+    excluded: bool
 
 
 def _clean(raw: str) -> str:
@@ -84,57 +93,99 @@ def _clean(raw: str) -> str:
     return re.split(r"\s+#", value, maxsplit=1)[0].strip()
 
 
-def _assignment_kind(line: str) -> tuple[str, str] | None:
-    """(kind, name) when the line assigns a high-entropy literal to a secret-like name."""
+def _assignment(line: str, number: int) -> Candidate | None:
     match = _ASSIGNMENT.match(line)
     if match is None:
         return None
     name = match.group("name")
-    kind = next((k for k, pattern in _NAME_KINDS if pattern.search(name)), None)
-    if kind is None or _NOT_A_VALUE_NAME.search(name):
+    lowered = name.lower()
+    kind = next((k for k, pattern in _NAME_KINDS if pattern.search(lowered)), None)
+    if kind is None or _NOT_A_VALUE_NAME.search(name) or _NOT_A_VALUE_CAMEL.search(name):
         return None
     value = _clean(match.group("value"))
-    if (
-        len(value) < MIN_LENGTH
-        or " " in value
-        or value.lower() in _PLACEHOLDERS
-        or _REFERENCE.match(value)
-        or set(value) <= set("*xX.-_#")
-        or (_CODE_LIKE.match(value) and ("." in value or "(" in value or "[" in value))
-        or _entropy(value) < MIN_ENTROPY_BITS_PER_CHAR
-    ):
-        return None
-    return kind, name
+    why_not = assigned_value_exclusion(value, line)
+    if why_not is not None:
+        return Candidate(number, kind, name, why_not, True)
+    # the reason tells the entropy, never the length or any character of the value
+    reason = f"a literal with {entropy(value):.1f} bits/char of entropy assigned to the {kind}-like name {name}"
+    return Candidate(number, kind, name, reason, False)
 
 
-_NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
+def _known(fmt: KnownFormat, match: re.Match[str], number: int) -> Candidate:
+    value = fmt.value(match)
+    if fmt.free_form:
+        why_not = assigned_value_exclusion(value, "")
+    else:
+        # a PEM block is judged by its shape alone: base64 after the marker
+        why_not = known_format_exclusion(value) if not fmt.multiline else None
+    if why_not is None and fmt.valid is not None and not fmt.valid(value):
+        why_not = f"not a well-formed {fmt.description}"
+    reason = why_not or f"{fmt.description} format ({fmt.source})"
+    return Candidate(number, fmt.kind, "", reason, why_not is not None)
 
 
-def detect(text: str, *, assignments: bool = True) -> list[tuple[int, str, str]]:
-    """(line number, kind, variable name or "") for every secret in the text. Values are not returned.
+def _chunks(data: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of consecutive runs of whole lines."""
+    start, size = 0, len(data)
+    while start < size:
+        end = data.find(b"\n", min(start + CHUNK_BYTES, size))
+        end = size if end < 0 else end + 1
+        # a single enormous line is cut: a secret straddling the cut is missed, memory stays bounded
+        end = min(end, start + CHUNK_BYTES * 16)
+        yield start, end
+        start = end
+
+
+def _chunk_candidates(text: str, tail: str, first_line: int, assignments: bool) -> Iterator[Candidate]:
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    claimed: set[int] = set()  # lines with a known format are not parsed again as assignments
+    lowered = text.lower()
+    for fmt in KNOWN_FORMATS:
+        if not fmt.may_match(text, lowered):
+            continue
+        haystack = text + tail if fmt.multiline and tail else text
+        for match in fmt.pattern.finditer(haystack):
+            if match.start() >= len(text):
+                break
+            index = bisect.bisect_right(starts, match.start())
+            claimed.add(index)
+            yield _known(fmt, match, first_line + index - 1)
+    if not assignments:
+        return
+    parsed: set[int] = set()
+    # str.lower keeps ASCII offsets; text where it does not (a few Unicode letters) is searched as is
+    words = _NAME_WORDS.finditer(lowered) if len(lowered) == len(text) else _NAME_WORDS_ANY_CASE.finditer(text)
+    for match in words:
+        index = bisect.bisect_right(starts, match.start())
+        if index in claimed or index in parsed:
+            continue
+        parsed.add(index)  # each line is parsed once, however many words it has
+        line = text[starts[index - 1] : starts[index] if index < len(starts) else len(text)]
+        if line.lstrip().startswith(("#", ";", "//", "!")):
+            continue
+        found = _assignment(line.rstrip("\r\n"), first_line + index - 1)
+        if found is not None:
+            yield found
+
+
+def candidates(data: bytes, *, assignments: bool = True) -> Iterator[Candidate]:
+    """Every place in the data that looked like a secret, with the verdict and its reason.
 
     ``assignments=False`` finds known formats only: for text that is not a settings file (source
     code with a key pasted in), where ``password: Optional[bytes]`` is code, not a secret.
     """
-    starts = [0, *(m.end() for m in re.finditer("\n", text))]
-    # known formats: one pass over the whole text per pattern, then the line of each match
-    known: dict[int, set[str]] = {}
-    for kind, pattern in _KNOWN:
-        for match in pattern.finditer(text):
-            known.setdefault(bisect.bisect_right(starts, match.start()), set()).add(kind)
-    found = [(number, kind, "") for number, kinds in known.items() for kind in sorted(kinds)]
-    # assignments: only lines whose text names a secret-like word are parsed
-    for match in _NAME_WORDS.finditer(text) if assignments else ():
-        number = bisect.bisect_right(starts, match.start())
-        if number in known or (found and found[-1][0] == number):
-            continue
-        line = text[starts[number - 1] : starts[number] if number < len(starts) else len(text)]
-        if line.lstrip().startswith(("#", ";", "//", "!")):
-            continue
-        assigned = _assignment_kind(line.rstrip("\r\n"))
-        if assigned is not None:
-            found.append((number, assigned[0], assigned[1]))
-        known.setdefault(number, set())  # each line is parsed once, however many words it has
+    line = 1
+    for start, end in _chunks(data):
+        text = data[start:end].decode("utf-8", errors="replace")
+        tail = data[end : end + _OVERLAP_BYTES].decode("utf-8", errors="replace") if end < len(data) else ""
+        found = sorted(_chunk_candidates(text, tail, line, assignments), key=lambda c: (c.line, c.kind))
+        yield from found
+        line += data.count(b"\n", start, end)
+
+
+def detect(text: str, *, assignments: bool = True) -> list[tuple[int, str, str]]:
+    """(line number, kind, variable name or "") for every secret in the text. Values are not returned."""
+    found = {(c.line, c.kind, c.name) for c in candidates(text.encode(), assignments=assignments) if not c.excluded}
     return sorted(found)
 
 
@@ -142,24 +193,37 @@ def secret_id(location: str) -> str:
     return "secret:" + hashlib.sha256(location.encode()).hexdigest()
 
 
-def scan(path: Path, text: str, *, assignments: bool = True) -> list[Asset | Relation]:
-    """Secret assets (kind and location only) and their stored-in relations to the file.
+def scan(path: Path, data: bytes | str, *, assignments: bool = True) -> list[Asset | Relation]:
+    """Secret assets (kind, location and reason, never the value) and their stored-in relations.
 
     One asset per line (its id is the hash of the location); a line with several known formats
     lists them all in ``kinds``.
     """
-    by_line: dict[int, list[tuple[str, str]]] = {}
-    for number, kind, name in detect(text, assignments=assignments):
-        by_line.setdefault(number, []).append((kind, name))
+    raw = data.encode() if isinstance(data, str) else data
+    by_line: dict[int, list[Candidate]] = {}
+    for candidate in candidates(raw, assignments=assignments):
+        if not candidate.excluded:
+            by_line.setdefault(candidate.line, []).append(candidate)
+    package_reason = package_data_reason(str(path)) if by_line else None
     out: list[Asset | Relation] = []
     for number, found in sorted(by_line.items()):
         location = f"{path}:{number}"
-        kind, name = found[0]
-        properties: dict[str, Any] = {"kind": kind, "location": location, "path": str(path), "line": number}
-        if len(found) > 1:
-            properties["kinds"] = [k for k, _ in found]
-        if name:
-            properties["name"] = name
+        first = found[0]
+        properties: dict[str, Any] = {
+            "kind": first.kind,
+            "location": location,
+            "path": str(path),
+            "line": number,
+            "reason": first.reason,
+        }
+        kinds = list(dict.fromkeys(c.kind for c in found))
+        if len(kinds) > 1:
+            properties["kinds"] = kinds
+        if first.name:
+            properties["name"] = first.name
+        if package_reason is not None:
+            properties["package_data"] = True
+            properties["package_data_reason"] = package_reason
         asset = Asset(
             id=secret_id(location),
             type=AssetType.SECRET,
@@ -187,9 +251,10 @@ class SecretsHandler:
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         if b"\x00" in source.data:
             return ParsedFile(format="binary", emit_file_asset=False)  # text head, binary body: not a config
-        text = source.data.decode("utf-8", errors="replace")
         settings_file = bool(_NAME_HINTS.search(source.path.name))
-        found: list[Asset | Relation | CollectionError] = list(scan(source.path, text, assignments=settings_file))
+        found: list[Asset | Relation | CollectionError] = list(
+            scan(source.path, source.data, assignments=settings_file)
+        )
         if not found:
             return ParsedFile(format="text", emit_file_asset=False)
         file_properties: dict[str, Any] = {"contains_secrets": sum(isinstance(o, Asset) for o in found)}

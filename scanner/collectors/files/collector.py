@@ -20,7 +20,9 @@ from typing import ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
+from scanner.collectors.files import access
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory.model import (
     Asset,
     AssetType,
@@ -283,6 +285,13 @@ class FileCollector:
             **parsed.file_properties,
             **(extra or {}),
         }
+        if parsed.file_properties.get("contains_plaintext_private_key"):
+            # who else can read it, and whether a package shipped it: see private_key_permissions
+            if info.st_mode & 0o040:
+                properties.update(access.facts(path, info))
+            shipped = package_data_reason(path)
+            if shipped is not None:
+                properties["package_data_reason"] = shipped
         return Asset(
             id=f"file:{path}",
             type=AssetType.FILE,

@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import re
 import struct
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,14 +22,12 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
-from scanner.inventory import crypto_assets, der
+from scanner.inventory import crypto_assets, der, trust
 from scanner.inventory.model import (
     Asset,
     AssetType,
     CollectionError,
-    Location,
     Relation,
-    RelationType,
     freeze,
 )
 
@@ -550,19 +547,10 @@ def _openssh_public_blob(block: bytes) -> tuple[bytes, bytes]:
 
 
 def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:
-    """A bundle of several CA certificates and no keys is a trust store (e.g. ca-certificates.crt)."""
-    certs = found.certificates
-    if len(certs) < 2 or found.file_properties.get("contains_private_key"):
+    """A file's certificates as a trust store when its location or name makes it one, never by count."""
+    if found.file_properties.get("contains_private_key"):
         return ()
-    if not all(c.properties.get("is_ca") or c.properties.get("self_signed") for c in certs):
-        return ()
-    path = str(found.source.path)
-    store = Asset(
-        id=f"truststore:{path}",
-        type=AssetType.TRUST_STORE,
-        properties=freeze({"path": path, "anchors": len({c.id for c in certs})}),
-        locations=(Location("file", path),),
-    )
-    relations: Iterable[Relation] = (Relation(store.id, c.id, RelationType.TRUSTS) for c in certs)
-    found.file_properties["trust_store"] = True
-    return (store, *relations)
+    observations = trust.for_file(str(found.source.path), found.certificates)
+    if observations:
+        found.file_properties["trust_store"] = True
+    return observations

@@ -80,7 +80,9 @@ class JavaKeystoreHandler:
             anchor_store = Asset(
                 id=f"truststore:{path}",
                 type=AssetType.TRUST_STORE,
-                properties=freeze({"path": path, "anchors": len(trusted), "format": fmt}),
+                properties=freeze(
+                    {"path": path, "anchors": len(trusted), "format": fmt, "reason": "trusted-certificate entries"}
+                ),
                 locations=(Location("file", path),),
             )
             observations.append(anchor_store)

@@ -1,8 +1,15 @@
-"""Checks on certificates: signature hash, validity window, lifetime, key reuse."""
+"""Checks on certificates: signature hash, validity window, lifetime, key reuse.
+
+Validity is compared as exact instants, never in whole days: a certificate is valid from notBefore
+through notAfter inclusive (RFC 5280 Section 4.1.2.5), so it is expired at any instant after its
+notAfter; and a limit of N days is N x 86,400 seconds, any fraction more being another day
+(CA/Browser Forum Baseline Requirements 6.3.2). A 398-day certificate plus one second is too long.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
@@ -11,14 +18,40 @@ from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
 
+DAY = timedelta(seconds=86400)
+# notAfter is the last instant of validity: a lifetime counts that second too
+_INCLUSIVE = timedelta(seconds=1)
+
+
+def _duration(delta: timedelta) -> str:
+    """A duration as people read it, exact below a day: "3 days", "5 hours", "0.005 seconds"."""
+    seconds = delta.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
+def lifetime(props: Mapping[str, Any]) -> timedelta | None:
+    """notBefore through notAfter inclusive, exact to the second; None when either is unknown."""
+    if not props.get("not_before") or not props.get("not_after"):
+        return None
+    return parse_time(props["not_after"]) - parse_time(props["not_before"]) + _INCLUSIVE
+
 
 def _name(props: Mapping[str, Any]) -> str:
     return str(props.get("subject") or props.get("sha256_fingerprint", "?")[:16])
 
 
 def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
-    """A self-signed root's own signature is never checked by relying parties (unless the rule asks)."""
-    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and props.get("is_ca"))
+    """A self-signed root's own signature is never checked by relying parties (unless the rule asks).
+
+    A root is a self-signed CA, or a self-signed certificate that a trust store holds (old v1 roots
+    carry no basicConstraints, yet relying parties use them as anchors all the same).
+    """
+    root = props.get("is_ca") or props.get("trust_anchor")
+    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and root)
 
 
 @accepts("min_bits", "ignore_self_signed")
@@ -51,10 +84,10 @@ def certificate_expired(
     if not props.get("not_after"):
         return
     not_after = parse_time(props["not_after"])
-    if not_after < context.as_of:
-        days = (context.as_of - not_after).days
+    if context.as_of > not_after:
+        ago = _duration(context.as_of - not_after)
         yield Hit(
-            f"certificate {_name(props)} expired on {props['not_after']}, {days} days before {context.as_of_date}",
+            f"certificate {_name(props)} expired on {props['not_after']}, {ago} before {context.as_of.isoformat()}",
             {"not_after": props["not_after"]},
         )
 
@@ -81,9 +114,9 @@ def certificate_expiring(
         return
     remaining = parse_time(props["not_after"]) - context.as_of
     window = int(params.get("days", 30))
-    if remaining.total_seconds() >= 0 and remaining.days < window:
+    if timedelta(0) <= remaining < window * DAY:
         yield Hit(
-            f"certificate {_name(props)} expires on {props['not_after']}, in {remaining.days} days",
+            f"certificate {_name(props)} expires on {props['not_after']}, in {_duration(remaining)}",
             {"not_after": props["not_after"], "days_remaining": remaining.days},
             deadline=str(props["not_after"])[:10],
         )
@@ -97,13 +130,17 @@ def certificate_validity_too_long(
     props = asset.properties
     if props.get("is_ca") and not params.get("include_ca", False):
         return
-    days = props.get("validity_days")
+    length = lifetime(props)
     maximum = int(params.get("max_days", 398))
-    if days is not None and days > maximum:
+    if length is not None and length > maximum * DAY:
+        # over by a fraction of a day still counts as a day more (BR 6.3.2)
+        days = -(-length // DAY)
         yield Hit(
-            f"certificate {_name(props)} is valid for {days} days; rotation policy allows at most {maximum}",
+            f"certificate {_name(props)} is valid for {days} days ({int(length.total_seconds())} s, notBefore "
+            f"through notAfter inclusive); rotation policy allows at most {maximum} days ({maximum * 86400} s)",
             {
                 "validity_days": days,
+                "validity_seconds": int(length.total_seconds()),
                 "not_before": props.get("not_before"),
                 "not_after": props.get("not_after"),
             },

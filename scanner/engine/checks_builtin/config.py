@@ -1,4 +1,4 @@
-"""Checks on configuration nodes (nginx, Apache, OpenSSL, OpenSSH, java.security) and plaintext secrets.
+"""Checks on configuration nodes (nginx, Apache, OpenSSL, OpenSSH, java.security).
 
 Config handlers put what these need on the config asset: ``tls_contexts`` (one per server block,
 VirtualHost, ssl_conf section or JDK list) and ``ssh_contexts`` (global and each Match/Host scope),
@@ -15,7 +15,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType
+from scanner.inventory.model import Asset
 
 _CIPHER_SEPARATORS = re.compile(r"[:,\s]+")
 
@@ -270,18 +270,4 @@ def java_fips_mode(
         f"Java at {props.get('path')} has no FIPS security provider"
         + (f" (providers: {', '.join(providers)})" if providers else " (no security.provider list)"),
         {"file": props.get("path"), "providers": providers, "fips_providers": []},
-    )
-
-
-def secret_exposed(
-    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
-) -> Iterator[Hit]:
-    """A plaintext secret in a file. The evidence names the kind and location, never the value."""
-    if asset.type is not AssetType.SECRET:
-        return
-    props = asset.properties
-    name = f" ({props['name']})" if props.get("name") else ""
-    yield Hit(
-        f"{props.get('kind', 'secret')}{name} written in plain text at {props.get('location')}",
-        {k: props[k] for k in ("kind", "location", "path", "line", "name") if props.get(k) is not None},
     )

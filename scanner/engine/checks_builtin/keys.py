@@ -73,22 +73,68 @@ def plaintext_private_key(
     )
 
 
-@accepts("forbidden_mode_bits")
+def _key_access_group(props: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:
+    """Why a group-readable key is readable by design, or None.
+
+    A dedicated key-access group (Debian's ``ssl-cert``, or a group with no members) under a
+    directory others cannot enter: exactly the services put in that group read the key.
+    """
+    group = props.get("group")
+    members = props.get("group_members")
+    parent_mode = props.get("parent_mode")
+    if not group or members is None or parent_mode is None or int(parent_mode, 8) & 0o007:
+        return None
+    if group not in set(params.get("key_access_groups", ["ssl-cert"])) and members:
+        return None
+    who = f"members: {', '.join(members)}" if members else "no members"
+    return (
+        f"readable by group {group} ({who}), a group that exists to grant key access, "
+        f"in a directory others cannot enter (mode {parent_mode})"
+    )
+
+
+@accepts("forbidden_mode_bits", "key_access_groups", "key_access_group_severity", "package_data_severity")
 def private_key_permissions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
-    """A file holding a plaintext private key that other users can read."""
+    """A file holding a plaintext private key that other users can read.
+
+    Readable by a dedicated key-access group only (see ``_key_access_group``) is reported at
+    ``key_access_group_severity`` (low by default), with the reason; a key in installed package
+    data (a library's test fixture, an SDK's example) at ``package_data_severity`` (low).
+    """
     props = asset.properties
     if not props.get("contains_plaintext_private_key") or props.get("mode") is None:
         return
     mode = int(props["mode"], 8)
     forbidden = int(str(params.get("forbidden_mode_bits", "0044")), 8)
-    if mode & forbidden:
+    if not mode & forbidden:
+        return
+    evidence = {"path": props["path"], "mode": props["mode"], "owner": props.get("owner")}
+    for name in ("group", "group_members", "parent_mode"):
+        if props.get(name) is not None:
+            evidence[name] = props[name]
+    by_design = None if mode & 0o004 else _key_access_group(props, params)
+    shipped = props.get("package_data_reason")
+    if shipped:
+        # a test or example key that a package installed: known, not a team's key
         who = "world" if mode & 0o004 else "group"
+        reason = f"{who}-readable (mode {props['mode']}), in package data: {shipped}"
         yield Hit(
-            f"{props['path']} holds a plaintext private key and is {who}-readable (mode {props['mode']})",
-            {"path": props["path"], "mode": props["mode"], "owner": props.get("owner")},
+            f"{props['path']} holds a plaintext private key, {reason}",
+            {**evidence, "reason": reason, "package_data_reason": shipped},
+            severity=Severity(str(params.get("package_data_severity", "low"))),
         )
+        return
+    if by_design is not None:
+        yield Hit(
+            f"{props['path']} holds a plaintext private key {by_design}",
+            {**evidence, "reason": by_design},
+            severity=Severity(str(params.get("key_access_group_severity", "low"))),
+        )
+        return
+    who = "world" if mode & 0o004 else "group"
+    yield Hit(f"{props['path']} holds a plaintext private key and is {who}-readable (mode {props['mode']})", evidence)
 
 
 @accepts()

@@ -19,7 +19,10 @@ from tests.support import pki
 
 from .conftest import collect, errors, scan
 
-WEAK_VALUES = ("Fake-Sample-Pw-9f3K2q7Zx", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+# planted fakes shaped like real credentials (AWS's documented example key is excluded as an example)
+AWS_KEY_ID = "AKIA4QZ7RJ2XK5M3WP8N"
+AWS_SECRET = "k3Vq9ZrT1mXw7LpB2sNd8YfH0cJ6gUe4aR5tQo1W"
+WEAK_VALUES = ("Fake-Sample-Pw-9f3K2q7Zx", AWS_KEY_ID, AWS_SECRET)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +32,7 @@ WEAK_VALUES = ("Fake-Sample-Pw-9f3K2q7Zx", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEM
         ("export API_KEY='q8Zr2LmX0vTb7NcY'", "api-key"),
         ('  "client_secret": "Zx81kQmv0Lr7TsYw",', "secret"),
         ("auth_token: 7fG2kLq9ZxW1mN4p", "token"),
-        ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "aws-access-key-id"),
+        ("aws_access_key_id = " + AWS_KEY_ID, "aws-access-key-id"),
         ("GITHUB=ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "github-token"),
         (
             'KEY="-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeL..."',
@@ -71,6 +74,7 @@ def test_secret_asset_has_location_but_no_value(tmp_path: Path) -> None:
         "path": str(env),
         "line": 2,
         "name": "DB_PASSWORD",
+        "reason": "a literal with 4.2 bits/char of entropy assigned to the password-like name DB_PASSWORD",
     }
     assert Relation(secret.id, f"file:{env}", RelationType.STORED_IN) in observations
     assert "Fake-Sample-Pw" not in repr(observations)
@@ -164,7 +168,7 @@ def test_collector_default_handlers_include_the_config_handlers() -> None:
 
 def test_secret_id_is_the_hash_of_its_location(tmp_path: Path) -> None:
     env = tmp_path / "x.env"
-    env.write_text("KEYS=AKIAIOSFODNN7EXAMPLE ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n")
+    env.write_text(f"KEYS={AWS_KEY_ID} ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n")
     (secret, relation) = secrets.scan(env, env.read_text())
     assert isinstance(secret, Asset) and isinstance(relation, Relation)
     assert secret.id == "secret:" + hashlib.sha256(f"{env}:1".encode()).hexdigest()

@@ -1,0 +1,151 @@
+"""Formats whose shape alone says "secret": provider tokens, key ids, private key blocks.
+
+The provider patterns are detect-secrets' own (its regex plugins' ``denylist``), so that keysweep
+follows a well-kept list instead of re-typing it; keysweep adds word boundaries (a token inside a
+longer base64 run is not that token) and the few formats detect-secrets lacks. Plugins whose
+patterns match ordinary words or numbers (Artifactory, Twilio, Discord, Telegram, public IPs,
+keyword and high-entropy plugins) are left out: they are what made whole-filesystem sweeps noisy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.stripe import StripeDetector
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFormat:
+    kind: str  # the secret asset's `kind`
+    description: str  # for the finding's reason
+    source: str  # where the pattern comes from
+    pattern: re.Pattern[str]
+    # a further test on the value (e.g. a JWT's header must decode to JSON)
+    valid: Callable[[str], bool] | None = None
+    # the value may run over lines (a PEM block): matched on a chunk with some lines after it
+    multiline: bool = False
+    # the group that holds the secret (0: the whole match; 1 where a name or a URL surrounds it)
+    group: int = 0
+    # a free-form password (in a URL): judged like a literal assigned to a password name
+    free_form: bool = False
+    # literal strings one of which every match contains (case-insensitively when the pattern is):
+    # text without any is skipped at the speed of a substring search, not of the regex engine
+    hints: tuple[str, ...] = ()
+
+    def may_match(self, text: str, lowered: str) -> bool:
+        if not self.hints:
+            return True
+        haystack = lowered if self.pattern.flags & re.IGNORECASE else text
+        return any(hint in haystack for hint in self.hints)
+
+    def value(self, match: re.Match[str]) -> str:
+        return match.group(self.group) or match.group(0)
+
+
+def _bounded(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    # a token starts and ends at a non-token character: not inside a longer base64 or hex run
+    return re.compile(rf"(?<![A-Za-z0-9_\-])(?:{pattern})(?![A-Za-z0-9])", flags)
+
+
+def _from_plugin(
+    plugin: Any,
+    kind: str,
+    description: str,
+    hints: tuple[str, ...],
+    *,
+    only: Iterable[int] | None = None,
+    bounded: bool = True,
+    group: int = 0,
+) -> list[KnownFormat]:
+    out = []
+    patterns: list[re.Pattern[str]] = list(plugin.denylist)
+    for index, regex in enumerate(patterns):
+        if only is not None and index not in only:
+            continue
+        compiled = _bounded(regex.pattern, regex.flags) if bounded else regex
+        out.append(
+            KnownFormat(kind, description, f"detect-secrets {plugin.__name__}", compiled, group=group, hints=hints)
+        )
+    return out
+
+
+def _jwt_valid(token: str) -> bool:
+    # three parts with a signature, header and payload JSON: a token, not a fragment in prose
+    return token.count(".") == 2 and not token.endswith(".") and bool(JwtTokenDetector.is_formally_valid(token))
+
+
+PRIVATE_KEY = KnownFormat(
+    "private-key",
+    "PEM private key block",
+    "keysweep",
+    # a key, not the marker string a parser compares against: base64 must follow the BEGIN line
+    re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,200}?[A-Za-z0-9+/]{40}"),
+    multiline=True,
+    hints=("PRIVATE KEY",),
+)
+
+KNOWN_FORMATS: tuple[KnownFormat, ...] = (
+    PRIVATE_KEY,
+    *_from_plugin(
+        AWSKeyDetector, "aws-access-key-id", "AWS access key id", ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"), only=[0]
+    ),
+    # an AWS secret key is 40 base64 characters quoted after a name with "aws" and "key"/"token"
+    *_from_plugin(
+        AWSKeyDetector, "aws-secret-access-key", "AWS secret access key", ("aws",), only=[1], bounded=False, group=1
+    ),
+    *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", ("gl", "GR1348941")),
+    *_from_plugin(SlackDetector, "slack-token", "Slack token or webhook", ("xox", "hooks.slack.com"), bounded=False),
+    *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",)),
+    *_from_plugin(SendGridDetector, "sendgrid-api-key", "SendGrid API key", ("SG.",)),
+    *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", ("-us",)),
+    *_from_plugin(OpenAIDetector, "openai-api-key", "OpenAI API key", ("T3BlbkFJ",)),
+    *_from_plugin(PypiTokenDetector, "pypi-token", "PyPI upload token", ("pypi-",)),
+    # detect-secrets' NpmDetector starts with ``//.+/`` (quadratic on a long line of slashes): bounded here
+    KnownFormat(
+        "npm-token",
+        "npm auth token in .npmrc",
+        "keysweep, after detect-secrets NpmDetector",
+        re.compile(r"//[^\s]{1,256}/:_authToken=[ \t]*(npm_[A-Za-z0-9]{36}|[A-Fa-f0-9\-]{36})"),
+        group=1,
+        hints=("_authToken",),
+    ),
+    *_from_plugin(SquareOAuthDetector, "square-oauth-secret", "Square OAuth secret", ("sq0csp-",)),
+    *_from_plugin(
+        AzureStorageKeyDetector, "azure-storage-key", "Azure storage account key", ("AccountKey=",), bounded=False
+    ),
+    # detect-secrets' BasicAuthDetector (``://[^{}\s]+:([^{}\s]+)@``) backtracks quadratically on a long
+    # run without spaces; the same shape with bounded parts keeps the scan linear
+    KnownFormat(
+        "url-credentials",
+        "password in a URL",
+        "keysweep, after detect-secrets BasicAuthDetector",
+        re.compile(r"://[^\s{}/@:]{1,64}:([^\s{}/@]{1,128})@"),
+        group=1,
+        free_form=True,
+        hints=("://",),
+    ),
+    KnownFormat("google-api-key", "Google API key", "keysweep", _bounded(r"AIza[0-9A-Za-z_\-]{35}"), hints=("AIza",)),
+    KnownFormat(
+        "jwt",
+        "signed JSON Web Token",
+        "detect-secrets JwtTokenDetector",
+        _bounded(r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        valid=_jwt_valid,
+        hints=("eyJ",),
+    ),
+)

@@ -1,0 +1,128 @@
+"""Trust stores, decided by where certificates sit and how they are used, never by counting them.
+
+A file of several CA certificates is not a trust store by that fact: a chain file (an untrusted
+root plus its intermediate) looks the same, and calling it a trust store silences the rule that
+should flag its root. A trust store is what relying software reads as anchors:
+- a system trust location (a distribution's CA bundle or anchor directory, Java ``cacerts``,
+  certifi's bundle), by path; a conventional bundle name (``ca-bundle.crt``) anywhere;
+- a file or directory a server configuration names as its CA certificates (``ssl_client_certificate``,
+  ``SSLCACertificateFile``, ``SSLCACertificatePath``);
+- a keystore's trusted-certificate entries (JKS), decided by its handler.
+Every trust store says why it is one (``reason``). A self-signed certificate a trust store holds is
+an anchor (``trust_anchor``), whether or not it carries basicConstraints (old v1 roots do not).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from scanner.inventory.graph import InventoryGraph
+from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze
+
+# (path pattern, reason); a pattern ending in "/" is a directory whose files together are one store
+SYSTEM_LOCATIONS: tuple[tuple[str, str], ...] = (
+    ("/etc/ssl/certs/ca-certificates.crt", "Debian/Ubuntu system CA bundle (ca-certificates, OpenSSL CAfile)"),
+    ("/etc/ssl/certs/java/cacerts", "Debian/Ubuntu Java CA keystore (ca-certificates-java)"),
+    ("/etc/ssl/certs/", "system CA directory (OpenSSL CApath on Debian/Ubuntu)"),
+    ("/usr/share/ca-certificates/", "Debian CA certificates offered to update-ca-certificates"),
+    ("/usr/local/share/ca-certificates/", "local CA certificates added to the system store (update-ca-certificates)"),
+    ("/etc/pki/tls/certs/ca-bundle.crt", "RHEL/Fedora system CA bundle"),
+    ("/etc/pki/tls/certs/ca-bundle.trust.crt", "RHEL/Fedora system CA bundle with trust flags"),
+    ("/etc/pki/tls/cert.pem", "RHEL/Fedora OpenSSL CAfile"),
+    ("/etc/pki/ca-trust/extracted/", "RHEL/Fedora extracted system trust (update-ca-trust)"),
+    ("/etc/pki/ca-trust/source/anchors/", "RHEL/Fedora local trust anchors (update-ca-trust)"),
+    ("/usr/share/pki/ca-trust-source/", "RHEL/Fedora distribution trust anchors"),
+    ("/etc/pki/trust/anchors/", "SUSE local trust anchors"),
+    ("/var/lib/ca-certificates/", "SUSE generated system trust"),
+    ("/etc/ssl/ca-bundle.pem", "SUSE system CA bundle"),
+    ("/etc/ssl/cert.pem", "Alpine/BSD/macOS OpenSSL CAfile"),
+    ("*/lib/security/cacerts", "Java runtime CA keystore (cacerts)"),
+    ("*/certifi/cacert.pem", "certifi's Mozilla CA bundle (Python requests, pip)"),
+    ("*/botocore/cacert.pem", "botocore's bundled CA certificates"),
+    ("/etc/testssl/*.pem", "testssl.sh's per-platform CA stores (Apple, Java, Linux, Microsoft, Mozilla)"),
+)
+# names that software and distributions give to CA bundles, wherever the file sits
+BUNDLE_NAMES: tuple[str, ...] = (
+    "ca-certificates.crt",
+    "ca-bundle.crt",
+    "ca-bundle.pem",
+    "ca-bundle.trust.crt",
+    "tls-ca-bundle.pem",
+    "cacert.pem",
+    "cacerts",
+    "cacerts.pem",
+    "*truststore*",  # Java and Kafka trust stores: truststore.jks, client.truststore.p12
+)
+# roles with which a configuration names CA certificates (see the config handlers' references)
+CA_ROLES = frozenset({"ca-certificates", "ca-directory"})
+
+
+def location_reason(path: str) -> tuple[str, str] | None:
+    """(store path, reason) when a file is part of a trust store by where it is or how it is named."""
+    for pattern, reason in SYSTEM_LOCATIONS:
+        if pattern.endswith("/"):
+            if path.startswith(pattern) or (pattern.startswith("*") and fnmatch.fnmatch(path, pattern + "*")):
+                return pattern.rstrip("/"), reason
+        elif fnmatch.fnmatch(path, pattern):
+            return path, reason
+    name = os.path.basename(path)
+    for pattern in BUNDLE_NAMES:
+        if fnmatch.fnmatch(name.lower(), pattern):
+            return path, f"named as a CA bundle ({name})"
+    return None
+
+
+def store(store_path: str, certificates: Sequence[Asset], reason: str, **extra: Any) -> tuple[Asset | Relation, ...]:
+    """The trust-store asset for certificates read as anchors, and its trusts relations."""
+    if not certificates:
+        return ()
+    properties = {"path": store_path, "anchors": len({c.id for c in certificates}), "reason": reason, **extra}
+    asset = Asset(
+        id=f"truststore:{store_path}",
+        type=AssetType.TRUST_STORE,
+        properties=freeze(properties),
+        locations=(Location("file", store_path),),
+    )
+    return (asset, *(Relation(asset.id, c.id, RelationType.TRUSTS) for c in certificates))
+
+
+def for_file(path: str, certificates: Sequence[Asset]) -> tuple[Asset | Relation, ...]:
+    """A file's certificates as a trust store, when its location or name makes it one."""
+    found = location_reason(path)
+    if found is None:
+        return ()
+    return store(found[0], certificates, found[1])
+
+
+def _certificates_in(graph: InventoryGraph, path: str) -> list[Asset]:
+    prefix = path.rstrip("/") + "/"
+    return [
+        cert
+        for cert in graph.assets(AssetType.CERTIFICATE)
+        if any(loc.kind == "file" and (loc.ref == path or loc.ref.startswith(prefix)) for loc in cert.locations)
+    ]
+
+
+def _configured(graph: InventoryGraph) -> Iterable[tuple[str, str]]:
+    """(path, reason) for every file or directory a configuration names as CA certificates."""
+    for config in graph.assets(AssetType.CONFIG):
+        for ref in config.properties.get("references") or ():
+            if isinstance(ref, Mapping) and ref.get("role") in CA_ROLES and ref.get("path"):
+                where = f"{ref.get('file') or config.properties.get('path')}:{ref.get('line')}"
+                yield str(ref["path"]), f"named as CA certificates ({ref['role']}) by {where}"
+
+
+def classify(graph: InventoryGraph) -> None:
+    """Trust stores by use (named by a configuration), then anchors counted and marked on certificates."""
+    for path, reason in _configured(graph):
+        graph.add_all(store(path, _certificates_in(graph, path), reason))
+    for store_id in list(graph.asset_ids(AssetType.TRUST_STORE)):
+        anchors = graph.successors(store_id, RelationType.TRUSTS)
+        # a directory store is seen file by file: its count is the union of them
+        graph.update_properties(store_id, {"anchors": len(anchors)})
+        for cert in anchors:
+            if cert.properties.get("self_signed") and not cert.properties.get("trust_anchor"):
+                graph.update_properties(cert.id, {"trust_anchor": True})
