@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography import x509
-
 from scanner.targets import format_endpoint
 
 
@@ -40,7 +38,7 @@ class SslyzeOutcome:
     """What sslyze's scan commands found on one endpoint, as plain values."""
 
     properties: Mapping[str, Any] = field(default_factory=dict)
-    # each certificate deployment the server presents, leaf first
-    chains: tuple[tuple[x509.Certificate, ...], ...] = ()
+    # each certificate deployment the server presents, leaf first, as DER (it crosses a process)
+    chains: tuple[tuple[bytes, ...], ...] = ()
     errors: tuple[str, ...] = ()  # scan commands that failed, one message each
     fatal: str | None = None  # sslyze could not scan the endpoint at all
