@@ -169,6 +169,7 @@ MAX_CERTIFICATE_LIST = 100 * 1024
 # no ServerHello comes near this; a larger declared length is a lie or another protocol
 _MAX_SERVER_HELLO = 64 * 1024
 _FULL_RECORD = 16384  # a record's largest plaintext (RFC 8446 section 5.1)
+_LONE_EXTENSIONS = 200  # an encrypted record this small holds no certificate
 
 
 class HandshakeReader:
@@ -239,9 +240,9 @@ def read_flight(sock: socket.socket, deadline: float) -> tuple[ServerReply, dict
     """The ServerHello and the rest of the server's first flight.
 
     TLS 1.2 and below: the handshake messages up to ServerHelloDone, by type (11 Certificate,
-    12 ServerKeyExchange, ...). TLS 1.3: the flight is encrypted; its records are read until one
-    that is not full (the flight's end as servers write it), so that a stall after the ServerHello
-    or an oversized certificate shows; nothing of it is returned.
+    12 ServerKeyExchange, ...). TLS 1.3: the flight is encrypted; its records are read until the
+    certificate has passed (the first record that is not full, after a lone EncryptedExtensions),
+    so that a stall after the ServerHello or an oversized certificate shows; nothing is returned.
     """
     reader = HandshakeReader(sock, deadline)
     reply = _first_reply(reader)
@@ -249,7 +250,12 @@ def read_flight(sock: socket.socket, deadline: float) -> tuple[ServerReply, dict
     if reply.kind != "server_hello":
         return reply, messages
     while True:
-        message = reader.message()
+        try:
+            message = reader.message()
+        except ProbeError as exc:
+            if "before the timeout" in str(exc):
+                raise ProbeError("the server stalled after its ServerHello: no TLS answer before the timeout") from None
+            raise
         if message is None:
             alert = ALERTS.get(reader.alert or 0, reader.alert)
             raise ProbeError(f"the server sent alert {alert} after its ServerHello")
@@ -261,7 +267,10 @@ def read_flight(sock: socket.socket, deadline: float) -> tuple[ServerReply, dict
                     f"TLS clients accept for a certificate list (OpenSSL's limit is {MAX_CERTIFICATE_LIST:,} "
                     "bytes): its certificate is too large"
                 )
-            if len(body) < _FULL_RECORD:
+            # a record that is not full ends the flight as servers write it; except a first, small
+            # one: a lone EncryptedExtensions, which the Certificate must follow
+            lone_extensions = reader.encrypted_bytes == len(body) and len(body) < _LONE_EXTENSIONS
+            if len(body) < _FULL_RECORD and not lone_extensions:
                 return reply, messages
             continue
         messages[kind] = body

@@ -5,6 +5,7 @@ Imported only when a scan has TLS targets: sslyze and nassl take a while to load
 
 from __future__ import annotations
 
+import socket
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -207,7 +208,13 @@ def outcome(result: ServerScanResult) -> SslyzeOutcome:
         }
     http = completed(ScanCommand.HTTP_HEADERS)
     if http is not None:
-        props["speaks_http"] = http.http_error_trace is None
+        trace = http.http_error_trace
+        if trace is not None and getattr(trace, "exc_type", None) in (TimeoutError, socket.timeout):
+            # a server that answers too slowly (or drips) is not a server that does not speak HTTP
+            errors.append(f"http_headers: no complete HTTP answer in time: {_trace_message(trace)}")
+            props["speaks_http"] = None
+        else:
+            props["speaks_http"] = trace is None
         header = http.strict_transport_security_header
         props["hsts"] = (
             None
