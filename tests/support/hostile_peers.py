@@ -8,6 +8,7 @@ of the test process and stops with its handle.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -32,10 +33,8 @@ def _listen(name: str, handle: Callable[[socket.socket], None]) -> Server:
     stopping = threading.Event()
 
     def serve(connection: socket.socket) -> None:
-        try:
+        with contextlib.suppress(OSError):
             handle(connection)
-        except OSError:
-            pass
 
     def accept() -> None:
         while not stopping.is_set():
@@ -52,10 +51,8 @@ def _listen(name: str, handle: Callable[[socket.socket], None]) -> Server:
         stopping.set()
         listener.close()
         for connection in held:
-            try:
+            with contextlib.suppress(OSError):
                 connection.close()
-            except OSError:
-                pass
 
     return Server(name, int(listener.getsockname()[1]), stop_hook=[stop])
 

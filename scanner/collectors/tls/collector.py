@@ -17,12 +17,13 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any, ClassVar
 
 from cryptography import x509
 
 from scanner.collectors.base import CollectContext, Target
-from scanner.collectors.tls import hello, pq_probe
+from scanner.collectors.tls import chain, hello, pq_probe
 from scanner.collectors.tls.models import Endpoint, Reachability, SslyzeOutcome
 from scanner.collectors.tls.probes import ProbeResults, run_probes
 from scanner.inventory import knowledge
@@ -109,6 +110,15 @@ class TlsCollector:
         if endpoints:
             yield from self._scan(endpoints, context)
 
+    def _anchors(self, context: CollectContext) -> Iterator[CollectionError | chain.Anchors]:
+        """The trust anchors of chain validation: the system store, --ca-file and --ca-path."""
+        files = [Path(p) for p in context.options.get("tls_ca_files", ())]
+        paths = [Path(p) for p in context.options.get("tls_ca_paths", ())]
+        anchors = chain.load_anchors(files, paths)
+        for target, message in anchors.errors:
+            yield CollectionError(target, self.name, message)
+        yield anchors
+
     def _scan(self, endpoints: list[Endpoint], context: CollectContext) -> Iterator[Observation]:
         from scanner.collectors.tls import sslyze_pool
 
@@ -117,6 +127,12 @@ class TlsCollector:
         concurrency = max(1, int(context.options.get("concurrency", 10)))
         per_server = max(1, int(context.options.get("tls_connections_per_server", DEFAULT_CONNECTIONS_PER_SERVER)))
         progress = context.progress
+        anchors = chain.Anchors()
+        for item in self._anchors(context):
+            if isinstance(item, chain.Anchors):
+                anchors = item
+            else:
+                yield item
         # each endpoint's deadline starts with its reachability check, and bounds everything after
         deadlines = {e: time.monotonic() + target_deadline for e in endpoints}
         # the probes get their own threads, so that reachability checks still waiting on a silent
@@ -155,11 +171,13 @@ class TlsCollector:
                     connections_per_server=per_server,
                 )
                 for endpoint, outcome in results:
-                    observations = list(self._observations(endpoint, outcome, probes[endpoint].result()))
+                    observations = list(self._observations(endpoint, outcome, probes[endpoint].result(), anchors))
                     yield from observations
                     progress.target_finished(self.name, endpoint.display, outcome.fatal is None)
 
-    def _observations(self, endpoint: Endpoint, outcome: SslyzeOutcome, probes: ProbeResults) -> Iterator[Observation]:
+    def _observations(
+        self, endpoint: Endpoint, outcome: SslyzeOutcome, probes: ProbeResults, anchors: chain.Anchors
+    ) -> Iterator[Observation]:
         if outcome.fatal is not None:
             yield CollectionError(endpoint.display, self.name, outcome.fatal)
             return
@@ -194,14 +212,16 @@ class TlsCollector:
         props["signature_algorithms"] = signatures
 
         chains: list[list[str]] = []
+        verdicts: list[dict[str, Any]] = []
         related: list[Observation] = []
-        for chain in outcome.chains:
+        for presented in outcome.chains:
             ids: list[str] = []
-            for position, der in enumerate(chain):
+            certificates = [x509.load_der_x509_certificate(der) for der in presented]
+            if certificates:
+                verdicts.append(chain.validate(certificates, anchors))
+            for position, (der, cert) in enumerate(zip(presented, certificates, strict=True)):
                 location = Location("tls", endpoint.asset_id, f"chain position {position}")
-                observations, failed = certificate_observations(
-                    x509.load_der_x509_certificate(der), location, der_bytes=der
-                )
+                observations, failed = certificate_observations(cert, location, der_bytes=der)
                 cert_id = observations[0].id if isinstance(observations[0], Asset) else ""
                 ids.append(cert_id)
                 related.extend(observations)
@@ -213,6 +233,7 @@ class TlsCollector:
                     )
             chains.append(ids)
         props["certificate_chains"] = chains
+        props["chain_validation"] = verdicts
         props["leaf_certificates"] = [c[0] for c in chains if c]
         yield Asset(
             id=endpoint.asset_id,
