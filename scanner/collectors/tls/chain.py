@@ -4,8 +4,8 @@ The anchors are the system trust store plus what ``--ca-file``/``--ca-path`` nam
 From the leaf, each step looks for the certificate that issued the current one (subject equals
 issuer, and its key verifies the signature): first among the anchors, then among the certificates
 the server sent. The verdict says where the path ended: at an anchor (trusted), at a self-signed
-certificate nobody trusts (untrusted root), or at an issuer that is neither sent nor trusted
-(incomplete: the server does not send an intermediate). The order of the sent chain is judged
+certificate nobody trusts or at a sent CA whose issuer nobody trusts (untrusted root), or at a leaf
+whose issuer is neither sent nor trusted (incomplete: the server does not send an intermediate). The order of the sent chain is judged
 apart (RFC 8446 section 4.4.2 lets TLS 1.3 clients cope; older clients do not).
 Expiry is left to the rules, which know the as-of date.
 """
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.serialization import Encoding
 
 _MAX_PATH = 10
@@ -59,9 +61,12 @@ def issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def _read_bundle(path: Path) -> list[x509.Certificate]:
     data = path.read_bytes()
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_certificates(data)
-    return [x509.load_der_x509_certificate(data)]
+    # public bundles hold roots with non-positive serial numbers: readable, and not the user's doing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
 
 
 def load_anchors(ca_files: Iterable[Path], ca_paths: Iterable[Path], *, system: bool = True) -> Anchors:
@@ -128,7 +133,10 @@ def validate(presented: Sequence[x509.Certificate], anchors: Anchors) -> dict[st
             break
         candidates = [c for c in presented if c not in path and c.subject == current.issuer and issued(current, c)]
         if not candidates:
-            status, missing = "incomplete", current.issuer.rfc4514_string()
+            # the leaf's issuer missing: an intermediate the server should send; a sent CA's
+            # issuer missing: a root nobody here trusts (servers need not send roots)
+            status = "incomplete" if current is leaf else "untrusted-root"
+            missing = current.issuer.rfc4514_string()
             break
         current = candidates[0]
         path.append(current)

@@ -74,20 +74,33 @@ def _curve_of(server_key_exchange: bytes) -> int | None:
 def enumerate_legacy(
     address: tuple[str, int], server_name: str | None, version: int, timeout: float, deadline: float
 ) -> GroupsResult:
+    """TLS 1.2 and below. supported_groups there also names the curves the client can verify, so a
+    server with an ECDSA certificate refuses once its certificate's curve is removed: after the
+    first refusal the first curve found is offered again, last, to keep the certificate usable."""
     label = hello.VERSION_NAMES.get(version, hex(version))
     remaining = list(LEGACY_CURVES)
-    found: list[str] = []
+    found: list[int] = []
+    keep: list[int] = []  # a curve found already, offered last once the server refused without it
     while remaining:
-        message = hello.client_hello(server_name, versions=[version], cipher_suites=ECDHE_SUITES, groups=remaining)
+        message = hello.client_hello(
+            server_name, versions=[version], cipher_suites=ECDHE_SUITES, groups=remaining + keep
+        )
         try:
             reply, messages = hello.ask(address, message, timeout, deadline, flight=True, attempts=ATTEMPTS)
         except hello.ProbeError as exc:
-            return GroupsResult(label, tuple(found), f"groups probe ({label}) failed: {exc}")
+            return GroupsResult(label, tuple(map(group_name, found)), f"groups probe ({label}) failed: {exc}")
         if reply.kind == "alert":
-            break
+            if keep or not found:
+                break
+            keep = [found[0]]
+            continue
         curve = _curve_of(messages.get(12, b""))
+        if curve in keep:
+            break  # the server prefers the kept curve over every one left: none of those is learnt
         if curve is None or curve not in remaining:
-            return GroupsResult(label, tuple(found), f"groups probe ({label}): no ECDHE curve in the server's answer")
-        found.append(group_name(curve))
+            return GroupsResult(
+                label, tuple(map(group_name, found)), f"groups probe ({label}): no ECDHE curve in the server's answer"
+            )
+        found.append(curve)
         remaining.remove(curve)
-    return GroupsResult(label, tuple(found))
+    return GroupsResult(label, tuple(map(group_name, found)))

@@ -324,9 +324,10 @@ def chain_untrusted_root(
     for verdict in _verdicts(props):
         if verdict.get("status") == "untrusted-root":
             path = list(verdict.get("path", []))
+            root = verdict.get("missing_issuer") or (path[-1] if path else "?")
             yield Hit(
-                f"{endpoint_name(props)} chains to the root {path[-1] if path else '?'}, which no trust anchor "
-                f"holds (system store, --ca-file, --ca-path) (chain: {_shown(path)})",
+                f"{endpoint_name(props)} chains to the root {root}, which no trust anchor holds "
+                f"(system store, --ca-file, --ca-path) (chain: {_shown(path)})",
                 _chain_evidence(verdict),
                 discriminator=str(verdict.get("path_ids", [""])[0]),
             )
