@@ -4,9 +4,10 @@ The anchors are the system trust store plus what ``--ca-file``/``--ca-path`` nam
 From the leaf, each step looks for the certificate that issued the current one (subject equals
 issuer, and its key verifies the signature): first among the anchors, then among the certificates
 the server sent. The verdict says where the path ended: at an anchor (trusted), at a self-signed
-certificate nobody trusts or at a sent CA whose issuer nobody trusts (untrusted root), or at a leaf
-whose issuer is neither sent nor trusted (incomplete: the server does not send an intermediate). The order of the sent chain is judged
-apart (RFC 8446 section 4.4.2 lets TLS 1.3 clients cope; older clients do not).
+certificate nobody trusts or at a sent CA whose issuer nobody trusts (untrusted root), or at a
+leaf whose issuer is neither sent nor trusted (incomplete: the server does not send an
+intermediate). The order of the sent chain is judged apart (RFC 8446 section 4.4.2 lets TLS 1.3
+clients cope; older clients do not).
 Expiry is left to the rules, which know the as-of date.
 """
 
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 
 _MAX_PATH = 10
 
