@@ -141,7 +141,7 @@ class TerminalProgress:
     default=10.0,
     show_default=True,
     type=click.FloatRange(min=0.1),
-    help="Seconds per network target before it is given up as an error.",
+    help="Seconds each network operation may take (a TLS connection, a probe); see also --tls-deadline.",
 )
 @click.option(
     "--concurrency",
