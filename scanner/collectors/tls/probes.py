@@ -23,8 +23,12 @@ def run_probes(reach: Reachability, timeout: float, deadline: float) -> ProbeRes
     address = (reach.ip or "", reach.endpoint.port)
     name = reach.endpoint.host
     version = _CODES.get(reach.version or "")
-    if version is None:  # the server answered with an alert: nothing to ask it in this way
-        return ProbeResults()
+    if version is None:
+        # the server refused the reachability hello with an alert: ask for groups both ways anyway
+        groups = groups_probe.enumerate_tls13(address, name, timeout, deadline)
+        if not groups.groups:
+            groups = groups_probe.enumerate_legacy(address, name, 0x0303, timeout, deadline)
+        return ProbeResults(None, groups)
     if version == 0x0304:
         pq = tuple(pq_probe.probe(address, name, timeout, deadline=deadline))
         groups = groups_probe.enumerate_tls13(address, name, timeout, deadline)
