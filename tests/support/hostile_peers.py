@@ -8,13 +8,11 @@ of the test process and stops with its handle.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import socket
 import ssl
 import struct
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,47 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from tests.support.tls_servers import Server
-
-
-def _listen(name: str, handle: Callable[[socket.socket], None]) -> Server:
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    held: list[socket.socket] = []
-    stopping = threading.Event()
-
-    def serve(connection: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            handle(connection)
-
-    def accept() -> None:
-        while not stopping.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            held.append(connection)
-            threading.Thread(target=serve, args=(connection,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-
-    def stop() -> None:
-        stopping.set()
-        listener.close()
-        for connection in held:
-            with contextlib.suppress(OSError):
-                connection.close()
-
-    return Server(name, int(listener.getsockname()[1]), stop_hook=[stop])
-
-
-def _hold(connection: socket.socket) -> None:
-    connection.settimeout(120)
-    while connection.recv(4096):
-        pass
+from tests.support.tls_servers import Server, hold, listen, start_silent_socket
 
 
 def accept_and_hang() -> Server:
-    return _listen("hang", _hold)
+    return start_silent_socket()
 
 
 def server_hello_record(suite: int = 0xC02F, handshake_length: int | None = None) -> bytes:
@@ -81,18 +43,18 @@ def hello_then_stall() -> Server:
     def handle(connection: socket.socket) -> None:
         connection.recv(16384)
         connection.sendall(server_hello_record())
-        _hold(connection)
+        hold(connection)
 
-    return _listen("hello-then-stall", handle)
+    return listen("hello-then-stall", handle)
 
 
 def garbage() -> Server:
     def handle(connection: socket.socket) -> None:
         connection.recv(16384)
         connection.sendall(b"\x00\x01garbage\xff" + os.urandom(200))
-        _hold(connection)
+        hold(connection)
 
-    return _listen("garbage", handle)
+    return listen("garbage", handle)
 
 
 def reset() -> Server:
@@ -101,16 +63,16 @@ def reset() -> Server:
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         connection.close()
 
-    return _listen("reset", handle)
+    return listen("reset", handle)
 
 
 def bogus_lengths() -> Server:
     def handle(connection: socket.socket) -> None:
         connection.recv(16384)
         connection.sendall(server_hello_record(handshake_length=0xFFFFFF))
-        _hold(connection)
+        hold(connection)
 
-    return _listen("bogus-lengths", handle)
+    return listen("bogus-lengths", handle)
 
 
 def _tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -136,7 +98,7 @@ def _tls(name: str, cert: Path, key: Path, after_handshake: Callable[[ssl.SSLSoc
         finally:
             wrapped.close()
 
-    return _listen(name, handle)
+    return listen(name, handle)
 
 
 def drip(cert: Path, key: Path, interval: float = 1.0) -> Server:

@@ -290,13 +290,16 @@ def _shown(names: Sequence[str]) -> str:
     return " <- ".join(names)
 
 
-def _chain_evidence(verdict: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+def _chain_hit(verdict: Mapping[str, Any], message: str, **extra: Any) -> Hit:
+    """A finding on one presented chain: the chain in the evidence, one finding per leaf."""
+    evidence = {
         "presented": list(verdict.get("presented", [])),
         "path": list(verdict.get("path", [])),
         "status": verdict.get("status"),
         "trusted_by": verdict.get("trusted_by"),
+        **extra,
     }
+    return Hit(message, evidence, discriminator=str(verdict.get("path_ids", [""])[0]))
 
 
 def chain_incomplete(
@@ -307,12 +310,12 @@ def chain_incomplete(
     for verdict in _verdicts(props):
         if verdict.get("status") == "incomplete":
             path = list(verdict.get("path", []))
-            yield Hit(
+            yield _chain_hit(
+                verdict,
                 f"{endpoint_name(props)} sends an incomplete chain: the issuer of {path[-1] if path else '?'} "
                 f"({verdict.get('missing_issuer')}) is neither sent nor a trust anchor "
                 f"(chain sent: {_shown(verdict.get('presented', []))})",
-                {**_chain_evidence(verdict), "missing_issuer": verdict.get("missing_issuer")},
-                discriminator=str(verdict.get("path_ids", [""])[0]),
+                missing_issuer=verdict.get("missing_issuer"),
             )
 
 
@@ -325,11 +328,10 @@ def chain_untrusted_root(
         if verdict.get("status") == "untrusted-root":
             path = list(verdict.get("path", []))
             root = verdict.get("missing_issuer") or (path[-1] if path else "?")
-            yield Hit(
+            yield _chain_hit(
+                verdict,
                 f"{endpoint_name(props)} chains to the root {root}, which no trust anchor holds "
                 f"(system store, --ca-file, --ca-path) (chain: {_shown(path)})",
-                _chain_evidence(verdict),
-                discriminator=str(verdict.get("path_ids", [""])[0]),
             )
 
 
@@ -340,10 +342,8 @@ def chain_wrong_order(
     props = asset.properties
     for verdict in _verdicts(props):
         if verdict.get("valid_order") is False:
-            yield Hit(
-                f"{endpoint_name(props)} sends its chain out of order: {_shown(verdict.get('presented', []))}",
-                _chain_evidence(verdict),
-                discriminator=str(verdict.get("path_ids", [""])[0]),
+            yield _chain_hit(
+                verdict, f"{endpoint_name(props)} sends its chain out of order: {_shown(verdict.get('presented', []))}"
             )
 
 
