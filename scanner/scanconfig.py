@@ -65,6 +65,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
         "tls_deadline": ("tls_deadline", "number"),
+        "tls_enumeration": ("tls_enumeration", "string"),
         "ca_file": ("ca_files", "existing-paths"),
         "ca_path": ("ca_paths", "existing-paths"),
     },

@@ -170,6 +170,13 @@ class TerminalProgress:
     metavar="SECONDS",
     help="Most one TLS endpoint may take, all probes together (default: 60 s or 20 x --timeout, the larger).",
 )
+@click.option(
+    "--tls-enumeration",
+    type=click.Choice(["keysweep", "sslyze"]),
+    default="keysweep",
+    show_default=True,
+    help="Who enumerates TLS versions and cipher suites: keysweep's own ClientHellos, or sslyze (to compare).",
+)
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports."""
     from scanner.scan import ScanRequest, run_scan
@@ -289,6 +296,7 @@ def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
     options["tls_ca_paths"] = tuple(str(p.absolute()) for p in opts.get("ca_paths") or ())
     if opts.get("tls_deadline"):
         options["tls_deadline"] = opts["tls_deadline"]
+    options["tls_enumeration"] = opts.get("tls_enumeration") or "keysweep"
     if opts["pkcs11_modules"]:
         pin: Secret | None = None
         if opts["pkcs11_pin_file"]:

@@ -332,3 +332,15 @@ def ssh_algorithm(category: str, name: str) -> SshAlgorithm:
     if entry is None:
         return SshAlgorithm(name, weak=False, post_quantum=False)
     return SshAlgorithm(name, bool(entry.get("weak")), bool(entry.get("pq")), entry.get("reason", ""))
+
+
+@cache
+def tls_cipher_suites() -> dict[int, str]:
+    """Every cipher suite keysweep's enumeration offers: code point -> IANA name (tls_cipher_suites.csv)."""
+    text = resources.files("scanner.inventory").joinpath("tls_cipher_suites.csv").read_text("utf-8")
+    suites: dict[int, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith(("#", "code,")):
+            code, name = line.split(",", 1)
+            suites[int(code, 16)] = name.strip()
+    return suites

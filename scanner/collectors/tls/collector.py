@@ -24,7 +24,7 @@ from cryptography import x509
 
 from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.tls import chain, hello, pq_probe
-from scanner.collectors.tls.models import Endpoint, Reachability, SslyzeOutcome
+from scanner.collectors.tls.models import Endpoint, Reachability, SslyzeOutcome, suite_properties
 from scanner.collectors.tls.probes import ProbeResults, run_probes
 from scanner.inventory import knowledge
 from scanner.inventory.crypto_assets import certificate_observations
@@ -126,6 +126,8 @@ class TlsCollector:
         target_deadline = target_deadline_seconds(context)
         concurrency = max(1, int(context.options.get("concurrency", 10)))
         per_server = max(1, int(context.options.get("tls_connections_per_server", DEFAULT_CONNECTIONS_PER_SERVER)))
+        # keysweep's own ClientHellos enumerate versions and suites; "sslyze" keeps sslyze's, to compare
+        enumeration = str(context.options.get("tls_enumeration") or "keysweep")
         progress = context.progress
         anchors = chain.Anchors()
         for item in self._anchors(context):
@@ -162,13 +164,17 @@ class TlsCollector:
                     continue
                 # keysweep's own probes run beside sslyze's worker processes
                 probes: dict[Endpoint, Future[ProbeResults]] = {
-                    r.endpoint: probe_pool.submit(run_probes, r, timeout, deadlines[r.endpoint]) for r in reachable
+                    r.endpoint: probe_pool.submit(
+                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep"
+                    )
+                    for r in reachable
                 }
                 results = sslyze_pool.scan(
                     [(r.endpoint, r.ip or "", deadlines[r.endpoint]) for r in reachable],
                     timeout=timeout,
                     concurrency=concurrency,
                     connections_per_server=per_server,
+                    enumeration=enumeration,
                 )
                 for endpoint, outcome in results:
                     observations = list(self._observations(endpoint, outcome, probes[endpoint].result(), anchors))
@@ -184,6 +190,14 @@ class TlsCollector:
         for message in outcome.errors:
             yield CollectionError(endpoint.display, self.name, message)
         props: dict[str, Any] = {"host": endpoint.host, "port": endpoint.port, **outcome.properties}
+        if probes.suites is not None:
+            # keysweep's enumeration, with what sslyze found over SSL 2.0 (the one version left to it)
+            by_protocol = {**props.get("cipher_suites_by_protocol", {}), **probes.suites.by_protocol}
+            props.update(
+                suite_properties(by_protocol, {**props.get("ephemeral_keys", {}), **probes.suites.ephemeral_keys})
+            )
+            for message in probes.suites.errors:
+                yield CollectionError(endpoint.display, self.name, message)
         answers = probes.pq
         pq_accepted = [a.group for a in answers or () if a.accepted]
         for answer in answers or ():

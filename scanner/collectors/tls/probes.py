@@ -3,9 +3,9 @@ classical groups (TLS 1.3 finite-field ones included) and signature schemes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from scanner.collectors.tls import groups_probe, hello, pq_probe, sigalgs_probe
+from scanner.collectors.tls import groups_probe, hello, pq_probe, sigalgs_probe, suites_probe
 from scanner.collectors.tls.models import Reachability
 
 _CODES = {name: code for code, name in hello.VERSION_NAMES.items()}
@@ -16,10 +16,20 @@ class ProbeResults:
     pq: tuple[pq_probe.GroupAnswer, ...] | None = None  # None: the server does not choose TLS 1.3
     groups: groups_probe.GroupsResult | None = None
     signatures: tuple[sigalgs_probe.SignatureResult, ...] = ()
+    suites: suites_probe.SuitesResult | None = None  # None: sslyze enumerated the suites
 
 
-def run_probes(reach: Reachability, timeout: float, deadline: float) -> ProbeResults:
+def run_probes(reach: Reachability, timeout: float, deadline: float, enumerate_suites: bool = True) -> ProbeResults:
     """Every probe of one endpoint, each exchange within ``timeout``, all by ``deadline``."""
+    suites = None
+    if enumerate_suites:
+        suites = suites_probe.enumerate_all(
+            (reach.ip or "", reach.endpoint.port), reach.endpoint.host, timeout, deadline
+        )
+    return replace(_feature_probes(reach, timeout, deadline), suites=suites)
+
+
+def _feature_probes(reach: Reachability, timeout: float, deadline: float) -> ProbeResults:
     address = (reach.ip or "", reach.endpoint.port)
     name = reach.endpoint.host
     version = _CODES.get(reach.version or "")

@@ -49,6 +49,7 @@ def scan(
     timeout: float,
     concurrency: int,
     connections_per_server: int,
+    enumeration: str = "keysweep",
 ) -> Iterator[tuple[Endpoint, SslyzeOutcome]]:
     """Scan (endpoint, ip address, deadline as time.monotonic()) triples; yields each outcome as it ends."""
     from scanner.collectors.tls import sslyze_worker
@@ -66,7 +67,7 @@ def scan(
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(  # type: ignore[attr-defined]
                     target=sslyze_worker.main,
-                    args=(sender, endpoint.host, endpoint.port, ip, timeout, connections_per_server),
+                    args=(sender, endpoint.host, endpoint.port, ip, timeout, connections_per_server, enumeration),
                     name=f"keysweep-sslyze-{endpoint.display}",
                     daemon=True,
                 )

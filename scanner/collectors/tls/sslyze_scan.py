@@ -25,7 +25,7 @@ from sslyze.scanner.scanner_observer import ScannerObserver
 from sslyze.server_connectivity import ServerTlsProbingResult
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
+from scanner.collectors.tls.models import Endpoint, SslyzeOutcome, suite_properties
 from scanner.inventory import knowledge
 
 # Only the scan commands keysweep's rules read: no early data or CCS injection. The groups are
@@ -52,7 +52,15 @@ SCAN_COMMANDS = frozenset(
         ScanCommand.HTTP_HEADERS,
     }
 )
-PROTOCOL_ORDER = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# keysweep's own enumeration (suites_probe) leaves sslyze SSL 2.0 alone; --tls-enumeration sslyze
+# gives it every version again, and its elliptic-curves scan, for comparison
+ENUMERATION_COMMANDS = frozenset(CIPHER_SUITE_COMMANDS) - {ScanCommand.SSL_2_0_CIPHER_SUITES}
+
+
+def commands_for(enumeration: str) -> frozenset[ScanCommand]:
+    if enumeration == "sslyze":
+        return SCAN_COMMANDS | {ScanCommand.ELLIPTIC_CURVES}
+    return SCAN_COMMANDS - ENUMERATION_COMMANDS
 
 
 class _Observer(ScannerObserver):
@@ -82,6 +90,7 @@ def scan_one(
     *,
     timeout: float,
     connections_per_server: int,
+    enumeration: str = "keysweep",
     on_connectivity: Callable[[], None] = lambda: None,
 ) -> SslyzeOutcome:
     """sslyze's scan commands on one endpoint (in the worker process: see sslyze_worker)."""
@@ -96,7 +105,7 @@ def scan_one(
             network_max_retries=2,
         )
         request = ServerScanRequest(
-            server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
+            server_location=location, network_configuration=network, scan_commands=set(commands_for(enumeration))
         )
     except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
         return SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
@@ -108,7 +117,7 @@ def scan_one(
     scanner.queue_scans([request])
     for result in scanner.get_results():
         try:
-            return outcome(result)
+            return outcome(result, commands_for(enumeration))
         except Exception as exc:  # an sslyze result of a shape this code did not expect
             return SslyzeOutcome(fatal=f"cannot read sslyze's result: {type(exc).__name__}: {exc}")
     return SslyzeOutcome(fatal="sslyze returned no result")
@@ -121,7 +130,7 @@ def _trace_message(trace: Any) -> str:
     return text[-1] if text else "unknown error"
 
 
-def outcome(result: ServerScanResult) -> SslyzeOutcome:
+def outcome(result: ServerScanResult, commands: frozenset[ScanCommand] = SCAN_COMMANDS) -> SslyzeOutcome:
     if result.connectivity_status is ServerConnectivityStatusEnum.ERROR or result.scan_result is None:
         return SslyzeOutcome(fatal=f"TLS connectivity test failed: {_trace_message(result.connectivity_error_trace)}")
     if result.scan_status is not ServerScanStatusEnum.COMPLETED:
@@ -157,11 +166,12 @@ def outcome(result: ServerScanResult) -> SslyzeOutcome:
                     info["group"] = group.name if group else curve
                 ephemeral[accepted.cipher_suite.name] = info
         by_protocol[protocol] = sorted(set(names))
-    props["protocols"] = [p for p in PROTOCOL_ORDER if p in by_protocol]
-    props["cipher_suites"] = sorted({name for names in by_protocol.values() for name in names})
-    props["cipher_suites_by_protocol"] = by_protocol
-    props["ephemeral_keys"] = ephemeral
-    props["dh_key_sizes"] = sorted({int(k["bits"]) for k in ephemeral.values() if k["type"] == "DH"})
+    props.update(suite_properties(by_protocol, ephemeral))
+    curves = completed(ScanCommand.ELLIPTIC_CURVES) if ScanCommand.ELLIPTIC_CURVES in commands else None
+    if curves is not None:  # sslyze's enumeration, kept for comparison with keysweep's groups probe
+        props["sslyze_key_exchange_groups"] = [
+            (knowledge.tls_group(c.name) or c).name for c in curves.supported_curves or ()
+        ]
 
     chains: list[tuple[bytes, ...]] = []
     certificates = completed(ScanCommand.CERTIFICATE_INFO)

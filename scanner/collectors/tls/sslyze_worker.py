@@ -34,7 +34,9 @@ def _install_sockets(timeout: float, ledger: deadline.ConnectionLedger) -> None:
     tls_connection._open_socket_for_direct_connection = open_socket
 
 
-def main(conn: Connection, host: str, port: int, ip: str, timeout: float, connections_per_server: int) -> None:
+def main(
+    conn: Connection, host: str, port: int, ip: str, timeout: float, connections_per_server: int, enumeration: str
+) -> None:
     """Scan, send ("done", outcome) or ("stalled", message) through ``conn``, and exit."""
     ledger = deadline.ConnectionLedger()
     _install_sockets(timeout, ledger)
@@ -69,6 +71,7 @@ def main(conn: Connection, host: str, port: int, ip: str, timeout: float, connec
             ip,
             timeout=timeout,
             connections_per_server=connections_per_server,
+            enumeration=enumeration,
             on_connectivity=connected.set,
         )
     except Exception as exc:  # a bug in sslyze or here: this endpoint's error, never the scan's
