@@ -5,6 +5,7 @@ each scanned without and with --ca-file naming the private root."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -160,3 +161,22 @@ def test_an_unreadable_ca_file_is_an_error_naming_it(tmp_path: Path) -> None:
 def test_system_store_is_loaded() -> None:
     anchors = chain.load_anchors([], [])
     assert len(anchors.fingerprints) > 50 and set(anchors.fingerprints.values()) == {"system"}
+
+
+def test_ca_file_from_scan_toml_through_the_command(servers: tuple[dict[str, ts.Server], Pki], tmp_path: Path) -> None:
+    from tests.support.scans import keysweep
+
+    started, material = servers
+    config = tmp_path / "scan.toml"
+    config.write_text(
+        f'[targets]\ntls = ["{started["full"].target}"]\n\n'
+        f'[scan]\ntimeout = 5\ntls_deadline = 120\nca_file = ["{material.root_file}"]\n\n'
+        '[outputs]\njson = "out.json"\n\n[store]\nenabled = false\n'
+    )
+    done = keysweep("scan", "--config", str(config), "--policy", "nist-sp800-52r2")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out.json").read_text())
+    (endpoint,) = [a for a in report["assets"] if a["type"] == "tls-endpoint"]
+    (verdict,) = endpoint["properties"]["chain_validation"]
+    assert (verdict["status"], verdict["trusted_by"]) == ("trusted", f"--ca-file {material.root_file}")
+    assert not {f["rule_id"] for f in report["findings"]} & CHAIN_RULES
