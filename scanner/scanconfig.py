@@ -65,6 +65,10 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "scan": {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
+        "tls_deadline": ("tls_deadline", "number"),
+        "tls_enumeration": ("tls_enumeration", "string"),
+        "ca_file": ("ca_files", "existing-paths"),
+        "ca_path": ("ca_paths", "existing-paths"),
     },
     "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
     "store": {

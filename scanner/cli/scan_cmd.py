@@ -156,7 +156,7 @@ _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
     default=10.0,
     show_default=True,
     type=click.FloatRange(min=0.1),
-    help="Seconds per network target before it is given up as an error.",
+    help="Seconds each network operation may take (a TLS connection, a probe); see also --tls-deadline.",
 )
 @click.option(
     "--concurrency",
@@ -164,6 +164,33 @@ _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
     show_default=True,
     type=click.IntRange(min=1),
     help="Network targets scanned at once.",
+)
+@click.option(
+    "--ca-file",
+    "ca_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM/DER file of extra trust anchors (private PKI) for TLS chain validation; repeatable.",
+)
+@click.option(
+    "--ca-path",
+    "ca_paths",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of extra trust anchors for TLS chain validation; repeatable.",
+)
+@click.option(
+    "--tls-deadline",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Most one TLS endpoint may take, all probes together (default: 60 s or 20 x --timeout, the larger).",
+)
+@click.option(
+    "--tls-enumeration",
+    type=click.Choice(["keysweep", "sslyze"]),
+    default="keysweep",
+    show_default=True,
+    help="Who enumerates TLS versions and cipher suites: keysweep's own ClientHellos, or sslyze (to compare).",
 )
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports.
@@ -368,6 +395,12 @@ def _passwords(opts: dict[str, Any]) -> tuple[Secret, ...]:
 
 def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {"concurrency": opts["concurrency"]}
+    # TLS: private trust anchors for chain validation, and the per-endpoint deadline
+    options["tls_ca_files"] = tuple(str(p.absolute()) for p in opts.get("ca_files") or ())
+    options["tls_ca_paths"] = tuple(str(p.absolute()) for p in opts.get("ca_paths") or ())
+    if opts.get("tls_deadline"):
+        options["tls_deadline"] = opts["tls_deadline"]
+    options["tls_enumeration"] = opts.get("tls_enumeration") or "keysweep"
     if opts["pkcs11_modules"]:
         pin: Secret | None = None
         if opts["pkcs11_pin_file"]:

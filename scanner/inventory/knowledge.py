@@ -377,3 +377,13 @@ def ssh_defaults(version: str) -> SshDefaults | None:
     entry = table[known[-1]]
     lists = {k: tuple(v) for k, v in entry.items() if isinstance(v, list)}
     return SshDefaults(known[-1], str(entry["source"]), lists)
+@cache
+def tls_cipher_suites() -> dict[int, str]:
+    """Every cipher suite keysweep's enumeration offers: code point -> IANA name (tls_cipher_suites.csv)."""
+    text = resources.files("scanner.inventory").joinpath("tls_cipher_suites.csv").read_text("utf-8")
+    suites: dict[int, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith(("#", "code,")):
+            code, name = line.split(",", 1)
+            suites[int(code, 16)] = name.strip()
+    return suites

@@ -109,4 +109,7 @@ TLS_PASS_PROPERTIES: dict[str, object] = {
     "client_renegotiation_dos": False,
     "heartbleed": False,
     "robot": "NOT_VULNERABLE_NO_ORACLE",
+    "extended_master_secret": True,
+    "fallback_scsv": True,
+    "signature_algorithms": {"TLSv1.2": ["rsa_pss_rsae_sha256"], "TLSv1.3": ["rsa_pss_rsae_sha256"]},
 }

@@ -603,6 +603,17 @@ def test_tls_deprecated_version(issuer: ec.EllipticCurvePrivateKey) -> None:
 
 
 DHE = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+# a chain verdict as the TLS collector writes it (scanner/collectors/tls/chain.py)
+CHAIN_OK: dict[str, object] = {
+    "presented": ["CN=leaf", "CN=Sample CA"],
+    "valid_order": True,
+    "status": "trusted",
+    "trusted_by": "system",
+    "path": ["CN=leaf", "CN=Sample CA"],
+    "path_ids": ["cert:sha256:00", "cert:sha256:01"],
+    "path_sent": [True, True],
+    "missing_issuer": None,
+}
 ONLY_RSA_KT = ["TLS_RSA_WITH_AES_128_GCM_SHA256"]
 # rule -> endpoints (host, properties changed from the passing endpoint, fails the rule?); every
 # test adds the passing endpoint itself, which fails nothing
@@ -657,6 +668,30 @@ TLS_CASES: dict[str, list[tuple[str, dict[str, object], bool]]] = {
         ("dos.example", {"client_renegotiation_dos": True}, True),
     ],
     "sp800-52r2.vuln.heartbleed": [("bleed.example", {"heartbleed": True}, True)],
+    "sp800-52r2.protocol.no-extended-master-secret": [
+        ("noems.example", {"extended_master_secret": False}, True),
+        ("tls13only.example", {"protocols": ["TLSv1.3"], "extended_master_secret": False}, False),
+    ],
+    "sp800-52r2.protocol.no-fallback-scsv": [
+        ("noscsv.example", {"fallback_scsv": False}, True),
+        ("oneversion.example", {"protocols": ["TLSv1.3"], "fallback_scsv": False}, False),
+    ],
+    "sp800-52r2.signature.sha1-handshake": [
+        ("sha1.example", {"signature_algorithms": {"TLSv1.2": ["rsa_pss_rsae_sha256", "rsa_pkcs1_sha1"]}}, True),
+        ("sha256.example", {"signature_algorithms": {"TLSv1.2": ["rsa_pkcs1_sha256"]}}, False),
+    ],
+    "sp800-52r2.cert.chain-incomplete": [
+        ("incomplete.example", {"chain_validation": [{**CHAIN_OK, "status": "incomplete"}]}, True),
+        ("trusted.example", {"chain_validation": [CHAIN_OK]}, False),
+    ],
+    "sp800-52r2.cert.untrusted-root": [
+        ("private.example", {"chain_validation": [{**CHAIN_OK, "status": "untrusted-root"}]}, True),
+        ("selfsigned.example", {"chain_validation": [{**CHAIN_OK, "status": "self-signed"}]}, False),
+    ],
+    "sp800-52r2.cert.chain-order": [
+        ("disorder.example", {"chain_validation": [{**CHAIN_OK, "valid_order": False}]}, True),
+        ("trusted.example", {"chain_validation": [CHAIN_OK]}, False),
+    ],
 }
 for _rule_id in TLS_CASES:
     sample(_rule_id)
@@ -694,6 +729,32 @@ def test_tls_hostname_mismatch(issuer: ec.EllipticCurvePrivateKey) -> None:
     tls_endpoint(graph, "api.example", issuer, leaf=wildcard)
     tls_endpoint(graph, "pass.example", issuer)
     assert failing(tls_findings(graph), "sp800-52r2.cert.hostname-mismatch") == {mismatch}
+
+
+@sample("sp800-52r2.cert.expired-intermediate")
+def test_tls_expired_intermediate(issuer: ec.EllipticCurvePrivateKey) -> None:
+    graph = InventoryGraph()
+    root_key, old_key, new_key = pki.ec_key(), pki.ec_key(), pki.ec_key()
+    root = pki.certificate(root_key, "Sample Root", days=3650, ca=True)
+    expired = pki.certificate(
+        old_key, "Old CA", issuer_key=root_key, issuer_name="Sample Root", ca=True,
+        not_before=NOW - 400 * DAY, days=365,
+    )  # fmt: skip
+    current = pki.certificate(new_key, "New CA", issuer_key=root_key, issuer_name="Sample Root", ca=True, days=365)
+    hosts = {}
+    for host, ca, ca_key in (("old.example", expired, old_key), ("new.example", current, new_key)):
+        leaf = pki.certificate(
+            pki.ec_key(), host, issuer_key=ca_key, issuer_name=ca.subject.rfc4514_string()[3:], san=[host]
+        )
+        for cert in (ca, root):
+            for observation in certificate_observations(cert, Location("tls", f"tls:{host}:443", "chain"))[0]:
+                graph.add(observation)
+        chain = [cert_id(leaf), cert_id(ca), cert_id(root)]
+        hosts[host] = tls_endpoint(graph, host, issuer, leaf=leaf, certificate_chains=[chain])
+    assert failing(tls_findings(graph), "sp800-52r2.cert.expired-intermediate") == {hosts["old.example"]}
+    (finding,) = [f for f in tls_findings(graph) if f.rule_id == "sp800-52r2.cert.expired-intermediate"]
+    assert finding.evidence["certificate"] == cert_id(expired)
+    assert "CN=Old CA" in finding.message and "CN=Sample Root" in finding.message
 
 
 @sample("sp800-52r2.vuln.robot")
@@ -859,3 +920,61 @@ def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
     assert severity == {"medium"}  # past the 2027 acquisition gate
     # the pqc-readiness rule accepts any post-quantum method
     assert failing(scan([tmp_path], ["pqc-readiness"]), "server.ssh.no-pq-kex") == {config["classical"]}
+
+
+# -- mozilla-tls ----------------------------------------------------------------------------------
+# The profile is sslyze's shipped JSON, read by the check: these samples follow what it says.
+MOZILLA_INTERMEDIATE_SUITES = ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"]
+
+
+def mozilla_endpoint(graph: InventoryGraph, host: str, issuer: ec.EllipticCurvePrivateKey, **changes: object) -> str:
+    """An ECDSA P-256 endpoint with 90-day certificates: within both Mozilla profiles, except ``changes``."""
+    props: dict[str, object] = {
+        "protocols": ["TLSv1.3"],
+        "cipher_suites": ["TLS_AES_128_GCM_SHA256"],
+        "cipher_suites_by_protocol": {"TLSv1.3": ["TLS_AES_128_GCM_SHA256"]},
+        "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
+        **changes,
+    }
+    return tls_endpoint(graph, host, issuer, **props)
+
+
+@sample("mozilla.tls.intermediate")
+@sample("mozilla.tls.modern")
+def test_mozilla_profiles(issuer: ec.EllipticCurvePrivateKey) -> None:
+    from scanner.engine.checks_builtin.mozilla import load_profiles
+
+    profile = load_profiles()
+    assert profile["configurations"]["modern"]["tls_versions"] == ["TLSv1.3"]  # the data, not a copy
+    graph = InventoryGraph()
+    modern = mozilla_endpoint(graph, "modern.example", issuer)
+    tls12 = mozilla_endpoint(
+        graph,
+        "tls12.example",
+        issuer,
+        protocols=["TLSv1.2", "TLSv1.3"],
+        cipher_suites=MOZILLA_INTERMEDIATE_SUITES,
+        cipher_suites_by_protocol={
+            "TLSv1.2": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+            "TLSv1.3": ["TLS_AES_128_GCM_SHA256"],
+        },
+    )
+    cbc = mozilla_endpoint(
+        graph,
+        "cbc.example",
+        issuer,
+        protocols=["TLSv1.2", "TLSv1.3"],
+        cipher_suites_by_protocol={
+            "TLSv1.2": ["TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"],
+            "TLSv1.3": ["TLS_AES_128_GCM_SHA256"],
+        },
+    )
+    p521 = mozilla_endpoint(graph, "p521.example", issuer, key_exchange_groups=["x25519", "secp521r1"])
+    noems = mozilla_endpoint(graph, "noems.example", issuer, extended_master_secret=False)
+    findings = evaluate(graph, ["mozilla-tls"])
+    assert failing(findings, "mozilla.tls.intermediate") == {cbc, p521, noems}
+    assert failing(findings, "mozilla.tls.modern") == {tls12, cbc, p521, noems}
+    assert modern not in failing(findings, "mozilla.tls.modern")
+    cbc_finding = next(f for f in findings if f.asset_id == cbc and f.rule_id == "mozilla.tls.intermediate")
+    assert cbc_finding.evidence["requirement"] == "ciphers"
+    assert cbc_finding.evidence["profile_version"] == profile["version"]

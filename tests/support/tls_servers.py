@@ -3,6 +3,7 @@ socket that accepts and never answers. Each picks a free port and is stopped by 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,11 +235,15 @@ def start_pq_server(cert: Path, key: Path, *, hsts: bool = True, openssl_conf: P
     return Server("pq", int(line), process)
 
 
-def start_silent_socket() -> Server:
-    """A socket that accepts every connection and never sends a byte."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+def listen(name: str, handle: Callable[[socket.socket], None]) -> Server:
+    """A listener on a free port that runs ``handle`` on each connection in its own daemon thread."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     held: list[socket.socket] = []
     stopping = threading.Event()
+
+    def serve(connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            handle(connection)
 
     def accept() -> None:
         while not stopping.is_set():
@@ -246,6 +252,7 @@ def start_silent_socket() -> Server:
             except OSError:
                 return
             held.append(connection)
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
 
@@ -253,6 +260,19 @@ def start_silent_socket() -> Server:
         stopping.set()
         listener.close()
         for connection in held:
-            connection.close()
+            with contextlib.suppress(OSError):
+                connection.close()
 
-    return Server("silent", int(listener.getsockname()[1]), stop_hook=[stop])
+    return Server(name, int(listener.getsockname()[1]), stop_hook=[stop])
+
+
+def hold(connection: socket.socket) -> None:
+    """Read and ignore what the client sends, answering nothing, until it closes (or two minutes)."""
+    connection.settimeout(120)
+    while connection.recv(4096):
+        pass
+
+
+def start_silent_socket() -> Server:
+    """A socket that accepts every connection and never sends a byte."""
+    return listen("silent", hold)

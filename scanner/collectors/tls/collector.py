@@ -17,11 +17,16 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any, ClassVar
 
+from cryptography import x509
+
 from scanner.collectors.base import CollectContext, Target
-from scanner.collectors.tls import hello, pq_probe
-from scanner.collectors.tls.models import Endpoint, Reachability, SslyzeOutcome
+from scanner.collectors.tls import chain, hello, pq_probe
+from scanner.collectors.tls.models import Endpoint, Reachability, SslyzeOutcome, suite_properties
+from scanner.collectors.tls.probes import ProbeResults, run_probes
+from scanner.inventory import knowledge
 from scanner.inventory.crypto_assets import certificate_observations
 from scanner.inventory.model import (
     Asset,
@@ -51,6 +56,12 @@ def resolve(host: str, port: int) -> str:
     return str(infos[0][4][0])
 
 
+def target_deadline_seconds(context: CollectContext) -> float:
+    """The most one endpoint may take, all steps together (``tls_deadline``; default 60 s or 20 timeouts)."""
+    configured = context.options.get("tls_deadline")
+    return float(configured) if configured else max(60.0, 20 * float(context.timeout))
+
+
 def check_reachable(endpoint: Endpoint, timeout: float) -> Reachability:
     deadline = time.monotonic() + timeout
     try:
@@ -67,7 +78,9 @@ def check_reachable(endpoint: Endpoint, timeout: float) -> Reachability:
         key_shares=[(0x001D, pq_probe.key_share("x25519"))],
     )
     try:
-        reply = hello.exchange((ip, endpoint.port), message, deadline)
+        # the whole first flight, so that a server that stalls after its ServerHello, or sends a
+        # certificate no client accepts, costs one timeout here instead of many in sslyze
+        reply, _ = hello.exchange_flight((ip, endpoint.port), message, deadline)
     except hello.ProbeError as exc:
         return Reachability(
             endpoint, ip=ip, error=f"{exc} (timeout {timeout:g}s)" if "timeout" in str(exc) else str(exc)
@@ -97,18 +110,38 @@ class TlsCollector:
         if endpoints:
             yield from self._scan(endpoints, context)
 
+    def _anchors(self, context: CollectContext) -> Iterator[CollectionError | chain.Anchors]:
+        """The trust anchors of chain validation: the system store, --ca-file and --ca-path."""
+        files = [Path(p) for p in context.options.get("tls_ca_files", ())]
+        paths = [Path(p) for p in context.options.get("tls_ca_paths", ())]
+        anchors = chain.load_anchors(files, paths)
+        for target, message in anchors.errors:
+            yield CollectionError(target, self.name, message)
+        yield anchors
+
     def _scan(self, endpoints: list[Endpoint], context: CollectContext) -> Iterator[Observation]:
-        from scanner.collectors.tls import sslyze_scan  # loads sslyze: only when there is work
+        from scanner.collectors.tls import sslyze_pool
 
         timeout = float(context.timeout)
+        target_deadline = target_deadline_seconds(context)
         concurrency = max(1, int(context.options.get("concurrency", 10)))
         per_server = max(1, int(context.options.get("tls_connections_per_server", DEFAULT_CONNECTIONS_PER_SERVER)))
+        # keysweep's own ClientHellos enumerate versions and suites; "sslyze" keeps sslyze's, to compare
+        enumeration = str(context.options.get("tls_enumeration") or "keysweep")
         progress = context.progress
+        anchors = chain.Anchors()
+        for item in self._anchors(context):
+            if isinstance(item, chain.Anchors):
+                anchors = item
+            else:
+                yield item
+        # each endpoint's deadline starts with its reachability check, and bounds everything after
+        deadlines = {e: time.monotonic() + target_deadline for e in endpoints}
         # the probes get their own threads, so that reachability checks still waiting on a silent
         # server never hold up the probes of endpoints already being scanned
         with (
             ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls-reach") as reach_pool,
-            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls-pq") as probe_pool,
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keysweep-tls-probe") as probe_pool,
         ):
             pending: set[Future[Reachability]] = {reach_pool.submit(check_reachable, e, timeout) for e in endpoints}
             # first wave: what answered within a moment; the rest (slow, or silent until the
@@ -129,27 +162,27 @@ class TlsCollector:
                         reachable.append(reach)
                 if not reachable:
                     continue
-                # the post-quantum probe runs beside sslyze, on the endpoints that chose TLS 1.3
-                probes: dict[Endpoint, Future[list[pq_probe.GroupAnswer]]] = {
+                # keysweep's own probes run beside sslyze's worker processes
+                probes: dict[Endpoint, Future[ProbeResults]] = {
                     r.endpoint: probe_pool.submit(
-                        pq_probe.probe, (r.ip or "", r.endpoint.port), r.endpoint.host, timeout
+                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep"
                     )
                     for r in reachable
-                    if r.version == "TLSv1.3"
                 }
-                results = sslyze_scan.scan(
-                    [(r.endpoint, r.ip or "") for r in reachable],
+                results = sslyze_pool.scan(
+                    [(r.endpoint, r.ip or "", deadlines[r.endpoint]) for r in reachable],
                     timeout=timeout,
                     concurrency=concurrency,
                     connections_per_server=per_server,
+                    enumeration=enumeration,
                 )
                 for endpoint, outcome in results:
-                    answers = probes[endpoint].result() if endpoint in probes else None
-                    yield from list(self._observations(endpoint, outcome, answers))
+                    observations = list(self._observations(endpoint, outcome, probes[endpoint].result(), anchors))
+                    yield from observations
                     progress.target_finished(self.name, endpoint.display, outcome.fatal is None)
 
     def _observations(
-        self, endpoint: Endpoint, outcome: SslyzeOutcome, answers: list[pq_probe.GroupAnswer] | None
+        self, endpoint: Endpoint, outcome: SslyzeOutcome, probes: ProbeResults, anchors: chain.Anchors
     ) -> Iterator[Observation]:
         if outcome.fatal is not None:
             yield CollectionError(endpoint.display, self.name, outcome.fatal)
@@ -157,26 +190,52 @@ class TlsCollector:
         for message in outcome.errors:
             yield CollectionError(endpoint.display, self.name, message)
         props: dict[str, Any] = {"host": endpoint.host, "port": endpoint.port, **outcome.properties}
-        groups = list(props.get("key_exchange_groups", []))
+        if probes.suites is not None:
+            # keysweep's enumeration, with what sslyze found over SSL 2.0 (the one version left to it)
+            by_protocol = {**props.get("cipher_suites_by_protocol", {}), **probes.suites.by_protocol}
+            props.update(
+                suite_properties(by_protocol, {**props.get("ephemeral_keys", {}), **probes.suites.ephemeral_keys})
+            )
+            for message in probes.suites.errors:
+                yield CollectionError(endpoint.display, self.name, message)
+        answers = probes.pq
         pq_accepted = [a.group for a in answers or () if a.accepted]
         for answer in answers or ():
             if answer.detail.startswith("error:"):
                 yield CollectionError(
                     endpoint.display, self.name, f"post-quantum probe {answer.group}: {answer.detail}"
                 )
+        groups, complete, group_errors = _classical_groups(probes, props)
+        for message in group_errors:
+            yield CollectionError(endpoint.display, self.name, message)
         props["key_exchange_groups"] = pq_accepted + [g for g in groups if g not in pq_accepted]
+        props["key_exchange_groups_complete"] = complete and not any(
+            a.detail.startswith("error:") for a in answers or ()
+        )
         # unknown (None) when every probe failed: neither a pass nor a finding
         all_failed = bool(answers) and all(a.detail.startswith("error:") for a in answers or ())
         props["pq_key_exchange"] = None if all_failed else bool(pq_accepted)
         props["pq_groups_probed"] = [a.group for a in answers] if answers is not None else []
+        protocols = set(props.get("protocols", ()))
+        signatures: dict[str, list[str]] = {}
+        for result in probes.signatures:
+            if result.error is not None:
+                yield CollectionError(endpoint.display, self.name, result.error)
+            if result.version in protocols:
+                signatures[result.version] = list(result.schemes)
+        props["signature_algorithms"] = signatures
 
         chains: list[list[str]] = []
+        verdicts: list[dict[str, Any]] = []
         related: list[Observation] = []
-        for chain in outcome.chains:
+        for presented in outcome.chains:
             ids: list[str] = []
-            for position, cert in enumerate(chain):
+            certificates = [x509.load_der_x509_certificate(der) for der in presented]
+            if certificates:
+                verdicts.append(chain.validate(certificates, anchors))
+            for position, (der, cert) in enumerate(zip(presented, certificates, strict=True)):
                 location = Location("tls", endpoint.asset_id, f"chain position {position}")
-                observations, failed = certificate_observations(cert, location)
+                observations, failed = certificate_observations(cert, location, der_bytes=der)
                 cert_id = observations[0].id if isinstance(observations[0], Asset) else ""
                 ids.append(cert_id)
                 related.extend(observations)
@@ -188,6 +247,7 @@ class TlsCollector:
                     )
             chains.append(ids)
         props["certificate_chains"] = chains
+        props["chain_validation"] = verdicts
         props["leaf_certificates"] = [c[0] for c in chains if c]
         yield Asset(
             id=endpoint.asset_id,
@@ -196,3 +256,27 @@ class TlsCollector:
             locations=(Location("tls", endpoint.asset_id),),
         )
         yield from related
+
+
+def _classical_groups(probes: ProbeResults, props: dict[str, Any]) -> tuple[list[str], bool, list[str]]:
+    """The groups probe's list, checked against the ephemeral keys sslyze's handshakes negotiated.
+
+    A group the server used in a handshake but the probe did not list means the list is
+    incomplete: the group is added and the gap reported, never left silent.
+    """
+    errors: list[str] = []
+    result = probes.groups
+    groups = list(result.groups) if result is not None else []
+    complete = result is not None and result.error is None
+    if result is not None and result.error is not None:
+        errors.append(result.error)
+    used = sorted({str(k["group"]) for k in props.get("ephemeral_keys", {}).values() if k.get("group")})
+    missed = [g for g in used if g not in groups and knowledge.tls_group(g) is not None]
+    if missed:
+        groups += missed
+        complete = False
+        errors.append(
+            f"groups probe did not list {', '.join(missed)}, which the server negotiated in a handshake: "
+            "added from the negotiated keys; the list may be incomplete"
+        )
+    return groups, complete, errors

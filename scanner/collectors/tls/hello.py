@@ -12,8 +12,11 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 # RFC 8446 section 4.1.3: the ServerHello.random of a HelloRetryRequest
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -96,6 +99,7 @@ def client_hello(
     cipher_suites: Sequence[int],
     groups: Sequence[int],
     key_shares: Sequence[tuple[int, bytes]] = (),
+    signature_schemes: Sequence[int] = SIGNATURE_SCHEMES,
 ) -> bytes:
     """One TLS record holding a ClientHello; TLS 1.3 extensions only when 1.3 is offered."""
     extensions = b""
@@ -104,7 +108,7 @@ def client_hello(
         extensions += _extension(0x0000, _u16(b"\x00" + _u16(name)))
     extensions += _extension(0x000A, _u16(_codes(groups)))
     extensions += _extension(0x000B, _u8(b"\x00"))  # ec_point_formats: uncompressed
-    extensions += _extension(0x000D, _u16(_codes(SIGNATURE_SCHEMES)))
+    extensions += _extension(0x000D, _u16(_codes(signature_schemes)))
     extensions += _extension(0x0017, b"")  # extended_master_secret
     if 0x0304 in versions:
         extensions += _extension(0x002B, _u8(_codes(versions)))
@@ -159,28 +163,119 @@ class _Reader:
         return out
 
 
-def read_reply(sock: socket.socket, deadline: float) -> ServerReply:
-    """Read records until the ServerHello (or HelloRetryRequest) or an alert."""
-    reader = _Reader(sock, deadline)
-    handshake = b""
-    while True:
-        header = reader.exactly(5)
+# OpenSSL's default limit on a peer's certificate list (SSL_MAX_CERT_LIST_DEFAULT): clients built
+# on it refuse a larger Certificate message
+MAX_CERTIFICATE_LIST = 100 * 1024
+# no ServerHello comes near this; a larger declared length is a lie or another protocol
+_MAX_SERVER_HELLO = 64 * 1024
+_FULL_RECORD = 16384  # a record's largest plaintext (RFC 8446 section 5.1)
+_LONE_EXTENSIONS = 200  # an encrypted record this small holds no certificate
+
+
+class HandshakeReader:
+    """Handshake messages from the server, record by record, within one deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._reader = _Reader(sock, deadline)
+        self._handshake = b""
+        self.alert: int | None = None
+        self.encrypted_bytes = 0  # TLS 1.3: the application_data records read so far
+
+    def record(self) -> tuple[int, bytes]:
+        header = self._reader.exactly(5)
         content_type, major, length = header[0], header[1], struct.unpack("!H", header[3:5])[0]
-        if content_type not in (0x15, 0x16) or major != 3 or length > 18432:
+        if content_type not in (0x14, 0x15, 0x16, 0x17) or major != 3:
             preview = header.decode("latin-1").encode("unicode_escape").decode("ascii")
             raise ProbeError(f"the server does not speak TLS (it answered {preview!r}...)")
-        fragment = reader.exactly(length)
-        if content_type == 0x15:
-            if len(fragment) < 2:
-                raise ProbeError("truncated TLS alert")
-            return ServerReply("alert", alert=fragment[1])
-        handshake += fragment
-        if len(handshake) >= 4:
-            size = struct.unpack("!I", b"\x00" + handshake[1:4])[0]
-            if len(handshake) >= 4 + size:
-                if handshake[0] != 2:
-                    raise ProbeError(f"unexpected TLS handshake message type {handshake[0]} instead of ServerHello")
-                return parse_server_hello(handshake[4 : 4 + size])
+        if length > _FULL_RECORD + 2048:
+            raise ProbeError(f"the server sent a TLS record of {length} bytes, over the protocol's limit of 18432")
+        return content_type, self._reader.exactly(length)
+
+    def message(self) -> tuple[int, bytes] | None:
+        """The next handshake message; None after an alert (kept in ``alert``)."""
+        while True:
+            if len(self._handshake) >= 4:
+                kind = self._handshake[0]
+                size = struct.unpack("!I", b"\x00" + self._handshake[1:4])[0]
+                if kind == 2 and size > _MAX_SERVER_HELLO:
+                    raise ProbeError(f"the server's ServerHello declares {size} bytes: a bogus length")
+                if kind == 11 and size > MAX_CERTIFICATE_LIST:
+                    raise ProbeError(
+                        f"the server's certificate list is {size:,} bytes, more than TLS clients accept "
+                        f"(OpenSSL's limit is {MAX_CERTIFICATE_LIST:,} bytes): its certificate is too large"
+                    )
+                if len(self._handshake) >= 4 + size:
+                    body = self._handshake[4 : 4 + size]
+                    self._handshake = self._handshake[4 + size :]
+                    return kind, body
+            content_type, fragment = self.record()
+            if content_type == 0x15:
+                if len(fragment) < 2:
+                    raise ProbeError("truncated TLS alert")
+                self.alert = fragment[1]
+                return None
+            if content_type == 0x16:
+                self._handshake += fragment
+            elif content_type == 0x17:
+                self.encrypted_bytes += len(fragment)
+                return 0x17, fragment  # encrypted: TLS 1.3 after the ServerHello
+            # 0x14: a middlebox-compatibility ChangeCipherSpec; read on
+
+
+def read_reply(sock: socket.socket, deadline: float) -> ServerReply:
+    """Read records until the ServerHello (or HelloRetryRequest) or an alert."""
+    return _first_reply(HandshakeReader(sock, deadline))
+
+
+def _first_reply(reader: HandshakeReader) -> ServerReply:
+    message = reader.message()
+    if message is None:
+        return ServerReply("alert", alert=reader.alert)
+    if message[0] != 2:
+        raise ProbeError(f"unexpected TLS handshake message type {message[0]} instead of ServerHello")
+    return parse_server_hello(message[1])
+
+
+def read_flight(sock: socket.socket, deadline: float) -> tuple[ServerReply, dict[int, bytes]]:
+    """The ServerHello and the rest of the server's first flight.
+
+    TLS 1.2 and below: the handshake messages up to ServerHelloDone, by type (11 Certificate,
+    12 ServerKeyExchange, ...). TLS 1.3: the flight is encrypted; its records are read until the
+    certificate has passed (the first record that is not full, after a lone EncryptedExtensions),
+    so that a stall after the ServerHello or an oversized certificate shows; nothing is returned.
+    """
+    reader = HandshakeReader(sock, deadline)
+    reply = _first_reply(reader)
+    messages: dict[int, bytes] = {}
+    if reply.kind != "server_hello":
+        return reply, messages
+    while True:
+        try:
+            message = reader.message()
+        except ProbeError as exc:
+            if "before the timeout" in str(exc):
+                raise ProbeError("the server stalled after its ServerHello: no TLS answer before the timeout") from None
+            raise
+        if message is None:
+            alert = ALERTS.get(reader.alert or 0, reader.alert)
+            raise ProbeError(f"the server sent alert {alert} after its ServerHello")
+        kind, body = message
+        if kind == 0x17:
+            if reader.encrypted_bytes > MAX_CERTIFICATE_LIST + _FULL_RECORD:
+                raise ProbeError(
+                    f"the server's first encrypted flight is over {reader.encrypted_bytes:,} bytes, more than "
+                    f"TLS clients accept for a certificate list (OpenSSL's limit is {MAX_CERTIFICATE_LIST:,} "
+                    "bytes): its certificate is too large"
+                )
+            # a record that is not full ends the flight as servers write it; except a first, small
+            # one: a lone EncryptedExtensions, which the Certificate must follow
+            lone_extensions = reader.encrypted_bytes == len(body) and len(body) < _LONE_EXTENSIONS
+            if len(body) < _FULL_RECORD and not lone_extensions:
+                return reply, messages
+            continue
+        messages[kind] = body
+        if kind == 14:  # ServerHelloDone
+            return reply, messages
 
 
 def parse_server_hello(body: bytes) -> ServerReply:
@@ -211,6 +306,17 @@ def parse_server_hello(body: bytes) -> ServerReply:
 
 def exchange(address: tuple[str, int], hello: bytes, deadline: float) -> ServerReply:
     """Connect, send one ClientHello, read the answer; everything within the deadline."""
+    return _exchange(address, hello, deadline, read_reply)
+
+
+def exchange_flight(address: tuple[str, int], hello: bytes, deadline: float) -> tuple[ServerReply, dict[int, bytes]]:
+    """As ``exchange``, and read the rest of the server's first flight (see ``read_flight``)."""
+    return _exchange(address, hello, deadline, read_flight)
+
+
+def _exchange(
+    address: tuple[str, int], hello: bytes, deadline: float, read: Callable[[socket.socket, float], _T]
+) -> _T:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise ProbeError("no time left before the timeout")
@@ -227,6 +333,35 @@ def exchange(address: tuple[str, int], hello: bytes, deadline: float) -> ServerR
             sock.sendall(hello)
         except OSError as exc:
             raise ProbeError(f"connection failed: {exc.strerror or type(exc).__name__}") from None
-        return read_reply(sock, deadline)
+        return read(sock, deadline)
     finally:
         sock.close()
+
+
+def ask(
+    address: tuple[str, int],
+    message: bytes,
+    timeout: float,
+    deadline: float,
+    *,
+    flight: bool = False,
+    attempts: int = 3,
+) -> tuple[ServerReply, dict[int, bytes]]:
+    """One probe, retried while it fails for want of an answer (timeout, reset) and time remains.
+
+    Each attempt has ``timeout`` seconds, all of them end by ``deadline``; the last failure is
+    raised, so that a caller never reads an unanswered probe as a refusal.
+    """
+    last: ProbeError | None = None
+    tried = 0
+    for tried in range(1, attempts + 1):  # noqa: B007 -- the count is reported
+        attempt_deadline = min(deadline, time.monotonic() + timeout)
+        if attempt_deadline <= time.monotonic():
+            break
+        try:
+            if flight:
+                return exchange_flight(address, message, attempt_deadline)
+            return exchange(address, message, attempt_deadline), {}
+        except ProbeError as exc:
+            last = exc
+    raise ProbeError(f"{last or 'no time left before the target deadline'} (after {tried} attempts)")

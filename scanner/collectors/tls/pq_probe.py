@@ -74,7 +74,9 @@ class GroupAnswer:
     detail: str  # "ServerHello", "HelloRetryRequest", "alert handshake_failure", or the probe error
 
 
-def probe_group(address: tuple[str, int], server_name: str | None, group: TlsGroup, deadline: float) -> GroupAnswer:
+def probe_group(
+    address: tuple[str, int], server_name: str | None, group: TlsGroup, timeout: float, deadline: float
+) -> GroupAnswer:
     share = key_share(group.name)
     if group.share_length is not None and len(share) != group.share_length:
         raise AssertionError(f"{group.name}: key share is {len(share)} bytes, expected {group.share_length}")
@@ -86,7 +88,7 @@ def probe_group(address: tuple[str, int], server_name: str | None, group: TlsGro
         key_shares=[(group.code, share)],
     )
     try:
-        reply = hello.exchange(address, message, deadline)
+        reply, _ = hello.ask(address, message, timeout, deadline)
     except hello.ProbeError as exc:
         return GroupAnswer(group.name, False, f"error: {exc}")
     if reply.kind == "alert":
@@ -97,8 +99,12 @@ def probe_group(address: tuple[str, int], server_name: str | None, group: TlsGro
 
 
 def probe(
-    address: tuple[str, int], server_name: str | None, timeout: float, groups: Sequence[TlsGroup] | None = None
+    address: tuple[str, int],
+    server_name: str | None,
+    timeout: float,
+    groups: Sequence[TlsGroup] | None = None,
+    deadline: float | None = None,
 ) -> list[GroupAnswer]:
-    """Ask about each group in turn; the whole probe stays within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    return [probe_group(address, server_name, g, deadline) for g in (groups or probed_groups())]
+    """Ask about each group in turn, each within ``timeout`` (retried when unanswered), all by ``deadline``."""
+    end = deadline if deadline is not None else time.monotonic() + 3 * timeout * len(groups or probed_groups())
+    return [probe_group(address, server_name, g, timeout, end) for g in (groups or probed_groups())]

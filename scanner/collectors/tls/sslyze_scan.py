@@ -5,10 +5,12 @@ Imported only when a scan has TLS targets: sslyze and nassl take a while to load
 
 from __future__ import annotations
 
+import socket
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sslyze.errors import ConnectionToServerFailed
 from sslyze.plugins.scan_commands import ScanCommand
 from sslyze.scanner.models import (
@@ -23,11 +25,11 @@ from sslyze.scanner.scanner_observer import ScannerObserver
 from sslyze.server_connectivity import ServerTlsProbingResult
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
+from scanner.collectors.tls.models import Endpoint, SslyzeOutcome, suite_properties
 from scanner.inventory import knowledge
 
-# Only the scan commands keysweep's rules read: no session resumption, early data, CCS injection,
-# fallback SCSV or EMS.
+# Only the scan commands keysweep's rules read: no early data or CCS injection. The groups are
+# keysweep's own probe (groups_probe), which also asks for the TLS 1.3 finite-field groups.
 CIPHER_SUITE_COMMANDS = {
     ScanCommand.SSL_2_0_CIPHER_SUITES: "SSLv2",
     ScanCommand.SSL_3_0_CIPHER_SUITES: "SSLv3",
@@ -40,7 +42,9 @@ SCAN_COMMANDS = frozenset(
     {
         *CIPHER_SUITE_COMMANDS,
         ScanCommand.CERTIFICATE_INFO,
-        ScanCommand.ELLIPTIC_CURVES,
+        ScanCommand.TLS_EXTENDED_MASTER_SECRET,
+        ScanCommand.TLS_FALLBACK_SCSV,
+        ScanCommand.SESSION_RESUMPTION,
         ScanCommand.TLS_COMPRESSION,
         ScanCommand.SESSION_RENEGOTIATION,
         ScanCommand.HEARTBLEED,
@@ -48,12 +52,20 @@ SCAN_COMMANDS = frozenset(
         ScanCommand.HTTP_HEADERS,
     }
 )
-PROTOCOL_ORDER = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# keysweep's own enumeration (suites_probe) leaves sslyze SSL 2.0 alone; --tls-enumeration sslyze
+# gives it every version again, and its elliptic-curves scan, for comparison
+ENUMERATION_COMMANDS = frozenset(CIPHER_SUITE_COMMANDS) - {ScanCommand.SSL_2_0_CIPHER_SUITES}
+
+
+def commands_for(enumeration: str) -> frozenset[ScanCommand]:
+    if enumeration == "sslyze":
+        return SCAN_COMMANDS | {ScanCommand.ELLIPTIC_CURVES}
+    return SCAN_COMMANDS - ENUMERATION_COMMANDS
 
 
 class _Observer(ScannerObserver):
-    def __init__(self, on_scan_started: Callable[[str], None]) -> None:
-        self._on_scan_started = on_scan_started
+    def __init__(self, on_connectivity: Callable[[], None]) -> None:
+        self._on_connectivity = on_connectivity
 
     def server_connectivity_test_error(
         self, server_scan_request: ServerScanRequest, connectivity_error: ConnectionToServerFailed
@@ -63,7 +75,7 @@ class _Observer(ScannerObserver):
     def server_connectivity_test_completed(
         self, server_scan_request: ServerScanRequest, connectivity_result: ServerTlsProbingResult
     ) -> None:
-        self._on_scan_started(str(server_scan_request.uuid))
+        self._on_connectivity()
 
     def server_scan_completed(self, server_scan_result: ServerScanResult) -> None:
         pass
@@ -72,52 +84,43 @@ class _Observer(ScannerObserver):
         pass
 
 
-def scan(
-    endpoints: Sequence[tuple[Endpoint, str]],
+def scan_one(
+    endpoint: Endpoint,
+    ip: str,
     *,
     timeout: float,
-    concurrency: int,
     connections_per_server: int,
-    on_scan_started: Callable[[Endpoint], None] = lambda endpoint: None,
-) -> Iterator[tuple[Endpoint, SslyzeOutcome]]:
-    """Scan (endpoint, ip address) pairs; yields each endpoint's outcome as sslyze completes it."""
-    if not endpoints:
-        return
+    enumeration: str = "keysweep",
+    on_connectivity: Callable[[], None] = lambda: None,
+) -> SslyzeOutcome:
+    """sslyze's scan commands on one endpoint (in the worker process: see sslyze_worker)."""
     # sslyze's bundled trust stores hold a root with a negative serial number; not the user's problem
     warnings.filterwarnings("ignore", message="Parsed a serial number which wasn't positive", module="sslyze")
-    by_uuid: dict[str, Endpoint] = {}
-    requests = []
-    for endpoint, ip in endpoints:
-        try:
-            location = ServerNetworkLocation(hostname=endpoint.host, port=endpoint.port, ip_address=ip)
-            network = ServerNetworkConfiguration(
-                tls_server_name_indication=endpoint.host,
-                # sslyze's timeout is per connection; retries only cover a connect that timed out
-                network_timeout=timeout,  # type: ignore[arg-type]
-                network_max_retries=2,
-            )
-            request = ServerScanRequest(
-                server_location=location, network_configuration=network, scan_commands=set(SCAN_COMMANDS)
-            )
-        except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
-            yield endpoint, SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
-            continue
-        by_uuid[str(request.uuid)] = endpoint
-        requests.append(request)
-    if not requests:
-        return
+    try:
+        location = ServerNetworkLocation(hostname=endpoint.host, port=endpoint.port, ip_address=ip)
+        network = ServerNetworkConfiguration(
+            tls_server_name_indication=endpoint.host,
+            # sslyze's timeout is per read; the worker's sockets bound each connection as a whole
+            network_timeout=timeout,  # type: ignore[arg-type]
+            network_max_retries=2,
+        )
+        request = ServerScanRequest(
+            server_location=location, network_configuration=network, scan_commands=set(commands_for(enumeration))
+        )
+    except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
+        return SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
     scanner = Scanner(
         per_server_concurrent_connections_limit=connections_per_server,
-        concurrent_server_scans_limit=concurrency,
-        observers=[_Observer(lambda uuid: on_scan_started(by_uuid[uuid]))],
+        concurrent_server_scans_limit=1,
+        observers=[_Observer(on_connectivity)],
     )
-    scanner.queue_scans(requests)
+    scanner.queue_scans([request])
     for result in scanner.get_results():
-        endpoint = by_uuid[str(result.uuid)]
         try:
-            yield endpoint, outcome(result)
+            return outcome(result, commands_for(enumeration))
         except Exception as exc:  # an sslyze result of a shape this code did not expect
-            yield endpoint, SslyzeOutcome(fatal=f"cannot read sslyze's result: {type(exc).__name__}: {exc}")
+            return SslyzeOutcome(fatal=f"cannot read sslyze's result: {type(exc).__name__}: {exc}")
+    return SslyzeOutcome(fatal="sslyze returned no result")
 
 
 def _trace_message(trace: Any) -> str:
@@ -127,7 +130,7 @@ def _trace_message(trace: Any) -> str:
     return text[-1] if text else "unknown error"
 
 
-def outcome(result: ServerScanResult) -> SslyzeOutcome:
+def outcome(result: ServerScanResult, commands: frozenset[ScanCommand] = SCAN_COMMANDS) -> SslyzeOutcome:
     if result.connectivity_status is ServerConnectivityStatusEnum.ERROR or result.scan_result is None:
         return SslyzeOutcome(fatal=f"TLS connectivity test failed: {_trace_message(result.connectivity_error_trace)}")
     if result.scan_status is not ServerScanStatusEnum.COMPLETED:
@@ -163,25 +166,18 @@ def outcome(result: ServerScanResult) -> SslyzeOutcome:
                     info["group"] = group.name if group else curve
                 ephemeral[accepted.cipher_suite.name] = info
         by_protocol[protocol] = sorted(set(names))
-    props["protocols"] = [p for p in PROTOCOL_ORDER if p in by_protocol]
-    props["cipher_suites"] = sorted({name for names in by_protocol.values() for name in names})
-    props["cipher_suites_by_protocol"] = by_protocol
-    props["ephemeral_keys"] = ephemeral
-    props["dh_key_sizes"] = sorted({int(k["bits"]) for k in ephemeral.values() if k["type"] == "DH"})
+    props.update(suite_properties(by_protocol, ephemeral))
+    curves = completed(ScanCommand.ELLIPTIC_CURVES) if ScanCommand.ELLIPTIC_CURVES in commands else None
+    if curves is not None:  # sslyze's enumeration, kept for comparison with keysweep's groups probe
+        props["sslyze_key_exchange_groups"] = [
+            (knowledge.tls_group(c.name) or c).name for c in curves.supported_curves or ()
+        ]
 
-    curves = completed(ScanCommand.ELLIPTIC_CURVES)
-    groups: list[str] = []
-    if curves is not None and curves.supported_curves:
-        for curve in curves.supported_curves:
-            group = knowledge.tls_group(curve.name)
-            groups.append(group.name if group else curve.name)
-    props["key_exchange_groups"] = groups
-
-    chains: list[tuple[Any, ...]] = []
+    chains: list[tuple[bytes, ...]] = []
     certificates = completed(ScanCommand.CERTIFICATE_INFO)
     if certificates is not None:
         deployments = certificates.certificate_deployments
-        chains = [tuple(d.received_certificate_chain) for d in deployments]
+        chains = [tuple(c.public_bytes(Encoding.DER) for c in d.received_certificate_chain) for d in deployments]
         props["ocsp_stapling"] = any(d.ocsp_response is not None for d in deployments)
         props["ocsp_must_staple"] = any(d.leaf_certificate_has_must_staple_extension for d in deployments)
         props["chain_trusted_by"] = sorted(
@@ -208,9 +204,27 @@ def outcome(result: ServerScanResult) -> SslyzeOutcome:
     robot = completed(ScanCommand.ROBOT)
     if robot is not None:
         props["robot"] = robot.robot_result.value
+    ems = completed(ScanCommand.TLS_EXTENDED_MASTER_SECRET)
+    if ems is not None:
+        props["extended_master_secret"] = ems.supports_ems_extension
+    fallback = completed(ScanCommand.TLS_FALLBACK_SCSV)
+    if fallback is not None:
+        props["fallback_scsv"] = fallback.supports_fallback_scsv
+    resumption = completed(ScanCommand.SESSION_RESUMPTION)
+    if resumption is not None:
+        props["session_resumption"] = {
+            "session_id": resumption.session_id_resumption_result.name.lower(),
+            "tls_ticket": resumption.tls_ticket_resumption_result.name.lower(),
+        }
     http = completed(ScanCommand.HTTP_HEADERS)
     if http is not None:
-        props["speaks_http"] = http.http_error_trace is None
+        trace = http.http_error_trace
+        if trace is not None and getattr(trace, "exc_type", None) in (TimeoutError, socket.timeout):
+            # a server that answers too slowly (or drips) is not a server that does not speak HTTP
+            errors.append(f"http_headers: no complete HTTP answer in time: {_trace_message(trace)}")
+            props["speaks_http"] = None
+        else:
+            props["speaks_http"] = trace is None
         header = http.strict_transport_security_header
         props["hsts"] = (
             None

@@ -10,8 +10,9 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit
+from scanner.engine.checks import EvalContext, Hit, accepts
 from scanner.inventory import knowledge
+from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, Severity
 
@@ -278,3 +279,139 @@ def robot(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], contex
             {"robot": result},
             severity=None if strong else Severity.MEDIUM,
         )
+
+
+def _verdicts(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [v for v in props.get("chain_validation", []) if isinstance(v, Mapping)]
+
+
+def _shown(names: Sequence[str]) -> str:
+    """A chain as the server sent it, leaf first."""
+    return " <- ".join(names)
+
+
+def _chain_hit(verdict: Mapping[str, Any], message: str, **extra: Any) -> Hit:
+    """A finding on one presented chain: the chain in the evidence, one finding per leaf."""
+    evidence = {
+        "presented": list(verdict.get("presented", [])),
+        "path": list(verdict.get("path", [])),
+        "status": verdict.get("status"),
+        "trusted_by": verdict.get("trusted_by"),
+        **extra,
+    }
+    return Hit(message, evidence, discriminator=str(verdict.get("path_ids", [""])[0]))
+
+
+def chain_incomplete(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """The server does not send an intermediate: no path from its leaf to an anchor with what it sends."""
+    props = asset.properties
+    for verdict in _verdicts(props):
+        if verdict.get("status") == "incomplete":
+            path = list(verdict.get("path", []))
+            yield _chain_hit(
+                verdict,
+                f"{endpoint_name(props)} sends an incomplete chain: the issuer of {path[-1] if path else '?'} "
+                f"({verdict.get('missing_issuer')}) is neither sent nor a trust anchor "
+                f"(chain sent: {_shown(verdict.get('presented', []))})",
+                missing_issuer=verdict.get("missing_issuer"),
+            )
+
+
+def chain_untrusted_root(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """The chain ends at a self-signed root that neither the system store nor --ca-file/--ca-path holds."""
+    props = asset.properties
+    for verdict in _verdicts(props):
+        if verdict.get("status") == "untrusted-root":
+            path = list(verdict.get("path", []))
+            root = verdict.get("missing_issuer") or (path[-1] if path else "?")
+            yield _chain_hit(
+                verdict,
+                f"{endpoint_name(props)} chains to the root {root}, which no trust anchor holds "
+                f"(system store, --ca-file, --ca-path) (chain: {_shown(path)})",
+            )
+
+
+def chain_wrong_order(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Each certificate after the leaf must certify the one before it (RFC 5246 section 7.4.2)."""
+    props = asset.properties
+    for verdict in _verdicts(props):
+        if verdict.get("valid_order") is False:
+            yield _chain_hit(
+                verdict, f"{endpoint_name(props)} sends its chain out of order: {_shown(verdict.get('presented', []))}"
+            )
+
+
+def chain_expired_intermediate(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A CA certificate the server sends (after the leaf, not a self-signed root) has expired by the as-of date."""
+    props = asset.properties
+    seen: set[str] = set()
+    for chain in props.get("certificate_chains", []):
+        for cert_id in list(chain)[1:]:
+            if cert_id in seen or cert_id not in graph:
+                continue
+            seen.add(cert_id)
+            cert = graph.asset(cert_id).properties
+            if cert.get("self_signed") or not cert.get("not_after"):
+                continue
+            if parse_time(cert["not_after"]) < context.as_of:
+                names = [str(graph.asset(c).properties.get("subject", c)) if c in graph else c for c in chain]
+                yield Hit(
+                    f"{endpoint_name(props)} sends the intermediate {cert.get('subject')}, expired on "
+                    f"{cert['not_after']} (chain sent: {_shown(names)})",
+                    {"certificate": cert_id, "not_after": cert["not_after"], "presented": names},
+                    discriminator=cert_id,
+                )
+
+
+def no_extended_master_secret(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """TLS 1.2 and below without RFC 7627's extended master secret (triple handshake); 1.3 has it built in."""
+    props = asset.properties
+    legacy = [p for p in props.get("protocols", []) if p != "TLSv1.3"]
+    if legacy and props.get("extended_master_secret") is False:
+        yield Hit(
+            f"{endpoint_name(props)} does not support the extended master secret extension over "
+            f"{', '.join(legacy)} (RFC 7627)",
+            {"extended_master_secret": False, "protocols": legacy},
+        )
+
+
+def no_fallback_scsv(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Several protocol versions and no TLS_FALLBACK_SCSV: a downgrade goes unnoticed (RFC 7507)."""
+    props = asset.properties
+    protocols = list(props.get("protocols", []))
+    if len(protocols) > 1 and props.get("fallback_scsv") is False:
+        yield Hit(
+            f"{endpoint_name(props)} accepts {', '.join(protocols)} but not TLS_FALLBACK_SCSV: "
+            "a forced downgrade goes unnoticed",
+            {"fallback_scsv": False, "protocols": protocols},
+        )
+
+
+@accepts("disallowed")
+def weak_signature_schemes(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Handshake signatures the server agrees to make with a disallowed scheme (default: SHA-1)."""
+    props = asset.properties
+    disallowed = set(params.get("disallowed", ["rsa_pkcs1_sha1", "ecdsa_sha1"]))
+    for version, schemes in sorted(dict(props.get("signature_algorithms", {})).items()):
+        weak = [s for s in schemes if s in disallowed]
+        if weak:
+            yield Hit(
+                f"{endpoint_name(props)} signs {_VERSION_LABELS.get(version, version)} handshakes with "
+                f"{', '.join(weak)} when a client asks",
+                {"protocol": version, "signature_algorithms": weak},
+                discriminator=version,
+            )

@@ -196,3 +196,55 @@ def test_malformed_target_reaching_the_collector_is_an_error() -> None:
 
     observations = list(TlsCollector().collect([tls("host:notaport")], CollectContext()))
     assert [(o.target, o.collector) for o in observations] == [("host:notaport", "tls")]  # type: ignore[union-attr]
+
+
+def test_modern_endpoint_extensions_and_own_probes(four: tuple[ScanResult, float, float], lab: Lab) -> None:
+    result = four[0]
+    props = next(a for a in result.assets if a.id == f"tls:{lab.modern.target}").properties
+    # nginx on OpenSSL 3.0: RFC 7627, RFC 7507 and tickets
+    assert props["extended_master_secret"] is True
+    assert props["fallback_scsv"] is True
+    assert props["session_resumption"]["tls_ticket"] == "fully_supported"
+    # the groups probe is complete, in nginx's ssl_ecdh_curve order (X25519:prime256v1:secp384r1)
+    assert props["key_exchange_groups"] == ["x25519", "secp256r1", "secp384r1"]
+    assert props["key_exchange_groups_complete"] is True
+    # an ECDSA P-256 certificate: ECDSA with SHA-256 in both versions, never RSA
+    for version in ("TLSv1.2", "TLSv1.3"):
+        assert "ecdsa_secp256r1_sha256" in props["signature_algorithms"][version]
+        assert not any(s.startswith("rsa") for s in props["signature_algorithms"][version])
+    (verdict,) = props["chain_validation"]
+    assert verdict["status"] == "self-signed" and verdict["valid_order"] is True
+
+
+def test_legacy_endpoint_groups_by_server_key_exchange(four: tuple[ScanResult, float, float], lab: Lab) -> None:
+    result = four[0]
+    props = next(a for a in result.assets if a.id == f"tls:{lab.legacy.target}").properties
+    # TLS 1.0 only: curves read from ServerKeyExchange; no signature_algorithms extension in TLS 1.0
+    assert props["key_exchange_groups_complete"] is True
+    assert {"x25519", "secp256r1", "secp384r1"} <= set(props["key_exchange_groups"])
+    assert props["signature_algorithms"] == {}
+
+
+def test_target_deadline_gives_up_one_endpoint(lab: Lab) -> None:
+    """A deadline shorter than a full scan: the endpoint is one error, in about that time."""
+    start = time.monotonic()
+    result = run_scan(
+        ScanRequest(targets=(tls(lab.legacy.target),), packs=(), timeout=TIMEOUT, options={"tls_deadline": 1.0})
+    )
+    elapsed = time.monotonic() - start
+    assert [(e.target, e.message) for e in result.errors] == [
+        (lab.legacy.target, "the scan did not finish before the target deadline; the endpoint was given up")
+    ]
+    assert not [a for a in result.assets if a.type is AssetType.TLS_ENDPOINT]
+    assert elapsed < 1.0 + 2 * TIMEOUT + 3, elapsed
+
+
+def test_mozilla_profiles_on_the_modern_endpoint(lab: Lab) -> None:
+    packs = select_packs(discover_packs(), ["mozilla-tls"])
+    result = run_scan(ScanRequest(targets=(tls(lab.modern.target),), packs=tuple(packs), timeout=TIMEOUT))
+    deviations: dict[str, set[str]] = defaultdict(set)
+    for finding in result.findings:
+        deviations[finding.rule_id].add(finding.evidence["requirement"])
+    # nginx configured like Mozilla intermediate, without OCSP stapling (self-signed: no responder)
+    assert deviations["mozilla.tls.intermediate"] == {"ocsp_staple"}
+    assert deviations["mozilla.tls.modern"] == {"tls_versions", "ciphers", "ocsp_staple"}
