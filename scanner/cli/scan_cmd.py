@@ -292,7 +292,7 @@ def _exit_code(result: ScanResult, fail_on: str | None) -> int:
 
 
 def _print_summary(result: ScanResult, outputs: dict[str, Path]) -> None:
-    from scanner.reporting.summary import summarize
+    from scanner.inventory.summary import summarize
 
     summary = summarize(result)
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)

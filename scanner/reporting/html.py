@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from scanner import __version__, resources
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
-from scanner.reporting.summary import asset_systems, summarize, top_risks
+from scanner.inventory.summary import asset_systems, summarize, top_risks
 
 MAX_ERRORS_SHOWN = 500
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical

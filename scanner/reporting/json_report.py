@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from scanner import __version__
 from scanner.inventory.model import Finding, ScanResult, iso_time
-from scanner.reporting.summary import summarize
+from scanner.inventory.summary import summarize
 
 SCHEMA_VERSION = "1"
 

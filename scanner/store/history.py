@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from scanner.inventory.model import ScanResult, TrendPoint, freeze, iso_time
-from scanner.reporting.summary import summarize
+from scanner.inventory.summary import summarize
 
 STORE_ENV = "KEYSWEEP_STORE"
 SCHEMA_VERSION = 1
