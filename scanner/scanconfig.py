@@ -60,12 +60,16 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "as_of": ("as_of", "date"),
         "waivers": ("waivers_file", "path"),
         "fail_on": ("fail_on", "severity"),
+        "systems": ("systems_file", "path"),
     },
     "scan": {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
     },
-    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "outputs": {
+        name: (f"out_{name}", "output")
+        for name in ("json", "html", "cbom", "sarif", "csv", "m2302", "oscal_ar", "oscal_poam", "compliance_csv")
+    },
     "store": {
         "path": ("store", "path"),
         "enabled": ("no_store", "negated-bool"),

@@ -40,7 +40,6 @@ def history_command(store: Path | None, no_store: bool, limit: int, as_json: boo
         return
     click.echo(f"{'scan id':<36}  {'finished (UTC)':<20}  {'assets':>6}  {'open':>5}  {'ready':>5}  targets")
     for s in scans:
+        ready = "n/a" if s.readiness is None else f"{s.readiness}%"
         targets = ", ".join(s.targets[:3]) + (f" (+{len(s.targets) - 3})" if len(s.targets) > 3 else "")
-        click.echo(
-            f"{s.id:<36}  {s.finished_at:<20}  {s.assets:>6}  {s.open_findings:>5}  {s.readiness:>4}%  {targets}"
-        )
+        click.echo(f"{s.id:<36}  {s.finished_at:<20}  {s.assets:>6}  {s.open_findings:>5}  {ready:>5}  {targets}")

@@ -23,12 +23,15 @@ from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
+from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.reporting.base import ReporterError, load_reporter, write_atomically
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
 from scanner.targets import TargetError, expand, read_targets_file
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
+# exports for the people who file them: option -> reporter (the M-23-02 inventory is JSON for *.json)
+_EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "oscal-poam", "compliance_csv": "compliance"}
 
 
 class TerminalProgress:
@@ -124,6 +127,26 @@ class TerminalProgress:
 @click.option("--sarif", "out_sarif", type=click.Path(path_type=Path), help="Write SARIF 2.1.0 here.")
 @click.option("--csv", "out_csv", type=click.Path(path_type=Path), help="Write findings as CSV here.")
 @click.option(
+    "--systems",
+    "systems_file",
+    type=click.Path(path_type=Path),
+    help="systems.toml: the systems (owner, impact, data time-to-live, selectors) reports roll up by.",
+)
+@click.option(
+    "--m2302",
+    "out_m2302",
+    type=click.Path(path_type=Path),
+    help="Write the OMB M-23-02 quantum-vulnerable inventory here (JSON for *.json, else CSV).",
+)
+@click.option("--oscal-ar", "out_oscal_ar", type=click.Path(path_type=Path), help="Write OSCAL assessment results.")
+@click.option("--oscal-poam", "out_oscal_poam", type=click.Path(path_type=Path), help="Write an OSCAL POA&M here.")
+@click.option(
+    "--compliance-csv",
+    "out_compliance_csv",
+    type=click.Path(path_type=Path),
+    help="Write the per-requirement compliance view (pass/fail/not assessed, per system) as CSV.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
     metavar="SEVERITY",
@@ -170,10 +193,16 @@ def scan(**opts: Any) -> None:
         raise usage_error(str(exc)) from None
     waivers = _waivers(opts["waivers_file"])
     outputs = {name: opts[f"out_{name}"] for name in _REPORT_OPTIONS if opts[f"out_{name}"]}
+    for option, reporter in _EXPORT_OPTIONS.items():
+        path = opts.get(f"out_{option}")
+        if path:
+            json_export = reporter == "m2302" and Path(path).suffix.lower() == ".json"
+            outputs["m2302-json" if json_export else reporter] = path
     try:
         reporters = {name: load_reporter(name) for name in outputs}
     except ReporterError as exc:
         raise usage_error(str(exc)) from None
+    systems = _systems(opts.get("systems_file"))
 
     request = ScanRequest(
         targets=tuple(targets),
@@ -183,12 +212,21 @@ def scan(**opts: Any) -> None:
         passwords=_passwords(opts),
         options=_collector_options(opts),
         waivers=waivers,
+        systems=systems,
     )
     progress = TerminalProgress() if sys.stderr.isatty() else None
     result = run_scan(request, progress)
 
     json_report: bytes | None = None
+    unusable = False
     history_path = store_path(opts)
+    if history_path is not None and result.metadata.projection and not opts["store"]:
+        # a projection is not a state of the estate: saved only to a store named on purpose
+        click.echo(
+            f"keysweep: projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)",
+            err=True,
+        )
+        history_path = None
     if history_path is not None:
         from scanner.reporting.json_report import JsonReporter
         from scanner.store.history import StoreError, record
@@ -199,12 +237,26 @@ def scan(**opts: Any) -> None:
         except StoreError as exc:  # the scan's reports matter more than its history
             click.echo(f"keysweep: warning: scan not saved to history: {exc}", err=True)
     for name, path in outputs.items():
-        content = json_report if name == "json" and json_report is not None else reporters[name].render(result)
+        try:
+            content = json_report if name == "json" and json_report is not None else reporters[name].render(result)
+        except ReporterError as exc:  # one unusable output must not cost the others
+            click.echo(f"keysweep: error: {name} report not written: {exc}", err=True)
+            unusable = True
+            continue
         write_atomically(path, content)
     _print_summary(result, outputs)
     if history_path is not None:
         click.echo(f"keysweep: scan {result.metadata.id} saved to {history_path}", err=True)
-    sys.exit(_exit_code(result, opts["fail_on"]))
+    sys.exit(EXIT_USAGE if unusable else _exit_code(result, opts["fail_on"]))
+
+
+def _systems(path: Path | None) -> SystemsConfig | None:
+    if path is None:
+        return None
+    try:
+        return load_systems(Path(path))
+    except SystemsError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
@@ -296,10 +348,12 @@ def _print_summary(result: ScanResult, outputs: dict[str, Path]) -> None:
 
     summary = summarize(result)
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    score = summary["readiness"]["score"]
     click.echo(
         f"keysweep: {len(result.assets)} assets, {len(result.findings)} findings"
         f"{f' ({counts})' if counts else ''}, {len(result.errors)} errors; "
-        f"readiness {summary['readiness']['score']}%",
+        f"readiness {'not assessed' if score is None else f'{score}%'}"
+        f"{' (projection as of ' + str(result.metadata.as_of.date()) + ')' if summary['projection'] else ''}",
         err=True,
     )
     for name, path in outputs.items():

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # systems.py builds on this module; the types are only named here
+    from scanner.inventory.systems import Assignment, SystemsConfig
 
 
 class AssetType(StrEnum):
@@ -187,6 +190,8 @@ class ScanMetadata:
     host: str
     policies: tuple[str, ...]
     targets: tuple[str, ...]
+    # evaluated as of another day than the scan's: a projection, never a real state of the estate
+    projection: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +206,18 @@ class RuleInfo:
     rationale: str
     remediation: str
     references: tuple[str, ...]
+    applies_to: tuple[str, ...] = ()  # asset types the rule evaluates
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementInfo:
+    """One requirement of a selected pack, for the per-requirement compliance view."""
+
+    id: str  # qualified: "pack:requirement-id"
+    pack: str
+    title: str
+    section: str
+    rules: tuple[str, ...]  # the evaluated rules that check it
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +226,7 @@ class TrendPoint:
 
     scan_id: str
     finished_at: datetime
-    readiness: int
+    readiness: int | None  # None: that scan was not assessed
     assets: int
     open_findings: int
     by_severity: Mapping[str, int]
@@ -226,3 +243,7 @@ class ScanResult:
     # earlier scans of the same targets, oldest first; filled from the history store after the
     # scan (dataclasses.replace), empty when there is no store. Not part of the JSON report.
     history: tuple[TrendPoint, ...] = ()
+    requirements: tuple[RequirementInfo, ...] = ()
+    # the systems file in force (None: no systems declared) and each asset's systems and attested facts
+    systems: SystemsConfig | None = None
+    membership: Assignment | None = None

@@ -186,7 +186,8 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         open_findings=sum(summary["by_severity"].values()),
         by_severity=summary["by_severity"],
     )
-    points = [*result.history, current]
+    # real scans only: a projection (--as-of another day) is not a point in the estate's history
+    points = [*result.history] if summary["projection"] else [*result.history, current]
     pad = 30
     top_findings = max((p.open_findings for p in points), default=0) or 1
     step = (width - 2 * pad) / max(len(points) - 1, 1)
@@ -196,7 +197,9 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         rows.append(
             {
                 "x": round(x, 1),
-                "y_score": round(height - pad - (height - 2 * pad) * p.readiness / 100, 1),
+                "y_score": None
+                if p.readiness is None
+                else round(height - pad - (height - 2 * pad) * p.readiness / 100, 1),
                 "y_findings": round(height - pad - (height - 2 * pad) * p.open_findings / top_findings, 1),
                 "date": p.finished_at.strftime("%Y-%m-%d %H:%M"),
                 "score": p.readiness,
@@ -211,7 +214,7 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         "height": height,
         "pad": pad,
         "points": rows,
-        "score_line": " ".join(f"{r['x']},{r['y_score']}" for r in rows),
+        "score_line": " ".join(f"{r['x']},{r['y_score']}" for r in rows if r["y_score"] is not None),
         "findings_line": " ".join(f"{r['x']},{r['y_findings']}" for r in rows),
         "max_findings": top_findings,
     }
