@@ -20,6 +20,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  command -v npm >/dev/null || need+=(npm)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
@@ -39,6 +40,11 @@ fi
 
 if [ "$what" = demo ]; then
   exec .venv/bin/keysweep demo
+fi
+
+# axe-core, the accessibility engine the HTML report's browser test runs (npm, not committed)
+if [ ! -f .tools/axe-core/node_modules/axe-core/axe.min.js ]; then
+  npm install --no-save --no-audit --no-fund --prefix .tools/axe-core axe-core@4.14.1 >/dev/null
 fi
 
 # the cryptography test vectors, at exactly the installed cryptography's version (not committed)

@@ -65,13 +65,21 @@ class Use:
         }
 
 
-def _key_function(asset: Asset, certified: set[str]) -> str:
+_ESTABLISHING_USAGE = {"decrypt", "encrypt", "unwrap", "wrap", "derive"}
+_SIGNING_USAGE = {"sign", "verify", "sign_recover", "verify_recover"}
+
+
+def _key_functions(asset: Asset, certified: set[str]) -> list[str]:
+    """What the key does: its PKCS#11 usage where a token says, else what its algorithm and
+    certificate tell; a key allowed to sign and to decrypt has both functions."""
     algorithm = str(asset.properties.get("algorithm") or "").lower()
-    if any(algorithm == k or algorithm.startswith(k + "-") for k in _KEY_AGREEMENT):
-        return KEY_ESTABLISHMENT
-    if asset.id in certified or algorithm in ("ecdsa", "ed25519", "ed448", "dsa"):
-        return SIGNATURE
-    return OTHER
+    usage = set(asset.properties.get("usage") or ())
+    found = []
+    if usage & _ESTABLISHING_USAGE or any(algorithm == k or algorithm.startswith(k + "-") for k in _KEY_AGREEMENT):
+        found.append(KEY_ESTABLISHMENT)
+    if usage & _SIGNING_USAGE or asset.id in certified or algorithm in ("ecdsa", "ed25519", "ed448", "dsa"):
+        found.append(SIGNATURE)
+    return found or [OTHER]
 
 
 def _deadlines(bits: int | None, pack_dates: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -124,17 +132,18 @@ def quantum_vulnerable_uses(result: ScanResult) -> list[Use]:
             algorithm = str(p.get("algorithm") or "unknown")
             if p.get("curve"):
                 algorithm = f"{algorithm} {p['curve']}"
-            uses.append(
+            uses += [
                 Use(
                     asset_id=asset.id,
-                    function=_key_function(asset, certified),
+                    function=function,
                     algorithm=algorithm,
                     key_length=int(size) if isinstance(size, int) else None,
                     security_bits=int(bits) if isinstance(bits, int) else None,
                     implementation=_implementation(asset, tokens, stored_in),
                     deadlines=_deadlines(bits if isinstance(bits, int) else None, dates),
                 )
-            )
+                for function in _key_functions(asset, certified)
+            ]
         elif asset.id.startswith(("tls:", "ssh:")) and p.get("pq_key_exchange") is False:
             groups = [str(g) for g in (p.get("key_exchange_groups") or p.get("kex") or [])]
             uses.append(
@@ -173,6 +182,13 @@ def _assess(
         )
     elif establishing and ttl is None:
         reasons.append("data time-to-live not declared: harvest-now-decrypt-later exposure unknown")
+    elif establishing and ttl is not None:
+        reasons.append(
+            f"no harvest-now-decrypt-later exposure: {ttl:g} y + migration {migration:g} y "
+            f"within the {to_crqc:.1f} y until a CRQC (assumed {crqc_year})"
+        )
+    elif uses:
+        reasons.append("signatures only: due by their deadlines, no harvest-now-decrypt-later exposure")
     if system is not None and system.impact == "high":
         rank += 1
         reasons.append("FIPS 199 impact high")

@@ -313,11 +313,11 @@ def _host_matches(host: str, pattern: str) -> bool:
 
 
 def _path_matches(path: str, pattern: str) -> bool:
-    # a directory names its whole tree; otherwise a glob in which '*' also crosses '/'
+    # a pattern names files or directories, and a directory its whole tree; '*' also crosses '/'
+    root = pattern.rstrip("/") or "/"
     if not any(ch in pattern for ch in "*?["):
-        root = pattern.rstrip("/") or "/"
         return path == root or path.startswith(root.rstrip("/") + "/")
-    return fnmatch.fnmatchcase(path, pattern)
+    return fnmatch.fnmatchcase(path, root) or fnmatch.fnmatchcase(path, root.rstrip("/") + "/*")
 
 
 def _target_covers(target: str, seen: _Seen) -> bool:
