@@ -19,6 +19,7 @@ from markupsafe import Markup
 from scanner import __version__, resources
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
 from scanner.inventory.summary import asset_systems, summarize, top_risks
+from scanner.reporting import leadership
 
 MAX_ERRORS_SHOWN = 500
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical
@@ -96,10 +97,22 @@ def asset_label(asset: Asset) -> tuple[str, str]:
     return path, str(p.get("format") or "")
 
 
+def _systems_of(result: ScanResult) -> dict[str, list[str]]:
+    """Declared systems when a systems file was given (and "unassigned"), else the hosts, tokens
+    and file trees the assets were seen in."""
+    if result.membership is None:
+        return asset_systems(result)
+    names = {s.id: s.name for s in result.systems.systems} if result.systems else {}
+    return {
+        a.id: [names.get(s, s) for s in result.membership.systems.get(a.id, ())] or ["unassigned"]
+        for a in result.assets
+    }
+
+
 def build_data(result: ScanResult) -> dict[str, Any]:
     """The browser-side data: every asset, finding and relation once, indexed by position."""
     index = {a.id: i for i, a in enumerate(result.assets)}
-    systems_of = asset_systems(result)
+    systems_of = _systems_of(result)
     system_names = sorted({s for names in systems_of.values() for s in names})
     system_index = {name: i for i, name in enumerate(system_names)}
     rules = {r.id: r for r in result.rules}
@@ -235,6 +248,15 @@ def render_context(result: ScanResult) -> dict[str, Any]:
         ],
         "categories": [(c, n) for c, n in sorted(summary["by_category"].items(), key=lambda x: -x[1]) if n],
         "pq": summary["post_quantum"],
+        "projection": summary["projection"],
+        "verdict": leadership.verdict(result, summary),
+        "systems": leadership.system_status(summary),
+        "timeline": leadership.timeline(summary),
+        "algorithms": leadership.algorithm_mix(result),
+        "quantum_by_system": leadership.quantum_share_by_system(result),
+        "expiry": leadership.expiry_histogram(result),
+        "burndown": leadership.burndown(result),
+        "compliance": summary["compliance"],
         "risks": top_risks(result),
         "trend": trend_chart(result, summary),
         "errors": result.errors[:MAX_ERRORS_SHOWN],
