@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from scanner.inventory.model import Asset, ScanResult
+from scanner.inventory.model import Asset, Finding, ScanResult
 from scanner.inventory.systems import error_systems, system_members
 
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not-assessed"
 
 
 def _status(
-    result: ScanResult, requirement_id: str, rules: Sequence[str], types: set[str], assets: Sequence[Asset], errors: int
+    naming: Sequence[Finding], rules: Sequence[str], types: set[str], assets: Sequence[Asset], errors: int
 ) -> dict[str, Any]:
     in_scope = {a.id for a in assets if a.type.value in types}
-    failing = [f for f in result.findings if f.asset_id in in_scope and requirement_id in f.requirements]
+    failing = [f for f in naming if f.asset_id in in_scope]
     open_failing = [f for f in failing if f.waived is None]
     if not rules:
         status, reason = NOT_ASSESSED, "no selected rule checks it"
@@ -53,8 +53,13 @@ def compliance_view(result: ScanResult) -> list[dict[str, Any]]:
         for error in result.errors:
             for system_id in error_systems(result.systems, error.target):
                 system_errors[system_id] = system_errors.get(system_id, 0) + 1
+    naming: dict[str, list[Finding]] = {}  # requirement id -> the findings that name it, found once
+    for f in result.findings:
+        for requirement_id in f.requirements:
+            naming.setdefault(requirement_id, []).append(f)
     rows = []
     for req in result.requirements:
+        named = naming.get(req.id, [])
         types: set[str] = set().union(*(applies.get(r, set()) for r in req.rules)) if req.rules else set()
         row: dict[str, Any] = {
             "id": req.id,
@@ -62,10 +67,10 @@ def compliance_view(result: ScanResult) -> list[dict[str, Any]]:
             "title": req.title,
             "section": req.section,
             "rules": list(req.rules),
-            **_status(result, req.id, req.rules, types, result.assets, len(result.errors)),
+            **_status(named, req.rules, types, result.assets, len(result.errors)),
         }
         row["systems"] = {
-            system_id: _status(result, req.id, req.rules, types, assets, system_errors.get(system_id, 0))
+            system_id: _status(named, req.rules, types, assets, system_errors.get(system_id, 0))
             for system_id, assets in groups.items()
         }
         rows.append(row)
