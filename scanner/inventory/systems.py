@@ -145,13 +145,18 @@ def parse_systems(data: Mapping[str, Any], where: str) -> SystemsConfig:
     return SystemsConfig(tuple(systems), facts, where, crqc_year)
 
 
-def _system(raw: Any, where: str) -> System:
+def _table(raw: Any, known: set[str], where: str) -> dict[str, Any]:
+    """A TOML table with only known keys, or an error naming the entry and the stray keys."""
     if not isinstance(raw, dict):
         raise SystemsError(f"{where}: must be a table")
-    unknown = set(raw) - _SYSTEM_KEYS
+    unknown = set(raw) - known
     if unknown:
-        known = ", ".join(sorted(_SYSTEM_KEYS))
-        raise SystemsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {known})")
+        raise SystemsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return raw
+
+
+def _system(raw: Any, where: str) -> System:
+    raw = _table(raw, _SYSTEM_KEYS, where)
     system_id = _text(raw, "id", where, required=True)
     where = f"{where} ({system_id})"
     owner = raw.get("owner", {})
@@ -185,11 +190,7 @@ def _system(raw: Any, where: str) -> System:
 
 
 def _asset_facts(raw: Any, where: str) -> AssetFacts:
-    if not isinstance(raw, dict):
-        raise SystemsError(f"{where}: must be a table")
-    unknown = set(raw) - {"id", "ids", "match", "facts"}
-    if unknown:
-        raise SystemsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: id, ids, match, facts)")
+    raw = _table(raw, {"id", "ids", "match", "facts"}, where)
     ids = _strings(raw.get("ids", []), f"{where}: ids") + _strings(raw.get("id", []), f"{where}: id")
     selectors = _selectors(raw.get("match", {}), f"{where}: match")
     if not ids and selectors.empty():
@@ -201,12 +202,7 @@ def _asset_facts(raw: Any, where: str) -> AssetFacts:
 
 
 def _selectors(raw: Any, where: str) -> Selectors:
-    if not isinstance(raw, dict):
-        raise SystemsError(f"{where}: must be a table")
-    unknown = set(raw) - _SELECTOR_KEYS
-    if unknown:
-        known = ", ".join(sorted(_SELECTOR_KEYS))
-        raise SystemsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {known})")
+    raw = _table(raw, _SELECTOR_KEYS, where)
     values = {key: _strings(raw.get(key, []), f"{where}.{key}") for key in _SELECTOR_KEYS}
     for endpoint in values["endpoints"]:
         _parse_endpoint(endpoint, f"{where}.endpoints")

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from scanner.inventory.model import Asset, AssetType, ScanResult
 from scanner.inventory.pq_priority import Use, pq_priority, quantum_vulnerable_uses
 from scanner.inventory.systems import UNASSIGNED, System, system_members
+from scanner.reporting.csv_report import _cell as spreadsheet_cell
 
 FIELDS = (
     "system_id",
@@ -45,18 +46,8 @@ FIELDS = (
     "migration_notes",
     "attested_facts",
 )
-_SYSTEM_FIELDS = {
-    "system_id",
-    "system_name",
-    "fisma_id",
-    "owner",
-    "owner_email",
-    "impact",
-    "high_value_asset",
-    "data_ttl_years",
-    "migration_notes",
-}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# the fields systems.toml declares (the first seven, and two more)
+_SYSTEM_FIELDS = frozenset(FIELDS[:7]) | {"data_ttl_years", "migration_notes"}
 
 
 def _platform(asset: Asset) -> str:
@@ -143,18 +134,14 @@ def _source(name: str, system: System | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        text = ";".join(str(v) for v in value)
+        value = ";".join(str(v) for v in value)
     elif isinstance(value, dict):
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    else:
-        text = str(value)
-    # a spreadsheet must never run a formula from a scanned name
-    return "'" + text if text.startswith(_FORMULA_START) else text
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    # a spreadsheet must never run a formula from a scanned or attested name
+    return spreadsheet_cell(value)
 
 
 class M2302CsvReporter:
