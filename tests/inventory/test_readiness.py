@@ -12,6 +12,7 @@ from pathlib import Path
 from scanner.collectors.base import Target
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.summary import summarize
+from scanner.reporting.html import HtmlReporter
 from scanner.scan import ScanRequest, run_scan
 from tests.support import pki
 from tests.support.scans import keysweep, mixed_tree, scan_paths
@@ -117,3 +118,6 @@ def test_the_json_report_says_whether_it_is_a_projection(tmp_path: Path) -> None
     now = scan_paths(tmp_path)
     later = scan_paths(tmp_path, as_of=datetime(2031, 1, 1, tzinfo=UTC))
     assert summarize(now)["projection"] is False and summarize(later)["projection"] is True
+    page = HtmlReporter().render(later).decode()
+    assert "Projection as of 2031-01-01, not the state today." in page and 'class="projection"' in page
+    assert "Projection" not in HtmlReporter().render(now).decode()
