@@ -154,3 +154,20 @@ def test_reports_without_a_systems_file_have_no_systems(tmp_path: Path) -> None:
     summary = summarize(result)
     assert summary["systems"] == []
     assert {r["system_id"] for r in _rows(result)} == {"unassigned"}
+
+
+def test_a_scan_definition_names_the_systems_file_and_the_exports(tmp_path: Path) -> None:
+    mixed_tree(tmp_path / "tree")
+    (tmp_path / "systems.toml").write_text('[[system]]\nid = "tree"\n[system.match]\npaths = ["*/tree"]\n')
+    (tmp_path / "scan.toml").write_text(
+        '[targets]\npaths = ["tree"]\n[policy]\nsystems = "systems.toml"\n'
+        '[outputs]\njson = "out/r.json"\nm2302 = "out/m.csv"\ncompliance_csv = "out/c.csv"\n[store]\nenabled = false\n'
+    )
+    done = keysweep("scan", "--config", str(tmp_path / "scan.toml"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "r.json").read_text())
+    assert {s["id"] for s in report["summary"]["systems"]} == {"tree", "unassigned"}
+    assert all(a["systems"] == ["tree"] for a in report["assets"])
+    rows = list(csv.DictReader((tmp_path / "out" / "m.csv").open(newline="")))
+    assert rows and {r["system_id"] for r in rows} == {"tree"}
+    assert (tmp_path / "out" / "c.csv").read_text().startswith("requirement,")
