@@ -143,6 +143,7 @@
     if (s < 0) return;
     var members = assetsOfSystem[s].slice().sort(function (x, y) { return A[y].s - A[x].s || A[y].n - A[x].n; });
     pane.appendChild(el("h3", { text: DATA.systems[s] + " (" + members.length + " assets)" }));
+    if (DATA.systemInfo && DATA.systemInfo[s]) pane.appendChild(el("p", { cls: "muted", text: DATA.systemInfo[s] }));
     var size = 25, page = sysState.assetPage;
     members.slice(page * size, (page + 1) * size).forEach(function (i) { pane.appendChild(assetBlock(i, false)); });
     var pg = el("div", { cls: "pager" });

@@ -109,12 +109,30 @@ def _systems_of(result: ScanResult) -> dict[str, list[str]]:
     }
 
 
+def _system_info(result: ScanResult) -> dict[str, str]:
+    """For each declared system's name, one line for its detail pane: owner, impact, readiness, priority."""
+    if result.systems is None:
+        return {}
+    rows = {row["id"]: row for row in leadership.system_status(summarize(result))}
+    out = {}
+    for system in (*result.systems.systems, None):
+        row = rows.get(system.id if system else "unassigned")
+        if row is None:
+            continue
+        score = "not assessed" if row["score"] is None else f"{row['score']}%"
+        parts = [f"owner {row['owner'] or 'not named'}", f"impact {row['impact'] or 'n/a'}"]
+        parts += [f"readiness {score} ({row['word']})", f"post-quantum priority {row['priority'] or 'n/a'}"]
+        out[system.name if system else "unassigned"] = "; ".join(parts)
+    return out
+
+
 def build_data(result: ScanResult) -> dict[str, Any]:
     """The browser-side data: every asset, finding and relation once, indexed by position."""
     index = {a.id: i for i, a in enumerate(result.assets)}
     systems_of = _systems_of(result)
     system_names = sorted({s for names in systems_of.values() for s in names})
     system_index = {name: i for i, name in enumerate(system_names)}
+    descriptions = _system_info(result)
     rules = {r.id: r for r in result.rules}
     rule_ids = sorted({f.rule_id for f in result.findings} | set(rules))
     rule_index = {r: i for i, r in enumerate(rule_ids)}
@@ -181,6 +199,7 @@ def build_data(result: ScanResult) -> dict[str, Any]:
     return {
         "severities": _SEVERITIES,
         "systems": system_names,
+        "systemInfo": [descriptions.get(name) for name in system_names],
         "rules": rule_rows,
         "assets": assets,
         "findings": findings,
