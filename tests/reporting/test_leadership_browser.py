@@ -94,7 +94,8 @@ def test_verdict_keyboard_and_axe(report: tuple[Path, ScanResult], tmp_path: Pat
         assert reached == ["node", "row", "sort", "system"]
         # a declared system's pane names its owner, impact, readiness and priority
         tools.evaluate(
-            "Array.from(document.querySelectorAll('#sys-list button')).find(b => b.textContent.includes('Certificate authority')).click()"
+            "Array.from(document.querySelectorAll('#sys-list button'))"
+            ".find(b => b.textContent.includes('Certificate authority')).click()"
         )
         assert "owner PKI team; impact high; readiness" in tools.evaluate(
             "document.getElementById('sys-detail').textContent"
