@@ -123,11 +123,16 @@
     sysState.page = Math.min(sysState.page, Math.max(0, Math.ceil(rows.length / size) - 1));
     clear(sysList);
     rows.slice(sysState.page * size, (sysState.page + 1) * size).forEach(function (r) {
-      var item = el("li", { cls: r.s === sysState.selected ? "selected" : "" },
+      // a button: reachable by Tab, chosen by Enter or Space like a click
+      var pick = el("button", { type: "button", cls: "pick-item", "aria-pressed": r.s === sysState.selected ? "true" : "false" },
         el("span", null, sevBadge(r.worst), " ", r.name),
         el("span", { cls: "muted", text: r.count + " assets, " + r.open + " open" }));
-      item.addEventListener("click", function () { sysState.selected = r.s; sysState.assetPage = 0; drawSystems(); drawSystem(); });
-      sysList.appendChild(item);
+      pick.addEventListener("click", function () {
+        sysState.selected = r.s; sysState.assetPage = 0; drawSystems(); drawSystem();
+        var again = sysList.querySelector("button[aria-pressed=true]");
+        if (again) again.focus();
+      });
+      sysList.appendChild(el("li", { cls: r.s === sysState.selected ? "selected" : "" }, pick));
     });
     pager(document.getElementById("sys-pager"), rows.length, sysState.page, size, function (p) { sysState.page = p; drawSystems(); });
   }
@@ -138,6 +143,7 @@
     if (s < 0) return;
     var members = assetsOfSystem[s].slice().sort(function (x, y) { return A[y].s - A[x].s || A[y].n - A[x].n; });
     pane.appendChild(el("h3", { text: DATA.systems[s] + " (" + members.length + " assets)" }));
+    if (DATA.systemInfo && DATA.systemInfo[s]) pane.appendChild(el("p", { cls: "muted", text: DATA.systemInfo[s] }));
     var size = 25, page = sysState.assetPage;
     members.slice(page * size, (page + 1) * size).forEach(function (i) { pane.appendChild(assetBlock(i, false)); });
     var pg = el("div", { cls: "pager" });
@@ -182,25 +188,36 @@
     inv.rows = rows;
   }
   var invBody = document.getElementById("inv-body");
+  var detailCard = document.getElementById("asset-detail");
+  var detailHome = detailCard.parentNode, detailNext = detailCard.nextSibling;
   function drawInventory() {
     if (inv.rows === null) computeRows();
     var rows = inv.rows;
     inv.page = Math.min(inv.page, Math.max(0, Math.ceil(rows.length / PAGE) - 1));
+    detailHome.insertBefore(detailCard, detailNext);  // out of the rows before they are redrawn
     clear(invBody);
     rows.slice(inv.page * PAGE, (inv.page + 1) * PAGE).forEach(function (i) {
       var a = A[i];
-      var tr = el("tr", { cls: "pickable" + (i === inv.selected ? " selected" : ""), "data-index": String(i) },
+      var tr = el("tr", { cls: "pickable" + (i === inv.selected ? " selected" : ""), "data-index": String(i), tabindex: "0",
+                          "aria-label": a.t + " " + a.l + ", worst " + (a.s < 0 ? "none" : SEV[a.s]) + ", press Enter for details" },
         el("td", { text: a.t }), el("td", { text: a.l }), el("td", { text: a.d }),
         el("td", null, sevBadge(a.s)), el("td", { cls: "num", text: String(a.n) }),
         el("td", { text: a.y.map(function (s) { return DATA.systems[s]; }).join(", ") }));
       tr.addEventListener("click", function () { selectAsset(i, false); });
+      tr.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectAsset(i, false); }
+      });
       invBody.appendChild(tr);
     });
+    placeDetail();
     document.getElementById("inv-count").textContent = rows.length + " of " + A.length + " assets";
     pager(document.getElementById("inv-pager"), rows.length, inv.page, PAGE, function (p) { inv.page = p; drawInventory(); });
     document.querySelectorAll("#inv-table th[data-key]").forEach(function (th) {
-      th.classList.toggle("sorted-asc", th.getAttribute("data-key") === inv.key && inv.dir > 0);
-      th.classList.toggle("sorted-desc", th.getAttribute("data-key") === inv.key && inv.dir < 0);
+      var on = th.getAttribute("data-key") === inv.key;
+      th.classList.toggle("sorted-asc", on && inv.dir > 0);
+      th.classList.toggle("sorted-desc", on && inv.dir < 0);
+      if (on) th.setAttribute("aria-sort", inv.dir > 0 ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
     });
   }
   function refilter() { inv.rows = null; inv.page = 0; drawInventory(); }
@@ -210,7 +227,7 @@
   typeSelect.addEventListener("change", function (e) { inv.type = e.target.value; refilter(); });
   document.getElementById("inv-sev").addEventListener("change", function (e) { inv.sev = e.target.value; refilter(); });
   document.querySelectorAll("#inv-table th[data-key]").forEach(function (th) {
-    th.addEventListener("click", function () {
+    th.querySelector("button").addEventListener("click", function () {
       var key = th.getAttribute("data-key");
       inv.dir = inv.key === key ? -inv.dir : (key === "s" || key === "n" ? -1 : 1);
       inv.key = key;
@@ -219,15 +236,31 @@
   });
 
   // -- selection: the detail card and the graph follow the selected asset -----------------------------
+  // the detail opens right under its row (not below a 100-row table), and takes the focus
+  function placeDetail() {
+    var card = detailCard;
+    var row = invBody.querySelector('tr[data-index="' + inv.selected + '"]');
+    if (!row || card.hidden) return;
+    var holder = el("tr", { cls: "detail-row" });
+    var cell = el("td", { colspan: "6" });
+    cell.appendChild(card);
+    holder.appendChild(cell);
+    row.parentNode.insertBefore(holder, row.nextSibling);
+  }
   function selectAsset(i, scroll) {
     inv.selected = i;
-    var card = document.getElementById("asset-detail");
+    var card = detailCard;
     clear(card);
     card.hidden = false;
     card.appendChild(assetBlock(i, true));
+    // show the asset's page, so that its row (and the detail under it) is on screen
+    if (inv.rows === null) computeRows();
+    var at = inv.rows.indexOf(i);
+    if (at >= 0) inv.page = Math.floor(at / PAGE);
     drawInventory();
     drawGraph(i);
     if (scroll) document.getElementById("graph").scrollIntoView();
+    else if (card.parentNode && card.parentNode.tagName === "TD") { card.scrollIntoView({ block: "nearest" }); card.focus({ preventScroll: true }); }
   }
 
   // -- graph: the two-step neighbourhood of one asset, drawn as SVG -----------------------------------
@@ -282,7 +315,8 @@
     });
     order.forEach(function (id) {
       var a = A[id], p = placed[id];
-      var g = svgEl("g", { "class": "node" + (id === center ? " center" : ""), transform: "translate(" + p.x + "," + p.y + ")" });
+      var g = svgEl("g", { "class": "node" + (id === center ? " center" : ""), transform: "translate(" + p.x + "," + p.y + ")",
+                           tabindex: "0", role: "button", "aria-label": a.t + ": " + a.l + ", " + a.n + " open findings" });
       g.appendChild(svgEl("circle", {
         r: id === center ? 14 : 9, fill: TYPE_COLOURS[a.t] || "#999",
         stroke: a.s >= 0 ? SEV_COLOURS[a.s] : "#fff"
@@ -294,6 +328,9 @@
       title.textContent = a.t + ": " + a.l + " (" + a.n + " open findings)";
       g.appendChild(title);
       g.addEventListener("click", function () { selectAsset(id, false); });
+      g.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectAsset(id, false); }
+      });
       svg.appendChild(g);
     });
     var legend = document.getElementById("graph-legend");
@@ -308,6 +345,41 @@
     legend.appendChild(document.createTextNode("; ring: worst open finding. Showing " + order.length + " of " + A.length + " assets around " + A[center].l + "."));
   }
 
+  // -- print: every asset and every system, not the page on screen ---------------------------------------
+  var printed = false;
+  function buildPrint() {
+    if (printed) return;
+    printed = true;
+    var inventory = document.getElementById("print-inventory");
+    var table = el("table", { cls: "list" },
+      el("caption", { text: "Every inventoried asset (" + A.length + "), worst first" }),
+      el("thead", null, el("tr", null, el("th", { text: "Type" }), el("th", { text: "Name" }), el("th", { text: "Details" }),
+        el("th", { text: "Worst" }), el("th", { text: "Open" }), el("th", { text: "Systems" }))));
+    var body = el("tbody");
+    var order = A.map(function (_, i) { return i; }).sort(function (x, y) { return A[y].s - A[x].s || A[y].n - A[x].n || x - y; });
+    order.forEach(function (i) {
+      var a = A[i];
+      body.appendChild(el("tr", { "data-print-index": String(i) }, el("td", { text: a.t }), el("td", { text: a.l }), el("td", { text: a.d }),
+        el("td", { text: a.s < 0 ? "none" : SEV[a.s] }), el("td", { text: String(a.n) }),
+        el("td", { text: a.y.map(function (s) { return DATA.systems[s]; }).join(", ") })));
+    });
+    table.appendChild(body);
+    inventory.appendChild(table);
+    var systems = document.getElementById("print-systems");
+    var list = el("table", { cls: "list" },
+      el("caption", { text: "Every system (" + systemRows.length + ")" }),
+      el("thead", null, el("tr", null, el("th", { text: "System" }), el("th", { text: "Assets" }), el("th", { text: "Open findings" }), el("th", { text: "Worst" }))));
+    var sysBody = el("tbody");
+    systemRows.forEach(function (r) {
+      sysBody.appendChild(el("tr", null, el("td", { text: r.name }), el("td", { text: String(r.count) }), el("td", { text: String(r.open) }),
+        el("td", { text: r.worst < 0 ? "none" : SEV[r.worst] })));
+    });
+    list.appendChild(sysBody);
+    systems.appendChild(list);
+  }
+  window.addEventListener("beforeprint", buildPrint);
+  if (window.matchMedia) window.matchMedia("print").addListener(function (m) { if (m.matches) buildPrint(); });
+
   // -- start: the worst asset is selected in the graph, nothing is scrolled ---------------------------
   drawSystems();
   if (systemRows.length) { sysState.selected = systemRows[0].s; drawSystem(); drawSystems(); }
@@ -317,6 +389,8 @@
     for (var i = 1; i < A.length; i++) if (A[i].s > A[start].s || (A[i].s === A[start].s && A[i].n > A[start].n)) start = i;
     drawGraph(start);
   }
+  // small reports are ready for print at once (a PDF printer may not send beforeprint); large ones on demand
+  if (A.length <= 20000) buildPrint();
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");
 })();

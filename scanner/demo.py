@@ -100,6 +100,10 @@ def run_demo(extra_scan_args: Sequence[str] = (), log: TextIO = sys.stderr) -> P
         html = generated / "report.html"
         outputs = ["--html", str(html), "--json", str(generated / "report.json")]
         outputs += ["--cbom", str(generated / "report.cdx.json"), "--sarif", str(generated / "report.sarif")]
+        # the demo's systems: owners, impact and data time-to-live, and the exports filed per system
+        outputs += ["--systems", str(here / "systems.toml"), "--m2302", str(generated / "m2302.csv")]
+        outputs += ["--oscal-ar", str(generated / "oscal-ar.json"), "--oscal-poam", str(generated / "oscal-poam.json")]
+        outputs += ["--compliance-csv", str(generated / "compliance.csv")]
         command = [sys.executable, "-m", "scanner", "scan", *plan.args, *outputs]
         # the scan's findings table goes to the log: the demo's stdout is the report's path alone
         done = subprocess.run(

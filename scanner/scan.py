@@ -21,6 +21,7 @@ from scanner.engine.waivers import WaiverRule, apply_waivers
 from scanner.inventory.enrich import enrich
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import CollectionError, ScanMetadata, ScanResult
+from scanner.inventory.systems import SystemsConfig, assign
 from scanner.secrets import Secret
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class ScanRequest:
     passwords: tuple[Secret, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     waivers: tuple[WaiverRule, ...] = ()
+    systems: SystemsConfig | None = None
 
 
 def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, list[Target]]], list[Target]]:
@@ -106,15 +108,21 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         host=socket.gethostname(),
         policies=tuple(p.name for p in request.packs),
         targets=tuple(f"{t.kind}:{t.value}" for t in request.targets),
+        projection=as_of.date() != started.date(),
     )
+    assets = tuple(graph.assets())
+    relations = tuple(graph.relations())
     return ScanResult(
         metadata=metadata,
-        assets=tuple(graph.assets()),
-        relations=tuple(graph.relations()),
+        assets=assets,
+        relations=relations,
         findings=waived.findings,
         errors=graph.errors + evaluation.errors + notices,
         rules=tuple(rule.info() for rule in engine.rules),
         sweep=graph.sweep,
+        requirements=engine.requirements,
+        systems=request.systems,
+        membership=assign(request.systems, assets, relations) if request.systems else None,
     )
 
 

@@ -61,6 +61,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "as_of": ("as_of", "date"),
         "waivers": ("waivers_file", "path"),
         "fail_on": ("fail_on", "severity"),
+        "systems": ("systems_file", "path"),
     },
     "scan": {
         "timeout": ("timeout", "number"),
@@ -70,7 +71,10 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "ca_file": ("ca_files", "existing-paths"),
         "ca_path": ("ca_paths", "existing-paths"),
     },
-    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "outputs": {
+        name: (f"out_{name}", "output")
+        for name in ("json", "html", "cbom", "sarif", "csv", "m2302", "oscal_ar", "oscal_poam", "compliance_csv")
+    },
     "store": {
         "path": ("store", "path"),
         "enabled": ("no_store", "negated-bool"),

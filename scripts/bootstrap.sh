@@ -27,6 +27,7 @@ if [ "$what" = test ]; then
   command -v ssh-audit >/dev/null || need+=(ssh-audit)
   # its conffiles hold private keys shipped by the package: the package-data regression tests read them
   [ -f /etc/testssl/tls_data.txt ] || need+=(testssl.sh)
+  command -v npm >/dev/null || need+=(npm)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
@@ -54,6 +55,11 @@ if [ "$what" = test ]; then install_target='.[test]'; else install_target='.'; f
 
 if [ "$what" = demo ]; then
   exec .venv/bin/keysweep demo
+fi
+
+# axe-core, the accessibility engine the HTML report's browser test runs (npm, not committed)
+if [ ! -f .tools/axe-core/node_modules/axe-core/axe.min.js ]; then
+  npm install --no-save --no-audit --no-fund --prefix .tools/axe-core axe-core@4.14.1 >/dev/null
 fi
 
 # the cryptography test vectors, at exactly the installed cryptography's version (not committed)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -33,6 +35,82 @@ def test_demo_scans_the_sample_targets(tmp_path: Path) -> None:
         expected.add("protocol")  # once the TLS part of sample-targets is there
     assert types == expected
     assert (tmp_path / "h.sqlite3").is_file()
+    _check_systems_and_exports(report, generated)
+
+
+# The M-23-02 rows the sample systems must give: (system, function, algorithm, key length,
+# implementation, assets). TLS key exchange is listed by its groups, which the servers' OpenSSL
+# chooses: those rows are matched on their first group.
+EXPECTED_M2302 = [
+    ("payments", "key-establishment", "RSA", "2048", "hardware", "1"),
+    ("payments", "key-establishment", "RSA", "3072", "hardware", "1"),
+    ("payments", "key-establishment", "x25519", "", "software", "1"),
+    ("payments", "key-establishment", "x25519", "", "software", "1"),
+    ("payments", "signature", "EC secp256r1", "256", "hardware", "1"),
+    ("payments", "signature", "EC secp256r1", "256", "software", "1"),
+    ("payments", "signature", "EC secp256r1", "256", "software", "2"),
+    ("payments", "signature", "EC secp384r1", "384", "hardware", "1"),
+    ("payments", "signature", "EC secp384r1", "384", "software", "1"),
+    ("payments", "signature", "EC secp384r1", "384", "software", "1"),
+    ("payments", "signature", "RSA", "1024", "hardware", "1"),
+    ("payments", "signature", "RSA", "1024", "software", "1"),
+    ("payments", "signature", "RSA", "2048", "hardware", "1"),
+    ("intranet", "other", "RSA", "1024", "software", "1"),
+    ("intranet", "signature", "EC secp256r1", "256", "software", "1"),
+    ("intranet", "signature", "Ed25519", "256", "software", "1"),
+    ("intranet", "signature", "RSA", "1024", "software", "1"),
+    ("records-archive", "signature", "DSA", "2048", "software", "1"),
+    ("records-archive", "signature", "EC secp256r1", "256", "software", "1"),
+    ("records-archive", "signature", "RSA", "1024", "software", "1"),
+    ("records-archive", "signature", "RSA", "2048", "software", "3"),
+    ("records-archive", "signature", "RSA", "3072", "software", "3"),
+]
+
+
+def _check_systems_and_exports(report: dict[str, Any], generated: Path) -> None:
+    systems = {s["id"]: s for s in report["summary"]["systems"]}
+    assert list(systems) == ["payments", "intranet", "records-archive", "unassigned"]
+    assert {systems[s]["impact"] for s in ("payments", "intranet", "records-archive")} == {"high", "moderate", "low"}
+    # the one file no system claims: the ML-DSA certificate, its key and the file itself
+    unassigned = [a["id"] for a in report["assets"] if not a["systems"]]
+    assert systems["unassigned"]["assets"] == len(unassigned) == 3
+    assert all(
+        a["properties"].get("path", "").endswith("pq/ml-dsa-65.crt") or a["type"] != "file"
+        for a in report["assets"]
+        if not a["systems"]
+    )
+    assert systems["payments"]["pq_priority"]["priority"] == "critical"
+    assert systems["payments"]["pq_priority"]["harvest_now_decrypt_later"] is True
+
+    with (generated / "m2302.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    got = [
+        (
+            r["system_id"],
+            r["function"],
+            r["algorithm"].split(",")[0] if r["platform"].startswith("TLS endpoint") else r["algorithm"],
+            r["key_length"],
+            r["implementation"],
+            r["assets"],
+        )
+        for r in rows
+    ]
+    assert sorted(got) == sorted(EXPECTED_M2302)
+    hsm = next(r for r in rows if r["implementation"] == "hardware")
+    assert hsm["vendor"] == "SoftHSM project" and hsm["product"] and hsm["version"]  # the token's own answer
+    legacy = [r for r in rows if "cannot_migrate" in r["attested_facts"]]
+    assert legacy and all(
+        r["system_id"] == "records-archive" and r["attested_facts_source"] == "attested" for r in legacy
+    )
+    assert all(r["algorithm_source"] == "collected" and r["impact_source"] == "attested" for r in rows)
+
+    from trestle.oscal.assessment_results import AssessmentResults
+    from trestle.oscal.poam import PlanOfActionAndMilestones
+
+    assert AssessmentResults.oscal_read(generated / "oscal-ar.json") is not None
+    assert PlanOfActionAndMilestones.oscal_read(generated / "oscal-poam.json") is not None
+    compliance = (generated / "compliance.csv").read_text()
+    assert ",payments,fail," in compliance and ",(all)," in compliance
 
 
 def test_scan_env_is_read_as_names_and_values(tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def history_command(store: Path | None, limit: int, fmt: str, as_json: bool) -> 
         # target paths and host names come from the scanned estate: escaped, never raw
         shown = ", ".join(printable(t) for t in s.targets[:3])
         targets = shown + (f" (+{len(s.targets) - 3})" if len(s.targets) > 3 else "")
+        ready = "n/a" if s.readiness is None else f"{s.readiness}%"
         click.echo(
             f"{printable(s.id):<36}  {printable(s.finished_at):<20}  {s.assets:>6}  {s.open_findings:>5}  "
-            f"{s.readiness:>4}%  {targets}"
+            f"{ready:>5}  {targets}"
         )

@@ -34,11 +34,14 @@ from scanner.printable import printable
 from scanner.reporting.base import Reporter, ReporterError, load_reporter
 from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs, write_output
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
+from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
 from scanner.targets import TargetError, expand, read_targets_file
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
+# exports for the people who file them: option -> reporter (the M-23-02 inventory is JSON for *.json)
+_EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "oscal-poam", "compliance_csv": "compliance"}
 
 
 @click.command("scan")
@@ -139,6 +142,26 @@ _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
     "or to stdout without one; repeatable. Default: the findings table on stdout.",
 )
 @click.option(
+    "--systems",
+    "systems_file",
+    type=click.Path(path_type=Path),
+    help="systems.toml: the systems (owner, impact, data time-to-live, selectors) reports roll up by.",
+)
+@click.option(
+    "--m2302",
+    "out_m2302",
+    type=click.Path(path_type=Path),
+    help="Write the OMB M-23-02 quantum-vulnerable inventory here (JSON for *.json, else CSV).",
+)
+@click.option("--oscal-ar", "out_oscal_ar", type=click.Path(path_type=Path), help="Write OSCAL assessment results.")
+@click.option("--oscal-poam", "out_oscal_poam", type=click.Path(path_type=Path), help="Write an OSCAL POA&M here.")
+@click.option(
+    "--compliance-csv",
+    "out_compliance_csv",
+    type=click.Path(path_type=Path),
+    help="Write the per-requirement compliance view (pass/fail/not assessed, per system) as CSV.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
     metavar="SEVERITY",
@@ -233,6 +256,7 @@ def scan(**opts: Any) -> None:
     if problems:
         # before any scanning: a scheduled scan must not run for an hour and then lose its reports
         sys.exit(EXIT_USAGE)
+    systems = _systems(opts.get("systems_file"))
 
     request = ScanRequest(
         targets=tuple(targets),
@@ -242,6 +266,7 @@ def scan(**opts: Any) -> None:
         passwords=_passwords(opts),
         options=_collector_options(opts),
         waivers=waivers,
+        systems=systems,
     )
     live = sys.stderr.isatty() and level >= 0
     progress = TerminalProgress(sys.stderr, live=live, verbosity=level) if live or level >= 1 else None
@@ -256,6 +281,10 @@ def scan(**opts: Any) -> None:
     json_report: bytes | None = None
     history_path = store_path(opts)
     saved = False
+    if history_path is not None and result.metadata.projection and not opts["store"]:
+        # a projection is not a state of the estate: saved only to a store named on purpose
+        note(f"projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)")
+        history_path = None
     if history_path is not None:
         from scanner.reporting.json_report import JsonReporter
         from scanner.store.history import StoreError, record
@@ -281,6 +310,11 @@ _STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
 def _outputs(opts: dict[str, Any]) -> list[Output]:
     """--json FILE and friends, then every --format NAME[=PATH] (no path: stdout)."""
     outputs = [Output(name, str(opts[f"out_{name}"])) for name in _REPORT_OPTIONS if opts[f"out_{name}"]]
+    for option, reporter in _EXPORT_OPTIONS.items():
+        path = opts.get(f"out_{option}")
+        if path:
+            json_export = reporter == "m2302" and Path(path).suffix.lower() == ".json"
+            outputs.append(Output("m2302-json" if json_export else reporter, str(path)))
     for spec in opts["formats"]:
         name, _, path = spec.partition("=")
         if not name:
@@ -305,12 +339,21 @@ def _write_outputs(
             else:
                 content = reporters[output.format].render(result)
             write_output(output.path, content)
-        except OutputError as exc:
+        except (OutputError, ReporterError) as exc:  # one unusable output must not cost the others
             error(f"{output.format} report not written: {printable(exc)}")
             failed.append(output)
         else:
             written.append(output)
     return written, failed
+
+
+def _systems(path: Path | None) -> SystemsConfig | None:
+    if path is None:
+        return None
+    try:
+        return load_systems(Path(path))
+    except SystemsError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def render_findings_table(result: ScanResult, level: int) -> str:
@@ -429,14 +472,16 @@ def _exit_code(result: ScanResult, fail_on: str | None) -> int:
 
 
 def _print_summary(result: ScanResult, written: list[Output]) -> None:
-    from scanner.reporting.summary import summarize
+    from scanner.inventory.summary import summarize
 
     summary = summarize(result)
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    score = summary["readiness"]["score"]
+    projection = f" (projection as of {result.metadata.as_of.date()})" if summary["projection"] else ""
     note(
         f"{plural(len(result.assets), 'asset')}, {plural(len(result.findings), 'finding')}"
         f"{f' ({counts} open)' if counts else ''}, {plural(len(result.errors), 'error')}; "
-        f"readiness {summary['readiness']['score']}%"
+        f"readiness {'not assessed' if score is None else f'{score}%'}{projection}"
     )
     for output in written:
         if not output.to_stdout:

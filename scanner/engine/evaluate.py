@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from scanner.engine.checks import Check, EvalContext, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, freeze
+from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, freeze
 from scanner.plugins import PluginError
 
 
@@ -30,19 +30,34 @@ class RuleEngine:
         self._rules: dict[str, Rule] = {}
         self._policies: dict[str, list[str]] = {}
         self._requirements: dict[str, list[str]] = {}
+        self._requirement_infos: list[RequirementInfo] = []
         for pack in packs:
             own = {rule.id for rule in pack.rules}
             for rule in pack.all_rules():
                 self._rules.setdefault(rule.id, rule)
                 _append(self._policies, rule.id, pack.name)
             for requirement in pack.requirements:
-                for rule_id in requirement.rules:
-                    if rule_id in own or rule_id in self._rules:
-                        _append(self._requirements, rule_id, requirement.qualified(pack.name))
+                checked = [r for r in requirement.rules if r in own or r in self._rules]
+                for rule_id in checked:
+                    _append(self._requirements, rule_id, requirement.qualified(pack.name))
+                self._requirement_infos.append(
+                    RequirementInfo(
+                        id=requirement.qualified(pack.name),
+                        pack=pack.name,
+                        title=requirement.title,
+                        section=requirement.section,
+                        rules=tuple(checked),
+                    )
+                )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(self._rules.values())
+
+    @property
+    def requirements(self) -> tuple[RequirementInfo, ...]:
+        """Every requirement of the selected packs, with the evaluated rules that check it."""
+        return tuple(self._requirement_infos)
 
     def requirements_of(self, rule_id: str) -> tuple[str, ...]:
         return tuple(self._requirements.get(rule_id, ()))

@@ -71,6 +71,7 @@ class Rule:
             rationale=self.rationale,
             remediation=self.remediation,
             references=self.references,
+            applies_to=tuple(t.value for t in self.applies_to),
         )
 
 

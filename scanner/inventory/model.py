@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # systems.py builds on this module; the types are only named here
+    from scanner.inventory.systems import Assignment, SystemsConfig
 
 
 class AssetType(StrEnum):
@@ -219,6 +222,8 @@ class ScanMetadata:
     host: str
     policies: tuple[str, ...]
     targets: tuple[str, ...]
+    # evaluated as of another day than the scan's: a projection, never a real state of the estate
+    projection: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +238,18 @@ class RuleInfo:
     rationale: str
     remediation: str
     references: tuple[str, ...]
+    applies_to: tuple[str, ...] = ()  # asset types the rule evaluates
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementInfo:
+    """One requirement of a selected pack, for the per-requirement compliance view."""
+
+    id: str  # qualified: "pack:requirement-id"
+    pack: str
+    title: str
+    section: str
+    rules: tuple[str, ...]  # the evaluated rules that check it
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +258,7 @@ class TrendPoint:
 
     scan_id: str
     finished_at: datetime
-    readiness: int
+    readiness: int | None  # None: that scan was not assessed
     assets: int
     open_findings: int
     by_severity: Mapping[str, int]
@@ -260,3 +277,7 @@ class ScanResult:
     history: tuple[TrendPoint, ...] = ()
     # what the file sweep examined, recognised, skipped and failed (all zero without --path)
     sweep: SweepCounts = field(default_factory=SweepCounts)
+    requirements: tuple[RequirementInfo, ...] = ()
+    # the systems file in force (None: no systems declared) and each asset's systems and attested facts
+    systems: SystemsConfig | None = None
+    membership: Assignment | None = None

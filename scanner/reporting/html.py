@@ -18,7 +18,8 @@ from markupsafe import Markup
 
 from scanner import __version__, resources
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
-from scanner.reporting.summary import asset_systems, summarize, top_risks
+from scanner.inventory.summary import asset_systems, summarize, top_risks
+from scanner.reporting import leadership
 
 MAX_ERRORS_SHOWN = 500
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical
@@ -96,12 +97,42 @@ def asset_label(asset: Asset) -> tuple[str, str]:
     return path, str(p.get("format") or "")
 
 
+def _systems_of(result: ScanResult) -> dict[str, list[str]]:
+    """Declared systems when a systems file was given (and "unassigned"), else the hosts, tokens
+    and file trees the assets were seen in."""
+    if result.membership is None:
+        return asset_systems(result)
+    names = {s.id: s.name for s in result.systems.systems} if result.systems else {}
+    return {
+        a.id: [names.get(s, s) for s in result.membership.systems.get(a.id, ())] or ["unassigned"]
+        for a in result.assets
+    }
+
+
+def _system_info(result: ScanResult) -> dict[str, str]:
+    """For each declared system's name, one line for its detail pane: owner, impact, readiness, priority."""
+    if result.systems is None:
+        return {}
+    rows = {row["id"]: row for row in leadership.system_status(summarize(result))}
+    out = {}
+    for system in (*result.systems.systems, None):
+        row = rows.get(system.id if system else "unassigned")
+        if row is None:
+            continue
+        score = "not assessed" if row["score"] is None else f"{row['score']}%"
+        parts = [f"owner {row['owner'] or 'not named'}", f"impact {row['impact'] or 'n/a'}"]
+        parts += [f"readiness {score} ({row['word']})", f"post-quantum priority {row['priority'] or 'n/a'}"]
+        out[system.name if system else "unassigned"] = "; ".join(parts)
+    return out
+
+
 def build_data(result: ScanResult) -> dict[str, Any]:
     """The browser-side data: every asset, finding and relation once, indexed by position."""
     index = {a.id: i for i, a in enumerate(result.assets)}
-    systems_of = asset_systems(result)
+    systems_of = _systems_of(result)
     system_names = sorted({s for names in systems_of.values() for s in names})
     system_index = {name: i for i, name in enumerate(system_names)}
+    descriptions = _system_info(result)
     rules = {r.id: r for r in result.rules}
     rule_ids = sorted({f.rule_id for f in result.findings} | set(rules))
     rule_index = {r: i for i, r in enumerate(rule_ids)}
@@ -168,6 +199,7 @@ def build_data(result: ScanResult) -> dict[str, Any]:
     return {
         "severities": _SEVERITIES,
         "systems": system_names,
+        "systemInfo": [descriptions.get(name) for name in system_names],
         "rules": rule_rows,
         "assets": assets,
         "findings": findings,
@@ -186,7 +218,8 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         open_findings=sum(summary["by_severity"].values()),
         by_severity=summary["by_severity"],
     )
-    points = [*result.history, current]
+    # real scans only: a projection (--as-of another day) is not a point in the estate's history
+    points = [*result.history] if summary["projection"] else [*result.history, current]
     pad = 30
     top_findings = max((p.open_findings for p in points), default=0) or 1
     step = (width - 2 * pad) / max(len(points) - 1, 1)
@@ -196,7 +229,9 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         rows.append(
             {
                 "x": round(x, 1),
-                "y_score": round(height - pad - (height - 2 * pad) * p.readiness / 100, 1),
+                "y_score": None
+                if p.readiness is None
+                else round(height - pad - (height - 2 * pad) * p.readiness / 100, 1),
                 "y_findings": round(height - pad - (height - 2 * pad) * p.open_findings / top_findings, 1),
                 "date": p.finished_at.strftime("%Y-%m-%d %H:%M"),
                 "score": p.readiness,
@@ -211,7 +246,7 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
         "height": height,
         "pad": pad,
         "points": rows,
-        "score_line": " ".join(f"{r['x']},{r['y_score']}" for r in rows),
+        "score_line": " ".join(f"{r['x']},{r['y_score']}" for r in rows if r["y_score"] is not None),
         "findings_line": " ".join(f"{r['x']},{r['y_findings']}" for r in rows),
         "max_findings": top_findings,
     }
@@ -232,6 +267,15 @@ def render_context(result: ScanResult) -> dict[str, Any]:
         ],
         "categories": [(c, n) for c, n in sorted(summary["by_category"].items(), key=lambda x: -x[1]) if n],
         "pq": summary["post_quantum"],
+        "projection": summary["projection"],
+        "verdict": leadership.verdict(result, summary),
+        "systems": leadership.system_status(summary),
+        "timeline": leadership.timeline(summary),
+        "algorithms": leadership.algorithm_mix(result),
+        "quantum_by_system": leadership.quantum_share_by_system(result),
+        "expiry": leadership.expiry_histogram(result),
+        "burndown": leadership.burndown(result),
+        "compliance": summary["compliance"],
         "risks": top_risks(result),
         "trend": trend_chart(result, summary),
         "errors": result.errors[:MAX_ERRORS_SHOWN],

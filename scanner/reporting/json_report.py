@@ -6,8 +6,8 @@ import json
 from typing import Any, ClassVar
 
 from scanner import __version__
-from scanner.inventory.model import Finding, ScanResult, iso_time
-from scanner.reporting.summary import summarize
+from scanner.inventory.model import Asset, Finding, ScanResult, iso_time
+from scanner.inventory.summary import is_projection, summarize
 
 SCHEMA_VERSION = "1"
 
@@ -33,6 +33,22 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
+def _asset(a: Asset, result: ScanResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": a.id,
+        "type": a.type,
+        "properties": a.properties,
+        "locations": [loc.as_dict() for loc in a.locations],
+    }
+    membership = result.membership
+    if membership is not None:
+        # declared systems only; properties are collected, `attested` holds what the systems file says
+        out["systems"] = list(membership.systems.get(a.id, ()))
+        if a.id in membership.facts:
+            out["attested"] = membership.facts[a.id]
+    return out
+
+
 def report_dict(result: ScanResult) -> dict[str, Any]:
     meta = result.metadata
     return {
@@ -47,17 +63,10 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "host": meta.host,
             "policies": list(meta.policies),
             "targets": list(meta.targets),
+            "projection": is_projection(meta),
         },
         # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
-        "assets": [
-            {
-                "id": a.id,
-                "type": a.type,
-                "properties": a.properties,
-                "locations": [loc.as_dict() for loc in a.locations],
-            }
-            for a in result.assets
-        ],
+        "assets": [_asset(a, result) for a in result.assets],
         "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
         "findings": [finding_dict(f) for f in result.findings],
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from scanner.inventory.model import ScanResult, TrendPoint, freeze, iso_time
-from scanner.reporting.summary import summarize
+from scanner.inventory.summary import is_projection, summarize
 
 STORE_ENV = "KEYSWEEP_STORE"
 SCHEMA_VERSION = 1
@@ -55,9 +55,18 @@ def default_store_path() -> Path:
     return Path(base) / "keysweep" / "history.sqlite3"
 
 
-def targets_key(targets: Iterable[str]) -> str:
-    """Scans of the same set of targets (in any order) share a key: that is what a trend compares."""
-    return hashlib.sha256("\n".join(sorted(set(targets))).encode("utf-8", "surrogateescape")).hexdigest()
+# the column predates "not assessed"; this value stands for a scan without a readiness figure
+_NOT_ASSESSED = -1
+
+
+def targets_key(targets: Iterable[str], projection: bool = False) -> str:
+    """Scans of the same set of targets (in any order) share a key: that is what a trend compares.
+
+    A projection (evaluated as of another day) gets a key of its own, so that it is never a point
+    in the trend of real scans, even when it was saved on purpose.
+    """
+    text = "\n".join(sorted(set(targets)))
+    return hashlib.sha256((("projection\n" + text) if projection else text).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +78,7 @@ class StoredScan:
     assets: int
     findings: int
     open_findings: int
-    readiness: int
+    readiness: int | None  # None: that scan was not assessed
     by_severity: dict[str, int]
 
 
@@ -126,12 +135,12 @@ class HistoryStore:
             scan["id"],
             scan["started_at"],
             scan["finished_at"],
-            targets_key(scan["targets"]),
+            targets_key(scan["targets"], bool(scan.get("projection"))),
             json.dumps(scan["targets"]),
             len(report["assets"]),
             len(report["findings"]),
             sum(by_severity.values()),
-            summary["readiness"]["score"],
+            _NOT_ASSESSED if summary["readiness"]["score"] is None else summary["readiness"]["score"],
             json.dumps(by_severity),
             # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save
             zlib.compress(report_json, 1),
@@ -174,7 +183,7 @@ class HistoryStore:
                 assets=r[4],
                 findings=r[5],
                 open_findings=r[6],
-                readiness=r[7],
+                readiness=None if r[7] == _NOT_ASSESSED else r[7],
                 by_severity=json.loads(r[8]),
             )
             for r in rows
@@ -253,6 +262,7 @@ def record(result: ScanResult, report_json: bytes, path: Path, trend_length: int
                 "started_at": iso_time(meta.started_at),
                 "finished_at": iso_time(meta.finished_at),
                 "targets": list(meta.targets),
+                "projection": is_projection(meta),
             },
             "summary": summarize(result),
             "assets": result.assets,

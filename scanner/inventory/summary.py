@@ -1,45 +1,146 @@
-"""Counts and the readiness score, shared by every reporter that shows a summary."""
+"""Counts, the readiness figure, per-system roll-ups: shared by every reporter and by the store.
+
+It lives below both (with the model) so that a store backend never depends on a reporter.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from scanner.inventory.model import CATEGORIES, AssetType, ScanResult, Severity
+from scanner.inventory.compliance import compliance_view
+from scanner.inventory.model import CATEGORIES, Asset, AssetType, Finding, ScanMetadata, ScanResult, Severity
+from scanner.inventory.pq_priority import pq_priority
+from scanner.inventory.systems import UNASSIGNED, error_systems, system_members
 
-# the assets a readiness score is about: what an organisation must fix or migrate
-SCORED_TYPES = (AssetType.KEY, AssetType.CERTIFICATE, AssetType.TLS_ENDPOINT, AssetType.CONFIG)
 SCORE_THRESHOLD = Severity.MEDIUM
+READY_TARGET = 90  # green at or above; the target the page shows beside the figure
+AMBER_FLOOR = 70  # amber from here up to the target, red below
+# without rule metadata (reports from older versions): every type a built-in rule can fail
+_DEFAULT_SCORED = frozenset(t.value for t in AssetType if t != AssetType.HSM_TOKEN)
 SCORE_METHOD = (
-    "Share of inventoried keys, certificates, TLS endpoints and configurations (in percent, rounded down) "
-    "that have no open finding of severity medium or above; waived findings do not count against it."
+    "Share (in percent, rounded down) of the assessed assets that are ready: an asset is assessed when a "
+    "selected rule can fail its type (keys, certificates, endpoints, configurations, secrets, files, trust "
+    "stores, tokens alike), and ready when it has no open finding of severity medium or above and no open "
+    "post-quantum (pqc) finding of any severity; waived findings do not count against it. No figure "
+    "('not assessed') when nothing was assessed or when collection errors outnumber the assessed assets. "
+    f"Green at {READY_TARGET}% or more, amber from {AMBER_FLOOR}%, red below."
 )
+
+
+def is_projection(meta: ScanMetadata) -> bool:
+    """Evaluated as of another day than the scan's: what would fail then, not a state of the estate."""
+    return meta.projection or meta.as_of.date() != meta.started_at.date()
+
+
+def scored_types(result: ScanResult) -> frozenset[str]:
+    """Every asset type that a selected rule can fail."""
+    types = {t for rule in result.rules for t in rule.applies_to}
+    return frozenset(types) if types else _DEFAULT_SCORED
+
+
+def open_by_asset(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.waived is None:
+            out.setdefault(f.asset_id, []).append(f)
+    return out
+
+
+def readiness(
+    assets: Iterable[Asset], open_findings: Mapping[str, Sequence[Finding]], errors: int, types: frozenset[str]
+) -> dict[str, Any]:
+    """The readiness figure of a set of assets (a whole scan or one system), with its status."""
+    scored = [a for a in assets if a.type.value in types]
+    failing_policy = 0
+    quantum = 0
+    passing = 0
+    for asset in scored:
+        found = open_findings.get(asset.id, ())
+        bad_policy = any(f.severity.rank >= SCORE_THRESHOLD.rank for f in found)
+        bad_quantum = any(f.category == "pqc" for f in found)
+        failing_policy += bad_policy
+        quantum += bad_quantum
+        passing += not (bad_policy or bad_quantum)
+    reason = ""
+    if not scored:
+        reason = "nothing was assessed: no scanned asset is of a type the selected rules check"
+    elif errors > len(scored):
+        reason = f"{errors} collection errors outnumber the {len(scored)} assessed assets"
+    score = None if reason else 100 * passing // len(scored)
+    if score is None:
+        status = "not-assessed"
+    else:
+        status = "green" if score >= READY_TARGET else "amber" if score >= AMBER_FLOOR else "red"
+    return {
+        "score": score,
+        "status": status,
+        "target": READY_TARGET,
+        "scored_assets": len(scored),
+        "passing_assets": passing,
+        "failing_policy": failing_policy,
+        "quantum_vulnerable": quantum,
+        "errors": errors,
+        "reason": reason,
+        "asset_types": sorted(types),
+        "method": SCORE_METHOD,
+    }
 
 
 def summarize(result: ScanResult) -> dict[str, Any]:
     open_findings = [f for f in result.findings if f.waived is None]
     by_severity = Counter(f.severity.value for f in open_findings)
     by_category = Counter(f.category for f in open_findings)
-    scored = [a.id for a in result.assets if a.type in SCORED_TYPES]
-    failing = {f.asset_id for f in open_findings if f.severity.rank >= SCORE_THRESHOLD.rank}
-    passing = sum(1 for asset_id in scored if asset_id not in failing)
-    score = (100 * passing // len(scored)) if scored else 100
-    return {
+    types = scored_types(result)
+    by_asset = open_by_asset(result.findings)
+    overall = readiness(result.assets, by_asset, len(result.errors), types)
+    summary: dict[str, Any] = {
         "assets": dict(sorted(Counter(a.type.value for a in result.assets).items())),
         "findings": len(result.findings),
         "waived": len(result.findings) - len(open_findings),
         "errors": len(result.errors),
         "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
         "by_category": {c: by_category.get(c, 0) for c in sorted(CATEGORIES)},
-        "readiness": {
-            "score": score,
-            "scored_assets": len(scored),
-            "passing_assets": passing,
-            "method": SCORE_METHOD,
-        },
+        "readiness": overall,
+        "projection": is_projection(result.metadata),
         # for leadership and scripts alike: what the HTML's post-quantum panel shows
         "post_quantum": post_quantum_readiness(result),
+        "systems": system_rollups(result, by_asset, types),
+        "compliance": compliance_view(result),
     }
+    return summary
+
+
+def system_rollups(
+    result: ScanResult, by_asset: Mapping[str, Sequence[Finding]], types: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Per declared system (and ``unassigned``): owner, impact, readiness, open findings, PQ priority."""
+    groups = system_members(result)
+    if not groups or result.systems is None:
+        return []
+    errors: Counter[str] = Counter()
+    for error in result.errors:
+        for system_id in error_systems(result.systems, error.target):
+            errors[system_id] += 1
+    priorities = {p["system"]: p for p in pq_priority(result)}
+    rows = []
+    declared = {s.id: s for s in result.systems.systems}
+    for system_id, assets in groups.items():
+        system = declared.get(system_id)
+        severities = Counter(f.severity.value for a in assets for f in by_asset.get(a.id, ()))
+        row: dict[str, Any] = system.as_dict() if system else {"id": UNASSIGNED, "name": "Unassigned"}
+        row.update(
+            {
+                "assets": len(assets),
+                "open_by_severity": {s.value: severities.get(s.value, 0) for s in Severity},
+                "readiness": readiness(assets, by_asset, errors.get(system_id, 0), types),
+                "pq_priority": priorities.get(system_id),
+            }
+        )
+        row["readiness"].pop("method")  # the same text as the overall figure's
+        rows.append(row)
+    return rows
 
 
 # -- post-quantum readiness --------------------------------------------------------------------
@@ -75,7 +176,13 @@ def post_quantum_readiness(result: ScanResult) -> dict[str, Any]:
             by_date[date] = entry
             timeline.append(entry)
         entry["findings"] += count
+    as_of = result.metadata.as_of.date().isoformat()
+    for entry in timeline:
+        # a deadline before the as-of date is not ahead of the scan: it is overdue
+        entry["overdue"] = str(entry["date"]) < as_of and bool(entry["due_keys"] or entry["findings"])
+        entry["past"] = str(entry["date"]) < as_of
     return {
+        "as_of": as_of,
         "endpoints": len(endpoints),
         "pq_endpoints": pq_endpoints,
         "pq_endpoint_share": _share(pq_endpoints, len(endpoints)),
