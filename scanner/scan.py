@@ -35,6 +35,7 @@ class ScanRequest:
     passwords: tuple[Secret, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     waivers: tuple[WaiverRule, ...] = ()
+    scope: str | None = None  # default: the host name
 
 
 def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, list[Target]]], list[Target]]:
@@ -89,9 +90,10 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         finished_at=datetime.now(UTC),
         as_of=as_of,
         operator=_operator(),
-        host=socket.gethostname(),
+        host=(host := socket.gethostname()),
         policies=tuple(p.name for p in request.packs),
         targets=tuple(f"{t.kind}:{t.value}" for t in request.targets),
+        scope=request.scope or host,
     )
     return ScanResult(
         metadata=metadata,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -12,7 +11,7 @@ from scanner.cli.common import EXIT_USAGE, store_options
 
 @click.command("demo")
 @store_options
-def demo_command(store: Path | None, no_store: bool) -> None:
+def demo_command(store: str | None, no_store: bool) -> None:
     """Start sample-targets/, scan it, write the HTML report (its path is printed), stop the servers."""
     from scanner.demo import DemoError, run_demo
 

@@ -25,7 +25,7 @@ from scanner.reporting.base import write_atomically
     help="Exit 1 when a new open finding is at or above this severity (for CI).",
 )
 def diff_command(
-    old: str, new: str, store: Path | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
+    old: str, new: str, store: str | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
 ) -> None:
     """Compare two scans: OLD and NEW are JSON report files or scan ids (or id prefixes) in the store."""
     import json

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from scanner.cli.bundle_opts import fleet_options, load_signing, write_bundle
 from scanner.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -150,6 +151,7 @@ class TerminalProgress:
     type=click.IntRange(min=1),
     help="Network targets scanned at once.",
 )
+@fleet_options
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports."""
     from scanner.scan import ScanRequest, run_scan
@@ -168,6 +170,7 @@ def scan(**opts: Any) -> None:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
         raise usage_error(str(exc)) from None
+    signing = load_signing(opts)
     waivers = _waivers(opts["waivers_file"])
     outputs = {name: opts[f"out_{name}"] for name in _REPORT_OPTIONS if opts[f"out_{name}"]}
     try:
@@ -183,28 +186,34 @@ def scan(**opts: Any) -> None:
         passwords=_passwords(opts),
         options=_collector_options(opts),
         waivers=waivers,
+        scope=opts["scope"],
     )
     progress = TerminalProgress() if sys.stderr.isatty() else None
     result = run_scan(request, progress)
 
     json_report: bytes | None = None
     history_path = store_path(opts)
-    if history_path is not None:
+    saved = history_path is None
+    if history_path is not None or opts["bundle"]:
         from scanner.reporting.json_report import JsonReporter
-        from scanner.store.history import StoreError, record
 
         json_report = JsonReporter().render(result)
+    if history_path is not None and json_report is not None:
+        from scanner.store.history import StoreError, record
+
         try:
             result = record(result, json_report, history_path)
-        except StoreError as exc:  # the scan's reports matter more than its history
-            click.echo(f"keysweep: warning: scan not saved to history: {exc}", err=True)
+            saved = True
+        except StoreError as exc:  # the reports are still written; the exit code says the store failed
+            click.echo(f"keysweep: error: scan not saved to the store: {exc}", err=True)
     for name, path in outputs.items():
         content = json_report if name == "json" and json_report is not None else reporters[name].render(result)
         write_atomically(path, content)
+    bundled = write_bundle(opts["bundle"], json_report, signing)
     _print_summary(result, outputs)
-    if history_path is not None:
+    if history_path is not None and saved:
         click.echo(f"keysweep: scan {result.metadata.id} saved to {history_path}", err=True)
-    sys.exit(_exit_code(result, opts["fail_on"]))
+    sys.exit(_exit_code(result, opts["fail_on"]) if saved and bundled else EXIT_USAGE)
 
 
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:

@@ -110,11 +110,15 @@ class Location:
     kind: str  # "file", "pkcs11", "tls", "trust-store", "config", "keystore"
     ref: str  # absolute path, token id or endpoint id
     detail: str = ""  # e.g. "PEM block 2", "alias 'server'", "line 14"
+    # the scope (host or zone) whose scan saw it; set where scans of several scopes merge (fleet view)
+    scope: str = ""
 
     def as_dict(self) -> dict[str, str]:
         out = {"kind": self.kind, "ref": self.ref}
         if self.detail:
             out["detail"] = self.detail
+        if self.scope:
+            out["scope"] = self.scope
         return out
 
 
@@ -187,6 +191,8 @@ class ScanMetadata:
     host: str
     policies: tuple[str, ...]
     targets: tuple[str, ...]
+    # what the scan is the state of: the host name by default, or a zone or system (--scope)
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from scanner.inventory.model import Severity
-from scanner.store.history import HistoryStore, StoreError
+from scanner.store.backends import open_store
+from scanner.store.interface import StoreError
 
 # facts that move every day by themselves; a change in them alone is not a change of the asset
 _VOLATILE_PROPERTIES = frozenset({"age_days", "days_remaining"})
@@ -42,7 +43,7 @@ class ReportDiff:
         ]
 
 
-def load_report(ref: str, store_path: Path | None) -> dict[str, Any]:
+def load_report(ref: str, store_path: str | Path | None) -> dict[str, Any]:
     """A report file's path, or a scan id (or unique id prefix) in the history store."""
     path = Path(ref).expanduser()
     if path.is_file():
@@ -56,7 +57,7 @@ def load_report(ref: str, store_path: Path | None) -> dict[str, Any]:
     if store_path is None:
         raise DiffError(f"{ref!r} is not a report file, and no history store is in use")
     try:
-        with HistoryStore(store_path, create=False) as store:
+        with open_store(store_path, create=False, read_only=True) as store:
             return store.load(ref)
     except StoreError as exc:
         raise DiffError(f"{ref!r} is not a report file, and {exc}") from None

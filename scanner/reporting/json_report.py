@@ -47,6 +47,7 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "host": meta.host,
             "policies": list(meta.policies),
             "targets": list(meta.targets),
+            "scope": meta.scope or meta.host,
         },
         # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
         "assets": [
