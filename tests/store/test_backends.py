@@ -51,7 +51,9 @@ def test_fleet_questions_are_sql(store_url: str, report_json: bytes) -> None:
     assert [h[0] for h in holders] == ["db-1", "web-1", "web-2"]
     expected = sum(1 for f in report["findings"] if f["rule_id"] == rule and f["waived"] is None)
     open_findings = execute(
-        store_url, "SELECT count(*) FROM findings WHERE rule_id = ? AND waived = 0 AND scan_id = ?", (rule, latest["db-1"])
+        store_url,
+        "SELECT count(*) FROM findings WHERE rule_id = ? AND waived = 0 AND scan_id = ?",
+        (rule, latest["db-1"]),
     )
     assert open_findings[0][0] == expected > 0
     locations = execute(store_url, "SELECT count(*) FROM locations WHERE scan_id = ?", (latest["web-2"],))

@@ -91,7 +91,9 @@ class PostgresServer:
         )
 
     def _pg_ctl(self, *args: str) -> None:
-        subprocess.run(_as_server_user([str(BINDIR / "pg_ctl"), "-D", str(self.data), *args]), check=True, capture_output=True)
+        subprocess.run(
+            _as_server_user([str(BINDIR / "pg_ctl"), "-D", str(self.data), *args]), check=True, capture_output=True
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._pg_ctl("stop", "-m", mode, "-w")
