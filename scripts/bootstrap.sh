@@ -20,6 +20,8 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # a real PostgreSQL server for the store tests (initdb + pg_ctl in a temp dir; no system service)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-BINDIR = Path(os.environ.get("KEYSWEEP_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
+def _bindir() -> Path:
+    if os.environ.get("KEYSWEEP_PG_BINDIR"):
+        return Path(os.environ["KEYSWEEP_PG_BINDIR"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BINDIR = _bindir()
 SUPERUSER = "keysweep"
 
 
