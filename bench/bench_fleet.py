@@ -30,14 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner.fleet.bundle import seal, verify  # noqa: E402
-from scanner.fleet.ingest import Outcome, ingest  # noqa: E402
-from scanner.fleet.keys import key_id  # noqa: E402
-from scanner.store.postgres import PostgresStore  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
+from scanner.fleet.bundle import seal, verify
+from scanner.fleet.ingest import Outcome, ingest
+from scanner.fleet.keys import key_id
+from scanner.store.postgres import PostgresStore
+from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,7 +142,9 @@ def main() -> None:
                 start = time.perf_counter()
                 results = ingest(paths, store, trusted)
                 ingest_rate = len(paths) / (time.perf_counter() - start)
-            assert all(r.outcome is Outcome.STORED for r in results), [r.message for r in results if r.outcome is not Outcome.STORED][:3]
+            assert all(r.outcome is Outcome.STORED for r in results), [
+                r.message for r in results if r.outcome is not Outcome.STORED
+            ][:3]
             with PostgresStore(small_url) as store:
                 ingest(paths[: max(1, args.hosts // 10)], store, trusted)
             small_time, _ = fleet_report(small_url, server.env(), work / "small.json")
@@ -157,7 +158,10 @@ def main() -> None:
         print(f"baseline: fleet report, {max(1, args.hosts // 10):4d} scopes {small_time:8.1f} s")
         print(f"fleet report, {args.hosts:4d} scopes        {full_time:8.1f} s   (target < 60 s)")
         print(f"fleet report peak memory       {peak:8.0f} MiB (target < 2048 MiB)")
-        print(f"fleet graph: {len(fleet['assets'])} assets, {len(fleet['findings'])} findings ({fleet_findings} fleet findings)")
+        print(
+            f"fleet graph: {len(fleet['assets'])} assets, {len(fleet['findings'])} findings"
+            f" ({fleet_findings} fleet findings)"
+        )
 
 
 if __name__ == "__main__":

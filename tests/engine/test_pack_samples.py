@@ -867,7 +867,6 @@ def _fleet(
     import json
 
     from scanner.collectors.base import Target
-    from scanner.engine.rules import select_packs
     from scanner.fleet.view import build_graph, scope_states
     from scanner.reporting.json_report import JsonReporter
     from scanner.scan import ScanRequest, run_scan

@@ -9,6 +9,7 @@ fsync is off: the data of a test server is thrown away, and it keeps the suite q
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 
 def _bindir() -> Path:
     if os.environ.get("KEYSWEEP_PG_BINDIR"):
@@ -109,10 +111,8 @@ class PostgresServer:
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.root / "log"), "-o", self._options())
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
 
     def env(self) -> dict[str, str]:
