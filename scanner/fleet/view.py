@@ -10,7 +10,6 @@ maximum age is listed as stale and left out of the graph, never merged silently.
 
 from __future__ import annotations
 
-import getpass
 import json
 import socket
 import uuid
@@ -35,6 +34,7 @@ from scanner.inventory.model import (
     ScanResult,
     freeze,
 )
+from scanner.scan import _operator
 from scanner.store.interface import Store, StoredScan
 
 FLEET_PACK = "fleet"
@@ -159,13 +159,6 @@ def build_graph(store: Store, states: Iterable[ScopeState]) -> tuple[InventoryGr
         for asset_id, scopes in found.items():
             graph.update_properties(asset_id, {name: sorted(scopes)})
     return graph, errors
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
 
 
 def fleet_report(

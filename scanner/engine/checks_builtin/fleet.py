@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit, accepts
+from scanner.engine.checks_builtin.graph import _label
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
 
@@ -18,11 +19,6 @@ from scanner.inventory.model import Asset, AssetType, RelationType
 def _scopes(asset: Asset, name: str) -> list[str]:
     value = asset.properties.get(name)
     return [str(s) for s in value] if isinstance(value, list | tuple) else []
-
-
-def _label(props: Mapping[str, Any]) -> str:
-    algorithm = props.get("algorithm") or "key"
-    return f"{algorithm} {props.get('curve') or props.get('key_size') or ''}".strip()
 
 
 @accepts("max_scopes")
