@@ -94,7 +94,12 @@ class PostgresStore(SqlStore):
         self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
     def _read_version(self) -> int:
-        exists = self._db.execute("SELECT to_regclass('keysweep_schema') IS NOT NULL").fetchone()[0]
+        # pg_class read through the statement's snapshot: to_regclass may answer from a catalog cache
+        # that does not yet see a table another process just created (concurrent first writers)
+        exists = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'keysweep_schema'"
+            " AND relnamespace = current_schema()::regnamespace)"
+        ).fetchone()[0]
         if not exists:
             return 0
         row = self._db.execute("SELECT max(version) FROM keysweep_schema").fetchone()
