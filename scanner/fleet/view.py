@@ -32,6 +32,7 @@ from scanner.inventory.model import (
     RelationType,
     ScanMetadata,
     ScanResult,
+    ScopeSummary,
     freeze,
 )
 from scanner.scan import _operator
@@ -43,33 +44,21 @@ FLEET_SCOPE = "fleet"
 _CHUNK = 50
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeState:
-    """A scope's current state: its latest scan."""
+ScopeState = ScopeSummary
 
-    scope: str
-    scan_id: str
-    host: str
-    finished_at: str
-    assets: int
-    findings: int
-    open_findings: int
-    readiness: int
-    stale: bool
 
-    @staticmethod
-    def of(scan: StoredScan, stale: bool) -> ScopeState:
-        return ScopeState(
-            scan.scope,
-            scan.id,
-            scan.host,
-            scan.finished_at,
-            scan.assets,
-            scan.findings,
-            scan.open_findings,
-            scan.readiness,
-            stale,
-        )
+def _state(scan: StoredScan, stale: bool) -> ScopeState:
+    return ScopeState(
+        scan.scope,
+        scan.id,
+        scan.host,
+        scan.finished_at,
+        scan.assets,
+        scan.findings,
+        scan.open_findings,
+        scan.readiness,
+        stale,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +73,7 @@ def _finished(scan: StoredScan) -> datetime:
 
 def scope_states(store: Store, max_age: timedelta | None = None, now: datetime | None = None) -> list[ScopeState]:
     now = now or datetime.now(UTC)
-    return [
-        ScopeState.of(scan, max_age is not None and now - _finished(scan) > max_age)
-        for scan in store.latest_per_scope()
-    ]
+    return [_state(scan, max_age is not None and now - _finished(scan) > max_age) for scan in store.latest_per_scope()]
 
 
 def fleet_packs(packs: Mapping[str, Pack], selected: Sequence[Pack]) -> list[Pack]:
@@ -206,6 +192,7 @@ def fleet_report(
         findings=tuple(findings),
         errors=tuple(errors) + graph.errors + evaluation.errors,
         rules=tuple(rule.info() for rule in engine.rules),
+        scopes=tuple(states),
     )
     return FleetResult(result, tuple(states))
 

@@ -222,6 +222,21 @@ class TrendPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopeSummary:
+    """A scope's current state in a fleet view: its latest scan (left out of the graph when stale)."""
+
+    scope: str
+    scan_id: str
+    host: str
+    finished_at: str
+    assets: int
+    findings: int
+    open_findings: int
+    readiness: int
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     metadata: ScanMetadata
     assets: tuple[Asset, ...]
@@ -232,3 +247,5 @@ class ScanResult:
     # earlier scans of the same targets, oldest first; filled from the history store after the
     # scan (dataclasses.replace), empty when there is no store. Not part of the JSON report.
     history: tuple[TrendPoint, ...] = ()
+    # a fleet report's scopes (`keysweep fleet report`); empty for the scan of one scope
+    scopes: tuple[ScopeSummary, ...] = ()

@@ -35,7 +35,7 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 def report_dict(result: ScanResult) -> dict[str, Any]:
     meta = result.metadata
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keysweep", "version": __version__},
         "scan": {
@@ -64,6 +64,9 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
         "summary": summarize(result),
     }
+    if result.scopes:  # a fleet report: every scope's latest scan, merged or left out as stale
+        report["scopes"] = [{name: getattr(s, name) for name in s.__dataclass_fields__} for s in result.scopes]
+    return report
 
 
 class JsonReporter:

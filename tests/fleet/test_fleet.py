@@ -8,13 +8,16 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from scanner.store.backends import open_store
+from tests.store.helpers import variant
 from tests.support.scans import keysweep, mixed_tree
 
 HOSTS = ("web-1", "web-2", "db-1")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,17 @@ def test_three_hosts_into_one_store(estate: dict[str, Path], tmp_path: Path) -> 
     for host, tree in estate.items():
         done = keysweep("scan", "--path", str(tree), "--scope", host, "--store", store)
         assert done.returncode == 0, done.stderr
-    _assert_shared_key_flagged(_fleet_report(store, tmp_path), _shared_key(estate))
+    report = _fleet_report(store, tmp_path)
+    _assert_shared_key_flagged(report, _shared_key(estate))
+    jsonschema.validate(report, json.loads((ROOT / "reports" / "report.schema.json").read_text()))
+    assert sorted(s["scope"] for s in report["scopes"]) == sorted(HOSTS)
+    # the HTML: the fleet findings and the readiness per scope first, before the overview
+    html = (tmp_path / "f.html").read_text()
+    fleet_at, overview_at = html.index('id="fleet"'), html.index('id="overview"')
+    assert fleet_at < html.index("Private key copied across hosts") < overview_at
+    for s in report["scopes"]:
+        assert f"<td>{s['scope']}</td>" in html[fleet_at:overview_at]
+        assert f"{s['readiness']}%" in html[fleet_at:overview_at]
     scopes = keysweep("fleet", "scopes", "--store", store, "--json")
     listed = json.loads(scopes.stdout)
     assert sorted(s["scope"] for s in listed) == sorted(HOSTS)
@@ -151,3 +164,28 @@ def test_bundle_rejections_are_named(tmp_path: Path, estate: dict[str, Path]) ->
         "scan", "--path", str(estate["db-1"]), "--no-store", "--bundle", str(tmp_path / "x"), "--signing-key", str(key)
     )
     assert loose.returncode == 2 and "must be 0600" in loose.stderr and not (tmp_path / "x").exists()
+
+
+def test_stale_scopes_are_listed_not_merged(estate: dict[str, Path], tmp_path: Path) -> None:
+    store = str(tmp_path / "central.sqlite3")
+    assert keysweep("scan", "--path", str(estate["db-1"]), "--scope", "db-1", "--store", store).returncode == 0
+    # web-1's only scan is from long ago
+    old = tmp_path / "old.json"
+    assert (
+        keysweep(
+            "scan", "--path", str(estate["web-1"]), "--scope", "web-1", "--no-store", "--json", str(old)
+        ).returncode
+        == 0
+    )
+    with open_store(store) as opened:
+        opened.save(variant(old.read_bytes(), "web-1", 0))
+    done = keysweep("fleet", "report", "--store", store, "--max-age", "7d", "--json", str(tmp_path / "f.json"))
+    assert done.returncode == 0, done.stderr
+    assert "scope web-1 is stale" in done.stderr
+    report = json.loads((tmp_path / "f.json").read_bytes())
+    assert report["scan"]["targets"] == ["scope:db-1"]
+    assert {s["scope"]: s["stale"] for s in report["scopes"]} == {"db-1": False, "web-1": True}
+    assert any(e["target"] == "scope:web-1" and "stale" in e["message"] for e in report["errors"])
+    assert all(loc["scope"] == "db-1" for a in report["assets"] for loc in a["locations"])
+    listed = json.loads(keysweep("fleet", "scopes", "--store", store, "--max-age", "7d", "--json").stdout)
+    assert {s["scope"]: s["stale"] for s in listed} == {"db-1": False, "web-1": True}
