@@ -20,6 +20,7 @@ FILE_HANDLERS = "keysweep.file_handlers"
 CHECKS = "keysweep.checks"
 REPORTERS = "keysweep.reporters"
 COMMANDS = "keysweep.commands"
+STORES = "keysweep.stores"
 
 
 class PluginError(RuntimeError):

@@ -37,6 +37,7 @@ class ScanRequest:
     options: dict[str, Any] = field(default_factory=dict)
     waivers: tuple[WaiverRule, ...] = ()
     systems: SystemsConfig | None = None
+    scope: str | None = None  # default: the host name
 
 
 def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, list[Target]]], list[Target]]:
@@ -105,10 +106,11 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         finished_at=datetime.now(UTC),
         as_of=as_of,
         operator=_operator(),
-        host=socket.gethostname(),
+        host=(host := socket.gethostname()),
         policies=tuple(p.name for p in request.packs),
         targets=tuple(f"{t.kind}:{t.value}" for t in request.targets),
         projection=as_of.date() != started.date(),
+        scope=request.scope or host,
     )
     assets = tuple(graph.assets())
     relations = tuple(graph.relations())

@@ -28,6 +28,8 @@ if [ "$what" = test ]; then
   # its conffiles hold private keys shipped by the package: the package-data regression tests read them
   [ -f /etc/testssl/tls_data.txt ] || need+=(testssl.sh)
   command -v npm >/dev/null || need+=(npm)
+  # a real PostgreSQL server for the store tests (initdb + pg_ctl in a temp dir; no system service)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

@@ -65,3 +65,20 @@ def _private_history_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         os.environ.pop("KEYSWEEP_STORE", None)
     else:
         os.environ["KEYSWEEP_STORE"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One real PostgreSQL server per test session (per xdist worker); each test takes a database."""
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer.start()
+    previous = os.environ.get("PGPASSWORD")
+    # the way keysweep's users pass credentials: libpq's environment, never argv
+    os.environ["PGPASSWORD"] = server.password
+    yield server
+    if previous is None:
+        os.environ.pop("PGPASSWORD", None)
+    else:
+        os.environ["PGPASSWORD"] = previous
+    server.remove()

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -159,15 +160,16 @@ def store_option(command: Any) -> Any:
     """--store alone, for the commands that only read the history store."""
     return click.option(
         "--store",
-        type=click.Path(dir_okay=False, path_type=Path),
-        metavar="PATH",
-        help="History store (SQLite) [default: $KEYSWEEP_STORE, else $XDG_DATA_HOME/keysweep/history.sqlite3].",
+        metavar="URL|PATH",
+        help="Store: a SQLite file, or postgresql://user@host/db (password through PGPASSWORD, ~/.pgpass or a"
+        " service file) [default: $KEYSWEEP_STORE, else $XDG_DATA_HOME/keysweep/history.sqlite3].",
     )(command)
 
 
-def store_path(opts: dict[str, Any]) -> Path | None:
-    from scanner.store.history import default_store_path
+def store_path(opts: dict[str, Any]) -> str | None:
+    """The store to use: --store, else $KEYSWEEP_STORE, else the user's SQLite file; None with --no-store."""
+    from scanner.store.history import default_store
 
     if opts.get("no_store"):
         return None
-    return Path(opts["store"]) if opts["store"] else default_store_path()
+    return str(opts["store"]) if opts.get("store") else default_store()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -19,7 +18,7 @@ def _hidden() -> bool:
 # listed only where it can run: a source checkout (pip-installed users get the reason if they try)
 @click.command("demo", hidden=_hidden())
 @store_options
-def demo_command(store: Path | None, no_store: bool) -> None:
+def demo_command(store: str | None, no_store: bool) -> None:
     """Start sample-targets/, scan it, write the HTML report (its path is printed), stop the servers."""
     from scanner.demo import DemoError, run_demo
 

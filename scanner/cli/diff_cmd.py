@@ -33,7 +33,7 @@ from scanner.reporting.output import Output, OutputError, check_outputs, write_o
     help="Exit 1 when a new open finding is at or above this severity (for CI).",
 )
 def diff_command(
-    old: str, new: str, store: Path | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
+    old: str, new: str, store: str | None, no_store: bool, fmt: str, output: Path | None, fail_on_new: str | None
 ) -> None:
     """Compare two scans: OLD and NEW are JSON report files or scan ids (or id prefixes) in the store.
 
@@ -64,10 +64,11 @@ def diff_command(
         sys.exit(EXIT_FINDINGS)
 
 
-def _load(ref: str, store: Path | None) -> dict[str, Any]:
+def _load(ref: str, store: str | None) -> dict[str, Any]:
     """A report file's path, or a scan id (or unique id prefix) in the history store."""
     from scanner.api import KeysweepError, load_report
-    from scanner.store.history import HistoryStore, StoreError
+    from scanner.store.backends import open_store
+    from scanner.store.interface import StoreError
 
     if Path(ref).expanduser().is_file():
         try:
@@ -77,7 +78,7 @@ def _load(ref: str, store: Path | None) -> dict[str, Any]:
     if store is None:
         raise usage_error(f"{ref!r} is not a report file, and no history store is in use")
     try:
-        with HistoryStore(store, create=False) as history:
+        with open_store(store, create=False, read_only=True) as history:
             return history.load(ref)
     except StoreError as exc:
         raise usage_error(f"{ref!r} is not a report file, and {exc}") from None

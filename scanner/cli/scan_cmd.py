@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from scanner.cli.bundle_opts import fleet_options, load_signing, write_bundle
 from scanner.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -215,6 +216,7 @@ _EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "osca
     show_default=True,
     help="Who enumerates TLS versions and cipher suites: keysweep's own ClientHellos, or sslyze (to compare).",
 )
+@fleet_options
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports.
 
@@ -241,6 +243,7 @@ def scan(**opts: Any) -> None:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
         raise usage_error(str(exc)) from None
+    signing = load_signing(opts)
     waivers = _waivers(opts["waivers_file"])
     outputs = _outputs(opts)
     level = verbosity()
@@ -267,6 +270,7 @@ def scan(**opts: Any) -> None:
         options=_collector_options(opts),
         waivers=waivers,
         systems=systems,
+        scope=opts["scope"],
     )
     live = sys.stderr.isatty() and level >= 0
     progress = TerminalProgress(sys.stderr, live=live, verbosity=level) if live or level >= 1 else None
@@ -280,28 +284,33 @@ def scan(**opts: Any) -> None:
 
     json_report: bytes | None = None
     history_path = store_path(opts)
-    saved = False
     if history_path is not None and result.metadata.projection and not opts["store"]:
         # a projection is not a state of the estate: saved only to a store named on purpose
         note(f"projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)")
         history_path = None
-    if history_path is not None:
+    saved, store_ok = False, True
+    if history_path is not None or opts["bundle"]:
         from scanner.reporting.json_report import JsonReporter
-        from scanner.store.history import StoreError, record
 
         json_report = JsonReporter().render(result)
+    if history_path is not None and json_report is not None:
+        from scanner.store.history import StoreError, record
+
         try:
             result = record(result, json_report, history_path)
             saved = True
-        except StoreError as exc:  # the scan's reports matter more than its history
-            warning(f"scan not saved to history: {printable(exc)}")
+        except StoreError as exc:  # the reports are still written; the exit code says the store failed
+            error(f"scan not saved to the store: {printable(exc)}")
+            store_ok = False
     written, failed = _write_outputs(result, outputs, reporters, json_report)
+    bundled = write_bundle(opts["bundle"], json_report, signing)
     if table:
         click.echo(render_findings_table(result, level), nl=False)
     _print_summary(result, written)
     if saved:
         note(f"scan {result.metadata.id} saved to {printable(history_path)}")
-    sys.exit(EXIT_USAGE if failed else _exit_code(result, opts["fail_on"]))
+    unusable = failed or not store_ok or not bundled
+    sys.exit(EXIT_USAGE if unusable else _exit_code(result, opts["fail_on"]))
 
 
 _STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})

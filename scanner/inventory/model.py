@@ -113,11 +113,15 @@ class Location:
     kind: str  # "file", "pkcs11", "tls", "trust-store", "config", "keystore"
     ref: str  # absolute path, token id or endpoint id
     detail: str = ""  # e.g. "PEM block 2", "alias 'server'", "line 14"
+    # the scope (host or zone) whose scan saw it; set where scans of several scopes merge (fleet view)
+    scope: str = ""
 
     def as_dict(self) -> dict[str, str]:
         out = {"kind": self.kind, "ref": self.ref}
         if self.detail:
             out["detail"] = self.detail
+        if self.scope:
+            out["scope"] = self.scope
         return out
 
 
@@ -224,6 +228,8 @@ class ScanMetadata:
     targets: tuple[str, ...]
     # evaluated as of another day than the scan's: a projection, never a real state of the estate
     projection: bool = False
+    # what the scan is the state of: the host name by default, or a zone or system (--scope)
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +271,21 @@ class TrendPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopeSummary:
+    """A scope's current state in a fleet view: its latest scan (left out of the graph when stale)."""
+
+    scope: str
+    scan_id: str
+    host: str
+    finished_at: str
+    assets: int
+    findings: int
+    open_findings: int
+    readiness: int
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     metadata: ScanMetadata
     assets: tuple[Asset, ...]
@@ -281,3 +302,5 @@ class ScanResult:
     # the systems file in force (None: no systems declared) and each asset's systems and attested facts
     systems: SystemsConfig | None = None
     membership: Assignment | None = None
+    # a fleet report's scopes (`keysweep fleet report`); empty for the scan of one scope
+    scopes: tuple[ScopeSummary, ...] = ()

@@ -278,6 +278,9 @@ def render_context(result: ScanResult) -> dict[str, Any]:
         "compliance": summary["compliance"],
         "risks": top_risks(result),
         "trend": trend_chart(result, summary),
+        "scopes": sorted(result.scopes, key=lambda s: (s.stale, s.readiness, s.scope)),
+        # a fleet report shows what only the fleet view sees first: the fleet rules' findings
+        "fleet_findings": [f for f in result.findings if "fleet" in f.policies and f.waived is None][:MAX_ERRORS_SHOWN],
         "errors": result.errors[:MAX_ERRORS_SHOWN],
         "errors_hidden": max(0, len(result.errors) - MAX_ERRORS_SHOWN),
         "css": _static("report.css"),

@@ -51,7 +51,7 @@ def _asset(a: Asset, result: ScanResult) -> dict[str, Any]:
 
 def report_dict(result: ScanResult) -> dict[str, Any]:
     meta = result.metadata
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keysweep", "version": __version__},
         "scan": {
@@ -64,6 +64,7 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "policies": list(meta.policies),
             "targets": list(meta.targets),
             "projection": is_projection(meta),
+            "scope": meta.scope or meta.host,
         },
         # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
         "assets": [_asset(a, result) for a in result.assets],
@@ -73,6 +74,9 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         # the file sweep's counts sit beside the rest of the summary: examined = recognised + skipped + failed
         "summary": {**summarize(result), "files": result.sweep.as_dict()},
     }
+    if result.scopes:  # a fleet report: every scope's latest scan, merged or left out as stale
+        report["scopes"] = [{name: getattr(s, name) for name in s.__dataclass_fields__} for s in result.scopes]
+    return report
 
 
 def encode_json_text(text: str) -> bytes:

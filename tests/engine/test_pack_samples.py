@@ -978,3 +978,71 @@ def test_mozilla_profiles(issuer: ec.EllipticCurvePrivateKey) -> None:
     cbc_finding = next(f for f in findings if f.asset_id == cbc and f.rule_id == "mozilla.tls.intermediate")
     assert cbc_finding.evidence["requirement"] == "ciphers"
     assert cbc_finding.evidence["profile_version"] == profile["version"]
+# -- fleet ----------------------------------------------------------------------------------------
+# Each scope's scan is a real scan of its own files, stored and merged by the fleet view as
+# `keysweep fleet report` does; TLS endpoints (no collector on this branch's samples) are added to
+# a scope's report as the TLS collector records them.
+def _fleet(
+    tmp_path: Path, scopes: dict[str, list[Path]], endpoints: dict[str, list[tuple[str, str]]] | None = None
+) -> list[Finding]:
+    import json
+
+    from scanner.collectors.base import Target
+    from scanner.fleet.view import build_graph, scope_states
+    from scanner.reporting.json_report import JsonReporter
+    from scanner.scan import ScanRequest, run_scan
+    from scanner.store.backends import open_store
+
+    with open_store(tmp_path / "fleet.sqlite3") as store:
+        for scope, paths in scopes.items():
+            request = ScanRequest(targets=tuple(Target("path", str(p)) for p in paths), packs=(), scope=scope)
+            report = json.loads(JsonReporter().render(run_scan(request)))
+            for host, cert in (endpoints or {}).get(scope, []):
+                report["assets"].append(
+                    {
+                        "id": f"tls:{host}:443",
+                        "type": "tls-endpoint",
+                        "properties": {"host": host, "port": 443},
+                        "locations": [{"kind": "tls", "ref": f"tls:{host}:443"}],
+                    }
+                )
+                report["relations"].append({"source": f"tls:{host}:443", "target": cert, "type": "presents"})
+            store.save(json.dumps(report).encode())
+        graph, errors = build_graph(store, scope_states(store))
+    assert errors == []
+    return evaluate(graph, ["fleet"])
+
+
+@sample("fleet.key.private-key-on-several-hosts")
+def test_fleet_private_key_copied(tmp_path: Path) -> None:
+    copied, own = pki.ec_key(), pki.ec_key()
+    pki.write(tmp_path / "a" / "server.key", pki.key_pem(copied))
+    pki.write(tmp_path / "b" / "server.key", pki.key_pem(copied))
+    pki.write(tmp_path / "b" / "own.key", pki.key_pem(own))
+    # only the certificate of `own` on c: a public copy is no copied private key
+    write_cert(tmp_path / "c", "own.crt", pki.certificate(own, "own.example"))
+    findings = _fleet(tmp_path, {s: [tmp_path / s] for s in "abc"})
+    assert failing(findings, "fleet.key.private-key-on-several-hosts") == {key_id(copied.public_key())}
+
+
+@sample("fleet.certificate.several-scopes")
+def test_fleet_certificate_on_several_scopes(tmp_path: Path) -> None:
+    shared = pki.certificate(pki.ec_key(), "shared.example")
+    single = pki.certificate(pki.ec_key(), "single.example")
+    for scope in "ab":
+        write_cert(tmp_path / scope, "shared.crt", shared)
+    write_cert(tmp_path / "a", "single.crt", single)
+    endpoints = {
+        "a": [("a.example", cert_id(shared)), ("a2.example", cert_id(single))],
+        "b": [("b.example", cert_id(shared))],
+    findings = _fleet(tmp_path, {s: [tmp_path / s] for s in "ab"}, endpoints)
+    assert failing(findings, "fleet.certificate.several-scopes") == {cert_id(shared)}
+
+
+@sample("fleet.trust.inconsistent-anchor")
+def test_fleet_trust_anchor_inconsistent(tmp_path: Path) -> None:
+    roots = {name: pki.certificate(pki.ec_key(), f"Root {name}", ca=True) for name in "XYZ"}
+    for scope, names in (("a", "XY"), ("b", "XZ")):
+        pki.write(tmp_path / scope / "ca-bundle.crt", b"".join(pki.pem(roots[n]) for n in names))
+    findings = _fleet(tmp_path, {s: [tmp_path / s] for s in "ab"})
+    assert failing(findings, "fleet.trust.inconsistent-anchor") == {cert_id(roots["Y"]), cert_id(roots["Z"])}

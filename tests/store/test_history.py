@@ -107,13 +107,18 @@ def test_sigterm_mid_scan_leaves_earlier_scans_readable(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the signal reaches any workers too, as systemd's would
     )
-    deadline = time.monotonic() + 60
-    while not _reading_under(process.pid, tmp_path / "big"):
-        assert process.poll() is None, "the scan ended before it was seen reading the tree"
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
-    os.killpg(process.pid, signal.SIGTERM)  # half-way: it is reading the files
-    assert process.wait(timeout=30) == -signal.SIGTERM
+    try:
+        deadline = time.monotonic() + 60
+        while not _reading_under(process.pid, tmp_path / "big"):
+            assert process.poll() is None, "the scan ended before it was seen reading the tree"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        os.killpg(process.pid, signal.SIGTERM)  # half-way: it is reading the files
+        assert process.wait(timeout=30) == -signal.SIGTERM
+    finally:  # a failed assertion above must not leave the scan running
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     with HistoryStore(db, create=False) as store:
         assert store.integrity_ok()
@@ -140,16 +145,21 @@ def test_sigterm_mid_write_keeps_the_store_consistent(tmp_path: Path) -> None:
     db, sample = tmp_path / "h.sqlite3", tmp_path / "r.json"
     assert keysweep("scan", "--path", str(tmp_path / "tree"), "--store", str(db), "--json", str(sample)).returncode == 0
     writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(sample)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while True:
-        with HistoryStore(db, create=False) as store:
-            if len(store.scans()) >= 4:
-                break
-        assert writer.poll() is None, writer.stderr.read() if writer.stderr else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    writer.send_signal(signal.SIGTERM)
-    assert writer.wait(timeout=30) == -signal.SIGTERM
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with HistoryStore(db, create=False) as store:
+                if len(store.scans()) >= 4:
+                    break
+            assert writer.poll() is None, writer.stderr.read() if writer.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        writer.send_signal(signal.SIGTERM)
+        assert writer.wait(timeout=30) == -signal.SIGTERM
+    finally:  # a failed assertion above must not leave the writer filling the disk
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
 
     with HistoryStore(db, create=False) as store:
         assert store.integrity_ok()

@@ -1,0 +1,149 @@
+"""A JSON report as the rows a store keeps, and the digests that chain them.
+
+Both backends write exactly these tuples and ``verify`` recomputes the digests from what it reads
+back, so the row values are plain text and integers (no floats, no booleans, no JSON types that a
+database would normalise differently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.store.interface import StoreError
+
+ASSET_COLUMNS = ("scan_id", "asset_id", "type", "properties")
+LOCATION_COLUMNS = ("scan_id", "asset_id", "kind", "ref", "detail")
+RELATION_COLUMNS = ("scan_id", "source", "target", "type")
+FINDING_COLUMNS = ("scan_id", "finding_id", "rule_id", "severity", "category", "asset_id", "waived", "deadline", "data")
+# the scan columns the chain digest covers (besides the digests themselves)
+SCAN_FIELDS = (
+    "id",
+    "scope",
+    "scope_seq",
+    "host",
+    "started_at",
+    "finished_at",
+    "targets_key",
+    "targets",
+    "assets",
+    "findings",
+    "open_findings",
+    "readiness",
+    "by_severity",
+)
+
+Row = tuple[Any, ...]
+
+
+# the column predates "not assessed"; this value stands for a scan without a readiness figure
+NOT_ASSESSED = -1
+
+
+def targets_key(targets: Iterable[str], projection: bool = False) -> str:
+    """Scans of the same set of targets (in any order) share a key: that is what a trend compares.
+
+    A projection (evaluated as of another day) gets a key of its own, so that it is never a point
+    in the trend of real scans, even when it was saved on purpose.
+    """
+    text = "\n".join(sorted(set(targets)))
+    return hashlib.sha256((("projection\n" + text) if projection else text).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRows:
+    scan: dict[str, Any]  # SCAN_FIELDS except scope_seq, which the store assigns under its lock
+    content_digest: str
+    assets: list[Row]
+    locations: list[Row]
+    relations: list[Row]
+    findings: list[Row]
+
+    @property
+    def rows_digest(self) -> str:
+        return rows_digest(self.assets, self.locations, self.relations, self.findings)
+
+
+def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanRows:
+    """The rows of one report; a report that is not a keysweep JSON report is a StoreError."""
+    try:
+        if report is None:
+            report = json.loads(report_json)
+        assert isinstance(report, Mapping)
+        scan, summary = report["scan"], report["summary"]
+        scan_id = str(scan["id"])
+        by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
+        targets = [str(t) for t in scan["targets"]]
+        columns: dict[str, Any] = {
+            "id": scan_id,
+            # reports written before scopes existed: their host was their scope
+            "scope": str(scan.get("scope") or scan.get("host") or ""),
+            "host": str(scan.get("host") or ""),
+            "started_at": str(scan["started_at"]),
+            "finished_at": str(scan["finished_at"]),
+            "targets_key": targets_key(targets, bool(scan.get("projection"))),
+            "targets": _compact(targets),
+            "assets": len(report["assets"]),
+            "findings": len(report["findings"]),
+            "open_findings": sum(by_severity.values()),
+            "readiness": NOT_ASSESSED if summary["readiness"]["score"] is None else int(summary["readiness"]["score"]),
+            "by_severity": _compact(by_severity),
+        }
+        assets: list[Row] = []
+        locations: list[Row] = []
+        for asset in report["assets"]:
+            asset_id = str(asset["id"])
+            assets.append((scan_id, asset_id, str(asset["type"]), _compact(asset.get("properties", {}))))
+            for loc in asset.get("locations", ()):
+                locations.append((scan_id, asset_id, str(loc["kind"]), str(loc["ref"]), str(loc.get("detail", ""))))
+        relations: list[Row] = [
+            (scan_id, str(r["source"]), str(r["target"]), str(r["type"])) for r in report["relations"]
+        ]
+        findings: list[Row] = [
+            (
+                scan_id,
+                str(f["id"]),
+                str(f["rule_id"]),
+                str(f["severity"]),
+                str(f["category"]),
+                str(f["asset_id"]),
+                0 if f.get("waived") is None else 1,
+                None if f.get("deadline") is None else str(f["deadline"]),
+                _compact(f),
+            )
+            for f in report["findings"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+        raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    return ScanRows(
+        scan=columns,
+        content_digest=hashlib.sha256(report_json).hexdigest(),
+        assets=assets,
+        locations=locations,
+        relations=relations,
+        findings=findings,
+    )
+
+
+def rows_digest(*tables: Sequence[Row]) -> str:
+    """Order-independent digest of the child rows (a database returns them in any order)."""
+    digest = hashlib.sha256()
+    for table in tables:
+        digest.update(b"\x1e")
+        for text in sorted(_compact(list(row)) for row in table):
+            digest.update(text.encode())
+            digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def chain_digest(scan: Mapping[str, Any], content_digest: str, rows: str, previous: str) -> str:
+    """The link of one scan in its scope's chain: its row, its content, its rows and the previous link."""
+    fields = [scan[name] for name in SCAN_FIELDS]
+    return hashlib.sha256(_compact([previous, *fields, content_digest, rows]).encode()).hexdigest()

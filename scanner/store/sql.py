@@ -1,0 +1,434 @@
+"""What every SQL backend shares: the queries, the chain, the migrations; a backend adds the driver.
+
+A backend subclass supplies a connection (DB-API cursors through ``_execute``), its transaction and
+its locks, and how it writes many rows at once. Queries are written with ``?`` placeholders and
+translated to the driver's style once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from scanner.inventory.model import TrendPoint, freeze
+from scanner.store import rows as R
+from scanner.store.interface import (
+    AssetRow,
+    ChainHead,
+    ChainProblem,
+    Damaged,
+    DamagedScan,
+    Listing,
+    LocationRow,
+    RelationRow,
+    SaveOutcome,
+    SaveStatus,
+    SchemaError,
+    Store,
+    StoredScan,
+    StoreError,
+    Verification,
+)
+from scanner.store.schema import LATEST, MIGRATIONS
+
+_LIST_COLUMNS = (
+    "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
+)
+_CHAIN_COLUMNS = ", ".join(R.SCAN_FIELDS) + ", content_digest, rows_digest, prev_digest, chain_digest, report"
+# rows are read for this many scans per query: bounded memory, few round trips
+_ID_CHUNK = 50
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _decompress(blob: Any) -> bytes:
+    return zlib.decompress(bytes(blob))
+
+
+class SqlStore(Store):
+    placeholder: ClassVar[str] = "?"
+    blob_type: ClassVar[str] = "BLOB"
+    for_update: ClassVar[str] = ""
+    db_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, display: str, read_only: bool) -> None:
+        self.display = display
+        self.read_only = read_only
+        self._version = 0
+
+    # -- what a backend supplies ----------------------------------------------------------------
+    @abstractmethod
+    def _raw_execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]:
+        """One write transaction, rolled back on any exception."""
+
+    @abstractmethod
+    def _lock_schema(self) -> None:
+        """Inside a transaction: one migrating process at a time."""
+
+    @abstractmethod
+    def _read_version(self) -> int: ...
+
+    @abstractmethod
+    def _write_version(self, version: int) -> None: ...
+
+    @abstractmethod
+    def _insert_many(self, table: str, columns: Sequence[str], rows: Sequence[R.Row]) -> None: ...
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.placeholder != "?":
+            sql = sql.replace("?", self.placeholder)
+        return self._raw_execute(sql, params)
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except self.db_errors as exc:
+            raise StoreError(f"cannot {action} {self.display}: {str(exc).strip()}") from None
+        except (OSError, zlib.error) as exc:
+            raise StoreError(f"cannot {action} {self.display}: {exc}") from None
+
+    def _open_schema(self, create: bool, check: bool = True) -> None:
+        """Check the schema on opening: a new store is created at the latest version, an old one
+        must be upgraded explicitly, and a newer one is refused (its data would be misread)."""
+        with self._guard("open"):
+            version = self._read_version()
+        if version == 0 and create and not self.read_only:
+            self.upgrade()
+            return
+        self._version = version
+        if not check:
+            return  # `store upgrade` and `store version` open a store whatever its version
+        if version > LATEST:
+            raise SchemaError(
+                f"store {self.display} has schema version {version}; this keysweep knows up to {LATEST}:"
+                " upgrade keysweep"
+            )
+        if 0 < version < LATEST:
+            raise SchemaError(
+                f"store {self.display} has schema version {version}, this keysweep needs {LATEST}:"
+                f" run `keysweep store upgrade --store {self.display}` first"
+            )
+
+    @property
+    def _empty(self) -> bool:
+        return self._version == 0
+
+    # -- schema ---------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self._guard("read"):
+            return self._read_version()
+
+    def upgrade(self) -> tuple[int, int]:
+        if self.read_only:
+            raise StoreError(f"store {self.display} is open read-only")
+        with self._guard("upgrade"), self._transaction():
+            self._lock_schema()
+            start = self._read_version()
+            if start > LATEST:
+                raise SchemaError(f"store {self.display} has schema version {start}; this keysweep knows {LATEST}")
+            for migration in MIGRATIONS:
+                if migration.version <= start:
+                    continue
+                for statement in migration.statements:
+                    self._execute(statement.replace("BLOB", self.blob_type))
+                if migration.backfill:
+                    self._backfill()
+                self._write_version(migration.version)
+        self._version = LATEST
+        return start, LATEST
+
+    def _backfill(self) -> None:
+        """Scans stored before rows and chains existed get them, in the order they were taken."""
+        old = self._execute("SELECT id, report FROM scans ORDER BY finished_at, id").fetchall()
+        heads: dict[str, tuple[int, str]] = {}
+        for _scan_id, blob in old:
+            try:
+                report_json = _decompress(blob)
+                derived = R.derive(report_json)
+            except (zlib.error, StoreError):
+                continue  # a damaged scan stays as it is: verify and load name it
+            scope = derived.scan["scope"]
+            seq, head = heads.get(scope, (0, ""))
+            self._write_rows(derived, seq + 1, head, update=True)
+            heads[scope] = (seq + 1, self._chain_of(derived, seq + 1, head))
+        for scope, (seq, digest) in heads.items():
+            self._execute("INSERT INTO scopes VALUES (?, ?, ?)", (scope, seq, digest))
+
+    # -- writing --------------------------------------------------------------------------------
+    @staticmethod
+    def _chain_of(derived: R.ScanRows, seq: int, previous: str) -> str:
+        scan = {**derived.scan, "scope_seq": seq}
+        return R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
+
+    def _write_rows(
+        self, derived: R.ScanRows, seq: int, previous: str, *, update: bool = False, blob: Any = None
+    ) -> str:
+        scan = {**derived.scan, "scope_seq": seq}
+        rows_digest = derived.rows_digest
+        chain = R.chain_digest(scan, derived.content_digest, rows_digest, previous)
+        stored_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        extra = {
+            "stored_at": stored_at,
+            "content_digest": derived.content_digest,
+            "rows_digest": rows_digest,
+            "prev_digest": previous,
+            "chain_digest": chain,
+        }
+        if update:
+            columns = {k: v for k, v in {**scan, **extra}.items() if k != "id"}
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            self._execute(f"UPDATE scans SET {assignments} WHERE id = ?", (*columns.values(), scan["id"]))
+        else:
+            columns = {**scan, **extra, "report": blob}
+            marks = ", ".join("?" for _ in columns)
+            self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
+        self._insert_many("assets", R.ASSET_COLUMNS, derived.assets)
+        self._insert_many("locations", R.LOCATION_COLUMNS, derived.locations)
+        self._insert_many("relations", R.RELATION_COLUMNS, derived.relations)
+        self._insert_many("findings", R.FINDING_COLUMNS, derived.findings)
+        return chain
+
+    def save(self, report_json: bytes) -> SaveOutcome:
+        if self.read_only:
+            raise StoreError(f"store {self.display} is open read-only")
+        derived = R.derive(report_json)
+        scan_id, scope = derived.scan["id"], derived.scan["scope"]
+        # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save
+        blob = zlib.compress(report_json, 1)
+        with self._guard("write to"), self._transaction():
+            # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
+            self._execute("INSERT INTO scopes VALUES (?, 0, '') ON CONFLICT (scope) DO NOTHING", (scope,))
+            seq, head = self._execute(
+                f"SELECT head_seq, head_digest FROM scopes WHERE scope = ?{self.for_update}", (scope,)
+            ).fetchone()
+            existing = self._execute("SELECT content_digest FROM scans WHERE id = ?", (scan_id,)).fetchone()
+            if existing is not None:
+                if existing[0] == derived.content_digest:
+                    return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
+                raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
+            chain = self._write_rows(derived, seq + 1, head, blob=blob)
+            self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
+        return SaveOutcome(scan_id, scope, SaveStatus.STORED)
+
+    # -- reading --------------------------------------------------------------------------------
+    def listing(
+        self, limit: int | None = None, targets: Sequence[str] | None = None, scope: str | None = None
+    ) -> Listing:
+        if self._empty:
+            return Listing(())
+        query = f"SELECT {_LIST_COLUMNS} FROM scans"
+        where: list[str] = []
+        params: list[Any] = []
+        if targets is not None:
+            where.append("targets_key = ?")
+            params.append(R.targets_key(targets))
+        if scope is not None:
+            where.append("scope = ?")
+            params.append(scope)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY finished_at DESC, scope_seq DESC, id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._guard("read"):
+            fetched = self._execute(query, params).fetchall()
+        scans: list[StoredScan] = []
+        damaged: list[Damaged] = []
+        for row in fetched:
+            try:
+                scans.append(self._stored(row))
+            except (ValueError, TypeError, AttributeError) as exc:
+                damaged.append(Damaged(str(row[0]), f"{type(exc).__name__}: {exc}"))
+        return Listing(tuple(scans), tuple(damaged))
+
+    @staticmethod
+    def _stored(row: Sequence[Any]) -> StoredScan:
+        targets = json.loads(row[3])
+        by_severity = json.loads(row[8])
+        if not isinstance(targets, list) or not isinstance(by_severity, dict):
+            raise ValueError("targets or severity counts are not what a scan row holds")
+        _parse_time(row[2])  # a scan whose time cannot be read cannot be ordered or trended
+        return StoredScan(
+            id=str(row[0]),
+            started_at=str(row[1]),
+            finished_at=str(row[2]),
+            targets=tuple(str(t) for t in targets),
+            assets=int(row[4]),
+            findings=int(row[5]),
+            open_findings=int(row[6]),
+            readiness=None if int(row[7]) == R.NOT_ASSESSED else int(row[7]),
+            by_severity={str(k): int(v) for k, v in by_severity.items()},
+            scope=str(row[9]),
+            host=str(row[10]),
+        )
+
+    def resolve(self, ref: str) -> str:
+        if self._empty:
+            raise StoreError(f"no scan {ref!r} in store {self.display}")
+        pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._guard("read"):
+            found = self._execute(
+                "SELECT id FROM scans WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2", (ref, pattern)
+            ).fetchall()
+        ids = {str(r[0]) for r in found}
+        if ref in ids:
+            return ref
+        if not ids:
+            raise StoreError(f"no scan {ref!r} in store {self.display}")
+        if len(ids) > 1:
+            raise StoreError(f"scan id prefix {ref!r} is ambiguous in store {self.display}")
+        return ids.pop()
+
+    def load_bytes(self, ref: str) -> bytes:
+        scan_id = self.resolve(ref)
+        with self._guard("read"):
+            row = self._execute("SELECT report FROM scans WHERE id = ?", (scan_id,)).fetchone()
+        try:
+            return _decompress(row[0])
+        except (zlib.error, TypeError) as exc:
+            raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
+
+    def trend(self, targets: Sequence[str], limit: int = 12, exclude: str | None = None) -> tuple[TrendPoint, ...]:
+        points = [
+            TrendPoint(
+                scan_id=s.id,
+                finished_at=_parse_time(s.finished_at),
+                readiness=s.readiness,
+                assets=s.assets,
+                open_findings=s.open_findings,
+                by_severity=freeze(s.by_severity),
+            )
+            for s in self.scans(limit=limit + 1, targets=targets)
+            if s.id != exclude
+        ]
+        return tuple(reversed(points[:limit]))
+
+    def latest_per_scope(self) -> list[StoredScan]:
+        if self._empty:
+            return []
+        query = (
+            f"SELECT {_LIST_COLUMNS} FROM scans s WHERE NOT EXISTS (SELECT 1 FROM scans t WHERE t.scope = s.scope"
+            " AND (t.finished_at > s.finished_at OR (t.finished_at = s.finished_at AND t.scope_seq > s.scope_seq)))"
+            " ORDER BY scope"
+        )
+        with self._guard("read"):
+            fetched = self._execute(query).fetchall()
+        latest: list[StoredScan] = []
+        for row in fetched:
+            try:
+                latest.append(self._stored(row))
+            except (ValueError, TypeError, AttributeError):
+                continue  # listed as damaged by `history`; a fleet view does without it
+        return latest
+
+    def verify(self) -> Verification:
+        if self._empty:
+            return Verification((), ())
+        with self._guard("read"):
+            heads = {str(s): (int(n), str(d)) for s, n, d in self._execute("SELECT * FROM scopes").fetchall()}
+            scopes = sorted(
+                {str(r[0]) for r in self._execute("SELECT DISTINCT scope FROM scans").fetchall()} | set(heads)
+            )
+            problems: list[ChainProblem] = []
+            summary: list[ChainHead] = []
+            for scope in scopes:
+                found, last = self._verify_scope(scope, heads.get(scope), problems)
+                summary.append(ChainHead(scope, found, last))
+        return Verification(tuple(summary), tuple(problems))
+
+    def _verify_scope(self, scope: str, head: tuple[int, str] | None, problems: list[ChainProblem]) -> tuple[int, str]:
+        chain = self._execute(f"SELECT {_CHAIN_COLUMNS} FROM scans WHERE scope = ? ORDER BY scope_seq", (scope,))
+        previous, expected_seq, count = "", 1, 0
+        for row in chain.fetchall():
+            count += 1
+            scan = dict(zip(R.SCAN_FIELDS, row[: len(R.SCAN_FIELDS)], strict=True))
+            content, rows_digest, prev, link, blob = row[len(R.SCAN_FIELDS) :]
+            scan_id, seq = str(scan["id"]), scan["scope_seq"]
+
+            def note(problem: str, scan_id: str = scan_id) -> None:
+                problems.append(ChainProblem(scope, scan_id, problem))
+
+            if not isinstance(seq, int):
+                note("the scan has no place in its scope's chain (sequence number missing)")
+                continue
+            if seq != expected_seq:
+                missing = seq - expected_seq
+                note(f"{missing} scan(s) before this one are missing from the chain (deleted?)")
+            if prev != previous:
+                note("the link to the previous scan does not match (a scan before it was altered or deleted)")
+            try:
+                if hashlib.sha256(_decompress(blob)).hexdigest() != content:
+                    note("the stored report was altered (its digest does not match)")
+            except (zlib.error, TypeError) as exc:
+                note(f"the stored report is damaged: {exc}")
+            if self._rows_digest(scan_id) != rows_digest:
+                note("its asset, location, relation or finding rows were altered")
+            if R.chain_digest(scan, str(content), str(rows_digest), str(prev)) != link:
+                note("the scan row was altered (its chain digest does not match)")
+            previous, expected_seq = str(link), seq + 1
+        if head is not None:
+            head_seq, head_digest = head
+            if head_seq >= expected_seq:
+                problems.append(
+                    ChainProblem(
+                        scope, "", f"the latest {head_seq - expected_seq + 1} scan(s) of the scope are missing"
+                    )
+                )
+            elif head_seq == expected_seq - 1 and head_digest != previous:
+                problems.append(ChainProblem(scope, "", "the scope's head does not match its latest scan"))
+        return count, previous
+
+    def _rows_digest(self, scan_id: str) -> str:
+        tables = []
+        for table, columns in (
+            ("assets", R.ASSET_COLUMNS),
+            ("locations", R.LOCATION_COLUMNS),
+            ("relations", R.RELATION_COLUMNS),
+            ("findings", R.FINDING_COLUMNS),
+        ):
+            tables.append(
+                self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE scan_id = ?", (scan_id,)).fetchall()
+            )
+        return R.rows_digest(*tables)
+
+    # -- rows for the fleet view ----------------------------------------------------------------
+    def _rows(self, table: str, columns: Sequence[str], scan_ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        if self._empty:
+            return
+        for start in range(0, len(scan_ids), _ID_CHUNK):
+            chunk = list(scan_ids[start : start + _ID_CHUNK])
+            marks = ", ".join("?" for _ in chunk)
+            with self._guard("read"):
+                fetched = self._execute(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE scan_id IN ({marks})", chunk
+                ).fetchall()
+            yield from fetched
+
+    def asset_rows(self, scan_ids: Sequence[str]) -> Iterator[AssetRow]:
+        for row in self._rows("assets", R.ASSET_COLUMNS, scan_ids):
+            yield AssetRow(*row)
+
+    def location_rows(self, scan_ids: Sequence[str]) -> Iterator[LocationRow]:
+        for row in self._rows("locations", R.LOCATION_COLUMNS, scan_ids):
+            yield LocationRow(*row)
+
+    def relation_rows(self, scan_ids: Sequence[str]) -> Iterator[RelationRow]:
+        for row in self._rows("relations", R.RELATION_COLUMNS, scan_ids):
+            yield RelationRow(*row)
+
+
+__all__ = ["DamagedScan", "SqlStore"]

@@ -1,0 +1,45 @@
+"""What the store tests share: a real scan's report, variants of it per scope, raw SQL on a store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+from scanner.reporting.json_report import JsonReporter
+from tests.support.scans import mixed_tree, scan_paths
+
+
+def real_report(root: Path) -> bytes:
+    """The JSON report of a real scan of a small mixed tree (keys, certificates, a CA)."""
+    mixed_tree(root)
+    return JsonReporter().render(scan_paths(root))
+
+
+def variant(report_json: bytes, scope: str, minute: int = 0, scan_id: str | None = None) -> bytes:
+    """The same content as another scope's scan at another time (what a second host would send)."""
+    report = json.loads(report_json)
+    report["scan"]["id"] = scan_id or str(uuid.uuid4())
+    report["scan"]["scope"] = scope
+    report["scan"]["host"] = scope
+    report["scan"]["finished_at"] = f"2026-01-01T10:{minute:02d}:00Z"
+    return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def execute(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run SQL straight on the store's database, as an operator (or an attacker) with access would."""
+    if url.startswith("postgresql://"):
+        import os
+
+        import psycopg
+
+        with psycopg.connect(url, password=os.environ["PGPASSWORD"], autocommit=True) as db:
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return list(cursor.fetchall()) if cursor.description else []
+    db = sqlite3.connect(url, isolation_level=None)
+    try:
+        return list(db.execute(sql, params).fetchall())
+    finally:
+        db.close()

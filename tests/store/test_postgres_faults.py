@@ -1,0 +1,118 @@
+"""PostgreSQL under faults: a connection lost in the middle of an ingest, and 20 concurrent ingests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from scanner.fleet.bundle import seal
+from scanner.store.interface import SaveStatus, StoreError
+from scanner.store.postgres import PostgresStore
+from tests.store.helpers import execute, variant
+
+
+def test_connection_lost_mid_ingest_rolls_back_and_the_retry_stores_once(postgres_server, report_json: bytes) -> None:  # type: ignore[no-untyped-def]
+    url = postgres_server.new_database()
+    scan = variant(report_json, "web-1", 1)
+    with PostgresStore(url):
+        pass  # the schema exists before the fault is staged
+    admin = postgres_server.connect(url)
+    admin.execute("BEGIN")
+    # the ingest gets as far as the findings rows, then waits on this lock: mid-transaction
+    admin.execute("LOCK TABLE findings IN ACCESS EXCLUSIVE MODE")
+    store = PostgresStore(url)
+    failure: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            store.save(scan)
+        except BaseException as exc:
+            failure.append(exc)
+
+    writer = threading.Thread(target=save)
+    writer.start()
+    pid = store.backend_pid()
+    deadline = time.monotonic() + 60
+    while not admin.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[
+        0
+    ]:
+        assert time.monotonic() < deadline, "the ingest never reached the locked table"
+        time.sleep(0.05)
+    # it has written the scan, asset, location and relation rows inside its transaction by now
+    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    writer.join(60)
+    admin.execute("ROLLBACK")
+    admin.close()
+    assert len(failure) == 1 and isinstance(failure[0], StoreError), failure
+    assert postgres_server.password not in str(failure[0])
+    assert execute(url, "SELECT (SELECT count(*) FROM scans) + (SELECT count(*) FROM assets)")[0][0] == 0
+
+    with PostgresStore(url) as retry:
+        assert retry.save(scan).status is SaveStatus.STORED
+        assert retry.save(scan).status is SaveStatus.DUPLICATE
+        assert retry.verify().ok
+    report = json.loads(scan)
+    assert execute(url, "SELECT count(*) FROM assets")[0][0] == len(report["assets"])
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
+    postgres_server,
+    report_json: bytes,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    url = postgres_server.new_database()  # empty: the concurrent ingests race to create the schema too
+    key = Ed25519PrivateKey.generate()
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    (trusted / "host.pub").write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    bundles = []
+    for n in range(20):
+        path = tmp_path / f"b{n:02d}.bundle"
+        path.write_bytes(seal(variant(report_json, f"scope-{n % 4}", n), key))
+        bundles.append(path)
+    # each process ingests its own bundle and, as a retry would, its neighbour's
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scanner",
+                "ingest",
+                "--store",
+                url,
+                "--trusted-keys",
+                str(trusted),
+                str(b),
+                str(bundles[(n + 1) % 20]),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n, b in enumerate(bundles)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=240)
+        assert process.returncode == 0, err
+    per_report = json.loads(report_json)
+    counts = execute(
+        url,
+        "SELECT (SELECT count(*) FROM scans), (SELECT count(DISTINCT id) FROM scans), (SELECT count(*) FROM assets),"
+        " (SELECT count(*) FROM findings), (SELECT count(*) FROM scopes)",
+    )[0]
+    assert counts == (20, 20, 20 * len(per_report["assets"]), 20 * len(per_report["findings"]), 4)
+    with PostgresStore(url) as store:
+        verification = store.verify()
+        assert verification.ok, verification.problems
+        assert sorted(h.scans for h in verification.scopes) == [5, 5, 5, 5]
