@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ from scanner.targets import TargetError, expand, read_targets_file
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
+# each reporter's own settings, from the options that shape that one format
+_REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "sarif": lambda opts: {"root": opts["sarif_root"]},
+    "cbom": lambda opts: {"version": opts["cbom_version"]},
+}
 
 
 class TerminalProgress:
@@ -120,8 +126,16 @@ class TerminalProgress:
 )
 @click.option("--json", "out_json", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--html", "out_html", type=click.Path(path_type=Path), help="Write the HTML report here.")
-@click.option("--cbom", "out_cbom", type=click.Path(path_type=Path), help="Write a CycloneDX 1.6 CBOM here.")
+@click.option("--cbom", "out_cbom", type=click.Path(path_type=Path), help="Write a CycloneDX CBOM here.")
+@click.option(
+    "--cbom-version", type=click.Choice(["1.6", "1.7"]), default="1.6", show_default=True, help="CycloneDX version."
+)
 @click.option("--sarif", "out_sarif", type=click.Path(path_type=Path), help="Write SARIF 2.1.0 here.")
+@click.option(
+    "--sarif-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory SARIF file locations are relative to (default: the current directory).",
+)
 @click.option("--csv", "out_csv", type=click.Path(path_type=Path), help="Write findings as CSV here.")
 @click.option(
     "--fail-on",
@@ -171,7 +185,7 @@ def scan(**opts: Any) -> None:
     waivers = _waivers(opts["waivers_file"])
     outputs = {name: opts[f"out_{name}"] for name in _REPORT_OPTIONS if opts[f"out_{name}"]}
     try:
-        reporters = {name: load_reporter(name) for name in outputs}
+        reporters = {name: load_reporter(name, **_report_settings(name, opts)) for name in outputs}
     except ReporterError as exc:
         raise usage_error(str(exc)) from None
 
@@ -205,6 +219,11 @@ def scan(**opts: Any) -> None:
     if history_path is not None:
         click.echo(f"keysweep: scan {result.metadata.id} saved to {history_path}", err=True)
     sys.exit(_exit_code(result, opts["fail_on"]))
+
+
+def _report_settings(name: str, opts: dict[str, Any]) -> dict[str, Any]:
+    settings = _REPORT_SETTINGS.get(name)
+    return settings(opts) if settings else {}
 
 
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:

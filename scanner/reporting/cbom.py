@@ -166,7 +166,13 @@ def _short_name(asset: Asset) -> str:
 
 def _props(asset: Asset, extra: dict[str, Any] | None = None) -> list[Property]:
     out = [Property(name="keysweep:asset-id", value=asset.id)]
-    out += [Property(name="keysweep:location", value=f"{loc.kind}:{loc.ref}") for loc in asset.locations[:20]]
+    # a location's ref may already carry its kind ("tls:host:port", "pkcs11:serial"): never doubled
+    out += [
+        Property(
+            name="keysweep:location", value=loc.ref if loc.ref.startswith(f"{loc.kind}:") else f"{loc.kind}:{loc.ref}"
+        )
+        for loc in asset.locations[:20]
+    ]
     for name, value in (extra or {}).items():
         if value is not None:
             out.append(Property(name=f"keysweep:{name}", value=str(value)))

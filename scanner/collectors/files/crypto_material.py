@@ -184,7 +184,8 @@ class CryptoMaterialHandler:
             found.error(f"{begins - len(blocks)} PEM block(s) are truncated (BEGIN without a matching END)")
         for index, match in enumerate(blocks, start=1):
             label = match.group(1).decode("ascii")
-            detail = f"PEM block {index} ({label})"
+            line = data.count(b"\n", 0, match.start()) + 1  # lets SARIF and CSV point at the block
+            detail = f"PEM block {index} ({label}) at line {line}"
             block = match.group(0)
             try:
                 self._parse_pem_block(found, label, block, detail, context)
