@@ -19,6 +19,7 @@ FILE_HANDLERS = "keysweep.file_handlers"
 CHECKS = "keysweep.checks"
 REPORTERS = "keysweep.reporters"
 COMMANDS = "keysweep.commands"
+IMPORTERS = "keysweep.importers"
 
 
 class PluginError(RuntimeError):

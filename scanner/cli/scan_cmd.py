@@ -75,6 +75,13 @@ class TerminalProgress:
     type=click.Path(path_type=Path),
     help="PKCS#11 module (.so) to inventory; repeatable.",
 )
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A peer tool's result file (sslyze, testssl.sh, ssh-audit JSON or a CycloneDX CBOM); repeatable.",
+)
 @click.option("--pkcs11-token", "pkcs11_token", metavar="LABEL", help="Only this token (default: every token).")
 @click.option(
     "--pkcs11-pin-env",
@@ -177,7 +184,7 @@ def scan(**opts: Any) -> None:
         opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
-        raise usage_error("nothing to scan: give --path, --tls, --targets or --pkcs11-module")
+        raise usage_error("nothing to scan: give --path, --tls, --targets, --pkcs11-module or --import")
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
@@ -264,6 +271,7 @@ def _targets(opts: dict[str, Any]) -> list[Target]:
         raise usage_error(str(exc)) from None
     for module in opts["pkcs11_modules"]:
         targets.append(Target("pkcs11", str(module.absolute())))
+    targets += [Target("import", str(p.absolute())) for p in opts.get("imports") or ()]
     return targets
 
 
