@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, ScanResult, freeze
 from scanner.reporting.cbom import CbomReporter
 from scanner.scan import ScanRequest, run_scan
+from tests.support.cbom_checks import check_references, walk
 from tests.support.scans import mixed_tree, scan_paths
 
 CORPUS = Path(__file__).parents[1] / "collectors" / "imports" / "corpus"
@@ -33,38 +33,6 @@ def render(result: ScanResult, version: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(text)
     assert document["specVersion"] == version
     return document
-
-
-def walk(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for component in components:
-        yield component
-        yield from walk(component.get("components", []))
-
-
-def used_refs(node: Any) -> Iterator[str]:
-    """Every bom-ref a document uses (not defines): *Ref fields, algorithms, cryptoRefArray, ..."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key.endswith("Ref") and isinstance(value, str):
-                yield value
-            elif key in ("algorithms", "cryptoRefArray", "dependsOn", "assemblies") and isinstance(value, list):
-                yield from (v for v in value if isinstance(v, str))
-            elif key == "ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from used_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from used_refs(item)
-
-
-def check_references(document: dict[str, Any]) -> None:
-    defined = {c["bom-ref"] for c in walk(document["components"])}
-    assert len(defined) == len(list(walk(document["components"]))), "a bom-ref is defined twice"
-    missing = set(used_refs({"components": document["components"], "dependencies": document["dependencies"],
-                             "compositions": document["compositions"]})) - defined  # fmt: skip
-    assert not missing, sorted(missing)[:10]
-    assert {d["ref"] for d in document["dependencies"]} == defined  # every component is in the graph
 
 
 def imported_scan(*files: Path, extra: tuple[Target, ...] = ()) -> ScanResult:
