@@ -53,6 +53,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "pkcs11_pin_file": ("pkcs11_pin_file", "path"),
         "password_envs": ("password_envs", "strings"),
         "password_files": ("password_files", "paths"),
+        "imports": ("imports", "existing-paths"),
     },
     "policy": {
         "policies": ("policies", "strings"),
@@ -65,7 +66,11 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
     },
-    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "outputs": {
+        **{name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+        "cbom_version": ("cbom_version", "string"),
+        "sarif_root": ("sarif_root", "path"),
+    },
     "store": {
         "path": ("store", "path"),
         "enabled": ("no_store", "negated-bool"),

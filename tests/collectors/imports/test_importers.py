@@ -311,3 +311,22 @@ def test_live_ssh_audit_of_an_sshd_started_here(tmp_path: Path) -> None:
     config_rules = {f.rule_id for f in by_config.findings if ".ssh." in f.rule_id}
     assert rule_ids(by_import, ssh.id) == config_rules
     assert dataclasses.asdict(by_import.metadata)["targets"] == (f"import:{out}",)
+
+
+def test_cli_imports_and_writes_cbom_17_and_sarif_relative_to_its_root(run_keysweep: Any, tmp_path: Path) -> None:
+    cbom, sarif = tmp_path / "scan.cdx.json", tmp_path / "scan.sarif"
+    done = run_keysweep(
+        ["--import", str(CORPUS / "sslyze-legacy.json"), "--import", str(CORPUS / "ssh-audit-sshd.json"),
+         "--cbom", str(cbom), "--cbom-version", "1.7", "--sarif", str(sarif), "--sarif-root", str(CORPUS.parent)]
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert {a["type"] for a in done.assets()} >= {"tls-endpoint", "ssh-endpoint", "certificate", "key"}
+    assert json.loads(cbom.read_text())["specVersion"] == "1.7"
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in json.loads(sarif.read_text())["runs"][0]["results"]
+        for loc in r["locations"]
+    }
+    assert uris == {"corpus/sslyze-legacy.json", "corpus/ssh-audit-sshd.json"}
+    bad = run_keysweep(["--import", str(CORPUS / "sslyze-legacy.json"), "--cbom", str(cbom), "--cbom-version", "2.0"])
+    assert bad.exit_code == 2 and "2.0" in bad.output
