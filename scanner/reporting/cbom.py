@@ -453,7 +453,9 @@ class _Builder:
         """One ``data`` component per target that could not be assessed (a timeout, a refused
         connection, an unreadable file), so that compositions can say what is missing."""
         for error in self.result.errors:
-            if error.collector in ("waivers", "keysweep") or error.target in self.assets:
+            # a target that gave an asset was assessed, if not completely (one bad PEM block, one probe)
+            seen = (error.target, f"file:{error.target}", f"tls:{error.target}", f"ssh:{error.target}")
+            if error.collector in ("waivers", "keysweep") or any(t in self.assets for t in seen):
                 continue
             ref = f"not-assessed:{error.collector}:{error.target}"
             if ref in self.components:
