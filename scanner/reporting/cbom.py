@@ -327,7 +327,12 @@ class _Builder:
             certificate["serialNumber"] = str(props["serial"])
         if props.get("sha256_fingerprint"):
             certificate["fingerprint"] = {"alg": "SHA-256", "content": str(props["sha256_fingerprint"])}
-        certificate["certificateState"] = [{"state": _certificate_state(asset).value}]
+        state = _certificate_state(asset)
+        certificate["certificateState"] = [{"state": state.value}]
+        if props.get("not_before"):
+            certificate["activationDate"] = str(props["not_before"])
+        if state is RelatedCryptoMaterialState.DEACTIVATED and props.get("not_after"):
+            certificate["deactivationDate"] = str(props["not_after"])
 
     def _endpoint(self, asset: Asset) -> None:
         props = asset.properties

@@ -74,6 +74,13 @@ def test_both_versions_are_strict_valid_and_every_reference_resolves(tmp_path: P
         cert_props = certificate["cryptoProperties"]["certificateProperties"]
         assert cert_props["fingerprint"]["alg"] == "SHA-256" and len(cert_props["fingerprint"]["content"]) == 64
         assert cert_props["serialNumber"] and cert_props["certificateState"][0]["state"] in ("active", "deactivated")
+        assert cert_props["activationDate"].endswith("Z")
+        states = {
+            c["cryptoProperties"]["certificateProperties"]["certificateState"][0]["state"]
+            for c in walk(document["components"])
+            if c.get("cryptoProperties", {}).get("assetType") == "certificate"
+        }
+        assert "deactivated" in states  # the expired certificate of the tree
 
 
 def test_tls12_ecdhe_rsa_aes128_gcm_sha256_references_its_four_algorithms() -> None:

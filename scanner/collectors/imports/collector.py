@@ -83,3 +83,5 @@ def _read(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         return CollectionError(str(path), "import", f"not JSON: {exc.msg} at line {exc.lineno}")
+    except RecursionError:  # hostile nesting: no peer tool writes thousands of levels
+        return CollectionError(str(path), "import", "not a result file: JSON nested too deeply")

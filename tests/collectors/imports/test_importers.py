@@ -159,12 +159,15 @@ def test_unreadable_and_unknown_files_are_errors_and_the_other_imports_stay(tmp_
         "accepted_cipher_suites": [{"cipher_suite": {"openssl_name": "AES128-SHA"}}]  # no IANA name
     }
     broken.write_text(json.dumps(document))
-    result = imported(truncated, unknown, binary, broken, CORPUS / "sslyze-legacy.json")
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    result = imported(truncated, unknown, binary, broken, nested, CORPUS / "sslyze-legacy.json")
     errors = {e.target: e.message for e in result.errors}
     assert "not JSON" in errors[str(truncated)]
     assert "not a result file keysweep can import" in errors[str(unknown)]
     assert "not UTF-8" in errors[str(binary)]
     assert "unexpected sslyze result shape" in errors[str(broken)]
+    assert "nested too deeply" in errors[str(nested)]
     # the good import is all there
     host, port = sslyze_server(CORPUS / "sslyze-legacy.json")
     assert endpoint(result, AssetType.TLS_ENDPOINT).id == f"tls:{host}:{port}"
