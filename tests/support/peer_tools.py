@@ -107,3 +107,17 @@ def ssh_audit_json(port: int, out: Path, timeout: float = 120) -> Path:
         raise RuntimeError(f"ssh-audit wrote no JSON: {done.stdout[:200]!r} {done.stderr[:200]!r}")
     out.write_bytes(done.stdout)
     return out
+
+
+def ssh_audit_targets_json(targets: list[str], out: Path, timeout: float = 120) -> Path:
+    """ssh-audit ``-j -T FILE``: one JSON list with every target's result."""
+    binary = shutil.which("ssh-audit")
+    if binary is None:
+        raise RuntimeError("ssh-audit is not installed (scripts/bootstrap.sh installs it)")
+    listing = out.with_suffix(".targets")
+    listing.write_text("".join(f"{t}\n" for t in targets))
+    done = subprocess.run([binary, "-j", "-T", str(listing)], capture_output=True, timeout=timeout, check=False)
+    if not done.stdout.strip().startswith(b"["):
+        raise RuntimeError(f"ssh-audit wrote no JSON list: {done.stdout[:200]!r} {done.stderr[:200]!r}")
+    out.write_bytes(done.stdout)
+    return out

@@ -1,11 +1,12 @@
-"""ssh-audit's ``-j`` JSON: the server as an ``ssh-endpoint`` (``ssh:<host>:<port>``).
+"""ssh-audit's ``-j`` JSON: each server as an ``ssh-endpoint`` (``ssh:<host>:<port>``).
 
 Properties follow DESIGN.md's second round (host, port, software, kex, host_key_algorithms,
-ciphers, macs, pq_key_exchange). The algorithm lists are also given as one ``ssh_contexts`` entry,
-the shape the sshd_config collector gives, so that the same SSH rules judge an imported server and
-a config file. Limits of the format: ssh-audit 2.x does not record the port (22, its default, is
-assumed and said so), and gives host keys only as SSH fingerprints, from which no SPKI (and so no
-``key:spki-sha256:`` id) can be derived: they are kept as ``host_keys`` on the endpoint.
+ciphers, macs, pq_key_exchange). One server per file, or a list of them (``-T`` with ``-j``).
+The algorithm lists are also given as one ``ssh_contexts`` entry, the shape the sshd_config
+collector gives, so that the same SSH rules judge an imported server and a config file.
+Limits of the format: ssh-audit 2.x does not record the port (22, its default, is assumed and
+said so; 3.x writes it), and host keys come only as SSH fingerprints, from which no SPKI (and so
+no ``key:spki-sha256:`` id) can be derived: they are kept as ``host_keys`` on the endpoint.
 """
 
 from __future__ import annotations
@@ -24,32 +25,44 @@ _KEX_MARKERS = ("ext-info-", "kex-strict-")
 
 
 def _names(entries: Any) -> list[str]:
+    # 2.x lists names for enc/mac and {"algorithm": ...} for kex/key; later versions use objects throughout
     return [str(e["algorithm"] if isinstance(e, dict) else e) for e in entries or []]
+
+
+def _is_server(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("banner"), dict)
+        and "kex" in document
+        and ("enc" in document or "key" in document)
+    )
 
 
 class SshAuditImporter:
     name: ClassVar[str] = "ssh-audit"
 
     def detect(self, document: Any) -> bool:
-        return (
-            isinstance(document, dict)
-            and isinstance(document.get("banner"), dict)
-            and "kex" in document
-            and ("enc" in document or "key" in document)
-        )
+        # one server, or a list of them (``-T targets.txt`` with ``-j``)
+        servers = document if isinstance(document, list) else [document]
+        return bool(servers) and all(_is_server(s) for s in servers)
 
     def observations(self, document: Any, source: ImportSource) -> Iterator[Observation]:
+        for server in document if isinstance(document, list) else [document]:
+            yield from self._server(server, source)
+
+    def _server(self, document: dict[str, Any], source: ImportSource) -> Iterator[Observation]:
         target = str(document.get("target") or "")
         if not target:
             yield source.error("no target in the ssh-audit result (a client audit?): nothing imported")
             return
-        host, port = target, SSH_DEFAULT_PORT
         try:
             ((host, port),) = parse_endpoint(target, default_port=SSH_DEFAULT_PORT)
         except (TargetError, ValueError):
             yield source.error(f"cannot read the target {target!r}")
             return
-        if f":{port}" not in target:
+        if str(document.get("port") or "").isdigit():  # ssh-audit 3.x writes the port apart
+            port = int(document["port"])
+        elif f":{port}" not in target:
             yield source.error(
                 f"ssh-audit's JSON does not record the port; recorded as ssh:{format_endpoint(host, port)} "
                 "(its default)"
@@ -57,7 +70,7 @@ class SshAuditImporter:
         kex_all = _names(document.get("kex"))
         kex = [k for k in kex_all if not k.startswith(_KEX_MARKERS)]
         host_key_algorithms = _names(document.get("key"))
-        ciphers, macs = [str(c) for c in document.get("enc") or []], [str(m) for m in document.get("mac") or []]
+        ciphers, macs = _names(document.get("enc")), _names(document.get("mac"))
         endpoint_id = f"ssh:{format_endpoint(host, port)}"
         fingerprints = {
             (f.get("hostkey"), f.get("hash_alg")): f.get("hash")

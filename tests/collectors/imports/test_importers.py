@@ -302,8 +302,11 @@ def test_live_ssh_audit_of_an_sshd_started_here(tmp_path: Path) -> None:
     sshd, config = peer_tools.start_sshd(tmp_path / "sshd")
     try:
         out = peer_tools.ssh_audit_json(sshd.port, tmp_path / "ssh-audit.json")
+        # -T: a list of results, one per target, in one file
+        listed = peer_tools.ssh_audit_targets_json([f"127.0.0.1:{sshd.port}"], tmp_path / "ssh-audit-list.json")
     finally:
         sshd.stop()
+    from_list = endpoint(imported(listed), AssetType.SSH_ENDPOINT)
     by_import = imported(out)
     ssh = endpoint(by_import, AssetType.SSH_ENDPOINT)
     by_config = scan_paths(config)
@@ -314,6 +317,9 @@ def test_live_ssh_audit_of_an_sshd_started_here(tmp_path: Path) -> None:
     config_rules = {f.rule_id for f in by_config.findings if ".ssh." in f.rule_id}
     assert rule_ids(by_import, ssh.id) == config_rules
     assert dataclasses.asdict(by_import.metadata)["targets"] == (f"import:{out}",)
+    assert {k: from_list.properties[k] for k in ("kex", "ciphers", "macs", "host_key_algorithms")} == {
+        k: ssh.properties[k] for k in ("kex", "ciphers", "macs", "host_key_algorithms")
+    }
 
 
 def test_cli_imports_and_writes_cbom_17_and_sarif_relative_to_its_root(run_keysweep: Any, tmp_path: Path) -> None:
