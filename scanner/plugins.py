@@ -21,6 +21,7 @@ CHECKS = "keysweep.checks"
 REPORTERS = "keysweep.reporters"
 COMMANDS = "keysweep.commands"
 STORES = "keysweep.stores"
+IMPORTERS = "keysweep.importers"
 
 
 class PluginError(RuntimeError):

@@ -54,6 +54,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "pkcs11_pin_file": ("pkcs11_pin_file", "path"),
         "password_envs": ("password_envs", "strings"),
         "password_files": ("password_files", "paths"),
+        "imports": ("imports", "existing-paths"),
     },
     "policy": {
         "policies": ("policies", "strings"),
@@ -72,8 +73,12 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "ca_path": ("ca_paths", "existing-paths"),
     },
     "outputs": {
-        name: (f"out_{name}", "output")
-        for name in ("json", "html", "cbom", "sarif", "csv", "m2302", "oscal_ar", "oscal_poam", "compliance_csv")
+        **{
+            name: (f"out_{name}", "output")
+            for name in ("json", "html", "cbom", "sarif", "csv", "m2302", "oscal_ar", "oscal_poam", "compliance_csv")
+        },
+        "cbom_version": ("cbom_version", "string"),
+        "sarif_root": ("sarif_root", "path"),
     },
     "store": {
         "path": ("store", "path"),

@@ -30,6 +30,8 @@ if [ "$what" = test ]; then
   command -v npm >/dev/null || need+=(npm)
   # a real PostgreSQL server for the store tests (initdb + pg_ctl in a temp dir; no system service)
   [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  # peer scanners whose JSON the importer tests read (sslyze comes with the Python dependencies)
+  command -v testssl >/dev/null || need+=(testssl.sh)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
@@ -67,6 +69,14 @@ fi
 # the cryptography test vectors, at exactly the installed cryptography's version (not committed)
 crypto_version=$(.venv/bin/python -c 'import cryptography; print(cryptography.__version__)')
 .venv/bin/python -m pip install -q --disable-pip-version-check "cryptography-vectors==${crypto_version}"
+
+# Microsoft's SARIF multitool validates the SARIF report in the tests (GitHub's rule set included);
+# npm installs it beside the checkout, not into the system
+multitool=.tools/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+if [ ! -x "$multitool" ]; then
+  npm install --no-save --silent --prefix .tools/sarif-multitool @microsoft/sarif-multitool@5.7.0 >/dev/null
+  chmod +x "$multitool"  # the package ships the binary without its execute bit
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -7,10 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from scanner.demo import read_plan, sample_targets_dir
+from scanner.reporting.cbom import CbomReporter
+from tests.support import sarif_multitool
+from tests.support.cbom_checks import check_references
+from tests.support.reports import result_from_report
 from tests.support.scans import keysweep
 
 
@@ -29,7 +34,25 @@ def test_demo_scans_the_sample_targets(tmp_path: Path) -> None:
 
     cbom = (generated / "report.cdx.json").read_text()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cbom) is None
-    types = {c["cryptoProperties"]["assetType"] for c in json.loads(cbom)["components"]}
+    check_references(json.loads(cbom))
+    # the same scan as CycloneDX 1.7, rendered from the demo's JSON report
+    result = result_from_report(report)
+    cbom_17 = CbomReporter(version="1.7").render(result).decode()
+    assert JsonStrictValidator(SchemaVersion.V1_7).validate_str(cbom_17) is None
+    check_references(json.loads(cbom_17))
+
+    # SARIF: the schema, Microsoft's multitool with GitHub's rules (no error, no warning), and
+    # an artifact location on every result (GitHub rejects an upload without)
+    sarif_path = generated / "report.sarif"
+    sarif = json.loads(sarif_path.read_text())
+    jsonschema.validate(sarif, json.loads(sarif_multitool.SCHEMA.read_text(encoding="utf-8-sig")))
+    assert sarif_multitool.validate(sarif_path, tmp_path) == []
+    results = sarif["runs"][0]["results"]
+    assert len(results) == len(report["findings"])
+    for r in results:
+        assert r["locations"] and all(loc["physicalLocation"]["artifactLocation"]["uri"] for loc in r["locations"])
+    assert "tls:tls:" not in sarif_path.read_text() and "pkcs11:pkcs11:" not in cbom
+    types = {c["cryptoProperties"]["assetType"] for c in json.loads(cbom)["components"] if "cryptoProperties" in c}
     expected = {"certificate", "algorithm", "related-crypto-material"}
     if any(a["type"] == "tls-endpoint" for a in report["assets"]):
         expected.add("protocol")  # once the TLS part of sample-targets is there

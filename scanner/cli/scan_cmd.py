@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ from scanner.targets import TargetError, expand, read_targets_file
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
 # exports for the people who file them: option -> reporter (the M-23-02 inventory is JSON for *.json)
 _EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "oscal-poam", "compliance_csv": "compliance"}
+# each reporter's own settings, from the options that shape that one format
+_REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "sarif": lambda opts: {"root": opts["sarif_root"]},
+    "cbom": lambda opts: {"version": opts["cbom_version"]},
+}
+
 
 
 @click.command("scan")
@@ -79,6 +86,13 @@ _EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "osca
     multiple=True,
     type=click.Path(path_type=Path),
     help="PKCS#11 module (.so) to inventory; repeatable.",
+)
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A peer tool's result file (sslyze, testssl.sh, ssh-audit JSON or a CycloneDX CBOM); repeatable.",
 )
 @click.option("--pkcs11-token", "pkcs11_token", metavar="LABEL", help="Only this token (default: every token).")
 @click.option(
@@ -131,8 +145,16 @@ _EXPORT_OPTIONS = {"m2302": "m2302", "oscal_ar": "oscal-ar", "oscal_poam": "osca
 )
 @click.option("--json", "out_json", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--html", "out_html", type=click.Path(path_type=Path), help="Write the HTML report here.")
-@click.option("--cbom", "out_cbom", type=click.Path(path_type=Path), help="Write a CycloneDX 1.6 CBOM here.")
+@click.option("--cbom", "out_cbom", type=click.Path(path_type=Path), help="Write a CycloneDX CBOM here.")
+@click.option(
+    "--cbom-version", type=click.Choice(["1.6", "1.7"]), default="1.6", show_default=True, help="CycloneDX version."
+)
 @click.option("--sarif", "out_sarif", type=click.Path(path_type=Path), help="Write SARIF 2.1.0 here.")
+@click.option(
+    "--sarif-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory SARIF file locations are relative to (default: the current directory).",
+)
 @click.option("--csv", "out_csv", type=click.Path(path_type=Path), help="Write findings as CSV here.")
 @click.option(
     "--format",
@@ -238,7 +260,7 @@ def scan(**opts: Any) -> None:
         opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
-        raise usage_error("nothing to scan: give --path, --tls, --targets or --pkcs11-module")
+        raise usage_error("nothing to scan: give --path, --tls, --targets, --pkcs11-module or --import")
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
@@ -250,7 +272,7 @@ def scan(**opts: Any) -> None:
     # the findings table is the default, unless stdout is taken by a report or --quiet
     table = level >= 0 and not any(o.to_stdout or o.path in _STDOUT_ALIASES for o in outputs)
     try:
-        reporters = {o.format: load_reporter(o.format) for o in outputs}
+        reporters = {o.format: load_reporter(o.format, **_report_settings(o.format, opts)) for o in outputs}
     except ReporterError as exc:
         raise usage_error(str(exc)) from None
     problems = check_outputs(outputs)
@@ -370,6 +392,11 @@ def render_findings_table(result: ScanResult, level: int) -> str:
     return render_table(result, colour=colour, limit=None if level >= 1 else DEFAULT_LIMIT)
 
 
+def _report_settings(name: str, opts: dict[str, Any]) -> dict[str, Any]:
+    settings = _REPORT_SETTINGS.get(name)
+    return settings(opts) if settings else {}
+
+
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
     if path is None:
         return ()
@@ -408,6 +435,7 @@ def _targets(opts: dict[str, Any]) -> list[Target]:
         raise usage_error(str(exc)) from None
     for module in opts["pkcs11_modules"]:
         targets.append(Target("pkcs11", str(module.absolute())))
+    targets += [Target("import", str(p.absolute())) for p in opts.get("imports") or ()]
     return targets + _generic_targets(opts.get("generic_targets", ()))
 
 

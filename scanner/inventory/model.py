@@ -20,6 +20,7 @@ class AssetType(StrEnum):
     CERTIFICATE = "certificate"
     KEY = "key"
     TLS_ENDPOINT = "tls-endpoint"
+    SSH_ENDPOINT = "ssh-endpoint"
     HSM_TOKEN = "hsm-token"
     FILE = "file"
     CONFIG = "config"
@@ -28,7 +29,7 @@ class AssetType(StrEnum):
 
 
 class RelationType(StrEnum):
-    PRESENTS = "presents"  # endpoint -> certificate
+    PRESENTS = "presents"  # endpoint -> certificate (TLS) or host key (SSH)
     CERTIFIES = "certifies"  # certificate -> the key it binds
     ISSUED_BY = "issued-by"  # certificate -> issuer certificate
     STORED_IN = "stored-in"  # key / certificate / secret -> file, token or trust store

@@ -7,7 +7,7 @@ is the format name (``json``, ``html``, ``cbom``, ``sarif``, ...).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from scanner import plugins
 from scanner.inventory.model import ScanResult
@@ -24,12 +24,16 @@ class Reporter(Protocol):
     def render(self, result: ScanResult) -> bytes: ...
 
 
-def load_reporter(name: str) -> Reporter:
+def load_reporter(name: str, **settings: Any) -> Reporter:
+    """The reporter ``name``, built with its own settings (e.g. ``root`` for ``--sarif-root``)."""
     try:
         cls = plugins.load(plugins.REPORTERS, name)
     except plugins.PluginError as exc:
         raise ReporterError(str(exc)) from None
-    reporter: Reporter = cls()
+    try:
+        reporter: Reporter = cls(**settings)
+    except (TypeError, ValueError) as exc:
+        raise ReporterError(f"{name} report: {exc}") from None
     return reporter
 
 

@@ -1,21 +1,27 @@
-"""CycloneDX 1.6 CBOM, built with cyclonedx-python-lib.
+"""CycloneDX CBOM, 1.6 (default) or 1.7 (``--cbom-version``), built with cyclonedx-python-lib.
 
 Mapping (docs/reports.md has the full table):
-- certificate -> ``certificate``, with subject, issuer, validity, signature algorithm and key refs
-- the algorithms of keys, signatures and key-exchange groups -> ``algorithm``, with primitive,
-  parameter set, classical and NIST quantum security levels, certification level
-- key -> ``related-crypto-material`` with type, size, state and ``securedBy`` (HSM or Software)
-- tls-endpoint -> ``protocol`` with TLS versions and cipher suites
-- graph relations -> CycloneDX dependencies (certificate on key, signature algorithm and issuer;
-  key on algorithm; protocol on the certificates it presents and its key-exchange groups)
+- the algorithms of keys, signatures, key-exchange groups and cipher suites -> ``algorithm``, with
+  OID, primitive, parameter set, mode/padding, classical and NIST quantum security levels and
+  ``cryptoFunctions`` (cbom_catalogue.py); in 1.7 also the registry family and curve
+- certificate -> ``certificate`` with subject, issuer, validity, signature algorithm and key refs;
+  in 1.7 also serial number, SHA-256 fingerprint and lifecycle state
+- key -> ``related-crypto-material`` with type, size, state as the rules judge it, and
+  ``securedBy`` (HSM or Software); secrets -> ``related-crypto-material`` (password, token, ...)
+  with their kind and location, never a value
+- tls-endpoint -> ``protocol`` with its cipher suites (IANA code points and ``algorithms`` refs),
+  one nested ``protocol`` per TLS version with that version's suites
+- files and configs -> ``file`` components
+- graph relations -> dependencies; every component is listed there
+- ``compositions``: what was assessed, and the targets that could not be (with the error)
 """
 
 from __future__ import annotations
 
-import re
+import json
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -28,6 +34,9 @@ from cyclonedx.model.crypto import (
     CertificateProperties,
     CryptoAssetType,
     CryptoCertificationLevel,
+    CryptoFunction,
+    CryptoMode,
+    CryptoPadding,
     CryptoPrimitive,
     CryptoProperties,
     ProtocolProperties,
@@ -38,113 +47,45 @@ from cyclonedx.model.crypto import (
     RelatedCryptoMaterialState,
     RelatedCryptoMaterialType,
 )
-from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
 from scanner import __version__
-from scanner.inventory import knowledge
-from scanner.inventory.model import Asset, AssetType, RelationType, ScanResult
+from scanner.inventory.model import Asset, AssetType, Finding, RelationType, ScanResult, Severity
+from scanner.reporting import cbom_catalogue as catalogue
+from scanner.reporting.cbom_catalogue import AlgorithmSpec
 
-# primitive of a key's algorithm as keysweep names it
-_KEY_PRIMITIVES = {
-    "RSA": CryptoPrimitive.PKE,
-    "EC": CryptoPrimitive.SIGNATURE,
-    "DSA": CryptoPrimitive.SIGNATURE,
-    "Ed25519": CryptoPrimitive.SIGNATURE,
-    "Ed448": CryptoPrimitive.SIGNATURE,
-    "X25519": CryptoPrimitive.KEY_AGREE,
-    "X448": CryptoPrimitive.KEY_AGREE,
-    "DH": CryptoPrimitive.KEY_AGREE,
-    "AES": CryptoPrimitive.BLOCK_CIPHER,
-    "3DES": CryptoPrimitive.BLOCK_CIPHER,
-    "DES": CryptoPrimitive.BLOCK_CIPHER,
-}
-_PQ_FAMILY_PRIMITIVES = {"ML-DSA": CryptoPrimitive.SIGNATURE, "SLH-DSA": CryptoPrimitive.SIGNATURE}
-# NIST PQC security categories of the symmetric reference points (1 = AES-128, 3 = AES-192, 5 = AES-256)
-_AES_CATEGORY = {128: 1, 192: 3, 256: 5}
-_VERSION = re.compile(r"(\d+(?:\.\d+)?)")
+VERSIONS = {"1.6": JsonV1Dot6, "1.7": JsonV1Dot7}
+_TLS_VERSION = {"SSLv2": "2.0", "SSLv3": "3.0", "TLSv1.0": "1.0", "TLSv1": "1.0", "TLSv1.1": "1.1",
+                "TLSv1.2": "1.2", "TLSv1.3": "1.3"}  # fmt: skip
+# what a secret's kind says it is, as CycloneDX names related crypto material
+_SECRET_TYPES = (
+    ("password", RelatedCryptoMaterialType.PASSWORD),
+    ("passphrase", RelatedCryptoMaterialType.PASSWORD),
+    ("token", RelatedCryptoMaterialType.TOKEN),
+    ("private", RelatedCryptoMaterialType.PRIVATE_KEY),
+    ("key", RelatedCryptoMaterialType.SECRET_KEY),
+)
+# finding categories that say the policy no longer allows the key's algorithm or size
+_DEPRECATING = frozenset({"key-size", "algorithm", "fips", "pqc"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Algorithm:
-    ref: str
-    name: str
-    primitive: CryptoPrimitive
-    parameter_set: str | None = None
-    curve: str | None = None
-    classical: int | None = None
-    quantum: int | None = None
-    oid: str | None = None
-    fips_approved: bool | None = None
+def _value(value: Any) -> str:
+    # one spelling for booleans ("true"/"false"), as JSON has it
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _pq_primitive(name: str) -> CryptoPrimitive | None:
-    pq = knowledge.post_quantum_by_name(name)
-    if pq is None:
-        return None
-    if name.startswith("ML-KEM"):
-        return CryptoPrimitive.KEM
-    return _PQ_FAMILY_PRIMITIVES.get(pq.family, CryptoPrimitive.SIGNATURE)
+def _location(kind: str, ref: str) -> str:
+    # a location's ref may already carry its kind ("tls:host:port", "pkcs11:serial"): never doubled
+    return ref if ref.startswith(f"{kind}:") else f"{kind}:{ref}"
 
 
-def _key_algorithm(props: Any) -> _Algorithm | None:
-    name = props.get("algorithm")
-    if not name or str(name).startswith("unknown"):
-        return None
-    size, curve = props.get("key_size"), props.get("curve")
-    pq = knowledge.post_quantum_by_name(name)
-    if pq is not None:
-        return _Algorithm(
-            ref=f"algorithm:{name}",
-            name=name,
-            primitive=_pq_primitive(name) or CryptoPrimitive.OTHER,
-            parameter_set=name.rsplit("-", 1)[-1],
-            classical=props.get("security_bits") or pq.bits,
-            quantum=pq.category,
-            oid=pq.oid,
-            fips_approved=props.get("fips_approved"),
-        )
-    canonical = knowledge.canonical_curve(curve) if curve else None
-    label = f"{name}-{canonical or curve}" if curve else (f"{name}-{size}" if size else name)
-    quantum: int | None = None
-    if props.get("quantum_vulnerable"):
-        quantum = 0
-    elif name == "AES" and size:
-        quantum = _AES_CATEGORY.get(int(size))
-    return _Algorithm(
-        ref=f"algorithm:{label}",
-        name=label,
-        primitive=_KEY_PRIMITIVES.get(name, CryptoPrimitive.UNKNOWN),
-        parameter_set=None if curve else (str(size) if size else None),
-        curve=canonical or curve,
-        classical=props.get("security_bits"),
-        quantum=quantum,
-        fips_approved=props.get("fips_approved"),
-    )
-
-
-def _signature_algorithm(name: str) -> _Algorithm:
-    pq = knowledge.post_quantum_by_name(name)
-    if pq is not None:
-        return _Algorithm(f"algorithm:{name}", name, CryptoPrimitive.SIGNATURE, name.rsplit("-", 1)[-1],
-                          classical=pq.bits, quantum=pq.category, oid=pq.oid)  # fmt: skip
-    # every classical certificate signature (RSA, ECDSA, DSA, EdDSA) falls to a quantum computer
-    return _Algorithm(f"algorithm:{name}", name, CryptoPrimitive.SIGNATURE, quantum=0)
-
-
-def _group_algorithm(group: str) -> _Algorithm:
-    upper = group.upper()
-    if "MLKEM" in upper or "KYBER" in upper:
-        # hybrid groups (X25519MLKEM768, SecP256r1MLKEM768) resist a quantum computer through ML-KEM
-        digits = re.findall(r"(?:MLKEM|KYBER)(\d+)", upper)
-        category = {"512": 1, "768": 3, "1024": 5}.get(digits[0]) if digits else None
-        return _Algorithm(f"algorithm:{group}", group, CryptoPrimitive.KEM, digits[0] if digits else None,
-                          quantum=category)  # fmt: skip
-    canonical = knowledge.canonical_curve(group)
-    bits = knowledge.curve_strength(group) if canonical else None
-    if group.lower() in ("x25519", "x448"):
-        bits = 128 if group.lower() == "x25519" else 224
-    return _Algorithm(f"algorithm:{group}", group, CryptoPrimitive.KEY_AGREE, curve=canonical or group,
-                      classical=bits, quantum=0)  # fmt: skip
+def _props(asset: Asset, extra: Mapping[str, Any] | None = None) -> list[Property]:
+    out = [Property(name="keysweep:asset-id", value=asset.id)]
+    out += [Property(name="keysweep:location", value=_location(loc.kind, loc.ref)) for loc in asset.locations[:20]]
+    for name, value in (extra or {}).items():
+        if value is not None and value != []:
+            out.append(Property(name=f"keysweep:{name}", value=_value(value)))
+    return out
 
 
 def _time(value: Any) -> datetime | None:
@@ -164,223 +105,429 @@ def _short_name(asset: Asset) -> str:
     return subject or asset.id
 
 
-def _props(asset: Asset, extra: dict[str, Any] | None = None) -> list[Property]:
-    out = [Property(name="keysweep:asset-id", value=asset.id)]
-    out += [Property(name="keysweep:location", value=f"{loc.kind}:{loc.ref}") for loc in asset.locations[:20]]
-    for name, value in (extra or {}).items():
-        if value is not None:
-            out.append(Property(name=f"keysweep:{name}", value=str(value)))
-    return out
-
-
-def _tls_version(text: str) -> str:
-    match = _VERSION.search(text)
-    return match.group(1) if match else text
+def _algorithm_component(alg: AlgorithmSpec) -> Component:
+    extra = {"fips-approved": alg.fips_approved, "tls-group-code": alg.tls_group_code}
+    return Component(
+        type=ComponentType.CRYPTOGRAPHIC_ASSET,
+        name=alg.name,
+        bom_ref=alg.ref,
+        crypto_properties=CryptoProperties(
+            asset_type=CryptoAssetType.ALGORITHM,
+            algorithm_properties=AlgorithmProperties(
+                primitive=CryptoPrimitive(alg.primitive),
+                parameter_set_identifier=alg.parameter_set,
+                curve=alg.curve,
+                mode=CryptoMode(alg.mode) if alg.mode else None,
+                padding=CryptoPadding(alg.padding) if alg.padding else None,
+                crypto_functions=[CryptoFunction(f) for f in alg.functions],
+                # keysweep sees algorithms, not the validated modules that run them
+                certification_levels=[CryptoCertificationLevel.UNKNOWN],
+                classical_security_level=alg.classical,
+                nist_quantum_security_level=alg.quantum,
+            ),
+            oid=alg.oid,
+        ),
+        properties=[Property(name=f"keysweep:{k}", value=_value(v)) for k, v in extra.items() if v is not None] or None,
+    )
 
 
 class CbomReporter:
     format: ClassVar[str] = "cbom"
 
+    def __init__(self, version: str = "1.6") -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"CycloneDX version {version!r} is not offered (choose {', '.join(VERSIONS)})")
+        self.version = version
+
     def render(self, result: ScanResult) -> bytes:
+        built = _Builder(result)
+        bom = built.bom()
+        document = json.loads(VERSIONS[self.version](bom).output_as_string())
+        document["compositions"] = built.compositions()
+        if self.version == "1.7":
+            _add_1_7_fields(document, built.extras)
         # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
-        return JsonV1Dot6(build_bom(result)).output_as_string(indent=1).encode("utf-8", "backslashreplace")
+        return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def build_bom(result: ScanResult) -> Bom:
-    assets = {a.id: a for a in result.assets}
-    out_edges: dict[str, dict[RelationType, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for rel in result.relations:
-        out_edges[rel.source][rel.type].append(rel.target)
-    in_stored: dict[str, list[str]] = defaultdict(list)
-    for rel in result.relations:
-        if rel.type == RelationType.STORED_IN:
-            in_stored[rel.source].append(rel.target)
-    certifying: dict[str, list[str]] = defaultdict(list)
-    wrapped_by: dict[str, list[str]] = defaultdict(list)
-    for rel in result.relations:
-        if rel.type == RelationType.CERTIFIES:
-            certifying[rel.target].append(rel.source)
-        elif rel.type == RelationType.WRAPS and rel.source in assets:
-            wrapped_by[rel.target].append(rel.source)
+    """The CBOM as cyclonedx-python-lib's model (without the compositions the library cannot hold)."""
+    return _Builder(result).bom()
 
-    algorithms: dict[str, _Algorithm] = {}
-    components: dict[str, Component] = {}
-    depends: dict[str, list[str]] = defaultdict(list)
 
-    def algorithm(alg: _Algorithm | None) -> str | None:
+class _Builder:
+    def __init__(self, result: ScanResult) -> None:
+        self.result = result
+        self.assets = {a.id: a for a in result.assets}
+        self.out_edges: dict[str, dict[RelationType, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.in_edges: dict[str, dict[RelationType, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for rel in result.relations:
+            if rel.source in self.assets and rel.target in self.assets:
+                self.out_edges[rel.source][rel.type].append(rel.target)
+                self.in_edges[rel.target][rel.type].append(rel.source)
+        self.findings: dict[str, list[Finding]] = defaultdict(list)
+        for f in result.findings:
+            if f.waived is None:
+                self.findings[f.asset_id].append(f)
+        self.algorithms: dict[str, AlgorithmSpec] = {}
+        self.components: dict[str, Component] = {}
+        self.depends: dict[str, list[str]] = defaultdict(list)
+        # CycloneDX 1.7 fields the library does not model yet: bom-ref -> section -> field -> value
+        self.extras: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+        self.unassessed: dict[str, str] = {}
+        # per-version protocol components, nested in their endpoint's component
+        self.nested: dict[str, Component] = {}
+
+    def algorithm(self, alg: AlgorithmSpec | None) -> str | None:
         if alg is None:
             return None
-        algorithms.setdefault(alg.ref, alg)
+        self.algorithms.setdefault(alg.ref, alg)
         return alg.ref
 
-    for asset in result.assets:
-        props = asset.properties
-        if asset.type == AssetType.KEY:
-            alg_ref = algorithm(_key_algorithm(props))
-            # a wrapped key is secured by its key-encryption key's algorithm, and depends on that key
-            keks = wrapped_by[asset.id]
-            kek_ref = algorithm(_key_algorithm(assets[keks[0]].properties)) if keks else None
-            components[asset.id] = _key_component(
-                asset, alg_ref, kek_ref, in_stored[asset.id], assets, certifying[asset.id]
-            )
-            depends[asset.id] += ([alg_ref] if alg_ref else []) + keks
-        elif asset.type == AssetType.CERTIFICATE:
-            sig = props.get("signature_algorithm")
-            sig_ref = algorithm(_signature_algorithm(str(sig))) if sig else None
-            keys = [k for k in out_edges[asset.id][RelationType.CERTIFIES] if k in assets]
-            components[asset.id] = Component(
-                type=ComponentType.CRYPTOGRAPHIC_ASSET,
-                name=_short_name(asset),
-                bom_ref=asset.id,
-                crypto_properties=CryptoProperties(
-                    asset_type=CryptoAssetType.CERTIFICATE,
-                    certificate_properties=CertificateProperties(
-                        subject_name=props.get("subject") or None,
-                        issuer_name=props.get("issuer") or None,
-                        not_valid_before=_time(props.get("not_before")),
-                        not_valid_after=_time(props.get("not_after")),
-                        signature_algorithm_ref=BomRef(sig_ref) if sig_ref else None,
-                        subject_public_key_ref=BomRef(keys[0]) if keys else None,
-                        certificate_format="X.509",
-                    ),
-                ),
-                properties=_props(asset, {"serial": props.get("serial"), "sha256": props.get("sha256_fingerprint")}),
-            )
-            depends[asset.id] += keys + ([sig_ref] if sig_ref else [])
-            depends[asset.id] += [c for c in out_edges[asset.id][RelationType.ISSUED_BY] if c in assets]
-        elif asset.type == AssetType.TLS_ENDPOINT:
-            groups = [str(g) for g in props.get("key_exchange_groups") or []]
-            group_refs = [r for r in (algorithm(_group_algorithm(g)) for g in groups) if r]
-            certs = [c for c in out_edges[asset.id][RelationType.PRESENTS] if c in assets]
-            versions = sorted({_tls_version(str(v)) for v in props.get("protocols") or []})
-            components[asset.id] = Component(
-                type=ComponentType.CRYPTOGRAPHIC_ASSET,
-                name=f"TLS {asset.id.removeprefix('tls:')}",
-                bom_ref=asset.id,
-                crypto_properties=CryptoProperties(
-                    asset_type=CryptoAssetType.PROTOCOL,
-                    protocol_properties=ProtocolProperties(
-                        type=ProtocolPropertiesType.TLS,
-                        version=versions[-1] if versions else None,
-                        cipher_suites=[
-                            ProtocolPropertiesCipherSuite(name=str(cs)) for cs in props.get("cipher_suites") or []
-                        ],
-                        crypto_refs=[BomRef(r) for r in certs + group_refs],
-                    ),
-                ),
-                properties=_props(
-                    asset,
-                    {
-                        "tls-versions": ", ".join(versions) or None,
-                        "pq-key-exchange": props.get("pq_key_exchange"),
-                    },
-                ),
-            )
-            depends[asset.id] += certs + group_refs
+    def bom(self) -> Bom:
+        builders = {
+            AssetType.KEY: self._key,
+            AssetType.CERTIFICATE: self._certificate,
+            AssetType.TLS_ENDPOINT: self._endpoint,
+            AssetType.SECRET: self._secret,
+            AssetType.FILE: self._file,
+            AssetType.CONFIG: self._file,
+            AssetType.TRUST_STORE: self._file,
+            AssetType.HSM_TOKEN: self._token,
+        }
+        for asset in self.result.assets:
+            build = builders.get(asset.type)
+            if build is not None:
+                build(asset)
+        for alg in self.algorithms.values():
+            self.components[alg.ref] = _algorithm_component(alg)
+            if alg.family:
+                self.extras[alg.ref]["algorithmProperties"]["algorithmFamily"] = alg.family
+            if alg.elliptic_curve:
+                self.extras[alg.ref]["algorithmProperties"]["ellipticCurve"] = alg.elliptic_curve
+        self._unassessed()
 
-    for alg in algorithms.values():
-        components[alg.ref] = Component(
+        meta = self.result.metadata
+        bom = Bom()
+        try:
+            bom.serial_number = uuid.UUID(meta.id)
+        except ValueError:
+            bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, f"keysweep:{meta.id}")
+        bom.metadata.timestamp = meta.finished_at
+        bom.metadata.tools.components.add(
+            Component(type=ComponentType.APPLICATION, name="keysweep", version=__version__, bom_ref="tool:keysweep")
+        )
+        bom.metadata.properties.add(Property(name="keysweep:scan-id", value=meta.id))
+        for ref in sorted(self.components):
+            bom.components.add(self.components[ref])
+        # every component is in the dependency graph, with what it depends on (possibly nothing)
+        everything = {**self.components, **self.nested}
+        for ref in sorted(everything):
+            wanted = [everything[t] for t in dict.fromkeys(self.depends.get(ref, [])) if t in everything and t != ref]
+            bom.register_dependency(everything[ref], wanted)
+        return bom
+
+    # -- assets -------------------------------------------------------------------------------------
+    def _key(self, asset: Asset) -> None:
+        props = asset.properties
+        alg_ref = self.algorithm(catalogue.key_algorithm(props))
+        # a wrapped key is secured by its key-encryption key's algorithm, and depends on that key
+        keks = self.in_edges[asset.id][RelationType.WRAPS]
+        kek_ref = self.algorithm(catalogue.key_algorithm(self.assets[keks[0]].properties)) if keks else None
+        stored_in = self.out_edges[asset.id][RelationType.STORED_IN]
+        on_hsm = any(self.assets[t].type == AssetType.HSM_TOKEN for t in stored_in) or any(
+            loc.kind == "pkcs11" for loc in asset.locations
+        )
+        symmetric = props.get("algorithm") in ("AES", "3DES", "DES", "HMAC") or asset.id.startswith("key:pkcs11:")
+        if symmetric:
+            kind = RelatedCryptoMaterialType.SECRET_KEY
+        elif props.get("has_private_key"):
+            kind = RelatedCryptoMaterialType.PRIVATE_KEY
+        else:
+            kind = RelatedCryptoMaterialType.PUBLIC_KEY
+        certs = [self.assets[c] for c in self.in_edges[asset.id][RelationType.CERTIFIES]]
+        expiries = [t for t in (_time(c.properties.get("not_after")) for c in certs) if t]
+        findings = self.findings[asset.id]
+        size = props.get("key_size")
+        name = f"{props.get('algorithm') or 'key'}"
+        name += f"-{props.get('curve') or size}" if (props.get("curve") or size) else ""
+        self.components[asset.id] = Component(
             type=ComponentType.CRYPTOGRAPHIC_ASSET,
-            name=alg.name,
-            bom_ref=alg.ref,
+            name=f"{name} key {str(props.get('spki_sha256') or asset.id.rsplit(':', 1)[-1])[:12]}",
+            bom_ref=asset.id,
             crypto_properties=CryptoProperties(
-                asset_type=CryptoAssetType.ALGORITHM,
-                algorithm_properties=AlgorithmProperties(
-                    primitive=alg.primitive,
-                    parameter_set_identifier=alg.parameter_set,
-                    curve=alg.curve,
-                    # keysweep sees algorithms, not the validated modules that run them
-                    certification_levels=[CryptoCertificationLevel.UNKNOWN],
-                    classical_security_level=alg.classical,
-                    nist_quantum_security_level=alg.quantum,
+                asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL,
+                related_crypto_material_properties=RelatedCryptoMaterialProperties(
+                    type=kind,
+                    id=props.get("spki_sha256") or asset.id,
+                    state=_key_state(certs, findings),
+                    algorithm_ref=BomRef(alg_ref) if alg_ref else None,
+                    size=int(size) if isinstance(size, int) else None,
+                    expiration_date=max(expiries) if expiries else None,
+                    secured_by=RelatedCryptoMaterialSecuredBy(
+                        mechanism="HSM" if on_hsm else "Software", algorithm_ref=BomRef(kek_ref) if kek_ref else None
+                    ),
                 ),
-                oid=alg.oid,
             ),
-            properties=[Property(name="keysweep:fips-approved", value=str(alg.fips_approved).lower())]
-            if alg.fips_approved is not None
-            else None,
+            properties=_props(
+                asset,
+                {
+                    "has-private-key": props.get("has_private_key"),
+                    "encrypted-at-rest": props.get("encrypted_at_rest"),
+                    "quantum-vulnerable": props.get("quantum_vulnerable"),
+                    "security-bits": props.get("security_bits"),
+                    # the policy packs judge the algorithm or size no longer acceptable
+                    "deprecated": any(f.category in _DEPRECATING for f in findings) or None,
+                    "held-in": ", ".join(sorted(stored_in)) or None,
+                },
+            ),
+        )
+        self.depends[asset.id] += ([alg_ref] if alg_ref else []) + keks + stored_in
+        if props.get("spki_sha256"):
+            self.extras[asset.id]["relatedCryptoMaterialProperties"]["fingerprint"] = {
+                "alg": "SHA-256",
+                "content": str(props["spki_sha256"]),
+            }
+
+    def _certificate(self, asset: Asset) -> None:
+        props = asset.properties
+        sig = props.get("signature_algorithm")
+        sig_ref = self.algorithm(catalogue.signature_algorithm(str(sig))) if sig else None
+        keys = self.out_edges[asset.id][RelationType.CERTIFIES]
+        stored_in = self.out_edges[asset.id][RelationType.STORED_IN]
+        self.components[asset.id] = Component(
+            type=ComponentType.CRYPTOGRAPHIC_ASSET,
+            name=_short_name(asset),
+            bom_ref=asset.id,
+            crypto_properties=CryptoProperties(
+                asset_type=CryptoAssetType.CERTIFICATE,
+                certificate_properties=CertificateProperties(
+                    subject_name=props.get("subject") or None,
+                    issuer_name=props.get("issuer") or None,
+                    not_valid_before=_time(props.get("not_before")),
+                    not_valid_after=_time(props.get("not_after")),
+                    signature_algorithm_ref=BomRef(sig_ref) if sig_ref else None,
+                    subject_public_key_ref=BomRef(keys[0]) if keys else None,
+                    certificate_format="X.509",
+                ),
+            ),
+            properties=_props(
+                asset,
+                {
+                    "serial": props.get("serial"),
+                    "sha256": props.get("sha256_fingerprint"),
+                    "is-ca": props.get("is_ca"),
+                    "self-signed": props.get("self_signed"),
+                },
+            ),
+        )
+        self.depends[asset.id] += keys + ([sig_ref] if sig_ref else []) + stored_in
+        self.depends[asset.id] += self.out_edges[asset.id][RelationType.ISSUED_BY]
+        certificate = self.extras[asset.id]["certificateProperties"]
+        if props.get("serial"):
+            certificate["serialNumber"] = str(props["serial"])
+        if props.get("sha256_fingerprint"):
+            certificate["fingerprint"] = {"alg": "SHA-256", "content": str(props["sha256_fingerprint"])}
+        state = _certificate_state(asset)
+        certificate["certificateState"] = [{"state": state.value}]
+        if props.get("not_before"):
+            certificate["activationDate"] = str(props["not_before"])
+        if state is RelatedCryptoMaterialState.DEACTIVATED and props.get("not_after"):
+            certificate["deactivationDate"] = str(props["not_after"])
+
+    def _endpoint(self, asset: Asset) -> None:
+        props = asset.properties
+        groups = [str(g) for g in props.get("key_exchange_groups") or []]
+        group_refs = [r for r in (self.algorithm(catalogue.group_algorithm(g)) for g in groups) if r]
+        certs = self.out_edges[asset.id][RelationType.PRESENTS]
+        by_version: Mapping[str, Iterable[str]] = props.get("cipher_suites_by_protocol") or {}
+        protocols = [str(p) for p in props.get("protocols") or []]
+        versions = sorted({_TLS_VERSION.get(p, p) for p in protocols})
+        suite_refs: list[str] = []
+        children: list[Component] = []
+        for protocol in protocols:
+            names = [str(s) for s in by_version.get(protocol, [])]
+            child_ref = f"{asset.id}#{protocol}"
+            children.append(
+                Component(
+                    type=ComponentType.CRYPTOGRAPHIC_ASSET,
+                    name=f"{protocol} on {asset.id.removeprefix('tls:')}",
+                    bom_ref=child_ref,
+                    crypto_properties=CryptoProperties(
+                        asset_type=CryptoAssetType.PROTOCOL,
+                        protocol_properties=ProtocolProperties(
+                            type=ProtocolPropertiesType.TLS,
+                            version=_TLS_VERSION.get(protocol, protocol),
+                            cipher_suites=[self._suite(n) for n in names],
+                        ),
+                    ),
+                )
+            )
+            self.depends[child_ref] += [r for n in names for r in self._suite_refs(n)]
+        for name in props.get("cipher_suites") or []:
+            suite_refs += self._suite_refs(str(name))
+        component = Component(
+            type=ComponentType.CRYPTOGRAPHIC_ASSET,
+            name=f"TLS {asset.id.removeprefix('tls:')}",
+            bom_ref=asset.id,
+            crypto_properties=CryptoProperties(
+                asset_type=CryptoAssetType.PROTOCOL,
+                protocol_properties=ProtocolProperties(
+                    type=ProtocolPropertiesType.TLS,
+                    version=versions[-1] if versions else None,
+                    cipher_suites=[self._suite(str(cs)) for cs in props.get("cipher_suites") or []],
+                    crypto_refs=[BomRef(r) for r in dict.fromkeys(certs + group_refs)],
+                ),
+            ),
+            properties=_props(
+                asset,
+                {
+                    "tls-versions": ", ".join(versions) or None,
+                    "key-exchange-groups": ", ".join(groups) or None,
+                    "pq-key-exchange": props.get("pq_key_exchange"),
+                    "imported-from": props.get("imported_from"),
+                },
+            ),
+            components=children,
+        )
+        self.components[asset.id] = component
+        self.depends[asset.id] += certs + group_refs + list(dict.fromkeys(suite_refs))
+        self.depends[asset.id] += [str(c.bom_ref.value) for c in children]
+        self.nested.update({str(c.bom_ref.value): c for c in children})
+
+    def _suite_refs(self, name: str) -> list[str]:
+        return [r for r in (self.algorithm(a) for a in catalogue.suite_algorithms(name)) if r]
+
+    def _suite(self, name: str) -> ProtocolPropertiesCipherSuite:
+        code = catalogue.suite_identifier(name)
+        return ProtocolPropertiesCipherSuite(
+            name=name, algorithms=[BomRef(r) for r in self._suite_refs(name)], identifiers=[code] if code else []
         )
 
-    meta = result.metadata
-    bom = Bom()
-    try:
-        bom.serial_number = uuid.UUID(meta.id)
-    except ValueError:
-        bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, f"keysweep:{meta.id}")
-    bom.metadata.timestamp = meta.finished_at
-    bom.metadata.tools.components.add(
-        Component(type=ComponentType.APPLICATION, name="keysweep", version=__version__, bom_ref="tool:keysweep")
-    )
-    bom.metadata.properties.add(Property(name="keysweep:scan-id", value=meta.id))
-    for ref in sorted(components):
-        bom.components.add(components[ref])
-    for ref, targets in depends.items():
-        wanted = [components[t] for t in dict.fromkeys(targets) if t in components and t != ref]
-        bom.register_dependency(components[ref], wanted)
-    return bom
+    def _secret(self, asset: Asset) -> None:
+        props = asset.properties
+        kind_text = str(props.get("kind") or "").lower()
+        kind = next((t for word, t in _SECRET_TYPES if word in kind_text), RelatedCryptoMaterialType.CREDENTIAL)
+        stored_in = self.out_edges[asset.id][RelationType.STORED_IN]
+        self.components[asset.id] = Component(
+            type=ComponentType.CRYPTOGRAPHIC_ASSET,
+            name=f"{props.get('kind') or 'secret'} at {props.get('location') or asset.id}",
+            bom_ref=asset.id,
+            crypto_properties=CryptoProperties(
+                asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL,
+                # the value never leaves the scan: only what it is and where it was found
+                related_crypto_material_properties=RelatedCryptoMaterialProperties(type=kind, id=asset.id),
+            ),
+            properties=_props(asset, {"kind": props.get("kind"), "found-at": props.get("location")}),
+        )
+        self.depends[asset.id] += stored_in
+
+    def _file(self, asset: Asset) -> None:
+        props = asset.properties
+        self.components[asset.id] = Component(
+            type=ComponentType.FILE,
+            name=str(props.get("path") or asset.id.split(":", 2)[-1]),
+            bom_ref=asset.id,
+            properties=_props(
+                asset,
+                {
+                    "asset-type": asset.type.value,
+                    "format": props.get("format"),
+                    "kind": props.get("kind"),
+                    "mode": props.get("mode"),
+                    "owner": props.get("owner"),
+                },
+            ),
+        )
+        self.depends[asset.id] += self.out_edges[asset.id][RelationType.REFERENCES]
+        self.depends[asset.id] += self.out_edges[asset.id][RelationType.CONFIGURES]
+        self.depends[asset.id] += self.out_edges[asset.id][RelationType.TRUSTS]
+
+    def _token(self, asset: Asset) -> None:
+        props = asset.properties
+        self.components[asset.id] = Component(
+            type=ComponentType.DEVICE,
+            name=f"PKCS#11 token {props.get('label') or asset.id}",
+            bom_ref=asset.id,
+            properties=_props(
+                asset,
+                {k.replace("_", "-"): props.get(k) for k in ("label", "manufacturer", "model", "slot", "serial")},
+            ),
+        )
+
+    def _unassessed(self) -> None:
+        """One ``data`` component per target that could not be assessed (a timeout, a refused
+        connection, an unreadable file), so that compositions can say what is missing."""
+        for error in self.result.errors:
+            # a target that gave an asset was assessed, if not completely (one bad PEM block, one probe)
+            seen = (error.target, f"file:{error.target}", f"tls:{error.target}", f"ssh:{error.target}")
+            if error.collector in ("waivers", "keysweep") or any(t in self.assets for t in seen):
+                continue
+            ref = f"not-assessed:{error.collector}:{error.target}"
+            if ref in self.components:
+                continue
+            self.unassessed[ref] = error.message
+            self.components[ref] = Component(
+                type=ComponentType.DATA,
+                name=f"{error.collector} {error.target}",
+                bom_ref=ref,
+                description=f"not assessed: {error.message}",
+                properties=[
+                    Property(name="keysweep:collector", value=error.collector),
+                    Property(name="keysweep:target", value=error.target),
+                ],
+            )
+
+    def compositions(self) -> list[dict[str, Any]]:
+        assessed = sorted(r for r in self.components if r not in self.unassessed) + sorted(self.nested)
+        out: list[dict[str, Any]] = [
+            {
+                "bom-ref": "composition:assessed",
+                # complete where every target was collected; incomplete when some could not be
+                "aggregate": "incomplete" if self.unassessed else "complete",
+                "assemblies": assessed,
+            }
+        ]
+        if self.unassessed:
+            missing = sorted(self.unassessed)
+            out.append({"bom-ref": "composition:not-assessed", "aggregate": "unknown", "assemblies": missing})
+        return out
 
 
-def _key_state(certs: list[Asset]) -> RelatedCryptoMaterialState:
-    """Deactivated once every certificate binding the key has expired; pre-activation before any starts."""
-    if not certs:
-        return RelatedCryptoMaterialState.ACTIVE
-    remaining = [c.properties.get("days_remaining") for c in certs]
-    ages = [c.properties.get("age_days") for c in certs]
-    if all(isinstance(r, int) and r < 0 for r in remaining):
+def _certificate_state(asset: Asset) -> RelatedCryptoMaterialState:
+    remaining, age = asset.properties.get("days_remaining"), asset.properties.get("age_days")
+    if isinstance(remaining, int) and remaining < 0:
         return RelatedCryptoMaterialState.DEACTIVATED
-    if all(isinstance(a, int) and a < 0 for a in ages):
+    if isinstance(age, int) and age < 0:
         return RelatedCryptoMaterialState.PRE_ACTIVATION
     return RelatedCryptoMaterialState.ACTIVE
 
 
-def _key_component(
-    asset: Asset,
-    alg_ref: str | None,
-    kek_ref: str | None,
-    stored_in: list[str],
-    assets: dict[str, Asset],
-    cert_ids: list[str],
-) -> Component:
-    props = asset.properties
-    on_hsm = any(assets[t].type == AssetType.HSM_TOKEN for t in stored_in if t in assets) or any(
-        loc.kind == "pkcs11" for loc in asset.locations
-    )
-    symmetric = props.get("algorithm") in ("AES", "3DES", "DES", "HMAC") or asset.id.startswith("key:pkcs11:")
-    if symmetric:
-        kind = RelatedCryptoMaterialType.SECRET_KEY
-    elif props.get("has_private_key"):
-        kind = RelatedCryptoMaterialType.PRIVATE_KEY
-    else:
-        kind = RelatedCryptoMaterialType.PUBLIC_KEY
-    certs = [assets[c] for c in cert_ids if c in assets]
-    expiries = [t for t in (_time(c.properties.get("not_after")) for c in certs) if t]
-    size = props.get("key_size")
-    name = f"{props.get('algorithm') or 'key'}"
-    name += f"-{props.get('curve') or size}" if (props.get("curve") or size) else ""
-    return Component(
-        type=ComponentType.CRYPTOGRAPHIC_ASSET,
-        name=f"{name} key {str(props.get('spki_sha256') or asset.id.rsplit(':', 1)[-1])[:12]}",
-        bom_ref=asset.id,
-        crypto_properties=CryptoProperties(
-            asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL,
-            related_crypto_material_properties=RelatedCryptoMaterialProperties(
-                type=kind,
-                id=props.get("spki_sha256") or asset.id,
-                state=_key_state(certs),
-                algorithm_ref=BomRef(alg_ref) if alg_ref else None,
-                size=int(size) if isinstance(size, int) else None,
-                expiration_date=max(expiries) if expiries else None,
-                secured_by=RelatedCryptoMaterialSecuredBy(
-                    mechanism="HSM" if on_hsm else "Software", algorithm_ref=BomRef(kek_ref) if kek_ref else None
-                ),
-            ),
-        ),
-        properties=_props(
-            asset,
-            {
-                "has-private-key": props.get("has_private_key"),
-                "encrypted-at-rest": props.get("encrypted_at_rest"),
-                "quantum-vulnerable": props.get("quantum_vulnerable"),
-            },
-        ),
-    )
+def _key_state(certs: list[Asset], findings: list[Finding]) -> RelatedCryptoMaterialState:
+    """Compromised when a rule found the private key exposed; deactivated once every certificate
+    binding the key has expired; pre-activation before any starts; else active."""
+    if any(f.category == "secret-exposure" or (f.category == "key-storage" and f.severity == Severity.CRITICAL)
+           for f in findings):  # fmt: skip
+        return RelatedCryptoMaterialState.COMPROMISED
+    if not certs:
+        return RelatedCryptoMaterialState.ACTIVE
+    states = {_certificate_state(c) for c in certs}
+    if states == {RelatedCryptoMaterialState.DEACTIVATED}:
+        return RelatedCryptoMaterialState.DEACTIVATED
+    if states == {RelatedCryptoMaterialState.PRE_ACTIVATION}:
+        return RelatedCryptoMaterialState.PRE_ACTIVATION
+    return RelatedCryptoMaterialState.ACTIVE
+
+
+def _add_1_7_fields(document: dict[str, Any], extras: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+    """CycloneDX 1.7 fields cyclonedx-python-lib does not model yet, added to its JSON output."""
+
+    def visit(components: list[dict[str, Any]]) -> None:
+        for component in components:
+            crypto = component.get("cryptoProperties")
+            for section, fields in extras.get(component.get("bom-ref", ""), {}).items():
+                if crypto is not None:
+                    crypto.setdefault(section, {}).update(fields)
+            visit(component.get("components", []))
+
+    visit(document.get("components", []))

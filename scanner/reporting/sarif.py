@@ -1,20 +1,31 @@
-"""SARIF 2.1.0: one rule per keysweep rule, one result per finding, for code-scanning dashboards.
+"""SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning takes it as it is).
 
-Files and configs get a physical location (with a line where the collector knew it); endpoints,
-tokens and other places that are not files get a logical location.
+One rule per keysweep rule, one result per finding, and every result has a physical location:
+- files, configs, keystores, secrets: the file, relative to ``--sarif-root`` (``SRCROOT``) or, outside
+  it, to the file-system root (``FSROOT``), with the line where the collector knew it;
+- endpoints and tokens: the config file that configures them where the scan found one, else a
+  stable synthetic artifact under the base id ``KEYSWEEP`` (``tls/HOST/PORT``, ``ssh/HOST/PORT``,
+  ``pkcs11/SERIAL``, ``asset/<asset id>``) that names the place and is not a file. The asset's id is
+  also given as a logical location.
+``partialFingerprints`` carry the finding id (a hash of rule and asset id), stable across scans.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from scanner import __version__
-from scanner.inventory.model import Finding, RuleInfo, ScanResult, Severity
+from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity
 from scanner.reporting.locations import Place, places
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/keysweep/keysweep"
+RULES_DOC_URI = f"{INFORMATION_URI}/blob/main/docs/rules.md"
+SRCROOT, FSROOT, SYNTHETIC = "SRCROOT", "FSROOT", "KEYSWEEP"
 LEVELS = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
@@ -30,23 +41,51 @@ SECURITY_SEVERITY = {
     Severity.LOW: "3.0",
     Severity.INFO: "0.0",
 }
+# the weakness each category is about, as GitHub shows CWE tags (external/cwe/cwe-N)
+CATEGORY_CWE = {
+    "key-size": 326,  # inadequate encryption strength
+    "algorithm": 327,  # broken or risky cryptographic algorithm
+    "protocol": 327,
+    "pqc": 327,
+    "fips": 327,
+    "certificate-validity": 298,  # improper validation of certificate expiration
+    "rotation": 324,  # use of a key past its expiration date
+    "key-storage": 922,  # insecure storage of sensitive information
+    "key-usage": 323,  # reusing a nonce, key pair in encryption
+    "trust": 296,  # improper following of a certificate's chain of trust
+    "revocation": 299,  # improper check for certificate revocation
+    "secret-exposure": 798,  # use of hard-coded credentials
+}
+# logical places (location kind -> synthetic artifact folder); ids are "<prefix>:<rest>"
+_SYNTHETIC_FOLDERS = {"tls": "tls", "ssh": "ssh", "pkcs11": "pkcs11", "import": "import"}
+
+
+def _anchor(rule_id: str) -> str:
+    # GitHub's heading anchors: lower case, punctuation other than '-' dropped
+    return "".join(c for c in f"{rule_id} " if c.isalnum() or c in "-_ ").strip().replace(" ", "-").lower()
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:
     references = "\n".join(f"- {r}" for r in info.references)
     text = f"{info.rationale}\n\nRemediation: {info.remediation}\n\nReferences:\n{references}".strip()
     markdown = (f"{info.rationale}\n\n**Remediation:** {info.remediation}\n\n**References:**\n\n{references}").strip()
+    tags = ["security", "cryptography", info.category]
+    if info.category in CATEGORY_CWE:
+        tags.append(f"external/cwe/cwe-{CATEGORY_CWE[info.category]}")
     return {
         "id": info.id,
-        "name": info.id.replace(".", "_").replace("-", "_"),
+        "name": "".join(part.capitalize() for part in info.id.replace("-", ".").split(".")),
         "shortDescription": {"text": info.title},
         "fullDescription": {"text": info.rationale or info.title},
         "help": {"text": text, "markdown": markdown},
+        "helpUri": f"{RULES_DOC_URI}#{_anchor(f'{info.id} {info.title}')}",
         "defaultConfiguration": {"level": LEVELS[info.severity]},
         "properties": {
             "category": info.category,
             "pack": info.pack,
-            "tags": ["security", "cryptography", info.category],
+            "tags": tags,
+            "precision": "high",
+            "problem.severity": "error" if info.severity.rank >= Severity.HIGH.rank else "warning",
             "security-severity": SECURITY_SEVERITY[info.severity],
         },
     }
@@ -56,36 +95,90 @@ def _rule_from_finding(f: Finding) -> RuleInfo:
     return RuleInfo(f.rule_id, f.title, f.category, f.severity, ",".join(f.policies), "", f.remediation, f.references)
 
 
-def _location(place: Place, asset_id: str) -> dict[str, Any]:
-    if place.path:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": Path(place.path).as_uri()}}
-        if place.line:
-            physical["region"] = {"startLine": place.line}
-        location: dict[str, Any] = {"physicalLocation": physical}
-        if place.detail:
-            location["message"] = {"text": place.detail}
-        return location
-    return {
-        "logicalLocations": [
-            {
-                "name": place.logical or asset_id,
-                "fullyQualifiedName": f"{place.kind}:{place.logical}" if place.kind else (place.logical or asset_id),
-                "kind": "resource",
+def _segments(text: str) -> str:
+    return "/".join(quote(part, safe="") for part in text.split("/") if part)
+
+
+class _Artifacts:
+    """Turns places into SARIF artifact locations relative to the root, the file system or KEYSWEEP."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def file(self, path: str) -> dict[str, Any]:
+        posix = PurePosixPath(path)
+        try:
+            relative = posix.relative_to(PurePosixPath(self.root))
+            return {"uri": quote(str(relative)), "uriBaseId": SRCROOT}
+        except ValueError:
+            return {
+                "uri": quote(str(posix.relative_to("/")) if posix.is_absolute() else str(posix)),
+                "uriBaseId": FSROOT,
             }
-        ]
-    }
+
+    @staticmethod
+    def synthetic(place: Place, asset_id: str) -> dict[str, Any]:
+        ref = place.logical or asset_id
+        prefix, _, rest = ref.partition(":")
+        folder = _SYNTHETIC_FOLDERS.get(prefix)
+        if folder and rest:
+            host, _, port = rest.rpartition(":")
+            if folder in ("tls", "ssh") and host and port.isdigit():
+                rest = f"{host.strip('[]')}/{port}"  # an IPv6 literal loses its brackets
+            return {"uri": f"{folder}/{_segments(rest)}", "uriBaseId": SYNTHETIC}
+        return {"uri": f"asset/{quote(asset_id, safe='')}", "uriBaseId": SYNTHETIC}
+
+
+def _logical(place: Place, asset_id: str) -> dict[str, Any]:
+    name = place.logical or asset_id
+    return {"name": name, "fullyQualifiedName": name, "kind": "resource"}
 
 
 class SarifReporter:
     format: ClassVar[str] = "sarif"
 
+    def __init__(self, root: Path | str | None = None) -> None:
+        # --sarif-root: the checkout the file URIs are relative to (default: the current directory)
+        self.root = Path(root).absolute() if root else None
+
     def render(self, result: ScanResult) -> bytes:
+        root = self.root or Path.cwd()
+        artifacts = _Artifacts(root)
         rules = {r.id: r for r in result.rules}
         for f in result.findings:
             rules.setdefault(f.rule_id, _rule_from_finding(f))
         order = sorted(rules)
         index = {rule_id: i for i, rule_id in enumerate(order)}
         assets = {a.id: a for a in result.assets}
+        configured_by: dict[str, list[str]] = defaultdict(list)
+        for rel in result.relations:
+            if rel.type == RelationType.CONFIGURES and rel.source in assets:
+                configured_by[rel.target].append(rel.source)
+
+        sizes = {
+            str(a.properties["path"]): int(a.properties["size"])
+            for a in result.assets
+            if a.type == AssetType.FILE and isinstance(a.properties.get("size"), int) and a.properties.get("path")
+        }
+
+        def locations(f: Finding) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for place in _evidence_places(f) + places(assets.get(f.asset_id), f.asset_id):
+                if place.path:
+                    location: dict[str, Any] = {"physicalLocation": _physical(artifacts, place, sizes)}
+                    if place.detail:
+                        location["message"] = {"text": place.detail}
+                    out.append(location)
+                    continue
+                configs = _config_places(configured_by.get(f.asset_id, []), assets)
+                physical = (
+                    _physical(artifacts, configs[0], sizes)
+                    if configs
+                    else {"artifactLocation": artifacts.synthetic(place, f.asset_id), "region": {"byteOffset": 0}}
+                )
+                out.append({"physicalLocation": physical, "logicalLocations": [_logical(place, f.asset_id)]})
+            return list({json.dumps(loc, sort_keys=True): loc for loc in out}.values())
+
         results = []
         for f in result.findings:
             entry: dict[str, Any] = {
@@ -93,7 +186,7 @@ class SarifReporter:
                 "ruleIndex": index[f.rule_id],
                 "level": LEVELS[f.severity],
                 "message": {"text": f"{f.message} (asset {f.asset_id})"},
-                "locations": [_location(p, f.asset_id) for p in places(assets.get(f.asset_id), f.asset_id)],
+                "locations": locations(f),
                 "partialFingerprints": {"keysweepFindingId/v1": f.id},
                 "properties": {
                     "severity": f.severity.value,
@@ -108,6 +201,8 @@ class SarifReporter:
                 entry["suppressions"] = [{"kind": "external", "justification": f.waived.reason}]
             results.append(entry)
         meta = result.metadata
+        # GitHub keeps one analysis per category: the part of the id before its last '/'
+        scope = str(getattr(meta, "scope", "") or meta.host or "default")
         sarif = {
             "$schema": SARIF_SCHEMA,
             "version": "2.1.0",
@@ -116,12 +211,27 @@ class SarifReporter:
                     "tool": {
                         "driver": {
                             "name": "keysweep",
+                            "fullName": "keysweep crypto inventory scanner",
                             "version": __version__,
                             "semanticVersion": __version__,
+                            "informationUri": INFORMATION_URI,
                             "rules": [_rule(rules[rule_id]) for rule_id in order],
                         }
                     },
-                    "automationDetails": {"id": f"keysweep/{meta.id}"},
+                    "automationDetails": {"id": f"keysweep/{scope}/{meta.id}"},
+                    "originalUriBaseIds": {
+                        SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"},
+                        FSROOT: {
+                            "uri": "file:///",
+                            "description": {"text": "Files outside --sarif-root, relative to the file-system root."},
+                        },
+                        SYNTHETIC: {
+                            "description": {
+                                "text": "Synthetic artifacts for places that are not files: tls/HOST/PORT, "
+                                "ssh/HOST/PORT, pkcs11/TOKEN-SERIAL, asset/ASSET-ID."
+                            }
+                        },
+                    },
                     "invocations": [
                         {
                             "executionSuccessful": True,
@@ -133,9 +243,37 @@ class SarifReporter:
                             ],
                         }
                     ],
+                    "columnKind": "unicodeCodePoints",
                     "results": results,
                 }
             ],
         }
         # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
         return json.dumps(sarif, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
+
+
+def _config_places(config_ids: list[str], assets: dict[str, Asset]) -> list[Place]:
+    found: list[Place] = []
+    for config_id in sorted(config_ids):
+        found += [p for p in places(assets[config_id], config_id) if p.path]
+    return found
+
+
+def _evidence_places(f: Finding) -> list[Place]:
+    """The file and line a config check names in its evidence: the most precise place there is."""
+    path, line = f.evidence.get("file"), f.evidence.get("line")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return []
+    return [Place(path=path, line=line if isinstance(line, int) and line > 0 else None)]
+
+
+def _physical(artifacts: _Artifacts, place: Place, sizes: dict[str, int]) -> dict[str, Any]:
+    """A file and its region: the line where known, else the whole file (GitHub wants a region)."""
+    assert place.path is not None
+    if place.line:
+        region: dict[str, int] = {"startLine": place.line}
+    elif place.path in sizes:
+        region = {"byteOffset": 0, "byteLength": sizes[place.path]}
+    else:
+        region = {"byteOffset": 0}
+    return {"artifactLocation": artifacts.file(place.path), "region": region}

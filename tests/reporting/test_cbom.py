@@ -76,8 +76,11 @@ def test_cbom_validates_and_has_all_four_asset_types(tmp_path: Path) -> None:
     result = _with_endpoint_and_token(scan_paths(tmp_path))
     document = _cbom(result)
     assert document["specVersion"] == "1.6"
-    types = {c["cryptoProperties"]["assetType"] for c in document["components"]}
+    types = {c["cryptoProperties"]["assetType"] for c in document["components"] if "cryptoProperties" in c}
     assert types == {"certificate", "algorithm", "related-crypto-material", "protocol"}
+    # the files the scan read are components too (type file), under their keysweep ids
+    files = {c["bom-ref"] for c in document["components"] if c["type"] == "file"}
+    assert files == {a.id for a in result.assets if a.type == AssetType.FILE}
     refs = _by_ref(document)
     # every certificate and key of the scan is a component under its keysweep id
     for asset in result.assets:
@@ -146,11 +149,14 @@ def test_cbom_dependencies_follow_the_graph(tmp_path: Path) -> None:
     ca = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and a.properties["subject"] == "CN=Test CA")
     good_key = next(r.target for r in result.relations if r.source == good.id and r.type == RelationType.CERTIFIES)
     # the good certificate is signed by the RSA test CA
-    assert depends[good.id] == {good_key, "algorithm:sha256WithRSAEncryption", ca.id}
+    assert depends[good.id] == {good_key, "algorithm:sha256WithRSAEncryption", ca.id, f"file:{tmp_path / 'good.crt'}"}
     assert depends[good_key] == {"algorithm:EC-secp256r1"}
     assert good.id in depends["tls:127.0.0.1:8443"]
     assert "algorithm:X25519MLKEM768" in depends["tls:127.0.0.1:8443"]
     assert depends["key:pkcs11:0a1b:data"] == {"algorithm:AES-128", "key:pkcs11:0a1b:wrap"}
+    # where a key is held: the token is a device component the key depends on
+    assert depends["key:pkcs11:0a1b:wrap"] == {"algorithm:AES-256", "pkcs11:0a1b"}
+    assert next(c for c in document["components"] if c["bom-ref"] == "pkcs11:0a1b")["type"] == "device"
 
 
 def test_ml_dsa_certificate_is_post_quantum(tmp_path: Path) -> None:

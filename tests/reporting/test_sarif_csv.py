@@ -8,9 +8,12 @@ import io
 import json
 from pathlib import Path
 
-from scanner.inventory.model import Asset, AssetType, Finding, Location, Severity, freeze
+import jsonschema
+
+from scanner.inventory.model import Asset, AssetType, Finding, Location, Relation, RelationType, Severity, freeze
 from scanner.reporting.csv_report import COLUMNS, CsvReporter
 from scanner.reporting.sarif import SarifReporter
+from tests.support import sarif_multitool
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -58,7 +61,7 @@ def _endpoint_finding(result):  # type: ignore[no-untyped-def]
 def test_sarif_rules_results_and_locations(tmp_path: Path) -> None:
     files = mixed_tree(tmp_path)
     result = _endpoint_finding(scan_paths(tmp_path))
-    sarif = json.loads(SarifReporter().render(result))
+    sarif = json.loads(SarifReporter(root=tmp_path).render(result))
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
     rules = run["tool"]["driver"]["rules"]
@@ -78,14 +81,72 @@ def test_sarif_rules_results_and_locations(tmp_path: Path) -> None:
     expected_level = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
     assert all(results[fid]["level"] == expected_level[sev.value] for fid, sev in levels.items())
 
-    # a file finding points at the file, a config finding at its line, an endpoint at a logical place
+    # a file finding points at the file (relative to the root) and at the PEM block's line
     expired = next(f for f in result.findings if f.rule_id == "cms.cert.expired")
-    uris = [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in results[expired.id]["locations"]]
-    assert uris == [files["expired"].as_uri()]
+    physical = [loc["physicalLocation"] for loc in results[expired.id]["locations"]]
+    relative = files["expired"].relative_to(tmp_path).as_posix()
+    assert [p["artifactLocation"] for p in physical] == [{"uri": relative, "uriBaseId": "SRCROOT"}]
+    assert physical[0]["region"] == {"startLine": 1}
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == tmp_path.as_uri() + "/"
+    # a config outside the root: relative to the file-system root, at its line
     config_loc = results["f-config"]["locations"][0]["physicalLocation"]
-    assert config_loc == {"artifactLocation": {"uri": "file:///etc/nginx/nginx.conf"}, "region": {"startLine": 14}}
-    logical = results["f-endpoint"]["locations"][0]["logicalLocations"][0]
-    assert logical["fullyQualifiedName"] == "tls-endpoint:tls:127.0.0.1:8443" and logical["kind"] == "resource"
+    assert config_loc == {
+        "artifactLocation": {"uri": "etc/nginx/nginx.conf", "uriBaseId": "FSROOT"},
+        "region": {"startLine": 14},
+    }
+    # an endpoint nothing configures: a synthetic artifact, and its id (once prefixed) as logical place
+    endpoint = results["f-endpoint"]["locations"][0]
+    assert endpoint["physicalLocation"]["artifactLocation"] == {"uri": "tls/127.0.0.1/8443", "uriBaseId": "KEYSWEEP"}
+    assert endpoint["logicalLocations"][0]["fullyQualifiedName"] == "tls:127.0.0.1:8443"
+    assert "tls:tls:" not in json.dumps(sarif)
+    # GitHub rejects an upload where any result lacks an artifact location
+    for r in run["results"]:
+        assert r["locations"] and all(loc["physicalLocation"]["artifactLocation"]["uri"] for loc in r["locations"])
+        assert all("region" in loc["physicalLocation"] for loc in r["locations"])
+    driver = run["tool"]["driver"]
+    assert driver["informationUri"].startswith("https://")
+    assert all(r["helpUri"].startswith(driver["informationUri"]) for r in rules)
+    assert all(
+        float(r["properties"]["security-severity"]) >= 0 and "security" in r["properties"]["tags"] for r in rules
+    )
+    assert run["automationDetails"]["id"] == f"keysweep/{result.metadata.host}/{result.metadata.id}"
+
+
+def test_sarif_endpoint_configured_by_a_config_points_at_the_config(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    result = _endpoint_finding(scan_paths(tmp_path))
+    result = dataclasses.replace(
+        result,
+        relations=(
+            *result.relations,
+            Relation("config:nginx:/etc/nginx/nginx.conf", "tls:127.0.0.1:8443", RelationType.CONFIGURES),
+        ),
+    )
+    run = json.loads(SarifReporter(root=tmp_path).render(result))["runs"][0]
+    endpoint = next(r for r in run["results"] if r["partialFingerprints"]["keysweepFindingId/v1"] == "f-endpoint")
+    assert endpoint["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "etc/nginx/nginx.conf", "uriBaseId": "FSROOT"},
+        "region": {"startLine": 14},
+    }
+
+
+def test_sarif_fingerprints_are_stable_across_scans(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    first = json.loads(SarifReporter(root=tmp_path).render(scan_paths(tmp_path)))["runs"][0]["results"]
+    second = json.loads(SarifReporter(root=tmp_path).render(scan_paths(tmp_path)))["runs"][0]["results"]
+    assert sorted(r["partialFingerprints"]["keysweepFindingId/v1"] for r in first) == sorted(
+        r["partialFingerprints"]["keysweepFindingId/v1"] for r in second
+    )
+
+
+def test_sarif_passes_the_schema_and_the_multitool_with_github_rules(tmp_path: Path) -> None:
+    mixed_tree(tmp_path)
+    result = _endpoint_finding(scan_paths(tmp_path))
+    path = tmp_path / "scan.sarif"
+    path.write_bytes(SarifReporter(root=tmp_path).render(result))
+    schema = json.loads(sarif_multitool.SCHEMA.read_text(encoding="utf-8-sig"))
+    jsonschema.validate(json.loads(path.read_text()), schema)
+    assert sarif_multitool.validate(path, tmp_path) == []
 
 
 def test_csv_one_row_per_finding_and_no_formulas(tmp_path: Path) -> None:

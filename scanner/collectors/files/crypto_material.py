@@ -216,9 +216,13 @@ class CryptoMaterialHandler:
         split = pem.split(data)
         if split.truncated:
             found.error(f"{len(split.truncated)} PEM block(s) are truncated (BEGIN without a matching END)")
+        line, counted_to = 1, 0
         for index, block_at in enumerate(split.blocks, start=1):
             label = block_at.label
-            detail = f"PEM block {index} ({label})"
+            # lets SARIF and CSV point at the block; counted on from the previous block, so linear
+            line += data.count(b"\n", counted_to, block_at.start)
+            counted_to = block_at.start
+            detail = f"PEM block {index} ({label}) at line {line}"
             block = block_at.text(data)
             try:
                 self._parse_pem_block(found, label, block, detail, context)

@@ -55,7 +55,11 @@ def test_pem_with_many_blocks_certificate_key_and_chain(tmp_path: Path) -> None:
     assert key.properties["encrypted_at_rest"] is False
     leaf_id = "cert:sha256:" + hashlib.sha256(pki.der(leaf)).hexdigest()
     assert [k.id for k in graph.successors(leaf_id, RelationType.CERTIFIES)] == [key.id]
-    assert {loc.detail for loc in key.locations} == {"PEM block 1 (CERTIFICATE)", "PEM block 3 (PRIVATE KEY)"}
+    key_line = bundle.read_text().splitlines().index("-----BEGIN PRIVATE KEY-----") + 1
+    assert {loc.detail for loc in key.locations} == {
+        "PEM block 1 (CERTIFICATE) at line 1",
+        f"PEM block 3 (PRIVATE KEY) at line {key_line}",
+    }
     assert graph.errors == ()
 
 

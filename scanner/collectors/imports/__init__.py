@@ -1,0 +1,1 @@
+"""Importers: peers ' results (sslyze, testssl.sh, ssh-audit, CycloneDX CBOMs) as keysweep observations."""
