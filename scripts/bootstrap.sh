@@ -20,11 +20,24 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # real OpenSSH servers for the live SSH tests, and ssh-audit as their reference
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v ssh-audit >/dev/null || need+=(ssh-audit)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
   "${sudo_cmd[@]}" apt-get update -qq
+  # keysweep's tests run their own servers (nginx, sshd, ...) on loopback: keep the packages' system
+  # services from starting while they install (policy-rc.d, as Debian's container images do)
+  added_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -z "$added_policy" ] || "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
   # the nginx package starts a system-wide server on port 80; keysweep runs its own on loopback
   if printf '%s\n' "${need[@]}" | grep -q nginx; then
     "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || true

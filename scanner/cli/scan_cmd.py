@@ -25,7 +25,7 @@ from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
 from scanner.reporting.base import ReporterError, load_reporter, write_atomically
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
-from scanner.targets import TargetError, expand, read_targets_file
+from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_schemes
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
@@ -57,10 +57,17 @@ class TerminalProgress:
     help="TLS endpoint (CIDR ranges allowed, default port 443); repeatable.",
 )
 @click.option(
+    "--ssh",
+    "ssh_targets",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="SSH endpoint to probe without logging in (CIDR ranges allowed, default port 22); repeatable.",
+)
+@click.option(
     "--targets",
     "targets_file",
     type=click.Path(path_type=Path),
-    help="File of TLS targets, one per line; '#' comments.",
+    help="File of network targets, one per line ('ssh://HOST[:PORT]' for SSH, else TLS); '#' comments.",
 )
 @click.option(
     "--pkcs11-module",
@@ -163,7 +170,7 @@ def scan(**opts: Any) -> None:
         opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
-        raise usage_error("nothing to scan: give --path, --tls, --targets or --pkcs11-module")
+        raise usage_error("nothing to scan: give --path, --tls, --ssh, --targets or --pkcs11-module")
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
@@ -236,11 +243,14 @@ def _with_config(opts: dict[str, Any]) -> dict[str, Any]:
 
 def _targets(opts: dict[str, Any]) -> list[Target]:
     targets = [Target("path", str(p.absolute())) for p in opts["paths"]]
-    tls = list(opts["tls_targets"])
+    tls, ssh = list(opts["tls_targets"]), list(opts.get("ssh_targets") or ())
     try:
         if opts["targets_file"]:
-            tls += read_targets_file(opts["targets_file"])
+            from_file_tls, from_file_ssh = split_schemes(read_targets_file(opts["targets_file"]))
+            tls += from_file_tls
+            ssh += from_file_ssh
         targets += [Target("tls", endpoint) for endpoint in expand(tls)]
+        targets += [Target("ssh", endpoint) for endpoint in expand(ssh, DEFAULT_SSH_PORT)]
     except TargetError as exc:
         raise usage_error(str(exc)) from None
     for module in opts["pkcs11_modules"]:

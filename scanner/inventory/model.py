@@ -22,10 +22,11 @@ class AssetType(StrEnum):
     CONFIG = "config"
     TRUST_STORE = "trust-store"
     SECRET = "secret"
+    SSH_ENDPOINT = "ssh-endpoint"
 
 
 class RelationType(StrEnum):
-    PRESENTS = "presents"  # endpoint -> certificate
+    PRESENTS = "presents"  # endpoint -> certificate (TLS) or host key (SSH)
     CERTIFIES = "certifies"  # certificate -> the key it binds
     ISSUED_BY = "issued-by"  # certificate -> issuer certificate
     STORED_IN = "stored-in"  # key / certificate / secret -> file, token or trust store

@@ -855,3 +855,56 @@ def test_cnsa_ssh_key_exchange(tmp_path: Path) -> None:
     assert severity == {"medium"}  # past the 2027 acquisition gate
     # the pqc-readiness rule accepts any post-quantum method
     assert failing(scan([tmp_path], ["pqc-readiness"]), "server.ssh.no-pq-kex") == {config["classical"]}
+
+
+# -- live SSH endpoints (the collector's property names; real servers in tests/collectors/ssh) ---------
+def ssh_endpoint(graph: InventoryGraph, name: str, **props: object) -> str:
+    base: dict[str, object] = {
+        "host": name,
+        "port": 22,
+        "protocol_version": "2.0",
+        "software": "OpenSSH_9.8p1",
+        "software_comments": "",
+        "kex": ["mlkem768x25519-sha256", "curve25519-sha256"],
+        "ciphers": ["aes256-gcm@openssh.com", "aes128-ctr"],
+        "macs": ["hmac-sha2-256-etm@openssh.com"],
+        "host_key_algorithms": ["ssh-ed25519"],
+        "strict_kex": True,
+    }
+    asset_id = f"ssh:{name}:22"
+    graph.add_asset(Asset(asset_id, AssetType.SSH_ENDPOINT, freeze({**base, **props})))
+    return asset_id
+
+
+@sample("server.ssh.protocol-1")
+def test_ssh_protocol_1() -> None:
+    graph = InventoryGraph()
+    ssh_endpoint(graph, "pass.example")
+    fail = ssh_endpoint(graph, "fail.example", protocol_version="1.99")
+    assert failing(evaluate(graph, ["server-config"]), "server.ssh.protocol-1") == {fail}
+
+
+@sample("server.ssh.terrapin")
+def test_ssh_terrapin() -> None:
+    graph = InventoryGraph()
+    ssh_endpoint(graph, "pass-strict.example", ciphers=["chacha20-poly1305@openssh.com"])
+    ssh_endpoint(graph, "pass-gcm.example", strict_kex=False)
+    chacha = ssh_endpoint(graph, "fail-chacha.example", ciphers=["chacha20-poly1305@openssh.com"], strict_kex=False)
+    cbc = ssh_endpoint(
+        graph, "fail-cbc.example", ciphers=["aes128-cbc"], macs=["hmac-sha2-256-etm@openssh.com"], strict_kex=False
+    )
+    assert failing(evaluate(graph, ["server-config"]), "server.ssh.terrapin") == {chacha, cbc}
+
+
+@sample("server.ssh.software-version")
+def test_ssh_software_version() -> None:
+    graph = InventoryGraph()
+    ssh_endpoint(graph, "pass.example")
+    upstream = ssh_endpoint(graph, "fail-upstream.example", software="OpenSSH_9.2p1")
+    debian = ssh_endpoint(graph, "fail-debian.example", software="OpenSSH_9.2p1", software_comments="Debian-2+deb12u3")
+    findings = [f for f in evaluate(graph, ["server-config"]) if f.rule_id == "server.ssh.software-version"]
+    assert {f.asset_id for f in findings} == {upstream, debian}
+    severity = {f.asset_id: f.severity.value for f in findings}
+    # a distribution build may carry the fix under the upstream number: to verify, not a verdict
+    assert severity == {upstream: "high", debian: "info"}
+    assert all(f.evidence["cve"] == "CVE-2024-6387" for f in findings)
