@@ -908,3 +908,28 @@ def test_ssh_software_version() -> None:
     # a distribution build may carry the fix under the upstream number: to verify, not a verdict
     assert severity == {upstream: "high", debian: "info"}
     assert all(f.evidence["cve"] == "CVE-2024-6387" for f in findings)
+
+
+@sample("server.ssh.config-differs-from-live")
+def test_ssh_config_differs_from_live(tmp_path: Path) -> None:
+    # the graph a scan of an sshd_config and of the two live servers that present its host key builds
+    key = pki.ec_key()
+    pki.write(tmp_path / "ssh_host_ecdsa_key", pki.key_pem(key))
+    (tmp_path / "sshd_config").write_text(
+        f"HostKey {tmp_path / 'ssh_host_ecdsa_key'}\nKexAlgorithms curve25519-sha256\nCiphers +aes128-cbc\n"
+    )
+    result = scan([tmp_path], ["server-config"])
+    graph = InventoryGraph()
+    graph.add_all([*result.assets, *result.relations])
+    matching = ssh_endpoint(graph, "pass.example", kex=["curve25519-sha256"], ciphers=["aes128-ctr", "aes128-cbc"])
+    drifted = ssh_endpoint(
+        graph, "fail.example", kex=["curve25519-sha256", "ecdh-sha2-nistp256"], ciphers=["aes128-ctr"]
+    )
+    for endpoint_id in (matching, drifted):
+        graph.add_relation(Relation(endpoint_id, key_id(key.public_key()), RelationType.PRESENTS))
+    findings = [f for f in evaluate(graph, ["server-config"]) if f.rule_id == "server.ssh.config-differs-from-live"]
+    assert {f.asset_id for f in findings} == {drifted}
+    assert {f.evidence["setting"] for f in findings} == {"kex", "ciphers"}
+    by_setting = {f.evidence["setting"]: f.evidence for f in findings}
+    assert by_setting["kex"]["offered_not_configured"] == ["ecdh-sha2-nistp256"]
+    assert by_setting["ciphers"]["configured_not_offered"] == ["aes128-cbc"]

@@ -12,7 +12,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit, accepts
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, Severity
+from scanner.inventory.model import Asset, AssetType, RelationType, Severity
 
 # a banner comment naming a distribution package revision: fixes may be backported under it
 _DISTRIBUTION = re.compile(r"(Debian|Ubuntu|Raspbian|deb\d+u\d+|\bel\d|Red Hat|RHEL|SUSE|FreeBSD)", re.IGNORECASE)
@@ -82,3 +82,65 @@ def ssh_software_weaknesses(
             severity=Severity.INFO if distributed else Severity(weakness.severity),
             discriminator=weakness.id,
         )
+
+
+# the config lists a live endpoint can be held against, by the endpoint's property names
+_COMPARED = {"kex": "kex", "ciphers": "ciphers", "macs": "macs", "host_key_algorithms": "host_key_algorithms"}
+
+
+def _configs_of(graph: InventoryGraph, endpoint_id: str) -> list[Asset]:
+    """sshd configs naming, as HostKey, a file that holds a key this endpoint presents."""
+    found: dict[str, Asset] = {}
+    for key in graph.successors(endpoint_id, RelationType.PRESENTS):
+        for file in graph.successors(key.id, RelationType.STORED_IN):
+            for config in graph.predecessors(file.id, RelationType.REFERENCES):
+                if config.type is AssetType.CONFIG and config.properties.get("kind") == "sshd":
+                    found[config.id] = config
+    return list(found.values())
+
+
+def _global_scope(config: Asset) -> Mapping[str, Any]:
+    contexts = config.properties.get("ssh_contexts") or []
+    return next((c for c in contexts if isinstance(c, Mapping) and c.get("scope") == "global"), {})
+
+
+def _differences(prop: str, setting: Mapping[str, Any], live: list[str]) -> dict[str, list[str]]:
+    names, mode = list(setting.get("names") or []), setting.get("mode")
+    offered = set(live)
+    if mode == "remove":
+        return {"removed_but_offered": [n for n in names if n in offered]}
+    if mode != "replace":  # "+x" / "^x" add to OpenSSH's default list: what they add must be offered
+        return {"configured_not_offered": [n for n in names if n not in offered]}
+    allowed = set(names)
+    out = {"offered_not_configured": [n for n in live if n not in allowed]}
+    # a host-key algorithm without a host key of its type is configured but cannot be offered
+    if prop != "host_key_algorithms":
+        out["configured_not_offered"] = [n for n in names if n not in offered]
+    return out
+
+
+@accepts()
+def ssh_config_differs_from_live(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """A live SSH endpoint and the sshd_config that names its host keys disagree: the scanned
+    config is not what runs (another file, a restart pending), or a default was assumed wrongly."""
+    props = _endpoint(asset)
+    if props is None:
+        return
+    for config in _configs_of(graph, asset.id):
+        scope = _global_scope(config)
+        for prop, live_prop in _COMPARED.items():
+            setting = scope.get(prop)
+            if not isinstance(setting, Mapping):
+                continue
+            diff = {k: v for k, v in _differences(prop, setting, list(props.get(live_prop) or [])).items() if v}
+            if not diff:
+                continue
+            where = f"{scope.get(f'{prop}_file') or config.properties.get('path')}:{scope.get(f'{prop}_line') or '?'}"
+            detail = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in diff.items())
+            yield Hit(
+                f"{asset.id} does not offer what {where} configures for {prop} ({detail})",
+                {"config": config.id, "setting": prop, "file_line": where, **diff},
+                discriminator=f"{config.id}:{prop}",
+            )

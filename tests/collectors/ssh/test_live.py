@@ -232,3 +232,17 @@ def test_cli_targets_file_cidr_and_every_report(ssh_lab: SshLab, tmp_path: Path,
     for path in outputs.values():
         assert path.stat().st_size > 0
     assert f"ssh:{ssh_lab.legacy.target}" in outputs["html"].read_text()
+
+
+def test_config_versus_live(ssh_lab: SshLab) -> None:
+    """The stock and classical servers share host keys; the scanned classical_config describes the
+    classical server exactly and the stock one not at all."""
+    config = ssh_lab.classical.config
+    result = scan(
+        Target("ssh", ssh_lab.stock.target), Target("ssh", ssh_lab.classical.target), Target("path", str(config))
+    )
+    drift = [f for f in result.findings if f.rule_id == "server.ssh.config-differs-from-live"]
+    assert {f.asset_id for f in drift} == {f"ssh:{ssh_lab.stock.target}"}
+    (finding,) = drift
+    assert finding.evidence["setting"] == "kex"
+    assert "sntrup761x25519-sha512" in finding.evidence["offered_not_configured"]
