@@ -933,3 +933,12 @@ def test_ssh_config_differs_from_live(tmp_path: Path) -> None:
     by_setting = {f.evidence["setting"]: f.evidence for f in findings}
     assert by_setting["kex"]["offered_not_configured"] == ["ecdh-sha2-nistp256"]
     assert by_setting["ciphers"]["configured_not_offered"] == ["aes128-cbc"]
+
+
+@sample("server.ssh.dh-gex-small-modulus")
+def test_ssh_dh_gex_small_modulus() -> None:
+    graph = InventoryGraph()
+    ssh_endpoint(graph, "pass-2048.example", gex_modulus_bits=2048)
+    ssh_endpoint(graph, "pass-no-gex.example", gex_modulus_bits=None)
+    fail = ssh_endpoint(graph, "fail.example", gex_modulus_bits=1024)
+    assert failing(evaluate(graph, ["server-config"]), "server.ssh.dh-gex-small-modulus") == {fail}

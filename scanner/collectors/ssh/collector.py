@@ -35,6 +35,9 @@ from scanner.targets import DEFAULT_SSH_PORT, TargetError, format_endpoint, pars
 # markers in the kex list that are not key exchanges (RFC 8308, OpenSSH's strict-kex extension)
 _KEX_MARKERS = ("ext-info-", "kex-strict-")
 _STRICT_KEX = "kex-strict-s-v00@openssh.com"
+_HOST_KEY_CONNECTIONS = 3
+# (minimum, preferred, maximum) bits asked of a group-exchange server (RFC 4419 allows 1024-8192)
+_GEX_ASK = (1024, 1024, 8192)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class _Probe:
     host: str
     port: int
     server: kexinit.ServerKexInit | None = None
+    gex_modulus_bits: int | None = None
     keys: list[hostkeys.HostKeyAttempt] = field(default_factory=list)
     error: str = ""
 
@@ -55,13 +59,33 @@ class _Probe:
 async def _probe(probe: _Probe) -> None:
     probe.server = await kexinit.read_server_kexinit(probe.host, probe.port)
     server = probe.server
-    if server.host_key_algorithms:
-        ciphers = _union(server.ciphers_client_to_server, server.ciphers_server_to_client)
-        macs = _union(server.macs_client_to_server, server.macs_server_to_client)
-        for algorithm in hostkeys.one_per_family(server.host_key_algorithms, hostkeys.supported_host_key_algorithms()):
-            probe.keys.append(
-                await hostkeys.fetch_host_key(probe.host, probe.port, algorithm, server.kex, ciphers, macs)
-            )
+    if not server.host_key_algorithms:
+        return
+    gex = next((m for m in kexinit.GEX_METHODS if m in server.kex), None)
+    if gex is not None:
+        # the group a client asking for as little as 1024 bits gets: the weakest the server will use
+        probe.gex_modulus_bits = await kexinit.read_gex_modulus_bits(probe.host, probe.port, gex, *_GEX_ASK)
+    ciphers = _union(server.ciphers_client_to_server, server.ciphers_server_to_client)
+    macs = _union(server.macs_client_to_server, server.macs_server_to_client)
+    supported = hostkeys.supported_host_key_algorithms()
+    # a few exchanges at once: well inside sshd's MaxStartups (10 unauthenticated connections)
+    gate = asyncio.Semaphore(_HOST_KEY_CONNECTIONS)
+
+    async def fetch(algorithm: str) -> hostkeys.HostKeyAttempt:
+        async with gate:
+            return await hostkeys.fetch_host_key(probe.host, probe.port, algorithm, server.kex, ciphers, macs)
+
+    tasks = [asyncio.ensure_future(fetch(a)) for a in hostkeys.one_per_family(server.host_key_algorithms, supported)]
+    try:
+        for task in tasks:  # in the server's order; each result kept as it comes, for a deadline
+            probe.keys.append(await task)
+    finally:
+        for task in tasks:
+            task.cancel()
+    unsupported = [a for a in server.host_key_algorithms if a not in supported]
+    probe.keys += [
+        hostkeys.HostKeyAttempt(a, error="the SSH library cannot verify this algorithm") for a in unsupported
+    ]
 
 
 async def _bounded(probe: _Probe, timeout: float, gate: asyncio.Semaphore, context: CollectContext) -> _Probe:
@@ -171,6 +195,7 @@ def observations(probe: _Probe) -> Iterator[Observation]:
         "pq_key_exchange": bool(pq_methods),
         "pq_kex_methods": pq_methods,
         "host_keys": host_keys,
+        "gex_modulus_bits": probe.gex_modulus_bits,
     }
     yield Asset(probe.endpoint_id, AssetType.SSH_ENDPOINT, freeze(properties), (where,))
     for key_id in dict.fromkeys(key_ids):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ _MAX_PRE_BANNER_LINES = 32
 # RFC 4253 6.1: implementations must handle packets of 35,000 bytes; a KEXINIT is far smaller
 _MAX_PACKET = 35_000
 _MSG_KEXINIT = 20
+_MSG_KEX_DH_GEX_GROUP = 31
+_MSG_KEX_DH_GEX_REQUEST = 34
+GEX_METHODS = ("diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1")
 _NAME_LISTS = (
     "kex",
     "host_key_algorithms",
@@ -155,3 +159,61 @@ async def read_server_kexinit(host: str, port: int) -> ServerKexInit:
         lists["compression_client_to_server"],
         lists["compression_server_to_client"],
     )
+
+
+def _name_list(names: tuple[str, ...]) -> bytes:
+    raw = ",".join(names).encode("ascii")
+    return struct.pack(">I", len(raw)) + raw
+
+
+def _packet(payload: bytes) -> bytes:
+    """An unencrypted binary packet (RFC 4253 6): padding to a multiple of 8, at least 4 bytes."""
+    padding = 8 - (5 + len(payload)) % 8
+    padding += 8 if padding < 4 else 0
+    return struct.pack(">IB", 1 + len(payload) + padding, padding) + payload + os.urandom(padding)
+
+
+def _mpint(payload: bytes, offset: int) -> tuple[int, int]:
+    if offset + 4 > len(payload):
+        raise SshProtocolError("KEX_DH_GEX_GROUP truncated")
+    (length,) = struct.unpack_from(">I", payload, offset)
+    if offset + 4 + length > len(payload):
+        raise SshProtocolError(f"KEX_DH_GEX_GROUP integer of {length} bytes runs past the packet")
+    return int.from_bytes(payload[offset + 4 : offset + 4 + length], "big"), offset + 4 + length
+
+
+async def read_gex_modulus_bits(host: str, port: int, method: str, minimum: int, preferred: int, maximum: int) -> int:
+    """The size of the prime a server offers for Diffie-Hellman group exchange when a client asks
+    for (minimum, preferred, maximum) bits (RFC 4419). The exchange stops at the server's group:
+    nothing is computed and no key is agreed."""
+    reader, writer = await asyncio.open_connection(host, port, limit=_MAX_LINE + 2)
+    try:
+        writer.write(CLIENT_IDENT)
+        await _read_identification(reader)
+        lists = parse_kexinit(await _read_packet(reader))
+        # agree on the group exchange and on whatever the server lists first for the rest
+        ours = [
+            (method,),
+            lists["host_key_algorithms"][:1],
+            lists["ciphers_client_to_server"][:1],
+            lists["ciphers_server_to_client"][:1],
+            lists["macs_client_to_server"][:1],
+            lists["macs_server_to_client"][:1],
+            ("none",),
+            ("none",),
+            (),
+            (),
+        ]
+        kexinit = bytes([_MSG_KEXINIT]) + os.urandom(16) + b"".join(_name_list(n) for n in ours) + b"\0" + bytes(4)
+        request = struct.pack(">BIII", _MSG_KEX_DH_GEX_REQUEST, minimum, preferred, maximum)
+        writer.write(_packet(kexinit) + _packet(request))
+        await writer.drain()
+        payload = await _read_packet(reader)
+        if not payload or payload[0] != _MSG_KEX_DH_GEX_GROUP:
+            raise SshProtocolError(f"expected KEX_DH_GEX_GROUP (31), got message {payload[:1].hex() or 'nothing'}")
+        prime, _ = _mpint(payload, 1)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return prime.bit_length()

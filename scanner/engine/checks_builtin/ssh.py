@@ -84,6 +84,24 @@ def ssh_software_weaknesses(
         )
 
 
+@accepts("min_bits")
+def ssh_gex_modulus(
+    asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
+) -> Iterator[Hit]:
+    """Diffie-Hellman group exchange that hands out a prime below ``min_bits`` to a client asking
+    for little (the collector asks for 1024 bits, as the weakest clients do)."""
+    props = _endpoint(asset)
+    bits = props.get("gex_modulus_bits") if props else None
+    minimum = int(params.get("min_bits", 2048))
+    if not isinstance(bits, int) or bits >= minimum:
+        return
+    yield Hit(
+        f"{asset.id} offers a {bits}-bit Diffie-Hellman group exchange prime (below {minimum} bits): "
+        "an /etc/ssh/moduli with small groups",
+        {"gex_modulus_bits": bits, "min_bits": minimum},
+    )
+
+
 # the config lists a live endpoint can be held against, by the endpoint's property names
 _COMPARED = {"kex": "kex", "ciphers": "ciphers", "macs": "macs", "host_key_algorithms": "host_key_algorithms"}
 

@@ -25,7 +25,7 @@ MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,umac-128-etm@op
 HostKeyAlgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256
 """
 LEGACY = """\
-KexAlgorithms diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,\
+KexAlgorithms diffie-hellman-group1-sha1,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha1,\
 diffie-hellman-group-exchange-sha1,curve25519-sha256
 Ciphers 3des-cbc,aes128-cbc,aes256-cbc,aes128-ctr
 MACs hmac-md5,hmac-sha1,hmac-sha1-96,hmac-sha2-256

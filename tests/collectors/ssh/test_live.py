@@ -113,6 +113,12 @@ def test_rules_on_live_endpoints(ssh_lab: SshLab, lab_scan: ScanResult) -> None:
     assert "server.ssh.no-pq-kex" in by_endpoint[f"ssh:{ssh_lab.classical.target}"]
     assert endpoint(lab_scan, ssh_lab.stock)["pq_key_exchange"] is True
     assert endpoint(lab_scan, ssh_lab.classical)["pq_key_exchange"] is False
+    # group exchange asked for 1024 bits: OpenSSH (since 7.x) never goes below 2048 (DH_GRP_MIN), and
+    # Debian's moduli start there; a server without group exchange has no figure
+    assert endpoint(lab_scan, ssh_lab.stock)["gex_modulus_bits"] == 2048
+    assert endpoint(lab_scan, ssh_lab.legacy)["gex_modulus_bits"] == 2048
+    assert endpoint(lab_scan, ssh_lab.hardened)["gex_modulus_bits"] is None
+    assert "server.ssh.dh-gex-small-modulus" not in legacy
     # Debian's build has the Terrapin fix (strict key exchange)
     assert endpoint(lab_scan, ssh_lab.stock)["strict_kex"] is True
     assert "server.ssh.terrapin" not in by_endpoint[f"ssh:{ssh_lab.stock.target}"]
