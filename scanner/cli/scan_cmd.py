@@ -157,6 +157,30 @@ class TerminalProgress:
     type=click.IntRange(min=1),
     help="Network targets scanned at once.",
 )
+@click.option(
+    "--distributed",
+    "distributed_broker",
+    metavar="URL",
+    help="Send the TLS and SSH targets to scan workers through this Redis broker (see docs/distributed.md).",
+)
+@click.option(
+    "--zones", "zones_file", type=click.Path(path_type=Path), help="zones.toml: which zone scans which target."
+)
+@click.option(
+    "--zone-timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a zone may go without finishing a chunk before its targets are reported as not scanned.",
+)
+@click.option(
+    "--resume", "resume_sweep", metavar="SWEEP_ID", help="Collect what an interrupted distributed sweep finished."
+)
+@click.option(
+    "--broker-password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the broker's password (instead of $KEYSWEEP_BROKER_PASSWORD).",
+)
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports."""
     from scanner.scan import ScanRequest, run_scan
@@ -191,6 +215,8 @@ def scan(**opts: Any) -> None:
         options=_collector_options(opts),
         waivers=waivers,
     )
+    if opts.get("distributed_broker") or opts.get("resume_sweep"):
+        request = _distributed(request, opts)
     progress = TerminalProgress() if sys.stderr.isatty() else None
     result = run_scan(request, progress)
 
@@ -212,6 +238,31 @@ def scan(**opts: Any) -> None:
     if history_path is not None:
         click.echo(f"keysweep: scan {result.metadata.id} saved to {history_path}", err=True)
     sys.exit(_exit_code(result, opts["fail_on"]))
+
+
+def _distributed(request: Any, opts: dict[str, Any]) -> Any:
+    """The same scan, its network targets collected by the zone workers behind a broker."""
+    import dataclasses
+    import uuid
+
+    from scanner.distributed.app import make_app
+    from scanner.distributed.broker import BrokerError, resolve_broker
+    from scanner.distributed.coordinator import DistributedCollect
+    from scanner.distributed.zones import ZoneError, ZoneMap, load_zones
+
+    try:
+        broker = resolve_broker(opts.get("distributed_broker"), opts.get("broker_password_file"))
+        zones = load_zones(opts["zones_file"]) if opts.get("zones_file") else ZoneMap()
+    except (BrokerError, ZoneError) as exc:
+        raise usage_error(str(exc)) from None
+    sweep_id = opts.get("resume_sweep") or str(uuid.uuid4())
+    click.echo(
+        f"keysweep: distributed sweep {sweep_id} through {broker.url} (resume with --resume {sweep_id})", err=True
+    )
+    collect = DistributedCollect(
+        make_app(broker), zones, sweep_id, zone_timeout=opts["zone_timeout"], resume=bool(opts.get("resume_sweep"))
+    )
+    return dataclasses.replace(request, collect=collect, scan_id=sweep_id)
 
 
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
