@@ -4,6 +4,7 @@ coordinator."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -130,3 +131,46 @@ def test_chunk_failing_three_times_becomes_named_errors(fleet: Fleet, workers: C
     errors = list(collect._sweep([chunk], CollectContext(timeout=TIMEOUT)))
     assert [(e.target, e.collector) for e in errors] == [("/etc/shadow", "distributed")]  # type: ignore[union-attr]
     assert "failed 3 times" in errors[0].message and "not path" in errors[0].message  # type: ignore[union-attr]
+
+
+def test_resumed_coordinator_collects_what_finished(fleet: Fleet, workers: Callable[..., object]) -> None:
+    """`keysweep scan --distributed` killed after its first chunks finished; `--resume` collects those
+    from the result backend (their results are not written again) and sends only the rest."""
+    import subprocess
+
+    from tests.distributed.conftest import KEYSWEEP
+
+    workers("a")
+    wait_for_workers(fleet.broker, {"a"})
+    listing = fleet.work / "resume-targets.txt"
+    listing.write_text("\n".join(fleet.zone_a) + "\n")
+    report = fleet.work / "resumed.json"
+    base = [KEYSWEEP, "scan", "--no-store", "--policy", "nist-sp800-52r2", "--targets", str(listing)]
+    base += ["--distributed", fleet.broker, "--zones", str(fleet.zones_file), "--timeout", str(TIMEOUT)]
+    first = subprocess.Popen([*base, "--json", str(fleet.work / "never.json")], stderr=subprocess.PIPE, text=True)
+    assert first.stderr is not None
+    sweep_id = first.stderr.readline().split("distributed sweep ")[1].split()[0]
+    app = make_app(resolve_broker(fleet.broker))
+    chunk_ids = [c.task_id for c in _plan(fleet, sweep_id)]
+    deadline = time.monotonic() + 120
+    while not any(app.AsyncResult(t).state == "SUCCESS" for t in chunk_ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first.kill()  # the coordinator dies; its chunks live on in the broker and the result backend
+    first.wait()
+    done_before = {t: app.AsyncResult(t).date_done for t in chunk_ids if app.AsyncResult(t).state == "SUCCESS"}
+    assert done_before, "no chunk finished before the coordinator was stopped"
+    resumed = subprocess.run([*base, "--resume", sweep_id, "--json", str(report)], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    for task_id, date_done in done_before.items():
+        assert app.AsyncResult(task_id).date_done == date_done, "a finished chunk was run again"
+    data = json.loads(report.read_text())
+    assert data["scan"]["id"] == sweep_id
+    assert {a["id"] for a in data["assets"] if a["type"] == "tls-endpoint"} == {f"tls:{t}" for t in fleet.zone_a}
+    assert data["errors"] == []
+
+
+def _plan(fleet: Fleet, sweep_id: str) -> list[object]:
+    from scanner.distributed.coordinator import DEFAULT_CHUNK_SIZE, plan
+
+    targets = [Target("tls", t) for t in fleet.zone_a]
+    return plan(sweep_id, targets, load_zones(fleet.zones_file), DEFAULT_CHUNK_SIZE)  # type: ignore[return-value]
