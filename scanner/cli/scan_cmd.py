@@ -174,6 +174,13 @@ class TerminalProgress:
     help="Seconds a zone may go without finishing a chunk before its targets are reported as not scanned.",
 )
 @click.option(
+    "--chunk-size",
+    default=25,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Network targets per chunk sent to a zone's workers.",
+)
+@click.option(
     "--resume", "resume_sweep", metavar="SWEEP_ID", help="Collect what an interrupted distributed sweep finished."
 )
 @click.option(
@@ -247,7 +254,7 @@ def _distributed(request: Any, opts: dict[str, Any]) -> Any:
 
     from scanner.distributed.app import make_app
     from scanner.distributed.broker import BrokerError, resolve_broker
-    from scanner.distributed.coordinator import DistributedCollect
+    from scanner.distributed.coordinator import DEFAULT_CHUNK_SIZE, DistributedCollect
     from scanner.distributed.zones import ZoneError, ZoneMap, load_zones
 
     try:
@@ -260,7 +267,12 @@ def _distributed(request: Any, opts: dict[str, Any]) -> Any:
         f"keysweep: distributed sweep {sweep_id} through {broker.url} (resume with --resume {sweep_id})", err=True
     )
     collect = DistributedCollect(
-        make_app(broker), zones, sweep_id, zone_timeout=opts["zone_timeout"], resume=bool(opts.get("resume_sweep"))
+        make_app(broker),
+        zones,
+        sweep_id,
+        zone_timeout=opts["zone_timeout"],
+        chunk_size=opts.get("chunk_size") or DEFAULT_CHUNK_SIZE,
+        resume=bool(opts.get("resume_sweep")),
     )
     return dataclasses.replace(request, collect=collect, scan_id=sweep_id)
 

@@ -26,7 +26,7 @@ from scanner.targets import parse_endpoint
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 10
+DEFAULT_CHUNK_SIZE = 25
 _POLL_SECONDS = 0.2
 
 
