@@ -6,21 +6,21 @@ import getpass
 import logging
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner import plugins
-from scanner.collectors.base import CollectContext, Collector, ProgressObserver, SilentProgress, Target
+from scanner.collectors import routing
+from scanner.collectors.base import CollectContext, ProgressObserver, SilentProgress, Target
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack
 from scanner.engine.waivers import WaiverRule, apply_waivers
 from scanner.inventory.enrich import enrich
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import CollectionError, ScanMetadata, ScanResult
+from scanner.inventory.model import CollectionError, Observation, ScanMetadata, ScanResult
 from scanner.inventory.systems import SystemsConfig, assign
 from scanner.secrets import Secret
 
@@ -38,24 +38,14 @@ class ScanRequest:
     waivers: tuple[WaiverRule, ...] = ()
     systems: SystemsConfig | None = None
     scope: str | None = None  # default: the host name
+    collect: Collect | None = None
+    # a distributed sweep names its scan, so that a resumed sweep keeps its id
+    scan_id: str | None = None
 
 
-def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, list[Target]]], list[Target]]:
-    """Each collector with the targets of the kinds it accepts, and the targets nobody accepts."""
-    kinds = {t.kind for t in targets}
-    routed: list[tuple[Collector, list[Target]]] = []
-    claimed: set[str] = set()
-    for name in plugins.names(plugins.COLLECTORS):
-        try:
-            cls = plugins.load(plugins.COLLECTORS, name)
-        except plugins.PluginError as exc:
-            log.warning("%s", exc)
-            continue
-        accepted = kinds & set(cls.target_kinds)
-        if accepted:
-            routed.append((cls(), [t for t in targets if t.kind in accepted]))
-            claimed |= accepted
-    return routed, [t for t in targets if t.kind not in claimed]
+# collects the observations of a request's targets: the local collectors by default, a distributed
+# sweep when the command line wires one in (the scan itself never imports the distributed layer)
+Collect = Callable[[Sequence[Target], CollectContext], Iterable[Observation]]
 
 
 def target_kinds() -> dict[str, str]:
@@ -77,15 +67,7 @@ def build_graph(request: ScanRequest, progress: ProgressObserver) -> InventoryGr
     context = CollectContext(
         timeout=request.timeout, passwords=request.passwords, options=request.options, progress=progress
     )
-    routed, unclaimed = collectors_for(request.targets)
-    for target in unclaimed:
-        graph.add_error(CollectionError(target.value, "keysweep", f"no collector accepts {target.kind} targets"))
-    for collector, targets in routed:
-        try:
-            graph.add_all(collector.collect(targets, context))
-        except Exception as exc:  # a collector bug loses that collector's rest, never the scan
-            log.exception("collector %s failed", collector.name)
-            graph.add_error(CollectionError(", ".join(map(str, targets)), collector.name, f"collector failed: {exc!r}"))
+    graph.add_all((request.collect or routing.collect)(request.targets, context))
     return graph
 
 
@@ -101,7 +83,7 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
     )
     notices = tuple(CollectionError(source, "waivers", message) for source, message in waived.notices)
     metadata = ScanMetadata(
-        id=str(uuid.uuid4()),
+        id=request.scan_id or str(uuid.uuid4()),
         started_at=started,
         finished_at=datetime.now(UTC),
         as_of=as_of,

@@ -8,6 +8,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 DEFAULT_TLS_PORT = 443
+DEFAULT_SSH_PORT = 22
+# a line of a targets file that starts with this is an SSH endpoint; any other line is TLS
+SSH_SCHEME = "ssh://"
 # a /16 is 65,536 endpoints: larger ranges are almost always a typo, and a scan of them hours long
 MAX_CIDR_ADDRESSES = 65536
 _HOSTNAME = re.compile(
@@ -88,7 +91,10 @@ def read_targets_file(path: Path) -> list[str]:
         if not entry:
             continue
         try:
-            parse_endpoint(entry)
+            if entry.startswith(SSH_SCHEME):
+                parse_endpoint(entry[len(SSH_SCHEME) :], DEFAULT_SSH_PORT)
+            else:
+                parse_endpoint(entry)
         except TargetError as exc:
             raise TargetError(f"{path}:{number}: {exc}") from None
         out.append(entry)
@@ -97,10 +103,21 @@ def read_targets_file(path: Path) -> list[str]:
     return out
 
 
-def expand(targets: Iterable[str]) -> Iterator[str]:
+def split_schemes(entries: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(TLS entries, SSH entries) of a targets file, the ssh:// prefix removed."""
+    tls, ssh = [], []
+    for entry in entries:
+        if entry.startswith(SSH_SCHEME):
+            ssh.append(entry[len(SSH_SCHEME) :])
+        else:
+            tls.append(entry)
+    return tls, ssh
+
+
+def expand(targets: Iterable[str], default_port: int = DEFAULT_TLS_PORT) -> Iterator[str]:
     seen: set[str] = set()
     for target in targets:
-        for host, port in parse_endpoint(target):
+        for host, port in parse_endpoint(target, default_port):
             endpoint = format_endpoint(host, port)
             if endpoint not in seen:
                 seen.add(endpoint)

@@ -32,11 +32,21 @@ if [ "$what" = test ]; then
   [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   # peer scanners whose JSON the importer tests read (sslyze comes with the Python dependencies)
   command -v testssl >/dev/null || need+=(testssl.sh)
+  # real OpenSSH servers for the live SSH tests, and ssh-audit as their reference
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
   "${sudo_cmd[@]}" apt-get update -qq
+  # keysweep's tests run their own servers (nginx, sshd, ...) on loopback: keep the packages' system
+  # services from starting while they install (policy-rc.d, as Debian's container images do)
+  added_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -z "$added_policy" ] || "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
   # the nginx package starts a system-wide server on port 80; keysweep runs its own on loopback
   if printf '%s\n' "${need[@]}" | grep -q nginx; then
     "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || true

@@ -38,7 +38,7 @@ from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs,
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
 from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
-from scanner.targets import TargetError, expand, read_targets_file
+from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_schemes
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
@@ -68,10 +68,17 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     help="TLS endpoint (CIDR ranges allowed, default port 443); repeatable.",
 )
 @click.option(
+    "--ssh",
+    "ssh_targets",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="SSH endpoint to probe without logging in (CIDR ranges allowed, default port 22); repeatable.",
+)
+@click.option(
     "--targets",
     "targets_file",
     type=click.Path(path_type=Path),
-    help="File of TLS targets, one per line; '#' comments.",
+    help="File of network targets, one per line ('ssh://HOST[:PORT]' for SSH, else TLS); '#' comments.",
 )
 @click.option(
     "--target",
@@ -239,6 +246,37 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     help="Who enumerates TLS versions and cipher suites: keysweep's own ClientHellos, or sslyze (to compare).",
 )
 @fleet_options
+@click.option(
+    "--distributed",
+    "distributed_broker",
+    metavar="URL",
+    help="Send the TLS and SSH targets to scan workers through this Redis broker (see docs/distributed.md).",
+)
+@click.option(
+    "--zones", "zones_file", type=click.Path(path_type=Path), help="zones.toml: which zone scans which target."
+)
+@click.option(
+    "--zone-timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a zone may go without finishing a chunk before its targets are reported as not scanned.",
+)
+@click.option(
+    "--chunk-size",
+    default=25,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Network targets per chunk sent to a zone's workers.",
+)
+@click.option(
+    "--resume", "resume_sweep", metavar="SWEEP_ID", help="Collect what an interrupted distributed sweep finished."
+)
+@click.option(
+    "--broker-password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the broker's password (instead of $KEYSWEEP_BROKER_PASSWORD).",
+)
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports.
 
@@ -260,7 +298,7 @@ def scan(**opts: Any) -> None:
         opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
-        raise usage_error("nothing to scan: give --path, --tls, --targets, --pkcs11-module or --import")
+        raise usage_error("nothing to scan: give --path, --tls, --ssh, --targets, --pkcs11-module, --import or --target")
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
@@ -294,6 +332,8 @@ def scan(**opts: Any) -> None:
         systems=systems,
         scope=opts["scope"],
     )
+    if opts.get("distributed_broker") or opts.get("resume_sweep"):
+        request = _distributed(request, opts)
     live = sys.stderr.isatty() and level >= 0
     progress = TerminalProgress(sys.stderr, live=live, verbosity=level) if live or level >= 1 else None
     try:
@@ -397,6 +437,36 @@ def _report_settings(name: str, opts: dict[str, Any]) -> dict[str, Any]:
     return settings(opts) if settings else {}
 
 
+def _distributed(request: Any, opts: dict[str, Any]) -> Any:
+    """The same scan, its network targets collected by the zone workers behind a broker."""
+    import dataclasses
+    import uuid
+
+    from scanner.distributed.app import make_app
+    from scanner.distributed.broker import BrokerError, resolve_broker
+    from scanner.distributed.coordinator import DEFAULT_CHUNK_SIZE, DistributedCollect
+    from scanner.distributed.zones import ZoneError, ZoneMap, load_zones
+
+    try:
+        broker = resolve_broker(opts.get("distributed_broker"), opts.get("broker_password_file"))
+        zones = load_zones(opts["zones_file"]) if opts.get("zones_file") else ZoneMap()
+    except (BrokerError, ZoneError) as exc:
+        raise usage_error(str(exc)) from None
+    sweep_id = opts.get("resume_sweep") or str(uuid.uuid4())
+    click.echo(
+        f"keysweep: distributed sweep {sweep_id} through {broker.url} (resume with --resume {sweep_id})", err=True
+    )
+    collect = DistributedCollect(
+        make_app(broker),
+        zones,
+        sweep_id,
+        zone_timeout=opts["zone_timeout"],
+        chunk_size=opts.get("chunk_size") or DEFAULT_CHUNK_SIZE,
+        resume=bool(opts.get("resume_sweep")),
+    )
+    return dataclasses.replace(request, collect=collect, scan_id=sweep_id)
+
+
 def _waivers(path: Path | None) -> tuple[WaiverRule, ...]:
     if path is None:
         return ()
@@ -426,11 +496,14 @@ def _with_config(opts: dict[str, Any]) -> dict[str, Any]:
 
 def _targets(opts: dict[str, Any]) -> list[Target]:
     targets = [Target("path", str(p.absolute())) for p in opts["paths"]]
-    tls = list(opts["tls_targets"])
+    tls, ssh = list(opts["tls_targets"]), list(opts.get("ssh_targets") or ())
     try:
         if opts["targets_file"]:
-            tls += read_targets_file(opts["targets_file"])
+            from_file_tls, from_file_ssh = split_schemes(read_targets_file(opts["targets_file"]))
+            tls += from_file_tls
+            ssh += from_file_ssh
         targets += [Target("tls", endpoint) for endpoint in expand(tls)]
+        targets += [Target("ssh", endpoint) for endpoint in expand(ssh, DEFAULT_SSH_PORT)]
     except TargetError as exc:
         raise usage_error(str(exc)) from None
     for module in opts["pkcs11_modules"]:

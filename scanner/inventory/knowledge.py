@@ -387,3 +387,48 @@ def tls_cipher_suites() -> dict[int, str]:
             code, name = line.split(",", 1)
             suites[int(code, 16)] = name.strip()
     return suites
+# -- server software (ssh_software.toml): versions with published weaknesses ---------------------
+
+
+class SoftwareWeakness:
+    id: str  # CVE id
+    name: str
+    affected_from: str
+    fixed_in: str
+    severity: str
+    source: str  # the advisory's citation
+
+
+def _ssh_software_kb() -> dict[str, Any]:
+    text = resources.files("scanner.inventory").joinpath("ssh_software.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def openssh_version_key(version: str) -> tuple[int, ...] | None:
+    """ "9.2p1" -> (9, 2, 1); "8.8" -> (8, 8, 0); None when it is no OpenSSH version."""
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:p(\d+))?", version)
+    if match is None:
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+def openssh_weaknesses(version: str) -> list[SoftwareWeakness]:
+    """Published weaknesses of an upstream OpenSSH version (as its banner states it)."""
+    key = openssh_version_key(version)
+    if key is None:
+        return []
+    kb = _ssh_software_kb()
+    found = []
+    for entry in kb["openssh"]:
+        low, high = openssh_version_key(entry["affected_from"]), openssh_version_key(entry["fixed_in"])
+        if low is not None and high is not None and low <= key < high:
+            found.append(
+                SoftwareWeakness(
+                    entry["id"],
+                    entry["name"],
+                    entry["affected_from"],
+                    entry["fixed_in"],
+                    entry["severity"],
+                    kb["sources"][entry["source"]],
+                )
+            )
+    return found

@@ -26,6 +26,7 @@ class AssetType(StrEnum):
     CONFIG = "config"
     TRUST_STORE = "trust-store"
     SECRET = "secret"
+    SSH_ENDPOINT = "ssh-endpoint"
 
 
 class RelationType(StrEnum):

@@ -194,6 +194,18 @@ _SSH_CATEGORIES = {
 }
 
 
+def _ssh_contexts(asset: Asset) -> list[Mapping[str, Any]]:
+    """The scopes of an sshd/ssh config, or a live SSH endpoint as one scope whose lists are what the
+    server offered: one check judges both."""
+    if asset.type is not AssetType.SSH_ENDPOINT:
+        return _contexts(asset, "ssh_contexts")
+    props = asset.properties
+    live: dict[str, Any] = {"scope": asset.id, "file": "the server's KEXINIT", "line": None}
+    for prop in ("kex", "ciphers", "macs", "host_key_algorithms"):
+        live[prop] = {"mode": "replace", "names": list(props.get(prop) or [])}
+    return [live]
+
+
 def ssh_weak_algorithms(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -201,7 +213,7 @@ def ssh_weak_algorithms(
     category = str(params.get("category", "cipher"))
     if category not in _SSH_CATEGORIES:
         raise ValueError(f"unknown SSH algorithm category {category!r}")
-    for ctx in _contexts(asset, "ssh_contexts"):
+    for ctx in _ssh_contexts(asset):
         for prop in _SSH_CATEGORIES[category]:
             configured = ctx.get(prop)
             if not isinstance(configured, Mapping) or configured.get("mode") == "remove":
@@ -233,7 +245,7 @@ def ssh_no_pq_kex(
     with the as-of date.
     """
     wanted = [str(m) for m in params.get("methods", [])]
-    for ctx in _contexts(asset, "ssh_contexts"):
+    for ctx in _ssh_contexts(asset):
         kex = ctx.get("kex")
         # "+x" or "^x" keeps OpenSSH's default list, whose PQ methods depend on the installed version;
         # an "effective" list has that default resolved for the installed version
