@@ -48,20 +48,6 @@ class ScanRequest:
 Collect = Callable[[Sequence[Target], CollectContext], Iterable[Observation]]
 
 
-def target_kinds() -> dict[str, str]:
-    """Every target kind an installed collector accepts, with that collector's name."""
-    kinds: dict[str, str] = {}
-    for name in plugins.names(plugins.COLLECTORS):
-        try:
-            cls = plugins.load(plugins.COLLECTORS, name)
-        except plugins.PluginError as exc:
-            log.warning("%s", exc)
-            continue
-        for kind in cls.target_kinds:
-            kinds.setdefault(kind, name)
-    return kinds
-
-
 def build_graph(request: ScanRequest, progress: ProgressObserver) -> InventoryGraph:
     graph = InventoryGraph()
     context = CollectContext(

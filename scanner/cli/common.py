@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
-from typing import Any
 
 import click
 

@@ -161,6 +161,7 @@ def scopes_command(store: str | None, max_age: Any, as_json: bool) -> None:
     for s in states:
         flag = "  STALE" if s.stale else ""
         click.echo(
-            f"{s.scope:<28}  {s.finished_at:<20}  {s.assets:>6}  {s.open_findings:>5}  {s.readiness:>4}%"
+            f"{s.scope:<28}  {s.finished_at:<20}  {s.assets:>6}  {s.open_findings:>5}  "
+            f"{'n/a' if s.readiness is None else f'{s.readiness}%':>5}"
             f"  {s.scan_id}{flag}"
         )

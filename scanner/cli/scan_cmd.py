@@ -25,18 +25,17 @@ from scanner.cli.common import (
     store_path,
     usage_error,
     verbosity,
-    warning,
 )
 from scanner.cli.progress import TerminalProgress
 from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
+from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.printable import printable
 from scanner.reporting.base import Reporter, ReporterError, load_reporter
 from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs, write_output
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
-from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
 from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_schemes
 
@@ -49,7 +48,6 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "sarif": lambda opts: {"root": opts["sarif_root"]},
     "cbom": lambda opts: {"version": opts["cbom_version"]},
 }
-
 
 
 @click.command("scan")
@@ -298,7 +296,9 @@ def scan(**opts: Any) -> None:
         opts = _with_config(opts)
     targets = _targets(opts)
     if not targets:
-        raise usage_error("nothing to scan: give --path, --tls, --ssh, --targets, --pkcs11-module, --import or --target")
+        raise usage_error(
+            "nothing to scan: give --path, --tls, --ssh, --targets, --pkcs11-module, --import or --target"
+        )
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
     except PackError as exc:
@@ -516,7 +516,7 @@ def _generic_targets(specs: tuple[str, ...]) -> list[Target]:
     """--target KIND:VALUE, checked against the kinds the installed collectors declare."""
     if not specs:
         return []
-    from scanner.scan import target_kinds
+    from scanner.collectors.routing import target_kinds
 
     kinds = target_kinds()
     targets: list[Target] = []

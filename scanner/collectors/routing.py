@@ -34,6 +34,20 @@ def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, lis
     return routed, [t for t in targets if t.kind not in claimed]
 
 
+def target_kinds() -> dict[str, str]:
+    """Every target kind an installed collector accepts, with that collector's name."""
+    kinds: dict[str, str] = {}
+    for name in plugins.names(plugins.COLLECTORS):
+        try:
+            cls = plugins.load(plugins.COLLECTORS, name)
+        except plugins.PluginError as exc:
+            log.warning("%s", exc)
+            continue
+        for kind in cls.target_kinds:
+            kinds.setdefault(kind, name)
+    return kinds
+
+
 def collect(targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
     """Every observation of every target; a collector's bug costs that collector's rest, never the scan."""
     routed, unclaimed = collectors_for(targets)

@@ -17,6 +17,7 @@ from scanner.inventory.model import (
     Observation,
     Relation,
     RelationType,
+    SweepCounts,
     freeze,
 )
 
@@ -35,6 +36,8 @@ def encode(observation: Observation) -> dict[str, Any]:
         }
     if isinstance(observation, Relation):
         return {"relation": [observation.source, observation.target, str(observation.type)]}
+    if isinstance(observation, SweepCounts):
+        return {"sweep": {name: getattr(observation, name) for name in observation.__dataclass_fields__}}
     return {"error": [observation.target, observation.collector, observation.message]}
 
 
@@ -53,6 +56,8 @@ def decode(value: Mapping[str, Any]) -> Observation:
         if "relation" in value:
             source, target, kind = value["relation"]
             return Relation(str(source), str(target), RelationType(kind))
+        if "sweep" in value:
+            return SweepCounts(**{k: int(v) for k, v in dict(value["sweep"]).items()})
         if "error" in value:
             target, collector, message = value["error"]
             return CollectionError(str(target), str(collector), str(message))

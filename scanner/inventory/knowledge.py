@@ -377,6 +377,8 @@ def ssh_defaults(version: str) -> SshDefaults | None:
     entry = table[known[-1]]
     lists = {k: tuple(v) for k, v in entry.items() if isinstance(v, list)}
     return SshDefaults(known[-1], str(entry["source"]), lists)
+
+
 @cache
 def tls_cipher_suites() -> dict[int, str]:
     """Every cipher suite keysweep's enumeration offers: code point -> IANA name (tls_cipher_suites.csv)."""
@@ -387,9 +389,12 @@ def tls_cipher_suites() -> dict[int, str]:
             code, name = line.split(",", 1)
             suites[int(code, 16)] = name.strip()
     return suites
+
+
 # -- server software (ssh_software.toml): versions with published weaknesses ---------------------
 
 
+@dataclass(frozen=True, slots=True)
 class SoftwareWeakness:
     id: str  # CVE id
     name: str
@@ -399,6 +404,7 @@ class SoftwareWeakness:
     source: str  # the advisory's citation
 
 
+@cache
 def _ssh_software_kb() -> dict[str, Any]:
     text = resources.files("scanner.inventory").joinpath("ssh_software.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -408,6 +414,7 @@ def openssh_version_key(version: str) -> tuple[int, ...] | None:
     """ "9.2p1" -> (9, 2, 1); "8.8" -> (8, 8, 0); None when it is no OpenSSH version."""
     match = re.fullmatch(r"(\d+)\.(\d+)(?:p(\d+))?", version)
     if match is None:
+        return None
     return int(match[1]), int(match[2]), int(match[3] or 0)
 
 

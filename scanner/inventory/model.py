@@ -26,7 +26,6 @@ class AssetType(StrEnum):
     CONFIG = "config"
     TRUST_STORE = "trust-store"
     SECRET = "secret"
-    SSH_ENDPOINT = "ssh-endpoint"
 
 
 class RelationType(StrEnum):
@@ -283,7 +282,7 @@ class ScopeSummary:
     assets: int
     findings: int
     open_findings: int
-    readiness: int
+    readiness: int | None  # None: that scan was not assessed
     stale: bool
 
 

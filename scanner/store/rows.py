@@ -50,7 +50,8 @@ def targets_key(targets: Iterable[str], projection: bool = False) -> str:
     in the trend of real scans, even when it was saved on purpose.
     """
     text = "\n".join(sorted(set(targets)))
-    return hashlib.sha256((("projection\n" + text) if projection else text).encode("utf-8", "surrogateescape")).hexdigest()
+    keyed = ("projection\n" + text) if projection else text
+    return hashlib.sha256(keyed.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _compact(value: Any) -> str:

@@ -978,6 +978,8 @@ def test_mozilla_profiles(issuer: ec.EllipticCurvePrivateKey) -> None:
     cbc_finding = next(f for f in findings if f.asset_id == cbc and f.rule_id == "mozilla.tls.intermediate")
     assert cbc_finding.evidence["requirement"] == "ciphers"
     assert cbc_finding.evidence["profile_version"] == profile["version"]
+
+
 # -- fleet ----------------------------------------------------------------------------------------
 # Each scope's scan is a real scan of its own files, stored and merged by the fleet view as
 # `keysweep fleet report` does; TLS endpoints (no collector on this branch's samples) are added to
@@ -1035,6 +1037,7 @@ def test_fleet_certificate_on_several_scopes(tmp_path: Path) -> None:
     endpoints = {
         "a": [("a.example", cert_id(shared)), ("a2.example", cert_id(single))],
         "b": [("b.example", cert_id(shared))],
+    }
     findings = _fleet(tmp_path, {s: [tmp_path / s] for s in "ab"}, endpoints)
     assert failing(findings, "fleet.certificate.several-scopes") == {cert_id(shared)}
 
@@ -1046,6 +1049,8 @@ def test_fleet_trust_anchor_inconsistent(tmp_path: Path) -> None:
         pki.write(tmp_path / scope / "ca-bundle.crt", b"".join(pki.pem(roots[n]) for n in names))
     findings = _fleet(tmp_path, {s: [tmp_path / s] for s in "ab"})
     assert failing(findings, "fleet.trust.inconsistent-anchor") == {cert_id(roots["Y"]), cert_id(roots["Z"])}
+
+
 # -- live SSH endpoints (the collector's property names; real servers in tests/collectors/ssh) ---------
 def ssh_endpoint(graph: InventoryGraph, name: str, **props: object) -> str:
     base: dict[str, object] = {
@@ -1059,6 +1064,7 @@ def ssh_endpoint(graph: InventoryGraph, name: str, **props: object) -> str:
         "macs": ["hmac-sha2-256-etm@openssh.com"],
         "host_key_algorithms": ["ssh-ed25519"],
         "strict_kex": True,
+    }
     asset_id = f"ssh:{name}:22"
     graph.add_asset(Asset(asset_id, AssetType.SSH_ENDPOINT, freeze({**base, **props})))
     return asset_id
@@ -1066,6 +1072,7 @@ def ssh_endpoint(graph: InventoryGraph, name: str, **props: object) -> str:
 
 @sample("server.ssh.protocol-1")
 def test_ssh_protocol_1() -> None:
+    graph = InventoryGraph()
     ssh_endpoint(graph, "pass.example")
     fail = ssh_endpoint(graph, "fail.example", protocol_version="1.99")
     assert failing(evaluate(graph, ["server-config"]), "server.ssh.protocol-1") == {fail}
@@ -1073,16 +1080,19 @@ def test_ssh_protocol_1() -> None:
 
 @sample("server.ssh.terrapin")
 def test_ssh_terrapin() -> None:
+    graph = InventoryGraph()
     ssh_endpoint(graph, "pass-strict.example", ciphers=["chacha20-poly1305@openssh.com"])
     ssh_endpoint(graph, "pass-gcm.example", strict_kex=False)
     chacha = ssh_endpoint(graph, "fail-chacha.example", ciphers=["chacha20-poly1305@openssh.com"], strict_kex=False)
     cbc = ssh_endpoint(
         graph, "fail-cbc.example", ciphers=["aes128-cbc"], macs=["hmac-sha2-256-etm@openssh.com"], strict_kex=False
+    )
     assert failing(evaluate(graph, ["server-config"]), "server.ssh.terrapin") == {chacha, cbc}
 
 
 @sample("server.ssh.software-version")
 def test_ssh_software_version() -> None:
+    graph = InventoryGraph()
     ssh_endpoint(graph, "pass.example")
     upstream = ssh_endpoint(graph, "fail-upstream.example", software="OpenSSH_9.2p1")
     debian = ssh_endpoint(graph, "fail-debian.example", software="OpenSSH_9.2p1", software_comments="Debian-2+deb12u3")
@@ -1101,11 +1111,14 @@ def test_ssh_config_differs_from_live(tmp_path: Path) -> None:
     pki.write(tmp_path / "ssh_host_ecdsa_key", pki.key_pem(key))
     (tmp_path / "sshd_config").write_text(
         f"HostKey {tmp_path / 'ssh_host_ecdsa_key'}\nKexAlgorithms curve25519-sha256\nCiphers +aes128-cbc\n"
+    )
     result = scan([tmp_path], ["server-config"])
+    graph = InventoryGraph()
     graph.add_all([*result.assets, *result.relations])
     matching = ssh_endpoint(graph, "pass.example", kex=["curve25519-sha256"], ciphers=["aes128-ctr", "aes128-cbc"])
     drifted = ssh_endpoint(
         graph, "fail.example", kex=["curve25519-sha256", "ecdh-sha2-nistp256"], ciphers=["aes128-ctr"]
+    )
     for endpoint_id in (matching, drifted):
         graph.add_relation(Relation(endpoint_id, key_id(key.public_key()), RelationType.PRESENTS))
     findings = [f for f in evaluate(graph, ["server-config"]) if f.rule_id == "server.ssh.config-differs-from-live"]
@@ -1118,6 +1131,7 @@ def test_ssh_config_differs_from_live(tmp_path: Path) -> None:
 
 @sample("server.ssh.dh-gex-small-modulus")
 def test_ssh_dh_gex_small_modulus() -> None:
+    graph = InventoryGraph()
     ssh_endpoint(graph, "pass-2048.example", gex_modulus_bits=2048)
     ssh_endpoint(graph, "pass-no-gex.example", gex_modulus_bits=None)
     fail = ssh_endpoint(graph, "fail.example", gex_modulus_bits=1024)

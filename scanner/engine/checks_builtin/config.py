@@ -15,7 +15,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset
+from scanner.inventory.model import Asset, AssetType
 
 _CIPHER_SEPARATORS = re.compile(r"[:,\s]+")
 
