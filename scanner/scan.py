@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import socket
 import uuid
@@ -18,6 +17,7 @@ from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack
 from scanner.engine.waivers import WaiverRule, apply_waivers
+from scanner.hostinfo import operator
 from scanner.inventory.enrich import enrich
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import CollectionError, Observation, ScanMetadata, ScanResult
@@ -73,7 +73,7 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         started_at=started,
         finished_at=datetime.now(UTC),
         as_of=as_of,
-        operator=_operator(),
+        operator=operator(),
         host=(host := socket.gethostname()),
         policies=tuple(p.name for p in request.packs),
         targets=tuple(f"{t.kind}:{t.value}" for t in request.targets),
@@ -94,13 +94,6 @@ def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> 
         systems=request.systems,
         membership=assign(request.systems, assets, relations) if request.systems else None,
     )
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
 
 
 def path_targets(paths: Sequence[Path]) -> list[Target]:

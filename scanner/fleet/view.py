@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack
+from scanner.hostinfo import operator
 from scanner.inventory.enrich import enrich
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import (
@@ -35,7 +36,6 @@ from scanner.inventory.model import (
     ScopeSummary,
     freeze,
 )
-from scanner.scan import _operator
 from scanner.store.interface import Store, StoredScan
 
 FLEET_PACK = "fleet"
@@ -179,7 +179,7 @@ def fleet_report(
         started_at=started,
         finished_at=datetime.now(UTC),
         as_of=as_of,
-        operator=_operator(),
+        operator=operator(),
         host=socket.gethostname(),
         policies=tuple(p.name for p in packs),
         targets=tuple(f"scope:{s.scope}" for s in fresh),

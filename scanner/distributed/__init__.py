@@ -1,0 +1,1 @@
+"""Distributed sweeps: scan workers per network zone behind a broker, and the coordinator."""
