@@ -44,7 +44,7 @@ def impact_command(
     report_path: Path | None,
     paths: tuple[Path, ...],
     scan_ref: str | None,
-    store: Path | None,
+    store: str | None,
     fmt: str,
     as_json: bool,
 ) -> None:
@@ -88,15 +88,17 @@ def impact_command(
         click.echo(render_text(result))
 
 
-def _graph_from_store(store: Path | None, ref: str | None) -> InventoryGraph:
+def _graph_from_store(store: str | Path | None, ref: str | None) -> InventoryGraph:
     from scanner.engine.impact import graph_from_report_data
-    from scanner.store.history import HistoryStore, StoreError, default_store_path
+    from scanner.store.backends import is_local_file, open_store
+    from scanner.store.history import default_store
+    from scanner.store.interface import StoreError
 
-    path = store or default_store_path()
-    if not path.is_file():
+    path = str(store) if store else default_store()
+    if is_local_file(path) and not Path(path).expanduser().is_file():
         raise usage_error(f"no history store at {printable(path)}: give --report FILE or --path PATH")
     try:
-        with HistoryStore(path, create=False) as history:
+        with open_store(path, create=False, read_only=True) as history:
             if ref is None:
                 latest = history.scans(limit=1)
                 if not latest:
