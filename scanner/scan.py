@@ -6,7 +6,7 @@ import getpass
 import logging
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,12 +42,7 @@ def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, lis
     kinds = {t.kind for t in targets}
     routed: list[tuple[Collector, list[Target]]] = []
     claimed: set[str] = set()
-    for name in plugins.names(plugins.COLLECTORS):
-        try:
-            cls = plugins.load(plugins.COLLECTORS, name)
-        except plugins.PluginError as exc:
-            log.warning("%s", exc)
-            continue
+    for _name, cls in _collector_classes():
         accepted = kinds & set(cls.target_kinds)
         if accepted:
             routed.append((cls(), [t for t in targets if t.kind in accepted]))
@@ -58,15 +53,19 @@ def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, lis
 def target_kinds() -> dict[str, str]:
     """Every target kind an installed collector accepts, with that collector's name."""
     kinds: dict[str, str] = {}
-    for name in plugins.names(plugins.COLLECTORS):
-        try:
-            cls = plugins.load(plugins.COLLECTORS, name)
-        except plugins.PluginError as exc:
-            log.warning("%s", exc)
-            continue
+    for name, cls in _collector_classes():
         for kind in cls.target_kinds:
             kinds.setdefault(kind, name)
     return kinds
+
+
+def _collector_classes() -> Iterator[tuple[str, Any]]:
+    """The installed collectors, by entry-point name; one that fails to load is warned about."""
+    for name in plugins.names(plugins.COLLECTORS):
+        try:
+            yield name, plugins.load(plugins.COLLECTORS, name)
+        except plugins.PluginError as exc:
+            log.warning("%s", exc)
 
 
 def build_graph(request: ScanRequest, progress: ProgressObserver) -> InventoryGraph:

@@ -20,7 +20,14 @@ from scanner.engine.rules import PackError, discover_packs, select_packs
 )
 @click.option("--pack", "pack_name", metavar="NAME", help="Only this pack, with its requirements and mapped rules.")
 def rules_command(rules_dirs: tuple[Path, ...], pack_name: str | None) -> None:
-    """List the policy packs, their rules and the requirements they map."""
+    """List the policy packs, their rules and the requirements they map.
+
+    \b
+    Examples:
+      keysweep rules
+      keysweep rules --pack pqc-readiness
+      keysweep rules --rules ./my-packs --pack acme-crypto
+    """
     try:
         packs = discover_packs(rules_dirs)
         selected = select_packs(packs, [pack_name]) if pack_name else list(packs.values())
