@@ -54,6 +54,8 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "pkcs11_pin_file": ("pkcs11_pin_file", "path"),
         "password_envs": ("password_envs", "strings"),
         "password_files": ("password_files", "paths"),
+        # KIND:VALUE for a plugin collector, as --target
+        "other": ("generic_targets", "strings"),
     },
     "policy": {
         "policies": ("policies", "strings"),
@@ -66,7 +68,11 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
     },
-    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "outputs": {
+        **{name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+        # any installed reporter, as --format NAME=PATH (e.g. "jsonl=/var/log/keysweep/findings.jsonl")
+        "formats": ("formats", "format-outputs"),
+    },
     "store": {
         "path": ("store", "path"),
         "enabled": ("no_store", "negated-bool"),
@@ -85,6 +91,9 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
     base = path.absolute().parent
     moment = now or datetime.now(UTC)
 
+    def output_path(text: str) -> str:
+        return text.replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
+
     def resolve(text: str) -> Path:
         candidate = Path(text).expanduser()
         return candidate if candidate.is_absolute() else base / candidate
@@ -95,9 +104,8 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
         "number": _number,
         "path": lambda v, w: resolve(_string(v, w)),
         "paths": lambda v, w: tuple(resolve(s) for s in _strings(v, w)),
-        "output": lambda v, w: resolve(
-            _string(v, w).replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
-        ),
+        "output": lambda v, w: resolve(output_path(_string(v, w))),
+        "format-outputs": lambda v, w: tuple(_format_output(s, resolve, output_path) for s in _strings(v, w)),
         "date": _date,
         "severity": _severity,
         "int": _int,
@@ -114,6 +122,13 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
             param, kind = known[key]
             values[param] = converters[kind](value, f"{path}: [{table}] {key}")
     return values
+
+
+def _format_output(spec: str, resolve: Callable[[str], Path], expand: Callable[[str], str]) -> str:
+    name, sep, target = spec.partition("=")
+    if not sep or target == "-":
+        return spec  # stdout
+    return f"{name}={resolve(expand(target))}"
 
 
 def _date(value: Any, where: str) -> datetime:
