@@ -55,6 +55,8 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "password_envs": ("password_envs", "strings"),
         "password_files": ("password_files", "paths"),
         "imports": ("imports", "existing-paths"),
+        # KIND:VALUE for a plugin collector, as --target
+        "other": ("generic_targets", "strings"),
     },
     "policy": {
         "policies": ("policies", "strings"),
@@ -79,6 +81,8 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         },
         "cbom_version": ("cbom_version", "string"),
         "sarif_root": ("sarif_root", "path"),
+        # any installed reporter, as --format NAME=PATH (e.g. "jsonl=/var/log/keysweep/findings.jsonl")
+        "formats": ("formats", "format-outputs"),
     },
     "store": {
         "path": ("store", "path"),
@@ -98,6 +102,9 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
     base = path.absolute().parent
     moment = now or datetime.now(UTC)
 
+    def output_path(text: str) -> str:
+        return text.replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
+
     def resolve(text: str) -> Path:
         candidate = Path(text).expanduser()
         return candidate if candidate.is_absolute() else base / candidate
@@ -108,9 +115,8 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
         "number": _number,
         "path": lambda v, w: resolve(_string(v, w)),
         "paths": lambda v, w: tuple(resolve(s) for s in _strings(v, w)),
-        "output": lambda v, w: resolve(
-            _string(v, w).replace("{date}", moment.strftime("%Y-%m-%d")).replace("{time}", moment.strftime("%H%M%S"))
-        ),
+        "output": lambda v, w: resolve(output_path(_string(v, w))),
+        "format-outputs": lambda v, w: tuple(_format_output(s, resolve, output_path) for s in _strings(v, w)),
         "date": _date,
         "severity": _severity,
         "int": _int,
@@ -127,6 +133,13 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
             param, kind = known[key]
             values[param] = converters[kind](value, f"{path}: [{table}] {key}")
     return values
+
+
+def _format_output(spec: str, resolve: Callable[[str], Path], expand: Callable[[str], str]) -> str:
+    name, sep, target = spec.partition("=")
+    if not sep or target == "-":
+        return spec  # stdout
+    return f"{name}={resolve(expand(target))}"
 
 
 def _date(value: Any, where: str) -> datetime:

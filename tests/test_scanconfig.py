@@ -25,6 +25,7 @@ fail_on = "high"
 [outputs]
 json = "out/scan-{date}.json"
 html = "out/latest.html"
+formats = ["jsonl=out/findings-{date}.jsonl"]
 
 [store]
 path = "history.sqlite3"
@@ -41,6 +42,8 @@ path = "history.sqlite3"
     }
     assert f"keysweep: error: {tmp_path / 'gone'}: no such file or directory [files]" in done.stderr
     assert (tmp_path / "out" / "latest.html").is_file()
+    lines = (tmp_path / "out" / f"findings-{today}.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [f["id"] for f in report["findings"]]
     assert report["scan"]["id"] in keysweep("history", "--store", str(tmp_path / "history.sqlite3")).stdout
     # the command line wins over the file
     assert keysweep("scan", "--config", str(config), "--fail-on", "critical").returncode == 0

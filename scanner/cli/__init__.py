@@ -91,13 +91,12 @@ class PluginGroup(click.Group):
     ) -> NoReturn:
         """Every way out maps to one exit code; click's own ("Aborted!" and 1) are not used."""
         extra.setdefault("auto_envvar_prefix", "KEYSWEEP")
-        previous = _install_sigint_handler()
+        signalled = threading.Event()
+        previous = _install_sigint_handler(signalled)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            _interrupted()
-        except KeyboardInterrupt:
-            _interrupted()
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            _interrupted(signalled.is_set())
         except click.ClickException as exc:
             exc.show()
             sys.exit(EXIT_USAGE)
@@ -117,13 +116,14 @@ class PluginGroup(click.Group):
 _INTERRUPT_GRACE_SECONDS = 3.0
 
 
-def _install_sigint_handler() -> Any:
+def _install_sigint_handler(signalled: threading.Event) -> Any:
     """Ctrl-C raises KeyboardInterrupt as usual, and a watchdog makes sure the process then ends:
     unwinding can block (a thread pool's shutdown waits for workers stuck in a network timeout)."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def on_sigint(_signum: int, _frame: Any) -> None:
+        signalled.set()
         threading.Thread(target=_exit_after_grace, name="keysweep-interrupt", daemon=True).start()
         raise KeyboardInterrupt
 
@@ -138,14 +138,17 @@ def _exit_after_grace() -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def _interrupted() -> NoReturn:
+def _interrupted(by_signal: bool) -> NoReturn:
     click.echo("keysweep: interrupted", err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if any(t is not threading.main_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()):
-        # worker threads (network scans) would be joined at exit, each up to its timeout
-        os._exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_INTERRUPTED)
+    if not by_signal:  # e.g. an EOF at a prompt, or a caller running main() in its own process
+        sys.exit(EXIT_INTERRUPTED)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Every finally block of the scan has run (temporary report files are gone, transactions rolled
+    # back); what is left are worker threads that interpreter shutdown would join, each up to its
+    # network timeout, and exit-time handlers that could be interrupted again: end here.
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _internal_error(exc: BaseException, level: int) -> NoReturn:

@@ -107,7 +107,10 @@ def configure_logging(level: int) -> None:
     handler = _StderrHandler()
     handler.setFormatter(PrintableFormatter(tracebacks=level >= 2))
     root.addHandler(handler)
-    root.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG))
+    # -v/-vv open keysweep's own logs; other libraries (sslyze, ...) stay at warnings
+    root.setLevel(logging.ERROR if level < 0 else logging.WARNING)
+    own = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG)
+    logging.getLogger("scanner").setLevel(own)
 
 
 def error(message: str) -> None:

@@ -31,6 +31,7 @@ class TerminalProgress:
         self._total = 0
         self._unit = "targets"
         self._current = ""
+        self._phase = ""  # the collector at work: each starts its own count
         self._per_target = 0
         self._last_draw = 0.0
         self._drawn = False
@@ -38,6 +39,9 @@ class TerminalProgress:
     # -- ProgressObserver
     def target_started(self, collector: str, target: str) -> None:
         with self._lock:
+            if collector != self._phase:
+                self._phase, self._unit, self._done, self._total = collector, "targets", 0, 0
+                self._started = time.monotonic()
             self._per_target = 0
             self._current = f"{collector}: {target}"
             if self._verbosity >= 2:
@@ -58,6 +62,7 @@ class TerminalProgress:
         with self._lock:
             if self._unit != "files":
                 self._unit, self._done, self._total = "files", 0, 0
+                self._started = time.monotonic()
             self._total += count
             if self._verbosity >= 1:
                 self._line(f"{collector}: {count} files to read")

@@ -8,7 +8,8 @@
 - A symlink is followed: its target is written, the link stays.
 - Only a regular file, or a path that does not exist yet, is replaced atomically (a temporary file
   beside it, then a rename), so a reader never sees half a report; the new file keeps the old
-  file's mode, or follows the umask when there was none.
+  file's mode, or follows the umask when there was none. (A writable file in a directory the user
+  cannot write to is rewritten in place instead: no temporary file can be made beside it.)
 
 :func:`check_outputs` finds every problem before the scan starts (a directory, a missing or
 unwritable parent, two formats to one path); :func:`write_output` raises :class:`OutputError`
@@ -82,7 +83,11 @@ def write_output(path: str, content: bytes, stdout: BinaryIO | None = None) -> N
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
     if st is None or stat.S_ISREG(st.st_mode):
-        _replace(os.path.realpath(path), content, st, path)
+        target = os.path.realpath(path)
+        if st is not None and not os.access(os.path.dirname(target), os.W_OK | os.X_OK):
+            _rewrite_in_place(target, content, path)
+        else:
+            _replace(target, content, st, path)
     else:
         _write_through(path, content, st)
 
@@ -113,8 +118,7 @@ def _check(path: str) -> tuple[object, ...]:
         raise OutputError(f"{path}: is a socket, which cannot be opened for writing")
     if not os.access(path, os.W_OK):
         raise OutputError(f"{path}: permission denied")
-    if stat.S_ISREG(st.st_mode):
-        _check_directory(os.path.dirname(os.path.realpath(path)), path)
+    # a regular file in a directory we cannot write to is rewritten in place (not atomically)
     return ("inode", st.st_dev, st.st_ino)
 
 
@@ -220,6 +224,19 @@ def _replace(target: str, content: bytes, st: os.stat_result | None, path: str) 
     except BaseException:  # interrupted: nothing half-written stays behind
         _unlink_quietly(tmp)
         raise
+
+
+def _rewrite_in_place(target: str, content: bytes, path: str) -> None:
+    """A report file the user may write in a directory they may not (e.g. a web root): truncate
+    and write, keeping the file, its mode and owner."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OutputError(f"{path}: {_reason(exc)}") from None
+    try:
+        _write_fd(fd, content, path)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

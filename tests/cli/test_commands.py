@@ -15,7 +15,7 @@ from tests.support import pki
 from tests.support.scans import keysweep, mixed_tree
 
 
-@pytest.mark.parametrize("command", ["scan", "diff", "history", "impact", "precommit"])
+@pytest.mark.parametrize("command", ["scan", "diff", "history", "impact", "rules", "precommit"])
 def test_help_has_examples(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.output

@@ -118,7 +118,7 @@ def test_sigint_exits_130_leaves_no_report_and_stores_nothing(tmp_path: Path) ->
         stderr = "".join(lines)
     finally:
         silent.stop()
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, (process.returncode, stderr)
     assert time.monotonic() - started < 20  # not the 60 s of the endpoint's timeout
     assert "keysweep: interrupted" in stderr
     assert "Aborted!" not in stderr and "Traceback" not in stderr

@@ -210,3 +210,32 @@ def test_two_formats_to_one_path_exit_2_before_scanning(tree: Path, tmp_path: Pa
     assert out.read_text() == ""
     done = scan(tree, "--json", "-", "--format", "sarif")
     assert done.returncode == 2 and "only one format can go to stdout" in done.stderr
+
+
+def _without_root_privileges(*args: str) -> subprocess.CompletedProcess[str]:
+    """keysweep as root without CAP_DAC_OVERRIDE: file permissions apply, as for any user."""
+    return subprocess.run(
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_unwritable_parent_exits_2_and_a_writable_file_there_is_rewritten_in_place(tree: Path, tmp_path: Path) -> None:
+    web = tmp_path / "www"
+    web.mkdir()
+    page = web / "crypto.json"
+    page.write_text("old")
+    page.chmod(0o666)
+    web.chmod(0o555)
+    try:
+        refused = _without_root_privileges("scan", "--path", str(tree), "--no-store", "--html", str(web / "new.html"))
+        assert refused.returncode == 2
+        assert f"keysweep: error: {web / 'new.html'}: directory {web} is not writable" in refused.stderr
+        done = _without_root_privileges("scan", "--path", str(tree), "--no-store", "--json", str(page))
+        assert done.returncode == 0, done.stderr
+        assert is_report(page.read_text(), tree)
+        assert sorted(p.name for p in web.iterdir()) == ["crypto.json"]
+    finally:
+        web.chmod(0o755)
