@@ -215,10 +215,8 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
-        server, defaults = server and self.active, defaults and self.active
-        ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
-        if not self.active:
-            ctx["inactive"] = True
+        defaults = defaults and self.active
+        ctx = common.context_head(scope, file, line, server, self.active)
         settings: dict[str, Any] = {}
         cmds = {**_conf_cmds(outer.all("sslopensslconfcmd")), **_conf_cmds(own.all("sslopensslconfcmd"))}
         protocol = pick("sslprotocol")
@@ -405,16 +403,9 @@ class ApacheHandler:
         composed = self._roots.get(root, "Apache configuration", self._composed_root) if root is not None else None
         if composed is not None and own_real in composed.included:
             refs = _named_files(composed.tree, composed.server_root, own_real)
-            where = common.Composition("included", composed.root, f"included by {composed.root}; judged there")
-            return common.build(
-                KIND,
-                source,
-                text,
-                {"virtual_hosts": []},
-                properties={"tls_contexts": [], "server_root": str(composed.server_root), **where.properties()},
-                references=refs,
-                follow=(composed.root,),
-            )
+            extra = {"server_root": str(composed.server_root)}
+            settings: dict[str, Any] = {"virtual_hosts": []}
+            return common.judged_at_root(KIND, source, text, composed.root, refs, settings, "tls_contexts", extra)
         if composed is not None:
             # below a root that does not include it (a site or module not enabled): judged as if it were
             parser = _Parser(composed.server_root)

@@ -217,10 +217,8 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
-        server, defaults = server and self.active, defaults and self.active
-        ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
-        if not self.active:
-            ctx["inactive"] = True
+        defaults = defaults and self.active
+        ctx = common.context_head(scope, file, line, server, self.active)
         settings: dict[str, Any] = {}
         protocols = pick("ssl_protocols")
         if protocols is not None:
@@ -409,16 +407,7 @@ class NginxHandler:
         if composed is not None and own_real in composed.included:
             # judged where nginx reads it: in the root's composition, never alone
             refs = _named_files(composed.top, composed.root.parent, own_real)
-            where = common.Composition("included", composed.root, f"included by {composed.root}; judged there")
-            return common.build(
-                KIND,
-                source,
-                text,
-                {"servers": []},
-                properties={"tls_contexts": [], **where.properties()},
-                references=refs,
-                follow=(composed.root,),
-            )
+            return common.judged_at_root(KIND, source, text, composed.root, refs, {"servers": []}, "tls_contexts")
         if composed is not None:
             # below a root that does not include it (a site not enabled): judged as if it were
             base = composed.root.parent

@@ -293,6 +293,13 @@ def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None
     }
 
 
+def _included_files(root: Path, text: str) -> frozenset[Path]:
+    """The real paths of every file an OpenSSH root reads through ``Include``."""
+    parser = _Parser(root.parent)
+    parser.parse(root, text, [])
+    return frozenset(common.real(Path(p)) for p in parser.includes.read)
+
+
 class SshConfigHandler:
     name: ClassVar[str] = "ssh"
     priority: ClassVar[int] = 52
@@ -317,6 +324,7 @@ class SshConfigHandler:
     def __init__(self) -> None:
         self._version: tuple[str, str] | None = None
         self._version_read = False
+        self._roots: common.RootCache[frozenset[Path]] = common.RootCache()
 
     def _openssh(self) -> tuple[str, str] | None:
         if not self._version_read:
@@ -341,26 +349,13 @@ class SshConfigHandler:
             # relative Include paths are relative to /etc/ssh, the root's folder
             return self._judge(source, text, kind, client, source.path.parent, "root")
         root = common.find_root(source.path, (root_name,), levels=2)
-        if root is not None:
-            parser = _Parser(root.parent)
-            try:
-                parser.parse(root, common.decode(root.read_bytes(), "OpenSSH configuration"), [])
-            except (OSError, common.ConfigError):
-                root = None
-            if root is not None and common.real(source.path) in {common.real(Path(p)) for p in parser.includes.read}:
-                refs: list[common.Reference] = []
-                lines = _Parser(root.parent).parse(source.path, text, [])
-                _scopes([li for li in lines if li.file == source.path], client, refs, root.parent)
-                where = common.Composition("included", root, f"included by {root}; judged there")
-                return common.build(
-                    kind,
-                    source,
-                    text,
-                    {"scopes": {}},
-                    properties={"ssh_contexts": [], "role": "client" if client else "server", **where.properties()},
-                    references=refs,
-                    follow=(root,),
-                )
+        included = self._roots.get(root, "OpenSSH configuration", _included_files) if root is not None else None
+        if root is not None and included is not None and common.real(source.path) in included:
+            refs: list[common.Reference] = []
+            lines = _Parser(root.parent).parse(source.path, text, [])
+            _scopes([li for li in lines if li.file == source.path], client, refs, root.parent)
+            extra = {"role": "client" if client else "server"}
+            return common.judged_at_root(kind, source, text, root, refs, {"scopes": {}}, "ssh_contexts", extra)
         return self._judge(source, text, kind, client, source.path.parent, "alone")
 
     def _judge(self, source: FileSource, text: str, kind: str, client: bool, base: Path, role: str) -> ParsedFile:
