@@ -298,6 +298,8 @@ class RootCache(Generic[T]):
             info = root.stat()
         except OSError:
             return None
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device since it was found: never opened
+            return None
         key = (real(root), info.st_mtime_ns, info.st_size)
         if key not in self._entries:
             composed = None
