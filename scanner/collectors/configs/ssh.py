@@ -293,6 +293,20 @@ def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None
     }
 
 
+# sshd's host keys when no HostKey line is written: _PATH_HOST_*_KEY_FILE in OpenSSH's pathnames.h
+# (SSHDIR, /etc/ssh on Debian: the root's folder); DSA left the defaults in OpenSSH 7.0
+DEFAULT_HOST_KEYS = ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key")
+
+
+def _default_host_keys(root: Path, global_scope: dict[str, Any]) -> list[common.Reference]:
+    """The compiled-in host key files that exist beside the root: what sshd loads without HostKey."""
+    found = [root.parent / name for name in DEFAULT_HOST_KEYS if (root.parent / name).is_file()]
+    if found:
+        global_scope["settings"]["hostkey"] = [str(p) for p in found]
+        global_scope["settings"]["hostkey_source"] = "OpenSSH default (no HostKey line)"
+    return [common.Reference(path, "host-key", 0, root) for path in found]
+
+
 def _included_files(root: Path, text: str) -> frozenset[Path]:
     """The real paths of every file an OpenSSH root reads through ``Include``."""
     parser = _Parser(root.parent)
@@ -370,6 +384,8 @@ class SshConfigHandler:
                 if not any(s["scope"] == "global" for s in scopes):
                     scopes.insert(0, {"scope": "global", "file": str(source.path), "line": None, "settings": {}})
                 properties.update(apply_defaults(scopes, self._openssh()))
+                if not any(r.role == "host-key" for r in refs):
+                    refs.extend(_default_host_keys(source.path, scopes[0]))
         else:
             where = common.Composition("alone", None, "not included by an sshd_config or ssh_config: judged alone")
         return common.build(

@@ -18,7 +18,7 @@ import pytest
 
 from scanner.collectors.configs.apache import ApacheHandler
 from scanner.collectors.configs.nginx import installed_version
-from scanner.collectors.configs.ssh import installed_openssh
+from scanner.collectors.configs.ssh import DEFAULT_HOST_KEYS, installed_openssh
 from scanner.inventory.model import Asset, AssetType, ScanResult
 
 from .conftest import collect, errors, scan
@@ -434,3 +434,22 @@ def test_ssh_audit_flags_the_default_macs_we_flag(
     # what the live server offers is the list we computed, and ssh-audit warns on each MAC we call weak
     assert offered == list(_ours(root / "etc/ssh/sshd_config")["macs"])
     assert set(ours.evidence["weak"]) <= flagged
+
+
+def test_sshd_without_hostkey_lines_references_the_default_host_keys(tmp_path: Path, host_key: Path) -> None:
+    conf = tmp_path / "sshd_config"
+    conf.write_text("Port 22\n")
+    shutil.copy(host_key, tmp_path / "ssh_host_ed25519_key")
+    observations = collect(conf)
+    (config,) = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.CONFIG]
+    assert [(r["path"], r["role"]) for r in config.properties["references"]] == [
+        (str(tmp_path / "ssh_host_ed25519_key"), "host-key")
+    ]
+    assert config.properties["settings"]["scopes"]["global"]["hostkey_source"] == "OpenSSH default (no HostKey line)"
+    # the key is collected as any named file is: one key node stored in that file
+    keys = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.KEY]
+    assert [k.properties["algorithm"] for k in keys] == ["Ed25519"]
+    # sshd -T names the same compiled-in files (in its SSHDIR, /etc/ssh) when no HostKey is written
+    done = subprocess.run([SSHD, "-T", "-f", str(conf)], capture_output=True, text=True, timeout=30, check=False)
+    theirs = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("hostkey ")]
+    assert [p.name for p in theirs] == list(DEFAULT_HOST_KEYS) and {p.parent for p in theirs} == {Path("/etc/ssh")}
