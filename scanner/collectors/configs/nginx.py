@@ -403,14 +403,14 @@ class NginxHandler:
             refs = _named_files(composed.top, composed.root.parent, own_real)
             return common.judged_at_root(KIND, source, text, composed.root, refs, {"servers": []}, "tls_contexts")
         if composed is not None:
-            # below a root that does not include it (a site not enabled): judged as if it were
+            # below a root that does not include it (a site not enabled): only what it writes is judged,
+            # with paths resolved against the root's prefix; the root's http settings are the root's to report
             base = composed.root.parent
             parser = _Parser(base)
             top = parser.parse(source.path, text, [])
-            http = [d for d in composed.top if d.name == "http" and d.block is not None]
-            outer = Scope([*_plain(http[0].block or []), *_plain(top)] if http else _plain(top))
-            reason = f"not included by {composed.root} (inactive): only what it writes is judged, in its http context"
+            reason = f"not included by {composed.root} (inactive): only what it writes is judged"
             where = common.Composition("not-included", composed.root, reason)
+            outer = Scope(_plain(top))
             return self._judge_file(source, text, top, parser, base, defaults, outer, where, (composed.root,))
         where = common.Composition("alone", None, "no nginx.conf above it includes it: judged alone")
         parser = _Parser(source.path.parent)

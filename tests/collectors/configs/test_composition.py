@@ -453,3 +453,24 @@ def test_sshd_without_hostkey_lines_references_the_default_host_keys(tmp_path: P
     done = subprocess.run([SSHD, "-T", "-f", str(conf)], capture_output=True, text=True, timeout=30, check=False)
     theirs = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("hostkey ")]
     assert [p.name for p in theirs] == list(DEFAULT_HOST_KEYS) and {p.parent for p in theirs} == {Path("/etc/ssh")}
+
+
+def test_a_site_not_enabled_is_judged_only_on_what_it_writes(tmp_path: Path) -> None:
+    root = materialise("stock", tmp_path)
+    sites = root / "etc/nginx/sites-available"
+    (sites / "legacy").write_text("server {\n  listen 443 ssl;\n  ssl_ciphers RC4-SHA:HIGH;\n}\n")
+    (sites / "plain-tls").write_text("server {\n  listen 443 ssl;\n  server_name quiet.example;\n}\n")
+    result = scan([root / "etc/nginx"])
+    # the disabled site's own weak cipher list is reported; nothing it inherits or defaults to is, and
+    # nginx.conf's http-level protocols are reported once, on nginx.conf
+    assert _findings(result, root) == {
+        ("server.tls.protocol-below-1.2", "config:nginx:/etc/nginx/nginx.conf", "/etc/nginx/nginx.conf:33"),
+        (
+            "server.tls.weak-ciphers",
+            "config:nginx:/etc/nginx/sites-available/legacy",
+            "/etc/nginx/sites-available/legacy:3",
+        ),
+    }
+    legacy = _config(result, f"config:nginx:{sites / 'legacy'}")
+    assert legacy.properties["composition"]["role"] == "not-included"
+    assert legacy.properties["composition"]["root"] == str(root / "etc/nginx/nginx.conf")
