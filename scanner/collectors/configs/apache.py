@@ -218,10 +218,8 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
-        server, defaults = server and self.active, defaults and self.active
-        ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
-        if not self.active:
-            ctx["inactive"] = True
+        defaults = defaults and self.active
+        ctx = common.context_head(scope, file, line, server, self.active)
         settings: dict[str, Any] = {}
         cmds = {**_conf_cmds(outer.all("sslopensslconfcmd")), **_conf_cmds(own.all("sslopensslconfcmd"))}
         protocol = pick("sslprotocol")
@@ -408,21 +406,15 @@ class ApacheHandler:
         composed = self._roots.get(root, "Apache configuration", self._composed_root) if root is not None else None
         if composed is not None and own_real in composed.included:
             refs = _named_files(composed.tree, composed.server_root, own_real)
-            where = common.Composition("included", composed.root, f"included by {composed.root}; judged there")
-            return common.build(
-                KIND,
-                source,
-                text,
-                {"virtual_hosts": []},
-                properties={"tls_contexts": [], "server_root": str(composed.server_root), **where.properties()},
-                references=refs,
-                follow=(composed.root,),
-            )
+            extra = {"server_root": str(composed.server_root)}
+            settings: dict[str, Any] = {"virtual_hosts": []}
+            return common.judged_at_root(KIND, source, text, composed.root, refs, settings, "tls_contexts", extra)
         if composed is not None:
-            # below a root that does not include it (a site or module not enabled): judged as if it were
+            # below a root that does not include it (a site or module not enabled): only what it writes is
+            # judged, paths resolved against the root's ServerRoot; the root reports its own settings
             parser = _Parser(composed.server_root)
             tree = parser.parse(source.path, text, [])
-            outer = [*_flatten(composed.tree), *_flatten(tree)]
+            outer = _flatten(tree)
             reason = f"not included by {composed.root} (inactive): only what it writes is judged"
             where = common.Composition("not-included", composed.root, reason)
             return self._judge(source, text, tree, outer, parser, composed.server_root, where, (composed.root,))
@@ -450,9 +442,7 @@ class ApacheHandler:
     ) -> ParsedFile:
         judge = _Judge(server_root, active=where.role != "not-included")
         server_wide = Scope(outer)
-        # a file its root does not include is judged on what it writes itself, not on the root's settings
-        written = server_wide if judge.active else Scope(_flatten(tree))
-        contexts = judge.virtual_hosts(tree, server_wide) or judge.server_config(written, source.path)
+        contexts = judge.virtual_hosts(tree, server_wide) or judge.server_config(server_wide, source.path)
         only = None if where.role == "root" else common.real(source.path)
         refs = [*judge.refs, *_named_files(tree, server_root, only)]
         unique = list({(r.path, r.role, r.file, r.line): r for r in refs}.values())

@@ -298,6 +298,8 @@ class RootCache(Generic[T]):
             info = root.stat()
         except OSError:
             return None
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device since it was found: never opened
+            return None
         key = (real(root), info.st_mtime_ns, info.st_size)
         if key not in self._entries:
             composed = None
@@ -326,6 +328,37 @@ class Composition:
                 "reason": self.reason,
             }
         }
+
+
+def context_head(scope: str, file: Path, line: int | None, server: bool, active: bool) -> dict[str, Any]:
+    """The start of a TLS context; an inactive file's context never counts as a running server."""
+    ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server and active}
+    if not active:
+        ctx["inactive"] = True
+    return ctx
+
+
+def judged_at_root(
+    kind: str,
+    source: FileSource,
+    text: str,
+    root: Path,
+    references: Iterable[Reference],
+    settings: dict[str, Any],
+    contexts_name: str,
+    properties: dict[str, Any] | None = None,
+) -> ParsedFile:
+    """A file its root includes: no judgement of its own, the files it names, and the root queued."""
+    where = Composition("included", root, f"included by {root}; judged there")
+    return build(
+        kind,
+        source,
+        text,
+        settings,
+        properties={contexts_name: [], **(properties or {}), **where.properties()},
+        references=references,
+        follow=(root,),
+    )
 
 
 def build(

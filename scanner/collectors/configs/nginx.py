@@ -65,46 +65,34 @@ class _Token:
     special: bool  # "{", "}" or ";" outside quotes
 
 
+# one alternative per token kind; none can backtrack into another, so a scan is linear in the text
+_TOKEN = re.compile(
+    r"""(\n)|[^\S\n]+|\#[^\n]*|([{};])|"((?:\\.|[^"\\])*)"?|'((?:\\.|[^'\\])*)'?|([^\s{};"']+)""", re.DOTALL
+)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
 def _tokens(text: str) -> Iterator[_Token]:
-    """nginx's tokens in one pass (linear in the text: every character is looked at once)."""
-    i, line, n = 0, 1, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\n":
+    """nginx's tokens: words, quoted strings (backslash escapes the next character), ``{`` ``}`` ``;``."""
+    line = 1
+    for match in _TOKEN.finditer(text):
+        newline, special, double, single, word = match.groups()
+        if newline:
             line += 1
-            i += 1
-        elif ch.isspace():
-            i += 1
-        elif ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif ch in "{};":
-            yield _Token(ch, line, True)
-            i += 1
-        elif ch in "\"'":
-            start_line, i, buf = line, i + 1, []
-            while i < n and text[i] != ch:
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                if text[i] == "\n":
-                    line += 1
-                buf.append(text[i])
-                i += 1
-            i += 1
-            yield _Token("".join(buf), start_line, False)
-        else:
-            start = i
-            while i < n and not text[i].isspace() and text[i] not in "{};\"'":
-                i += 1
-            yield _Token(text[start:i], line, False)
+        elif special:
+            yield _Token(special, line, True)
+        elif word is not None:
+            yield _Token(word, line, False)
+        elif double is not None or single is not None:
+            quoted = double if double is not None else single
+            yield _Token(_ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted, line, False)
+            line += quoted.count("\n")
 
 
 @dataclass
 class _Parser:
     base: Path
     includes: common.Includes = field(default_factory=common.Includes)
-    # False to read one file's own directives (is it a root?) without reading what it includes
-    follow: bool = True
 
     def parse(self, path: Path, text: str, stack: Sequence[Path]) -> list[Directive]:
         """The file's directives as a tree; iterative, so that deep nesting costs memory, not the stack."""
@@ -132,7 +120,7 @@ class _Parser:
 
     def _directive(self, words: list[_Token], path: Path, stack: list[Path]) -> list[Directive]:
         name, args, line = words[0].text, [w.text for w in words[1:]], words[0].line
-        if name != "include" or not args or not self.follow:
+        if name != "include" or not args:
             return [Directive(name, args, path, line)]
         spliced: list[Directive] = []
         for inc in self.includes.expand(args[0], self.base, path, line, stack):
@@ -218,10 +206,8 @@ class _Judge:
         def pick(name: str) -> Directive | None:
             return own.last(name) or outer.last(name)
 
-        server, defaults = server and self.active, defaults and self.active
-        ctx: dict[str, Any] = {"scope": scope, "file": str(file), "line": line, "server": server}
-        if not self.active:
-            ctx["inactive"] = True
+        defaults = defaults and self.active
+        ctx = common.context_head(scope, file, line, server, self.active)
         settings: dict[str, Any] = {}
         protocols = pick("ssl_protocols")
         if protocols is not None:
@@ -316,6 +302,10 @@ def _named_files(directives: Sequence[Directive], base: Path, only: Path | None)
     return common.named_files(directives, _FILE_DIRECTIVES, lambda d: _named_path(d, base), only)
 
 
+# a main-context block only a root has; is_root confirms it is at the top level
+_ROOT_BLOCK = re.compile(r"^[ \t]*(?:events|http)\s*\{", re.MULTILINE)
+
+
 def is_root(top: Sequence[Directive], path: Path) -> bool:
     """nginx.conf by content (a main context with ``events`` or ``http``) or by name."""
     return path.name in ROOT_NAMES or any(d.name in ("events", "http") and d.block is not None for d in top)
@@ -402,33 +392,26 @@ class NginxHandler:
             return common.binary_error(KIND, source, exc)
         defaults = self._defaults()
         own_real = common.real(source.path)
-        if is_root(_Parser(source.path.parent, follow=False).parse(source.path, text, []), source.path):
+        if source.path.name in ROOT_NAMES or _ROOT_BLOCK.search(text):
             parser = _Parser(source.path.parent)
-            return self._judge_root(source, text, parser.parse(source.path, text, []), parser, defaults)
+            top = parser.parse(source.path, text, [])
+            if is_root(top, source.path):
+                return self._judge_root(source, text, top, parser, defaults)
         root = common.find_root(source.path, ROOT_NAMES)
         composed = self._roots.get(root, "nginx configuration", self._composed_root) if root is not None else None
         if composed is not None and own_real in composed.included:
             # judged where nginx reads it: in the root's composition, never alone
             refs = _named_files(composed.top, composed.root.parent, own_real)
-            where = common.Composition("included", composed.root, f"included by {composed.root}; judged there")
-            return common.build(
-                KIND,
-                source,
-                text,
-                {"servers": []},
-                properties={"tls_contexts": [], **where.properties()},
-                references=refs,
-                follow=(composed.root,),
-            )
+            return common.judged_at_root(KIND, source, text, composed.root, refs, {"servers": []}, "tls_contexts")
         if composed is not None:
-            # below a root that does not include it (a site not enabled): judged as if it were
+            # below a root that does not include it (a site not enabled): only what it writes is judged,
+            # with paths resolved against the root's prefix; the root's http settings are the root's to report
             base = composed.root.parent
             parser = _Parser(base)
             top = parser.parse(source.path, text, [])
-            http = [d for d in composed.top if d.name == "http" and d.block is not None]
-            outer = Scope([*_plain(http[0].block or []), *_plain(top)] if http else _plain(top))
-            reason = f"not included by {composed.root} (inactive): only what it writes is judged, in its http context"
+            reason = f"not included by {composed.root} (inactive): only what it writes is judged"
             where = common.Composition("not-included", composed.root, reason)
+            outer = Scope(_plain(top))
             return self._judge_file(source, text, top, parser, base, defaults, outer, where, (composed.root,))
         where = common.Composition("alone", None, "no nginx.conf above it includes it: judged alone")
         parser = _Parser(source.path.parent)

@@ -293,6 +293,27 @@ def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None
     }
 
 
+# sshd's host keys when no HostKey line is written: _PATH_HOST_*_KEY_FILE in OpenSSH's pathnames.h
+# (SSHDIR, /etc/ssh on Debian: the root's folder); DSA left the defaults in OpenSSH 7.0
+DEFAULT_HOST_KEYS = ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key")
+
+
+def _default_host_keys(root: Path, global_scope: dict[str, Any]) -> list[common.Reference]:
+    """The compiled-in host key files that exist beside the root: what sshd loads without HostKey."""
+    found = [root.parent / name for name in DEFAULT_HOST_KEYS if (root.parent / name).is_file()]
+    if found:
+        global_scope["settings"]["hostkey"] = [str(p) for p in found]
+        global_scope["settings"]["hostkey_source"] = "OpenSSH default (no HostKey line)"
+    return [common.Reference(path, "host-key", 0, root) for path in found]
+
+
+def _included_files(root: Path, text: str) -> frozenset[Path]:
+    """The real paths of every file an OpenSSH root reads through ``Include``."""
+    parser = _Parser(root.parent)
+    parser.parse(root, text, [])
+    return frozenset(common.real(Path(p)) for p in parser.includes.read)
+
+
 class SshConfigHandler:
     name: ClassVar[str] = "ssh"
     priority: ClassVar[int] = 52
@@ -317,6 +338,7 @@ class SshConfigHandler:
     def __init__(self) -> None:
         self._version: tuple[str, str] | None = None
         self._version_read = False
+        self._roots: common.RootCache[frozenset[Path]] = common.RootCache()
 
     def _openssh(self) -> tuple[str, str] | None:
         if not self._version_read:
@@ -341,26 +363,13 @@ class SshConfigHandler:
             # relative Include paths are relative to /etc/ssh, the root's folder
             return self._judge(source, text, kind, client, source.path.parent, "root")
         root = common.find_root(source.path, (root_name,), levels=2)
-        if root is not None:
-            parser = _Parser(root.parent)
-            try:
-                parser.parse(root, common.decode(root.read_bytes(), "OpenSSH configuration"), [])
-            except (OSError, common.ConfigError):
-                root = None
-            if root is not None and common.real(source.path) in {common.real(Path(p)) for p in parser.includes.read}:
-                refs: list[common.Reference] = []
-                lines = _Parser(root.parent).parse(source.path, text, [])
-                _scopes([li for li in lines if li.file == source.path], client, refs, root.parent)
-                where = common.Composition("included", root, f"included by {root}; judged there")
-                return common.build(
-                    kind,
-                    source,
-                    text,
-                    {"scopes": {}},
-                    properties={"ssh_contexts": [], "role": "client" if client else "server", **where.properties()},
-                    references=refs,
-                    follow=(root,),
-                )
+        included = self._roots.get(root, "OpenSSH configuration", _included_files) if root is not None else None
+        if root is not None and included is not None and common.real(source.path) in included:
+            refs: list[common.Reference] = []
+            lines = _Parser(root.parent).parse(source.path, text, [])
+            _scopes([li for li in lines if li.file == source.path], client, refs, root.parent)
+            extra = {"role": "client" if client else "server"}
+            return common.judged_at_root(kind, source, text, root, refs, {"scopes": {}}, "ssh_contexts", extra)
         return self._judge(source, text, kind, client, source.path.parent, "alone")
 
     def _judge(self, source: FileSource, text: str, kind: str, client: bool, base: Path, role: str) -> ParsedFile:
@@ -375,6 +384,8 @@ class SshConfigHandler:
                 if not any(s["scope"] == "global" for s in scopes):
                     scopes.insert(0, {"scope": "global", "file": str(source.path), "line": None, "settings": {}})
                 properties.update(apply_defaults(scopes, self._openssh()))
+                if not any(r.role == "host-key" for r in refs):
+                    refs.extend(_default_host_keys(source.path, scopes[0]))
         else:
             where = common.Composition("alone", None, "not included by an sshd_config or ssh_config: judged alone")
         return common.build(

@@ -18,7 +18,7 @@ import pytest
 
 from scanner.collectors.configs.apache import ApacheHandler
 from scanner.collectors.configs.nginx import installed_version
-from scanner.collectors.configs.ssh import installed_openssh
+from scanner.collectors.configs.ssh import DEFAULT_HOST_KEYS, installed_openssh
 from scanner.inventory.model import Asset, AssetType, ScanResult
 
 from .conftest import collect, errors, scan
@@ -434,3 +434,43 @@ def test_ssh_audit_flags_the_default_macs_we_flag(
     # what the live server offers is the list we computed, and ssh-audit warns on each MAC we call weak
     assert offered == list(_ours(root / "etc/ssh/sshd_config")["macs"])
     assert set(ours.evidence["weak"]) <= flagged
+
+
+def test_sshd_without_hostkey_lines_references_the_default_host_keys(tmp_path: Path, host_key: Path) -> None:
+    conf = tmp_path / "sshd_config"
+    conf.write_text("Port 22\n")
+    shutil.copy(host_key, tmp_path / "ssh_host_ed25519_key")
+    observations = collect(conf)
+    (config,) = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.CONFIG]
+    assert [(r["path"], r["role"]) for r in config.properties["references"]] == [
+        (str(tmp_path / "ssh_host_ed25519_key"), "host-key")
+    ]
+    assert config.properties["settings"]["scopes"]["global"]["hostkey_source"] == "OpenSSH default (no HostKey line)"
+    # the key is collected as any named file is: one key node stored in that file
+    keys = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.KEY]
+    assert [k.properties["algorithm"] for k in keys] == ["Ed25519"]
+    # sshd -T names the same compiled-in files (in its SSHDIR, /etc/ssh) when no HostKey is written
+    done = subprocess.run([SSHD, "-T", "-f", str(conf)], capture_output=True, text=True, timeout=30, check=False)
+    theirs = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("hostkey ")]
+    assert [p.name for p in theirs] == list(DEFAULT_HOST_KEYS) and {p.parent for p in theirs} == {Path("/etc/ssh")}
+
+
+def test_a_site_not_enabled_is_judged_only_on_what_it_writes(tmp_path: Path) -> None:
+    root = materialise("stock", tmp_path)
+    sites = root / "etc/nginx/sites-available"
+    (sites / "legacy").write_text("server {\n  listen 443 ssl;\n  ssl_ciphers RC4-SHA:HIGH;\n}\n")
+    (sites / "plain-tls").write_text("server {\n  listen 443 ssl;\n  server_name quiet.example;\n}\n")
+    result = scan([root / "etc/nginx"])
+    # the disabled site's own weak cipher list is reported; nothing it inherits or defaults to is, and
+    # nginx.conf's http-level protocols are reported once, on nginx.conf
+    assert _findings(result, root) == {
+        ("server.tls.protocol-below-1.2", "config:nginx:/etc/nginx/nginx.conf", "/etc/nginx/nginx.conf:33"),
+        (
+            "server.tls.weak-ciphers",
+            "config:nginx:/etc/nginx/sites-available/legacy",
+            "/etc/nginx/sites-available/legacy:3",
+        ),
+    }
+    legacy = _config(result, f"config:nginx:{sites / 'legacy'}")
+    assert legacy.properties["composition"]["role"] == "not-included"
+    assert legacy.properties["composition"]["root"] == str(root / "etc/nginx/nginx.conf")
