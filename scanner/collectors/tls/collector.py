@@ -1,14 +1,18 @@
 """The TLS endpoint collector: --tls and --targets endpoints into tls-endpoint assets.
 
-Three steps, each bounded by the per-target timeout:
-1. reachability: DNS, TCP connect and one ClientHello offering TLS 1.0 to 1.3. A server that
-   never answers, resets, or speaks another protocol costs one error here, and is never handed to
-   sslyze (whose connectivity test would retry it version by version);
-2. sslyze's scan commands over the reachable endpoints, with sslyze's own concurrency (servers in
-   flight = --concurrency, connections per server capped), in waves: the endpoints that answered
-   within a second first, while the slow and silent ones run into their timeout, then the rest;
-3. meanwhile, the post-quantum probe on every endpoint that chose TLS 1.3.
-sslyze is imported only in collect(), so that a scan of files never loads it.
+Each endpoint has a deadline for everything below (--tls-deadline); each network operation has
+the timeout (--timeout):
+1. reachability: DNS, TCP connect, one ClientHello offering TLS 1.0 to 1.3 and the rest of the
+   server's first flight. A server that never answers, resets, speaks another protocol, stalls
+   after its ServerHello or sends a certificate too large for clients costs one error here, and
+   is never handed to sslyze (whose connectivity test would retry it version by version);
+2. sslyze's scan commands, one worker process per endpoint (sslyze_pool), --concurrency at once,
+   in waves: the endpoints that answered within a second first, while the slow and silent ones
+   run into their timeout, then the rest;
+3. meanwhile, keysweep's own probes (probes): versions and suites, groups, signature schemes and
+   post-quantum groups;
+4. chain validation of every presented chain against the system store and --ca-file/--ca-path.
+sslyze is imported only by the workers' fork server: neither a scan of files nor this process loads it.
 """
 
 from __future__ import annotations

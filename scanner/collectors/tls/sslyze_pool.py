@@ -18,7 +18,8 @@ from multiprocessing.process import BaseProcess
 
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 
-_WORKER_MODULE = "scanner.collectors.tls.sslyze_worker"
+# what the fork server imports once, for every worker it forks
+_PRELOAD = ["scanner.collectors.tls.sslyze_worker", "scanner.collectors.tls.sslyze_scan"]
 
 
 @dataclass
@@ -33,7 +34,7 @@ def _context() -> multiprocessing.context.BaseContext:
         context = multiprocessing.get_context("forkserver")
     except ValueError:  # no fork server on this platform
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload([_WORKER_MODULE])
+    context.set_forkserver_preload(_PRELOAD)
     return context
 
 

@@ -134,3 +134,16 @@ def test_collector_module_does_not_load_sslyze(tmp_path: Path) -> None:
         "assert 'sslyze' not in sys.modules and 'nassl' not in sys.modules, 'sslyze was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ts.ROOT)
+
+
+def test_a_tls_scan_loads_sslyze_only_in_its_workers(lab: Lab) -> None:
+    """sslyze and nassl take a while to load: only the workers' fork server imports them."""
+    code = (
+        "import sys\n"
+        "from scanner.collectors.base import Target\n"
+        "from scanner.scan import ScanRequest, run_scan\n"
+        f"result = run_scan(ScanRequest(targets=(Target('tls', {lab.modern.target!r}),), packs=(), timeout=5))\n"
+        "assert result.errors == () and any(a.type.value == 'tls-endpoint' for a in result.assets), result.errors\n"
+        "assert 'sslyze' not in sys.modules and 'nassl' not in sys.modules, 'sslyze was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ts.ROOT, timeout=120)
