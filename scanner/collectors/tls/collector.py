@@ -18,6 +18,7 @@ sslyze is imported only by the workers' fork server: neither a scan of files nor
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -167,9 +168,10 @@ class TlsCollector:
                 if not reachable:
                     continue
                 # keysweep's own probes run beside sslyze's worker processes
+                given_up = {r.endpoint: threading.Event() for r in reachable}
                 probes: dict[Endpoint, Future[ProbeResults]] = {
                     r.endpoint: probe_pool.submit(
-                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep"
+                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep", given_up[r.endpoint]
                     )
                     for r in reachable
                 }
@@ -181,6 +183,8 @@ class TlsCollector:
                     enumeration=enumeration,
                 )
                 for endpoint, outcome in results:
+                    if outcome.fatal is not None:
+                        given_up[endpoint].set()  # its probes stop instead of running to the deadline
                     observations = list(self._observations(endpoint, outcome, probes[endpoint].result(), anchors))
                     yield from observations
                     progress.target_finished(self.name, endpoint.display, outcome.fatal is None)
