@@ -22,7 +22,7 @@ from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 _PRELOAD = ["scanner.collectors.tls.sslyze_worker", "scanner.collectors.tls.sslyze_scan"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Running:
     endpoint: Endpoint
     process: BaseProcess
@@ -75,6 +75,8 @@ def scan(
                 process.start()
                 sender.close()
                 running[receiver] = _Running(endpoint, process, deadline)
+            if not running:
+                continue  # every endpoint left was out of time
             soonest = min(r.deadline for r in running.values())
             ready = wait(list(running), timeout=max(0.0, soonest - time.monotonic()))
             for ready_connection in ready:
