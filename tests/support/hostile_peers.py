@@ -2,17 +2,20 @@
 
 accept-and-hang, drip (a real TLS server whose HTTP answer comes one byte a second), hello-then-
 stall (a ServerHello, then silence), garbage, reset, bogus lengths (a ServerHello declaring 16 MiB),
-huge certificate (a real TLS server presenting a 1 MiB certificate). Each runs in daemon threads
+huge certificate (a real TLS server presenting a 1 MiB certificate), and serves-once (a real TLS
+server for the first connection, silent for every later one). Each runs in daemon threads
 of the test process and stops with its handle.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 import ssl
 import struct
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +117,22 @@ def drip(cert: Path, key: Path, interval: float = 1.0) -> Server:
             time.sleep(interval)
 
     return _tls("drip", cert, key, after)
+
+
+def serves_once(cert: Path, key: Path) -> Server:
+    """A real TLS server for the first connection (keysweep's reachability check), then silent."""
+    context = _tls_context(cert, key)
+    served = threading.Lock()
+
+    def handle(connection: socket.socket) -> None:
+        if not served.acquire(blocking=False):
+            hold(connection)
+            return
+        connection.settimeout(30)
+        with contextlib.suppress(ssl.SSLError, OSError):
+            context.wrap_socket(connection, server_side=True).close()
+
+    return listen("serves-once", handle)
 
 
 def huge_certificate(directory: Path, size: int = 1 << 20) -> tuple[Path, Path]:

@@ -1,1 +1,1 @@
-"""The TLS endpoint collector: sslyze's scan commands plus keysweep's own post-quantum probe."""
+"""The TLS endpoint collector: sslyze's scan commands in worker processes, plus keysweep's own probes."""

@@ -32,6 +32,12 @@ def fingerprint(cert: x509.Certificate) -> str:
     return "cert:sha256:" + hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 
+def _name_key(name: x509.Name) -> str:
+    """A name as an index key: the same name in PrintableString or UTF8String is one key (the
+    signature check decides the rest)."""
+    return name.rfc4514_string().casefold()
+
+
 def _name(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string() or "(empty subject)"
 
@@ -40,7 +46,7 @@ def _name(cert: x509.Certificate) -> str:
 class Anchors:
     """Trusted certificates by subject, each with where it came from."""
 
-    by_subject: Mapping[bytes, tuple[tuple[x509.Certificate, str], ...]] = field(default_factory=dict)
+    by_subject: Mapping[str, tuple[tuple[x509.Certificate, str], ...]] = field(default_factory=dict)
     fingerprints: Mapping[str, str] = field(default_factory=dict)  # id -> source
     errors: tuple[tuple[str, str], ...] = ()  # (file, message) for each anchor file that could not be read
 
@@ -48,7 +54,7 @@ class Anchors:
         return self.fingerprints.get(fingerprint(cert))
 
     def issuers_of(self, cert: x509.Certificate) -> list[tuple[x509.Certificate, str]]:
-        return [(c, s) for c, s in self.by_subject.get(cert.issuer.public_bytes(), ()) if issued(cert, c)]
+        return [(c, s) for c, s in self.by_subject.get(_name_key(cert.issuer), ()) if issued(cert, c)]
 
 
 def issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -86,7 +92,7 @@ def load_anchors(ca_files: Iterable[Path], ca_paths: Iterable[Path], *, system: 
             errors.append((str(directory), f"cannot read --ca-path {directory}: {exc.strerror or exc}"))
             continue
         sources += [(p, f"--ca-path {directory}") for p in entries]
-    by_subject: dict[bytes, list[tuple[x509.Certificate, str]]] = {}
+    by_subject: dict[str, list[tuple[x509.Certificate, str]]] = {}
     fingerprints: dict[str, str] = {}
     for path, source in sources:
         try:
@@ -100,7 +106,7 @@ def load_anchors(ca_files: Iterable[Path], ca_paths: Iterable[Path], *, system: 
             key = fingerprint(cert)
             if key not in fingerprints:
                 fingerprints[key] = source
-                by_subject.setdefault(cert.subject.public_bytes(), []).append((cert, source))
+                by_subject.setdefault(_name_key(cert.subject), []).append((cert, source))
     return Anchors({k: tuple(v) for k, v in by_subject.items()}, fingerprints, tuple(errors))
 
 
@@ -115,7 +121,9 @@ def validate(presented: Sequence[x509.Certificate], anchors: Anchors) -> dict[st
     sent = {fingerprint(c) for c in presented}
     verdict: dict[str, Any] = {
         "presented": [_name(c) for c in presented],
-        "valid_order": all(presented[i].subject == presented[i - 1].issuer for i in range(1, len(presented))),
+        "valid_order": all(
+            _name_key(presented[i].subject) == _name_key(presented[i - 1].issuer) for i in range(1, len(presented))
+        ),
     }
     status, trusted_by, missing = "incomplete", None, None
     current = leaf
@@ -132,7 +140,8 @@ def validate(presented: Sequence[x509.Certificate], anchors: Anchors) -> dict[st
         if _self_signed(current):
             status = "self-signed" if current is leaf else "untrusted-root"
             break
-        candidates = [c for c in presented if c not in path and c.subject == current.issuer and issued(current, c)]
+        wanted = _name_key(current.issuer)
+        candidates = [c for c in presented if c not in path and _name_key(c.subject) == wanted and issued(current, c)]
         if not candidates:
             # the leaf's issuer missing: an intermediate the server should send; a sent CA's
             # issuer missing: a root nobody here trusts (servers need not send roots)

@@ -1,19 +1,24 @@
 """The TLS endpoint collector: --tls and --targets endpoints into tls-endpoint assets.
 
-Three steps, each bounded by the per-target timeout:
-1. reachability: DNS, TCP connect and one ClientHello offering TLS 1.0 to 1.3. A server that
-   never answers, resets, or speaks another protocol costs one error here, and is never handed to
-   sslyze (whose connectivity test would retry it version by version);
-2. sslyze's scan commands over the reachable endpoints, with sslyze's own concurrency (servers in
-   flight = --concurrency, connections per server capped), in waves: the endpoints that answered
-   within a second first, while the slow and silent ones run into their timeout, then the rest;
-3. meanwhile, the post-quantum probe on every endpoint that chose TLS 1.3.
-sslyze is imported only in collect(), so that a scan of files never loads it.
+Each endpoint has a deadline for everything below (--tls-deadline); each network operation has
+the timeout (--timeout):
+1. reachability: DNS, TCP connect, one ClientHello offering TLS 1.0 to 1.3 and the rest of the
+   server's first flight. A server that never answers, resets, speaks another protocol, stalls
+   after its ServerHello or sends a certificate too large for clients costs one error here, and
+   is never handed to sslyze (whose connectivity test would retry it version by version);
+2. sslyze's scan commands, one worker process per endpoint (sslyze_pool), --concurrency at once,
+   in waves: the endpoints that answered within a second first, while the slow and silent ones
+   run into their timeout, then the rest;
+3. meanwhile, keysweep's own probes (probes): versions and suites, groups, signature schemes and
+   post-quantum groups;
+4. chain validation of every presented chain against the system store and --ca-file/--ca-path.
+sslyze is imported only by the workers' fork server: neither a scan of files nor this process loads it.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -163,9 +168,10 @@ class TlsCollector:
                 if not reachable:
                     continue
                 # keysweep's own probes run beside sslyze's worker processes
+                given_up = {r.endpoint: threading.Event() for r in reachable}
                 probes: dict[Endpoint, Future[ProbeResults]] = {
                     r.endpoint: probe_pool.submit(
-                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep"
+                        run_probes, r, timeout, deadlines[r.endpoint], enumeration == "keysweep", given_up[r.endpoint]
                     )
                     for r in reachable
                 }
@@ -177,6 +183,8 @@ class TlsCollector:
                     enumeration=enumeration,
                 )
                 for endpoint, outcome in results:
+                    if outcome.fatal is not None:
+                        given_up[endpoint].set()  # its probes stop instead of running to the deadline
                     observations = list(self._observations(endpoint, outcome, probes[endpoint].result(), anchors))
                     yield from observations
                     progress.target_finished(self.name, endpoint.display, outcome.fatal is None)

@@ -11,8 +11,10 @@ import ipaddress
 import os
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -55,6 +57,11 @@ ALERTS = {
 
 class ProbeError(Exception):
     """The peer did not answer as a TLS server would: timeout, reset, or another protocol."""
+
+
+# Set by the thread probing one endpoint: once the endpoint is given up (sslyze found it dead),
+# its remaining probes stop at their next exchange instead of running to the target deadline.
+GIVEN_UP: ContextVar[threading.Event | None] = ContextVar("keysweep_tls_given_up", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +361,10 @@ def ask(
     """
     last: ProbeError | None = None
     tried = 0
+    given_up = GIVEN_UP.get()
     for tried in range(1, attempts + 1):  # noqa: B007 -- the count is reported
+        if given_up is not None and given_up.is_set():
+            raise ProbeError("the endpoint was given up")
         attempt_deadline = min(deadline, time.monotonic() + timeout)
         if attempt_deadline <= time.monotonic():
             break

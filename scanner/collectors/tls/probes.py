@@ -3,6 +3,7 @@ classical groups (TLS 1.3 finite-field ones included) and signature schemes."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 from scanner.collectors.tls import groups_probe, hello, pq_probe, sigalgs_probe, suites_probe
@@ -19,8 +20,16 @@ class ProbeResults:
     suites: suites_probe.SuitesResult | None = None  # None: sslyze enumerated the suites
 
 
-def run_probes(reach: Reachability, timeout: float, deadline: float, enumerate_suites: bool = True) -> ProbeResults:
-    """Every probe of one endpoint, each exchange within ``timeout``, all by ``deadline``."""
+def run_probes(
+    reach: Reachability,
+    timeout: float,
+    deadline: float,
+    enumerate_suites: bool = True,
+    given_up: threading.Event | None = None,
+) -> ProbeResults:
+    """Every probe of one endpoint, each exchange within ``timeout``, all by ``deadline``; once
+    ``given_up`` is set, the probes left end at their next exchange."""
+    hello.GIVEN_UP.set(given_up)
     suites = None
     if enumerate_suites:
         suites = suites_probe.enumerate_all(

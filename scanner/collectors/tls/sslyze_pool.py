@@ -18,10 +18,11 @@ from multiprocessing.process import BaseProcess
 
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 
-_WORKER_MODULE = "scanner.collectors.tls.sslyze_worker"
+# what the fork server imports once, for every worker it forks
+_PRELOAD = ["scanner.collectors.tls.sslyze_worker", "scanner.collectors.tls.sslyze_scan"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Running:
     endpoint: Endpoint
     process: BaseProcess
@@ -33,7 +34,7 @@ def _context() -> multiprocessing.context.BaseContext:
         context = multiprocessing.get_context("forkserver")
     except ValueError:  # no fork server on this platform
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload([_WORKER_MODULE])
+    context.set_forkserver_preload(_PRELOAD)
     return context
 
 
@@ -74,6 +75,8 @@ def scan(
                 process.start()
                 sender.close()
                 running[receiver] = _Running(endpoint, process, deadline)
+            if not running:
+                continue  # every endpoint left was out of time
             soonest = min(r.deadline for r in running.values())
             ready = wait(list(running), timeout=max(0.0, soonest - time.monotonic()))
             for ready_connection in ready:

@@ -1,4 +1,4 @@
-"""Runs sslyze's Python API over the reachable endpoints and turns its results into plain values.
+"""Runs sslyze's Python API on one endpoint (in a worker process) and turns its results into plain values.
 
 Imported only when a scan has TLS targets: sslyze and nassl take a while to load.
 """

@@ -7,7 +7,8 @@ on every core. The worker hands sslyze sockets that bound each connection as a w
 sslyze's connectivity test is through: sslyze would otherwise try every TLS version, with
 retries, each costing a whole timeout.
 
-The worker is started from a fork server that has imported sslyze already (see sslyze_pool).
+The worker is started from a fork server that has imported sslyze already (see sslyze_pool); the
+scanning process itself imports this module only, never sslyze.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from scanner.collectors.tls import deadline, sslyze_scan
+from scanner.collectors.tls import deadline
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 
 _WATCH_INTERVAL = 0.05
@@ -38,6 +39,9 @@ def main(
     conn: Connection, host: str, port: int, ip: str, timeout: float, connections_per_server: int, enumeration: str
 ) -> None:
     """Scan, send ("done", outcome) or ("stalled", message) through ``conn``, and exit."""
+    # imported here: the fork server has it loaded already, and the scanning process never needs it
+    from scanner.collectors.tls import sslyze_scan
+
     ledger = deadline.ConnectionLedger()
     _install_sockets(timeout, ledger)
     connected = threading.Event()

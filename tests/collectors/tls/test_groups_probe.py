@@ -77,6 +77,19 @@ def test_signature_schemes_accepted(tmp_path: Path) -> None:
     assert (tls12.error, sorted(tls12.schemes)) == (None, ["ecdsa_secp256r1_sha256", "ecdsa_sha1"])
 
 
+def pipe(client: socket.socket, upstream: socket.socket, idle: float) -> None:
+    """Copy both ways until either side closes or nothing passes for ``idle`` seconds."""
+    last = time.monotonic()
+    while time.monotonic() - last < idle:
+        readable, _, _ = select.select([client, upstream], [], [], 0.05)
+        for sock in readable:
+            data = sock.recv(65536)
+            if not data:
+                return
+            (upstream if sock is client else client).sendall(data)
+            last = time.monotonic()
+
+
 class SlowRelay:
     """A single-threaded server: one connection at a time, each delayed, relayed to a real TLS server.
 
@@ -106,15 +119,7 @@ class SlowRelay:
                 continue
 
     def relay(self, client: socket.socket, upstream: socket.socket) -> None:
-        last = time.monotonic()
-        while time.monotonic() - last < self.idle:
-            readable, _, _ = select.select([client, upstream], [], [], 0.05)
-            for sock in readable:
-                data = sock.recv(65536)
-                if not data:
-                    return
-                (upstream if sock is client else client).sendall(data)
-                last = time.monotonic()
+        pipe(client, upstream, self.idle)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -186,3 +191,29 @@ def test_a_group_negotiated_but_not_listed_is_added_and_reported() -> None:
     assert _classical_groups(
         ProbeResults(groups=groups_probe.GroupsResult("TLSv1.3", ("secp256r1",))), {"ephemeral_keys": ephemeral}
     ) == (["secp256r1"], True, [])
+
+
+def test_a_server_that_stops_answering_mid_probe_is_an_error_not_a_shorter_list(tmp_path: Path) -> None:
+    """Two answers, then silence: the list so far is kept, and the error says the probe failed."""
+    backend = s_server(tmp_path, "-groups", "x25519:secp256r1:secp384r1")
+    answered = []
+
+    def handle(client: socket.socket) -> None:
+        if len(answered) >= 2:
+            ts.hold(client)
+            return
+        answered.append(client)
+        with socket.create_connection(("127.0.0.1", backend.port), timeout=5) as upstream:
+            pipe(client, upstream, 2.0)
+
+    relay = ts.listen("stops", handle)
+    try:
+        start = time.monotonic()
+        result = groups_probe.enumerate_tls13(("127.0.0.1", relay.port), None, 0.5, time.monotonic() + 30)
+        elapsed = time.monotonic() - start
+    finally:
+        relay.stop()
+        backend.stop()
+    assert len(result.groups) == 2 and set(result.groups) <= {"x25519", "secp256r1", "secp384r1"}
+    assert result.error == ("groups probe (TLS 1.3) failed: no TLS answer before the timeout (after 3 attempts)")
+    assert elapsed < 3 * 0.5 + 2

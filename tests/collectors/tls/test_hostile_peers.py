@@ -1,4 +1,4 @@
-"""Hostile TLS peers (issue 18): seven misbehaving servers and two healthy ones in one scan at
+"""Hostile TLS peers (issue 18): eight misbehaving servers and two healthy ones in one scan at
 --timeout 2. Every hostile peer costs one error, the healthy ones are reported in full, and the
 scan ends within a few timeouts of what the healthy servers alone take."""
 
@@ -34,6 +34,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ts.S
         "reset": hp.reset(),
         "bogus-lengths": hp.bogus_lengths(),
         "huge-certificate": hp.huge_certificate_server(directory),
+        "serves-once": hp.serves_once(cert, key),
     }
     try:
         yield servers
@@ -76,6 +77,8 @@ def test_hostile_peers_cost_one_error_each_and_healthy_peers_are_reported(
     assert "reset" in messages["reset"] or "closed" in messages["reset"]
     assert "bogus length" in messages["bogus-lengths"]
     assert "certificate is too large" in messages["huge-certificate"], messages["huge-certificate"]
+    # answered keysweep's first hello, then nothing: sslyze's worker gives up at its first stall
+    assert "stopped" in messages["serves-once"] and "connectivity test" in messages["serves-once"]
     # the drip peer is a working TLS server: it is reported, and its dripped HTTP answer is the one error
     assert len(by_peer["drip"]) == 1 and "http_headers" in by_peer["drip"][0], by_peer["drip"]
 

@@ -134,3 +134,34 @@ def test_collector_module_does_not_load_sslyze(tmp_path: Path) -> None:
         "assert 'sslyze' not in sys.modules and 'nassl' not in sys.modules, 'sslyze was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ts.ROOT)
+
+
+def test_a_tls_scan_loads_sslyze_only_in_its_workers(lab: Lab) -> None:
+    """sslyze and nassl take a while to load: only the workers' fork server imports them."""
+    code = (
+        "import sys\n"
+        "from scanner.collectors.base import Target\n"
+        "from scanner.scan import ScanRequest, run_scan\n"
+        f"result = run_scan(ScanRequest(targets=(Target('tls', {lab.modern.target!r}),), packs=(), timeout=5))\n"
+        "assert result.errors == () and any(a.type.value == 'tls-endpoint' for a in result.assets), result.errors\n"
+        "assert 'sslyze' not in sys.modules and 'nassl' not in sys.modules, 'sslyze was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ts.ROOT, timeout=120)
+
+
+def test_endpoints_already_past_their_deadline_are_errors_without_a_worker() -> None:
+    from scanner.collectors.tls import sslyze_pool
+
+    past = time.monotonic() - 1
+    outcomes = list(
+        sslyze_pool.scan(
+            [(Endpoint("127.0.0.1", 1), "127.0.0.1", past), (Endpoint("127.0.0.1", 2), "127.0.0.1", past)],
+            timeout=1,
+            concurrency=1,
+            connections_per_server=1,
+        )
+    )
+    assert [(e.port, o.fatal) for e, o in outcomes] == [
+        (1, "no time left for the scan before the target deadline"),
+        (2, "no time left for the scan before the target deadline"),
+    ]
