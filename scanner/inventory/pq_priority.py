@@ -40,7 +40,8 @@ IR8547_DEADLINES = (
     ("2030-12-31", f"{IR8547}: 112-bit quantum-vulnerable algorithms deprecated after 2030", 112),
     ("2035-12-31", f"{IR8547}: quantum-vulnerable algorithms disallowed after 2035", None),
 )
-_KEY_AGREEMENT = ("x25519", "x448", "dh", "ecdh", "ffdh", "dhx")
+_KEY_AGREEMENT = frozenset({"x25519", "x448", "dh", "ecdh", "ffdh", "dhx"})
+_SIGNING_ALGORITHMS = frozenset({"ecdsa", "ed25519", "ed448", "dsa"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,9 @@ def _key_functions(asset: Asset, certified: set[str]) -> list[str]:
     algorithm = str(asset.properties.get("algorithm") or "").lower()
     usage = set(asset.properties.get("usage") or ())
     found = []
-    if usage & _ESTABLISHING_USAGE or any(algorithm == k or algorithm.startswith(k + "-") for k in _KEY_AGREEMENT):
+    if usage & _ESTABLISHING_USAGE or algorithm.split("-", 1)[0] in _KEY_AGREEMENT:
         found.append(KEY_ESTABLISHMENT)
-    if usage & _SIGNING_USAGE or asset.id in certified or algorithm in ("ecdsa", "ed25519", "ed448", "dsa"):
+    if usage & _SIGNING_USAGE or asset.id in certified or algorithm in _SIGNING_ALGORITHMS:
         found.append(SIGNATURE)
     return found or [OTHER]
 

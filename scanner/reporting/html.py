@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from scanner import __version__, resources
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
+from scanner.inventory.pq_priority import quantum_vulnerable_uses
 from scanner.inventory.summary import asset_systems, summarize, top_risks
 from scanner.reporting import leadership
 
@@ -254,6 +255,7 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
 
 def render_context(result: ScanResult) -> dict[str, Any]:
     summary = summarize(result)
+    uses = quantum_vulnerable_uses(result)  # once, for the two charts that need them
     meta = result.metadata
     by_severity = summary["by_severity"]
     most = max(by_severity.values(), default=0) or 1
@@ -272,9 +274,9 @@ def render_context(result: ScanResult) -> dict[str, Any]:
         "systems": leadership.system_status(summary),
         "timeline": leadership.timeline(summary),
         "algorithms": leadership.algorithm_mix(result),
-        "quantum_by_system": leadership.quantum_share_by_system(result),
+        "quantum_by_system": leadership.quantum_share_by_system(result, uses),
         "expiry": leadership.expiry_histogram(result),
-        "burndown": leadership.burndown(result),
+        "burndown": leadership.burndown(result, uses),
         "compliance": summary["compliance"],
         "risks": top_risks(result),
         "trend": trend_chart(result, summary),

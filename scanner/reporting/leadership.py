@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from scanner.inventory.model import AssetType, ScanResult
-from scanner.inventory.pq_priority import quantum_vulnerable_uses
+from scanner.inventory.pq_priority import Use, quantum_vulnerable_uses
 from scanner.inventory.systems import UNASSIGNED, system_members
 
 STATUS_WORDS = {
@@ -141,10 +141,12 @@ def algorithm_mix(result: ScanResult, limit: int = 8) -> list[dict[str, Any]]:
     return _bars(items, sum(counts.values()))
 
 
-def quantum_share_by_system(result: ScanResult) -> list[dict[str, Any]]:
+def quantum_share_by_system(result: ScanResult, uses: Sequence[Use] | None = None) -> list[dict[str, Any]]:
     """Per system: the share of its public keys and endpoints that are quantum-vulnerable."""
     groups = system_members(result)
-    vulnerable = {u.asset_id for u in quantum_vulnerable_uses(result)}
+    if not groups:
+        return []
+    vulnerable = {u.asset_id for u in (quantum_vulnerable_uses(result) if uses is None else uses)}
     rows = []
     for system_id, assets in groups.items():
         relevant = [
@@ -181,16 +183,19 @@ def expiry_histogram(result: ScanResult) -> list[dict[str, Any]]:
     return bars
 
 
-def burndown(result: ScanResult, width: int = 560, height: int = 200, pad: int = 44) -> dict[str, Any]:
+def burndown(
+    result: ScanResult, uses: Sequence[Use] | None = None, width: int = 560, height: int = 200, pad: int = 44
+) -> dict[str, Any]:
     """Per system: its quantum-vulnerable uses today, and the straight line to none by the
     binding deadline (the earliest one its uses have): the pace the deadline requires."""
     groups = system_members(result) or {"all": list(result.assets)}
-    uses = quantum_vulnerable_uses(result)
-    by_asset: dict[str, list[Any]] = {}
+    if uses is None:
+        uses = quantum_vulnerable_uses(result)
+    by_asset: dict[str, list[Use]] = {}
     for u in uses:
         by_asset.setdefault(u.asset_id, []).append(u)
     as_of = result.metadata.as_of.date()
-    lines = []
+    lines: list[dict[str, Any]] = []
     for system_id, assets in groups.items():
         mine = [u for a in assets for u in by_asset.get(a.id, [])]
         if not mine:
