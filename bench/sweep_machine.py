@@ -104,6 +104,8 @@ def main(argv: list[str]) -> None:
     print(f"  failed (an error names them) {len(failed & examined)}; errors in all {len(graph.errors)}")
     print(f"  settings/text files read by the secrets handler with nothing to report {len(read_clean)}")
     print(f"  missed in silence {len(silent)}" + "".join(f"\n    {p}" for p in silent[:20]))
+    suffixes = Counter(Path(p).suffix.lower() or Path(p).name for p in silent)
+    print(f"    by suffix: {dict(suffixes.most_common(12))}")
     print(f"assets {len(graph)}; trust stores {len(stores)}")
     for store in stores:
         props: Any = store.properties

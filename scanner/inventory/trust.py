@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,9 @@ from scanner.inventory.model import Asset, AssetType, Location, Relation, Relati
 SYSTEM_LOCATIONS: tuple[tuple[str, str], ...] = (
     ("/etc/ssl/certs/ca-certificates.crt", "Debian/Ubuntu system CA bundle (ca-certificates, OpenSSL CAfile)"),
     ("/etc/ssl/certs/java/cacerts", "Debian/Ubuntu Java CA keystore (ca-certificates-java)"),
-    ("/etc/ssl/certs/", "system CA directory (OpenSSL CApath on Debian/Ubuntu)"),
+    # OpenSSL finds CApath anchors by subject-hash names only (c_rehash, update-ca-certificates):
+    # a server's own certificate kept beside them (ssl-cert-snakeoil.pem) is not an anchor
+    ("/etc/ssl/certs/[0-9a-f]{8}.[0-9]*", "system CA directory (OpenSSL CApath on Debian/Ubuntu)"),
     ("/usr/share/ca-certificates/", "Debian CA certificates offered to update-ca-certificates"),
     ("/usr/local/share/ca-certificates/", "local CA certificates added to the system store (update-ca-certificates)"),
     ("/etc/pki/tls/certs/ca-bundle.crt", "RHEL/Fedora system CA bundle"),
@@ -44,6 +47,7 @@ SYSTEM_LOCATIONS: tuple[tuple[str, str], ...] = (
     ("*/botocore/cacert.pem", "botocore's bundled CA certificates"),
     ("/etc/testssl/*.pem", "testssl.sh's per-platform CA stores (Apple, Java, Linux, Microsoft, Mozilla)"),
 )
+_HASHED = re.compile(r"^/etc/ssl/certs/[0-9a-f]{8}\.[0-9]+$")
 # names that software and distributions give to CA bundles, wherever the file sits
 BUNDLE_NAMES: tuple[str, ...] = (
     "ca-certificates.crt",
@@ -63,7 +67,10 @@ CA_ROLES = frozenset({"ca-certificates", "ca-directory"})
 def location_reason(path: str) -> tuple[str, str] | None:
     """(store path, reason) when a file is part of a trust store by where it is or how it is named."""
     for pattern, reason in SYSTEM_LOCATIONS:
-        if pattern.endswith("/"):
+        if pattern.startswith("/etc/ssl/certs/["):
+            if _HASHED.match(path):
+                return "/etc/ssl/certs", reason
+        elif pattern.endswith("/"):
             if path.startswith(pattern) or (pattern.startswith("*") and fnmatch.fnmatch(path, pattern + "*")):
                 return pattern.rstrip("/"), reason
         elif fnmatch.fnmatch(path, pattern):

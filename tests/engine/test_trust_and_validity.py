@@ -201,3 +201,30 @@ def test_a_real_certificate_one_second_over_398_days(tmp_path: Path) -> None:
         a.properties["subject"] for a in result.assets if a.id in failing(result, "cms.cert.validity-exceeds-rotation")
     }
     assert flagged == {"CN=over.pem"}
+
+
+@pytest.mark.parametrize(
+    ("path", "store"),
+    [
+        ("/etc/ssl/certs/002c0b4f.0", "/etc/ssl/certs"),  # CApath: found by subject hash
+        ("/etc/ssl/certs/ssl-cert-snakeoil.pem", None),  # a server's own certificate beside them
+        ("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/ca-certificates.crt"),
+        ("/usr/local/share/ca-certificates/corp-root.crt", "/usr/local/share/ca-certificates"),
+        (
+            "/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts",
+            "/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts",
+        ),
+        (
+            "/opt/app/venv/lib/python3.12/site-packages/certifi/cacert.pem",
+            "/opt/app/venv/lib/python3.12/site-packages/certifi/cacert.pem",
+        ),
+        ("/srv/kafka/client.truststore.p12", "/srv/kafka/client.truststore.p12"),
+        ("/srv/app/tls/chain.pem", None),
+        ("/srv/app/tls/fullchain.pem", None),
+    ],
+)
+def test_trust_locations(path: str, store: str | None) -> None:
+    from scanner.inventory.trust import location_reason
+
+    found = location_reason(path)
+    assert (found[0] if found else None) == store

@@ -110,7 +110,8 @@ KNOWN_FORMATS: tuple[KnownFormat, ...] = (
     *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
     *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", ("gl", "GR1348941")),
     *_from_plugin(SlackDetector, "slack-token", "Slack token or webhook", ("xox", "hooks.slack.com"), bounded=False),
-    *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",)),
+    # live keys are 24 characters or (newer) many more: the pattern's 24 are a prefix, not the whole
+    *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",), bounded=False),
     *_from_plugin(SendGridDetector, "sendgrid-api-key", "SendGrid API key", ("SG.",)),
     *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", ("-us",)),
     *_from_plugin(OpenAIDetector, "openai-api-key", "OpenAI API key", ("T3BlbkFJ",)),
@@ -138,6 +139,13 @@ KNOWN_FORMATS: tuple[KnownFormat, ...] = (
         group=1,
         free_form=True,
         hints=("://",),
+    ),
+    KnownFormat(
+        "github-token",
+        "GitHub fine-grained personal access token",
+        "keysweep",
+        _bounded(r"github_pat_[A-Za-z0-9_]{82}"),
+        hints=("github_pat_",),
     ),
     KnownFormat("google-api-key", "Google API key", "keysweep", _bounded(r"AIza[0-9A-Za-z_\-]{35}"), hints=("AIza",)),
     KnownFormat(

@@ -75,12 +75,13 @@ def entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def _example_or_placeholder(value: str) -> str | None:
+def _example_or_placeholder(value: str, *, references: bool = True) -> str | None:
     if value in DOCUMENTED_EXAMPLES:
         return "a vendor's documented example value"
     if _SELF_DECLARED.search(value):
         return "says it is an example, placeholder or redaction"
-    if is_templated_secret(value) or _REFERENCE.match(value):
+    # a known format's match is never a reference, though a webhook's is a URL
+    if is_templated_secret(value) or (references and _REFERENCE.match(value)):
         return "a template placeholder or a reference (variable, path, URL, vault)"
     if is_sequential_string(value):
         return "a sequence (abcdef..., 0123...)"
@@ -89,7 +90,7 @@ def _example_or_placeholder(value: str) -> str | None:
 
 def known_format_exclusion(value: str) -> str | None:
     """Why a value of a known token format is not a secret, or None when it is one."""
-    reason = _example_or_placeholder(value)
+    reason = _example_or_placeholder(value, references=False)
     if reason is not None:
         return reason
     if entropy(value) < MIN_ENTROPY_BITS_PER_CHAR:

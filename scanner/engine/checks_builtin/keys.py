@@ -111,7 +111,7 @@ def private_key_permissions(
     if not mode & forbidden:
         return
     evidence = {"path": props["path"], "mode": props["mode"], "owner": props.get("owner")}
-    for name in ("group", "group_members", "parent_mode"):
+    for name in ("group", "group_members", "parent_mode", "parent_group"):
         if props.get(name) is not None:
             evidence[name] = props[name]
     by_design = None if mode & 0o004 else _key_access_group(props, params)

@@ -163,3 +163,19 @@ def test_peak_memory_on_a_10_mib_env_file(tmp_path: Path, capsys: pytest.Capture
         size = len(data) / 2**20
         print(f"\nsecrets handler peak memory on a {size:.1f} MiB .env: {peak / 2**20:.1f} MiB (target 100 MB)")
     assert peak < 100 * 10**6
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        # Stripe's newer live keys run far past the 24 characters of detect-secrets' pattern
+        ("STRIPE=sk_live_51HqLyjWDarjtT1zdp7dc4eC39HqLyjWDarjtT1zdp7dcXYZ12345", "stripe-secret-key"),
+        (
+            "GH=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",
+            "github-token",
+        ),
+        ("hook: https://hooks.slack.com/services/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", "slack-token"),
+    ],
+)
+def test_token_formats_beyond_the_planted_corpus(line: str, kind: str) -> None:
+    assert [(n, k) for n, k, _ in secrets.detect(line + "\n")] == [(1, kind)]
