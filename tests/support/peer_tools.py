@@ -49,18 +49,20 @@ def sslyze_json(target: str, out: Path, timeout: float = 180) -> Path:
     return out
 
 
-def testssl_json(target: str, out: Path, timeout: float = 600) -> Path:
+def testssl_json(target: str, out: Path, timeout: float = 600, *, pretty: bool = False) -> Path:
     """testssl.sh: protocols, ciphers per protocol, server defaults (certificate), forward secrecy
     (groups) and headers, written with ``--jsonfile``. The vulnerability checks are left out: they
-    take minutes and keysweep's rules do not read them."""
+    take minutes and keysweep's rules do not read them. ``pretty`` writes ``--jsonfile-pretty``."""
     binary = shutil.which("testssl") or shutil.which("testssl.sh")
     if binary is None:
         raise RuntimeError("testssl.sh is not installed (scripts/bootstrap.sh installs it)")
-    argv = [binary, "--jsonfile", str(out), "--quiet", "--warnings", "off", "--color", "0", "--ip", "one"]
+    out.unlink(missing_ok=True)  # testssl.sh refuses to write over a file
+    flag = "--jsonfile-pretty" if pretty else "--jsonfile"
+    argv = [binary, flag, str(out), "--quiet", "--warnings", "off", "--color", "0", "--ip", "one"]
     argv += ["-p", "-E", "-S", "-f", "-h", target]
-    subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, "TERM": "dumb"}, check=False)
-    if not out.exists():
-        raise RuntimeError(f"testssl.sh wrote no {out}")
+    done = subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, "TERM": "dumb"}, check=False)
+    if not out.exists() or b"scanTime" not in out.read_bytes():
+        raise RuntimeError(f"testssl.sh wrote no complete {out} (exit {done.returncode}): {done.stdout[-300:]!r}")
     return out
 
 
