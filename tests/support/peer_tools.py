@@ -7,6 +7,7 @@ made there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -79,10 +80,8 @@ def start_sshd(directory: Path, config: str = SSHD_CONFIG) -> tuple[Server, Path
     """``sshd -D -f CONFIG -p PORT`` on 127.0.0.1; returns the server and its sshd_config."""
     directory.mkdir(parents=True, exist_ok=True)
     # sshd refuses to start without its privilege-separation directory (the package's tmpfiles make it at boot)
-    try:
+    with contextlib.suppress(PermissionError):  # not root: an unprivileged sshd does without
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    except PermissionError:  # not root: sshd then runs without privilege separation
-        pass
     host_keys(directory)
     for _ in range(5):
         port = free_port()
