@@ -25,7 +25,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from cyclonedx.contrib.bom.utils import BomRefDiscriminator
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.bom_ref import BomRef
@@ -143,7 +142,14 @@ class CbomReporter:
 
     def render(self, result: ScanResult) -> bytes:
         built = _Builder(result)
-        document = _serialize(built.bom(), self.version)
+        document = _serialize(built.bom(with_components=False), self.version)
+        view = SCHEMA_VERSIONS[SchemaVersion.from_version(self.version)]
+        # each component serialised by the library, in bom-ref order; the Bom's own sorted set
+        # compares whole components and costs more than the rest of the CBOM together
+        document["components"] = [
+            json.loads(built.components[ref].as_json(view_=view))  # type: ignore[attr-defined]
+            for ref in sorted(built.components)
+        ]
         document["dependencies"] = built.dependencies()
         document["compositions"] = built.compositions()
         if self.version == "1.7":
@@ -152,19 +158,18 @@ class CbomReporter:
 
 
 def _serialize(bom: Bom, version: str) -> dict[str, Any]:
-    """The library's JSON of the components and metadata. Its own output step first registers every
+    """The library's JSON of the BOM's metadata. Its own output step first registers every
     component in the dependency graph with a linear search per component (quadratic: over ten
     minutes for 20,000 assets), so keysweep writes ``dependencies`` itself, from its graph."""
     view = SCHEMA_VERSIONS[SchemaVersion.from_version(version)]
-    with BomRefDiscriminator.from_bom(bom):
-        body: dict[str, Any] = json.loads(bom.as_json(view_=view))  # type: ignore[attr-defined]
+    body: dict[str, Any] = json.loads(bom.as_json(view_=view))  # type: ignore[attr-defined]
     schema = f"http://cyclonedx.org/schema/bom-{version}.schema.json"
     return {"$schema": schema, "bomFormat": "CycloneDX", "specVersion": version, **body}
 
 
 def build_bom(result: ScanResult) -> Bom:
     """The CBOM's components and metadata as cyclonedx-python-lib's model."""
-    return _Builder(result).bom()
+    return _Builder(result).bom(with_components=True)
 
 
 class _Builder:
@@ -196,7 +201,7 @@ class _Builder:
         self.algorithms.setdefault(alg.ref, alg)
         return alg.ref
 
-    def bom(self) -> Bom:
+    def bom(self, *, with_components: bool) -> Bom:
         builders = {
             AssetType.KEY: self._key,
             AssetType.CERTIFICATE: self._certificate,
@@ -230,8 +235,8 @@ class _Builder:
             Component(type=ComponentType.APPLICATION, name="keysweep", version=__version__, bom_ref="tool:keysweep")
         )
         bom.metadata.properties.add(Property(name="keysweep:scan-id", value=meta.id))
-        for ref in sorted(self.components):
-            bom.components.add(self.components[ref])
+        if with_components:
+            bom.components.update(self.components[ref] for ref in sorted(self.components))
         return bom
 
     def dependencies(self) -> list[dict[str, Any]]:
