@@ -7,6 +7,7 @@ made there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -49,18 +50,20 @@ def sslyze_json(target: str, out: Path, timeout: float = 180) -> Path:
     return out
 
 
-def testssl_json(target: str, out: Path, timeout: float = 600) -> Path:
+def testssl_json(target: str, out: Path, timeout: float = 600, *, pretty: bool = False) -> Path:
     """testssl.sh: protocols, ciphers per protocol, server defaults (certificate), forward secrecy
     (groups) and headers, written with ``--jsonfile``. The vulnerability checks are left out: they
-    take minutes and keysweep's rules do not read them."""
+    take minutes and keysweep's rules do not read them. ``pretty`` writes ``--jsonfile-pretty``."""
     binary = shutil.which("testssl") or shutil.which("testssl.sh")
     if binary is None:
         raise RuntimeError("testssl.sh is not installed (scripts/bootstrap.sh installs it)")
-    argv = [binary, "--jsonfile", str(out), "--quiet", "--warnings", "off", "--color", "0", "--ip", "one"]
+    out.unlink(missing_ok=True)  # testssl.sh refuses to write over a file
+    flag = "--jsonfile-pretty" if pretty else "--jsonfile"
+    argv = [binary, flag, str(out), "--quiet", "--warnings", "off", "--color", "0", "--ip", "one"]
     argv += ["-p", "-E", "-S", "-f", "-h", target]
-    subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, "TERM": "dumb"}, check=False)
-    if not out.exists():
-        raise RuntimeError(f"testssl.sh wrote no {out}")
+    done = subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, "TERM": "dumb"}, check=False)
+    if not out.exists() or b"scanTime" not in out.read_bytes():
+        raise RuntimeError(f"testssl.sh wrote no complete {out} (exit {done.returncode}): {done.stdout[-300:]!r}")
     return out
 
 
@@ -77,7 +80,8 @@ def start_sshd(directory: Path, config: str = SSHD_CONFIG) -> tuple[Server, Path
     """``sshd -D -f CONFIG -p PORT`` on 127.0.0.1; returns the server and its sshd_config."""
     directory.mkdir(parents=True, exist_ok=True)
     # sshd refuses to start without its privilege-separation directory (the package's tmpfiles make it at boot)
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # not root: an unprivileged sshd does without
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     host_keys(directory)
     for _ in range(5):
         port = free_port()

@@ -36,6 +36,8 @@ def main() -> None:
                 started = time.monotonic()
                 peer_tools.testssl_json(server.target, CORPUS / f"testssl-{name}.json")
                 print(f"testssl {name}: {time.monotonic() - started:.0f}s", file=sys.stderr)
+            # the other JSON layout testssl.sh writes, of the same server
+            peer_tools.testssl_json(servers["nginx"].target, CORPUS / "testssl-pretty-nginx.json", pretty=True)
         finally:
             for server in servers.values():
                 server.stop()

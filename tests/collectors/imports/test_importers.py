@@ -102,6 +102,15 @@ def test_sslyze_and_testssl_of_one_server_import_to_the_same_endpoint(server: st
     assert not by_sslyze.errors and not by_testssl.errors
 
 
+def test_testssl_pretty_json_imports_like_the_flat_file() -> None:
+    flat = endpoint(imported(CORPUS / "testssl-nginx.json"), AssetType.TLS_ENDPOINT)
+    pretty = endpoint(imported(CORPUS / "testssl-pretty-nginx.json"), AssetType.TLS_ENDPOINT)
+    assert pretty.id == flat.id
+    for name in ("protocols", "cipher_suites_by_protocol", "leaf_certificates", "ocsp_stapling", "hsts"):
+        assert pretty.properties[name] == flat.properties[name], name
+    assert set(pretty.properties["key_exchange_groups"]) == set(flat.properties["key_exchange_groups"])
+
+
 def test_legacy_server_findings_from_an_import() -> None:
     result = imported(CORPUS / "sslyze-legacy.json")
     legacy = endpoint(result, AssetType.TLS_ENDPOINT)
