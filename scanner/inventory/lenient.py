@@ -95,15 +95,23 @@ def rfc4514(name: ax509.Name) -> str:
     return ",".join(reversed(rdns))
 
 
-class _Failures:
+def reason(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).split("\n", 1)[0]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class FieldErrors:
+    """Collects per-field read failures, so that one bad field does not lose the certificate."""
+
     def __init__(self) -> None:
         self.failed: dict[str, str] = {}
 
     def read(self, field: str, reader: Callable[[], T], default: T) -> T:
         try:
             return reader()
-        except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError on bad input
-            self.failed[field] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        except Exception as exc:  # cryptography and asn1crypto raise ValueError, TypeError, KeyError, ...
+            self.failed[field] = reason(exc)
             return default
 
 
@@ -171,19 +179,19 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
         "ocsp_urls": [],
         "crl_urls": [],
     }
-    failures = _Failures()
+    failures = FieldErrors()
     tbs = ax509.TbsCertificate.load(der.certificate_parts(der_bytes)[0])
     extensions: list[Any] = failures.read("extensions", lambda: list(tbs["extensions"]), [])
     for extension in extensions:
         try:
             name = _extension_name(extension)
         except Exception as exc:  # not even the OID is readable
-            failures.failed["extensions"] = f"{type(exc).__name__}: {exc}"
+            failures.failed["extensions"] = reason(exc)
             continue
         try:
             _read_extension(extension["extn_id"].dotted, extension["extn_value"].parsed, out)
         except Exception as exc:  # this extension only: the others are still read
-            failures.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            failures.failed[name] = reason(exc)
     return out, failures.failed
 
 
@@ -203,7 +211,7 @@ def extensions_cryptography_rejects(der_bytes: bytes) -> dict[str, str]:
             x509.load_der_x509_certificate(variant).extensions  # noqa: B018 -- parsing is the test
         except Exception as exc:  # ValueError, DuplicateExtension, UnsupportedGeneralNameType, ...
             name = _extension_name(ax509.Extension.load(extension))
-            failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            failed[name] = reason(exc)
     return failed
 
 
@@ -227,14 +235,14 @@ def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | No
     tbs_der, algorithm_der = der.certificate_parts(der_bytes)
     tbs = ax509.TbsCertificate.load(tbs_der)
     algorithm = algos.SignedDigestAlgorithm.load(algorithm_der)
-    failures = _Failures()
+    failures = FieldErrors()
     subject = failures.read("subject", lambda: rfc4514(tbs["subject"]), "")
     issuer = failures.read("issuer", lambda: rfc4514(tbs["issuer"]), "")
     not_before = failures.read("not_before", lambda: _time(tbs["validity"]["not_before"]), None)
     not_after = failures.read("not_after", lambda: _time(tbs["validity"]["not_after"]), None)
     extensions, failed_extensions = extension_properties(der_bytes)
-    for name, reason in failed_extensions.items():
-        failures.failed[f"extension {name}"] = reason
+    for name, why in failed_extensions.items():
+        failures.failed[f"extension {name}"] = why
     ski, aki = extensions["subject_key_id"], extensions["authority_key_id"]
     properties: dict[str, Any] = {
         "sha256_fingerprint": hashlib.sha256(der_bytes).hexdigest(),
