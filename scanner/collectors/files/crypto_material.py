@@ -335,7 +335,6 @@ class CryptoMaterialHandler:
             return "der-dh-parameters"
         attempts: list[tuple[str, Any]] = [
             ("pkcs7", lambda: pkcs7.load_der_pkcs7_certificates(data)),
-            # the flag by name: positionally, the third argument is the (ignored) backend
             ("der-private-key", lambda: _load_der_private_key(data)),
             ("der-public-key", lambda: serialization.load_der_public_key(data)),
             ("der-csr", lambda: x509.load_der_x509_csr(data)),
@@ -366,21 +365,27 @@ class CryptoMaterialHandler:
         return "der"
 
     def _der_certificate(self, found: _Findings, data: bytes) -> bool:
-        """A DER certificate, with trailing data (reported) or rejected by cryptography (read leniently)."""
-        try:
-            tag, end = der.first_element(data)
-        except der.DerError:
-            return False
-        element = data[:end]
-        if tag != 0x30 or not der.looks_like_certificate(element):
-            return False
-        try:
-            found.add_certificate(x509.load_der_x509_certificate(element), "DER certificate", element)
-        except ValueError as exc:
-            found.add_lenient_certificate(element, "DER certificate", exc)
-        if end < len(data):
-            found.error(f"DER certificate is followed by {len(data) - end} bytes of trailing data")
-        return True
+        """DER certificates (several may be concatenated), with trailing data reported and those
+        cryptography rejects read leniently."""
+        offset, count = 0, 0
+        while offset < len(data):
+            try:
+                tag, length = der.first_element(data[offset:])
+            except der.DerError:
+                break
+            element = data[offset : offset + length]
+            if tag != 0x30 or not der.looks_like_certificate(element):
+                break
+            count += 1
+            detail = "DER certificate" if count == 1 else f"DER certificate {count}"
+            try:
+                found.add_certificate(x509.load_der_x509_certificate(element), detail, element)
+            except ValueError as exc:
+                found.add_lenient_certificate(element, detail, exc)
+            offset += length
+        if count and offset < len(data):
+            found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
+        return count > 0
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]

@@ -119,6 +119,14 @@ def test_der_certificate_with_trailing_data_is_an_asset_and_an_error(tmp_path: P
     assert graph.sweep.recognised == 1
 
 
+def test_concatenated_der_certificates_are_each_read(tmp_path: Path) -> None:
+    certs = [pki.certificate(pki.ec_key(), f"concat-{i}.example") for i in range(3)]
+    path = pki.write(tmp_path / "chain.der", b"".join(pki.der(c) for c in certs))
+    graph = collect(path)
+    assert sorted(c.properties["subject"] for c in certificates(graph)) == [f"CN=concat-{i}.example" for i in range(3)]
+    assert graph.errors == ()
+
+
 def test_der_certificate_inheriting_dsa_parameters(tmp_path: Path) -> None:
     """RFC 3279: a DSA subject key without parameters inherits the issuer's."""
     ca_key = pki.ec_key()
