@@ -72,6 +72,9 @@ def describe_spki(spki_der: bytes) -> dict[str, Any]:
     pq = knowledge.post_quantum_by_oid(oid)
     if pq is not None:
         return {"algorithm": pq.name, "key_size": None, "curve": None, "algorithm_oid": oid}
+    lenient_description = lenient.describe_spki(spki_der)
+    if lenient_description is not None:
+        return lenient_description
     return {"algorithm": f"unknown ({oid})", "key_size": None, "curve": None, "algorithm_oid": oid}
 
 

@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from asn1crypto import algos
+from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 
 from scanner.inventory import der
 from scanner.inventory.model import iso_time
@@ -262,3 +265,68 @@ def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | No
         properties["validity_days"] = (not_after - not_before).days
     spki = failures.read("public_key", lambda: tbs["subject_public_key_info"].dump(), None)
     return properties, spki, failures.failed
+
+
+# -- keys ----------------------------------------------------------------------------------------
+_KEY_NAMES = {"rsa": "RSA", "rsassa_pss": "RSA", "dsa": "DSA", "ec": "EC", "ed25519": "Ed25519", "ed448": "Ed448"}
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+    "secp256k1": ec.SECP256K1(),
+    "secp224r1": ec.SECP224R1(),
+}
+_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def describe_spki(spki: bytes) -> dict[str, Any] | None:
+    """Algorithm, size and curve of a public key cryptography refuses (an even RSA modulus, a point
+    off its curve), from its structure alone; None when asn1crypto does not know the algorithm."""
+    try:
+        info = akeys.PublicKeyInfo.load(spki)
+        name = _KEY_NAMES.get(info.algorithm)
+        if name is None:
+            return None
+        curve = info.curve[1] if info.algorithm == "ec" and info.curve[0] == "named" else None
+        return {"algorithm": name, "key_size": info.bit_size, "curve": curve, "parsed_leniently": True}
+    except Exception:  # asn1crypto raises ValueError, TypeError, KeyError on what it cannot read
+        return None
+
+
+def private_key_spki(der_bytes: bytes) -> bytes:
+    """The SubjectPublicKeyInfo of a PKCS#8 private key cryptography refuses (e.g. a private scalar
+    that no longer matches its public point): RSA keeps n and e beside the private fields, an EC key
+    usually its point; otherwise EC, DSA and EdDSA public keys are derived from the private half.
+
+    Raises ValueError when the key cannot be read even so.
+    """
+    info = akeys.PrivateKeyInfo.load(der_bytes)
+    algorithm = info.algorithm
+    inner = info["private_key"].parsed
+    if algorithm == "rsa":
+        public = akeys.RSAPublicKey(
+            {"modulus": inner["modulus"].native, "public_exponent": inner["public_exponent"].native}
+        )
+        # built by asn1crypto, not cryptography: a modulus it calls invalid still has an identity
+        return bytes(akeys.PublicKeyInfo.wrap(public, "rsa").dump())
+    if algorithm == "ec":
+        point = inner["public_key"].native
+        if point:  # the point the key file carries is what its certificate binds, whatever the scalar
+            algorithm_id = akeys.PublicKeyAlgorithm(
+                {"algorithm": "ec", "parameters": info["private_key_algorithm"]["parameters"].copy()}
+            )
+            return bytes(akeys.PublicKeyInfo({"algorithm": algorithm_id, "public_key": point}).dump())
+        kind, name = info.curve
+        if kind != "named" or name not in _CURVES:
+            raise ValueError(f"EC private key on a curve keysweep cannot derive from ({name})")
+        scalar = inner["private_key"].native
+        return ec.derive_private_key(scalar, _CURVES[name]).public_key().public_bytes(*_SPKI)
+    if algorithm == "dsa":
+        parameters = info["private_key_algorithm"]["parameters"]
+        p, q, g = (parameters[n].native for n in ("p", "q", "g"))
+        y = pow(g, inner.native, p)
+        return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key().public_bytes(*_SPKI)
+    if algorithm == "ed25519":
+        seed = akeys.OctetString.load(info["private_key"].contents).native
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(*_SPKI)
+    raise ValueError(f"no lenient reading for {algorithm} private keys")
