@@ -20,6 +20,13 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # the file sweep's tests make real Dropbear and OpenSSH keys, and its fuzzing seeds copy the
+  # distribution's own configs (moduli, apache2.conf, java.security)
+  command -v dropbearkey >/dev/null || need+=(dropbear-bin)
+  command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  [ -f /etc/ssh/moduli ] || need+=(openssh-server)
+  [ -f /etc/apache2/apache2.conf ] || need+=(apache2)
+  [ -f /etc/java-17-openjdk/security/java.security ] || need+=(openjdk-17-jre-headless)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2
@@ -29,6 +36,12 @@ if [ ${#need[@]} -gt 0 ]; then
   if printf '%s\n' "${need[@]}" | grep -q nginx; then
     "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo_cmd[@]}" service nginx stop >/dev/null 2>&1 || true
   fi
+  # likewise apache2 and sshd: the tests only read their packaged files
+  for package_service in apache2:apache2 openssh-server:ssh; do
+    if printf '%s\n' "${need[@]}" | grep -qx "${package_service%%:*}"; then
+      "${sudo_cmd[@]}" systemctl disable --now "${package_service#*:}" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if [ ! -x .venv/bin/python ]; then
