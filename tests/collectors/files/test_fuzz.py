@@ -178,8 +178,14 @@ ORACLE_MAX_BYTES = 256 * 1024
 
 
 def openssl_reads_key_or_certificate(path: Path) -> bool:
-    """OpenSSL's own loaders (storeutl tries every decoder) find a certificate or key in the file."""
-    if path.stat().st_size > ORACLE_MAX_BYTES:
+    """OpenSSL's own loaders (storeutl tries every decoder) find a certificate or key in the file.
+
+    Only files that are PEM or DER from their start are asked: storeutl also digs DER out of the
+    middle of a text file after some binary splices (seed 202, mutant 219: openssl.cnf with a
+    certificate's tail spliced in), which no format keysweep or a user means by "this file" is.
+    """
+    data = path.read_bytes()[: ORACLE_MAX_BYTES + 1]
+    if len(data) > ORACLE_MAX_BYTES or not (data[:1] == b"\x30" or b"-----BEGIN " in data):
         return False
     try:
         result = subprocess.run(
