@@ -330,3 +330,9 @@ def private_key_spki(der_bytes: bytes) -> bytes:
         seed = akeys.OctetString.load(info["private_key"].contents).native
         return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(*_SPKI)
     raise ValueError(f"no lenient reading for {algorithm} private keys")
+
+
+def dsa_spki(y: int, p: int, q: int, g: int) -> bytes:
+    """A DSA SubjectPublicKeyInfo, built without cryptography's checks (it refuses a 512-bit p)."""
+    algorithm = akeys.PublicKeyAlgorithm({"algorithm": "dsa", "parameters": {"p": p, "q": q, "g": g}})
+    return bytes(akeys.PublicKeyInfo({"algorithm": algorithm, "public_key": akeys.Integer(y)}).dump())

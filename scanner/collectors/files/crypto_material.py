@@ -265,6 +265,10 @@ class CryptoMaterialHandler:
                 self._lenient_pem_key(found, _pem_body(block), detail, exc, private=False)
                 return
             found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
+        elif label == "DSA PUBLIC KEY":
+            # OpenSSL's legacy DSAPublicKey (y, p, q, g), which cryptography does not read
+            y, p, q, g = der.leading_integers(_pem_body(block))[:4]
+            found.add_public_key(lenient.dsa_spki(y, p, q, g), detail)
         elif label in _CSR_TYPES:
             csr = x509.load_pem_x509_csr(block.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
             found.add_public_key(csr.public_key().public_bytes(_DER, _SPKI), f"{detail}, public key")
