@@ -20,19 +20,22 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
-  # config tests: Debian's own trees, with apache2 -D DUMP_INCLUDES, sshd -T and nginx -T as oracles
+  # config tests: Debian's own trees, with apache2 -D DUMP_INCLUDES, sshd -T and nginx -T as oracles;
+  # the file sweep's fuzzing seeds copy the distribution's own configs (moduli, apache2.conf, java.security)
   [ -x /usr/sbin/apache2 ] || need+=(apache2)
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v dropbearkey >/dev/null || need+=(dropbear-bin)
+  [ -f /etc/java-17-openjdk/security/java.security ] || need+=(openjdk-17-jre-headless)
+  # ssh-audit and testssl.sh: reference peers of the live tests and producers of the importer corpus;
+  # testssl.sh's conffiles also hold private keys shipped by a package (package-data regression tests)
   command -v ssh-audit >/dev/null || need+=(ssh-audit)
-  # its conffiles hold private keys shipped by the package: the package-data regression tests read them
-  [ -f /etc/testssl/tls_data.txt ] || need+=(testssl.sh)
-  command -v npm >/dev/null || need+=(npm)
-  # a real PostgreSQL server for the store tests (initdb + pg_ctl in a temp dir; no system service)
-  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-  # peer scanners whose JSON the importer tests read (sslyze comes with the Python dependencies)
   command -v testssl >/dev/null || need+=(testssl.sh)
-  # real OpenSSH servers for the live SSH tests, and ssh-audit as their reference
+  # axe-core and the SARIF multitool come from npm
+  command -v npm >/dev/null || need+=(npm)
+  # real PostgreSQL and Redis servers for the store and distributed tests (temp dirs; no system service)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  command -v redis-server >/dev/null || need+=(redis-server)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "keysweep setup: installing ${need[*]}" >&2

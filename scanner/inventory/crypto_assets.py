@@ -8,7 +8,6 @@ cannot be parsed is still inventoried, and what could not be read is reported.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from scanner.inventory import der, knowledge, lenient
+from scanner.inventory.lenient import FieldErrors
 from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
 
 T = TypeVar("T")
@@ -72,6 +72,9 @@ def describe_spki(spki_der: bytes) -> dict[str, Any]:
     pq = knowledge.post_quantum_by_oid(oid)
     if pq is not None:
         return {"algorithm": pq.name, "key_size": None, "curve": None, "algorithm_oid": oid}
+    lenient_description = lenient.describe_spki(spki_der)
+    if lenient_description is not None:
+        return lenient_description
     return {"algorithm": f"unknown ({oid})", "key_size": None, "curve": None, "algorithm_oid": oid}
 
 
@@ -113,20 +116,6 @@ def public_key_asset(
         encrypted_at_rest=encrypted_at_rest,
         description=describe_public_key(public_key),
     )
-
-
-class FieldErrors:
-    """Collects per-field read failures, so that one bad extension does not lose the certificate."""
-
-    def __init__(self) -> None:
-        self.failed: dict[str, str] = {}
-
-    def read(self, field: str, reader: Callable[[], T], default: T) -> T:
-        try:
-            return reader()
-        except Exception as exc:  # cryptography raises ValueError, UnsupportedAlgorithm, ...
-            self.failed[field] = f"{type(exc).__name__}: {exc}"
-            return default
 
 
 def _signature_algorithm(cert: x509.Certificate) -> str:
@@ -309,7 +298,7 @@ def _certificate_and_key(
         try:
             key = key_asset(spki, location, has_private_key=False)
         except Exception as exc:  # an SPKI that even the OID reader cannot walk
-            failed["public_key"] = f"{type(exc).__name__}: {exc}"
+            failed["public_key"] = lenient.reason(exc)
         else:
             properties["public_key_algorithm"] = key.properties.get("algorithm")
             observations.append(key)

@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from asn1crypto import algos
+from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 
 from scanner.inventory import der
 from scanner.inventory.model import iso_time
@@ -95,15 +98,23 @@ def rfc4514(name: ax509.Name) -> str:
     return ",".join(reversed(rdns))
 
 
-class _Failures:
+def reason(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).split("\n", 1)[0]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class FieldErrors:
+    """Collects per-field read failures, so that one bad field does not lose the certificate."""
+
     def __init__(self) -> None:
         self.failed: dict[str, str] = {}
 
     def read(self, field: str, reader: Callable[[], T], default: T) -> T:
         try:
             return reader()
-        except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError on bad input
-            self.failed[field] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        except Exception as exc:  # cryptography and asn1crypto raise ValueError, TypeError, KeyError, ...
+            self.failed[field] = reason(exc)
             return default
 
 
@@ -171,19 +182,19 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
         "ocsp_urls": [],
         "crl_urls": [],
     }
-    failures = _Failures()
+    failures = FieldErrors()
     tbs = ax509.TbsCertificate.load(der.certificate_parts(der_bytes)[0])
     extensions: list[Any] = failures.read("extensions", lambda: list(tbs["extensions"]), [])
     for extension in extensions:
         try:
             name = _extension_name(extension)
         except Exception as exc:  # not even the OID is readable
-            failures.failed["extensions"] = f"{type(exc).__name__}: {exc}"
+            failures.failed["extensions"] = reason(exc)
             continue
         try:
             _read_extension(extension["extn_id"].dotted, extension["extn_value"].parsed, out)
         except Exception as exc:  # this extension only: the others are still read
-            failures.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            failures.failed[name] = reason(exc)
     return out, failures.failed
 
 
@@ -203,7 +214,7 @@ def extensions_cryptography_rejects(der_bytes: bytes) -> dict[str, str]:
             x509.load_der_x509_certificate(variant).extensions  # noqa: B018 -- parsing is the test
         except Exception as exc:  # ValueError, DuplicateExtension, UnsupportedGeneralNameType, ...
             name = _extension_name(ax509.Extension.load(extension))
-            failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            failed[name] = reason(exc)
     return failed
 
 
@@ -227,14 +238,14 @@ def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | No
     tbs_der, algorithm_der = der.certificate_parts(der_bytes)
     tbs = ax509.TbsCertificate.load(tbs_der)
     algorithm = algos.SignedDigestAlgorithm.load(algorithm_der)
-    failures = _Failures()
+    failures = FieldErrors()
     subject = failures.read("subject", lambda: rfc4514(tbs["subject"]), "")
     issuer = failures.read("issuer", lambda: rfc4514(tbs["issuer"]), "")
     not_before = failures.read("not_before", lambda: _time(tbs["validity"]["not_before"]), None)
     not_after = failures.read("not_after", lambda: _time(tbs["validity"]["not_after"]), None)
     extensions, failed_extensions = extension_properties(der_bytes)
-    for name, reason in failed_extensions.items():
-        failures.failed[f"extension {name}"] = reason
+    for name, why in failed_extensions.items():
+        failures.failed[f"extension {name}"] = why
     ski, aki = extensions["subject_key_id"], extensions["authority_key_id"]
     properties: dict[str, Any] = {
         "sha256_fingerprint": hashlib.sha256(der_bytes).hexdigest(),
@@ -254,3 +265,74 @@ def certificate_properties(der_bytes: bytes) -> tuple[dict[str, Any], bytes | No
         properties["validity_days"] = (not_after - not_before).days
     spki = failures.read("public_key", lambda: tbs["subject_public_key_info"].dump(), None)
     return properties, spki, failures.failed
+
+
+# -- keys ----------------------------------------------------------------------------------------
+_KEY_NAMES = {"rsa": "RSA", "rsassa_pss": "RSA", "dsa": "DSA", "ec": "EC", "ed25519": "Ed25519", "ed448": "Ed448"}
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+    "secp256k1": ec.SECP256K1(),
+    "secp224r1": ec.SECP224R1(),
+}
+_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def describe_spki(spki: bytes) -> dict[str, Any] | None:
+    """Algorithm, size and curve of a public key cryptography refuses (an even RSA modulus, a point
+    off its curve), from its structure alone; None when asn1crypto does not know the algorithm."""
+    try:
+        info = akeys.PublicKeyInfo.load(spki)
+        name = _KEY_NAMES.get(info.algorithm)
+        if name is None:
+            return None
+        curve = info.curve[1] if info.algorithm == "ec" and info.curve[0] == "named" else None
+        return {"algorithm": name, "key_size": info.bit_size, "curve": curve, "parsed_leniently": True}
+    except Exception:  # asn1crypto raises ValueError, TypeError, KeyError on what it cannot read
+        return None
+
+
+def private_key_spki(der_bytes: bytes) -> bytes:
+    """The SubjectPublicKeyInfo of a PKCS#8 private key cryptography refuses (e.g. a private scalar
+    that no longer matches its public point): RSA keeps n and e beside the private fields, an EC key
+    usually its point; otherwise EC, DSA and EdDSA public keys are derived from the private half.
+
+    Raises ValueError when the key cannot be read even so.
+    """
+    info = akeys.PrivateKeyInfo.load(der_bytes)
+    algorithm = info.algorithm
+    inner = info["private_key"].parsed
+    if algorithm == "rsa":
+        public = akeys.RSAPublicKey(
+            {"modulus": inner["modulus"].native, "public_exponent": inner["public_exponent"].native}
+        )
+        # built by asn1crypto, not cryptography: a modulus it calls invalid still has an identity
+        return bytes(akeys.PublicKeyInfo.wrap(public, "rsa").dump())
+    if algorithm == "ec":
+        point = inner["public_key"].native
+        if point:  # the point the key file carries is what its certificate binds, whatever the scalar
+            algorithm_id = akeys.PublicKeyAlgorithm(
+                {"algorithm": "ec", "parameters": info["private_key_algorithm"]["parameters"].copy()}
+            )
+            return bytes(akeys.PublicKeyInfo({"algorithm": algorithm_id, "public_key": point}).dump())
+        kind, name = info.curve
+        if kind != "named" or name not in _CURVES:
+            raise ValueError(f"EC private key on a curve keysweep cannot derive from ({name})")
+        scalar = inner["private_key"].native
+        return ec.derive_private_key(scalar, _CURVES[name]).public_key().public_bytes(*_SPKI)
+    if algorithm == "dsa":
+        parameters = info["private_key_algorithm"]["parameters"]
+        p, q, g = (parameters[n].native for n in ("p", "q", "g"))
+        y = pow(g, inner.native, p)
+        return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key().public_bytes(*_SPKI)
+    if algorithm == "ed25519":
+        seed = akeys.OctetString.load(info["private_key"].contents).native
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(*_SPKI)
+    raise ValueError(f"no lenient reading for {algorithm} private keys")
+
+
+def dsa_spki(y: int, p: int, q: int, g: int) -> bytes:
+    """A DSA SubjectPublicKeyInfo, built without cryptography's checks (it refuses a 512-bit p)."""
+    algorithm = akeys.PublicKeyAlgorithm({"algorithm": "dsa", "parameters": {"p": p, "q": q, "g": g}})
+    return bytes(akeys.PublicKeyInfo({"algorithm": algorithm, "public_key": akeys.Integer(y)}).dump())

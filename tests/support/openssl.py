@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -60,3 +61,35 @@ def issued(
     )
     csr.unlink()
     return cert, private
+
+
+# -- OpenSSL as the oracle of what a file holds (issue 18 item 10) --------------------------------
+_STORE_ITEM = re.compile(r"^\d+: (Certificate|Pkey|Public key)$", re.MULTILINE)
+
+
+# OpenSSL's own PEM reader is slow on megabytes of repeated markers: those are not asked
+ORACLE_MAX_BYTES = 256 * 1024
+
+
+def openssl_reads_key_or_certificate(path: Path) -> bool:
+    """OpenSSL's own loaders (storeutl tries every decoder) find a certificate or key in the file.
+
+    Only files that are PEM or DER from their start are asked: storeutl also digs DER out of the
+    middle of a text file after some binary splices (seed 202, mutant 219: openssl.cnf with a
+    certificate's tail spliced in), which no format keysweep or a user means by "this file" is.
+    """
+    data = path.read_bytes()[: ORACLE_MAX_BYTES + 1]
+    if len(data) > ORACLE_MAX_BYTES or not (data[:1] == b"\x30" or b"-----BEGIN " in data):
+        return False
+    try:
+        result = subprocess.run(
+            ["openssl", "storeutl", "-noout", "-passin", "pass:", str(path)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return bool(_STORE_ITEM.search(result.stdout))

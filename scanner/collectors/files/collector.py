@@ -92,8 +92,8 @@ def _opened(fd: int) -> Iterator[tuple[int, os.stat_result]]:
 def _open_checked(path: str) -> AbstractContextManager[tuple[int, os.stat_result]]:
     """Open first, then judge what was opened (fstat): a path checked and then opened can be swapped.
 
-    O_NONBLOCK: a FIFO swapped in never blocks the open; O_NOFOLLOW: a file met in the walk is opened
-    as itself. A symbolic link is still followed on purpose (a link to a key is still a key, and its
+    O_NONBLOCK: a FIFO swapped in after the stat never blocks the open; O_NOFOLLOW: a file met in
+    the walk is opened as itself. A symbolic link is still followed on purpose (a link to a key is still a key, and its
     target's mode is what counts), with the same fstat check on whatever it led to.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
@@ -187,18 +187,20 @@ class FileCollector:
         self, path: str, context: CollectContext, *, named_by_config: bool, outside: bool = False
     ) -> _FileResult:
         try:
+            # a special file is never opened: opening a device can act on it (a tape rewinds on close)
+            special = self._special(path, os.stat(path), named_by_config)
+            if special is not None:
+                return special
             opened = _open_checked(path)
         except OSError as exc:
             return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
         with opened as (fd, info):
-            if named_by_config and not stat.S_ISREG(info.st_mode):
-                # never walked (`ssl_certificate /;` once walked the whole filesystem), never read
-                # (a FIFO blocks, a device never ends): an error that says what it is
-                return self._error(path, f"named by a configuration, but is a {_kind_of(info)}, not a file")
+            # what was opened is judged, not what the path was a moment before (it may be swapped)
+            special = self._special(path, info, named_by_config)
+            if special is not None:
+                return special
             if stat.S_ISDIR(info.st_mode):
                 return self._error(path, "directory could not be listed")
-            if not stat.S_ISREG(info.st_mode):
-                return _FileResult((), counts=_SKIPPED)  # sockets, fifos, devices: nothing to read
             if info.st_size > MAX_FILE_BYTES:
                 if named_by_config or self._oversize_is_error(fd, path):
                     return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
@@ -231,6 +233,16 @@ class FileCollector:
             observations.append(self._file_asset(path, info, parsed, extra))
         observations.extend(parsed.observations)
         return _FileResult(tuple(observations), parsed.follow, _outcome(observations))
+
+    def _special(self, path: str, info: os.stat_result, named_by_config: bool) -> _FileResult | None:
+        """The result for a FIFO, socket or device (or a directory a config names); None otherwise."""
+        if named_by_config and not stat.S_ISREG(info.st_mode):
+            # never walked (`ssl_certificate /;` once walked the whole filesystem), never read
+            # (a FIFO blocks, a device never ends): an error that says what it is
+            return self._error(path, f"named by a configuration, but is a {_kind_of(info)}, not a file")
+        if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+            return None
+        return _FileResult((), counts=_SKIPPED)  # nothing to read
 
     def _error(self, path: str, message: str) -> _FileResult:
         return _FileResult((CollectionError(path, self.name, message),), counts=_FAILED)

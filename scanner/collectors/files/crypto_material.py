@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
-from scanner.inventory import crypto_assets, der, trust
+from scanner.inventory import crypto_assets, der, lenient, trust
 from scanner.inventory.model import (
     Asset,
     AssetType,
@@ -245,15 +245,31 @@ class CryptoMaterialHandler:
             if b"Proc-Type: 4,ENCRYPTED" in block:
                 self._encrypted_private_key(found, block, detail, context, pem=True)
             else:
-                key = serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+                try:
+                    key = serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+                except ValueError as exc:
+                    if label != "PRIVATE KEY":
+                        raise
+                    self._lenient_pem_key(found, _pem_body(block), detail, exc, private=True)
+                    return
                 found.add_private_key(key, detail, encrypted=False)
         elif label == "ENCRYPTED PRIVATE KEY":
             self._encrypted_private_key(found, block, detail, context, pem=True)
         elif label == "OPENSSH PRIVATE KEY":
             self._openssh_private_key(found, block, detail, context)
         elif label in _PUBLIC_TYPES:
-            public = serialization.load_pem_public_key(block)
+            try:
+                public = serialization.load_pem_public_key(block)
+            except ValueError as exc:
+                if label != "PUBLIC KEY":
+                    raise
+                self._lenient_pem_key(found, _pem_body(block), detail, exc, private=False)
+                return
             found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
+        elif label == "DSA PUBLIC KEY":
+            # OpenSSL's legacy DSAPublicKey (y, p, q, g), which cryptography does not read
+            y, p, q, g = der.leading_integers(_pem_body(block))[:4]
+            found.add_public_key(lenient.dsa_spki(y, p, q, g), detail)
         elif label in _CSR_TYPES:
             csr = x509.load_pem_x509_csr(block.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
             found.add_public_key(csr.public_key().public_bytes(_DER, _SPKI), f"{detail}, public key")
@@ -270,6 +286,22 @@ class CryptoMaterialHandler:
             # type we cannot read is worth telling, since the inventory would miss it
             if "PRIVATE KEY" in label or "CERTIFICATE" in label:
                 found.error(f"{detail}: PEM type not supported")
+
+    def _lenient_pem_key(
+        self, found: _Findings, body: bytes, detail: str, strict_error: Exception, *, private: bool
+    ) -> None:
+        """A PKCS#8 or SPKI block cryptography refuses, read from its structure; else its error."""
+        try:
+            if private:
+                found.add_private_key_spki(lenient.private_key_spki(body), detail, encrypted=False)
+            elif lenient.describe_spki(body) is not None:
+                found.add_public_key(body, detail)
+            else:
+                raise strict_error
+        except Exception:
+            raise strict_error from None
+        kind = "private" if private else "public"
+        found.error(f"{detail}: {kind} key read leniently, cryptography rejects it ({_short(strict_error)})")
 
     # -- private keys ---------------------------------------------------------------------------
     def _encrypted_private_key(
@@ -336,20 +368,22 @@ class CryptoMaterialHandler:
             return "der-dh-parameters"
         attempts: list[tuple[str, Any]] = [
             ("pkcs7", lambda: pkcs7.load_der_pkcs7_certificates(data)),
-            # the flag by name: positionally, the third argument is the (ignored) backend
             ("der-private-key", lambda: _load_der_private_key(data)),
             ("der-public-key", lambda: serialization.load_der_public_key(data)),
             ("der-csr", lambda: x509.load_der_x509_csr(data)),
         ]
+        refused: dict[str, Exception] = {}
         for fmt, attempt in attempts:
             try:
                 value = attempt()
-            except TypeError:
+            except TypeError as exc:
                 if fmt == "der-private-key":  # encrypted PKCS#8: cryptography wants a password
                     self._encrypted_private_key(found, data, "DER PKCS#8", context, pem=False)
                     return "der-encrypted-private-key"
+                refused[fmt] = exc
                 continue
-            except Exception:
+            except Exception as exc:
+                refused[fmt] = exc
                 continue
             if fmt == "pkcs7":
                 for n, cert in enumerate(value, start=1):
@@ -361,27 +395,56 @@ class CryptoMaterialHandler:
             else:
                 found.add_public_key(value.public_key().public_bytes(_DER, _SPKI), "DER CSR public key")
             return fmt
+        lenient_format = self._lenient_der_key(found, data, refused)
+        if lenient_format is not None:
+            return lenient_format
         if _der_is_truncated(data):
             found.error("truncated DER structure (its length runs past the end of the file)")
         # a complete DER structure of another kind (a CRL, an OCSP response) holds no key: not an error
         return "der"
 
+    def _lenient_der_key(self, found: _Findings, data: bytes, refused: dict[str, Exception]) -> str | None:
+        """A DER key cryptography refuses (an even RSA modulus, a public point off its curve) but
+        OpenSSL reads: inventoried from its structure, with cryptography's reason as an error."""
+        try:
+            spki = lenient.private_key_spki(data)
+        except Exception:  # not a PKCS#8 key even to a lenient reader
+            pass
+        else:
+            found.add_private_key_spki(spki, "DER private key", encrypted=False)
+            found.error(
+                f"DER private key read leniently, cryptography rejects it ({_short(refused['der-private-key'])})"
+            )
+            return "der-private-key"
+        if lenient.describe_spki(data) is not None:
+            found.add_public_key(data, "DER public key")
+            reason = _short(refused["der-public-key"])
+            found.error(f"DER public key read leniently, cryptography rejects it ({reason})")
+            return "der-public-key"
+        return None
+
     def _der_certificate(self, found: _Findings, data: bytes) -> bool:
-        """A DER certificate, with trailing data (reported) or rejected by cryptography (read leniently)."""
-        try:
-            tag, end = der.first_element(data)
-        except der.DerError:
-            return False
-        element = data[:end]
-        if tag != 0x30 or not der.looks_like_certificate(element):
-            return False
-        try:
-            found.add_certificate(x509.load_der_x509_certificate(element), "DER certificate", element)
-        except ValueError as exc:
-            found.add_lenient_certificate(element, "DER certificate", exc)
-        if end < len(data):
-            found.error(f"DER certificate is followed by {len(data) - end} bytes of trailing data")
-        return True
+        """DER certificates (several may be concatenated), with trailing data reported and those
+        cryptography rejects read leniently."""
+        offset, count = 0, 0
+        while offset < len(data):
+            try:
+                tag, length = der.first_element(data[offset:])
+            except der.DerError:
+                break
+            element = data[offset : offset + length]
+            if tag != 0x30 or not der.looks_like_certificate(element):
+                break
+            count += 1
+            detail = "DER certificate" if count == 1 else f"DER certificate {count}"
+            try:
+                found.add_certificate(x509.load_der_x509_certificate(element), detail, element)
+            except ValueError as exc:
+                found.add_lenient_certificate(element, detail, exc)
+            offset += length
+        if count and offset < len(data):
+            found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
+        return count > 0
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]

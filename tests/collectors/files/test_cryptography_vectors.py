@@ -13,6 +13,7 @@ from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.files.collector import FileCollector
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import AssetType
+from tests.support.openssl import openssl_reads_key_or_certificate
 
 vectors = pytest.importorskip(
     "cryptography_vectors", reason="cryptography-vectors (installed by scripts/bootstrap.sh test) is missing"
@@ -46,3 +47,12 @@ def test_every_vector_file_is_inventoried_or_an_error() -> None:
     assert {AssetType.CERTIFICATE, AssetType.KEY, AssetType.FILE, AssetType.TRUST_STORE} <= kinds
     formats = {a.properties["format"] for a in graph.assets(AssetType.FILE)}
     assert {"pem", "der-certificate", "pkcs12", "pkcs7", "openssh-public-keys"} <= formats
+
+    # issue 11 and 18 item 10: the sweep's counts add up, and no file that OpenSSL reads as a
+    # certificate or key is dropped in silence (found here: a legacy "DSA PUBLIC KEY" PEM)
+    sweep = graph.sweep
+    assert sweep.examined == len([f for f in all_files if "__pycache__" not in f])
+    assert sweep.examined == sweep.recognised + sweep.skipped + sweep.failed
+    named = {loc.ref for a in graph.assets() for loc in a.locations} | error_targets
+    dropped = [f for f in all_files if f not in named and openssl_reads_key_or_certificate(Path(f))]
+    assert dropped == []

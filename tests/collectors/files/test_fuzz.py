@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import time
@@ -28,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from tests.support import pki
-from tests.support.openssl import openssl
+from tests.support.openssl import openssl, openssl_reads_key_or_certificate
 from tests.support.scans import keysweep
 
 SEED = int(os.environ.get("KEYSWEEP_FUZZ_SEED", "20261129"))
@@ -169,30 +168,7 @@ def _mutants(seeds: list[Path], out: Path, seed: int, count: int) -> list[Path]:
     return paths
 
 
-# -- the oracle -------------------------------------------------------------------------------------
-_STORE_ITEM = re.compile(r"^\d+: (Certificate|Pkey|Public key)$", re.MULTILINE)
-
-
-# OpenSSL's own PEM reader is slow on megabytes of repeated markers: those are not asked
-ORACLE_MAX_BYTES = 256 * 1024
-
-
-def openssl_reads_key_or_certificate(path: Path) -> bool:
-    """OpenSSL's own loaders (storeutl tries every decoder) find a certificate or key in the file."""
-    if path.stat().st_size > ORACLE_MAX_BYTES:
-        return False
-    try:
-        result = subprocess.run(
-            ["openssl", "storeutl", "-noout", "-passin", "pass:", str(path)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-            timeout=20,
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return bool(_STORE_ITEM.search(result.stdout))
+# -- the oracle: tests/support/openssl.py (openssl_reads_key_or_certificate) ---------------------
 
 
 def _scan(folder: Path, report: Path) -> tuple[subprocess.CompletedProcess[str], float, dict[str, object]]:

@@ -7,6 +7,7 @@ checking that OpenSSL still reads it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -119,6 +120,14 @@ def test_der_certificate_with_trailing_data_is_an_asset_and_an_error(tmp_path: P
     assert graph.sweep.recognised == 1
 
 
+def test_concatenated_der_certificates_are_each_read(tmp_path: Path) -> None:
+    certs = [pki.certificate(pki.ec_key(), f"concat-{i}.example") for i in range(3)]
+    path = pki.write(tmp_path / "chain.der", b"".join(pki.der(c) for c in certs))
+    graph = collect(path)
+    assert sorted(c.properties["subject"] for c in certificates(graph)) == [f"CN=concat-{i}.example" for i in range(3)]
+    assert graph.errors == ()
+
+
 def test_der_certificate_inheriting_dsa_parameters(tmp_path: Path) -> None:
     """RFC 3279: a DSA subject key without parameters inherits the issuer's."""
     ca_key = pki.ec_key()
@@ -173,7 +182,7 @@ def test_certificate_cryptography_rejects_is_read_leniently(tmp_path: Path) -> N
     der_path = pki.write(tmp_path / "lenient.der", raw)
     pem_path = pki.write(
         tmp_path / "lenient.pem",
-        b"-----BEGIN CERTIFICATE-----\n" + __import__("base64").encodebytes(raw) + b"-----END CERTIFICATE-----\n",
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(raw) + b"-----END CERTIFICATE-----\n",
     )
     assert openssl_reads(der_path) and openssl_reads(pem_path, "PEM")
 
@@ -256,6 +265,44 @@ def test_der_rsa_key_failing_the_consistency_check_is_inventoried(tmp_path: Path
     [asset] = graph.assets(AssetType.KEY)
     assert asset.id == spki_id(key.public_key()) and asset.properties["has_private_key"] is True
     assert graph.asset(f"file:{path}").properties["format"] == "der-private-key"
+
+
+def test_keys_cryptography_refuses_but_openssl_reads(tmp_path: Path) -> None:
+    """Found by the fuzzer: a flipped bit in an EC key's private scalar, an RSA exponent in BER."""
+    ec_key = pki.ec_key()
+    pkcs8 = bytearray(
+        ec_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    pkcs8[40] ^= 0x01  # a bit of the private scalar: it no longer matches the public point
+    modulus = pki.rsa_key(2048).public_key().public_numbers().n
+    # the exponent 65537 with a superfluous leading zero byte: BER, not DER
+    rsa_public = der_craft.tlv(
+        0x30, der_craft.tlv(0x02, b"\x00" + modulus.to_bytes(256, "big")) + der_craft.tlv(0x02, b"\x00\x01\x00\x01")
+    )
+    ber_key = der_craft.tlv(
+        0x30,
+        der_craft.tlv(0x30, bytes.fromhex("06092a864886f70d0101010500")) + der_craft.tlv(0x03, b"\x00" + rsa_public),
+    )
+    ec_path = pki.write(tmp_path / "ec-bad-scalar.der", bytes(pkcs8))
+    rsa_path = pki.write(tmp_path / "rsa-ber.der", ber_key)
+    pem_path = pki.write(
+        tmp_path / "rsa-ber.pem",
+        b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(ber_key) + b"-----END PUBLIC KEY-----\n",
+    )
+    for path in (ec_path, rsa_path, pem_path):
+        stored = subprocess.run(["openssl", "storeutl", "-noout", path], capture_output=True, text=True)
+        assert "0: " in stored.stdout, path  # OpenSSL reads each
+
+    graph = collect(tmp_path)
+    keys = {k.id: k.properties for k in graph.assets(AssetType.KEY)}
+    assert keys[spki_id(ec_key.public_key())]["has_private_key"] is True  # the point the file carries
+    ber_key_id = "key:spki-sha256:" + hashlib.sha256(ber_key).hexdigest()
+    assert keys[ber_key_id]["algorithm"] == "RSA" and keys[ber_key_id]["key_size"] == 2048
+    assert keys[ber_key_id]["parsed_leniently"] is True
+    assert sorted(Path(e.target).name for e in graph.errors) == ["ec-bad-scalar.der", "rsa-ber.der", "rsa-ber.pem"]
+    assert all("read leniently, cryptography rejects it" in e.message for e in graph.errors)
 
 
 # -- PKCS#12 ---------------------------------------------------------------------------------------
