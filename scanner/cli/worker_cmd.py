@@ -76,6 +76,10 @@ def worker_command(
             queue_name(zone),
             "--concurrency",
             str(concurrency),
+            # threads, not forked pool processes: Celery's pool processes are daemonic and may not
+            # start children, and the TLS collector runs sslyze in processes of its own
+            "--pool",
+            "threads",
             "--hostname",
             # unique per process, so that several workers of one zone on one host are told apart
             f"{zone}-{os.getpid()}@{socket.gethostname()}",
