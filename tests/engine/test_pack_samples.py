@@ -1115,9 +1115,18 @@ def test_ssh_config_differs_from_live(tmp_path: Path) -> None:
     result = scan([tmp_path], ["server-config"])
     graph = InventoryGraph()
     graph.add_all([*result.assets, *result.relations])
-    matching = ssh_endpoint(graph, "pass.example", kex=["curve25519-sha256"], ciphers=["aes128-ctr", "aes128-cbc"])
+    config = next(a for a in result.assets if a.type is AssetType.CONFIG)
+    scope = next(c for c in config.properties["ssh_contexts"] if c["scope"] == "global")
+    # a server running this config offers its effective lists (OpenSSH's defaults with the edits applied)
+    effective = {prop: list(scope[prop]["names"]) for prop in ("kex", "ciphers", "macs")}
+    matching = ssh_endpoint(graph, "pass.example", **effective, host_key_algorithms=["ecdsa-sha2-nistp256"])
     drifted = ssh_endpoint(
-        graph, "fail.example", kex=["curve25519-sha256", "ecdh-sha2-nistp256"], ciphers=["aes128-ctr"]
+        graph,
+        "fail.example",
+        kex=["curve25519-sha256", "ecdh-sha2-nistp256"],
+        ciphers=[c for c in effective["ciphers"] if c != "aes128-cbc"],
+        macs=effective["macs"],
+        host_key_algorithms=["ecdsa-sha2-nistp256"],
     )
     for endpoint_id in (matching, drifted):
         graph.add_relation(Relation(endpoint_id, key_id(key.public_key()), RelationType.PRESENTS))

@@ -95,12 +95,17 @@ class SshAuditImporter:
         props: dict[str, Any] = {
             "host": host,
             "port": port,
+            # the live SSH collector's property names, so that the same rules read both
             "software": banner.get("software"),
+            "software_comments": banner.get("comments") or "",
+            "protocol_version": ".".join(str(p) for p in banner.get("protocol") or [2, 0]),
             "banner": banner.get("raw"),
             **lists,
             "kex_extensions": [k for k in kex_all if k.startswith(_KEX_MARKERS)],
             "compression": list(document.get("compression") or []),
             "pq_key_exchange": any(knowledge.ssh_algorithm("kex", k).post_quantum for k in kex),
+            "pq_kex_methods": [k for k in kex if knowledge.ssh_algorithm("kex", k).post_quantum],
+            "strict_kex": "kex-strict-s-v00@openssh.com" in kex_all,
             "host_keys": host_keys,
             "ssh_contexts": [context],
             "imported_from": source.tool,

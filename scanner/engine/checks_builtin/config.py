@@ -197,8 +197,8 @@ _SSH_CATEGORIES = {
 def _ssh_contexts(asset: Asset) -> list[Mapping[str, Any]]:
     """The scopes of an sshd/ssh config, or a live SSH endpoint as one scope whose lists are what the
     server offered: one check judges both."""
-    if asset.type is not AssetType.SSH_ENDPOINT:
-        return _contexts(asset, "ssh_contexts")
+    if asset.type is not AssetType.SSH_ENDPOINT or asset.properties.get("ssh_contexts"):
+        return _contexts(asset, "ssh_contexts")  # a config's scopes, or an import's own context
     props = asset.properties
     live: dict[str, Any] = {"scope": asset.id, "file": "the server's KEXINIT", "line": None}
     for prop in ("kex", "ciphers", "macs", "host_key_algorithms"):

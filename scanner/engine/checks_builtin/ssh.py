@@ -125,6 +125,8 @@ def _global_scope(config: Asset) -> Mapping[str, Any]:
 def _differences(prop: str, setting: Mapping[str, Any], live: list[str]) -> dict[str, list[str]]:
     names, mode = list(setting.get("names") or []), setting.get("mode")
     offered = set(live)
+    if mode == "effective":  # the configs collector's composed list: what the server must offer
+        mode = "replace"
     if mode == "remove":
         return {"removed_but_offered": [n for n in names if n in offered]}
     if mode != "replace":  # "+x" / "^x" add to OpenSSH's default list: what they add must be offered
