@@ -51,7 +51,8 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema.schema import SCHEMA_VERSIONS
 
 from scanner import __version__
-from scanner.inventory.model import Asset, AssetType, Finding, RelationType, ScanResult, Severity
+from scanner.inventory.model import Asset, AssetType, Finding, RelationType, ScanResult, Severity, iso_time
+from scanner.inventory.summary import is_projection
 from scanner.reporting import cbom_catalogue as catalogue
 from scanner.reporting.cbom_catalogue import AlgorithmSpec
 
@@ -236,6 +237,9 @@ class _Builder:
             Component(type=ComponentType.APPLICATION, name="keysweep", version=__version__, bom_ref="tool:keysweep")
         )
         bom.metadata.properties.add(Property(name="keysweep:scan-id", value=meta.id))
+        bom.metadata.properties.add(Property(name="keysweep:as-of", value=iso_time(meta.as_of)))
+        # a projection (rules as of another day) says so: its states are not the estate's today
+        bom.metadata.properties.add(Property(name="keysweep:projection", value=str(is_projection(meta)).lower()))
         if with_components:
             bom.components.update(self.components[ref] for ref in sorted(self.components))
         return bom

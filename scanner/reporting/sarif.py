@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from scanner import __version__
-from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity
+from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity, iso_time
+from scanner.inventory.summary import is_projection
 from scanner.reporting.locations import Place, places
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -203,6 +204,7 @@ class SarifReporter:
         meta = result.metadata
         # GitHub keeps one analysis per category: the part of the id before its last '/'
         scope = str(getattr(meta, "scope", "") or meta.host or "default")
+        projection = is_projection(meta)
         sarif = {
             "$schema": SARIF_SCHEMA,
             "version": "2.1.0",
@@ -218,7 +220,16 @@ class SarifReporter:
                             "rules": [_rule(rules[rule_id]) for rule_id in order],
                         }
                     },
-                    "automationDetails": {"id": f"keysweep/{scope}/{meta.id}"},
+                    # a projection (rules as of another day) is its own automation, never a scan of the scope
+                    "automationDetails": {
+                        "id": f"keysweep/{scope}/{'projection-' if projection else ''}{meta.id}",
+                        **(
+                            {"description": {"text": f"Projection: rules evaluated as of {meta.as_of.date()}."}}
+                            if projection
+                            else {}
+                        ),
+                    },
+                    "properties": {"asOf": iso_time(meta.as_of), "projection": projection},
                     "originalUriBaseIds": {
                         SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"},
                         FSROOT: {
