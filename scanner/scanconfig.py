@@ -64,10 +64,17 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "scan": {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
+        "scope": ("scope", "string"),
     },
-    "outputs": {name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+    "outputs": {
+        **{name: (f"out_{name}", "output") for name in ("json", "html", "cbom", "sarif", "csv")},
+        # a signed bundle for `keysweep ingest` ({date} and {time} as for the reports)
+        "bundle": ("bundle", "output"),
+        "signing_key": ("signing_key", "path"),
+    },
     "store": {
         "path": ("store", "path"),
+        "url": ("store", "string"),  # postgresql://user@host/db: never resolved as a path
         "enabled": ("no_store", "negated-bool"),
     },
 }
