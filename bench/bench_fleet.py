@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,10 @@ def host_report(base: dict, host: int, assets: int) -> bytes:  # type: ignore[ty
         for n, asset in enumerate(source):
             if len(out_assets) >= assets:
                 break
-            common = copy == 0 and n % 3 == 0
+            # CA certificates are the estate's shared issuers (one node each, as in a real estate);
+            # a third of the rest is common material too, the remainder the host's own
+            props = asset.get("properties", {})
+            common = copy == 0 and (n % 3 == 0 or bool(props.get("is_ca")) or asset["type"] == "trust-store")
             # hosts 2k and 2k+1 of every tenth pair share their key material: the same ids
             owner = host - host % 2 if host % 10 < 2 else host
             new_id = asset["id"] if common else _vary(asset["id"], owner * 1000 + copy)
@@ -108,7 +112,12 @@ def fleet_report(url: str, env: dict[str, str], out: Path) -> tuple[float, float
     return elapsed, peak
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so that the PostgreSQL server is removed
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--assets", type=int, default=300)
@@ -126,7 +135,7 @@ def main() -> None:
             path.write_bytes(seal(host_report(base, host, args.assets), keys[host % 10]))
             paths.append(path)
         size = sum(p.stat().st_size for p in paths) / len(paths) / 1024
-        print(f"{args.hosts} bundles, {args.assets} assets each, {size:.0f} KiB average")
+        print(f"{args.hosts} bundles, {args.assets} assets each, {size:.0f} KiB average", flush=True)
 
         start = time.perf_counter()
         for path in paths:
