@@ -141,6 +141,7 @@ def main() -> None:
         for path in paths:
             verify(path.read_bytes(), trusted, str(path))
         verify_rate = len(paths) / (time.perf_counter() - start)
+        print(f"baseline: verify only          {verify_rate:8.1f} bundles/s", flush=True)
 
         server = PostgresServer.start()
         try:
@@ -151,22 +152,23 @@ def main() -> None:
                 start = time.perf_counter()
                 results = ingest(paths, store, trusted)
                 ingest_rate = len(paths) / (time.perf_counter() - start)
-            assert all(r.outcome is Outcome.STORED for r in results), [
-                r.message for r in results if r.outcome is not Outcome.STORED
-            ][:3]
+            stored = sum(1 for r in results if r.outcome is Outcome.STORED)
+            print(
+                f"ingest into PostgreSQL         {ingest_rate:8.1f} bundles/s   (target >= 20; {stored} stored)",
+                flush=True,
+            )
+            small = max(1, args.hosts // 10)
             with PostgresStore(small_url) as store:
-                ingest(paths[: max(1, args.hosts // 10)], store, trusted)
+                ingest(paths[:small], store, trusted)
             small_time, _ = fleet_report(small_url, server.env(), work / "small.json")
+            print(f"baseline: fleet report, {small:4d} scopes {small_time:8.1f} s", flush=True)
             full_time, peak = fleet_report(url, server.env(), work / "fleet.json")
+            print(f"fleet report, {args.hosts:4d} scopes        {full_time:8.1f} s   (target < 60 s)", flush=True)
+            print(f"fleet report peak memory       {peak:8.0f} MiB (target < 2048 MiB)", flush=True)
             fleet = json.loads((work / "fleet.json").read_bytes())
         finally:
             server.remove()
         fleet_findings = sum(1 for f in fleet["findings"] if "fleet" in f["policies"])
-        print(f"baseline: verify only          {verify_rate:8.1f} bundles/s")
-        print(f"ingest into PostgreSQL         {ingest_rate:8.1f} bundles/s   (target >= 20)")
-        print(f"baseline: fleet report, {max(1, args.hosts // 10):4d} scopes {small_time:8.1f} s")
-        print(f"fleet report, {args.hosts:4d} scopes        {full_time:8.1f} s   (target < 60 s)")
-        print(f"fleet report peak memory       {peak:8.0f} MiB (target < 2048 MiB)")
         print(
             f"fleet graph: {len(fleet['assets'])} assets, {len(fleet['findings'])} findings"
             f" ({fleet_findings} fleet findings)"
