@@ -77,7 +77,10 @@ def host_report(base: dict, host: int, assets: int) -> bytes:  # type: ignore[ty
             # CA certificates are the estate's shared issuers (one node each, as in a real estate);
             # a third of the rest is common material too, the remainder the host's own
             props = asset.get("properties", {})
-            common = copy == 0 and (n % 3 == 0 or bool(props.get("is_ca")) or asset["type"] == "trust-store")
+            shared = bool(props.get("is_ca")) or asset["type"] == "trust-store"
+            if copy and shared:
+                continue  # padding copies are host material: the estate has each CA once
+            common = copy == 0 and (n % 3 == 0 or shared)
             # hosts 2k and 2k+1 of every tenth pair share their key material: the same ids
             owner = host - host % 2 if host % 10 < 2 else host
             new_id = asset["id"] if common else _vary(asset["id"], owner * 1000 + copy)
