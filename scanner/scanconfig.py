@@ -73,6 +73,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "tls_enumeration": ("tls_enumeration", "string"),
         "ca_file": ("ca_files", "existing-paths"),
         "ca_path": ("ca_paths", "existing-paths"),
+        "scope": ("scope", "string"),
     },
     "outputs": {
         **{
@@ -83,9 +84,13 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "sarif_root": ("sarif_root", "path"),
         # any installed reporter, as --format NAME=PATH (e.g. "jsonl=/var/log/keysweep/findings.jsonl")
         "formats": ("formats", "format-outputs"),
+        # a signed bundle for `keysweep ingest` ({date} and {time} as for the reports)
+        "bundle": ("bundle", "output"),
+        "signing_key": ("signing_key", "path"),
     },
     "store": {
         "path": ("store", "path"),
+        "url": ("store", "string"),  # postgresql://user@host/db: never resolved as a path
         "enabled": ("no_store", "negated-bool"),
     },
 }

@@ -108,7 +108,13 @@ def report_command(store: str | None, **opts: Any) -> None:
     failed = False
     for name, path in outputs.items():
         try:
-            write_atomically(path, reporters[name].render(result))
+            if name == "json":  # streamed: a fleet's JSON report is too big to hold twice in memory
+                from scanner.fleet.output import write_json_report
+                from scanner.reporting.json_report import report_dict
+
+                write_json_report(path, report_dict(result))
+            else:
+                write_atomically(path, reporters[name].render(result))
             click.echo(f"keysweep: {name} report written to {path.absolute()}", err=True)
         except OSError as exc:
             click.echo(f"keysweep: error: {name} report {path} not written: {exc}", err=True)

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -54,6 +55,7 @@ class VerifiedBundle:
     source: str
     signer: str
     report_json: bytes
+    report: dict[str, Any]  # the same, parsed (verification had to parse it)
 
 
 def seal(report_json: bytes, key: Ed25519PrivateKey) -> bytes:
@@ -104,7 +106,7 @@ def verify(data: bytes, trusted: dict[str, Ed25519PublicKey], source: str) -> Ve
             raise ValueError("no scan object")
     except ValueError as exc:
         raise reject(Rejection.NOT_A_REPORT, f"signed content is not a keysweep JSON report: {exc}") from None
-    return VerifiedBundle(source, signer, body)
+    return VerifiedBundle(source, signer, body, report)
 
 
 def read_bundle(path: Path, trusted: dict[str, Ed25519PublicKey]) -> VerifiedBundle:

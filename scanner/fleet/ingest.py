@@ -39,7 +39,7 @@ def ingest(paths: Sequence[Path], store: Store, trusted: dict[str, Ed25519Public
             results.append(Ingested(str(path), Outcome.REJECTED, str(exc)))
             continue
         try:
-            saved = store.save(bundle.report_json)
+            saved = store.save(bundle.report_json, bundle.report)
         except StoreError as exc:
             results.append(
                 Ingested(str(path), Outcome.FAILED, f"bundle {path} not stored: {exc}", signer=bundle.signer)

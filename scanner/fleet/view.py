@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
@@ -84,6 +85,25 @@ def fleet_packs(packs: Mapping[str, Pack], selected: Sequence[Pack]) -> list[Pac
     return chosen
 
 
+def _parse_all(texts: list[str]) -> list[Any]:
+    """Parse many JSON objects at once: one decoder run shares the key strings among all of them
+    (a fleet's assets repeat the same property names hundreds of thousands of times). A damaged
+    one is found by parsing them one by one, and comes back as its ValueError."""
+    try:
+        parsed: list[Any] = json.loads("[" + ",".join(texts) + "]")
+        if len(parsed) == len(texts):
+            return parsed
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for text in texts:
+        try:
+            out.append(json.loads(text))
+        except ValueError as exc:
+            out.append(exc)
+    return out
+
+
 def build_graph(store: Store, states: Iterable[ScopeState]) -> tuple[InventoryGraph, list[CollectionError]]:
     """Merge the rows of the given scopes' scans into one graph; unreadable rows become errors."""
     graph = InventoryGraph()
@@ -100,10 +120,13 @@ def build_graph(store: Store, states: Iterable[ScopeState]) -> tuple[InventoryGr
             locations[(loc.scan_id, loc.asset_id)].append(
                 Location(loc.kind, loc.ref, loc.detail, scope_of[loc.scan_id])
             )
-        for row in store.asset_rows(chunk):
+        rows = list(store.asset_rows(chunk))
+        for row, parsed in zip(rows, _parse_all([r.properties for r in rows]), strict=True):
             scope = scope_of[row.scan_id]
             try:
-                properties = json.loads(row.properties)
+                if isinstance(parsed, ValueError):
+                    raise parsed
+                properties = parsed
                 asset_type = AssetType(row.type)
                 if not isinstance(properties, dict):
                     raise ValueError("properties are not an object")

@@ -76,6 +76,10 @@ class InventoryGraph:
         self._g: Any = nx.MultiDiGraph()
         self._assets: dict[str, _Entry] = {}
         self._relations: dict[tuple[str, str, RelationType], Relation] = {}
+        # neighbours by relation type: a CA stored on a thousand hosts has a thousand stored-in
+        # edges, and walking its issuers must not step over them (the fleet view's graphs)
+        self._out: dict[tuple[str, RelationType], list[str]] = {}
+        self._in: dict[tuple[str, RelationType], list[str]] = {}
         self._errors: list[CollectionError] = []
         self.sweep = SweepCounts()
         # insertion-ordered ids per type, so rules for one type do not walk every node
@@ -123,6 +127,8 @@ class InventoryGraph:
             return
         self._relations[key] = relation
         self._g.add_edge(relation.source, relation.target, key=relation.type)
+        self._out.setdefault((relation.source, relation.type), []).append(relation.target)
+        self._in.setdefault((relation.target, relation.type), []).append(relation.source)
 
     def update_properties(self, asset_id: str, updates: Mapping[str, Any]) -> None:
         """Enrichment adds derived facts; collectors' facts are never overwritten with None."""
@@ -165,14 +171,11 @@ class InventoryGraph:
 
     def successors(self, asset_id: str, type: RelationType) -> list[Asset]:
         """Assets this one points to by `type` (e.g. the key a certificate certifies)."""
-        # MultiDiGraph adjacency: {neighbour: {edge key (the relation type): attributes}}
-        neighbours = self._g.succ.get(asset_id, {}) if asset_id in self._g else {}
-        return [self.asset(t) for t, keys in neighbours.items() if type in keys and t in self._assets]
+        return [self.asset(t) for t in self._out.get((asset_id, type), ()) if t in self._assets]
 
     def predecessors(self, asset_id: str, type: RelationType) -> list[Asset]:
         """Assets that point to this one by `type` (e.g. the certificates certifying a key)."""
-        neighbours = self._g.pred.get(asset_id, {}) if asset_id in self._g else {}
-        return [self.asset(s) for s, keys in neighbours.items() if type in keys and s in self._assets]
+        return [self.asset(s) for s in self._in.get((asset_id, type), ()) if s in self._assets]
 
     def locations_of(self, asset_id: str) -> tuple[Location, ...]:
         return tuple(self._assets[asset_id].locations)

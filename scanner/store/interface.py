@@ -9,7 +9,7 @@ the same versioned schema, so that the same test-suite runs against each.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -152,8 +152,10 @@ class Store(ABC):
 
     # -- writing --------------------------------------------------------------------------------
     @abstractmethod
-    def save(self, report_json: bytes) -> SaveOutcome:
-        """Store one JSON report (the exact bytes ``--json`` writes), its rows and its chain link."""
+    def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
+        """Store one JSON report (the exact bytes ``--json`` writes), its rows and its chain link.
+
+        ``report`` is those bytes already parsed, when the caller has them (saves parsing twice)."""
 
     # -- reading --------------------------------------------------------------------------------
     @abstractmethod

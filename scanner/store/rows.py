@@ -54,8 +54,12 @@ def targets_key(targets: Iterable[str], projection: bool = False) -> str:
     return hashlib.sha256(keyed.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+# one encoder for every row: json.dumps with options builds a new encoder on each call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,8 @@ def rows_digest(*tables: Sequence[Row]) -> str:
     digest = hashlib.sha256()
     for table in tables:
         digest.update(b"\x1e")
-        for text in sorted(_compact(list(row)) for row in table):
+        # repr of a tuple of str, int and None is canonical, unambiguous and quick
+        for text in sorted(repr(tuple(row)) for row in table):
             digest.update(text.encode())
             digest.update(b"\n")
     return digest.hexdigest()

@@ -11,7 +11,7 @@ import hashlib
 import json
 import zlib
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -201,10 +201,10 @@ class SqlStore(Store):
         self._insert_many("findings", R.FINDING_COLUMNS, derived.findings)
         return chain
 
-    def save(self, report_json: bytes) -> SaveOutcome:
+    def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
         if self.read_only:
             raise StoreError(f"store {self.display} is open read-only")
-        derived = R.derive(report_json)
+        derived = R.derive(report_json, report)
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save
         blob = zlib.compress(report_json, 1)

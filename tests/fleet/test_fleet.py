@@ -189,3 +189,18 @@ def test_stale_scopes_are_listed_not_merged(estate: dict[str, Path], tmp_path: P
     assert all(loc["scope"] == "db-1" for a in report["assets"] for loc in a["locations"])
     listed = json.loads(keysweep("fleet", "scopes", "--store", store, "--max-age", "7d", "--json").stdout)
     assert {s["scope"]: s["stale"] for s in listed} == {"db-1": False, "web-1": True}
+
+
+def test_scan_definition_carries_scope_store_url_and_bundle(tmp_path: Path) -> None:
+    from scanner.scanconfig import load_scan_config
+
+    definition = tmp_path / "scan.toml"
+    definition.write_text(
+        '[scan]\nscope = "dmz"\n[store]\nurl = "postgresql://keysweep@db.example/keysweep"\n'
+        '[outputs]\nbundle = "out/{date}.bundle"\nsigning_key = "host.key"\n'
+    )
+    values = load_scan_config(definition)
+    assert values["scope"] == "dmz"
+    assert values["store"] == "postgresql://keysweep@db.example/keysweep"  # a URL is not made a path
+    assert values["signing_key"] == tmp_path / "host.key"
+    assert values["bundle"].parent == tmp_path / "out" and values["bundle"].suffix == ".bundle"

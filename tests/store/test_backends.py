@@ -138,3 +138,22 @@ def test_password_in_url_is_refused(postgres_server) -> None:  # type: ignore[no
         open_store(url)
     assert postgres_server.password not in str(caught.value)
     assert "PGPASSWORD" in str(caught.value)
+
+
+def test_a_damaged_asset_row_costs_that_asset_only_in_the_fleet_view(store_url: str, report_json: bytes) -> None:
+    from scanner.engine.rules import discover_packs
+    from scanner.fleet.view import fleet_packs, fleet_report
+
+    with open_store(store_url) as store:
+        ids = [store.save(variant(report_json, scope, n)).scan_id for n, scope in enumerate(["web-1", "web-2"])]
+    victim = json.loads(report_json)["assets"][0]["id"]
+    execute(store_url, "UPDATE assets SET properties = '{\"cut' WHERE scan_id = ? AND asset_id = ?", (ids[0], victim))
+    packs = discover_packs(())
+    with open_store(store_url, read_only=True) as store:
+        result = fleet_report(store, fleet_packs(packs, [])).result
+    assert [e.target for e in result.errors] == ["scope:web-1"]
+    assert victim in result.errors[0].message and ids[0] in result.errors[0].message
+    # web-2's copy of the same asset is still there, with its location in web-2 only
+    kept = next(a for a in result.assets if a.id == victim)
+    assert {loc.scope for loc in kept.locations} == {"web-2"}
+    assert len(result.assets) == len(json.loads(report_json)["assets"])
