@@ -235,6 +235,7 @@ class FileCache:
 
     def finish(self, roots: Sequence[str]) -> None:
         """Write what is pending and forget files under ``roots`` this scan did not meet (removed)."""
+        log.info("file cache %s: %d files unchanged (not read), %d parsed", self.path, self.hits, self.misses)
         self._flush()
         if self._db is None:
             return
