@@ -1,8 +1,22 @@
 /* keysweep HTML report: systems, inventory and graph views, drawn from the embedded data a page at
    a time. Every piece of scan data reaches the page through textContent, never as markup. */
-(function () {
+/* The data is inline JSON, or in a large report gzip-compressed and base64-encoded (inflated here). */
+(function (start) {
   "use strict";
-  var DATA = JSON.parse(document.getElementById("ks-data").textContent);
+  var packed = document.getElementById("ks-data-gz");
+  if (!packed) {
+    start(JSON.parse(document.getElementById("ks-data").textContent));
+    return;
+  }
+  var text = atob(packed.textContent.trim());
+  var bytes = new Uint8Array(text.length);
+  for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(stream).text().then(function (json) {
+    start(JSON.parse(json));
+  });
+})(function (DATA) {
+  "use strict";
   var SEV = DATA.severities; // index = rank: info .. critical
   var A = DATA.assets, F = DATA.findings, R = DATA.rules;
   var PAGE = 100;
@@ -393,4 +407,4 @@
   if (A.length <= 20000) buildPrint();
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");
-})();
+});

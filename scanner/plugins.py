@@ -22,6 +22,9 @@ REPORTERS = "keysweep.reporters"
 COMMANDS = "keysweep.commands"
 STORES = "keysweep.stores"
 IMPORTERS = "keysweep.importers"
+# optional: a target kind -> the collector entry point that takes it, so that routing imports only
+# the collectors a scan's targets need (a files-only scan never imports the TLS, SSH or PKCS#11 stack)
+TARGET_KINDS = "keysweep.target_kinds"
 
 
 class PluginError(RuntimeError):
@@ -65,3 +68,12 @@ def load_all(group: str) -> dict[str, Any]:
         except PluginError as exc:
             log.warning("%s", exc)
     return loaded
+
+
+def declared_kinds(group: str, kinds_group: str) -> dict[str, frozenset[str]]:
+    """For each plugin of ``group`` that declares its target kinds in ``kinds_group``, those kinds
+    (read from the entry points alone, nothing imported). A kind entry names the plugin by name."""
+    declared: dict[str, set[str]] = {}
+    for kind, ep in _group(kinds_group).items():
+        declared.setdefault(ep.value, set()).add(kind)
+    return {name: frozenset(declared[name]) for name in names(group) if name in declared}

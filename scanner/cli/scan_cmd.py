@@ -275,6 +275,14 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     type=click.Path(dir_okay=False, path_type=Path),
     help="File holding the broker's password (instead of $KEYSWEEP_BROKER_PASSWORD).",
 )
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the file cache: files unchanged since the last scan are not read or parsed again"
+    " [default: a 'cache' directory beside a local history store; none with --no-store].",
+)
+@click.option("--no-cache", is_flag=True, help="Read and parse every file, and leave the file cache as it is.")
 def scan(**opts: Any) -> None:
     """Sweep the targets, apply the policies, write the reports.
 
@@ -554,6 +562,9 @@ def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
     if opts.get("tls_deadline"):
         options["tls_deadline"] = opts["tls_deadline"]
     options["tls_enumeration"] = opts.get("tls_enumeration") or "keysweep"
+    cache_dir = _cache_dir(opts)
+    if cache_dir is not None:
+        options["file_cache"] = str(cache_dir)
     if opts["pkcs11_modules"]:
         pin: Secret | None = None
         if opts["pkcs11_pin_file"]:
@@ -569,6 +580,24 @@ def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
         )
         options["pkcs11_token"] = opts["pkcs11_token"]
     return options
+
+
+def _cache_dir(opts: dict[str, Any]) -> Path | None:
+    """--cache DIR; else beside a local history store (the data directory for a database URL)."""
+    if opts.get("no_cache") or opts.get("distributed_broker") or opts.get("resume_sweep"):
+        return None
+    if opts.get("cache_dir"):
+        return Path(opts["cache_dir"]).expanduser().absolute()
+    store = store_path(opts)
+    if store is None:
+        return None
+    if "://" in store:
+        from scanner.store.history import default_store_path
+
+        store = str(default_store_path())
+        if "://" in store:
+            return None
+    return Path(store).expanduser().absolute().parent / "cache"
 
 
 def _exit_code(result: ScanResult, fail_on: str | None) -> int:

@@ -21,7 +21,10 @@ def collectors_for(targets: Sequence[Target]) -> tuple[list[tuple[Collector, lis
     kinds = {t.kind for t in targets}
     routed: list[tuple[Collector, list[Target]]] = []
     claimed: set[str] = set()
+    declared = plugins.declared_kinds(plugins.COLLECTORS, plugins.TARGET_KINDS)
     for name in plugins.names(plugins.COLLECTORS):
+        if name in declared and not kinds & declared[name]:
+            continue  # declared elsewhere: not imported for this scan
         try:
             cls = plugins.load(plugins.COLLECTORS, name)
         except plugins.PluginError as exc:

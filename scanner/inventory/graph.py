@@ -11,6 +11,7 @@ from scanner.inventory.model import (
     Asset,
     AssetType,
     CollectionError,
+    FrozenProperties,
     Location,
     Observation,
     Relation,
@@ -47,22 +48,26 @@ _MERGE: Mapping[str, Callable[[Any, Any], Any]] = {
 class _Entry:
     """One asset's merge state: the frozen value as last read, and what later sightings added."""
 
-    __slots__ = ("frozen", "locations", "properties", "seen_locations", "type")
+    __slots__ = ("frozen", "locations", "owned", "properties", "seen_locations", "type")
 
     def __init__(self, asset: Asset) -> None:
         self.type = asset.type
         self.frozen: Asset | None = asset
         # shared with the collector's frozen asset until a merge writes to it (copy on write)
         self.properties: Mapping[str, Any] = asset.properties
+        # the properties are this entry's own copy, in no Asset handed out yet: writable in place
+        self.owned = False
         self.locations: list[Location] = list(asset.locations)
         self.seen_locations: set[Location] = set(asset.locations)
 
-    def writable(self) -> dict[str, Any]:
-        properties = self.properties
-        if type(properties) is not dict:  # still the collector's read-only mapping: copy it once
-            properties = self.properties = dict(properties)
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Changes written into the entry's own read-only mapping: one copy per asset handed out,
+        not two (a dict, then a frozen copy of it: about 47 MB per 20,000 enriched files)."""
+        if not self.owned:
+            self.properties = FrozenProperties(self.properties)
+            self.owned = True
+        dict.update(self.properties, changes)  # our own copy, in no Asset handed out yet
         self.frozen = None
-        return properties
 
 
 class InventoryGraph:
@@ -114,7 +119,7 @@ class InventoryGraph:
             if merged != current.get(name) or name not in current:
                 changes[name] = merged
         if changes:
-            entry.writable().update(changes)
+            entry.update(changes)
         for location in asset.locations:
             if location not in entry.seen_locations:
                 entry.seen_locations.add(location)
@@ -134,7 +139,7 @@ class InventoryGraph:
         """Enrichment adds derived facts; collectors' facts are never overwritten with None."""
         changes = {name: value for name, value in updates.items() if value is not None}
         if changes:
-            self._assets[asset_id].writable().update(changes)
+            self._assets[asset_id].update(changes)
 
     def add_error(self, error: CollectionError) -> None:
         self._errors.append(error)
@@ -156,7 +161,10 @@ class InventoryGraph:
     def asset(self, asset_id: str) -> Asset:
         entry = self._assets[asset_id]
         if entry.frozen is None:
+            # the entry's own FrozenProperties goes out as it is (freeze does not copy it); a later
+            # write copies it first, so an Asset once handed out never changes
             entry.frozen = Asset(asset_id, entry.type, freeze(entry.properties), tuple(entry.locations))
+            entry.owned = False
         return entry.frozen
 
     def assets(self, type: AssetType | None = None) -> Iterator[Asset]:

@@ -5,6 +5,7 @@ It lives below both (with the model) so that a store backend never depends on a 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -88,7 +89,37 @@ def readiness(
     }
 
 
+class _SameScan:
+    """A scan result by the identity of what the summary reads: a ``dataclasses.replace`` that adds
+    history (the store does) keeps these tuples, so it is still the same scan to summarise."""
+
+    __slots__ = ("parts", "result")
+
+    def __init__(self, result: ScanResult) -> None:
+        self.result = result
+        self.parts: tuple[object, ...] = (
+            *(result.metadata, result.assets, result.relations, result.findings, result.errors),
+            *(result.rules, result.requirements, result.systems, result.membership, result.scopes),
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(map(id, self.parts)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameScan) and all(a is b for a, b in zip(self.parts, other.parts, strict=True))
+
+
 def summarize(result: ScanResult) -> dict[str, Any]:
+    """The summary of a scan, computed once however many reports ask (JSON, HTML, the terminal)."""
+    return dict(_summary_of(_SameScan(result)))
+
+
+@functools.lru_cache(maxsize=2)
+def _summary_of(scan: _SameScan) -> dict[str, Any]:
+    return _summarize(scan.result)
+
+
+def _summarize(result: ScanResult) -> dict[str, Any]:
     open_findings = [f for f in result.findings if f.waived is None]
     by_severity = Counter(f.severity.value for f in open_findings)
     by_category = Counter(f.category for f in open_findings)

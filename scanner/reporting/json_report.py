@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from scanner import __version__
+from scanner.inventory import jsonio
 from scanner.inventory.model import Asset, Finding, ScanResult, iso_time
 from scanner.inventory.summary import is_projection, summarize
 
@@ -93,6 +93,6 @@ class JsonReporter:
     format: ClassVar[str] = "json"
 
     def render(self, result: ScanResult) -> bytes:
-        # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans)
-        text = json.dumps(report_dict(result), ensure_ascii=False, separators=(",", ":"), default=str)
-        return encode_json_text(text)
+        # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans);
+        # orjson writes the same bytes about five times faster, without a str copy of the report
+        return jsonio.dumps(report_dict(result))

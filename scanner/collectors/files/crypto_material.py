@@ -236,6 +236,15 @@ class CryptoMaterialHandler:
             if label != "CERTIFICATE":
                 block = block.replace(label.encode(), b"CERTIFICATE")
             try:
+                # from the DER in hand: its fingerprint needs no re-serialisation of the certificate
+                der_bytes = _pem_body(block)
+                loaded: x509.Certificate | None = x509.load_der_x509_certificate(der_bytes)
+            except ValueError:
+                loaded = None  # the PEM loader's verdict (and its error) decides what the block is
+            if loaded is not None:
+                found.add_certificate(loaded, detail, der_bytes)
+                return
+            try:
                 cert = x509.load_pem_x509_certificate(block)
             except ValueError as exc:
                 found.add_lenient_certificate(_pem_body(block), detail, exc)

@@ -1,0 +1,270 @@
+"""Incremental re-scans: what parsing each file yielded, kept by the file's identity.
+
+An entry is used only while the file's (device, inode, size, mtime_ns, ctime_ns) are those it was
+stored with and the parser version (keysweep, cryptography, the file handlers) is unchanged, so an
+unchanged file is neither read nor parsed again; a changed, new or removed file is noticed. Only the
+parse is kept: the file asset (mode, owner, who can read it) is built from a fresh ``fstat`` every
+scan, and rules always run again (the as-of date moves).
+
+Values are JSON (the observations codec), never pickle, each with a digest checked on read: a
+damaged cache is discarded with a warning, never trusted. A scan given passwords does not use the
+cache (what an encrypted file yields depends on them, and no trace of a password is ever stored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from scanner.collectors.base import CollectContext
+from scanner.collectors.files.handler import FileHandler, ParsedFile
+from scanner.inventory import codec, jsonio
+from scanner.inventory.model import Asset, CollectionError, Relation
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT: Final = 1
+FILE_NAME: Final = "files.sqlite3"
+# the collect option naming the cache directory (set by `keysweep scan --cache DIR`)
+OPTION: Final = "file_cache"
+# a file written within this long before the scan can change again within the same mtime tick
+# unseen (git's "racily clean" case): it is parsed, not cached, until it has been quiet that long
+RACY_NS: Final = 2_000_000_000
+_BATCH: Final = 500
+
+
+class Miss:
+    __slots__ = ()
+
+
+MISS: Final = Miss()
+# what a lookup gives: the cached parse, None (no handler knew the file), or MISS
+Lookup = ParsedFile | None | Miss
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+    digest BLOB, value BLOB
+);
+"""
+
+
+class CorruptCache(Exception):
+    """An entry or the cache file that cannot be trusted."""
+
+
+def parser_version(handlers: Sequence[FileHandler]) -> str:
+    """What decides a parse besides the bytes: keysweep, the parsing libraries, the handlers."""
+    import asn1crypto
+    import cryptography
+
+    from scanner import __version__
+
+    named = ",".join(f"{h.name}:{type(h).__module__}:{getattr(h, 'version', '')}" for h in handlers)
+    libraries = f"cryptography {cryptography.__version__}|asn1crypto {asn1crypto.__version__}"
+    return f"{CACHE_FORMAT}|{__version__}|{libraries}|{named}"
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.blake2b(value, digest_size=16).digest()
+
+
+def encode(parsed: ParsedFile | None) -> bytes:
+    """A parse as JSON; TypeError when something in it is not plain JSON (then it is not cached)."""
+    if parsed is None:
+        return b"null"
+    value = {
+        "format": parsed.format,
+        "observations": [codec.encode(item) for item in parsed.observations],
+        "file_properties": dict(parsed.file_properties),
+        "follow": [str(path) for path in parsed.follow],
+        "emit_file_asset": parsed.emit_file_asset,
+    }
+    return jsonio.dumps(value, default=None)
+
+
+def decode(data: bytes) -> ParsedFile | None:
+    try:
+        value = jsonio.loads(data)
+        if value is None:
+            return None
+        observations = tuple(codec.decode(item) for item in value["observations"])
+        if not all(isinstance(item, (Asset, Relation, CollectionError)) for item in observations):
+            raise CorruptCache("a cached parse holds sweep counts")
+        return ParsedFile(
+            format=str(value["format"]),
+            observations=observations,  # type: ignore[arg-type]  # checked just above
+            file_properties=dict(value["file_properties"]),
+            follow=tuple(Path(p) for p in value["follow"]),
+            emit_file_asset=bool(value["emit_file_asset"]),
+        )
+    except CorruptCache:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:  # CodecError is a ValueError
+        raise CorruptCache(f"{type(exc).__name__}: {exc}") from None
+
+
+class FileCache:
+    """One scan's use of the cache directory: lookups during the sweep, writes in batches."""
+
+    def __init__(self, directory: Path, version: str, *, started_ns: int | None = None) -> None:
+        self.path = directory / FILE_NAME
+        self._version = version
+        self._started_ns = time.time_ns() if started_ns is None else started_ns
+        self._pending: list[tuple[Any, ...]] = []
+        self._seen: set[bytes] = set()
+        self.hits = self.misses = 0
+        self._db: sqlite3.Connection | None = None
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._db = self._open()
+
+    # -- opening, and throwing away what cannot be trusted ----------------------------------------
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except (sqlite3.Error, CorruptCache) as exc:
+            self._discard(f"cannot be read ({exc})")
+        try:
+            return self._connect()
+        except (sqlite3.Error, CorruptCache) as exc:
+            log.warning("file cache %s unusable, scanning without it: %s", self.path, exc)
+            return None
+
+    def _connect(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        if fresh:  # the inventory of a host is not for every user of it to read
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+            if row is None or row[0] != self._version:
+                if row is not None:
+                    log.info("file cache %s: parser changed, every file is parsed again", self.path)
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM files")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (self._version,))
+                db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _discard(self, reason: str) -> None:
+        log.warning("file cache %s %s: discarded, every file is parsed again", self.path, reason)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._pending.clear()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
+
+    def _restart(self, reason: str) -> None:
+        self._discard(reason)
+        self._db = self._open()
+
+    # -- the sweep --------------------------------------------------------------------------------
+    def lookup(self, path: str, info: os.stat_result) -> Lookup:
+        key = os.fsencode(path)
+        self._seen.add(key)
+        if self._db is None:
+            return MISS
+        try:
+            row = self._db.execute(
+                "SELECT dev, ino, size, mtime_ns, ctime_ns, digest, value FROM files WHERE path = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._restart(f"cannot be read ({exc})")
+            return MISS
+        if row is None or tuple(row[:5]) != _identity(info):
+            self.misses += 1
+            return MISS
+        try:
+            if _digest(row[6]) != row[5]:
+                raise CorruptCache("an entry does not match its digest")
+            parsed = decode(row[6])
+        except CorruptCache as exc:
+            self._restart(f"holds a damaged entry for {path!r} ({exc})")
+            self.misses += 1
+            return MISS
+        self.hits += 1
+        return parsed
+
+    def store(self, path: str, info: os.stat_result, parsed: ParsedFile | None) -> None:
+        if self._db is None or not stat.S_ISREG(info.st_mode):
+            return
+        if info.st_mtime_ns > self._started_ns - RACY_NS:
+            return  # written just now: could change again unseen within the same tick
+        try:
+            value = encode(parsed)
+        except (TypeError, ValueError):
+            return  # a third-party handler's non-JSON value: parsed every time, still correct
+        self._pending.append((os.fsencode(path), *_identity(info), _digest(value), value))
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._db is None or not self._pending:
+            self._pending.clear()
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._pending)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:  # locked by a concurrent scan, disk full: this scan is still right
+            log.warning("file cache %s not updated: %s", self.path, exc)
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        self._pending.clear()
+
+    def finish(self, roots: Sequence[str]) -> None:
+        """Write what is pending and forget files under ``roots`` this scan did not meet (removed)."""
+        log.info("file cache %s: %d files unchanged (not read), %d parsed", self.path, self.hits, self.misses)
+        self._flush()
+        if self._db is None:
+            return
+        prefixes = [os.fsencode(r.rstrip(os.sep) + os.sep) for r in roots]
+        exact = {os.fsencode(r) for r in roots}
+        try:
+            gone = [
+                (path,)
+                for (path,) in self._db.execute("SELECT path FROM files")
+                if path not in self._seen and (path in exact or any(path.startswith(p) for p in prefixes))
+            ]
+            if gone:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("DELETE FROM files WHERE path = ?", gone)
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.warning("file cache %s not pruned: %s", self.path, exc)
+        finally:
+            self._db.close()
+            self._db = None
+
+
+def open_for(context: CollectContext, handlers: Sequence[FileHandler]) -> FileCache | None:
+    """The cache a scan asked for (``--cache DIR``), or None: none asked, or passwords given."""
+    directory = context.options.get(OPTION)
+    if not directory or context.passwords:
+        return None
+    try:
+        return FileCache(Path(directory), parser_version(handlers))
+    except OSError as exc:
+        log.warning("file cache in %s unusable, scanning without it: %s", directory, exc.strerror or exc)
+        return None
