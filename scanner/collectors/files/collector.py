@@ -241,6 +241,7 @@ class FileCollector:
         if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
             return None
         return _FileResult((), counts=_SKIPPED)  # nothing to read
+
     def _parse(self, path: Path, data: bytes, context: CollectContext) -> ParsedFile | None:
         """The handler's parse of the file; None when no handler knows it."""
         handler = self._handler_for(path, data)
