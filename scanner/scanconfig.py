@@ -120,6 +120,8 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
         "number": _number,
         "path": lambda v, w: resolve(_string(v, w)),
         "paths": lambda v, w: tuple(resolve(s) for s in _strings(v, w)),
+        # inputs the scan cannot do without (CA files, imported reports): missing is a usage error up front
+        "existing-paths": _existing_paths(resolve),
         "output": lambda v, w: resolve(output_path(_string(v, w))),
         "format-outputs": lambda v, w: tuple(_format_output(s, resolve, output_path) for s in _strings(v, w)),
         "date": _date,
@@ -138,6 +140,17 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
             param, kind = known[key]
             values[param] = converters[kind](value, f"{path}: [{table}] {key}")
     return values
+
+
+def _existing_paths(resolve: Callable[[str], Path]) -> Callable[[Any, str], tuple[Path, ...]]:
+    def convert(value: Any, where: str) -> tuple[Path, ...]:
+        paths = tuple(resolve(s) for s in _strings(value, where))
+        for p in paths:
+            if not p.exists():
+                raise ConfigError(f"{where}: {p} does not exist")
+        return paths
+
+    return convert
 
 
 def _format_output(spec: str, resolve: Callable[[str], Path], expand: Callable[[str], str]) -> str:

@@ -54,7 +54,8 @@ def test_pre_commit_try_repo_blocks_a_private_key_and_a_token(tmp_path: Path) ->
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "keysweep (private keys and secrets)" in done.stdout and "Failed" in done.stdout
-    assert f"{repo / 'deploy.key'}: cms.key.plaintext-private-key" in done.stdout
+    # the key's PEM block line is named, as a secret's line is (files record the block's line)
+    assert f"{repo / 'deploy.key'}:1: cms.key.plaintext-private-key" in done.stdout
     assert f"{repo / 'settings.env'}:1: server.secret.plaintext" in done.stdout
     assert "README.md" not in done.stdout.split("Failed", 1)[1]
     assert TOKEN not in done.stdout + done.stderr  # named by file, line and kind, never by value

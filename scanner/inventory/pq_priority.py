@@ -146,7 +146,9 @@ def quantum_vulnerable_uses(result: ScanResult) -> list[Use]:
                 for function in _key_functions(asset, certified)
             ]
         elif asset.id.startswith(("tls:", "ssh:")) and p.get("pq_key_exchange") is False:
-            groups = [str(g) for g in (p.get("key_exchange_groups") or p.get("kex") or [])]
+            groups = _in_use_first(
+                [str(g) for g in (p.get("key_exchange_groups") or p.get("kex") or [])], p.get("ephemeral_keys")
+            )
             uses.append(
                 Use(
                     asset_id=asset.id,
@@ -159,6 +161,17 @@ def quantum_vulnerable_uses(result: ScanResult) -> list[Use]:
                 )
             )
     return uses
+
+
+def _in_use_first(groups: list[str], ephemeral_keys: Any) -> list[str]:
+    """The groups the endpoint's handshakes negotiated first, then the rest in the listed order.
+
+    The groups probe lists a server that follows the client's preference in the probe's own offer
+    order (secp256r1 first); the group real handshakes used (x25519, say) is what the row is about.
+    """
+    keys = ephemeral_keys.values() if isinstance(ephemeral_keys, Mapping) else ()
+    used = {str(k.get("group")) for k in keys if isinstance(k, Mapping) and k.get("group")}
+    return [g for g in groups if g in used] + [g for g in groups if g not in used]
 
 
 def _years_until(day: str, as_of: date) -> float:

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote as _quote
 
 from scanner import __version__
 from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity, iso_time
@@ -90,6 +90,14 @@ def _rule(info: RuleInfo) -> dict[str, Any]:
             "security-severity": SECURITY_SEVERITY[info.severity],
         },
     }
+
+
+def quote(text: str, safe: str = "/") -> str:
+    """Percent-encode a URI path; an undecodable file-name byte (a PEP 383 surrogate) is its own %XX.
+
+    ``quote`` would raise on the surrogate; its exact byte is what a file URI names (RFC 8089).
+    """
+    return _quote(text, safe=safe, errors="surrogateescape")
 
 
 def _rule_from_finding(f: Finding) -> RuleInfo:

@@ -58,8 +58,18 @@ def targets_key(targets: Iterable[str], projection: bool = False) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _valid(text: str) -> str:
+    """Text a database accepts: a lone surrogate (an undecodable file-name byte, PEP 383) becomes ``\\udcXX``.
+
+    Neither SQLite nor PostgreSQL stores a lone surrogate. In a JSON column the six characters are
+    the JSON escape, so ``json.loads`` gives the exact name back; in a plain column they show the
+    name as HTML and CSV reports do (docs/reports.md).
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _compact(value: Any) -> str:
-    return _ENCODER.encode(value)
+    return _valid(_ENCODER.encode(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +93,14 @@ def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanR
             report = json.loads(report_json)
         assert isinstance(report, Mapping)
         scan, summary = report["scan"], report["summary"]
-        scan_id = str(scan["id"])
+        scan_id = _valid(str(scan["id"]))
         by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
         targets = [str(t) for t in scan["targets"]]
         columns: dict[str, Any] = {
             "id": scan_id,
             # reports written before scopes existed: their host was their scope
-            "scope": str(scan.get("scope") or scan.get("host") or ""),
-            "host": str(scan.get("host") or ""),
+            "scope": _valid(str(scan.get("scope") or scan.get("host") or "")),
+            "host": _valid(str(scan.get("host") or "")),
             "started_at": str(scan["started_at"]),
             "finished_at": str(scan["finished_at"]),
             "targets_key": targets_key(targets, bool(scan.get("projection"))),
@@ -104,12 +114,13 @@ def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanR
         assets: list[Row] = []
         locations: list[Row] = []
         for asset in report["assets"]:
-            asset_id = str(asset["id"])
+            asset_id = _valid(str(asset["id"]))
             assets.append((scan_id, asset_id, str(asset["type"]), _compact(asset.get("properties", {}))))
             for loc in asset.get("locations", ()):
-                locations.append((scan_id, asset_id, str(loc["kind"]), str(loc["ref"]), str(loc.get("detail", ""))))
+                ref, detail = _valid(str(loc["ref"])), _valid(str(loc.get("detail", "")))
+                locations.append((scan_id, asset_id, str(loc["kind"]), ref, detail))
         relations: list[Row] = [
-            (scan_id, str(r["source"]), str(r["target"]), str(r["type"])) for r in report["relations"]
+            (scan_id, _valid(str(r["source"])), _valid(str(r["target"])), str(r["type"])) for r in report["relations"]
         ]
         findings: list[Row] = [
             (
@@ -118,7 +129,7 @@ def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanR
                 str(f["rule_id"]),
                 str(f["severity"]),
                 str(f["category"]),
-                str(f["asset_id"]),
+                _valid(str(f["asset_id"])),
                 0 if f.get("waived") is None else 1,
                 None if f.get("deadline") is None else str(f["deadline"]),
                 _compact(f),

@@ -85,6 +85,39 @@ def test_a_ca_directory_named_by_apache_is_one_trust_store(tmp_path: Path) -> No
     assert store.properties["reason"].startswith("named as CA certificates (ca-directory) by ")
 
 
+def test_a_ca_directory_is_read_one_level_deep_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the files directly in an SSLCACertificatePath are read: never a walk, never without a bound."""
+    from scanner.collectors.files import collector
+
+    key = pki.ec_key()
+    pki.write(tmp_path / "server.pem", pki.pem(pki.certificate(key, "www.example")), 0o644)
+    pki.write(tmp_path / "server.key", pki.key_pem(key), 0o600)
+    cas = tmp_path / "client-cas"
+    (cas / "nested").mkdir(parents=True)
+    roots = [pki.certificate(pki.ec_key(), f"Client Root {i}", ca=True, days=3650) for i in range(3)]
+    for index, root in enumerate(roots[:2]):
+        write_cert(cas, f"root{index}.crt", root)
+    write_cert(cas / "nested", "deeper.crt", roots[2])  # below the directory: Apache never reads it
+    (cas / "README").write_text("CA certificates for client authentication\n")  # beside them: no error
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        "<VirtualHost *:443>\n  SSLEngine on\n  SSLCertificateFile server.pem\n  SSLCertificateKeyFile server.key\n"
+        f"  SSLCACertificatePath {cas}\n</VirtualHost>\n"
+    )
+    result = scan([conf], ["cms-km-handbook"])
+    certificates_read = {a.id for a in result.assets if a.type is AssetType.CERTIFICATE}
+    assert {cert_id(roots[0]), cert_id(roots[1])} <= certificates_read
+    assert cert_id(roots[2]) not in certificates_read
+    assert not result.errors, result.errors
+
+    monkeypatch.setattr(collector, "MAX_CA_DIRECTORY_ENTRIES", 2)  # README, nested, root0.crt, root1.crt
+    bounded = scan([conf], ["cms-km-handbook"])
+    assert [e.message for e in bounded.errors if e.target == str(cas)] == [
+        "named as a CA directory, but holds 4 entries; only the first 2 by name were read"
+    ]
+    assert not {cert_id(r) for r in roots} & {a.id for a in bounded.assets}
+
+
 def test_the_system_trust_store_by_location() -> None:
     """The machine's own Debian ca-certificates bundle and one anchor file of its source directory."""
     bundle = Path("/etc/ssl/certs/ca-certificates.crt")

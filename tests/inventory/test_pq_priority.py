@@ -86,6 +86,18 @@ def test_uses_are_split_by_function_with_their_deadlines_and_implementation() ->
     assert [d for d, _ in uses[("key:spki-sha256:web", "signature")].deadlines] == ["2035-12-31"]
 
 
+def test_the_key_establishment_row_names_the_negotiated_group_first() -> None:
+    """A server that follows the client's order lists groups in the probe's order (secp256r1 first);
+    the group its handshakes negotiated leads the row (the demo's legacy endpoint, as scanned)."""
+    groups = ["secp256r1", "secp384r1", "secp521r1", "x25519", "x448"]
+    keys = {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": {"group": "x25519"}, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA": {}}
+    props = {"pq_key_exchange": False, "key_exchange_groups": groups, "ephemeral_keys": keys}
+    endpoint = Asset("tls:legacy.example:443", AssetType.TLS_ENDPOINT, freeze(props))
+    meta = ScanMetadata("s", AS_OF, AS_OF, AS_OF, "op", "host", (), ())
+    (use,) = quantum_vulnerable_uses(ScanResult(meta, (endpoint,), (), (), ()))
+    assert use.algorithm == "x25519, secp256r1, secp384r1, secp521r1"
+
+
 def test_mosca_time_to_live_decides_harvest_now_decrypt_later() -> None:
     long_lived = {p["system"]: p for p in pq_priority(_result(ttl_web=10))}
     web = long_lived["web"]

@@ -159,6 +159,7 @@ def test_reports_without_a_systems_file_have_no_systems(tmp_path: Path) -> None:
 def test_a_scan_definition_names_the_systems_file_and_the_exports(tmp_path: Path) -> None:
     mixed_tree(tmp_path / "tree")
     (tmp_path / "systems.toml").write_text('[[system]]\nid = "tree"\n[system.match]\npaths = ["*/tree"]\n')
+    (tmp_path / "out").mkdir()  # an output's directory must exist before the scan (docs/reports.md)
     (tmp_path / "scan.toml").write_text(
         '[targets]\npaths = ["tree"]\n[policy]\nsystems = "systems.toml"\n'
         '[outputs]\njson = "out/r.json"\nm2302 = "out/m.csv"\ncompliance_csv = "out/c.csv"\n[store]\nenabled = false\n'

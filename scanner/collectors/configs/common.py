@@ -159,6 +159,10 @@ class Includes:
         return Included(path, text)
 
 
+# roles that name a directory of files rather than a file (read one level deep, never walked)
+DIRECTORY_ROLES = frozenset({"ca-directory"})
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A file a config names: a certificate, key, DH parameters, host key."""
@@ -395,17 +399,21 @@ def build(
     )
     observations: list[Asset | Relation | CollectionError] = [asset]
     followed: list[Path] = list(follow)
+    directories: list[Path] = []
     for ref in refs:
         relation = Relation(asset.id, f"file:{ref.path}", RelationType.REFERENCES)
         if relation not in observations:
             observations.append(relation)
-        if ref.path not in followed:
-            followed.append(ref.path)
+        chosen = directories if ref.role in DIRECTORY_ROLES else followed
+        if ref.path not in chosen:
+            chosen.append(ref.path)
     observations.extend(secrets.scan(Path(path), text))
     if includes:
         observations.extend(includes.errors)
     observations.extend(errors)
-    return ParsedFile(format=kind, observations=tuple(observations), follow=tuple(followed))
+    return ParsedFile(
+        format=kind, observations=tuple(observations), follow=tuple(followed), follow_dirs=tuple(directories)
+    )
 
 
 def binary_error(kind: str, source: FileSource, exc: ConfigError) -> ParsedFile:

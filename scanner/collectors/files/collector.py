@@ -37,6 +37,8 @@ from scanner.inventory.model import (
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _SNIFF_BYTES = 4096
 # directories that never hold keys worth a scan's time, and can hold millions of files
+# the most entries read from one CA directory a config names (Debian's /etc/ssl/certs holds ~300)
+MAX_CA_DIRECTORY_ENTRIES = 4096
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
 
 
@@ -57,7 +59,17 @@ class _FileResult:
     observations: tuple[Observation, ...]
     # files a configuration names: collected next, as "named by a config"
     follow: tuple[Path, ...] = ()
+    follow_dirs: tuple[Path, ...] = ()  # CA directories a configuration names
     counts: SweepCounts = _SKIPPED
+
+
+# how a configuration's reference is followed
+_NAMED, _CA_DIRECTORY, _IN_CA_DIRECTORY = "named", "ca-directory", "in-ca-directory"
+
+
+def _followed(result: _FileResult) -> Iterator[tuple[Path | str, str]]:
+    yield from ((path, _NAMED) for path in result.follow)
+    yield from ((path, _CA_DIRECTORY) for path in result.follow_dirs)
 
 
 def _outcome(observations: Sequence[Observation]) -> SweepCounts:
@@ -150,30 +162,61 @@ class FileCollector:
             seen.update(paths)
             if items is not None:
                 items.items_found(self.name, len(paths))
-            follow: deque[Path] = deque()
+            # what configs name: a file (read as that one file), a CA directory, or a file in one
+            follow: deque[tuple[Path | str, str]] = deque()
             for path in paths:
                 result = self._collect_file(path, context, named_by_config=False)
                 yield from result.observations
                 counts += result.counts
-                follow.extend(result.follow)
+                follow.extend(_followed(result))
                 if items is not None:
                     items.item_done(self.name, path)
             while follow:
-                path = os.path.abspath(follow.popleft())
+                item, how = follow.popleft()
+                path = os.path.abspath(item)
                 if path in seen:
                     continue
                 seen.add(path)
+                if how == _CA_DIRECTORY and os.path.isdir(path):
+                    entries, problem = self._ca_directory(path)
+                    yield from problem
+                    follow.extend((entry, _IN_CA_DIRECTORY) for entry in entries)
+                    continue
                 # a file a config names outside every --path: read as that one file, and said so
                 outside = not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-                result = self._collect_file(path, context, named_by_config=True, outside=outside)
+                # a file in a CA directory is read like one of a walk: a README beside the certificates is no error
+                named = how != _IN_CA_DIRECTORY
+                result = self._collect_file(path, context, named_by_config=named, outside=outside)
                 yield from result.observations
                 counts += result.counts
-                follow.extend(result.follow)
+                follow.extend(_followed(result))
             context.progress.target_finished(self.name, target.value, True)
         if self._cache is not None:
             self._cache.finish(roots)
             self._cache = None
         yield counts
+
+    def _ca_directory(self, path: str) -> tuple[list[str], list[CollectionError]]:
+        """The files directly in a CA directory a config names (Apache SSLCACertificatePath), bounded.
+
+        Never a walk below it (`SSLCACertificatePath /` must not read the whole filesystem): its
+        subdirectories are not entered, and past MAX_CA_DIRECTORY_ENTRIES names the rest is an error.
+        """
+        try:
+            with os.scandir(path) as listing:
+                names = sorted(entry.name for entry in listing)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return [], [CollectionError(path, self.name, f"named as a CA directory, but cannot be listed: {reason}")]
+        problems: list[CollectionError] = []
+        if len(names) > MAX_CA_DIRECTORY_ENTRIES:
+            message = (
+                f"named as a CA directory, but holds {len(names)} entries; only the first "
+                f"{MAX_CA_DIRECTORY_ENTRIES} by name were read"
+            )
+            problems.append(CollectionError(path, self.name, message))
+        files = [os.path.join(path, n) for n in names[:MAX_CA_DIRECTORY_ENTRIES]]
+        return [f for f in files if not os.path.isdir(f)], problems
 
     def _walk(self, root: str) -> Iterator[str]:
         if not os.path.isdir(root):
@@ -230,7 +273,7 @@ class FileCollector:
             extra = {"outside_scanned_paths": True, "reason": "named by a configuration"} if outside else {}
             observations.append(self._file_asset(path, info, parsed, extra))
         observations.extend(parsed.observations)
-        return _FileResult(tuple(observations), parsed.follow, _outcome(observations))
+        return _FileResult(tuple(observations), parsed.follow, parsed.follow_dirs, _outcome(observations))
 
     def _special(self, path: str, info: os.stat_result, named_by_config: bool) -> _FileResult | None:
         """The result for a FIFO, socket or device (or a directory a config names); None otherwise."""

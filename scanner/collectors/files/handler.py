@@ -42,6 +42,9 @@ class ParsedFile:
     file_properties: Mapping[str, Any] = field(default_factory=dict)
     # other files this one names (a config's certificate and key): collected too
     follow: tuple[Path, ...] = ()
+    # directories it names as CA directories (Apache SSLCACertificatePath): the files directly in
+    # them are collected (bounded), never a walk below them
+    follow_dirs: tuple[Path, ...] = ()
     # False for files whose node is not a `file` asset of their own (e.g. a trust store file)
     emit_file_asset: bool = True
 

@@ -53,6 +53,8 @@ def test_non_utf8_names_are_kept_exactly_in_every_report(tmp_path: Path) -> None
     for fmt in ("html", "sarif", "cbom", "csv"):
         reports[fmt].read_bytes().decode("utf-8")
     assert b"caf\\udce9.pem" in reports["html"].read_bytes()
+    # a SARIF artifact is a URI: the exact byte is percent-encoded there
+    assert b"caf%E9.pem" in reports["sarif"].read_bytes()
 
     # the store keeps the scan; how `history` escapes the name for a terminal is the CLI's concern
     history = subprocess.run(
