@@ -66,8 +66,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-# the demo needs keysweep alone; only the test run installs the test tools
-if [ "$what" = test ]; then install_target='.[test]'; else install_target='.'; fi
+# the demo needs keysweep and its OSCAL exporter; only the test run installs the test tools
+if [ "$what" = test ]; then install_target='.[test]'; else install_target='.[oscal]'; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e "$install_target"
 
 if [ "$what" = demo ]; then

@@ -58,6 +58,8 @@ class SqlStore(Store):
     blob_type: ClassVar[str] = "BLOB"
     for_update: ClassVar[str] = ""
     db_errors: tuple[type[BaseException], ...] = ()
+    # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
+    upgrades_on_open: ClassVar[bool] = False
 
     def __init__(self, display: str, read_only: bool) -> None:
         self.display = display
@@ -101,8 +103,10 @@ class SqlStore(Store):
             raise StoreError(f"cannot {action} {self.display}: {exc}") from None
 
     def _open_schema(self, create: bool, check: bool = True) -> None:
-        """Check the schema on opening: a new store is created at the latest version, an old one
-        must be upgraded explicitly, and a newer one is refused (its data would be misread)."""
+        """Check the schema on opening: a new store is created at the latest version, an old one is
+        upgraded as a scan opens it where the backend allows (SQLite, the user's own file) and must
+        be upgraded explicitly elsewhere (a shared database: `keysweep store upgrade`), and a newer
+        one is refused (its data would be misread)."""
         with self._guard("open"):
             version = self._read_version()
         if version == 0 and create and not self.read_only:
@@ -116,6 +120,9 @@ class SqlStore(Store):
                 f"store {self.display} has schema version {version}; this keysweep knows up to {LATEST}:"
                 " upgrade keysweep"
             )
+        if 0 < version < LATEST and create and not self.read_only and self.upgrades_on_open:
+            self.upgrade()  # an embedded store is the user's own file: migrated as a scan opens it
+            return
         if 0 < version < LATEST:
             raise SchemaError(
                 f"store {self.display} has schema version {version}, this keysweep needs {LATEST}:"

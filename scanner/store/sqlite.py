@@ -34,6 +34,7 @@ class SqliteStore(SqlStore):
     blob_type: ClassVar[str] = "BLOB"
     for_update: ClassVar[str] = ""
     db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    upgrades_on_open: ClassVar[bool] = True
 
     def __init__(
         self, url: str | Path, *, create: bool = True, read_only: bool = False, check_schema: bool = True

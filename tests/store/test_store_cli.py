@@ -59,7 +59,7 @@ def test_old_store_needs_upgrade_and_upgrade_backfills_rows_and_chain(tmp_path: 
     old = [variant(report_json, "host-a", n) for n in range(2)] + [variant(report_json, "host-b", 5)]
     _v1_store(db, old)
     with pytest.raises(SchemaError, match="store upgrade"):
-        open_store(db)
+        open_store(db, create=False)  # a reader never migrates
     refused = keysweep("history", "--store", str(db))
     assert refused.returncode == 2 and "keysweep store upgrade" in refused.stderr
     done = keysweep("store", "upgrade", "--store", str(db))
@@ -151,3 +151,20 @@ def test_scan_with_the_database_down_writes_its_reports_and_exits_2(
     assert (tmp_path / "r.html").stat().st_size > 0
     with open_store(url) as store:
         assert store.scans() == []  # nothing half-written
+
+
+def test_a_scan_migrates_an_old_sqlite_store_itself(tmp_path: Path, report_json: bytes) -> None:
+    """The embedded store is the user's own file: a scheduled scan after an upgrade of keysweep saves
+    its scan, migrating the store, instead of failing until someone runs `keysweep store upgrade`."""
+    db = tmp_path / "old.sqlite3"
+    old = [variant(report_json, "host-a", 0)]
+    _v1_store(db, old)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "empty.txt").write_text("nothing cryptographic\n")
+    done = keysweep("scan", "--path", str(tree), "--store", str(db), "--scope", "host-a")
+    assert done.returncode == 0, done.stderr
+    with open_store(db, create=False) as store:
+        assert store.schema_version() == 2
+        assert store.verify().ok
+        assert len(store.listing(limit=10).scans) == 2  # the migrated scan and the new one
