@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from scanner.cli.common import EXIT_USAGE, usage_error
+from scanner.printable import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 _broker_help = (
@@ -37,11 +38,6 @@ def _app(broker: str | None, password_file: Path | None, visibility_timeout: flo
     except BrokerError as exc:
         raise usage_error(str(exc)) from None
     return resolved, make_app(resolved, visibility_timeout or DEFAULT_VISIBILITY_TIMEOUT)
-
-
-def safe(text: str) -> str:
-    """A worker's self-reported name, with control characters shown, never sent to the terminal."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 @click.command("worker")
@@ -111,4 +107,4 @@ def workers_command(broker: str | None, broker_password_file: Path | None, wait:
     for name, consumed in sorted(queues.items()):
         for queue in consumed:
             zone = str(queue.get("name", "")).removeprefix("keysweep.")  # the queue is the zone
-            click.echo(f"{safe(zone):<20}  {safe(name)}")
+            click.echo(f"{printable(zone):<20}  {printable(name)}")
