@@ -120,6 +120,21 @@ def test_expired(tmp_path: Path) -> None:
     assert failing(scan([tmp_path], ["cms-km-handbook"]), "cms.cert.expired") == {cert_id(old)}
 
 
+def test_expired_trust_anchor_is_low(tmp_path: Path) -> None:
+    """An expired root inside a trust store builds no chain: low, with the advice to remove it; an
+    expired certificate that is not an anchor stays at the rule's severity."""
+    key = pki.ec_key()
+    root = pki.certificate(key, "Old Root", ca=True, not_before=NOW - 100 * DAY, days=10)
+    (tmp_path / "store").mkdir()
+    write_cert(tmp_path / "store", "ca-bundle.crt", root)  # a trust store by its conventional name
+    leaf = pki.certificate(pki.ec_key(), "old.example", not_before=NOW - 100 * DAY, days=10)
+    write_cert(tmp_path, "served.pem", leaf)
+    found = {f.asset_id: f for f in scan([tmp_path], ["cms-km-handbook"]).findings if f.rule_id == "cms.cert.expired"}
+    assert set(found) == {cert_id(root), cert_id(leaf)}
+    assert found[cert_id(root)].severity.value == "low" and "remove it" in found[cert_id(root)].message
+    assert found[cert_id(leaf)].severity.value == "high"
+
+
 @sample("cms.cert.not-yet-valid")
 def test_not_yet_valid(tmp_path: Path) -> None:
     future = pki.certificate(pki.ec_key(), "future.example", not_before=NOW + 10 * DAY)

@@ -16,7 +16,7 @@ from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, RelationType
+from scanner.inventory.model import Asset, AssetType, RelationType, Severity
 
 DAY = timedelta(seconds=86400)
 # notAfter is the last instant of validity: a lifetime counts that second too
@@ -86,10 +86,19 @@ def certificate_expired(
     not_after = parse_time(props["not_after"])
     if context.as_of > not_after:
         ago = _duration(context.as_of - not_after)
-        yield Hit(
-            f"certificate {_name(props)} expired on {props['not_after']}, {ago} before {context.as_of.isoformat()}",
-            {"not_after": props["not_after"]},
+        message = (
+            f"certificate {_name(props)} expired on {props['not_after']}, {ago} before {context.as_of.isoformat()}"
         )
+        if props.get("trust_anchor"):
+            # an expired anchor in a trust store builds no chain: stale hygiene to clear up, not a
+            # certificate that something presents (reference stores like testssl.sh's keep many)
+            yield Hit(
+                f"{message}; it is a trust anchor in a trust store: remove it",
+                {"not_after": props["not_after"], "trust_anchor": True},
+                severity=Severity.LOW,
+            )
+            return
+        yield Hit(message, {"not_after": props["not_after"]})
 
 
 @accepts()
