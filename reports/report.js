@@ -1,25 +1,65 @@
 /* keysweep HTML report: systems, inventory and graph views, drawn from the embedded data a page at
    a time. Every piece of scan data reaches the page through textContent, never as markup. */
-/* The data is inline JSON, or in a large report gzip-compressed and base64-encoded (inflated here). */
-(function (start) {
+/* The data is inline JSON, or in a large report gzip-compressed and base64-encoded (inflated here).
+   A split report (docs/reports.md) holds the first assets only (its "head"); all of them come from
+   its companion <name>.data.js, a script beside the page that calls keysweepData(token, data). */
+(function () {
   "use strict";
-  var packed = document.getElementById("ks-data-gz");
-  if (!packed) {
-    start(JSON.parse(document.getElementById("ks-data").textContent));
-    return;
+  function inflate(base64) {
+    var text = atob(base64);
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
   }
-  var text = atob(packed.textContent.trim());
-  var bytes = new Uint8Array(text.length);
-  for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  new Response(stream).text().then(function (json) {
-    start(JSON.parse(json));
+  var packed = document.getElementById("ks-data-gz");
+  var ready = packed ? inflate(packed.textContent.trim())
+    : Promise.resolve(JSON.parse(document.getElementById("ks-data").textContent));
+  ready.then(function (data) {
+    var show = main(data);
+    if (data.head) loadCompanion(data.head, show);
   });
-})(function (DATA) {
-  "use strict";
+
+  // -- the companion: a script beside the page, or a clear word that it is missing -------------------
+  function loadCompanion(head, show) {
+    var note = document.getElementById("ks-companion");
+    var info = head.companion, shown = head.at.length;
+    var partial = "The summaries above are complete; the systems, inventory and graph show only the first " +
+      shown + " of " + head.assets + " assets (worst first).";
+    function say(state, text) {
+      note.setAttribute("data-state", state);
+      note.textContent = text;
+      document.body.setAttribute("data-companion", state);
+    }
+    var answered = false;
+    window.keysweepData = function (token, base64) {
+      answered = true;
+      if (token !== info.token) {
+        say("wrong", info.name + " beside this page belongs to another report. " + partial +
+            " Keep each report's page and data file together.");
+        return;
+      }
+      inflate(base64).then(function (full) {
+        show(full);
+        say("loaded", "The full inventory (" + head.assets + " assets) is loaded from " + info.name + ", beside this page.");
+      });
+    };
+    function missing() {
+      if (answered) return;
+      say("missing", info.name + " is missing: it holds the full inventory of this report and belongs beside this page. " + partial);
+    }
+    var script = document.createElement("script");
+    script.src = info.src;
+    script.addEventListener("error", missing);
+    script.addEventListener("load", missing);  // loaded, but no call: not a keysweep data file
+    document.body.appendChild(script);
+  }
+
+// draws the report from DATA; returns show(full), by which the companion's data replaces the head
+function main(DATA) {
   var SEV = DATA.severities; // index = rank: info .. critical
-  var A = DATA.assets, F = DATA.findings, R = DATA.rules;
   var PAGE = 100;
+  var A, F, R, HEAD, findingsOf, neighbours, haystack, assetsOfSystem, systemRows;
 
   function el(tag, attrs) {
     var node = document.createElement(tag);
@@ -47,27 +87,35 @@
     return String(value);
   }
 
-  // -- indexes, built once ------------------------------------------------------------------------
-  var findingsOf = A.map(function () { return []; });
-  F.forEach(function (f, i) { if (f.a >= 0) findingsOf[f.a].push(i); });
-  findingsOf.forEach(function (list) { list.sort(function (x, y) { return F[y].s - F[x].s; }); });
-  var neighbours = A.map(function () { return []; });
-  DATA.relations.forEach(function (r) {
-    neighbours[r[0]].push([r[1], DATA.relationTypes[r[2]], true]);
-    neighbours[r[1]].push([r[0], DATA.relationTypes[r[2]], false]);
-  });
-  var haystack = A.map(function (a) {
-    var systems = a.y.map(function (s) { return DATA.systems[s]; }).join(" ");
-    return (a.l + " " + a.i + " " + a.d + " " + a.t + " " + systems).toLowerCase();
-  });
-  var assetsOfSystem = DATA.systems.map(function () { return []; });
-  A.forEach(function (a, i) { a.y.forEach(function (s) { assetsOfSystem[s].push(i); }); });
-  var systemRows = DATA.systems.map(function (name, s) {
-    var worst = -1, open = 0;
-    assetsOfSystem[s].forEach(function (i) { worst = Math.max(worst, A[i].s); open += A[i].n; });
-    return { s: s, name: name, worst: worst, open: open, count: assetsOfSystem[s].length };
-  });
-  systemRows.sort(function (x, y) { return y.worst - x.worst || y.open - x.open || (x.name < y.name ? -1 : 1); });
+  // -- indexes, built once per data set (the head, then the companion's full data) -------------------
+  function index(data) {
+    DATA = data; A = data.assets; F = data.findings; R = data.rules; HEAD = data.head || null;
+    findingsOf = A.map(function () { return []; });
+    F.forEach(function (f, i) { if (f.a >= 0) findingsOf[f.a].push(i); });
+    findingsOf.forEach(function (list) { list.sort(function (x, y) { return F[y].s - F[x].s; }); });
+    neighbours = A.map(function () { return []; });
+    data.relations.forEach(function (r) {
+      neighbours[r[0]].push([r[1], data.relationTypes[r[2]], true]);
+      neighbours[r[1]].push([r[0], data.relationTypes[r[2]], false]);
+    });
+    haystack = A.map(function (a) {
+      var systems = a.y.map(function (s) { return data.systems[s]; }).join(" ");
+      return (a.l + " " + a.i + " " + a.d + " " + a.t + " " + systems).toLowerCase();
+    });
+    assetsOfSystem = data.systems.map(function () { return []; });
+    A.forEach(function (a, i) { a.y.forEach(function (s) { assetsOfSystem[s].push(i); }); });
+    systemRows = data.systems.map(function (name, s) {
+      // the head's roll-up counts every asset, also those only the companion holds
+      if (HEAD) return { s: s, name: name, worst: HEAD.systems[s][0], open: HEAD.systems[s][1], count: HEAD.systems[s][2] };
+      var worst = -1, open = 0;
+      assetsOfSystem[s].forEach(function (i) { worst = Math.max(worst, A[i].s); open += A[i].n; });
+      return { s: s, name: name, worst: worst, open: open, count: assetsOfSystem[s].length };
+    });
+    systemRows.sort(function (x, y) { return y.worst - x.worst || y.open - x.open || (x.name < y.name ? -1 : 1); });
+  }
+  index(DATA);
+  // the head's words for what it does not hold
+  function headNote(n) { return HEAD ? " (the first " + A.length + " of " + HEAD.assets + " in this page; " + n + ")" : ""; }
 
   // -- a pager shared by the lists ----------------------------------------------------------------
   function pager(container, total, page, size, go) {
@@ -156,8 +204,12 @@
     var s = sysState.selected;
     if (s < 0) return;
     var members = assetsOfSystem[s].slice().sort(function (x, y) { return A[y].s - A[x].s || A[y].n - A[x].n; });
-    pane.appendChild(el("h3", { text: DATA.systems[s] + " (" + members.length + " assets)" }));
+    var count = HEAD ? HEAD.systems[s][2] : members.length;
+    pane.appendChild(el("h3", { text: DATA.systems[s] + " (" + count + " assets)" }));
     if (DATA.systemInfo && DATA.systemInfo[s]) pane.appendChild(el("p", { cls: "muted", text: DATA.systemInfo[s] }));
+    if (HEAD && members.length < count) {
+      pane.appendChild(el("p", { cls: "muted", text: members.length + " of them are among the first " + A.length + " assets this page holds; the others are in " + HEAD.companion.name + "." }));
+    }
     var size = 25, page = sysState.assetPage;
     members.slice(page * size, (page + 1) * size).forEach(function (i) { pane.appendChild(assetBlock(i, false)); });
     var pg = el("div", { cls: "pager" });
@@ -171,9 +223,14 @@
   // -- inventory table --------------------------------------------------------------------------------
   var inv = { filter: "", type: "", sev: "", key: "s", dir: -1, page: 0, rows: null, selected: -1 };
   var typeSelect = document.getElementById("inv-type");
-  Array.from(new Set(A.map(function (a) { return a.t; }))).sort().forEach(function (t) {
-    typeSelect.appendChild(el("option", { value: t, text: t }));
-  });
+  function fillTypes() {
+    while (typeSelect.options.length > 1) typeSelect.remove(1);
+    Array.from(new Set(A.map(function (a) { return a.t; }))).sort().forEach(function (t) {
+      typeSelect.appendChild(el("option", { value: t, text: t }));
+    });
+    typeSelect.value = inv.type;
+  }
+  fillTypes();
   function debounce(fn) {
     var timer = null;
     return function (e) { clearTimeout(timer); timer = setTimeout(function () { fn(e); }, 120); };
@@ -224,7 +281,7 @@
       invBody.appendChild(tr);
     });
     placeDetail();
-    document.getElementById("inv-count").textContent = rows.length + " of " + A.length + " assets";
+    document.getElementById("inv-count").textContent = rows.length + " of " + A.length + " assets" + headNote("filter and sort cover those");
     pager(document.getElementById("inv-pager"), rows.length, inv.page, PAGE, function (p) { inv.page = p; drawInventory(); });
     document.querySelectorAll("#inv-table th[data-key]").forEach(function (th) {
       var on = th.getAttribute("data-key") === inv.key;
@@ -356,7 +413,7 @@
       legend.appendChild(swatch);
       legend.appendChild(document.createTextNode(t + " "));
     });
-    legend.appendChild(document.createTextNode("; ring: worst open finding. Showing " + order.length + " of " + A.length + " assets around " + A[center].l + "."));
+    legend.appendChild(document.createTextNode("; ring: worst open finding. Showing " + order.length + " of " + A.length + " assets around " + A[center].l + "." + headNote("links to the others are not shown")));
   }
 
   // -- print: every asset and every system, not the page on screen ---------------------------------------
@@ -366,7 +423,8 @@
     printed = true;
     var inventory = document.getElementById("print-inventory");
     var table = el("table", { cls: "list" },
-      el("caption", { text: "Every inventoried asset (" + A.length + "), worst first" }),
+      el("caption", { text: HEAD ? "The first " + A.length + " of " + HEAD.assets + " inventoried assets, worst first; the full inventory is in " +
+                                    HEAD.companion.name + ", beside this page" : "Every inventoried asset (" + A.length + "), worst first" }),
       el("thead", null, el("tr", null, el("th", { text: "Type" }), el("th", { text: "Name" }), el("th", { text: "Details" }),
         el("th", { text: "Worst" }), el("th", { text: "Open" }), el("th", { text: "Systems" }))));
     var body = el("tbody");
@@ -395,16 +453,39 @@
   if (window.matchMedia) window.matchMedia("print").addListener(function (m) { if (m.matches) buildPrint(); });
 
   // -- start: the worst asset is selected in the graph, nothing is scrolled ---------------------------
-  drawSystems();
-  if (systemRows.length) { sysState.selected = systemRows[0].s; drawSystem(); drawSystems(); }
-  drawInventory();
-  if (A.length) {
-    var start = 0;
-    for (var i = 1; i < A.length; i++) if (A[i].s > A[start].s || (A[i].s === A[start].s && A[i].n > A[start].n)) start = i;
-    drawGraph(start);
+  function drawAll() {
+    drawSystems();
+    if (sysState.selected < 0 && systemRows.length) sysState.selected = systemRows[0].s;
+    if (sysState.selected >= 0) { drawSystem(); drawSystems(); }
+    drawInventory();
+    if (A.length) {
+      var start = inv.selected;
+      if (start < 0) {
+        start = 0;
+        for (var i = 1; i < A.length; i++) if (A[i].s > A[start].s || (A[i].s === A[start].s && A[i].n > A[start].n)) start = i;
+      }
+      drawGraph(start);
+    }
+    // small reports are ready for print at once (a PDF printer may not send beforeprint); large ones on demand
+    if (A.length <= 20000) buildPrint();
   }
-  // small reports are ready for print at once (a PDF printer may not send beforeprint); large ones on demand
-  if (A.length <= 20000) buildPrint();
+  drawAll();
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");
-});
+
+  // the companion's data: the same views, every asset; what was selected stays selected
+  return function show(full) {
+    var at = HEAD.at;
+    index(full);
+    if (inv.selected >= 0) inv.selected = at[inv.selected];
+    inv.rows = null;
+    fillTypes();
+    printed = false;
+    clear(document.getElementById("print-inventory"));
+    clear(document.getElementById("print-systems"));
+    if (inv.selected >= 0 && !detailCard.hidden) { clear(detailCard); detailCard.appendChild(assetBlock(inv.selected, true)); }
+    drawAll();
+    document.body.setAttribute("data-full-ms", String(Math.round(performance.now())));
+  };
+}
+})();

@@ -20,9 +20,8 @@ from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, load_waivers
 from scanner.inventory.model import Asset, CollectionError, Finding, Relation, ScanMetadata
 from scanner.inventory.model import ScanResult as _Result
-from scanner.reporting.base import ReporterError, load_reporter
+from scanner.reporting.base import ReporterError, load_reporter, write_report
 from scanner.reporting.json_report import report_dict
-from scanner.reporting.output import write_output
 from scanner.secrets import Secret
 from scanner.targets import TargetError, expand
 
@@ -77,7 +76,11 @@ class ScanResult:
 
     def write(self, path: str | os.PathLike[str], format: str = "json") -> None:
         """Write the report as the CLI does (atomically; devices, pipes and symlinks written through)."""
-        write_output(os.fspath(path), self.render(format))
+        try:
+            reporter = load_reporter(format)
+        except ReporterError as exc:
+            raise KeysweepError(str(exc)) from None
+        write_report(reporter, self.result, os.fspath(path))
 
 
 def scan(

@@ -76,7 +76,7 @@ def report_command(store: str | None, **opts: Any) -> None:
     """One graph from the latest scan of every scope; the rules, with the fleet rules, run on it."""
     from scanner.engine.rules import PackError, discover_packs, select_packs
     from scanner.fleet.view import fleet_packs, fleet_report
-    from scanner.reporting.base import ReporterError, load_reporter, write_atomically
+    from scanner.reporting.base import ReporterError, load_reporter, write_report
     from scanner.store.backends import open_store
     from scanner.store.interface import StoreError
 
@@ -114,7 +114,8 @@ def report_command(store: str | None, **opts: Any) -> None:
 
                 write_json_report(path, report_dict(result))
             else:
-                write_atomically(path, reporters[name].render(result))
+                path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+                write_report(reporters[name], result, str(path.expanduser()))
             click.echo(f"keysweep: {name} report written to {path.absolute()}", err=True)
         except OSError as exc:
             click.echo(f"keysweep: error: {name} report {path} not written: {exc}", err=True)

@@ -33,7 +33,7 @@ from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
 from scanner.inventory.model import ScanResult, Severity
 from scanner.inventory.systems import SystemsConfig, SystemsError, load_systems
 from scanner.printable import printable
-from scanner.reporting.base import Reporter, ReporterError, load_reporter
+from scanner.reporting.base import Reporter, ReporterError, load_reporter, write_report
 from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs, write_output
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
@@ -414,10 +414,9 @@ def _write_outputs(
     for output in outputs:
         try:
             if output.format == "json" and json_report is not None:
-                content = json_report
-            else:
-                content = reporters[output.format].render(result)
-            write_output(output.path, content)
+                write_output(output.path, json_report)
+            else:  # streamed, or with a companion file, by reporters that write themselves
+                write_report(reporters[output.format], result, output.path)
         except (OutputError, ReporterError) as exc:  # one unusable output must not cost the others
             error(f"{output.format} report not written: {printable(exc)}")
             failed.append(output)

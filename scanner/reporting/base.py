@@ -7,7 +7,7 @@ is the format name (``json``, ``html``, ``cbom``, ``sarif``, ...).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from scanner import plugins
 from scanner.inventory.model import ScanResult
@@ -22,6 +22,23 @@ class Reporter(Protocol):
     format: ClassVar[str]
 
     def render(self, result: ScanResult) -> bytes: ...
+
+
+@runtime_checkable
+class WritingReporter(Reporter, Protocol):
+    """A reporter that writes its output itself: streamed (JSON), or with a companion file beside it
+    (a large HTML report). ``path`` follows the rules of scanner.reporting.output (``-`` is stdout)."""
+
+    def write(self, result: ScanResult, path: str) -> None: ...
+
+
+def write_report(reporter: Reporter, result: ScanResult, path: str) -> None:
+    """The report at ``path``: by the reporter's own ``write`` when it has one, else its rendered bytes
+    written by :func:`write_output`. OutputError names the path that could not be written."""
+    if isinstance(reporter, WritingReporter):
+        reporter.write(result, path)
+    else:
+        write_output(path, reporter.render(result))
 
 
 def load_reporter(name: str, **settings: Any) -> Reporter:

@@ -4,15 +4,25 @@ The first screen (readiness, severities, post-quantum readiness, top risks, tren
 rendered here by Jinja2 with autoescape. The per-system view, the inventory table and the graph
 view are drawn in the browser from the scan's data, embedded once as JSON, a page at a time, so
 that a report of 50,000 assets stays responsive.
+
+A report of more than SPLIT_ABOVE assets written to a file comes in two files (issue 12 item 5):
+the page holds the summaries, the systems roll-up and the first HEAD_ASSETS assets (worst first),
+and ``<name>.data.js`` beside it holds all the data, loaded by a ``<script src>`` (a page opened
+from disk may load a script beside it, never fetch a JSON file). See docs/reports.md.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import os
+import stat
 from collections import Counter
 from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
@@ -23,6 +33,7 @@ from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, Tren
 from scanner.inventory.pq_priority import quantum_vulnerable_uses
 from scanner.inventory.summary import asset_systems, summarize, top_risks
 from scanner.reporting import leadership
+from scanner.reporting.output import STDOUT, write_output
 
 MAX_ERRORS_SHOWN = 500
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: s.rank)]  # info .. critical
@@ -52,6 +63,11 @@ def _static(name: str) -> Markup:
 # above this much data the page carries it gzip-compressed (base64, about a seventh of the size) and
 # the browser inflates it (DecompressionStream): 500,000 assets were a 211 MB page, now about 32 MB
 COMPRESS_ABOVE = 2_000_000
+# above this many assets a report written to a file keeps its full data in a companion file; its
+# page holds the summaries and the first HEAD_ASSETS assets (ten pages of the inventory, worst first)
+SPLIT_ABOVE = 20_000
+HEAD_ASSETS = 1_000
+COMPANION_SUFFIX = ".data.js"
 
 
 def script_json(value: Any) -> Markup:
@@ -260,7 +276,8 @@ def trend_chart(result: ScanResult, summary: dict[str, Any], width: int = 640, h
     }
 
 
-def render_context(result: ScanResult) -> dict[str, Any]:
+def render_context(result: ScanResult, companion: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template's values; the page's data is ``data`` (everything) or, with a companion, the head."""
     summary = summarize(result)
     uses = quantum_vulnerable_uses(result)  # once, for the two charts that need them
     meta = result.metadata
@@ -294,7 +311,8 @@ def render_context(result: ScanResult) -> dict[str, Any]:
         "errors_hidden": max(0, len(result.errors) - MAX_ERRORS_SHOWN),
         "css": _static("report.css"),
         "js": _static("report.js"),
-        **embedded_data(build_data(result)),
+        "companion": companion,
+        **embedded_data(companion["head"] if companion else build_data(result)),
     }
 
 
@@ -308,9 +326,95 @@ def embedded_data(data: dict[str, Any]) -> dict[str, Markup]:
     return {"data": Markup(""), "data_gz": Markup(base64.b64encode(packed).decode("ascii"))}
 
 
+def head_data(data: dict[str, Any], count: int) -> dict[str, Any]:
+    """What the page holds when its companion holds the rest: the first ``count`` assets in the
+    inventory's first order (worst first, then scan order), their findings, the relations between
+    them, and the systems roll-up of every asset."""
+    assets = data["assets"]
+    order = sorted(range(len(assets)), key=lambda i: (-assets[i]["s"], i))[:count]
+    position = {g: h for h, g in enumerate(order)}
+    findings = []
+    for f in data["findings"]:
+        at = position.get(f["a"])
+        if at is not None:
+            findings.append({**f, "a": at})
+    relations = [[position[a], position[b], t] for a, b, t in data["relations"] if a in position and b in position]
+    # the roll-up the page shows for every system: [worst, open findings, assets], from all the data
+    rollup = [[-1, 0, 0] for _ in data["systems"]]
+    for a in assets:
+        for s in a["y"]:
+            row = rollup[s]
+            row[0] = max(row[0], a["s"])
+            row[1] += a["n"]
+            row[2] += 1
+    return {
+        **data,
+        "assets": [assets[i] for i in order],
+        "findings": findings,
+        "relations": relations,
+        "head": {"at": order, "assets": len(assets), "findings": len(data["findings"]), "systems": rollup},
+    }
+
+
+def companion_path(path: str) -> Path | None:
+    """Where the companion of a page written to ``path`` goes, or None when there is no "beside":
+    standard output, a descriptor, a device or FIFO, or a symlink (opened by its name or its
+    target's, the page would look for the companion in a different directory)."""
+    if path == STDOUT:
+        return None
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError:
+        return None  # write_output names the problem
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return None
+    page = Path(path)
+    return page.with_name(page.stem + COMPANION_SUFFIX)
+
+
+def companion_script(token: str, packed: str) -> bytes:
+    """The companion: one call handing the page its data. Only the token (hex) and the base64 data
+    go in, so nothing from the scan can end the string or the script."""
+    return f'/* keysweep report data, loaded by its page */\nkeysweepData("{token}", "{packed}");\n'.encode("ascii")
+
+
 class HtmlReporter:
     format: ClassVar[str] = "html"
 
+    def __init__(self, split_above: int = SPLIT_ABOVE) -> None:
+        self.split_above = split_above
+
     def render(self, result: ScanResult) -> bytes:
+        """The report as one self-contained page, all of its data embedded."""
+        return self._page(render_context(result))
+
+    def write(self, result: ScanResult, path: str) -> None:
+        """The page at ``path``; above ``split_above`` assets written to a file, its full data in the
+        companion beside it, written first so that a new page never meets an old companion."""
+        companion = companion_path(path)
+        if companion is None or len(result.assets) <= self.split_above:
+            write_output(path, self.render(result))
+            return
+        page, data = self.render_split(result, companion.name)
+        write_output(str(companion), data)
+        write_output(path, page)
+
+    def render_split(self, result: ScanResult, companion_name: str) -> tuple[bytes, bytes]:
+        """The page and its companion (named ``companion_name``, beside the page)."""
+        data = build_data(result)
+        # mtime 0: reproducible bytes; the token ties the page to this companion and no other
+        packed = gzip.compress(jsonio.dumps(data), compresslevel=6, mtime=0)
+        token = hashlib.sha256(packed).hexdigest()[:32]
+        head = head_data(data, HEAD_ASSETS)
+        src = quote(os.fsencode(companion_name))  # a relative URL: spaces, '#', '?' and non-UTF-8 bytes encoded
+        head["head"]["companion"] = {"src": src, "name": companion_name, "token": token}
+        companion = {"head": head, "name": companion_name, "assets": len(result.assets), "shown": len(head["assets"])}
+        script = companion_script(token, base64.b64encode(packed).decode("ascii"))
+        return self._page(render_context(result, companion)), script
+
+    @staticmethod
+    def _page(context: dict[str, Any]) -> bytes:
         # a non-UTF-8 file name (PEP 383 surrogates) shows as \udcXX, as in the JSON report
-        return _template().render(**render_context(result)).encode("utf-8", "backslashreplace")
+        return _template().render(**context).encode("utf-8", "backslashreplace")

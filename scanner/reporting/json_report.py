@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from scanner import __version__
 from scanner.inventory import jsonio
-from scanner.inventory.model import Asset, Finding, ScanResult, iso_time
+from scanner.inventory.model import Asset, CollectionError, Finding, Relation, ScanResult, iso_time
 from scanner.inventory.summary import is_projection, summarize
+from scanner.reporting.output import write_output_chunks
 
 SCHEMA_VERSION = "1"
+# list items encoded per call when the report is streamed: ~0.5 MB pieces, few enough calls to
+# cost nothing measurable, small enough that no piece of a 500k-asset report is big
+CHUNK_ITEMS = 1000
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -50,11 +55,17 @@ def _asset(a: Asset, result: ScanResult) -> dict[str, Any]:
 
 
 def report_dict(result: ScanResult) -> dict[str, Any]:
+    return {name: part() for name, part in _report_parts(result).items()}
+
+
+def _report_parts(result: ScanResult) -> dict[str, Callable[[], Any]]:
+    """The report's members in their order, each built only when asked for (streaming builds the
+    big lists a chunk at a time instead; see :func:`iter_report`)."""
     meta = result.metadata
-    report = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "keysweep", "version": __version__},
-        "scan": {
+    parts: dict[str, Callable[[], Any]] = {
+        "schema_version": lambda: SCHEMA_VERSION,
+        "tool": lambda: {"name": "keysweep", "version": __version__},
+        "scan": lambda: {
             "id": meta.id,
             "started_at": iso_time(meta.started_at),
             "finished_at": iso_time(meta.finished_at),
@@ -67,16 +78,51 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "scope": meta.scope or meta.host,
         },
         # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
-        "assets": [_asset(a, result) for a in result.assets],
-        "relations": [{"source": r.source, "target": r.target, "type": r.type} for r in result.relations],
-        "findings": [finding_dict(f) for f in result.findings],
-        "errors": [{"target": e.target, "collector": e.collector, "message": e.message} for e in result.errors],
+        "assets": lambda: [_asset(a, result) for a in result.assets],
+        "relations": lambda: [_relation(r) for r in result.relations],
+        "findings": lambda: [finding_dict(f) for f in result.findings],
+        "errors": lambda: [_error(e) for e in result.errors],
         # the file sweep's counts sit beside the rest of the summary: examined = recognised + skipped + failed
-        "summary": {**summarize(result), "files": result.sweep.as_dict()},
+        "summary": lambda: {**summarize(result), "files": result.sweep.as_dict()},
     }
     if result.scopes:  # a fleet report: every scope's latest scan, merged or left out as stale
-        report["scopes"] = [{name: getattr(s, name) for name in s.__dataclass_fields__} for s in result.scopes]
-    return report
+        parts["scopes"] = lambda: [{name: getattr(s, name) for name in s.__dataclass_fields__} for s in result.scopes]
+    return parts
+
+
+def _relation(r: Relation) -> dict[str, Any]:
+    return {"source": r.source, "target": r.target, "type": r.type}
+
+
+def _error(e: CollectionError) -> dict[str, Any]:
+    return {"target": e.target, "collector": e.collector, "message": e.message}
+
+
+def iter_report(result: ScanResult) -> Iterator[bytes]:
+    """The bytes of ``JsonReporter().render(result)``, in pieces: the assets, relations and findings
+    are encoded CHUNK_ITEMS at a time, so the whole document never exists in memory at once.
+
+    Each piece is encoded as a list and its brackets dropped; jsonio gives the same bytes per piece
+    as for the whole document (orjson, or the json module where orjson refuses a value).
+    """
+    lists: dict[str, tuple[Sequence[Any], Callable[[Any], dict[str, Any]]]] = {
+        "assets": (result.assets, lambda a: _asset(a, result)),
+        "relations": (result.relations, _relation),
+        "findings": (result.findings, finding_dict),
+    }
+    yield b"{"
+    for n, (name, part) in enumerate(_report_parts(result).items()):
+        yield (b"," if n else b"") + jsonio.dumps(name) + b":"
+        if name not in lists:
+            yield jsonio.dumps(part())
+            continue
+        items, encode = lists[name]
+        yield b"["
+        for start in range(0, len(items), CHUNK_ITEMS):
+            piece = jsonio.dumps([encode(item) for item in items[start : start + CHUNK_ITEMS]])
+            yield (b"," if start else b"") + piece[1:-1]
+        yield b"]"
+    yield b"}"
 
 
 def encode_json_text(text: str) -> bytes:
@@ -96,3 +142,8 @@ class JsonReporter:
         # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans);
         # orjson writes the same bytes about five times faster, without a str copy of the report
         return jsonio.dumps(report_dict(result))
+
+    def write(self, result: ScanResult, path: str) -> None:
+        """Stream the report to ``path`` (the rules of scanner.reporting.output): the same bytes as
+        :meth:`render`, without the whole document in memory."""
+        write_output_chunks(path, iter_report(result))

@@ -26,7 +26,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -69,6 +69,15 @@ def check_outputs(outputs: Sequence[Output]) -> list[str]:
 
 def write_output(path: str, content: bytes, stdout: BinaryIO | None = None) -> None:
     """Write one report to ``path`` as the module docstring describes; OutputError on failure."""
+    write_output_chunks(path, (content,), stdout)
+
+
+def write_output_chunks(path: str, content: Iterable[bytes], stdout: BinaryIO | None = None) -> None:
+    """:func:`write_output` of a report produced piece by piece (never held whole in memory).
+
+    A regular file is still replaced atomically: the pieces go to the temporary file, which is
+    removed if producing them fails. A device, pipe or standard output receives them as they come.
+    """
     if path == STDOUT:
         _write_stream(stdout or sys.stdout.buffer, content, "standard output")
         return
@@ -163,24 +172,26 @@ def _stdout_fileno() -> int | None:
         return None
 
 
-def _write_stream(stream: BinaryIO, content: bytes, name: str) -> None:
+def _write_stream(stream: BinaryIO, content: Iterable[bytes], name: str) -> None:
     try:
-        stream.write(content)
+        for chunk in content:
+            stream.write(chunk)
         stream.flush()
     except OSError as exc:
         raise OutputError(f"{name}: {_reason(exc)}") from None
 
 
-def _write_fd(fd: int, content: bytes, path: str) -> None:
-    view = memoryview(content)
+def _write_fd(fd: int, content: Iterable[bytes], path: str) -> None:
     try:
-        while view:
-            view = view[os.write(fd, view) :]
+        for chunk in content:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
 
 
-def _write_through(path: str, content: bytes, st: os.stat_result) -> None:
+def _write_through(path: str, content: Iterable[bytes], st: os.stat_result) -> None:
     """A device or FIFO: open it as it is (never create, never replace) and write."""
     flags = os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC
     if stat.S_ISFIFO(st.st_mode):
@@ -199,7 +210,7 @@ def _write_through(path: str, content: bytes, st: os.stat_result) -> None:
         os.close(fd)
 
 
-def _replace(target: str, content: bytes, st: os.stat_result | None, path: str) -> None:
+def _replace(target: str, content: Iterable[bytes], st: os.stat_result | None, path: str) -> None:
     directory, name = os.path.split(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
@@ -226,7 +237,7 @@ def _replace(target: str, content: bytes, st: os.stat_result | None, path: str) 
         raise
 
 
-def _rewrite_in_place(target: str, content: bytes, path: str) -> None:
+def _rewrite_in_place(target: str, content: Iterable[bytes], path: str) -> None:
     """A report file the user may write in a directory they may not (e.g. a web root): truncate
     and write, keeping the file, its mode and owner."""
     try:
