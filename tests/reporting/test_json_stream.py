@@ -1,0 +1,108 @@
+"""Issue 12 items 2 and 5: the JSON report is written a chunk at a time, byte for byte the report
+that JsonReporter.render gives, through the output rules (atomic file, stdout, FIFO)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from scanner.inventory.model import ScanResult, ScopeSummary
+from scanner.reporting import json_report
+from scanner.reporting.base import write_report
+from scanner.reporting.json_report import JsonReporter, iter_report
+from scanner.reporting.output import OutputError
+from tests.support import pki
+from tests.support.scans import keysweep, mixed_tree, scan_paths
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    root = tmp_path_factory.mktemp("stream")
+    mixed_tree(root)
+    pki.write(root / "ünïcode-名前.crt", (root / "ca.crt").read_bytes())
+    # a non-UTF-8 file name: orjson refuses its surrogate, the json module writes the chunk
+    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
+    return scan_paths(root)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+def test_the_streamed_report_is_the_rendered_report(
+    result: ScanResult, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(json_report, "CHUNK_ITEMS", chunk)
+    assert len(result.assets) > 2 and len(result.findings) > 2 and len(result.relations) > 2
+    pieces = list(iter_report(result))
+    assert b"".join(pieces) == JsonReporter().render(result)
+    assert b"\\udce9" in b"".join(pieces)  # the undecodable byte, escaped as documented
+    if chunk == 1:  # one piece per item: nothing was encoded as a whole list
+        assert len(pieces) > len(result.assets) + len(result.findings)
+
+
+def test_empty_lists_and_a_fleet_report_stream_the_same(result: ScanResult) -> None:
+    empty = dataclasses.replace(result, assets=(), relations=(), findings=(), errors=())
+    assert b"".join(iter_report(empty)) == JsonReporter().render(empty)
+    scope = ScopeSummary("web", "s1", "h1", "2026-11-01T00:00:00Z", 3, 2, 1, 50, False)
+    fleet = dataclasses.replace(result, scopes=(scope,))
+    streamed = b"".join(iter_report(fleet))
+    assert streamed == JsonReporter().render(fleet) and b'"scopes":[{"scope":"web"' in streamed
+
+
+def test_written_to_a_file_stdout_and_a_fifo(
+    result: ScanResult, tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    expected = JsonReporter().render(result)
+    report = tmp_path / "report.json"
+    write_report(JsonReporter(), result, str(report))
+    assert report.read_bytes() == expected
+    write_report(JsonReporter(), result, "-")
+    assert capfdbinary.readouterr().out == expected
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        for _ in range(200):  # the reader has the pipe open when write_report opens it
+            try:
+                write_report(JsonReporter(), result, str(fifo))
+                break
+            except OutputError:
+                threading.Event().wait(0.02)
+    finally:
+        reader.join(timeout=30)
+    assert received == [expected]
+
+
+def test_a_failure_mid_stream_keeps_the_old_report(
+    result: ScanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.json"
+    report.write_bytes(b"the previous report")
+    monkeypatch.setattr(json_report, "CHUNK_ITEMS", 1)
+    calls = []
+
+    def failing(f: object) -> dict[str, object]:
+        calls.append(f)
+        if len(calls) > 1:
+            raise RuntimeError("broken finding")
+        return {}
+
+    monkeypatch.setattr(json_report, "finding_dict", failing)
+    with pytest.raises(RuntimeError, match="broken finding"):
+        JsonReporter().write(result, str(report))
+    assert report.read_bytes() == b"the previous report"  # never half a report
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # and no temporary file left
+
+
+def test_the_cli_streams_the_same_report(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    mixed_tree(tree)
+    run = keysweep("scan", "--path", str(tree), "--no-store", "--json", str(tmp_path / "r.json"), "-q")
+    assert run.returncode in (0, 1), run.stderr
+    streamed = json.loads((tmp_path / "r.json").read_bytes())
+    assert streamed["schema_version"] == "1" and len(streamed["assets"]) == len(scan_paths(tree).assets)
