@@ -196,6 +196,7 @@ def browser_figures(one_file: bytes, split: tuple[bytes, bytes], n: int) -> None
             print(
                 f"  browser, split:     first render {two['first']:6.2f} s (page clock {two['first_clock']:.2f} s,"
                 f" {two['first'] / one['first']:.2f}x the one file); full inventory {two.get('full', 0):.2f} s"
+                f" (page clock {two.get('full_clock', 0):.2f} s)"
                 f" (companion {state})"
             )
             tools.evaluate("document.getElementById('inv-filter').focus()")

@@ -223,3 +223,13 @@ def test_the_threshold_is_a_setting_and_the_head_the_worst_first(
     assert [a["i"] for a in head["assets"]] == [full["assets"][i]["i"] for i in worst_first]
     assert {f["m"] for f in head["findings"]} == {f["m"] for f in full["findings"] if f["a"] in worst_first}
     assert _unpack((tmp_path / "r.data.js").read_bytes())[1] == json.loads(json.dumps(full, default=str))
+
+
+def test_the_python_api_writes_as_the_cli(big: ScanResult, tmp_path: Path) -> None:
+    from scanner.api import ScanResult as ApiResult
+
+    ApiResult(big).write(tmp_path / "api.html", "html")
+    ApiResult(big).write(tmp_path / "api.json", "json")
+    assert (tmp_path / "api.data.js").is_file()  # split, as the CLI does
+    assert _unpack((tmp_path / "api.data.js").read_bytes())[1] == json.loads(json.dumps(build_data(big), default=str))
+    assert (tmp_path / "api.json").read_bytes() == ApiResult(big).render("json")  # streamed, same bytes
