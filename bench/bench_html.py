@@ -171,6 +171,8 @@ def open_page(tools, page: Path) -> dict[str, float]:  # type: ignore[no-untyped
         tools.wait_for("['loaded', 'missing', 'wrong'].includes(document.body.getAttribute('data-companion'))", 300)
         out["full"] = time.perf_counter() - start
         out["full_clock"] = tools.evaluate("Number(document.body.getAttribute('data-full-ms'))") / 1000
+        out["called"] = tools.evaluate("Number(document.body.getAttribute('data-companion-ms'))") / 1000
+        out["inflated"] = tools.evaluate("Number(document.body.getAttribute('data-inflated-ms'))") / 1000
     return out
 
 
@@ -196,7 +198,8 @@ def browser_figures(one_file: bytes, split: tuple[bytes, bytes], n: int) -> None
             print(
                 f"  browser, split:     first render {two['first']:6.2f} s (page clock {two['first_clock']:.2f} s,"
                 f" {two['first'] / one['first']:.2f}x the one file); full inventory {two.get('full', 0):.2f} s"
-                f" (page clock {two.get('full_clock', 0):.2f} s)"
+                f" (page clock {two.get('full_clock', 0):.2f} s: companion script run at {two.get('called', 0):.2f} s,"
+                f" inflated and parsed at {two.get('inflated', 0):.2f} s, drawn at {two.get('full_clock', 0):.2f} s)"
                 f" (companion {state})"
             )
             tools.evaluate("document.getElementById('inv-filter').focus()")

@@ -34,12 +34,14 @@
     var answered = false;
     window.keysweepData = function (token, base64) {
       answered = true;
+      document.body.setAttribute("data-companion-ms", String(Math.round(performance.now())));  // for bench_html
       if (token !== info.token) {
         say("wrong", info.name + " beside this page belongs to another report. " + partial +
             " Keep each report's page and data file together.");
         return;
       }
       inflate(base64).then(function (full) {
+        document.body.setAttribute("data-inflated-ms", String(Math.round(performance.now())));
         show(full);
         say("loaded", "The full inventory (" + head.assets + " assets) is loaded from " + info.name + ", beside this page.");
       });
