@@ -168,7 +168,8 @@ def open_page(tools, page: Path) -> dict[str, float]:  # type: ignore[no-untyped
     out = {"first": time.perf_counter() - start}
     out["first_clock"] = tools.evaluate("Number(document.body.getAttribute('data-ready-ms'))") / 1000
     if tools.evaluate("document.body.hasAttribute('data-companion') || !!document.getElementById('ks-companion')"):
-        tools.wait_for("['loaded', 'missing', 'wrong'].includes(document.body.getAttribute('data-companion'))", 300)
+        settled = "['loaded', 'missing', 'wrong', 'broken'].includes(document.body.getAttribute('data-companion'))"
+        tools.wait_for(settled, 300)
         out["full"] = time.perf_counter() - start
         out["full_clock"] = tools.evaluate("Number(document.body.getAttribute('data-full-ms'))") / 1000
         out["called"] = tools.evaluate("Number(document.body.getAttribute('data-companion-ms'))") / 1000

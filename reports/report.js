@@ -44,6 +44,8 @@
         document.body.setAttribute("data-inflated-ms", String(Math.round(performance.now())));
         show(full);
         say("loaded", "The full inventory (" + head.assets + " assets) is loaded from " + info.name + ", beside this page.");
+      }).catch(function (error) {  // a damaged file, or a browser without DecompressionStream
+        say("broken", info.name + " could not be read (" + error + "). " + partial);
       });
     };
     function missing() {

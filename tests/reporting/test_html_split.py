@@ -49,6 +49,12 @@ def _unpack(companion: bytes) -> tuple[str, dict[str, object]]:
     return found[1].decode(), json.loads(gzip.decompress(base64.b64decode(found[2])))
 
 
+def _token(page: Path) -> str:
+    found = re.search(r'"token":"([0-9a-f]{32})"', page.read_text())
+    assert found is not None
+    return found[1]
+
+
 def _open(tools: DevTools, page: Path) -> None:
     tools.call("Page.navigate", url=page.as_uri())
     tools.wait_event("Page.loadEventFired")
@@ -192,7 +198,7 @@ def test_without_its_companion_the_page_says_so_and_shows_what_it_holds(big: Sca
         assert errors and all("report.data.js" in e or "ERR_FILE_NOT_FOUND" in e for e in errors), errors
 
 
-def test_a_companion_of_another_report_is_refused(big: ScanResult, tmp_path: Path) -> None:
+def test_a_companion_of_another_report_or_damaged_is_refused(big: ScanResult, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     HtmlReporter().write(big, str(page))
     other = dataclasses.replace(big, assets=big.assets[:-1])
@@ -204,6 +210,16 @@ def test_a_companion_of_another_report_is_refused(big: ScanResult, tmp_path: Pat
         assert "belongs to another report" in tools.evaluate("document.getElementById('ks-companion').textContent")
         assert _count(tools).startswith(f"{HEAD_ASSETS} of {HEAD_ASSETS} assets")
         assert tools.errors() == []
+        # the right token over damaged data: said so, not "loading" for ever
+        token = COMPANION.fullmatch(companion)[1].decode()  # type: ignore[index]
+        (tmp_path / "report.data.js").write_text(f'keysweepData("{_token(page)}", "AAAA");')
+        tools.events.clear()  # the next load event is the new one
+        _open(tools, page)
+        tools.wait_for("document.body.getAttribute('data-companion') === 'broken'", timeout=30)
+        assert "report.data.js could not be read" in tools.evaluate(
+            "document.getElementById('ks-companion').textContent"
+        )
+        assert token != _token(page)
 
 
 def test_the_threshold_is_a_setting_and_the_head_the_worst_first(
