@@ -79,13 +79,20 @@ class Session:
             if asyncio.iscoroutine(coro):
                 coro.close()
             raise OSError(errno.ETIMEDOUT, self.broken)
-        try:
-            return self._loop.run_until_complete(asyncio.wait_for(coro, self.timeout))
-        except TimeoutError:
-            self.broken = f"no answer within {self.timeout:g} s (--timeout) while {what}; the rest of this host skipped"
-            if self._conn is not None:
-                self._conn.abort()
-            raise OSError(errno.ETIMEDOUT, self.broken) from None
+        task = asyncio.ensure_future(coro, loop=self._loop)
+        # not wait_for: cancelling a request runs its clean-up (closing a remote file), which waits on
+        # the very server that stalled; the connection is dropped first, so every wait ends
+        self._loop.run_until_complete(asyncio.wait({task}, timeout=self.timeout))
+        if task.done():
+            return task.result()
+        self.broken = f"no answer within {self.timeout:g} s (--timeout) while {what}; the rest of this host skipped"
+        if self._conn is not None:
+            self._conn.abort()
+        task.cancel()
+        self._loop.run_until_complete(asyncio.wait({task}, timeout=1.0))
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the loss is reported once, as the timeout
+        raise OSError(errno.ETIMEDOUT, self.broken)
 
     def open(self, credentials: Credentials) -> None:
         """Connect, check the host key against known_hosts, log in, start SFTP; RemoteError if not."""

@@ -7,18 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.collectors.remote.conftest import PASSPHRASE, RemoteLab
+from tests.collectors.remote.conftest import RemoteLab
 from tests.support.scans import keysweep
 
 REPO = Path(__file__).resolve().parents[3]
