@@ -68,7 +68,7 @@ def _scan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
 def test_include_is_resolved_on_the_remote_host(
     remote_lab: RemoteLab, chrooted: tuple[SshServer, Path, Path], tmp_path: Path
 ) -> None:
-    server, root, known = chrooted
+    server, _root, known = chrooted
     for remote_only in ("/etc/nginx/sites/remote.conf", "/etc/ssl/remote-site.crt"):
         assert not Path(remote_only).exists()  # only the remote host has them
     code, report, stderr = _scan(
