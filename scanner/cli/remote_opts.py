@@ -13,10 +13,9 @@ import click
 
 from scanner.cli.common import usage_error
 from scanner.collectors.base import Target
+from scanner.collectors.remote import PASSPHRASE_ENV
 from scanner.secrets import SecretError, secret_from_env, secret_from_file
 from scanner.targets import TargetError, parse_remote, read_targets_file, split_remote
-
-PASSPHRASE_ENV = "KEYSWEEP_SSH_PASSPHRASE"
 
 
 def remote_options(command: Any) -> Any:

@@ -10,6 +10,7 @@ Nothing is written and, without --remote-exec, no command is run on the host.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat
 from collections import deque
@@ -23,11 +24,12 @@ from scanner.collectors.files import fs
 from scanner.collectors.files.collector import MAX_CA_DIRECTORY_ENTRIES, MAX_FILE_BYTES, SKIPPED_DIRS, FileCollector
 from scanner.collectors.files.fs import FileInfo
 from scanner.collectors.files.handler import ParsedFile
-from scanner.collectors.remote import remote_exec
+from scanner.collectors.remote import IDENTITY_ENV, KNOWN_HOSTS_ENV, PASSPHRASE_ENV, remote_exec
 from scanner.collectors.remote.naming import RemoteNames
 from scanner.collectors.remote.session import Credentials, RemoteError, Session
 from scanner.collectors.remote.sftpfs import SftpFileSystem
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Observation, SweepCounts, freeze
+from scanner.secrets import secret_from_env
 from scanner.targets import RemoteSpec, TargetError, parse_remote
 
 NAME = "remote"
@@ -49,11 +51,14 @@ def _kind_of(mode: int) -> str:
 
 
 def credentials(options: Any) -> Credentials:
-    identity = options.get("ssh_identity")
-    known = options.get("ssh_known_hosts")
+    """From the scan's options; else (a distributed sweep's worker, to which the coordinator's
+    options and secrets never travel) from the worker's own environment."""
+    identity = options.get("ssh_identity") or os.environ.get(IDENTITY_ENV)
+    known = options.get("ssh_known_hosts") or os.environ.get(KNOWN_HOSTS_ENV)
+    passphrase = options.get("ssh_passphrase") if "ssh_passphrase" in options else secret_from_env(PASSPHRASE_ENV)
     return Credentials(
         identity=Path(identity) if identity else None,
-        passphrase=options.get("ssh_passphrase"),
+        passphrase=passphrase,
         known_hosts=Path(known) if known else None,
     )
 
