@@ -12,6 +12,8 @@ DEFAULT_TLS_PORT = 443
 DEFAULT_SSH_PORT = 22
 # a line of a targets file that starts with this is an SSH endpoint; any other line is TLS
 SSH_SCHEME = "ssh://"
+# a line of a targets file that starts with this is an agentless remote sweep (USER@HOST[:PORT]:PATH,...)
+REMOTE_SCHEME = "remote:"
 # a /16 is 65,536 endpoints: larger ranges are almost always a typo, and a scan of them hours long
 MAX_CIDR_ADDRESSES = 65536
 _HOSTNAME = re.compile(
@@ -138,10 +140,6 @@ def expand(targets: Iterable[str], default_port: int = DEFAULT_TLS_PORT) -> Iter
                 yield endpoint
 
 
-# a line of a targets file that starts with this is an agentless remote sweep (USER@HOST[:PORT]:PATH,...)
-REMOTE_SCHEME = "remote:"
-
-
 @dataclass(frozen=True, slots=True)
 class RemoteSpec:
     """``[USER@]HOST[:PORT]:PATH[,PATH...]``: the paths of one host swept over SFTP."""
@@ -181,7 +179,10 @@ def parse_remote(target: str) -> RemoteSpec:
         endpoint = f"{host_part}:{port_text}"
     else:
         endpoint, paths_text = host_part, rest
-    pairs = parse_endpoint(endpoint, DEFAULT_SSH_PORT)
+    try:
+        pairs = parse_endpoint(endpoint, DEFAULT_SSH_PORT)
+    except TargetError as exc:  # said of the whole --remote value, not of its host part
+        raise TargetError(f"invalid remote target {target!r}: {str(exc).split(': ', 1)[-1]}") from None
     if len(pairs) != 1 or "/" in host_part:
         raise TargetError(f"invalid remote target {target!r}: one host, not a range")
     paths = tuple(p.strip() for p in paths_text.split(",") if p.strip())
