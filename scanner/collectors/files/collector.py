@@ -90,6 +90,9 @@ _FILE_KINDS = (
 )
 
 
+FILE_KINDS = _FILE_KINDS  # how the remote sweep names a special file too
+
+
 def _kind_of(info: os.stat_result) -> str:
     return next((name for test, name in _FILE_KINDS if test(info.st_mode)), "special file")
 

@@ -21,7 +21,13 @@ from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.files import fs
-from scanner.collectors.files.collector import MAX_CA_DIRECTORY_ENTRIES, MAX_FILE_BYTES, SKIPPED_DIRS, FileCollector
+from scanner.collectors.files.collector import (
+    FILE_KINDS,
+    MAX_CA_DIRECTORY_ENTRIES,
+    MAX_FILE_BYTES,
+    SKIPPED_DIRS,
+    FileCollector,
+)
 from scanner.collectors.files.fs import FileInfo
 from scanner.collectors.files.handler import ParsedFile
 from scanner.collectors.remote import IDENTITY_ENV, KNOWN_HOSTS_ENV, PASSPHRASE_ENV, remote_exec
@@ -37,17 +43,10 @@ _SNIFF_BYTES = 4096
 _SKIPPED = SweepCounts(examined=1, skipped=1)
 _FAILED = SweepCounts(examined=1, failed=1)
 _RECOGNISED = SweepCounts(examined=1, recognised=1)
-_FILE_KINDS = (
-    (stat.S_ISDIR, "directory"),
-    (stat.S_ISFIFO, "FIFO"),
-    (stat.S_ISSOCK, "socket"),
-    (stat.S_ISCHR, "character device"),
-    (stat.S_ISBLK, "block device"),
-)
 
 
 def _kind_of(mode: int) -> str:
-    return next((name for test, name in _FILE_KINDS if test(mode)), "special file")
+    return next((name for test, name in FILE_KINDS if test(mode)), "special file")
 
 
 def credentials(options: Any) -> Credentials:
