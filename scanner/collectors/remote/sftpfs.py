@@ -7,10 +7,11 @@ read: a FIFO or device swapped in between is never read.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import posixpath
 import stat
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncssh
@@ -19,6 +20,8 @@ from scanner.collectors.files.fs import FileInfo
 from scanner.collectors.remote.session import Session, sftp_oserror
 
 T = TypeVar("T")
+# a file's stat (None: it could not be taken) and its content, or why it could not be read
+Fetched = tuple[FileInfo | None, bytes | OSError | None]
 _CHUNK = 256 * 1024
 
 
@@ -55,20 +58,47 @@ class SftpFileSystem:
     def read(self, path: str, limit: int) -> bytes:
         return self._run(self._read(path, limit), "reading", path)
 
+    def fetch_many(
+        self, files: Sequence[tuple[str, FileInfo | None]], limit_of: Callable[[FileInfo], int | None]
+    ) -> dict[str, Fetched]:
+        """Files read concurrently, within one timeout: per path, its stat (a link's is taken first,
+        where it leads) and its content, or the error; no content when ``limit_of`` says not to read."""
+
+        async def one(path: str, info: FileInfo | None) -> Fetched:
+            try:
+                if info is None:
+                    info = file_info(await self._sftp.stat(path))
+                limit = limit_of(info)
+                return info, None if limit is None else await self._read(path, limit)
+            except asyncssh.SFTPError as exc:
+                return info, sftp_oserror(exc, path)
+            except OSError as exc:
+                return info, exc
+
+        async def every() -> list[Fetched]:
+            return list(await asyncio.gather(*(one(path, info) for path, info in files)))
+
+        found = self._run(every(), "reading", f"{len(files)} files from {files[0][0]}")
+        return {path: fetched for (path, _), fetched in zip(files, found, strict=True)}
+
     async def _read(self, path: str, limit: int) -> bytes:
         async with self._sftp.open(path, "rb") as handle:
             # judged by what was opened (fstat), not by the stat before the open
-            if not stat.S_ISREG((await handle.stat()).permissions or 0):
+            opened = await handle.stat()
+            if not stat.S_ISREG(opened.permissions or 0):
                 raise OSError(errno.EINVAL, "not a regular file", path)
             chunks: list[bytes] = []
-            remaining = limit
+            size, remaining = opened.size or 0, limit
             while remaining > 0:
-                chunk = await handle.read(min(remaining, _CHUNK))
+                asked = min(remaining, _CHUNK)
+                chunk = await handle.read(asked)
                 if not chunk:
                     break
                 assert isinstance(chunk, bytes)
                 chunks.append(chunk)
                 remaining -= len(chunk)
+                if len(chunk) < asked and limit - remaining >= size:
+                    break  # a short read at the opened file's size is its end: no request just to hear EOF
             return b"".join(chunks)
 
     def scandir(self, path: str) -> list[tuple[str, FileInfo]]:

@@ -160,7 +160,7 @@ class _StallingProxy:
 
 @pytest.fixture
 def stalling(remote_lab: RemoteLab) -> Iterator[_StallingProxy]:
-    proxy = _StallingProxy(remote_lab.server, budget=24 * 1024)
+    proxy = _StallingProxy(remote_lab.server, budget=80 * 1024)
     yield proxy
     proxy.close()
 
@@ -169,9 +169,10 @@ def stalling(remote_lab: RemoteLab) -> Iterator[_StallingProxy]:
 def test_stalled_server_costs_one_timeout_and_the_scan_goes_on(
     remote_lab: RemoteLab, stalling: _StallingProxy, tmp_path: Path
 ) -> None:
-    tree = tmp_path / "tree"
-    for n in range(40):  # far more than the proxy lets through
-        _tree(tree / f"d{n:02d}")
+    tree = _tree(tmp_path / "tree")
+    key = pki.ec_key()
+    for n in range(200):  # far more than the proxy lets through
+        (tree / f"c{n:03d}.crt").write_bytes(pki.pem(pki.certificate(key, f"n{n}.example", days=90)))
     local = _tree(tmp_path / "local")
     known = tmp_path / "known_hosts"
     line = known_hosts_line(remote_lab.server, remote_lab.server.host_keys[0])
