@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.collectors.remote.conftest import RemoteLab
@@ -117,4 +118,5 @@ def test_remote_sweep_matches_local_sweep(remote_lab: RemoteLab, samples: Path) 
     assert {a["id"] for a in files}.isdisjoint(a["id"] for a in local_report["assets"])
     # the scope of a scan whose only target is one remote host is that host
     assert remote_report["scan"]["scope"] == remote_lab.server.host
+    jsonschema.validate(remote_report, json.loads((REPO / "reports" / "report.schema.json").read_text()))
     assert _tree_digest(samples) == before
