@@ -125,8 +125,9 @@ class _HostSweep:
                 if session.broken is not None:
                     break
             if session.broken is None and self.context.options.get("remote_exec"):
-                with fs.using(sfs):
-                    yield from (self.names.observation(o) for o in remote_exec.observations(session, self.context))
+                with fs.using(sfs):  # collected inside, yielded outside: the seam never spans a yield
+                    executed = list(remote_exec.observations(session, self.context))
+                yield from (self.names.observation(o) for o in executed)
             if session.broken is not None:
                 self.ok = False
                 yield CollectionError(self.target.value, NAME, f"{self.spec.endpoint}: {session.broken}")
