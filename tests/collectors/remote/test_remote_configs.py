@@ -107,3 +107,32 @@ def test_remote_exec_only_when_asked(remote_lab: RemoteLab, tmp_path: Path) -> N
     scopes = effective["properties"]["ssh_contexts"]
     assert scopes and scopes[0]["settings"]["kexalgorithms"]
     assert effective["locations"][0]["kind"] == "remote-file"
+
+
+def test_without_remote_exec_no_session_is_ever_asked_to_exec(
+    remote_lab: RemoteLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process, against the real server: every exec request of the sweep recorded (none expected)
+    without --remote-exec, even for a tree holding an sshd_config whose defaults sshd -T would show."""
+    from scanner.collectors.base import CollectContext, Target
+    from scanner.collectors.remote.collector import RemoteCollector
+    from scanner.collectors.remote.session import Session
+
+    asked: list[str] = []
+    real_exec = Session.exec
+
+    def recording(self: Session, command: str) -> tuple[int | None, str, str]:
+        asked.append(command)
+        return real_exec(self, command)
+
+    monkeypatch.setattr(Session, "exec", recording)
+    tree = tmp_path / "ssh"
+    tree.mkdir()
+    (tree / "sshd_config").write_text("PermitRootLogin no\nCiphers aes128-cbc\n")
+    options = {"ssh_identity": str(remote_lab.identity), "ssh_known_hosts": str(remote_lab.known_hosts)}
+    target = Target("remote", remote_lab.remote(tree))
+    found = list(RemoteCollector().collect([target], CollectContext(timeout=10, options=options)))
+    assert any(getattr(o, "type", None) == "config" for o in found)
+    assert asked == []
+    list(RemoteCollector().collect([target], CollectContext(timeout=10, options={**options, "remote_exec": True})))
+    assert asked == ["PATH=/usr/sbin:/usr/local/sbin:/sbin:$PATH sshd -T"]
