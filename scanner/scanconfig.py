@@ -57,6 +57,12 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "imports": ("imports", "existing-paths"),
         # KIND:VALUE for a plugin collector, as --target
         "other": ("generic_targets", "strings"),
+        # agentless sweeps over SFTP, as --remote USER@HOST[:PORT]:PATH[,PATH...]; secrets only by file
+        "remote": ("remote_targets", "strings"),
+        "ssh_identity": ("ssh_identity", "path"),
+        "ssh_passphrase_file": ("ssh_passphrase_file", "path"),
+        "ssh_known_hosts": ("ssh_known_hosts", "path"),
+        "remote_exec": ("remote_exec", "bool"),
     },
     "policy": {
         "policies": ("policies", "strings"),
@@ -128,6 +134,7 @@ def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
         "severity": _severity,
         "int": _int,
         "negated-bool": _negated_bool,
+        "bool": lambda v, w: not _negated_bool(v, w),
     }
     values: dict[str, Any] = {}
     for table, entries in data.items():

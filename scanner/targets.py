@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_TLS_PORT = 443
 DEFAULT_SSH_PORT = 22
 # a line of a targets file that starts with this is an SSH endpoint; any other line is TLS
 SSH_SCHEME = "ssh://"
+# a line of a targets file that starts with this is an agentless remote sweep (USER@HOST[:PORT]:PATH,...)
+REMOTE_SCHEME = "remote:"
 # a /16 is 65,536 endpoints: larger ranges are almost always a typo, and a scan of them hours long
 MAX_CIDR_ADDRESSES = 65536
 _HOSTNAME = re.compile(
@@ -93,6 +96,8 @@ def read_targets_file(path: Path) -> list[str]:
         try:
             if entry.startswith(SSH_SCHEME):
                 parse_endpoint(entry[len(SSH_SCHEME) :], DEFAULT_SSH_PORT)
+            elif entry.startswith(REMOTE_SCHEME):
+                parse_remote(entry[len(REMOTE_SCHEME) :])
             else:
                 parse_endpoint(entry)
         except TargetError as exc:
@@ -101,6 +106,17 @@ def read_targets_file(path: Path) -> list[str]:
     if not out:
         raise TargetError(f"{path}: no targets in the file (only blank lines and comments)")
     return out
+
+
+def split_remote(entries: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(other entries, remote sweeps) of a targets file, the remote: prefix removed."""
+    others, remote = [], []
+    for entry in entries:
+        if entry.startswith(REMOTE_SCHEME):
+            remote.append(entry[len(REMOTE_SCHEME) :])
+        else:
+            others.append(entry)
+    return others, remote
 
 
 def split_schemes(entries: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -122,3 +138,65 @@ def expand(targets: Iterable[str], default_port: int = DEFAULT_TLS_PORT) -> Iter
             if endpoint not in seen:
                 seen.add(endpoint)
                 yield endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSpec:
+    """``[USER@]HOST[:PORT]:PATH[,PATH...]``: the paths of one host swept over SFTP."""
+
+    user: str | None
+    host: str
+    port: int
+    paths: tuple[str, ...]
+
+    @property
+    def endpoint(self) -> str:
+        return format_endpoint(self.host, self.port)
+
+
+def parse_remote(target: str) -> RemoteSpec:
+    """One --remote value; paths are absolute (a path relative to a login directory is ambiguous)."""
+    text = target.strip()
+    user: str | None = None
+    if "@" in text.split(":", 1)[0].split("[", 1)[0]:
+        user, text = text.split("@", 1)
+        if not user or any(c.isspace() or c in ":/" for c in user):
+            raise TargetError(f"invalid remote target {target!r}: {user!r} is not a user name")
+    if text.startswith("["):  # [::1]:2222:/etc/ssl
+        end = text.find("]")
+        if end < 0:
+            raise TargetError(f"invalid remote target {target!r}: unclosed '['")
+        host_part, rest = text[: end + 1], text[end + 1 :]
+        if not rest.startswith(":"):
+            raise TargetError(f"invalid remote target {target!r}: expected ':PATH' after ']'")
+        rest = rest[1:]
+    else:
+        host_part, sep, rest = text.partition(":")
+        if not sep:
+            raise TargetError(f"invalid remote target {target!r}: expected [USER@]HOST[:PORT]:PATH[,PATH...]")
+    port_text, sep, paths_text = rest.partition(":")
+    if sep and port_text.isascii() and port_text.isdigit():
+        endpoint = f"{host_part}:{port_text}"
+    else:
+        endpoint, paths_text = host_part, rest
+    try:
+        pairs = parse_endpoint(endpoint, DEFAULT_SSH_PORT)
+    except TargetError as exc:  # said of the whole --remote value, not of its host part
+        raise TargetError(f"invalid remote target {target!r}: {str(exc).split(': ', 1)[-1]}") from None
+    if len(pairs) != 1 or "/" in host_part:
+        raise TargetError(f"invalid remote target {target!r}: one host, not a range")
+    paths = tuple(p.strip() for p in paths_text.split(",") if p.strip())
+    if not paths:
+        raise TargetError(f"invalid remote target {target!r}: no path to sweep")
+    relative = [p for p in paths if not p.startswith("/")]
+    if relative:
+        raise TargetError(f"invalid remote target {target!r}: {relative[0]!r} is not an absolute path")
+    host, port = pairs[0]
+    return RemoteSpec(user, host, port, paths)
+
+
+def target_host(kind: str, value: str) -> str:
+    """The host a network target of any kind reaches (for routing to a zone and for scopes)."""
+    if kind == "remote":
+        return parse_remote(value).host
+    return parse_endpoint(value)[0][0]

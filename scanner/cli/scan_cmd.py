@@ -27,6 +27,7 @@ from scanner.cli.common import (
     verbosity,
 )
 from scanner.cli.progress import TerminalProgress
+from scanner.cli.remote_opts import remote_collector_options, remote_options, remote_scope, remote_targets
 from scanner.collectors.base import Target
 from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, WaiverRule, load_waivers
@@ -37,7 +38,7 @@ from scanner.reporting.base import Reporter, ReporterError, load_reporter, write
 from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs, write_output
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
-from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_schemes
+from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_remote, split_schemes
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
@@ -244,6 +245,7 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     help="Who enumerates TLS versions and cipher suites: keysweep's own ClientHellos, or sslyze (to compare).",
 )
 @fleet_options
+@remote_options
 @click.option(
     "--distributed",
     "distributed_broker",
@@ -305,7 +307,7 @@ def scan(**opts: Any) -> None:
     targets = _targets(opts)
     if not targets:
         raise usage_error(
-            "nothing to scan: give --path, --tls, --ssh, --targets, --pkcs11-module, --import or --target"
+            "nothing to scan: give --path, --tls, --ssh, --remote, --targets, --pkcs11-module, --import or --target"
         )
     try:
         packs = select_packs(discover_packs(opts["rules_dirs"]), opts["policies"])
@@ -338,7 +340,7 @@ def scan(**opts: Any) -> None:
         options=_collector_options(opts),
         waivers=waivers,
         systems=systems,
-        scope=opts["scope"],
+        scope=opts["scope"] or remote_scope(targets),
     )
     if opts.get("distributed_broker") or opts.get("resume_sweep"):
         request = _distributed(request, opts)
@@ -506,7 +508,7 @@ def _targets(opts: dict[str, Any]) -> list[Target]:
     tls, ssh = list(opts["tls_targets"]), list(opts.get("ssh_targets") or ())
     try:
         if opts["targets_file"]:
-            from_file_tls, from_file_ssh = split_schemes(read_targets_file(opts["targets_file"]))
+            from_file_tls, from_file_ssh = split_schemes(split_remote(read_targets_file(opts["targets_file"]))[0])
             tls += from_file_tls
             ssh += from_file_ssh
         targets += [Target("tls", endpoint) for endpoint in expand(tls)]
@@ -516,6 +518,7 @@ def _targets(opts: dict[str, Any]) -> list[Target]:
     for module in opts["pkcs11_modules"]:
         targets.append(Target("pkcs11", str(module.absolute())))
     targets += [Target("import", str(p.absolute())) for p in opts.get("imports") or ()]
+    targets += remote_targets(opts)
     return targets + _generic_targets(opts.get("generic_targets", ()))
 
 
@@ -554,7 +557,7 @@ def _passwords(opts: dict[str, Any]) -> tuple[Secret, ...]:
 
 
 def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {"concurrency": opts["concurrency"]}
+    options: dict[str, Any] = {"concurrency": opts["concurrency"], **remote_collector_options(opts)}
     # TLS: private trust anchors for chain validation, and the per-endpoint deadline
     options["tls_ca_files"] = tuple(str(p.absolute()) for p in opts.get("ca_files") or ())
     options["tls_ca_paths"] = tuple(str(p.absolute()) for p in opts.get("ca_paths") or ())

@@ -20,7 +20,8 @@ from scanner.inventory.codec import encode
 
 TASK_NAME = "keysweep.collect_chunk"
 # the target kinds scan workers collect; files, tokens and their secrets stay on the coordinator
-NETWORK_KINDS = frozenset({"tls", "ssh"})
+# (a remote sweep reads the remote host over SFTP with the worker's own SSH identity and known_hosts)
+NETWORK_KINDS = frozenset({"tls", "ssh", "remote"})
 # a failing chunk is tried this many times in all, then its targets become named errors
 ATTEMPTS = 3
 # Redis re-delivers an unacknowledged chunk after this long (a worker host that died as a whole)

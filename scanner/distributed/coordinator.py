@@ -22,7 +22,7 @@ from scanner.distributed.app import ATTEMPTS, NETWORK_KINDS, TASK_NAME
 from scanner.distributed.zones import ZoneMap, queue_name
 from scanner.inventory.codec import CodecError, decode
 from scanner.inventory.model import CollectionError, Observation
-from scanner.targets import parse_endpoint
+from scanner.targets import target_host
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def plan(sweep_id: str, targets: Sequence[Target], zones: ZoneMap, chunk_size: i
     """Network targets in chunks per zone; the same inputs always give the same chunks and ids."""
     by_zone: dict[str, list[Target]] = {}
     for target in sorted(targets, key=lambda t: (t.kind, t.value)):
-        host = parse_endpoint(target.value)[0][0]
+        host = target_host(target.kind, target.value)
         by_zone.setdefault(zones.zone_of(host), []).append(target)
     chunks = []
     for zone, members in sorted(by_zone.items()):

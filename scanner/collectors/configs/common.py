@@ -7,7 +7,6 @@ the list of files for the collector to follow, and the plaintext-secret scan of 
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import stat
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from scanner.collectors.configs import secrets
+from scanner.collectors.files import fs
 from scanner.collectors.files.handler import FileSource, ParsedFile
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, Relation, RelationType, freeze
 
@@ -101,13 +101,14 @@ class Includes:
         ``directory_files``: a glob of the files read when the include names a directory (Apache
         reads every file, OpenSSL the *.cnf and *.conf); ``optional``: a missing file is no error.
         """
-        raw = os.path.expanduser(pattern.strip().strip("\"'"))
+        # through the filesystem seam: a remote config's includes are resolved on the remote host
+        raw = fs.expanduser(pattern.strip().strip("\"'"))
         full = raw if os.path.isabs(raw) else str(base / raw)
-        if glob.has_magic(full):
-            paths = [Path(p) for p in sorted(glob.glob(full))]  # no match is not an error for a glob
-        elif directory_files is not None and os.path.isdir(full):
-            paths = [Path(p) for p in sorted(glob.glob(os.path.join(full, directory_files))) if os.path.isfile(p)]
-        elif optional and not os.path.lexists(full):
+        if fs.has_magic(full):
+            paths = [Path(p) for p in fs.current().glob(full)]  # no match is not an error for a glob
+        elif directory_files is not None and fs.isdir(full):
+            paths = [Path(p) for p in fs.current().glob(os.path.join(full, directory_files)) if fs.isfile(p)]
+        elif optional and not fs.lexists(full):
             paths = []
         else:
             paths = [Path(full)]
@@ -127,12 +128,12 @@ class Includes:
             self._error(path, f"includes nested deeper than {MAX_INCLUDE_DEPTH} ({where})")
             return None
         try:
-            info = path.stat()  # follows links: a dangling link fails here
-            real = path.resolve()
+            info = fs.current().stat(str(path))  # follows links: a dangling link fails here
+            resolved = Path(fs.current().realpath(str(path)))
         except OSError as exc:
             self._error(path, f"cannot read included file: {exc.strerror or type(exc).__name__} ({where})")
             return None
-        if real in {p.resolve() for p in stack}:
+        if resolved in {real(p) for p in stack}:
             chain = " -> ".join(str(p) for p in [*stack, path])
             self._error(from_file, f"include loop at line {line}: {chain}")
             return None
@@ -146,9 +147,7 @@ class Includes:
             self._error(path, f"included file is larger than {MAX_CONFIG_BYTES} bytes ({where})")
             return None
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_CONFIG_BYTES + 1)
-            text = decode(data)
+            text = decode(fs.current().read(str(path), MAX_CONFIG_BYTES + 1))
         except OSError as exc:
             self._error(path, f"cannot read included file: {exc.strerror or type(exc).__name__} ({where})")
             return None
@@ -174,7 +173,7 @@ class Reference:
 
 
 def resolve(value: str, base: Path) -> Path:
-    raw = os.path.expanduser(value.strip().strip("\"'"))
+    raw = fs.expanduser(value.strip().strip("\"'"))
     return Path(os.path.normpath(raw if os.path.isabs(raw) else base / raw))
 
 
@@ -189,8 +188,8 @@ def redact(name: str, value: Any) -> Any:
 def real(path: Path) -> Path:
     """The real file behind a path (symlinks resolved): one config asset per real file."""
     try:
-        return Path(os.path.realpath(path))
-    except OSError:  # pragma: no cover - realpath does not raise on POSIX for missing paths
+        return Path(fs.current().realpath(str(path)))
+    except OSError:  # a remote realpath fails for a missing path; the local one never does
         return path
 
 
@@ -206,7 +205,7 @@ def find_root(path: Path, names: Sequence[str], levels: int = 3) -> Path | None:
         for _ in range(levels):
             for name in names:
                 candidate = folder / name
-                if candidate.is_file() and real(candidate) != own:
+                if fs.isfile(str(candidate)) and real(candidate) != own:
                     return candidate
             if folder.parent == folder:
                 break
@@ -299,7 +298,7 @@ class RootCache(Generic[T]):
 
     def get(self, root: Path, what: str, compose: Callable[[Path, str], T]) -> T | None:
         try:
-            info = root.stat()
+            info = fs.current().stat(str(root))
         except OSError:
             return None
         if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device since it was found: never opened
@@ -309,7 +308,7 @@ class RootCache(Generic[T]):
             composed = None
             try:
                 if info.st_size <= MAX_CONFIG_BYTES:
-                    composed = compose(root, decode(root.read_bytes(), what))
+                    composed = compose(root, decode(fs.current().read(str(root), MAX_CONFIG_BYTES), what))
             except (OSError, ConfigError, RecursionError):
                 composed = None
             self._entries[key] = composed

@@ -9,7 +9,6 @@ judged inside the root, never alone; see docs/configs.md.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext
 from scanner.collectors.configs import common
+from scanner.collectors.files import fs
 from scanner.collectors.files.handler import FileSource, ParsedFile
 from scanner.inventory import knowledge
 
@@ -175,13 +175,15 @@ def default_protocols(version: str | None, binary: str | None = None) -> Default
 
 def installed_version() -> tuple[str, str] | None:
     """The version string compiled into the installed nginx binary, read without running it."""
-    candidates = [shutil.which("nginx") or "", *_BINARIES]
+    # the scanning host's PATH says nothing about a remote host's: there, only the usual places
+    which = "" if fs.is_remote() else shutil.which("nginx") or ""
+    candidates = [which, *_BINARIES]
     for candidate in dict.fromkeys(c for c in candidates if c):
         try:
-            if os.path.getsize(candidate) > _MAX_BINARY_BYTES:
+            # through the seam: a remote sweep reads the remote host's nginx, never runs it
+            if fs.getsize(candidate) > _MAX_BINARY_BYTES:
                 continue
-            with open(candidate, "rb") as handle:
-                match = _VERSION.search(handle.read())
+            match = _VERSION.search(fs.current().read(candidate, _MAX_BINARY_BYTES))
         except OSError:
             continue
         if match:

@@ -14,7 +14,6 @@ includes (``sshd_config.d/*.conf``) is judged there, not alone. See docs/configs
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext
 from scanner.collectors.configs import common
+from scanner.collectors.files import fs
 from scanner.collectors.files.handler import FileSource, ParsedFile
 from scanner.inventory import knowledge
 
@@ -241,10 +241,10 @@ def installed_openssh() -> tuple[str, str] | None:
     """The OpenSSH release compiled into the installed sshd (e.g. "9.2p1"), read without running it."""
     for candidate in _SSHD_BINARIES:
         try:
-            if os.path.getsize(candidate) > _MAX_BINARY_BYTES:
+            # through the seam: a remote sweep reads the remote host's sshd, never runs it
+            if fs.getsize(candidate) > _MAX_BINARY_BYTES:
                 continue
-            with open(candidate, "rb") as handle:
-                data = handle.read()
+            data = fs.current().read(candidate, _MAX_BINARY_BYTES)
         except OSError:
             continue
         # the release string ("OpenSSH_9.2p1") is what sshd -V prints; bare "OpenSSH_2.*" are compat patterns
@@ -300,7 +300,7 @@ DEFAULT_HOST_KEYS = ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519
 
 def _default_host_keys(root: Path, global_scope: dict[str, Any]) -> list[common.Reference]:
     """The compiled-in host key files that exist beside the root: what sshd loads without HostKey."""
-    found = [root.parent / name for name in DEFAULT_HOST_KEYS if (root.parent / name).is_file()]
+    found = [root.parent / name for name in DEFAULT_HOST_KEYS if fs.isfile(str(root.parent / name))]
     if found:
         global_scope["settings"]["hostkey"] = [str(p) for p in found]
         global_scope["settings"]["hostkey_source"] = "OpenSSH default (no HostKey line)"

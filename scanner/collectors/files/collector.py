@@ -40,6 +40,7 @@ _SNIFF_BYTES = 4096
 # the most entries read from one CA directory a config names (Debian's /etc/ssl/certs holds ~300)
 MAX_CA_DIRECTORY_ENTRIES = 4096
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
+SKIPPED_DIRS = _SKIPPED_DIRS  # the remote sweep skips the same
 
 
 def _owner(uid: int) -> str:
@@ -87,6 +88,9 @@ _FILE_KINDS = (
     (stat.S_ISCHR, "character device"),
     (stat.S_ISBLK, "block device"),
 )
+
+
+FILE_KINDS = _FILE_KINDS  # how the remote sweep names a special file too
 
 
 def _kind_of(info: os.stat_result) -> str:
@@ -300,6 +304,14 @@ class FileCollector:
             text = str(exc).split("\n", 1)[0]
             error = CollectionError(str(path), self.name, f"{handler.name}: {type(exc).__name__}: {text}")
             return ParsedFile(format=handler.name, observations=(error,), emit_file_asset=False)
+
+    # the seam for the remote collector (scanner/collectors/remote): the same dispatch, bytes read elsewhere
+    def parse_content(self, path: Path, data: bytes, context: CollectContext) -> ParsedFile | None:
+        return self._parse(path, data, context)
+
+    def oversize_recognised(self, path: Path, head: bytes) -> bool:
+        handler = self._sniff_head(path, head)
+        return handler is not None and bool(getattr(handler, "oversize_is_error", False))
 
     def _error(self, path: str, message: str) -> _FileResult:
         return _FileResult((CollectionError(path, self.name, message),), counts=_FAILED)

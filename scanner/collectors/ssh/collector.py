@@ -9,14 +9,16 @@ by `presents`. Endpoints run concurrently (--concurrency), each connection one a
 from __future__ import annotations
 
 import asyncio
+import base64
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import serialization
 
 from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.files import openssh_cert
 from scanner.collectors.ssh import hostkeys, kexinit
 from scanner.inventory import knowledge
 from scanner.inventory.crypto_assets import public_key_asset
@@ -38,6 +40,8 @@ _STRICT_KEX = "kex-strict-s-v00@openssh.com"
 _HOST_KEY_CONNECTIONS = 3
 # (minimum, preferred, maximum) bits asked of a group-exchange server (RFC 4419 allows 1024-8192)
 _GEX_ASK = (1024, 1024, 8192)
+# what a host certificate says, copied onto the endpoint's host_keys entry
+_CERT_FACTS = ("cert_type", "subject", "serial", "principals", "not_before", "not_after", "valid_forever")
 
 
 @dataclass
@@ -135,6 +139,26 @@ class SshCollector:
             yield from observations(probe)
 
 
+def _host_certificate(
+    target: str, endpoint_id: str, algorithm: str, blob: bytes
+) -> Generator[Observation, None, dict[str, Any]]:
+    """An OpenSSH host certificate's assets (parsed as a *-cert.pub file is) and its facts for the
+    endpoint's host_keys entry: the certified key, validity and principals."""
+    line = algorithm.encode() + b" " + base64.b64encode(blob)
+    try:
+        found = openssh_cert.certificate_observations(
+            line, Location("endpoint", endpoint_id, f"host certificate {algorithm}")
+        )
+    except (ValueError, TypeError) as exc:
+        yield CollectionError(target, "ssh", f"host certificate {algorithm}: cannot read it: {exc}")
+        return {}
+    yield from found
+    cert = found[0]
+    assert isinstance(cert, Asset)
+    facts = {name: cert.properties.get(name) for name in _CERT_FACTS}
+    return {"certificate_id": cert.id, "key_id": found[1].id if isinstance(found[1], Asset) else None, **facts}
+
+
 def observations(probe: _Probe) -> Iterator[Observation]:
     target = format_endpoint(probe.host, probe.port)
     if probe.error:
@@ -172,6 +196,12 @@ def observations(probe: _Probe) -> Iterator[Observation]:
             entry[field_name] = asset.id
             if field_name == "key_id":
                 key_ids.append(asset.id)
+        if attempt.key.certificate:
+            certified = yield from _host_certificate(
+                target, probe.endpoint_id, attempt.algorithm, attempt.key.certificate
+            )
+            entry.update(certified)
+            key_ids.extend(i for i in (certified.get("certificate_id"), certified.get("key_id")) if i)
         if len(entry) > 1:
             host_keys.append(entry)
     kex = [k for k in server.kex if not k.startswith(_KEX_MARKERS)]

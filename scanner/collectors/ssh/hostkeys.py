@@ -29,6 +29,7 @@ class HostKey:
     algorithm: str  # the host-key algorithm negotiated to fetch it
     openssh: bytes  # "ssh-ed25519 AAAA..." (the plain key, also for a certificate)
     ca_openssh: bytes | None = None  # the signing CA's key when the server presented a certificate
+    certificate: bytes | None = None  # that certificate's wire blob (validity, principals: openssh_cert.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,18 @@ class _KeyCatcher(asyncssh.SSHClient):
     def __init__(self) -> None:
         self.key: Any = None
         self.ca_key: Any = None
+        self.blob: bytes | None = None
+
+    def connection_made(self, conn: Any) -> None:
+        # asyncssh hands a client only a host certificate's CA key; the certificate itself (validity,
+        # principals) is the blob the server sent, kept here on its way to asyncssh's own check
+        validate = conn.validate_server_host_key
+
+        def keep(key_data: bytes) -> Any:
+            self.blob = bytes(key_data)
+            return validate(key_data)
+
+        conn.validate_server_host_key = keep
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: Any) -> bool:
         self.key = key
@@ -113,6 +126,6 @@ async def fetch_host_key(
     if algorithm.endswith(_CERT_SUFFIX):
         # asyncssh shows only the CA key of a host certificate; the certified key is the plain one
         ca = catcher.ca_key.export_public_key("openssh").split(b" ")[0:2] if catcher.ca_key is not None else None
-        return HostKeyAttempt(algorithm, HostKey(algorithm, b"", b" ".join(ca) if ca else None))
+        return HostKeyAttempt(algorithm, HostKey(algorithm, b"", b" ".join(ca) if ca else None, catcher.blob))
     plain = b" ".join(catcher.key.export_public_key("openssh").split(b" ")[0:2])
     return HostKeyAttempt(algorithm, HostKey(algorithm, plain))

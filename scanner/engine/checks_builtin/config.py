@@ -15,7 +15,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType
+from scanner.inventory.model import Asset, AssetType, RelationType
 
 _CIPHER_SEPARATORS = re.compile(r"[:,\s]+")
 
@@ -109,11 +109,14 @@ def dh_parameters_size(
 ) -> Iterator[Hit]:
     """DH parameters a config names, smaller than the minimum (read from the collected file)."""
     minimum = int(params.get("min_bits", 2048))
+    # the file by the config's references: a remote sweep's file ids carry the host (ssh://HOST/PATH)
+    named = {str(f.properties.get("path")): f for f in graph.successors(asset.id, RelationType.REFERENCES)}
     for ctx in _contexts(asset, "tls_contexts"):
         path = ctx.get("dh_params")
-        if not path or f"file:{path}" not in graph:
+        found = named.get(str(path)) or (graph.asset(f"file:{path}") if f"file:{path}" in graph else None)
+        if not path or found is None:
             continue
-        bits = graph.asset(f"file:{path}").properties.get("dh_parameters_bits")
+        bits = found.properties.get("dh_parameters_bits")
         if bits is None or int(bits) >= minimum:
             continue
         where = _where(ctx, "dh_params")

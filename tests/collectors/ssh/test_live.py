@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -82,7 +83,10 @@ def test_host_keys_are_fetched_per_key_with_the_certificate_ca(ssh_lab: SshLab, 
     # one exchange per key: rsa-sha2-256 shows the key rsa-sha2-512 already showed
     assert set(keys) == {"ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256", "rsa-sha2-512"}
     presented = {r.target for r in lab_scan.relations if r.source == f"ssh:{ssh_lab.stock.target}"}
-    assert presented == {k["key_id"] for k in keys.values() if "key_id" in k}
+    certificate = keys["ssh-ed25519-cert-v01@openssh.com"]
+    assert presented == {k["key_id"] for k in keys.values() if "key_id" in k} | {certificate["certificate_id"]}
+    # the certified key is the plain ed25519 host key
+    assert certificate["key_id"] == keys["ssh-ed25519"]["key_id"]
     ca = next(a for a in lab_scan.assets if a.id == keys["ssh-ed25519-cert-v01@openssh.com"]["ca_key_id"])
     # the CA key is the one the test signed the host certificate with, seen on disk the same way
     on_disk = scan(Target("path", str(ssh_lab.ca_public_key)), policies=())
@@ -252,3 +256,23 @@ def test_config_versus_live(ssh_lab: SshLab) -> None:
     (finding,) = drift
     assert finding.evidence["setting"] == "kex"
     assert "sntrup761x25519-sha512" in finding.evidence["offered_not_configured"]
+
+
+def test_host_certificate_shows_validity_and_principals(ssh_lab: SshLab, lab_scan: ScanResult) -> None:
+    """The stock server's HostCertificate (ssh-keygen -s CA -h -I stock -n 127.0.0.1 -V +52w), read from
+    the key exchange: what the certificate says, on the endpoint and as a certificate asset."""
+    props = endpoint(lab_scan, ssh_lab.stock)
+    entry = next(k for k in props["host_keys"] if k["algorithm"] == "ssh-ed25519-cert-v01@openssh.com")  # type: ignore[attr-defined]
+    assert entry["principals"] == ["127.0.0.1"]
+    assert entry["cert_type"] == "host" and entry["subject"] == "stock"
+    assert entry["valid_forever"] is False
+    not_before = datetime.fromisoformat(str(entry["not_before"]).replace("Z", "+00:00"))
+    not_after = datetime.fromisoformat(str(entry["not_after"]).replace("Z", "+00:00"))
+    assert abs((not_after - not_before).days - 52 * 7) <= 1
+    assert not_before <= datetime.now(UTC) < not_after
+    cert = next(a for a in lab_scan.assets if a.id == entry["certificate_id"])
+    assert cert.properties["certificate_format"] == "openssh"
+    assert cert.properties["signing_key_id"] == entry["ca_key_id"]
+    # the same certificate file on disk is the same node (content-derived id)
+    on_disk = scan(Target("path", f"{ssh_lab.stock.host_keys[0]}-cert.pub"), policies=())
+    assert cert.id in {a.id for a in on_disk.assets}
