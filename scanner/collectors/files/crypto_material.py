@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory import crypto_assets, der, lenient, trust
 from scanner.inventory.model import (
     Asset,
@@ -626,7 +627,12 @@ def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:
     """A file's certificates as a trust store when its location or name makes it one, never by count."""
     if found.file_properties.get("contains_private_key"):
         return ()
-    observations = trust.for_file(str(found.source.path), found.certificates)
+    path = str(found.source.path)
+    observations = trust.for_file(path, found.certificates)
+    several = len(found.certificates) > 1
+    if several and trust.system_location(path) is None and (shipped := package_data_reason(path)) is not None:
+        # roots a package ships to compare against (a named bundle in a library's tests included)
+        observations = trust.reference_store(path, found.certificates, shipped) or observations
     if observations:
         found.file_properties["trust_store"] = True
     return observations
