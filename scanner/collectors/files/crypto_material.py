@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from scanner.collectors.base import CollectContext
-from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
+from scanner.collectors.files import crl, openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
 from scanner.collectors.package_data import package_data_reason
 from scanner.inventory import crypto_assets, der, lenient, trust
@@ -61,7 +61,7 @@ _PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVA
 _PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
 _CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
 _PKCS7_TYPES = {"PKCS7", "CMS"}
-_IGNORED_TYPES = {"X509 CRL", "EC PARAMETERS", "DSA PARAMETERS"}
+_IGNORED_TYPES = {"EC PARAMETERS", "DSA PARAMETERS"}
 _DH_TYPES = {"DH PARAMETERS": "pkcs3", "X9.42 DH PARAMETERS": "x9.42"}
 
 
@@ -116,6 +116,10 @@ class _Findings:
             self.items.append(item)
             if isinstance(item, Asset) and item.properties.get("certificate_format") == "openssh":
                 self.items.append(self.source.stored_here(item))
+
+    def add_crl(self, der_bytes: bytes, detail: str) -> None:
+        """A revocation list: no key, but file facts a PKI audit wants (issuer, next update, size)."""
+        self.file_properties.setdefault("crls", []).append(crl.read_der(der_bytes, detail))
 
     def add_dh_parameters(self, der_bytes: bytes, kind: str) -> None:
         self.file_properties["dh_parameters_bits"] = der.dh_prime_bits(der_bytes)
@@ -286,13 +290,15 @@ class CryptoMaterialHandler:
         elif label in _PKCS7_TYPES:
             for n, cert in enumerate(pkcs7.load_pem_pkcs7_certificates(block), start=1):
                 found.add_certificate(cert, f"{detail}, certificate {n}")
+        elif label == "X509 CRL":
+            found.add_crl(_pem_body(block), detail)
         elif label in _DH_TYPES:
             # read here, not by cryptography: it refuses X9.42 parameters (p, g, q, ...)
             found.add_dh_parameters(_pem_body(block), _DH_TYPES[label])
         elif label in _IGNORED_TYPES:
             return
         else:
-            # other PEM types (CRLs, parameters, vendor blocks) hold no key; a key or certificate
+            # other PEM types (parameters, vendor blocks) hold no key; a key or certificate
             # type we cannot read is worth telling, since the inventory would miss it
             if "PRIVATE KEY" in label or "CERTIFICATE" in label:
                 found.error(f"{detail}: PEM type not supported")
@@ -405,6 +411,11 @@ class CryptoMaterialHandler:
             else:
                 found.add_public_key(value.public_key().public_bytes(_DER, _SPKI), "DER CSR public key")
             return fmt
+        try:
+            found.add_crl(data, "DER CRL")
+            return "der-crl"
+        except ValueError:
+            pass
         lenient_format = self._lenient_der_key(found, data, refused)
         if lenient_format is not None:
             return lenient_format

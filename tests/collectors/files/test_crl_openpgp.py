@@ -1,0 +1,112 @@
+"""Revocation lists and OpenPGP public keys are inventoried, not counted as "not cryptographic".
+
+Real material (corpus/crl/NOTE.md, corpus/openpgp/NOTE.md) through the CLI, with the reference
+tools as oracles: `openssl crl` for the CRLs, `gpg --show-keys` for the OpenPGP keys.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.scans import keysweep
+
+CORPUS = Path(__file__).parent / "corpus"
+# gpg's public-key algorithm numbers (RFC 4880 section 9.1) as keysweep names the key
+GPG_ALGORITHMS = {"1": "RSA", "16": "DH", "17": "DSA", "22": "Ed25519", "18": "X25519"}
+
+
+def _scan(tmp_path: Path, *paths: Path) -> dict[str, Any]:
+    out = tmp_path / "report.json"
+    done = keysweep("scan", "--no-store", *(a for p in paths for a in ("--path", str(p))), "--json", str(out), "-q")
+    assert done.returncode in (0, 1), done.stderr
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+def _gpg_keys(path: Path, home: Path) -> list[dict[str, str]]:
+    home.mkdir(mode=0o700, exist_ok=True)
+    listing = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--with-colons", "--show-keys", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    keys: list[dict[str, str]] = []
+    for line in listing:
+        fields = line.split(":")
+        if fields[0] in ("pub", "sub"):
+            keys.append({"kind": fields[0], "bits": fields[2], "algorithm": fields[3]})
+        elif fields[0] == "fpr" and keys and "fingerprint" not in keys[-1]:
+            keys[-1]["fingerprint"] = fields[9]
+    return keys
+
+
+def test_openpgp_keys_match_gpg(tmp_path: Path) -> None:
+    folder = CORPUS / "openpgp"
+    report = _scan(tmp_path, folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".asc", ".gpg"))
+    assert report["summary"]["files"] == {
+        "examined": len(files) + 1,
+        "recognised": len(files),
+        "skipped": 1,
+        "failed": 0,
+    }
+    assert report["errors"] == []
+    keys = [a for a in report["assets"] if a["type"] == "key"]
+    for path in files:
+        expected = _gpg_keys(path, tmp_path / "gnupg")
+        found = {
+            a["properties"]["openpgp_fingerprint"]: a["properties"]
+            for a in keys
+            if any(loc["ref"] == str(path) for loc in a["locations"])
+        }
+        assert sorted(found) == sorted(k["fingerprint"] for k in expected), path
+        for key in expected:
+            props = found[key["fingerprint"]]
+            assert props["key_format"] == "openpgp" and props["has_private_key"] is False
+            assert props["subkey"] is (key["kind"] == "sub")
+            assert props["algorithm"] == GPG_ALGORITHMS[key["algorithm"]], (path, key)
+            if props["algorithm"] in ("RSA", "DSA", "DH"):
+                assert props["key_size"] == int(key["bits"]), (path, key)
+            assert props["openpgp_key_id"] == key["fingerprint"][-16:]
+
+
+def test_weak_openpgp_keys_meet_the_strength_rules(tmp_path: Path) -> None:
+    """Debian's retired archive keys (2004-2008) are RSA-1024 and DSA-1024: the rules see them."""
+    report = _scan(tmp_path, CORPUS / "openpgp" / "debian-archive-removed-keys.gpg")
+    weak = [f for f in report["findings"] if f["rule_id"] == "cms.key.min-strength"]
+    sizes = sorted((f["evidence"]["algorithm"], f["evidence"]["key_size"]) for f in weak)
+    assert sizes == [("DSA", 1024)] * 7 + [("RSA", 1024)]
+
+
+@pytest.mark.parametrize(
+    ("name", "inform"), [("revocation.crl", "PEM"), ("GoodCACRL.crl", "DER"), ("DSACACRL.crl", "DER")]
+)
+def test_crls_match_openssl(tmp_path: Path, name: str, inform: str) -> None:
+    path = CORPUS / "crl" / name
+    report = _scan(tmp_path, path)
+    assert report["summary"]["files"] == {"examined": 1, "recognised": 1, "skipped": 0, "failed": 0}
+    (crl,) = next(a for a in report["assets"] if a["id"] == f"file:{path}")["properties"]["crls"]
+    openssl = ["openssl", "crl", "-in", str(path), "-inform", inform, "-noout"]
+    text = subprocess.run([*openssl, "-text"], capture_output=True, text=True, check=True).stdout
+    dates = subprocess.run(
+        [*openssl, "-lastupdate", "-nextupdate", "-dateopt", "iso_8601"], capture_output=True, text=True, check=True
+    ).stdout
+    assert crl["revoked"] == text.count("Serial Number:")
+    # cryptography and OpenSSL name algorithms apart (dsa-with-sha1, dsaWithSHA1): the hash is compared
+    signed_with = text.split("Signature Algorithm: ")[1].split()[0].lower()
+    assert crl["signature_hash"] in signed_with
+    last = crl["this_update"].replace("T", " ").replace("+00:00", "Z")
+    following = crl["next_update"].replace("T", " ").replace("+00:00", "Z")
+    assert dates.split() == [
+        "lastUpdate=" + last.split()[0],
+        last.split()[1],
+        "nextUpdate=" + following.split()[0],
+        following.split()[1],
+    ]
+    assert crl["issuer"].split(",")[0].replace("=", " = ") in text
