@@ -378,6 +378,8 @@ class CryptoMaterialHandler:
         if _looks_like_pkcs12(data):
             self._parse_pkcs12(found, data, context)
             return "pkcs12"
+        if self._certificate_pair(found, data):
+            return "der-certificate-pair"
         if _looks_like_dh_parameters(data):
             # before the public-key attempt: cryptography reads PKCS#3 (p, g) as an RSA key with e = g
             found.add_dh_parameters(data, "pkcs3" if len(der.leading_integers(data)) < 3 else "x9.42")
@@ -466,6 +468,29 @@ class CryptoMaterialHandler:
         if count and offset < len(data):
             found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
         return count > 0
+
+    def _certificate_pair(self, found: _Findings, data: bytes) -> bool:
+        """An X.509 cross-certificate pair (RFC 4523 section 2.1, LDAP crossCertificatePair):
+        SEQUENCE { forward [0] Certificate OPTIONAL, reverse [1] Certificate OPTIONAL }."""
+        try:
+            (outer,) = der.children(data)
+            if outer[0] != 0x30 or outer[3] != len(data):
+                return False
+            parts = der.children(data, outer[2], outer[3])
+            if not parts or any(tag not in (0xA0, 0xA1) for tag, *_ in parts):
+                return False
+            certificates = [(tag, data[start:end]) for tag, _, start, end in parts]
+        except (der.DerError, ValueError):
+            return False
+        if not all(der.looks_like_certificate(element) for _, element in certificates):
+            return False
+        for tag, element in certificates:
+            detail = "cross-certificate pair, " + ("forward" if tag == 0xA0 else "reverse")
+            try:
+                found.add_certificate(x509.load_der_x509_certificate(element), detail, element)
+            except ValueError as exc:
+                found.add_lenient_certificate(element, detail, exc)
+        return True
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]

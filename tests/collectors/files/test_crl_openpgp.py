@@ -110,3 +110,30 @@ def test_crls_match_openssl(tmp_path: Path, name: str, inform: str) -> None:
         following.split()[1],
     ]
     assert crl["issuer"].split(",")[0].replace("=", " = ") in text
+
+
+def test_pkits_cross_certificate_pairs_hold_the_pkits_certificates(tmp_path: Path) -> None:
+    """NIST PKITS's crossCertificatePair files (cryptography-vectors): each forward certificate is
+    the PKITS certificate of the same name (certs/<name>.crt), byte for byte."""
+    import hashlib
+
+    import cryptography_vectors
+
+    pkits = Path(cryptography_vectors.__file__).parent / "x509" / "PKITS_data"
+    pairs = sorted((pkits / "certpairs").glob("*.cp"))
+    report = _scan(tmp_path, pkits / "certpairs")
+    assert report["summary"]["files"] == {"examined": len(pairs), "recognised": len(pairs), "skipped": 0, "failed": 0}
+    certificates = {
+        loc["ref"]: a["properties"]["sha256_fingerprint"]
+        for a in report["assets"]
+        if a["type"] == "certificate"
+        for loc in a["locations"]
+        if loc.get("detail") == "cross-certificate pair, forward"
+    }
+    compared = 0
+    for pair in pairs:
+        named = pkits / "certs" / (pair.name.split("forward")[0] + ".crt")
+        if "forward" in pair.name and named.exists():
+            assert certificates[str(pair)].replace(":", "").lower() == hashlib.sha256(named.read_bytes()).hexdigest()
+            compared += 1
+    assert compared == sum("forward" in p.name for p in pairs) > 100
