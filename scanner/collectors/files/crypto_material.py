@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
@@ -61,7 +62,6 @@ _PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVA
 _PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
 _CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
 _PKCS7_TYPES = {"PKCS7", "CMS"}
-_IGNORED_TYPES = {"EC PARAMETERS", "DSA PARAMETERS"}
 _DH_TYPES = {"DH PARAMETERS": "pkcs3", "X9.42 DH PARAMETERS": "x9.42"}
 
 
@@ -295,8 +295,13 @@ class CryptoMaterialHandler:
         elif label in _DH_TYPES:
             # read here, not by cryptography: it refuses X9.42 parameters (p, g, q, ...)
             found.add_dh_parameters(_pem_body(block), _DH_TYPES[label])
-        elif label in _IGNORED_TYPES:
-            return
+        elif label == "EC PARAMETERS":
+            # a named curve (an OID) or explicit parameters; either way no key, but the file is read
+            body = _pem_body(block)
+            named = body[0] == 0x06 if body else False
+            found.file_properties["ec_parameters"] = _curve_name(der.decode_oid(body[2:])) if named else "explicit"
+        elif label == "DSA PARAMETERS":
+            found.file_properties["dsa_parameters_bits"] = der.dh_prime_bits(_pem_body(block))
         else:
             # other PEM types (parameters, vendor blocks) hold no key; a key or certificate
             # type we cannot read is worth telling, since the inventory would miss it
@@ -657,6 +662,13 @@ def _openssh_public_blob(block: bytes) -> tuple[bytes, bytes]:
         raise ValueError("OpenSSH private key file holds no key")
     public_blob, _ = _ssh_string(raw, offset + 4)
     return public_blob, cipher
+
+
+def _curve_name(oid: str) -> str:
+    try:
+        return ec.get_curve_for_oid(x509.ObjectIdentifier(oid))().name
+    except LookupError:
+        return oid
 
 
 def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:

@@ -137,3 +137,16 @@ def test_pkits_cross_certificate_pairs_hold_the_pkits_certificates(tmp_path: Pat
             assert certificates[str(pair)].replace(":", "").lower() == hashlib.sha256(named.read_bytes()).hexdigest()
             compared += 1
     assert compared == sum("forward" in p.name for p in pairs) > 100
+
+
+def test_ec_and_dsa_parameters_are_read_not_skipped(tmp_path: Path) -> None:
+    material = tmp_path / "material"
+    material.mkdir()
+    ec_file, dsa_file = material / "ec.pem", material / "dsa.pem"
+    subprocess.run(["openssl", "ecparam", "-name", "secp384r1", "-out", str(ec_file)], check=True)
+    subprocess.run(["openssl", "dsaparam", "-out", str(dsa_file), "1024"], check=True, capture_output=True)
+    report = _scan(tmp_path, material)
+    assert report["summary"]["files"] == {"examined": 2, "recognised": 2, "skipped": 0, "failed": 0}
+    files = {a["id"]: a["properties"] for a in report["assets"] if a["type"] == "file"}
+    assert files[f"file:{ec_file}"]["ec_parameters"] == "secp384r1"
+    assert files[f"file:{dsa_file}"]["dsa_parameters_bits"] == 1024
