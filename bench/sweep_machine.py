@@ -80,7 +80,10 @@ def _where(graph: InventoryGraph, asset_id: str) -> str:
         return "no file location"
     reasons = {package_data_reason(r) for r in refs}
     if None not in reasons:
-        return "package data: " + "; ".join(sorted(str(r) for r in reasons))[:90]
+        # the package: the folder after site-packages, else the first two folders below /usr/share or the root
+        parts = Path(refs[0]).parts
+        cut = parts.index("site-packages") + 2 if "site-packages" in parts else min(len(parts) - 1, 4)
+        return "package data: " + "/".join(parts[1:cut])
     return "deployment file under " + os.path.dirname(next(r for r in refs if package_data_reason(r) is None))
 
 
