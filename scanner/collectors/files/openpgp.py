@@ -186,6 +186,8 @@ def parse_key(tag: int, body: bytes) -> OpenPgpKey:
         raise PacketError("empty key packet")
     version = body[0]
     if version in (2, 3):
+        if len(body) < 8:
+            raise PacketError("key packet is truncated")
         created, algorithm_id, at = struct.unpack("!I", body[1:5])[0], body[7], 8
     elif version in (4, 5, 6):
         if len(body) < 6:
@@ -300,7 +302,7 @@ def _binary_key_start(head: bytes) -> bool:
             at = 1 + (1, 2, 4)[kind]
     except PacketError:
         return False
-    if tag not in (PUBLIC_KEY, SECRET_KEY) or at + 6 > len(head):
+    if tag not in (PUBLIC_KEY, SECRET_KEY) or at + 8 > len(head):
         return False
     version = head[at]
     algorithm = head[at + 5] if version >= 4 else head[at + 7]
@@ -347,7 +349,7 @@ class OpenPgpHandler:
                 detail = f"{where}, key {len(pending) + 1}"
                 try:
                     key = parse_key(packet.tag, packet.body)
-                except (PacketError, ValueError, struct.error) as exc:
+                except (PacketError, ValueError, IndexError, struct.error) as exc:
                     yield CollectionError(str(source.path), COLLECTOR, f"{detail}: unreadable key packet ({exc})")
                     continue
                 is_primary = packet.tag in (PUBLIC_KEY, SECRET_KEY)

@@ -150,3 +150,41 @@ def test_ec_and_dsa_parameters_are_read_not_skipped(tmp_path: Path) -> None:
     files = {a["id"]: a["properties"] for a in report["assets"] if a["type"] == "file"}
     assert files[f"file:{ec_file}"]["ec_parameters"] == "secp384r1"
     assert files[f"file:{dsa_file}"]["dsa_parameters_bits"] == 1024
+
+
+def _gpg(home: Path, *args: str) -> bytes:
+    return subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", *args],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
+def test_an_exported_secret_key_is_a_private_key_and_its_protection_is_said(tmp_path: Path) -> None:
+    """gpg exports a secret key in the clear (no passphrase) or protected: keysweep says which,
+    reads only the public part, and the secret never reaches the report."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for name, passphrase in (("clear", ""), ("protected", "correct horse battery")):
+        _gpg(home, "--passphrase", passphrase, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign")
+        armored = _gpg(home, "--passphrase", passphrase, "--armor", "--export-secret-keys", f"{name}@example.org")
+        (keys / f"{name}.asc").write_bytes(armored)
+        (keys / f"{name}.asc").chmod(0o644)
+    report = _scan(tmp_path, keys)
+    by_file = {loc["ref"]: a["properties"] for a in report["assets"] if a["type"] == "key" for loc in a["locations"]}
+    clear, protected = by_file[str(keys / "clear.asc")], by_file[str(keys / "protected.asc")]
+    assert (clear["has_private_key"], clear["encrypted_at_rest"]) == (True, False)
+    assert (protected["has_private_key"], protected["encrypted_at_rest"]) == (True, True)
+    files = {a["id"]: a["properties"] for a in report["assets"] if a["type"] == "file"}
+    assert files[f"file:{keys / 'clear.asc'}"]["contains_plaintext_private_key"] is True
+    assert "contains_plaintext_private_key" not in files[f"file:{keys / 'protected.asc'}"]
+    # a world-readable plaintext secret key is the usual finding
+    readable = [f for f in report["findings"] if f["rule_id"] == "cms.key.readable-private-key-file"]
+    assert [f["asset_id"] for f in readable] == [f"file:{keys / 'clear.asc'}"]
+    # no line of the armored secret key (secret material included) is in the report
+    text = json.dumps(report)
+    lines = [line for line in (keys / "clear.asc").read_text().splitlines() if len(line) == 64]
+    assert lines and not any(line in text for line in lines)
