@@ -53,6 +53,14 @@ class Recording:
             return True
         return False
 
+    def sniff_whole(self, path: Path, data: bytes) -> bool:
+        # PEM after a long preamble: asked only when no handler knows the head (see FileHandler)
+        sniff_whole = getattr(self.inner, "sniff_whole", None)
+        if sniff_whole is not None and sniff_whole(path, data):
+            self.claimed[str(path)] = self.name
+            return True
+        return False
+
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         return self.inner.parse(source, context)
 
