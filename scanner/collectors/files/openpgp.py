@@ -320,10 +320,14 @@ class OpenPgpHandler:
             return _OTHER_PEM.search(head) is None
         return _binary_key_start(head)
 
+    def sniff_whole(self, path: Path, data: bytes) -> bool:
+        """A key block after a long preamble (a setup script that embeds a repository's key)."""
+        return self.sniff(path, data) and _ARMOR.search(data) is not None
+
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         items: list[Asset | Relation | CollectionError] = []
         data = source.data
-        if _ARMOR.search(data[:4096]):
+        if _ARMOR.search(data):
             fmt, blocks = "openpgp-armored", list(dearmor(data))
         else:
             fmt, blocks = "openpgp", [(0, data)]

@@ -188,3 +188,17 @@ def test_an_exported_secret_key_is_a_private_key_and_its_protection_is_said(tmp_
     text = json.dumps(report)
     lines = [line for line in (keys / "clear.asc").read_text().splitlines() if len(line) == 64]
     assert lines and not any(line in text for line in lines)
+
+
+def test_a_key_block_after_a_long_preamble_is_read(tmp_path: Path) -> None:
+    """As postgresql-common's apt.postgresql.org.sh embeds the repository key after 4 KiB of shell."""
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    armored = (CORPUS / "openpgp" / "apt.postgresql.org.asc").read_bytes()
+    script = folder / "setup-repository.sh"
+    script.write_bytes(b"#!/bin/sh\n" + b"# set up the repository\n" * 300 + b"cat <<EOF\n" + armored + b"EOF\n")
+    report = _scan(tmp_path, folder)
+    assert report["summary"]["files"]["recognised"] == 1
+    expected = [k["fingerprint"] for k in _gpg_keys(CORPUS / "openpgp" / "apt.postgresql.org.asc", tmp_path / "g")]
+    found = [a["properties"]["openpgp_fingerprint"] for a in report["assets"] if a["type"] == "key"]
+    assert sorted(found) == sorted(expected)
