@@ -30,6 +30,7 @@ from scanner import plugins
 from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.files.collector import FileCollector
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import discover_packs, select_packs
@@ -52,6 +53,14 @@ class Recording:
             return True
         return False
 
+    def sniff_whole(self, path: Path, data: bytes) -> bool:
+        # PEM after a long preamble: asked only when no handler knows the head (see FileHandler)
+        sniff_whole = getattr(self.inner, "sniff_whole", None)
+        if sniff_whole is not None and sniff_whole(path, data):
+            self.claimed[str(path)] = self.name
+            return True
+        return False
+
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         return self.inner.parse(source, context)
 
@@ -70,6 +79,20 @@ def walk(roots: Sequence[str]) -> Iterator[str]:
             dirnames[:] = [d for d in dirnames if d not in (".git", ".hg", ".svn", "node_modules", "__pycache__")]
             dirnames[:] = [d for d in dirnames if d not in (".venv", ".tox")]
             yield from (os.path.join(directory, f) for f in filenames)
+
+
+def _where(graph: InventoryGraph, asset_id: str) -> str:
+    """A finding's place, coarse: the package data reason of its files, else its first file's folder."""
+    refs = sorted({loc.ref for loc in graph.asset(asset_id).locations if loc.kind == "file"})
+    if not refs:
+        return "no file location"
+    reasons = {package_data_reason(r) for r in refs}
+    if None not in reasons:
+        # the package: the folder after site-packages, else the first two folders below /usr/share or the root
+        parts = Path(refs[0]).parts
+        cut = parts.index("site-packages") + 2 if "site-packages" in parts else min(len(parts) - 1, 4)
+        return "package data: " + "/".join(parts[1:cut])
+    return "deployment file under " + os.path.dirname(next(r for r in refs if package_data_reason(r) is None))
 
 
 def main(argv: list[str]) -> None:
@@ -106,10 +129,24 @@ def main(argv: list[str]) -> None:
     print(f"  missed in silence {len(silent)}" + "".join(f"\n    {p}" for p in silent[:20]))
     suffixes = Counter(Path(p).suffix.lower() or Path(p).name for p in silent)
     print(f"    by suffix: {dict(suffixes.most_common(12))}")
+    # what no handler claimed, by suffix: cryptographic material skipped as "not cryptographic" shows here
+    unclaimed = Counter(Path(p).suffix.lower() for p in examined - recognised)
+    crypto_suffixes = (".pem", ".crt", ".cer", ".der", ".key", ".crl", ".p12", ".pfx", ".jks", ".gpg", ".asc", ".kbx")
+    print(f"  unclaimed with a crypto-like suffix: { {x: unclaimed[x] for x in crypto_suffixes if unclaimed[x]} }")
+    sweep = graph.sweep
+    print(
+        f"JSON summary files: examined {sweep.examined} = recognised {sweep.recognised} + skipped {sweep.skipped}"
+        f" + failed {sweep.failed}"
+    )
     print(f"assets {len(graph)}; trust stores {len(stores)}")
     for store in stores:
         props: Any = store.properties
         print(f"  {store.id} anchors={props.get('anchors')} reason={props.get('reason')}")
+    high = [f for f in findings if f.severity in (Severity.CRITICAL, Severity.HIGH)]
+    where = Counter((f.rule_id, _where(graph, f.asset_id)) for f in high)
+    print(f"critical and high findings {len(high)}, by rule and where the asset sits:")
+    for (rule, place), count in where.most_common():
+        print(f"  {count:5d} {rule}: {place}")
     print(f"findings {len(findings)} by severity {dict(severities)}")
     print(f"secret findings {len(secrets)} by severity {dict(secret_by_severity)}")
     for f in secrets:

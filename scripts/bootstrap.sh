@@ -31,6 +31,8 @@ if [ "$what" = test ]; then
   # testssl.sh's conffiles also hold private keys shipped by a package (package-data regression tests)
   command -v ssh-audit >/dev/null || need+=(ssh-audit)
   command -v testssl >/dev/null || need+=(testssl.sh)
+  # gpg: the oracle of the OpenPGP key tests (gpg --show-keys)
+  command -v gpg >/dev/null || need+=(gpg)
   # axe-core and the SARIF multitool come from npm
   command -v npm >/dev/null || need+=(npm)
   # real PostgreSQL and Redis servers for the store and distributed tests (temp dirs; no system service)

@@ -8,12 +8,12 @@ that its requirements map. Every finding names the selected packs that define or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from scanner.engine.checks import Check, EvalContext, load_check
+from scanner.engine.checks import Check, EvalContext, Hit, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, freeze
+from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, Severity, freeze
 from scanner.plugins import PluginError
 
 
@@ -86,6 +86,7 @@ class RuleEngine:
                         )
                         continue
                     for hit in hits:
+                        hit = _as_reference_copy(hit, asset, rule)
                         findings.append(
                             Finding(
                                 id=Finding.make_id(rule.id, asset.id, hit.discriminator),
@@ -105,6 +106,24 @@ class RuleEngine:
                         )
         findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.asset_id, f.id))
         return Evaluation(tuple(findings), tuple(errors))
+
+
+def _as_reference_copy(hit: Hit, asset: Asset, rule: Rule) -> Hit:
+    """A finding on a reference copy of CA roots (see scanner.inventory.trust) is low, with the reason.
+
+    testssl.sh ships Microsoft's, Apple's and Java's stores to compare servers against: an RSA-1024
+    root there secures nothing on this host, while the same root in a real trust store stays high.
+    """
+    why = asset.properties.get("reference_copy")
+    severity = hit.severity or rule.severity
+    if not why or severity.rank <= Severity.LOW.rank:
+        return hit
+    return replace(
+        hit,
+        message=f"{hit.message} [{why}]",
+        evidence={**hit.evidence, "reference_copy": why, "rule_severity": severity.value},
+        severity=Severity.LOW,
+    )
 
 
 def _append(index: dict[str, list[str]], key: str, value: str) -> None:

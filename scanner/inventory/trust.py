@@ -10,6 +10,13 @@ should flag its root. A trust store is what relying software reads as anchors:
 - a keystore's trusted-certificate entries (JKS), decided by its handler.
 Every trust store says why it is one (``reason``). A self-signed certificate a trust store holds is
 an anchor (``trust_anchor``), whether or not it carries basicConstraints (old v1 roots do not).
+
+A *reference* store is a collection of roots a package ships to compare against, not to trust
+(testssl.sh's Apple/Java/Microsoft/Mozilla stores in /etc/testssl): package data, outside every
+system trust location, and named by no configuration (``reference``; the file handler decides
+it, since package ownership is the collectors' knowledge). Its anchors, and the keys they
+certify, carry ``reference_copy`` when they sit nowhere else: the rule engine reports findings on
+them at low severity with that reason, while the same weak root in a real store stays high.
 """
 
 from __future__ import annotations
@@ -45,7 +52,6 @@ SYSTEM_LOCATIONS: tuple[tuple[str, str], ...] = (
     ("*/lib/security/cacerts", "Java runtime CA keystore (cacerts)"),
     ("*/certifi/cacert.pem", "certifi's Mozilla CA bundle (Python requests, pip)"),
     ("*/botocore/cacert.pem", "botocore's bundled CA certificates"),
-    ("/etc/testssl/*.pem", "testssl.sh's per-platform CA stores (Apple, Java, Linux, Microsoft, Mozilla)"),
 )
 _HASHED = re.compile(r"^/etc/ssl/certs/[0-9a-f]{8}\.[0-9]+$")
 # names that software and distributions give to CA bundles, wherever the file sits
@@ -66,6 +72,11 @@ CA_ROLES = frozenset({"ca-certificates", "ca-directory"})
 
 def location_reason(path: str) -> tuple[str, str] | None:
     """(store path, reason) when a file is part of a trust store by where it is or how it is named."""
+    return system_location(path) or _bundle_name(path)
+
+
+def system_location(path: str) -> tuple[str, str] | None:
+    """(store path, reason) when a file is part of a system or library trust location."""
     for pattern, reason in SYSTEM_LOCATIONS:
         if pattern.startswith("/etc/ssl/certs/["):
             if _HASHED.match(path):
@@ -75,6 +86,10 @@ def location_reason(path: str) -> tuple[str, str] | None:
                 return pattern.rstrip("/"), reason
         elif fnmatch.fnmatch(path, pattern):
             return path, reason
+    return None
+
+
+def _bundle_name(path: str) -> tuple[str, str] | None:
     name = os.path.basename(path)
     for pattern in BUNDLE_NAMES:
         if fnmatch.fnmatch(name.lower(), pattern):
@@ -104,6 +119,19 @@ def for_file(path: str, certificates: Sequence[Asset]) -> tuple[Asset | Relation
     return store(found[0], certificates, found[1])
 
 
+def reference_store(path: str, certificates: Sequence[Asset], shipped: str) -> tuple[Asset | Relation, ...]:
+    """A package's collection of roots (``shipped``: why the file is package data) as a reference store.
+
+    Several distinct self-signed CA certificates make a collection of roots; a chain file holds one
+    root at most and is never one (its untrusted root stays reported).
+    """
+    roots = {c.id for c in certificates if c.properties.get("self_signed") and c.properties.get("is_ca") is not False}
+    if len(roots) < 2:
+        return ()
+    reason = f"reference copy of CA roots ({shipped}), not a trust location any software here is known to use"
+    return store(path, certificates, reason, reference=True)
+
+
 def _certificates_in(graph: InventoryGraph, path: str) -> list[Asset]:
     prefix = path.rstrip("/") + "/"
     return [
@@ -126,6 +154,9 @@ def classify(graph: InventoryGraph) -> None:
     """Trust stores by use (named by a configuration), then anchors counted and marked on certificates."""
     for path, reason in _configured(graph):
         graph.add_all(store(path, _certificates_in(graph, path), reason))
+        if f"truststore:{path}" in graph:
+            # named by a configuration: used for trust, whatever package shipped it
+            graph.update_properties(f"truststore:{path}", {"reference": False, "reason": reason})
     for store_id in list(graph.asset_ids(AssetType.TRUST_STORE)):
         anchors = graph.successors(store_id, RelationType.TRUSTS)
         # a directory store is seen file by file: its count is the union of them
@@ -133,3 +164,32 @@ def classify(graph: InventoryGraph) -> None:
         for cert in anchors:
             if cert.properties.get("self_signed") and not cert.properties.get("trust_anchor"):
                 graph.update_properties(cert.id, {"trust_anchor": True})
+    _mark_reference_copies(graph)
+
+
+def _mark_reference_copies(graph: InventoryGraph) -> None:
+    """``reference_copy`` on reference stores, and on their anchors and keys found nowhere else."""
+    stores = [graph.asset(i) for i in graph.asset_ids(AssetType.TRUST_STORE)]
+    reference = {s.properties["path"]: s for s in stores if s.properties.get("reference")}
+    if not reference:
+        return
+    trusted_for_real = {
+        cert.id
+        for used in stores
+        if not used.properties.get("reference")
+        for cert in graph.successors(used.id, RelationType.TRUSTS)
+    }
+
+    def only_in_reference(asset: Asset) -> bool:
+        return all(loc.kind == "file" and loc.ref in reference for loc in asset.locations)
+
+    for ref_store in reference.values():
+        why = str(ref_store.properties.get("reason"))
+        graph.update_properties(ref_store.id, {"reference_copy": why})
+        for cert in graph.successors(ref_store.id, RelationType.TRUSTS):
+            if cert.id in trusted_for_real or not only_in_reference(cert):
+                continue
+            graph.update_properties(cert.id, {"reference_copy": why})
+            for key in graph.successors(cert.id, RelationType.CERTIFIES):
+                if only_in_reference(key):
+                    graph.update_properties(key.id, {"reference_copy": why})

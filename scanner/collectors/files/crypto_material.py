@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from scanner.collectors.base import CollectContext
-from scanner.collectors.files import openssh_cert, pem, pkcs12_locked
+from scanner.collectors.files import crl, openssh_cert, pem, pkcs12_locked
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.collectors.package_data import package_data_reason
 from scanner.inventory import crypto_assets, der, lenient, trust
 from scanner.inventory.model import (
     Asset,
@@ -60,7 +62,6 @@ _PRIVATE_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVA
 _PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
 _CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
 _PKCS7_TYPES = {"PKCS7", "CMS"}
-_IGNORED_TYPES = {"X509 CRL", "EC PARAMETERS", "DSA PARAMETERS"}
 _DH_TYPES = {"DH PARAMETERS": "pkcs3", "X9.42 DH PARAMETERS": "x9.42"}
 
 
@@ -115,6 +116,10 @@ class _Findings:
             self.items.append(item)
             if isinstance(item, Asset) and item.properties.get("certificate_format") == "openssh":
                 self.items.append(self.source.stored_here(item))
+
+    def add_crl(self, der_bytes: bytes, detail: str) -> None:
+        """A revocation list: no key, but file facts a PKI audit wants (issuer, next update, size)."""
+        self.file_properties.setdefault("crls", []).append(crl.read_der(der_bytes, detail))
 
     def add_dh_parameters(self, der_bytes: bytes, kind: str) -> None:
         self.file_properties["dh_parameters_bits"] = der.dh_prime_bits(der_bytes)
@@ -285,13 +290,20 @@ class CryptoMaterialHandler:
         elif label in _PKCS7_TYPES:
             for n, cert in enumerate(pkcs7.load_pem_pkcs7_certificates(block), start=1):
                 found.add_certificate(cert, f"{detail}, certificate {n}")
+        elif label == "X509 CRL":
+            found.add_crl(_pem_body(block), detail)
         elif label in _DH_TYPES:
             # read here, not by cryptography: it refuses X9.42 parameters (p, g, q, ...)
             found.add_dh_parameters(_pem_body(block), _DH_TYPES[label])
-        elif label in _IGNORED_TYPES:
-            return
+        elif label == "EC PARAMETERS":
+            # a named curve (an OID) or explicit parameters; either way no key, but the file is read
+            body = _pem_body(block)
+            named = body[0] == 0x06 if body else False
+            found.file_properties["ec_parameters"] = _curve_name(der.decode_oid(body[2:])) if named else "explicit"
+        elif label == "DSA PARAMETERS":
+            found.file_properties["dsa_parameters_bits"] = der.dh_prime_bits(_pem_body(block))
         else:
-            # other PEM types (CRLs, parameters, vendor blocks) hold no key; a key or certificate
+            # other PEM types (parameters, vendor blocks) hold no key; a key or certificate
             # type we cannot read is worth telling, since the inventory would miss it
             if "PRIVATE KEY" in label or "CERTIFICATE" in label:
                 found.error(f"{detail}: PEM type not supported")
@@ -371,6 +383,8 @@ class CryptoMaterialHandler:
         if _looks_like_pkcs12(data):
             self._parse_pkcs12(found, data, context)
             return "pkcs12"
+        if self._certificate_pair(found, data):
+            return "der-certificate-pair"
         if _looks_like_dh_parameters(data):
             # before the public-key attempt: cryptography reads PKCS#3 (p, g) as an RSA key with e = g
             found.add_dh_parameters(data, "pkcs3" if len(der.leading_integers(data)) < 3 else "x9.42")
@@ -404,6 +418,11 @@ class CryptoMaterialHandler:
             else:
                 found.add_public_key(value.public_key().public_bytes(_DER, _SPKI), "DER CSR public key")
             return fmt
+        try:
+            found.add_crl(data, "DER CRL")
+            return "der-crl"
+        except ValueError:
+            pass
         lenient_format = self._lenient_der_key(found, data, refused)
         if lenient_format is not None:
             return lenient_format
@@ -454,6 +473,29 @@ class CryptoMaterialHandler:
         if count and offset < len(data):
             found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
         return count > 0
+
+    def _certificate_pair(self, found: _Findings, data: bytes) -> bool:
+        """An X.509 cross-certificate pair (RFC 4523 section 2.1, LDAP crossCertificatePair):
+        SEQUENCE { forward [0] Certificate OPTIONAL, reverse [1] Certificate OPTIONAL }."""
+        try:
+            (outer,) = der.children(data)
+            if outer[0] != 0x30 or outer[3] != len(data):
+                return False
+            parts = der.children(data, outer[2], outer[3])
+            if not parts or any(tag not in (0xA0, 0xA1) for tag, *_ in parts):
+                return False
+            certificates = [(tag, data[start:end]) for tag, _, start, end in parts]
+        except (der.DerError, ValueError):
+            return False
+        if not all(der.looks_like_certificate(element) for _, element in certificates):
+            return False
+        for tag, element in certificates:
+            detail = "cross-certificate pair, " + ("forward" if tag == 0xA0 else "reverse")
+            try:
+                found.add_certificate(x509.load_der_x509_certificate(element), detail, element)
+            except ValueError as exc:
+                found.add_lenient_certificate(element, detail, exc)
+        return True
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         candidates: list[tuple[bytes | None, bool]] = [(None, False), (b"", False)]
@@ -622,11 +664,23 @@ def _openssh_public_blob(block: bytes) -> tuple[bytes, bytes]:
     return public_blob, cipher
 
 
+def _curve_name(oid: str) -> str:
+    try:
+        return ec.get_curve_for_oid(x509.ObjectIdentifier(oid))().name
+    except LookupError:
+        return oid
+
+
 def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:
     """A file's certificates as a trust store when its location or name makes it one, never by count."""
     if found.file_properties.get("contains_private_key"):
         return ()
-    observations = trust.for_file(str(found.source.path), found.certificates)
+    path = str(found.source.path)
+    observations = trust.for_file(path, found.certificates)
+    several = len(found.certificates) > 1
+    if several and trust.system_location(path) is None and (shipped := package_data_reason(path)) is not None:
+        # roots a package ships to compare against (a named bundle in a library's tests included)
+        observations = trust.reference_store(path, found.certificates, shipped) or observations
     if observations:
         found.file_properties["trust_store"] = True
     return observations
