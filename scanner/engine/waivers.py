@@ -22,13 +22,13 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scanner.compat import tomllib
 from scanner.engine.checks import parse_day
 from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import Asset, Finding, Waiver, freeze

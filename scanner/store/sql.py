@@ -13,9 +13,10 @@ import zlib
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
+from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
 from scanner.store import rows as R
 from scanner.store.interface import (

@@ -30,6 +30,7 @@ from scanner.inventory.model import (
     Relation,
     freeze,
 )
+from scanner.plurals import plural
 
 COLLECTOR = "files"
 
@@ -452,7 +453,7 @@ class CryptoMaterialHandler:
                 found.add_lenient_certificate(element, detail, exc)
             offset += length
         if count and offset < len(data):
-            found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
+            found.error(f"DER certificate is followed by {plural(len(data) - offset, 'byte')} of trailing data")
         return count > 0
 
     def _parse_pkcs12(self, found: _Findings, data: bytes, context: CollectContext) -> None:
