@@ -14,25 +14,34 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, Any
 
+
+class StrEnum310(str, Enum):
+    """3.11's ``enum.StrEnum`` for 3.10: members are strings; str(), format() and f-strings give the value.
+
+    (A plain ``str, Enum`` mixin's str() is 'Severity.HIGH'; reports, messages and SQL parameters
+    need 'high'.) Defined on every version so that tests/test_compat.py holds it to the standard
+    library's own StrEnum.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        return str(self.value).__format__(format_spec)
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> str:
+        return name.lower()
+
+
 if sys.version_info >= (3, 11):
     from enum import StrEnum
 
     import tomllib
-else:  # Python 3.10: run by the .venv310 part of scripts/bootstrap.sh test
+else:  # Python 3.10: run by scripts/test_py310.sh (scripts/bootstrap.sh test)
     import tomli as tomllib
 
-    class StrEnum(str, Enum):
-        """3.11's ``enum.StrEnum``: members are strings, and str(), format() and f-strings give the value."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
-        def __format__(self, format_spec: str) -> str:
-            return str(self.value).__format__(format_spec)
-
-        @staticmethod
-        def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> str:
-            return name.lower()
+    StrEnum = StrEnum310
 
 
 __all__ = ["UTC", "StrEnum", "file_digest", "parse_iso_datetime", "tomllib"]
