@@ -13,5 +13,8 @@ def plural(count: float, noun: str, plural_form: str | None = None) -> str:
 
 
 def noun(count: float, singular: str, plural_form: str | None = None) -> str:
-    """The noun alone, for messages that place the count elsewhere ('… and 3 more high findings')."""
+    """The noun alone, where the count stands elsewhere ('… and 3 more high findings').
+
+    Also the verb that agrees with a count: ``noun(n, "is", "are")``.
+    """
     return singular if count == 1 else plural_form or singular + "s"

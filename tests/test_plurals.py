@@ -43,6 +43,7 @@ def test_the_helper() -> None:
     assert [plural(n, "day") for n in (0, 1, 2)] == ["0 days", "1 day", "2 days"]
     assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
     assert noun(1, "finding") == "finding" and noun(7, "finding") == "findings"
+    assert [noun(n, "is", "are") for n in (1, 2)] == ["is", "are"]
 
 
 @pytest.mark.parametrize(("left", "text"), [(DAY + SECOND, "in 1 day"), (2 * DAY + SECOND, "in 2 days")])

@@ -20,7 +20,7 @@ from scanner import PROJECT_URL, __version__
 from scanner.compat import UTC
 from scanner.inventory.model import Finding, ScanResult, Severity
 from scanner.inventory.summary import is_projection
-from scanner.plurals import plural
+from scanner.plurals import noun, plural
 from scanner.reporting.base import ReporterError
 
 # finding category -> the SP 800-53 Rev 5 controls it is evidence for (OSCAL control ids)
@@ -165,7 +165,7 @@ def assessment_results(result: ScanResult) -> Any:
                 title=CONTROL_TITLES[control],
                 description=(
                     f"{plural(len(open_related), 'open finding')} at {RISK_THRESHOLD.value} or above "
-                    f"{'bears' if len(open_related) == 1 else 'bear'} on this control"
+                    f"{noun(len(open_related), 'bears', 'bear')} on this control"
                     if open_related
                     else f"No open finding at {RISK_THRESHOLD.value} or above bears on this control "
                     f"({len(related)} lower, waived or informational)."
