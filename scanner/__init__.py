@@ -6,3 +6,6 @@ is the scan pipeline's module, which is why the API is not re-exported here.)
 """
 
 __version__ = "0.1.0"
+# the project's home: SARIF's informationUri, OSCAL's property namespace and [project.urls] in
+# pyproject.toml (tests/test_packaging.py keeps them equal)
+PROJECT_URL = "https://github.com/keysweep/keysweep"

@@ -11,11 +11,12 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.rules import PackError, discover_packs, select_packs
 from scanner.engine.waivers import WaiverError, load_waivers
 from scanner.inventory.model import Asset, CollectionError, Finding, Relation, ScanMetadata

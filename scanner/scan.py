@@ -7,12 +7,13 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scanner.collectors import routing
 from scanner.collectors.base import CollectContext, ProgressObserver, SilentProgress, Target
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack

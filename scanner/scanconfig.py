@@ -8,12 +8,12 @@ per run. Unknown tables or keys fail loudly, naming the file.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.compat import UTC, parse_iso_datetime, tomllib
 from scanner.inventory.model import Severity
 
 
@@ -174,7 +174,7 @@ def _date(value: Any, where: str) -> datetime:
         parsed = datetime(value.year, value.month, value.day)
     else:
         try:
-            parsed = datetime.fromisoformat(str(value))
+            parsed = parse_iso_datetime(str(value))
         except ValueError:
             raise ConfigError(f"{where}: {value!r} is not a date (use YYYY-MM-DD)") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything keysweep needs on a fresh Debian/Ubuntu machine, then runs what is asked:
 #   scripts/bootstrap.sh demo   - the demo scan of sample-targets/ (HTML report, path printed)
-#   scripts/bootstrap.sh test   - lint, type checks and the whole test suite
+#   scripts/bootstrap.sh test   - lint, type checks and the whole test suite, and the unit tests
+#                                 again on Python 3.10 (scripts/test_py310.sh, .venv310)
 # Safe to run again: every step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +98,11 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict scanner
 .venv/bin/lint-imports
+# Python 3.10, the oldest supported version: its own venv and the unit tests of every layer, on a
+# whole run (a run of chosen test paths leaves it out and says so; scripts/test_py310.sh runs it alone)
+if [ $# -le 1 ]; then
+  scripts/test_py310.sh
+else
+  echo "keysweep: chosen test paths: the Python 3.10 run is left out (scripts/test_py310.sh runs it)" >&2
+fi
 exec .venv/bin/python -m pytest -q -n 2 -p no:cacheprovider "${@:2}"

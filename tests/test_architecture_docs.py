@@ -4,8 +4,9 @@ once: it listed only files, crypto, jks and json)."""
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+from scanner.compat import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

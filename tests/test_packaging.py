@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner import PROJECT_URL
+from scanner.compat import tomllib
+from scanner.reporting.sarif import INFORMATION_URI
 from tests.support import pki
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +85,9 @@ def test_wheel_installs_into_a_fresh_venv_and_scans(tmp_path: Path) -> None:
     ).stdout
     assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
     assert "Classifier: Topic :: Security :: Cryptography" in metadata
+    assert "Requires-Python: >=3.10" in metadata and "Classifier: Programming Language :: Python :: 3.10" in metadata
+    assert f"Project-URL: Homepage, {PROJECT_URL}" in metadata
+    assert f"Project-URL: Issues, {PROJECT_URL}/issues" in metadata
     # shell completion as README documents it
     for shell, marker in (("bash", "complete -o nosort -F"), ("zsh", "compdef"), ("fish", "complete --no-files")):
         script = subprocess.run(
@@ -109,3 +115,21 @@ def test_wheel_installs_into_a_fresh_venv_and_scans(tmp_path: Path) -> None:
             [fresh / "bin" / "keysweep", "--help"], cwd=tmp_path, capture_output=True, text=True
         ).stdout
     )
+
+
+def test_project_urls_and_python_versions() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    urls = project["urls"]
+    # one home for the package index, SARIF's informationUri and OSCAL's namespace
+    assert INFORMATION_URI == PROJECT_URL == urls["Homepage"] == urls["Source"]
+    assert urls["Issues"] == f"{PROJECT_URL}/issues"
+    # the documentation and the changelog the links name are in the repository
+    assert urls["Documentation"] == f"{PROJECT_URL}/tree/main/docs" and (ROOT / "docs" / "api.md").is_file()
+    assert urls["Changelog"] == f"{PROJECT_URL}/blob/main/CHANGELOG.md" and (ROOT / "CHANGELOG.md").is_file()
+    # the classifiers name exactly the versions from requires-python to the newest one tested
+    assert project["requires-python"] == ">=3.10"
+    python = "Programming Language :: Python :: "
+    versions = [c.removeprefix(python) for c in project["classifiers"] if c.startswith(python + "3.")]
+    assert versions == ["3.10", "3.11", "3.12", "3.13"]
+    tools = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]
+    assert tools["ruff"]["target-version"] == "py310" and tools["mypy"]["python_version"] == "3.10"

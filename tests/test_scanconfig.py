@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from scanner.compat import UTC
 from tests.support.scans import keysweep, mixed_tree
 
 
@@ -33,7 +34,7 @@ path = "history.sqlite3"
     )
     done = keysweep("scan", "--config", str(config))
     assert done.returncode == 1, done.stderr  # the weak key and the expired certificate are high
-    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    today = dt.datetime.now(UTC).strftime("%Y-%m-%d")
     report = json.loads((tmp_path / "out" / f"scan-{today}.json").read_text())
     # a missing path is an error entry; the rest is scanned
     assert report["scan"]["targets"] == [f"path:{tmp_path / 'tree'}", f"path:{tmp_path / 'gone'}"]

@@ -66,7 +66,7 @@ def secret(session: Any, key_type: Any, bits: int | None, label: str, key_id: in
 def certificate_for(public_der: bytes, cert_dir: Path) -> None:
     """The good signing key's certificate, issued by a CA outside the token and kept on disk."""
     ca_key = ec.generate_private_key(ec.SECP384R1())
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 import click
 
+from scanner.compat import UTC, parse_iso_datetime
 from scanner.inventory.model import Severity
+from scanner.plurals import plural as plural  # the commands' helper lives in the utility layer
 from scanner.printable import printable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -130,16 +132,11 @@ def note(message: str, level: int = 0) -> None:
         click.echo(f"keysweep: {message}", err=True)
 
 
-def plural(count: int, noun: str, plural_form: str | None = None) -> str:
-    """'1 finding', '2 findings'."""
-    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
-
-
 def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = parse_iso_datetime(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -18,6 +18,7 @@ from scanner.cli.common import (
     store_path,
     usage_error,
 )
+from scanner.plurals import plural
 
 _FORMATS = ("json", "html", "cbom", "sarif", "csv")
 
@@ -123,8 +124,9 @@ def report_command(store: str | None, **opts: Any) -> None:
     fresh = sum(1 for s in fleet.scopes if not s.stale)
     fleet_findings = sum(1 for f in result.findings if "fleet" in f.policies and f.waived is None)
     click.echo(
-        f"keysweep: fleet of {fresh} scope(s) ({len(fleet.scopes) - fresh} stale): {len(result.assets)} assets,"
-        f" {len(result.findings)} findings ({fleet_findings} fleet findings)",
+        f"keysweep: fleet of {plural(fresh, 'scope')} ({len(fleet.scopes) - fresh} stale): "
+        f"{plural(len(result.assets), 'asset')}, {plural(len(result.findings), 'finding')} "
+        f"({plural(fleet_findings, 'fleet finding')})",
         err=True,
     )
     if failed or fresh == 0:

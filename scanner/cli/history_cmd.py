@@ -7,6 +7,7 @@ import sys
 import click
 
 from scanner.cli.common import EXIT_FINDINGS, EXIT_USAGE, error, note, store_option, warning
+from scanner.plurals import plural
 from scanner.printable import printable
 
 
@@ -91,14 +92,14 @@ def _verify(result: object, as_json: bool) -> None:
         click.echo(json.dumps({"ok": result.ok, **asdict(result)}, indent=1))
     else:
         for head in result.scopes:
-            click.echo(f"scope {printable(head.scope)}: {head.scans} scan(s), head {head.digest or '-'}")
+            click.echo(f"scope {printable(head.scope)}: {plural(head.scans, 'scan')}, head {head.digest or '-'}")
         for problem in result.problems:
             where = f"scan {problem.scan_id}" if problem.scan_id else "chain end"
             error(f"TAMPERED scope {printable(problem.scope)}, {printable(where)}: {printable(problem.problem)}")
         click.echo(
             "keysweep: history verified: every chain intact"
             if result.ok
-            else f"keysweep: history verification failed: {len(result.problems)} problem(s)",
+            else f"keysweep: history verification failed: {plural(len(result.problems), 'problem')}",
             err=True,
         )
     if not result.ok:

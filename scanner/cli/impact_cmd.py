@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from scanner.cli.common import store_option, usage_error
+from scanner.compat import UTC
 from scanner.printable import printable
 
 if TYPE_CHECKING:

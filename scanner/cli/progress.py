@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TextIO
 
+from scanner.plurals import plural
 from scanner.printable import printable
 
 _REDRAW_SECONDS = 0.1
@@ -53,7 +54,7 @@ class TerminalProgress:
             if self._unit == "targets":
                 self._done += 1
             if self._verbosity >= 1:
-                counted = f" ({self._per_target} files)" if self._per_target else ""
+                counted = f" ({plural(self._per_target, 'file')})" if self._per_target else ""
                 self._line(f"{'done' if ok else 'FAILED'} {collector}: {printable(target)}{counted}")
             self._draw()
 
@@ -65,7 +66,7 @@ class TerminalProgress:
                 self._started = time.monotonic()
             self._total += count
             if self._verbosity >= 1:
-                self._line(f"{collector}: {count} files to read")
+                self._line(f"{collector}: {plural(count, 'file')} to read")
 
     def item_done(self, collector: str, item: str) -> None:
         with self._lock:

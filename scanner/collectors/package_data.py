@@ -16,6 +16,8 @@ import re
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from scanner.compat import file_digest
+
 DPKG_INFO = Path("/var/lib/dpkg/info")
 DPKG_STATUS = Path("/var/lib/dpkg/status")
 
@@ -58,7 +60,7 @@ def _shipped_unchanged(path: str) -> str | None:
     package, digest = shipped
     try:
         with open(path, "rb") as handle:
-            actual = hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
+            actual = file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
     except OSError:
         return None
     if actual != digest:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from scanner.compat import tomllib
 
 DEFAULT_ZONE = "default"
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")

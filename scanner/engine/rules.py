@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner import plugins, resources
+from scanner.compat import tomllib
 from scanner.engine.checks import check_params, known_checks, load_check
 from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import CATEGORIES, AssetType, RuleInfo, Severity

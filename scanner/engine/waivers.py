@@ -22,16 +22,17 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scanner.compat import tomllib
 from scanner.engine.checks import parse_day
 from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import Asset, Finding, Waiver, freeze
+from scanner.plurals import noun, plural
 
 _FIELDS = {"rule", "asset", "where", "reason", "owner", "expires"}
 _REQUIRED = {"rule", "reason", "owner", "expires"}
@@ -213,7 +214,7 @@ def apply_waivers(
                 (
                     waiver.source,
                     f"waiver for {waiver.rule} (owner {waiver.owner}) expired on {waiver.expires} and no longer "
-                    f"applies; {matched[index]} finding(s) it covered are open",
+                    f"applies; {plural(matched[index], 'finding')} it covered {noun(matched[index], 'is', 'are')} open",
                 )
             )
         elif matched[index] == 0:

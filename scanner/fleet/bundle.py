@@ -17,13 +17,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from scanner.compat import StrEnum
 from scanner.fleet.keys import key_id
 
 MAGIC = b"keysweep-bundle 1\n"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from scanner.compat import StrEnum
 from scanner.fleet.bundle import BundleError, read_bundle
 from scanner.store.interface import SaveStatus, Store, StoreError
 

@@ -16,9 +16,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import Pack

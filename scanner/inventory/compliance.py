@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner.inventory.model import Asset, Finding, ScanResult
 from scanner.inventory.systems import error_systems, system_members
+from scanner.plurals import plural
 
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not-assessed"
 
@@ -31,7 +32,10 @@ def _status(
     elif open_failing:
         status, reason = FAIL, ""
     elif errors > len(in_scope):
-        status, reason = NOT_ASSESSED, f"{errors} collection errors outnumber the {len(in_scope)} assets in scope"
+        status, reason = (
+            NOT_ASSESSED,
+            f"{plural(errors, 'collection error')} outnumber the {plural(len(in_scope), 'asset')} in scope",
+        )
     else:
         status, reason = PASS, ""
     return {

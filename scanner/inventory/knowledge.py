@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from scanner.compat import tomllib
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from scanner.compat import UTC, StrEnum
 
 if TYPE_CHECKING:  # systems.py builds on this module; the types are only named here
     from scanner.inventory.systems import Assignment, SystemsConfig

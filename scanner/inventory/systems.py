@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.compat import tomllib
 from scanner.inventory.model import Asset, AssetType, Relation, RelationType, ScanResult, freeze
 
 IMPACTS = ("low", "moderate", "high")

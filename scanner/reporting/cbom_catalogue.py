@@ -8,13 +8,13 @@ numbers come from keysweep's knowledge base where it has them (key strength, PQC
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from scanner.compat import tomllib
 from scanner.inventory import knowledge
 
 # NIST PQC categories of the symmetric reference points (1 = AES-128, 3 = AES-192, 5 = AES-256)

@@ -32,6 +32,7 @@ from scanner.inventory import jsonio
 from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
 from scanner.inventory.pq_priority import quantum_vulnerable_uses
 from scanner.inventory.summary import asset_systems, summarize, top_risks
+from scanner.plurals import plural
 from scanner.reporting import leadership
 from scanner.reporting.output import STDOUT, write_output
 
@@ -117,7 +118,7 @@ def asset_label(asset: Asset) -> tuple[str, str]:
         return path, f"{p.get('kind') or 'config'} configuration"
     if asset.type == AssetType.TRUST_STORE:
         anchors = p.get("anchors")
-        return path, f"trust store, {len(anchors) if isinstance(anchors, list) else '?'} anchors"
+        return path, f"trust store, {plural(len(anchors), 'anchor') if isinstance(anchors, list) else '? anchors'}"
     return path, str(p.get("format") or "")
 
 

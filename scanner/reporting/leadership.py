@@ -13,6 +13,7 @@ from typing import Any
 from scanner.inventory.model import AssetType, ScanResult
 from scanner.inventory.pq_priority import Use, quantum_vulnerable_uses
 from scanner.inventory.systems import UNASSIGNED, system_members
+from scanner.plurals import plural
 
 STATUS_WORDS = {
     "green": "on target",
@@ -56,7 +57,7 @@ def verdict(result: ScanResult, summary: Mapping[str, Any]) -> dict[str, Any]:
     late = overdue_items(summary)
     if late:
         count = sum(e["due_keys"] + e["findings"] for e in late)
-        parts.append(f"{count} item{'s' if count != 1 else ''} overdue since {late[0]['date']}.")
+        parts.append(f"{plural(count, 'item')} overdue since {late[0]['date']}.")
     else:
         parts.append("Nothing is overdue.")
     systems = [s for s in summary["systems"] if s["id"] != UNASSIGNED]
@@ -236,9 +237,9 @@ def timeline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     for m in pq["timeline"]:
         what = []
         if m["due_keys"]:
-            what.append(f"{m['due_keys']} key{'s' if m['due_keys'] != 1 else ''}")
+            what.append(plural(m["due_keys"], "key"))
         if m["findings"]:
-            what.append(f"{m['findings']} finding{'s' if m['findings'] != 1 else ''}")
+            what.append(plural(m["findings"], "finding"))
         if m.get("overdue"):
             text = f"overdue: {' and '.join(what)}"
         elif m.get("past"):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
-from scanner import __version__
+from scanner import PROJECT_URL, __version__
+from scanner.compat import UTC
 from scanner.inventory.model import Finding, ScanResult, Severity
 from scanner.inventory.summary import is_projection
+from scanner.plurals import noun, plural
 from scanner.reporting.base import ReporterError
 
 # finding category -> the SP 800-53 Rev 5 controls it is evidence for (OSCAL control ids)
@@ -48,7 +50,7 @@ CONTROL_TITLES: Mapping[str, str] = {
 }
 RISK_THRESHOLD = Severity.MEDIUM
 _NS = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")  # keysweep's namespace for stable OSCAL uuids
-_PROP_NS = "https://github.com/keysweep/keysweep/ns/oscal"
+_PROP_NS = f"{PROJECT_URL}/ns/oscal"
 
 
 def _uuid(*parts: str) -> str:
@@ -60,7 +62,9 @@ def _trestle() -> Any:
     try:
         from trestle.oscal import assessment_results, common, poam
     except ImportError:
-        raise ReporterError("OSCAL export needs compliance-trestle: pip install 'keysweep[oscal]'") from None
+        raise ReporterError(
+            "OSCAL export needs compliance-trestle (Python 3.11 or later): pip install 'keysweep[oscal]'"
+        ) from None
     return assessment_results, common, poam
 
 
@@ -160,7 +164,8 @@ def assessment_results(result: ScanResult) -> Any:
                 uuid=_uuid(scan, "finding", control),
                 title=CONTROL_TITLES[control],
                 description=(
-                    f"{len(open_related)} open finding(s) at {RISK_THRESHOLD.value} or above bear on this control"
+                    f"{plural(len(open_related), 'open finding')} at {RISK_THRESHOLD.value} or above "
+                    f"{noun(len(open_related), 'bears', 'bear')} on this control"
                     if open_related
                     else f"No open finding at {RISK_THRESHOLD.value} or above bears on this control "
                     f"({len(related)} lower, waived or informational)."
@@ -186,8 +191,8 @@ def assessment_results(result: ScanResult) -> Any:
         uuid=_uuid(scan, "result"),
         title=title,
         description=(
-            f"Cryptographic inventory and policy evaluation of {len(result.assets)} assets "
-            f"({', '.join(result.metadata.policies)}); {len(result.errors)} collection errors."
+            f"Cryptographic inventory and policy evaluation of {plural(len(result.assets), 'asset')} "
+            f"({', '.join(result.metadata.policies)}); {plural(len(result.errors), 'collection error')}."
         ),
         start=_aware(result.metadata.started_at),
         end=_aware(result.metadata.finished_at),

@@ -18,13 +18,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import quote as _quote
 
-from scanner import __version__
+from scanner import PROJECT_URL, __version__
 from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity, iso_time
 from scanner.inventory.summary import is_projection
 from scanner.reporting.locations import Place, places
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/keysweep/keysweep"
+INFORMATION_URI = PROJECT_URL
 RULES_DOC_URI = f"{INFORMATION_URI}/blob/main/docs/rules.md"
 SRCROOT, FSROOT, SYNTHETIC = "SRCROOT", "FSROOT", "KEYSWEEP"
 LEVELS = {

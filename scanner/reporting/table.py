@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from scanner.inventory.model import Asset, AssetType, Finding, ScanResult, Severity
+from scanner.plurals import noun
 from scanner.printable import printable
 from scanner.reporting.locations import places
 
@@ -58,11 +59,11 @@ def render_table(result: ScanResult, *, colour: bool = False, limit: int | None 
         lines.extend(_rows(shown, assets))
         hidden = len(group) - len(shown)
         if hidden:
-            lines.append(f"  … and {hidden} more {severity.value} {_plural(hidden, 'finding')}")
+            lines.append(f"  … and {hidden} more {severity.value} {noun(hidden, 'finding')}")
     if not open_findings:
         lines.append("No open findings.")
     if waived:
-        lines.append(f"({waived} waived {_plural(waived, 'finding')} not shown)")
+        lines.append(f"({waived} waived {noun(waived, 'finding')} not shown)")
     return "\n".join(lines) + "\n"
 
 
@@ -78,10 +79,6 @@ def _rows(findings: Iterable[Finding], assets: dict[str, Asset]) -> list[str]:
     rule_width = max((len(r[0]) for r in rows), default=0)
     asset_width = max((len(r[1]) for r in rows), default=0)
     return [f"  {rule:<{rule_width}}  {asset:<{asset_width}}  {message}".rstrip() for rule, asset, message in rows]
-
-
-def _plural(count: int, noun: str) -> str:
-    return noun if count == 1 else noun + "s"
 
 
 class TableReporter:

@@ -13,10 +13,12 @@ import zlib
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
+from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
+from scanner.plurals import noun, plural
 from scanner.store import rows as R
 from scanner.store.interface import (
     AssetRow,
@@ -374,7 +376,10 @@ class SqlStore(Store):
                 continue
             if seq != expected_seq:
                 missing = seq - expected_seq
-                note(f"{missing} scan(s) before this one are missing from the chain (deleted?)")
+                note(
+                    f"{plural(missing, 'scan')} before this one {noun(missing, 'is', 'are')} missing from the chain "
+                    "(deleted?)"
+                )
             if prev != previous:
                 note("the link to the previous scan does not match (a scan before it was altered or deleted)")
             try:
@@ -392,7 +397,10 @@ class SqlStore(Store):
             if head_seq >= expected_seq:
                 problems.append(
                     ChainProblem(
-                        scope, "", f"the latest {head_seq - expected_seq + 1} scan(s) of the scope are missing"
+                        scope,
+                        "",
+                        f"the latest {plural(head_seq - expected_seq + 1, 'scan')} of the scope "
+                        f"{noun(head_seq - expected_seq + 1, 'is', 'are')} missing",
                     )
                 )
             elif head_seq == expected_seq - 1 and head_digest != previous:

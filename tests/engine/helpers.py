@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509 import Certificate
 
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import discover_packs, select_packs
@@ -26,7 +27,7 @@ ALL_PACKS = tuple(PACKS)
 
 
 def as_of(day: str | None) -> dt.datetime | None:
-    return None if day is None else dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+    return None if day is None else dt.datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 def scan(paths: Iterable[Path], policies: Sequence[str] = ALL_PACKS, day: str | None = None) -> ScanResult:
@@ -39,7 +40,7 @@ def scan(paths: Iterable[Path], policies: Sequence[str] = ALL_PACKS, day: str | 
 
 
 def evaluate(graph: InventoryGraph, policies: Sequence[str] = ALL_PACKS, day: str | None = None) -> list[Finding]:
-    moment = as_of(day) or dt.datetime.now(dt.UTC)
+    moment = as_of(day) or dt.datetime.now(UTC)
     enrich(graph, moment)
     engine = RuleEngine(select_packs(PACKS, list(policies)))
     evaluation = engine.evaluate(graph, EvalContext(as_of=moment))

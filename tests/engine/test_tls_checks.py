@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.checks_builtin.tls import names_match
 from scanner.engine.evaluate import RuleEngine

@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.checks_builtin import certificates
 from scanner.inventory.graph import InventoryGraph
@@ -175,7 +176,7 @@ def _hits(check: object, asset: Asset, as_of: dt.datetime, **params: object) -> 
     return [hit.message for hit in found]
 
 
-START = dt.datetime(2025, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+START = dt.datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

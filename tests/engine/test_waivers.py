@@ -107,7 +107,7 @@ expires = 2026-12-31
     assert "expired on 2026-12-31" in finding.evidence["waiver_expired"]
     [(where, message)] = notices
     assert where.endswith("waivers.toml:2")
-    assert "expired on 2026-12-31 and no longer applies; 1 finding(s)" in message
+    assert "expired on 2026-12-31 and no longer applies; 1 finding it covered is open" in message
 
 
 def test_waiver_matching_nothing_is_reported(estate: dict[str, object]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import (
     Asset,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.summary import summarize
 from scanner.reporting.html import HtmlReporter

@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.poam import PlanOfActionAndMilestones
 
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import ScanResult
 from scanner.inventory.summary import summarize

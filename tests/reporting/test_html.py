@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+from scanner.compat import UTC
 from scanner.inventory.model import Asset, AssetType, CollectionError, Location, TrendPoint, freeze
 from scanner.reporting.html import HtmlReporter, build_data
 from tests.support import pki

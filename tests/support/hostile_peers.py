@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from scanner.compat import UTC
 from tests.support.tls_servers import Server, hold, listen, start_silent_socket
 
 
@@ -139,7 +140,7 @@ def huge_certificate(directory: Path, size: int = 1 << 20) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 carrying a private extension of ``size`` bytes."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "huge.example")])
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    now = dt.datetime.now(UTC) - dt.timedelta(days=1)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

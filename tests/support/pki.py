@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+from scanner.compat import UTC
+
+NOW = dt.datetime.now(UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 
 

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
+from scanner.compat import UTC
+
 ROOT = Path(__file__).resolve().parents[2]
 PQ_SERVER = ROOT / "sample-targets" / "tls" / "pq_server.py"
 
@@ -46,7 +48,7 @@ def server_certificate(
 ) -> tuple[Path, Path]:
     """A self-signed server certificate and its key, written as PEM files (cert, key)."""
     key = key or ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    now = dt.datetime.now(UTC) - dt.timedelta(days=1)
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns]
     names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])

@@ -32,6 +32,7 @@ from scanner.inventory.model import (
     Relation,
     freeze,
 )
+from scanner.plurals import noun, plural
 
 COLLECTOR = "files"
 
@@ -220,7 +221,11 @@ class CryptoMaterialHandler:
     def _parse_pem(self, found: _Findings, data: bytes, context: CollectContext) -> None:
         split = pem.split(data)
         if split.truncated:
-            found.error(f"{len(split.truncated)} PEM block(s) are truncated (BEGIN without a matching END)")
+            truncated = len(split.truncated)
+            found.error(
+                f"{plural(truncated, 'PEM block')} {noun(truncated, 'is', 'are')} truncated "
+                "(BEGIN without a matching END)"
+            )
         line, counted_to = 1, 0
         for index, block_at in enumerate(split.blocks, start=1):
             label = block_at.label
@@ -471,7 +476,7 @@ class CryptoMaterialHandler:
                 found.add_lenient_certificate(element, detail, exc)
             offset += length
         if count and offset < len(data):
-            found.error(f"DER certificate is followed by {len(data) - offset} bytes of trailing data")
+            found.error(f"DER certificate is followed by {plural(len(data) - offset, 'byte')} of trailing data")
         return count > 0
 
     def _certificate_pair(self, found: _Findings, data: bytes) -> bool:
@@ -541,8 +546,9 @@ class CryptoMaterialHandler:
             except ValueError as exc:
                 found.add_lenient_certificate(cert_der, detail, exc)
         return (
-            f"inventoried as a locked container ({len(locked.shrouded_keys)} locked key(s), "
-            f"{len(locked.certificates)} certificate(s) in clear, {locked.encrypted_parts} encrypted part(s) unread)"
+            f"inventoried as a locked container ({plural(len(locked.shrouded_keys), 'locked key')}, "
+            f"{plural(len(locked.certificates), 'certificate')} in clear, "
+            f"{plural(locked.encrypted_parts, 'encrypted part')} unread)"
         )
 
 

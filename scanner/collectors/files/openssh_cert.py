@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import SSHCertificate, SSHCertificateType
 
+from scanner.compat import UTC
 from scanner.inventory import crypto_assets
 from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
 

@@ -98,7 +98,7 @@ async def _bounded(probe: _Probe, timeout: float, gate: asyncio.Semaphore, conte
         context.progress.target_started("ssh", target)
         try:
             await asyncio.wait_for(_probe(probe), timeout)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # one class on 3.11+, two on 3.10
             step = "host keys" if probe.server else "identification and KEXINIT"
             probe.error = f"no answer within {timeout:g} s (--timeout) while reading the {step}"
         except kexinit.SshProtocolError as exc:

@@ -17,6 +17,7 @@ from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
+from scanner.plurals import noun, plural
 
 DAY = timedelta(seconds=86400)
 # notAfter is the last instant of validity: a lifetime counts that second too
@@ -29,8 +30,8 @@ def _duration(delta: timedelta) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+            return plural(count, unit)
+    return f"{seconds:g} {noun(seconds, 'second')}"
 
 
 def lifetime(props: Mapping[str, Any]) -> timedelta | None:
@@ -145,8 +146,9 @@ def certificate_validity_too_long(
         # over by a fraction of a day still counts as a day more (BR 6.3.2)
         days = -(-length // DAY)
         yield Hit(
-            f"certificate {_name(props)} is valid for {days} days ({int(length.total_seconds())} s, notBefore "
-            f"through notAfter inclusive); rotation policy allows at most {maximum} days ({maximum * 86400} s)",
+            f"certificate {_name(props)} is valid for {plural(days, 'day')} ({int(length.total_seconds())} s, "
+            f"notBefore through notAfter inclusive); rotation policy allows at most {plural(maximum, 'day')} "
+            f"({maximum * 86400} s)",
             {
                 "validity_days": days,
                 "validity_seconds": int(length.total_seconds()),

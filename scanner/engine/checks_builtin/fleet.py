@@ -14,6 +14,7 @@ from scanner.engine.checks import EvalContext, Hit, accepts
 from scanner.engine.checks_builtin.graph import _label
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
+from scanner.plurals import plural
 
 
 def _scopes(asset: Asset, name: str) -> list[str]:
@@ -75,7 +76,7 @@ def trust_anchor_inconsistent(
         return
     subject = asset.properties.get("subject") or asset.id
     yield Hit(
-        f"trust anchor {subject} is trusted on {len(present)} scope(s) and missing on {len(missing)}:"
+        f"trust anchor {subject} is trusted on {plural(len(present), 'scope')} and missing on {len(missing)}:"
         f" present on {', '.join(present)}; missing on {', '.join(missing)}",
         {"present_on": present, "missing_on": missing},
     )

@@ -14,6 +14,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset
+from scanner.plurals import plural
 
 # SP 800-57 Pt1 5.2: one key, one function. Usage flags grouped by the function they serve.
 _DEFAULT_FUNCTIONS: Mapping[str, Sequence[str]] = {
@@ -100,7 +101,7 @@ def key_past_end_date(
     if end is None or end >= context.as_of_date:
         return
     yield Hit(
-        f"{_name(props)} passed its end date {end} ({(context.as_of_date - end).days} days before "
+        f"{_name(props)} passed its end date {end} ({plural((context.as_of_date - end).days, 'day')} before "
         f"{context.as_of_date}) and is still on the token",
         {**_place(props), "end_date": props.get("end_date")},
     )
@@ -132,8 +133,8 @@ def key_cryptoperiod_exceeded(
     if age <= days:
         return
     yield Hit(
-        f"{_name(props)} was started on {start}, {age} days before {context.as_of_date}; "
-        f"the cryptoperiod for a {kind.replace('-', ' ')} key is {days} days",
+        f"{_name(props)} was started on {start}, {plural(age, 'day')} before {context.as_of_date}; "
+        f"the cryptoperiod for a {kind.replace('-', ' ')} key is {plural(days, 'day')}",
         {
             **_place(props),
             "start_date": props.get("start_date"),

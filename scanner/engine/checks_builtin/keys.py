@@ -10,6 +10,7 @@ from scanner.engine.checks import EvalContext, Hit, accepts, parse_day, schedule
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
+from scanner.plurals import plural
 
 
 def _describe(props: Mapping[str, Any]) -> str:
@@ -341,8 +342,8 @@ def key_rotation_overdue(
     age = (context.as_of_date - first).days
     if age > max_days:
         yield Hit(
-            f"{_describe(props)} has been in use since {first} ({age} days on {context.as_of_date}); "
-            f"rotation is due every {max_days} days",
+            f"{_describe(props)} has been in use since {first} ({plural(age, 'day')} on {context.as_of_date}); "
+            f"rotation is due every {plural(max_days, 'day')}",
             {"in_use_since": first.isoformat(), "age_days": age, "max_days": max_days, **_key_evidence(props)},
             deadline=(first + timedelta(days=max_days)).isoformat(),
         )

@@ -20,6 +20,7 @@ from scanner.engine.checks_builtin.tls import endpoint_name
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, RelationType
+from scanner.plurals import plural
 
 
 class ProfileError(RuntimeError):
@@ -144,7 +145,7 @@ def _certificate_deviations(
         if lifespan and days is not None and int(days) > int(lifespan):
             yield (
                 "maximum_certificate_lifespan",
-                f"presents a certificate valid for {days} days (profile: at most {lifespan})",
+                f"presents a certificate valid for {plural(days, 'day')} (profile: at most {lifespan})",
                 days,
             )
 

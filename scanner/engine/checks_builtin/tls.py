@@ -15,6 +15,7 @@ from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, Severity
+from scanner.plurals import noun
 
 _VERSION_LABELS = {
     "SSLv2": "SSL 2.0",
@@ -83,7 +84,7 @@ def weak_cipher_suites(
         if suites:
             yield Hit(
                 f"{endpoint_name(props)} accepts {len(suites)} {weakness.upper() if len(weakness) <= 4 else weakness} "
-                f"cipher suite{'s' if len(suites) > 1 else ''}: {', '.join(suites)}",
+                f"{noun(len(suites), 'cipher suite')}: {', '.join(suites)}",
                 {"weakness": weakness, "cipher_suites": suites},
                 severity=Severity.CRITICAL if weakness in critical else None,
                 discriminator=weakness,

@@ -163,7 +163,7 @@ def test_pkcs12_by_openssl_with_password_file(tmp_path: Path) -> None:
     assert file_props["mac_algorithm"] == "sha256" and file_props["encrypted_parts"] == 1
     [error] = locked.errors
     assert error.target == str(out) and "password-protected" in error.message and PASSWORD not in error.message
-    assert "locked container (1 locked key(s), 0 certificate(s) in clear, 1 encrypted part(s) unread)" in error.message
+    assert "locked container (1 locked key, 0 certificates in clear, 1 encrypted part unread)" in error.message
 
     opened = collect(out, passwords=(PASSWORD,))
     [key_asset] = only(opened, AssetType.KEY)

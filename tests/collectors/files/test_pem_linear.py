@@ -93,7 +93,7 @@ def test_whole_handler_on_repeated_begin_lines(tmp_path: Path) -> None:
     assert ratio < MAX_RATIO
     parsed = handler.parse(FileSource(tmp_path / "hostile.pem", small), CollectContext())
     [error] = parsed.observations
-    assert f"{SIZE // 18} PEM block(s) are truncated" in error.message  # type: ignore[union-attr]
+    assert f"{SIZE // 18} PEM blocks are truncated" in error.message  # type: ignore[union-attr]
 
 
 def test_split_finds_the_blocks_a_reader_sees() -> None:

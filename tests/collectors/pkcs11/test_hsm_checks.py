@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext, Hit
 from scanner.engine.checks_builtin import hsm
 from scanner.engine.rules import discover_packs
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, freeze
 
-AS_OF = EvalContext(as_of=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+AS_OF = EvalContext(as_of=dt.datetime(2026, 11, 1, tzinfo=UTC))
 
 
 def params(rule_id: str) -> Mapping[str, Any]:

@@ -139,7 +139,9 @@ def test_refused_port_and_unresolvable_name_are_errors(lab: Lab) -> None:
 
 
 def test_pqc_severity_rises_with_the_as_of_date(lab: Lab) -> None:
-    from datetime import UTC, datetime
+    from datetime import datetime
+
+    from scanner.compat import UTC
 
     packs = select_packs(discover_packs(), ["nist-sp800-52r2"])
     severities = []
