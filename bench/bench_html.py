@@ -18,8 +18,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from scanner.compat import UTC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -22,7 +22,7 @@ import sysconfig
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from scanner.collectors.base import CollectContext, Target
 from scanner.collectors.files.collector import FileCollector
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.collectors.package_data import package_data_reason
+from scanner.compat import UTC
 from scanner.engine.checks import EvalContext
 from scanner.engine.evaluate import RuleEngine
 from scanner.engine.rules import discover_packs, select_packs

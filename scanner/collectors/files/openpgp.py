@@ -20,7 +20,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files.handler import FileSource, ParsedFile
+from scanner.compat import UTC
 from scanner.inventory import crypto_assets, lenient
 from scanner.inventory.model import Asset, AssetType, CollectionError, Relation, freeze
 
