@@ -129,6 +129,7 @@ class TlsCollector:
     def _scan(self, endpoints: list[Endpoint], context: CollectContext) -> Iterator[Observation]:
         from scanner.collectors.tls import sslyze_pool
 
+        sslyze_pool.warm_up()
         timeout = float(context.timeout)
         target_deadline = target_deadline_seconds(context)
         concurrency = max(1, int(context.options.get("concurrency", 10)))

@@ -61,6 +61,15 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def warm_up() -> None:
+    """Start the fork server now: it imports sslyze (about a second of CPU) while the caller
+    checks reachability and runs its own probes, instead of before the first worker can start."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _stop(process: BaseProcess) -> None:
     if process.is_alive():
         process.kill()
