@@ -38,9 +38,9 @@ _FALLBACK_SCSV = 0x5600
 _HEARTBEAT = 0x000F
 _EMS = 0x0017
 _DEFLATE = 1
-# RFC 6520: a request whose 16381-byte payload fills its record, leaving no room for the 16 bytes
-# of padding the RFC requires, then a well-formed small one (sslyze's payload, after Mozilla's test)
-_ECHO = b"\x01" * 10
+_ECHO = b"\x01" * 10  # a piece of the heartbeat payload, as it would come back
+# a server that sends more than this before its ServerHelloDone is not one to read on
+_MAX_FLIGHT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +107,14 @@ def probe(
 
 def rsa_key_transport(
     address: tuple[str, int], server_name: str | None, highest: int, timeout: float, deadline: float
-) -> bool | None:
+) -> bool:
     """Whether the server accepts an RSA key transport suite, at the version sslyze's ROBOT test
     uses (the highest, TLS 1.2 for a TLS 1.3 server): without one ROBOT has nothing to test, and
-    sslyze answers NOT_VULNERABLE_RSA_NOT_SUPPORTED. None: no answer (sslyze's ROBOT decides)."""
+    sslyze answers NOT_VULNERABLE_RSA_NOT_SUPPORTED. One attempt: hello.ProbeError when unanswered."""
     version = min(highest, 0x0303)
     suites = [c for c, n in knowledge.tls_cipher_suites().items() if n.startswith("TLS_RSA_") and "_PSK_" not in n]
     message = hello.client_hello(server_name, versions=[version], cipher_suites=[*suites, 0x00FF], groups=LEGACY_GROUPS)
-    try:
-        reply, _ = hello.ask(address, message, timeout, deadline)
-    except hello.ProbeError:
-        return None
+    reply, _ = hello.ask(address, message, timeout, deadline, attempts=1)
     return reply.kind == "server_hello" and reply.version == version and reply.cipher_suite in suites
 
 
@@ -158,6 +155,8 @@ def _heartbleed(
         groups=LEGACY_GROUPS,
         extra_extensions=hello.extension(_HEARTBEAT, b"\x01"),
     )
+    # RFC 6520: a request whose 16381-byte payload fills its record, leaving no room for the 16 bytes
+    # of padding the RFC requires, then a well-formed small one (sslyze's payload, after Mozilla's test)
     record_version = struct.pack("!H", version)
     payload = b"\x01" + struct.pack("!H", 16381) + b"\x01" * 16381
     small = b"\x01" + struct.pack("!H", 3) + b"\x01\x00\x00"
@@ -201,7 +200,7 @@ def _heartbeat_echoed(sock: socket.socket, end: float) -> bool:
         if done:
             break
         chunk = _recv(sock, end)
-        if not chunk:
+        if not chunk or len(data) > _MAX_FLIGHT:
             return False
         data += chunk
     if _ECHO in data[offset:]:

@@ -19,7 +19,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from scanner.collectors.tls import deadline
+from scanner.collectors.tls import deadline, hello
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 
 _WATCH_INTERVAL = 0.05
@@ -65,10 +65,6 @@ def main(
     from scanner.collectors.tls import features_probe, sslyze_scan
 
     own_features = highest is not None and enumeration == "keysweep"
-    robot = True
-    if own_features and highest is not None:
-        end = target_deadline if target_deadline is not None else time.monotonic() + 3 * timeout
-        robot = features_probe.rsa_key_transport((ip, port), host, highest, timeout, end) is not False
     ledger = deadline.ConnectionLedger()
     _install_sockets(timeout, ledger)
     _poll_faster()
@@ -96,6 +92,21 @@ def main(
                 )
             time.sleep(_WATCH_INTERVAL)
 
+    robot = True
+    if own_features and highest is not None:
+        end = target_deadline if target_deadline is not None else time.monotonic() + timeout
+        try:
+            robot = features_probe.rsa_key_transport((ip, port), host, highest, timeout, end)
+        except hello.ProbeError as exc:
+            if "before the timeout" in str(exc):  # silent now: as a stall in the connectivity test
+                reply(
+                    (
+                        "stalled",
+                        f"the server stopped answering: nothing for {timeout:g}s during the connectivity test "
+                        f"(timeout {timeout:g}s)",
+                    )
+                )
+            # any other failure: sslyze's ROBOT test decides
     threading.Thread(target=watch, daemon=True).start()
     try:
         outcome = sslyze_scan.scan_one(

@@ -10,6 +10,8 @@ import socket
 import struct
 import time
 
+import pytest
+
 from scanner.collectors.tls import features_probe, hello, sslyze_scan
 from scanner.collectors.tls.collector import check_reachable
 from scanner.collectors.tls.models import Endpoint
@@ -47,7 +49,8 @@ def test_robot_is_left_out_only_without_rsa_key_transport(lab: Lab) -> None:
     # nginx with an ECDSA certificate: no RSA key transport; the TLS 1.0 server has every suite
     assert features_probe.rsa_key_transport(_address(lab.modern), "localhost", 0x0304, TIMEOUT, deadline) is False
     assert features_probe.rsa_key_transport(_address(lab.legacy), "localhost", 0x0301, TIMEOUT, deadline) is True
-    assert features_probe.rsa_key_transport(_address(lab.silent), "localhost", 0x0303, 0.3, deadline) is None
+    with pytest.raises(hello.ProbeError, match="before the timeout"):
+        features_probe.rsa_key_transport(_address(lab.silent), "localhost", 0x0303, 0.3, deadline)
     full = sslyze_scan.commands_for("keysweep")
     lean = sslyze_scan.commands_for("keysweep", own_features=True, robot=False)
     assert full - lean == sslyze_scan.SERVER_HELLO_COMMANDS | {sslyze_scan.ScanCommand.ROBOT}
