@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import sys
 import time
 
 import pytest
@@ -153,3 +154,40 @@ def test_hello_offers_what_the_probe_reads() -> None:
     assert b"\x02\x01\x00" in message and b"\x00\x0f\x00\x01\x01" in message
     reply = hello.parse_server_hello(_server_hello(0x0303, message, compression=1, extensions=[0x0017])[9:-4])
     assert (reply.compression, reply.extensions, reply.cipher_suite) == (1, (0x0017,), 0xC02F)
+
+
+def test_the_worker_leaves_out_what_keysweep_answers(lab: Lab) -> None:
+    from scanner.collectors.tls import sslyze_pool
+
+    modern = Endpoint("127.0.0.1", lab.modern.port)
+    legacy = Endpoint("127.0.0.1", lab.legacy.port)
+    jobs = [(e, "127.0.0.1", time.monotonic() + 60) for e in (modern, legacy)]
+    lean = dict(
+        sslyze_pool.scan(
+            jobs,
+            timeout=TIMEOUT,
+            concurrency=2,
+            connections_per_server=5,
+            own_features={modern: 0x0304, legacy: 0x0301},
+        )
+    )
+    full = dict(sslyze_pool.scan(jobs[:1], timeout=TIMEOUT, concurrency=1, connections_per_server=5))
+    answered_here = {"compression", "extended_master_secret", "fallback_scsv", "heartbleed"}
+    for outcome in (*lean.values(), *full.values()):
+        assert outcome.fatal is None and outcome.errors == (), outcome
+    assert not answered_here & set(lean[modern].properties) and not answered_here & set(lean[legacy].properties)
+    assert answered_here <= set(full[modern].properties)
+    # ROBOT: not run against the ECDSA server, run against the one with RSA key transport
+    assert lean[modern].properties["robot"] == full[modern].properties["robot"] == "NOT_VULNERABLE_RSA_NOT_SUPPORTED"
+    assert lean[legacy].properties["robot"] != "NOT_VULNERABLE_RSA_NOT_SUPPORTED"
+
+
+def test_the_fork_server_loads_what_the_main_script_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from scanner.collectors.tls import sslyze_pool
+
+    script = types.ModuleType("__main__")
+    exec("import sys\nfrom scanner.cli import main\n", script.__dict__)  # keysweep's entry point
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert sslyze_pool._main_imports() == ["scanner.cli", "sys"]
