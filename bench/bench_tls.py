@@ -7,8 +7,9 @@ same run, `keysweep scan --tls ...` (which adds the post-quantum, groups and sig
 probes, chain validation, the graph and the rules) and `python -m sslyze` with the equivalent scan
 commands (its elliptic-curves scan for keysweep's groups probe), both writing a JSON report, and
 keysweep with --tls-enumeration sslyze. Prints each wall time, the medians, the ratios and the CPU
-time per endpoint (all descendants: this process becomes a child subreaper so that keysweep's fork
-server and workers are counted). Target (issue 12): keysweep at most 0.4x the sslyze CLI.
+time per endpoint and its ratio (all descendants: this process becomes a child subreaper so that
+keysweep's fork server and workers are counted; on a shared machine CPU time is the steadier
+figure). Target (issue 12): keysweep at most 0.4x the sslyze CLI.
 
     .venv/bin/python bench/bench_tls.py [--rounds 3]
 """
@@ -121,11 +122,13 @@ def main() -> None:
                 server.stop()
     print(f"endpoints: {len(targets)} (30 loopback nginx TLS 1.2/1.3, 10 openssl s_server TLS 1.0 only)")
     reference = statistics.median(times["sslyze"])
+    reference_cpu = statistics.median(cpu["sslyze"])
     for name in runs:
         wall, used = statistics.median(times[name]), statistics.median(cpu[name])
         print(
             f"{name:32s} median wall {wall:6.2f}s  ratio to sslyze {wall / reference:.2f}  "
-            f"CPU {used:6.2f}s ({1000 * used / len(targets):.0f} ms per endpoint)"
+            f"CPU {used:6.2f}s ({1000 * used / len(targets):.0f} ms per endpoint, "
+            f"ratio {used / reference_cpu:.2f})"
         )
     print(
         "target: keysweep at most 0.40x the sslyze CLI (issue 12); sslyze runs "

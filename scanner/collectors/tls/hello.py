@@ -73,6 +73,8 @@ class ServerReply:
     cipher_suite: int | None = None
     group: int | None = None  # key_share group (ServerHello) or selected_group (HelloRetryRequest)
     alert: int | None = None
+    compression: int = 0  # the compression method chosen (0: none)
+    extensions: tuple[int, ...] = ()  # the extension types of the ServerHello, in its order
 
     @property
     def version_name(self) -> str | None:
@@ -99,6 +101,11 @@ def _extension(kind: int, body: bytes) -> bytes:
     return struct.pack("!H", kind) + _u16(body)
 
 
+def extension(kind: int, body: bytes = b"") -> bytes:
+    """One encoded ClientHello extension, for ``client_hello(extra_extensions=...)``."""
+    return _extension(kind, body)
+
+
 def client_hello(
     server_name: str | None,
     *,
@@ -107,8 +114,12 @@ def client_hello(
     groups: Sequence[int],
     key_shares: Sequence[tuple[int, bytes]] = (),
     signature_schemes: Sequence[int] = SIGNATURE_SCHEMES,
+    compression_methods: bytes = b"\x00",
+    extra_extensions: bytes = b"",
 ) -> bytes:
-    """One TLS record holding a ClientHello; TLS 1.3 extensions only when 1.3 is offered."""
+    """One TLS record holding a ClientHello; TLS 1.3 extensions only when 1.3 is offered.
+
+    ``extra_extensions``: encoded extensions appended as they are (see ``extension``)."""
     extensions = b""
     if server_name and not _is_ip(server_name):
         name = server_name.rstrip(".").encode("idna")
@@ -122,13 +133,14 @@ def client_hello(
         extensions += _extension(0x002D, _u8(b"\x01"))  # psk_dhe_ke
         shares = b"".join(struct.pack("!H", g) + _u16(k) for g, k in key_shares)
         extensions += _extension(0x0033, _u16(shares))
+    extensions += extra_extensions
     legacy_version = min(max(versions), 0x0303)
     body = (
         struct.pack("!H", legacy_version)
         + os.urandom(32)
         + _u8(os.urandom(32))  # a legacy session id, as middlebox-compatible clients send
         + _u16(_codes(cipher_suites))
-        + _u8(b"\x00")
+        + _u8(compression_methods)
         + _u16(extensions)
     )
     handshake = b"\x01" + struct.pack("!I", len(body))[1:] + body
@@ -292,8 +304,10 @@ def parse_server_hello(body: bytes) -> ServerReply:
         offset = 34
         offset += 1 + body[offset]  # session id
         suite = struct.unpack("!H", body[offset : offset + 2])[0]
+        compression = body[offset + 2]
         offset += 3  # cipher suite + compression method
         version, group = legacy_version, None
+        extensions: list[int] = []
         if offset + 2 <= len(body):
             end = offset + 2 + struct.unpack("!H", body[offset : offset + 2])[0]
             offset += 2
@@ -301,6 +315,7 @@ def parse_server_hello(body: bytes) -> ServerReply:
                 kind, size = struct.unpack("!HH", body[offset : offset + 4])
                 value = body[offset + 4 : offset + 4 + size]
                 offset += 4 + size
+                extensions.append(kind)
                 if kind == 0x002B and size >= 2:
                     version = struct.unpack("!H", value[:2])[0]
                 elif kind == 0x0033 and size >= 2:
@@ -308,7 +323,9 @@ def parse_server_hello(body: bytes) -> ServerReply:
     except (struct.error, IndexError):
         raise ProbeError("malformed ServerHello") from None
     kind = "hello_retry_request" if random == HRR_RANDOM else "server_hello"
-    return ServerReply(kind, version=version, cipher_suite=suite, group=group)
+    return ServerReply(
+        kind, version=version, cipher_suite=suite, group=group, compression=compression, extensions=tuple(extensions)
+    )
 
 
 def exchange(address: tuple[str, int], hello: bytes, deadline: float) -> ServerReply:

@@ -1,12 +1,13 @@
 """keysweep's own first-flight probes of one endpoint, run beside sslyze: post-quantum groups,
-classical groups (TLS 1.3 finite-field ones included) and signature schemes."""
+classical groups (TLS 1.3 finite-field ones included), signature schemes, and with keysweep's
+enumeration the versions and suites and the facts a ServerHello tells (features_probe)."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
 
-from scanner.collectors.tls import groups_probe, hello, pq_probe, sigalgs_probe, suites_probe
+from scanner.collectors.tls import features_probe, groups_probe, hello, pq_probe, sigalgs_probe, suites_probe
 from scanner.collectors.tls.models import Reachability
 
 _CODES = {name: code for code, name in hello.VERSION_NAMES.items()}
@@ -18,6 +19,7 @@ class ProbeResults:
     groups: groups_probe.GroupsResult | None = None
     signatures: tuple[sigalgs_probe.SignatureResult, ...] = ()
     suites: suites_probe.SuitesResult | None = None  # None: sslyze enumerated the suites
+    features: features_probe.FeaturesResult | None = None  # None: sslyze's commands answered
 
 
 def run_probes(
@@ -30,12 +32,23 @@ def run_probes(
     """Every probe of one endpoint, each exchange within ``timeout``, all by ``deadline``; once
     ``given_up`` is set, the probes left end at their next exchange."""
     hello.GIVEN_UP.set(given_up)
-    suites = None
+    address = (reach.ip or "", reach.endpoint.port)
+    suites = features = None
     if enumerate_suites:
-        suites = suites_probe.enumerate_all(
-            (reach.ip or "", reach.endpoint.port), reach.endpoint.host, timeout, deadline
-        )
-    return replace(_feature_probes(reach, timeout, deadline), suites=suites)
+        suites = suites_probe.enumerate_all(address, reach.endpoint.host, timeout, deadline)
+        if owns_features(reach, enumerate_suites):
+            highest = _CODES[reach.version or ""]
+            features = features_probe.probe(address, reach.endpoint.host, highest, timeout, deadline)
+    return replace(_feature_probes(reach, timeout, deadline), suites=suites, features=features)
+
+
+def owns_features(reach: Reachability, enumerate_suites: bool) -> bool:
+    """Whether features_probe stands for sslyze's compression, EMS, fallback and Heartbleed commands."""
+    return enumerate_suites and features_probe.applies(_CODES.get(reach.version or ""))
+
+
+def highest_version(reach: Reachability) -> int | None:
+    return _CODES.get(reach.version or "")
 
 
 def _feature_probes(reach: Reachability, timeout: float, deadline: float) -> ProbeResults:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -55,12 +56,31 @@ SCAN_COMMANDS = frozenset(
 # keysweep's own enumeration (suites_probe) leaves sslyze SSL 2.0 alone; --tls-enumeration sslyze
 # gives it every version again, and its elliptic-curves scan, for comparison
 ENUMERATION_COMMANDS = frozenset(CIPHER_SUITE_COMMANDS) - {ScanCommand.SSL_2_0_CIPHER_SUITES}
+# what keysweep's features_probe reads from ServerHellos instead, when it probes the endpoint
+SERVER_HELLO_COMMANDS = frozenset(
+    {
+        ScanCommand.TLS_COMPRESSION,
+        ScanCommand.TLS_EXTENDED_MASTER_SECRET,
+        ScanCommand.TLS_FALLBACK_SCSV,
+        ScanCommand.HEARTBLEED,
+    }
+)
+# sslyze's ROBOT result when the server accepts no RSA key transport suite
+ROBOT_RSA_NOT_SUPPORTED = "NOT_VULNERABLE_RSA_NOT_SUPPORTED"
 
 
-def commands_for(enumeration: str) -> frozenset[ScanCommand]:
+def commands_for(enumeration: str, *, own_features: bool = False, robot: bool = True) -> frozenset[ScanCommand]:
+    """sslyze's commands for one endpoint: all of them with ``--tls-enumeration sslyze``;
+    otherwise those keysweep's own hellos do not answer (``own_features``: features_probe runs;
+    ``robot``: False when the server accepts no RSA key transport suite)."""
     if enumeration == "sslyze":
         return SCAN_COMMANDS | {ScanCommand.ELLIPTIC_CURVES}
-    return SCAN_COMMANDS - ENUMERATION_COMMANDS
+    commands = SCAN_COMMANDS - ENUMERATION_COMMANDS
+    if own_features:
+        commands -= SERVER_HELLO_COMMANDS
+    if not robot:
+        commands -= {ScanCommand.ROBOT}
+    return commands
 
 
 class _Observer(ScannerObserver):
@@ -91,9 +111,12 @@ def scan_one(
     timeout: float,
     connections_per_server: int,
     enumeration: str = "keysweep",
+    own_features: bool = False,
+    robot: bool = True,
     on_connectivity: Callable[[], None] = lambda: None,
 ) -> SslyzeOutcome:
     """sslyze's scan commands on one endpoint (in the worker process: see sslyze_worker)."""
+    commands = commands_for(enumeration, own_features=own_features, robot=robot)
     # sslyze's bundled trust stores hold a root with a negative serial number; not the user's problem
     warnings.filterwarnings("ignore", message="Parsed a serial number which wasn't positive", module="sslyze")
     try:
@@ -105,7 +128,7 @@ def scan_one(
             network_max_retries=2,
         )
         request = ServerScanRequest(
-            server_location=location, network_configuration=network, scan_commands=set(commands_for(enumeration))
+            server_location=location, network_configuration=network, scan_commands=set(commands)
         )
     except Exception as exc:  # e.g. a name sslyze cannot IDNA-encode: this endpoint only
         return SslyzeOutcome(fatal=f"sslyze cannot scan this endpoint: {type(exc).__name__}: {exc}")
@@ -117,7 +140,10 @@ def scan_one(
     scanner.queue_scans([request])
     for result in scanner.get_results():
         try:
-            return outcome(result, commands_for(enumeration))
+            found = outcome(result, commands)
+            if robot or found.fatal is not None:
+                return found
+            return replace(found, properties={**found.properties, "robot": ROBOT_RSA_NOT_SUPPORTED})
         except Exception as exc:  # an sslyze result of a shape this code did not expect
             return SslyzeOutcome(fatal=f"cannot read sslyze's result: {type(exc).__name__}: {exc}")
     return SslyzeOutcome(fatal="sslyze returned no result")

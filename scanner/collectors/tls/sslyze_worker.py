@@ -19,10 +19,11 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from scanner.collectors.tls import deadline
+from scanner.collectors.tls import deadline, hello
 from scanner.collectors.tls.models import Endpoint, SslyzeOutcome
 
 _WATCH_INTERVAL = 0.05
+_POLL = 0.02
 
 
 def _install_sockets(timeout: float, ledger: deadline.ConnectionLedger) -> None:
@@ -35,15 +36,38 @@ def _install_sockets(timeout: float, ledger: deadline.ConnectionLedger) -> None:
     tls_connection._open_socket_for_direct_connection = open_socket
 
 
-def main(
-    conn: Connection, host: str, port: int, ip: str, timeout: float, connections_per_server: int, enumeration: str
-) -> None:
-    """Scan, send ("done", outcome) or ("stalled", message) through ``conn``, and exit."""
-    # imported here: the fork server has it loaded already, and the scanning process never needs it
-    from scanner.collectors.tls import sslyze_scan
+def _poll_faster() -> None:
+    """sslyze's scanner thread looks for finished jobs every 0.2 s: each endpoint's scan (one per
+    worker here) would end up to 0.2 s after its last job, its worker slot idle meanwhile."""
+    from sslyze.scanner import _mass_scanner
 
+    if hasattr(_mass_scanner, "sleep"):
+        _mass_scanner.sleep = lambda _seconds: time.sleep(_POLL)
+
+
+def main(
+    conn: Connection,
+    host: str,
+    port: int,
+    ip: str,
+    timeout: float,
+    connections_per_server: int,
+    enumeration: str,
+    highest: int | None = None,
+    target_deadline: float | None = None,
+) -> None:
+    """Scan, send ("done", outcome) or ("stalled", message) through ``conn``, and exit.
+
+    ``highest``: the version the server chose in the reachability check, when keysweep's own
+    probes (features_probe) answer the ServerHello facts; then ROBOT runs only if the server
+    accepts an RSA key transport suite."""
+    # imported here: the fork server has it loaded already, and the scanning process never needs it
+    from scanner.collectors.tls import features_probe, sslyze_scan
+
+    own_features = highest is not None and enumeration == "keysweep"
     ledger = deadline.ConnectionLedger()
     _install_sockets(timeout, ledger)
+    _poll_faster()
     connected = threading.Event()
     sent = threading.Lock()
 
@@ -68,6 +92,21 @@ def main(
                 )
             time.sleep(_WATCH_INTERVAL)
 
+    robot = True
+    if own_features and highest is not None:
+        end = target_deadline if target_deadline is not None else time.monotonic() + timeout
+        try:
+            robot = features_probe.rsa_key_transport((ip, port), host, highest, timeout, end)
+        except hello.ProbeError as exc:
+            if "before the timeout" in str(exc):  # silent now: as a stall in the connectivity test
+                reply(
+                    (
+                        "stalled",
+                        f"the server stopped answering: nothing for {timeout:g}s during the connectivity test "
+                        f"(timeout {timeout:g}s)",
+                    )
+                )
+            # any other failure: sslyze's ROBOT test decides
     threading.Thread(target=watch, daemon=True).start()
     try:
         outcome = sslyze_scan.scan_one(
@@ -76,6 +115,8 @@ def main(
             timeout=timeout,
             connections_per_server=connections_per_server,
             enumeration=enumeration,
+            own_features=own_features,
+            robot=robot,
             on_connectivity=connected.set,
         )
     except Exception as exc:  # a bug in sslyze or here: this endpoint's error, never the scan's

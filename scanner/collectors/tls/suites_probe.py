@@ -22,7 +22,7 @@ VERSIONS = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)
 # OpenSSL's default order first (X25519, P-256, X448, P-521, P-384), so that the curve a server
 # picks for each suite is the one common clients get; then every other curve and ffdhe group
 _PREFERRED = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018)
-_LEGACY_GROUPS = (
+LEGACY_GROUPS = (
     *_PREFERRED,
     *(c for c in groups_probe.LEGACY_CURVES if c not in _PREFERRED),
     *(0x0100, 0x0101, 0x0102, 0x0103, 0x0104),
@@ -87,7 +87,7 @@ def enumerate_version(
                 server_name,
                 versions=[version],
                 cipher_suites=[*remaining, 0x00FF],
-                groups=_LEGACY_GROUPS,
+                groups=LEGACY_GROUPS,
             )
         try:
             reply, flight = hello.ask(address, message, timeout, deadline, flight=not tls13)
