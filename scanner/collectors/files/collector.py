@@ -511,10 +511,10 @@ def _under(path: str, root: str) -> bool:
 
 
 def _unreadable(path: str, exc: OSError) -> str:
-    reason = exc.strerror or type(exc).__name__
+    message = f"cannot read file: {exc.strerror or type(exc).__name__}"
     if os.path.islink(path):  # a dangling link, a loop: say where it leads
         try:
-            return f"symbolic link to {os.readlink(path)!r} cannot be followed: {reason}"
+            return f"{message} (a symbolic link to {os.readlink(path)!r})"
         except OSError:
             pass
-    return f"cannot read file: {reason}"
+    return message

@@ -148,7 +148,7 @@ def test_dangling_links_and_loops_are_errors_naming_them(tmp_path: Path) -> None
     errors = {e.target: e.message for e in graph.errors}
     assert set(errors) == {str(tmp_path / n) for n in ("dangling.pem", "loop-a", "loop-b")}
     assert errors[str(tmp_path / "dangling.pem")] == (
-        f"symbolic link to '{tmp_path / 'gone.pem'}' cannot be followed: No such file or directory"
+        f"cannot read file: No such file or directory (a symbolic link to '{tmp_path / 'gone.pem'}')"
     )
     assert "Too many levels of symbolic links" in errors[str(tmp_path / "loop-a")]
     assert (graph.sweep.examined, graph.sweep.recognised, graph.sweep.failed) == (4, 1, 3)
