@@ -20,10 +20,10 @@ from typing import ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
-from scanner.collectors.files import access, cache
+from scanner.collectors.files import access, cache, pool
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.collectors.package_data import package_data_reason
-from scanner.inventory import trust
+from scanner.inventory import codec, trust
 from scanner.inventory.model import (
     Asset,
     AssetType,
@@ -41,6 +41,9 @@ _SNIFF_BYTES = 4096
 # directories that never hold keys worth a scan's time, and can hold millions of files
 # the most entries read from one CA directory a config names (Debian's /etc/ssl/certs holds ~300)
 MAX_CA_DIRECTORY_ENTRIES = 4096
+# the collect option with the number of worker processes (`keysweep scan --workers N`); unset: one per
+# usable core for a walk of at least pool.MIN_FILES files, else this process alone
+WORKERS_OPTION = "file_workers"
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
 
 
@@ -195,8 +198,7 @@ class FileCollector:
                 items.items_found(self.name, len(groups))
             # what configs name: files (read as that one file), a CA directory, or files in one
             follow: deque[tuple[tuple[str, ...] | Path, str]] = deque()
-            for group in groups:
-                result = self._collect_file(group, context, named_by_config=False)
+            for group, result in zip(groups, self._collect_walked(groups, context), strict=True):
                 yield from result.observations
                 # a file met again by another path (another --path, a config naming a link to it) is
                 # one file: its new path is a location, and it is counted once
@@ -291,6 +293,70 @@ class FileCollector:
             stack.extend(reversed(subdirs))
         for error in errors:
             yield error, os.path.realpath(error)
+
+    def _collect_walked(self, groups: Sequence[_Reached], context: CollectContext) -> Iterator[_FileResult]:
+        """The results of walked files in walk order: in this process, or read by a pool of workers."""
+        asked = context.options.get(WORKERS_OPTION)
+        workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
+        if workers <= 1:
+            for group in groups:
+                yield self._collect_file(group, context, named_by_config=False)
+            return
+        chunks: deque[tuple[Sequence[_Reached], dict[int, _Read]]] = deque()
+
+        def batches() -> Iterator[list[str]]:
+            # the parent answers from the cache; only the files to read go to the workers
+            for start in range(0, len(groups), pool.CHUNK):
+                chunk = groups[start : start + pool.CHUNK]
+                hits: dict[int, _Read] = {}
+                for i, group in enumerate(chunk):
+                    if (read := self._cached(group.path)) is not None:
+                        hits[i] = read
+                chunks.append((chunk, hits))
+                yield [group.path for i, group in enumerate(chunk) if i not in hits]
+
+        with pool.FilePool(lambda path: self._answer(path, context), workers) as files:
+            for answers in files.answers(batches()):
+                chunk, hits = chunks.popleft()
+                remaining = iter(answers)
+                for i, group in enumerate(chunk):
+                    read = hits[i] if i in hits else self._from_answer(group.path, next(remaining), context)
+                    yield self._finish(group, read, named_by_config=False, outside=False)
+
+    def _answer(self, path: str, context: CollectContext) -> pool.Answer:
+        """In a worker: one walked file read and parsed, as compact values (see pool.py)."""
+        read = self._read_parse(path, context, named_by_config=False)
+        if isinstance(read, _FileResult):
+            return ("done", pool.encode_error(read.observations), codec.encode(read.counts))
+        info, parsed = read
+        try:
+            value = cache.encode(parsed)
+        except (TypeError, ValueError):
+            return ("local",)  # a third-party handler's value that is not JSON: parsed in the parent
+        return ("parsed", pool.stat_fields(info), value)
+
+    def _from_answer(self, path: str, answer: pool.Answer, context: CollectContext) -> _Read:
+        """In the parent: a worker's answer as the read step's value, stored in the cache as a parse made here."""
+        if answer[0] == "done":
+            counts = codec.decode(answer[2])
+            observations = tuple(codec.decode(item) for item in answer[1])
+            return _FileResult(observations, counts=counts if isinstance(counts, SweepCounts) else _FAILED)
+        if answer[0] == "failed":
+            return self._error(path, str(answer[1]))
+        if answer[0] == "parsed":
+            info = os.stat_result(answer[1])
+            try:
+                parsed = cache.decode(answer[2])
+            except cache.CorruptCache:
+                pass  # never expected of a worker's own encoding: read again here
+            else:
+                if self._cache is not None:
+                    self._cache.store_encoded(path, info, answer[2])
+                return info, parsed
+        read = self._read_parse(path, context, named_by_config=False)
+        if self._cache is not None and not isinstance(read, _FileResult):
+            self._cache.store(path, *read)
+        return read
 
     def _collect_file(
         self, group: _Reached, context: CollectContext, *, named_by_config: bool, outside: bool = False
