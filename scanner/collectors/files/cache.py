@@ -3,7 +3,7 @@
 An entry is used only while the file's (device, inode, size, mtime_ns, ctime_ns) are those it was
 stored with and the parser version (keysweep, cryptography, the file handlers) is unchanged, so an
 unchanged file is neither read nor parsed again; a changed, new or removed file is noticed. Only the
-parse is kept: the file asset (mode, owner, who can read it) is built from a fresh ``fstat`` every
+parse is kept: the file asset (mode, owner, who can read it) is built from a fresh ``stat`` every
 scan, and rules always run again (the as-of date moves).
 
 Values are JSON (the observations codec), never pickle, each with a digest checked on read: a

@@ -1,7 +1,7 @@
 """The file collector: walks --path targets and hands each file to the handler that knows it.
 
 With ``--cache DIR`` a file unchanged since the last scan is neither read nor parsed: its parse
-comes from the cache (``cache.py``), and only the file asset is built again from a fresh fstat.
+comes from the cache (``cache.py``), and only the file asset is built again from a fresh stat.
 """
 
 from __future__ import annotations
