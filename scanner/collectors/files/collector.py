@@ -7,6 +7,7 @@ comes from the cache (``cache.py``), and only the file asset is built again from
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import pwd
 import stat
@@ -298,7 +299,7 @@ class FileCollector:
         """The results of walked files in walk order: in this process, or read by a pool of workers."""
         asked = context.options.get(WORKERS_OPTION)
         workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
-        if workers <= 1:
+        if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon process may not fork a pool
             for group in groups:
                 yield self._collect_file(group, context, named_by_config=False)
             return
