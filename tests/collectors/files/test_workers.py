@@ -179,3 +179,10 @@ def test_ctrl_c_during_a_parallel_sweep_exits_130_with_nothing_written(tmp_path:
     assert not (out / "r.json").exists() and [p.name for p in out.iterdir() if p.name.startswith("r.")] == []
     for pid in workers:  # no worker left behind
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_scan_toml_sets_the_workers(tmp_path: Path) -> None:
+    from scanner.scanconfig import load_scan_config
+
+    (tmp_path / "scan.toml").write_text("[scan]\nworkers = 3\n")
+    assert load_scan_config(tmp_path / "scan.toml")["file_workers"] == 3
