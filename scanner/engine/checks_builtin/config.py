@@ -15,7 +15,7 @@ from typing import Any
 from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType
+from scanner.inventory.model import Asset, AssetType, RelationType
 
 _CIPHER_SEPARATORS = re.compile(r"[:,\s]+")
 
@@ -104,6 +104,17 @@ def tls_weak_ciphers(
         )
 
 
+def _file_named(graph: InventoryGraph, config_id: str, path: str) -> Asset | None:
+    """The file asset a configuration names by ``path``; through a symlink, the real file's asset
+    (named by its real path, with the link among its locations)."""
+    if f"file:{path}" in graph:
+        return graph.asset(f"file:{path}")
+    for file in graph.successors(config_id, RelationType.REFERENCES):
+        if any(loc.ref == path for loc in file.locations):
+            return file
+    return None
+
+
 def dh_parameters_size(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
@@ -111,9 +122,10 @@ def dh_parameters_size(
     minimum = int(params.get("min_bits", 2048))
     for ctx in _contexts(asset, "tls_contexts"):
         path = ctx.get("dh_params")
-        if not path or f"file:{path}" not in graph:
+        named = _file_named(graph, asset.id, path) if path else None
+        if named is None:
             continue
-        bits = graph.asset(f"file:{path}").properties.get("dh_parameters_bits")
+        bits = named.properties.get("dh_parameters_bits")
         if bits is None or int(bits) >= minimum:
             continue
         where = _where(ctx, "dh_params")

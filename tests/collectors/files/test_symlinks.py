@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,22 @@ def test_links_with_the_cache(tmp_path: Path, reads: list[str]) -> None:
 
     assert snapshot(again) == snapshot(first)
     assert again.sweep == first.sweep
+
+
+def test_small_dh_parameters_through_a_link_are_still_found(tmp_path: Path) -> None:
+    """A config naming a link to its DH parameters: the file asset is the real file's, and the
+    rule finds it by the link the config names."""
+    root = tmp_path / "etc"
+    (root / "ssl" / "real").mkdir(parents=True)
+    real = root / "ssl" / "real" / "dh1024.pem"
+    subprocess.run(["openssl", "dhparam", "-out", str(real), "1024"], check=True, capture_output=True, timeout=120)
+    (root / "ssl" / "dh.pem").symlink_to(real)
+    site = "server { listen 443 ssl; ssl_protocols TLSv1.2; ssl_dhparam %s; }\n" % (root / "ssl" / "dh.pem")
+    pki.write(root / "nginx" / "site.conf", site.encode(), 0o644)
+    report_path = tmp_path / "r.json"
+    run = keysweep("scan", "--path", str(root / "nginx"), "--json", str(report_path), "--no-store")
+    assert run.returncode in (0, 1), run.stderr
+    report = json.loads(report_path.read_text())
+    assert f"file:{real}" in {a["id"] for a in report["assets"]}
+    small = [f for f in report["findings"] if f["rule_id"] == "server.tls.dh-params-small"]
+    assert small and "1024-bit DH parameters" in small[0]["message"]
