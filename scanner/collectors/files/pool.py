@@ -39,6 +39,9 @@ Answer: TypeAlias = tuple[Any, ...]
 # the parent's own read step, run in the worker: (path) -> Answer
 ReadStep: TypeAlias = Callable[[str], Answer]
 
+# a task in flight, with the pool it was sent to
+_Task: TypeAlias = "tuple[Future[list[Answer]], ProcessPoolExecutor]"
+
 _read_step: ReadStep | None = None  # set in the parent before forking; the workers inherit it
 
 
@@ -111,7 +114,7 @@ class FilePool:
 
     def answers(self, batches: Iterator[Sequence[str]]) -> Iterator[list[Answer]]:
         """For each batch of paths (in order), the list of their answers (in order)."""
-        pending: deque[tuple[Sequence[str], Future[list[Answer]] | None]] = deque()
+        pending: deque[tuple[Sequence[str], _Task | None]] = deque()
         limit = self._workers * AHEAD
         for batch in batches:
             pending.append((batch, self._submit(batch) if batch else None))
@@ -120,21 +123,27 @@ class FilePool:
         while pending:
             yield self._resolve(*pending.popleft())
 
-    def _submit(self, batch: Sequence[str]) -> Future[list[Answer]]:
+    def _submit(self, batch: Sequence[str]) -> _Task:
         try:
-            return self._pool().submit(_work, list(batch))
+            executor = self._pool()
+            return executor.submit(_work, list(batch)), executor
         except BrokenProcessPool:  # broken by an earlier task: a fresh pool
             self._stop(kill=True)
-            return self._pool().submit(_work, list(batch))
+            executor = self._pool()
+            return executor.submit(_work, list(batch)), executor
 
-    def _resolve(self, batch: Sequence[str], future: Future[list[Answer]] | None) -> list[Answer]:
-        if future is None:
+    def _resolve(self, batch: Sequence[str], task: _Task | None) -> list[Answer]:
+        if task is None:
             return []
+        future, executor = task
         try:
             return future.result()
         except BrokenProcessPool:
-            self._stop(kill=True)
-        except Exception:  # one file's failure is found below, file by file
+            # the pool this task ran in died: replace it, unless that was done already (the other
+            # tasks of a dead pool must not stop the fresh one, and with it the tasks sent there since)
+            if executor is self._executor:
+                self._stop(kill=True)
+        except Exception:  # one file's failure is found below, file by file (a cancelled task too)
             pass
         return [self._alone(path) for path in batch]
 
