@@ -1,10 +1,17 @@
-"""Benchmark: keysweep's file scan of 20,000 certificates against a plain cryptography loop.
+"""Benchmark: keysweep's file sweep against a bare cryptography loop, in one run (issue 12).
 
-Both run as whole processes in the same run, so interpreter start-up and imports count for both.
-Prints both wall times, their ratio, and keysweep's peak memory; then the re-scan of the unchanged
-tree through the file cache (``--cache``), against the same plain loop (which still parses every file).
+Prints, side by side: the bare loop (load, fingerprint, public key, subject of every certificate),
+keysweep's first scan (``--no-cache``; one process and the parallel sweep), the re-scan of the
+unchanged tree through the file cache, each with its ratio to the bare loop and the target, then
+keysweep's peak memory on a second, larger tree. Every figure is a whole process (interpreter start
+and imports count for both sides), the best of ``--repeat`` runs, with its CPU seconds (user + system
+of the process and its workers), which a loaded machine disturbs less than wall time.
 
-    .venv/bin/python bench/bench_files.py [--count 20000] [--keep DIR]
+The corpus is what a host holds: RSA and EC leaves with the usual extensions (SAN, key usages, AKI/SKI,
+basic constraints) from a few shared keys, issued by two intermediates under one root, chain files,
+and private key files.
+
+    .venv/bin/python bench/bench_files.py [--count 20000] [--peak-count 100000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,114 +25,209 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# the bare loop reads every certificate of every PEM file (chains hold two); key files are read too
 PLAIN_LOOP = r"""
 import sys, os
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 count = 0
 for root, _, files in os.walk(sys.argv[1]):
     for name in files:
         with open(os.path.join(root, name), "rb") as handle:
-            cert = x509.load_pem_x509_certificate(handle.read())
-        cert.fingerprint(hashes.SHA256())
-        cert.public_key()
-        cert.subject.rfc4514_string()
+            data = handle.read()
+        if b"PRIVATE KEY" in data:
+            serialization.load_pem_private_key(data, None).public_key()
+            count += 1
+            continue
+        for cert in x509.load_pem_x509_certificates(data):
+            cert.fingerprint(hashes.SHA256())
+            cert.public_key()
+            cert.subject.rfc4514_string()
         count += 1
 print(count)
 """
 
+TARGETS = {"first": 2.5, "rescan": 1.5}
+PEAK_TARGET_MIB = 800
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bench Corp"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _ca(
+    name: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: ec.EllipticCurvePrivateKey
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=400))
+        .not_valid_after(now + dt.timedelta(days=3000))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(signer, hashes.SHA256())
+    )
+
 
 def generate(directory: Path, count: int) -> None:
-    """count certificates from a small pool of RSA and EC keys (key generation is not what we time)."""
-    keys = [rsa.generate_private_key(65537, 2048) for _ in range(4)] + [ec.generate_private_key(ec.SECP256R1())] * 4
-    keys += [ec.generate_private_key(ec.SECP384R1()) for _ in range(4)]
-    issuer_key = ec.generate_private_key(ec.SECP256R1())
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bench CA")])
+    """count files: leaves (some with their chain), and one private key file per 50 (keys are pooled)."""
+    keys: list[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = [
+        rsa.generate_private_key(65537, 2048) for _ in range(4)
+    ]
+    keys += [ec.generate_private_key(ec.SECP256R1()) for _ in range(4)] + [ec.generate_private_key(ec.SECP384R1())]
+    root_key = ec.generate_private_key(ec.SECP384R1())
+    root = _ca("Bench Root", root_key, _name("Bench Root"), root_key)
+    intermediates = []
+    for i in range(2):
+        key = ec.generate_private_key(ec.SECP256R1())
+        intermediates.append((key, _ca(f"Bench Issuing {i}", key, root.subject, root_key)))
     now = dt.datetime.now(dt.UTC)
+    pem = serialization.Encoding.PEM
+    server_and_client = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
     for i in range(count):
-        key = keys[i % len(keys)]
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"host{i}.bench.example")])
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(i + 1)
-            .not_valid_before(now - dt.timedelta(days=i % 700))
-            .not_valid_after(now + dt.timedelta(days=90 + i % 1000))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"host{i}.bench.example")]), critical=False)
-            .sign(issuer_key, hashes.SHA256())
-        )
         sub = directory / f"d{i // 1000:03d}"
         sub.mkdir(exist_ok=True)
-        (sub / f"c{i:05d}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        leaf_key = keys[i % len(keys)]
+        if i % 50 == 49:
+            data = leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            (sub / f"k{i:06d}.key").write_bytes(data)
+            continue
+        issuer_key, issuer = intermediates[i % 2]
+        host = f"host{i}.bench.example"
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(host))
+            .issuer_name(issuer.subject)
+            .public_key(leaf_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=i % 700))
+            .not_valid_after(now + dt.timedelta(days=90 + i % 1000))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host), x509.DNSName(f"www.{host}")]), False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), True)
+            .add_extension(server_and_client, False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), False)
+            .sign(issuer_key, hashes.SHA256())
+        )
+        data = cert.public_bytes(pem)
+        if i % 10 == 0:  # a chain file, as servers are configured with
+            data += issuer.public_bytes(pem)
+        (sub / f"c{i:06d}.pem").write_bytes(data)
+    # as on a real host: files older than the file cache's racy window (a file written this second
+    # is parsed every time, never cached)
+    old = time.time() - 3600
+    for folder, _, names in os.walk(directory):
+        for name in names:
+            os.utime(os.path.join(folder, name), (old, old))
 
 
-def timed(command: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS of the child in KiB, and its stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float  # user + system seconds of the process and the children it waited for
+    peak_mib: float
+    stdout: str
+
+
+def timed(command: list[str]) -> Run:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         sys.exit(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed, max(peak, before), done.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of children is the largest ever seen, not this run's: valid when runs grow (see main)
+    return Run(wall, cpu, after.ru_maxrss / 1024, done.stdout)
+
+
+def best(command: list[str], repeat: int) -> Run:
+    runs = [timed(command) for _ in range(repeat)]
+    return min(runs, key=lambda r: r.wall)
+
+
+def tree(where: Path, count: int) -> Path:
+    if not where.exists() or not any(where.iterdir()):
+        where.mkdir(parents=True, exist_ok=True)
+        print(f"generating {count} files in {where} ...", flush=True)
+        generate(where, count)
+    return where
+
+
+def line(label: str, run: Run, plain: Run | None = None, target: float | None = None) -> str:
+    text = f"{label:34s} {run.wall:7.2f} s wall {run.cpu:7.2f} s CPU"
+    if plain is not None:
+        text += f"   {run.wall / plain.wall:5.2f}x wall {run.cpu / plain.cpu:5.2f}x CPU"
+    if target is not None:
+        text += f"  (target: at most {target}x wall)"
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--keep", type=Path, help="reuse/keep the generated certificates here")
+    parser.add_argument(
+        "--peak-count", type=int, default=100000, help="files of the tree whose peak memory is measured"
+    )
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="reuse/keep the generated trees here")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="keysweep-bench-"))
-    certs = args.keep or workdir / "certs"
+    base = args.keep or workdir
     try:
-        if not certs.exists() or not any(certs.iterdir()):
-            certs.mkdir(parents=True, exist_ok=True)
-            print(f"generating {args.count} certificates in {certs} ...", flush=True)
-            generate(certs, args.count)
-            # as on a real host: files older than the file cache's racy window (a file written this
-            # second is parsed every time, never cached)
-            old = time.time() - 3600
-            for directory, _, names in os.walk(certs):
-                for name in names:
-                    os.utime(os.path.join(directory, name), (old, old))
+        certs = tree(base / f"files-{args.count}", args.count)
         keysweep = str(Path(sys.executable).with_name("keysweep"))
-        plain_s, _, plain_out = timed([sys.executable, "-c", PLAIN_LOOP, str(certs)])
-        # a second run of each, alternating, so that neither is favoured by a warm cache
+        plain_loop = [sys.executable, "-c", PLAIN_LOOP, str(certs)]
         # the default scan, history store included (in a scratch file, not the user's store)
         scan = [keysweep, "scan", "--path", str(certs), "--json", str(workdir / "r.json")]
         scan += ["--store", str(workdir / "history.sqlite3")]
-        first = [*scan, "--no-cache"]  # every file read and parsed, as on a first scan
-        scan_s, scan_kib, _ = timed(first)
-        plain_s = min(plain_s, timed([sys.executable, "-c", PLAIN_LOOP, str(certs)])[0])
-        scan_s = min(scan_s, timed(first)[0])
+        plain = best(plain_loop, args.repeat)
+        one = best([*scan, "--no-cache", "--workers", "1"], args.repeat)
+        parallel = best([*scan, "--no-cache"], args.repeat)  # default: one worker per usable core
         cache = workdir / "cache"
-        cold_s, cold_kib, _ = timed([*scan, "--cache", str(cache)])  # a first scan that fills the cache
-        rescan_s, rescan_kib, _ = timed([*scan, "--cache", str(cache)])
-        plain_s = min(plain_s, timed([sys.executable, "-c", PLAIN_LOOP, str(certs)])[0])
-        rescan_s = min(rescan_s, timed([*scan, "--cache", str(cache)])[0])
-        n = int(plain_out.strip())
+        filling = timed([*scan, "--cache", str(cache)])
+        rescan = best([*scan, "--cache", str(cache)], args.repeat)
+        plain = min(plain, best(plain_loop, 1), key=lambda r: r.wall)  # again, after: the load moves
         load = os.getloadavg()[0]
-        print(f"machine:                   {os.cpu_count()} cores, load average {load:.1f} (shared machine)")
-        print(f"certificates:              {n}")
-        print(f"plain cryptography loop:   {plain_s:6.2f} s  ({n / plain_s:,.0f} certificates/s)")
-        print(f"keysweep scan --json:      {scan_s:6.2f} s  ({n / scan_s:,.0f} certificates/s), no cache")
-        print(f"ratio keysweep / plain:    {scan_s / plain_s:6.2f}x  (target: at most 2.5x)")
-        print(f"keysweep peak memory:      {scan_kib / 1024:6.0f} MiB (target: under 800 MiB at 100k files)")
-        print(f"first scan filling cache:  {cold_s:6.2f} s  ({cold_s / plain_s:.2f}x plain), {cold_kib / 1024:.0f} MiB")
-        print(f"re-scan, unchanged tree:   {rescan_s:6.2f} s  ({rescan_s / plain_s:.2f}x plain; target: at most 1.5x)")
-        print(f"re-scan peak memory:       {rescan_kib / 1024:6.0f} MiB (max over this process's children)")
-        print(f"report size:               {os.path.getsize(workdir / 'r.json') / 1e6:6.1f} MB")
-        print(f"cache size:                {(cache / 'files.sqlite3').stat().st_size / 1e6:6.1f} MB")
+        n = int(plain.stdout.strip())
+        print(f"machine: {os.cpu_count()} cores, load average {load:.1f} (shared: wall times move with it)")
+        print(f"files: {n} ({args.count} generated), best of {args.repeat} runs")
+        print(line("bare cryptography loop", plain))
+        print(line("keysweep first scan, --workers 1", one, plain))
+        print(line("keysweep first scan, parallel", parallel, plain, TARGETS["first"]))
+        print(line("keysweep scan filling the cache", filling, plain))
+        print(line("keysweep re-scan, unchanged tree", rescan, plain, TARGETS["rescan"]))
+        print(
+            f"report size: {os.path.getsize(workdir / 'r.json') / 1e6:.1f} MB;"
+            f" cache size: {(cache / 'files.sqlite3').stat().st_size / 1e6:.1f} MB"
+        )
+        if args.peak_count:
+            big = tree(base / f"files-{args.peak_count}", args.peak_count)
+            # the largest tree last: ru_maxrss of children is a maximum over all of them so far
+            peak = timed([keysweep, "scan", "--path", str(big), "--json", str(workdir / "big.json"), "--no-store"])
+            print(line(f"keysweep first scan of {args.peak_count}", peak))
+            print(f"peak RSS at {args.peak_count} files: {peak.peak_mib:.0f} MiB (target: under {PEAK_TARGET_MIB} MB)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

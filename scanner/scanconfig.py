@@ -75,6 +75,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "scan": {
         "timeout": ("timeout", "number"),
         "concurrency": ("concurrency", "int"),
+        "workers": ("file_workers", "int"),
         "tls_deadline": ("tls_deadline", "number"),
         "tls_enumeration": ("tls_enumeration", "string"),
         "ca_file": ("ca_files", "existing-paths"),

@@ -218,6 +218,13 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     help="Network targets scanned at once.",
 )
 @click.option(
+    "--workers",
+    "file_workers",
+    type=click.IntRange(min=1),
+    help="Processes reading and parsing files at once (1: this process alone)"
+    " [default: one per usable core, for sweeps of more than a few hundred files].",
+)
+@click.option(
     "--ca-file",
     "ca_files",
     multiple=True,
@@ -558,6 +565,8 @@ def _passwords(opts: dict[str, Any]) -> tuple[Secret, ...]:
 
 def _collector_options(opts: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {"concurrency": opts["concurrency"], **remote_collector_options(opts)}
+    if opts.get("file_workers"):
+        options["file_workers"] = opts["file_workers"]
     # TLS: private trust anchors for chain validation, and the per-endpoint deadline
     options["tls_ca_files"] = tuple(str(p.absolute()) for p in opts.get("ca_files") or ())
     options["tls_ca_paths"] = tuple(str(p.absolute()) for p in opts.get("ca_paths") or ())

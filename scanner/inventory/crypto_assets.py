@@ -7,6 +7,7 @@ cannot be parsed is still inventoried, and what could not be read is reported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, TypeVar
 
@@ -61,6 +62,13 @@ _DSA_OID = "1.2.840.10040.4.1"
 
 def describe_spki(spki_der: bytes) -> dict[str, Any]:
     """Describe a SubjectPublicKeyInfo, by OID where cryptography cannot load the key."""
+    return dict(_describe_spki(spki_der))  # a copy: the caller may add to it
+
+
+# a key met again (in a certificate and its key file, renewed certificates, a chain's issuer) is
+# loaded once: loading a key (checking an EC point) is most of the cost of describing it
+@functools.lru_cache(maxsize=4096)
+def _describe_spki(spki_der: bytes) -> dict[str, Any]:
     try:
         return describe_public_key(serialization.load_der_public_key(spki_der))
     except Exception:  # UnsupportedAlgorithm, ValueError: fall back to the OID
@@ -86,7 +94,7 @@ def key_asset(
     encrypted_at_rest: bool | None = None,
     description: dict[str, Any] | None = None,
 ) -> Asset:
-    properties = dict(description or describe_spki(spki_der))
+    properties = dict(description or _describe_spki(spki_der))
     digest = hashlib.sha256(spki_der).hexdigest()
     properties.update(
         spki_sha256=digest,
@@ -232,7 +240,27 @@ def certificate_observations(
     """
     raw = der_bytes if der_bytes is not None else cert.public_bytes(_DER)
     digest = hashlib.sha256(raw).hexdigest()
-    cert_id = "cert:sha256:" + digest
+    described = _DESCRIBED.get(digest)
+    if described is None:
+        described = _describe_certificate(cert, raw, digest)
+        if len(_DESCRIBED) >= _DESCRIBED_MAX:  # bounded: the oldest description goes first
+            del _DESCRIBED[next(iter(_DESCRIBED))]
+        _DESCRIBED[digest] = described
+    properties, spki, failed = described
+    # copies: the key's facts and the failed fields are added to them per sighting
+    return _certificate_and_key("cert:sha256:" + digest, dict(properties), spki, location, dict(failed))
+
+
+# A certificate met again (an intermediate in every chain file, a root in every CA bundle, a file
+# reached twice) is described once: its description depends on its DER alone, so it is kept by
+# fingerprint, with the same failed fields (the error entries repeat for each sighting).
+_DESCRIBED_MAX = 4096
+_DESCRIBED: dict[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = {}
+
+
+def _describe_certificate(
+    cert: x509.Certificate, raw: bytes, digest: str
+) -> tuple[dict[str, Any], bytes | None, dict[str, str]]:
     fields = FieldErrors()
     subject = fields.read("subject", lambda: cert.subject.rfc4514_string(), "")
     issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
@@ -272,7 +300,7 @@ def certificate_observations(
         properties["validity_days"] = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
 
     spki = fields.read("public_key", lambda: der.spki_from_tbs(cert.tbs_certificate_bytes), None)
-    return _certificate_and_key(cert_id, properties, spki, location, fields.failed)
+    return properties, spki, fields.failed
 
 
 def lenient_certificate_observations(

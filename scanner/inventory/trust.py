@@ -70,6 +70,30 @@ BUNDLE_NAMES: tuple[str, ...] = (
 CA_ROLES = frozenset({"ca-certificates", "ca-directory"})
 
 
+def _compiled() -> tuple[re.Pattern[str], list[tuple[str | None, str]], re.Pattern[str]]:
+    """SYSTEM_LOCATIONS as one regex (alternatives in order: the first that matches wins, as in a
+    loop), with each alternative's (store path or None for the file itself, reason); BUNDLE_NAMES as
+    another. One match per file instead of some thirty fnmatch calls (~10% of a sweep's time)."""
+    alternatives: list[str] = []
+    stores: list[tuple[str | None, str]] = []
+    for pattern, reason in SYSTEM_LOCATIONS:
+        if pattern.startswith("/etc/ssl/certs/["):
+            regex, store_path = _HASHED.pattern.rstrip("$") + r"\Z", "/etc/ssl/certs"
+        elif pattern.endswith("/"):
+            glob = pattern + "*"
+            regex = fnmatch.translate(glob) if pattern.startswith("*") else re.escape(pattern) + "(?s:.*)"
+            store_path = pattern.rstrip("/")
+        else:
+            regex, store_path = fnmatch.translate(pattern), None
+        alternatives.append(f"(?P<p{len(stores)}>{regex})")
+        stores.append((store_path, reason))
+    names = re.compile("|".join(fnmatch.translate(p) for p in BUNDLE_NAMES))
+    return re.compile("|".join(alternatives)), stores, names
+
+
+_LOCATIONS, _STORES, _BUNDLE_NAME = _compiled()
+
+
 def location_reason(path: str) -> tuple[str, str] | None:
     """(store path, reason) when a file is part of a trust store by where it is or how it is named."""
     return system_location(path) or _bundle_name(path)
@@ -77,23 +101,17 @@ def location_reason(path: str) -> tuple[str, str] | None:
 
 def system_location(path: str) -> tuple[str, str] | None:
     """(store path, reason) when a file is part of a system or library trust location."""
-    for pattern, reason in SYSTEM_LOCATIONS:
-        if pattern.startswith("/etc/ssl/certs/["):
-            if _HASHED.match(path):
-                return "/etc/ssl/certs", reason
-        elif pattern.endswith("/"):
-            if path.startswith(pattern) or (pattern.startswith("*") and fnmatch.fnmatch(path, pattern + "*")):
-                return pattern.rstrip("/"), reason
-        elif fnmatch.fnmatch(path, pattern):
-            return path, reason
+    found = _LOCATIONS.match(path)
+    if found is not None and found.lastgroup is not None:
+        store_path, reason = _STORES[int(found.lastgroup[1:])]
+        return store_path or path, reason
     return None
 
 
 def _bundle_name(path: str) -> tuple[str, str] | None:
     name = os.path.basename(path)
-    for pattern in BUNDLE_NAMES:
-        if fnmatch.fnmatch(name.lower(), pattern):
-            return path, f"named as a CA bundle ({name})"
+    if _BUNDLE_NAME.match(name.lower()):
+        return path, f"named as a CA bundle ({name})"
     return None
 
 

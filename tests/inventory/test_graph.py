@@ -54,3 +54,18 @@ def test_errors_are_kept_and_assets_are_read_only() -> None:
     with pytest.raises(TypeError):
         asset.properties["key_size"] = 4096  # type: ignore[index]
     assert pickle.loads(pickle.dumps(asset)) == asset
+
+
+def test_the_networkx_view_holds_every_asset_and_typed_relation() -> None:
+    graph = InventoryGraph()
+    graph.add(key((Location("file", "/k"),)))
+    cert = Asset("cert:sha256:cd", AssetType.CERTIFICATE, freeze({}), ())
+    graph.add(cert)
+    graph.add(Relation(cert.id, "key:spki-sha256:ab", RelationType.CERTIFIES))
+    graph.add(Relation(cert.id, "file:/gone", RelationType.STORED_IN))  # to an asset never seen
+    view = graph.nx
+    assert set(view.nodes) == {cert.id, "key:spki-sha256:ab", "file:/gone"}
+    assert sorted(view.edges(keys=True)) == [
+        (cert.id, "file:/gone", RelationType.STORED_IN),
+        (cert.id, "key:spki-sha256:ab", RelationType.CERTIFIES),
+    ]

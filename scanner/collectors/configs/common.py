@@ -400,7 +400,7 @@ def build(
     followed: list[Path] = list(follow)
     directories: list[Path] = []
     for ref in refs:
-        relation = Relation(asset.id, f"file:{ref.path}", RelationType.REFERENCES)
+        relation = Relation(asset.id, f"file:{real(ref.path)}", RelationType.REFERENCES)  # file ids are real paths
         if relation not in observations:
             observations.append(relation)
         chosen = directories if ref.role in DIRECTORY_ROLES else followed

@@ -3,7 +3,7 @@
 An entry is used only while the file's (device, inode, size, mtime_ns, ctime_ns) are those it was
 stored with and the parser version (keysweep, cryptography, the file handlers) is unchanged, so an
 unchanged file is neither read nor parsed again; a changed, new or removed file is noticed. Only the
-parse is kept: the file asset (mode, owner, who can read it) is built from a fresh ``fstat`` every
+parse is kept: the file asset (mode, owner, who can read it) is built from a fresh ``stat`` every
 scan, and rules always run again (the as-of date moves).
 
 Values are JSON (the observations codec), never pickle, each with a digest checked on read: a
@@ -31,7 +31,7 @@ from scanner.inventory.model import Asset, CollectionError, Relation
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT: Final = 1
+CACHE_FORMAT: Final = 2  # 2: the CA directories a configuration names are kept too
 FILE_NAME: Final = "files.sqlite3"
 # the collect option naming the cache directory (set by `keysweep scan --cache DIR`)
 OPTION: Final = "file_cache"
@@ -91,6 +91,7 @@ def encode(parsed: ParsedFile | None) -> bytes:
         "observations": [codec.encode(item) for item in parsed.observations],
         "file_properties": dict(parsed.file_properties),
         "follow": [str(path) for path in parsed.follow],
+        "follow_dirs": [str(path) for path in parsed.follow_dirs],
         "emit_file_asset": parsed.emit_file_asset,
     }
     return jsonio.dumps(value, default=None)
@@ -109,6 +110,7 @@ def decode(data: bytes) -> ParsedFile | None:
             observations=observations,  # type: ignore[arg-type]  # checked just above
             file_properties=dict(value["file_properties"]),
             follow=tuple(Path(p) for p in value["follow"]),
+            follow_dirs=tuple(Path(p) for p in value["follow_dirs"]),
             emit_file_asset=bool(value["emit_file_asset"]),
         )
     except CorruptCache:
@@ -207,14 +209,20 @@ class FileCache:
         return parsed
 
     def store(self, path: str, info: os.stat_result, parsed: ParsedFile | None) -> None:
-        if self._db is None or not stat.S_ISREG(info.st_mode):
+        if self._db is None:
             return
-        if info.st_mtime_ns > self._started_ns - RACY_NS:
-            return  # written just now: could change again unseen within the same tick
         try:
             value = encode(parsed)
         except (TypeError, ValueError):
             return  # a third-party handler's non-JSON value: parsed every time, still correct
+        self.store_encoded(path, info, value)
+
+    def store_encoded(self, path: str, info: os.stat_result, value: bytes) -> None:
+        """A parse already encoded (by a worker of the parallel sweep)."""
+        if self._db is None or not stat.S_ISREG(info.st_mode):
+            return
+        if info.st_mtime_ns > self._started_ns - RACY_NS:
+            return  # written just now: could change again unseen within the same tick
         self._pending.append((os.fsencode(path), *_identity(info), _digest(value), value))
         if len(self._pending) >= _BATCH:
             self._flush()

@@ -1,12 +1,13 @@
 """The file collector: walks --path targets and hands each file to the handler that knows it.
 
 With ``--cache DIR`` a file unchanged since the last scan is neither read nor parsed: its parse
-comes from the cache (``cache.py``), and only the file asset is built again from a fresh fstat.
+comes from the cache (``cache.py``), and only the file asset is built again from a fresh stat.
 """
 
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import pwd
 import stat
@@ -14,21 +15,23 @@ import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
-from scanner.collectors.files import access, cache
+from scanner.collectors.files import access, cache, pool
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.collectors.package_data import package_data_reason
+from scanner.inventory import codec, trust
 from scanner.inventory.model import (
     Asset,
     AssetType,
     CollectionError,
     Location,
     Observation,
+    Relation,
     SweepCounts,
     freeze,
 )
@@ -39,6 +42,9 @@ _SNIFF_BYTES = 4096
 # directories that never hold keys worth a scan's time, and can hold millions of files
 # the most entries read from one CA directory a config names (Debian's /etc/ssl/certs holds ~300)
 MAX_CA_DIRECTORY_ENTRIES = 4096
+# the collect option with the number of worker processes (`keysweep scan --workers N`); unset: one per
+# usable core for a walk of at least pool.MIN_FILES files, else this process alone
+WORKERS_OPTION = "file_workers"
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
 SKIPPED_DIRS = _SKIPPED_DIRS  # the remote sweep skips the same
 
@@ -64,11 +70,38 @@ class _FileResult:
     counts: SweepCounts = _SKIPPED
 
 
+@dataclass(frozen=True, slots=True)
+class _Reached:
+    """One real file and every path the sweep reached it by: a symlink is another path to its target.
+
+    It is read and parsed once, by its own path when the sweep met it, else by the first link to it;
+    its ``file:`` id is the real path, and each path it was reached by is a location.
+    """
+
+    real: str
+    paths: tuple[str, ...]  # in walk order
+
+    @property
+    def path(self) -> str:
+        return self.real if self.real in self.paths else self.paths[0]
+
+
+def _grouped(walked: Sequence[tuple[str, str]]) -> list[_Reached]:
+    """(path, real path) pairs as one entry per real file, in the order each was first met."""
+    paths: dict[str, list[str]] = {}
+    for path, real in walked:
+        paths.setdefault(real, []).append(path)
+    return [_Reached(real, tuple(found)) for real, found in paths.items()]
+
+
+# what reading one file gave: its final result (an error, a skip), or its fstat and parse (None: not known)
+_Read = _FileResult | tuple[os.stat_result, ParsedFile | None]
+
 # how a configuration's reference is followed
 _NAMED, _CA_DIRECTORY, _IN_CA_DIRECTORY = "named", "ca-directory", "in-ca-directory"
 
 
-def _followed(result: _FileResult) -> Iterator[tuple[Path | str, str]]:
+def _followed(result: _FileResult) -> Iterator[tuple[tuple[str, ...] | Path, str]]:
     yield from ((path, _NAMED) for path in result.follow)
     yield from ((path, _CA_DIRECTORY) for path in result.follow_dirs)
 
@@ -150,6 +183,7 @@ class FileCollector:
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         seen: set[str] = set()
+        done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
         counts = SweepCounts()
@@ -162,37 +196,43 @@ class FileCollector:
                 yield CollectionError(target.value, self.name, "no such file or directory")
                 context.progress.target_finished(self.name, target.value, False)
                 continue
-            paths = [p for p in self._walk(root) if p not in seen]
-            seen.update(paths)
+            walked = [(p, real) for p, real in self._walk(root) if p not in seen]
+            seen.update(p for p, _ in walked)
+            groups = _grouped(walked)
             if items is not None:
-                items.items_found(self.name, len(paths))
-            # what configs name: a file (read as that one file), a CA directory, or a file in one
-            follow: deque[tuple[Path | str, str]] = deque()
-            for path in paths:
-                result = self._collect_file(path, context, named_by_config=False)
+                items.items_found(self.name, len(groups))
+            # what configs name: files (read as that one file), a CA directory, or files in one
+            follow: deque[tuple[tuple[str, ...] | Path, str]] = deque()
+            for group, result in zip(groups, self._collect_walked(groups, context), strict=True):
                 yield from result.observations
-                counts += result.counts
+                # a file met again by another path (another --path, a config naming a link to it) is
+                # one file: its new path is a location, and it is counted once
+                counts += SweepCounts() if group.real in done else result.counts
+                done.add(group.real)
                 follow.extend(_followed(result))
                 if items is not None:
-                    items.item_done(self.name, path)
+                    items.item_done(self.name, group.path)
             while follow:
                 item, how = follow.popleft()
-                path = os.path.abspath(item)
-                if path in seen:
+                paths = tuple(os.path.abspath(p) for p in item) if isinstance(item, tuple) else (os.path.abspath(item),)
+                paths = tuple(p for p in paths if p not in seen)
+                if not paths:
                     continue
-                seen.add(path)
-                if how == _CA_DIRECTORY and os.path.isdir(path):
-                    entries, problem = self._ca_directory(path)
+                seen.update(paths)
+                if how == _CA_DIRECTORY and os.path.isdir(paths[0]):
+                    entries, problem = self._ca_directory(paths[0])
                     yield from problem
                     follow.extend((entry, _IN_CA_DIRECTORY) for entry in entries)
                     continue
+                group = _Reached(os.path.realpath(paths[0]), paths)
                 # a file a config names outside every --path: read as that one file, and said so
-                outside = not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+                outside = not any(_under(group.path, r) for r in roots)
                 # a file in a CA directory is read like one of a walk: a README beside the certificates is no error
                 named = how != _IN_CA_DIRECTORY
-                result = self._collect_file(path, context, named_by_config=named, outside=outside)
+                result = self._collect_file(group, context, named_by_config=named, outside=outside)
                 yield from result.observations
-                counts += result.counts
+                counts += SweepCounts() if group.real in done else result.counts
+                done.add(group.real)
                 follow.extend(_followed(result))
             context.progress.target_finished(self.name, target.value, True)
         if self._cache is not None:
@@ -200,11 +240,12 @@ class FileCollector:
             self._cache = None
         yield counts
 
-    def _ca_directory(self, path: str) -> tuple[list[str], list[CollectionError]]:
+    def _ca_directory(self, path: str) -> tuple[list[tuple[str, ...]], list[CollectionError]]:
         """The files directly in a CA directory a config names (Apache SSLCACertificatePath), bounded.
 
         Never a walk below it (`SSLCACertificatePath /` must not read the whole filesystem): its
         subdirectories are not entered, and past MAX_CA_DIRECTORY_ENTRIES names the rest is an error.
+        Links to one file (``<hash>.0 -> name.pem``) come as one group: the file is read once.
         """
         try:
             with os.scandir(path) as listing:
@@ -220,24 +261,133 @@ class FileCollector:
             )
             problems.append(CollectionError(path, self.name, message))
         files = [os.path.join(path, n) for n in names[:MAX_CA_DIRECTORY_ENTRIES]]
-        return [f for f in files if not os.path.isdir(f)], problems
+        groups = _grouped([(f, os.path.realpath(f)) for f in files if not os.path.isdir(f)])
+        return [group.paths for group in groups], problems
 
-    def _walk(self, root: str) -> Iterator[str]:
+    def _walk(self, root: str) -> Iterator[tuple[str, str]]:
+        """(path, real path) of each file below root, depth first and sorted, directory links not entered."""
+        real_root = os.path.realpath(root)
         if not os.path.isdir(root):
-            yield root
+            yield root, real_root
             return
-        errors: list[OSError] = []
-        for directory, dirnames, filenames in os.walk(root, onerror=errors.append, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
-            for filename in sorted(filenames):
-                yield os.path.join(directory, filename)
+        errors: list[str] = []
+        stack = [root]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError:
+                # an unreadable directory is reported by the file step as an error naming it
+                errors.append(directory)
+                continue
+            # below root no directory link is followed, so a real path is the real root plus the rest
+            real_dir = real_root + directory[len(root) :]
+            subdirs: list[str] = []
+            for entry in entries:
+                if entry.is_symlink():
+                    # a link to a file is that file, reached once more; one to a directory is not walked
+                    # (its files are reached through their own paths, and a loop never ends)
+                    if not os.path.isdir(entry.path):  # False for a loop or a dangling link
+                        yield entry.path, os.path.realpath(entry.path)
+                elif entry.is_dir():
+                    if entry.name not in _SKIPPED_DIRS:
+                        subdirs.append(entry.path)
+                else:
+                    yield entry.path, os.path.join(real_dir, entry.name)
+            stack.extend(reversed(subdirs))
         for error in errors:
-            # an unreadable directory is reported by the file step as an error naming it
-            yield str(error.filename)
+            yield error, os.path.realpath(error)
+
+    def _collect_walked(self, groups: Sequence[_Reached], context: CollectContext) -> Iterator[_FileResult]:
+        """The results of walked files in walk order: in this process, or read by a pool of workers."""
+        asked = context.options.get(WORKERS_OPTION)
+        workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
+        if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon process may not fork a pool
+            for group in groups:
+                yield self._collect_file(group, context, named_by_config=False)
+            return
+        chunks: deque[tuple[Sequence[_Reached], dict[int, _Read]]] = deque()
+
+        def batches() -> Iterator[list[str]]:
+            # the parent answers from the cache; only the files to read go to the workers
+            for start in range(0, len(groups), pool.CHUNK):
+                chunk = groups[start : start + pool.CHUNK]
+                hits: dict[int, _Read] = {}
+                for i, group in enumerate(chunk):
+                    if (read := self._cached(group.path)) is not None:
+                        hits[i] = read
+                chunks.append((chunk, hits))
+                yield [group.path for i, group in enumerate(chunk) if i not in hits]
+
+        with pool.FilePool(lambda path: self._answer(path, context), workers) as files:
+            for answers in files.answers(batches()):
+                chunk, hits = chunks.popleft()
+                remaining = iter(answers)
+                for i, group in enumerate(chunk):
+                    read = hits[i] if i in hits else self._from_answer(group.path, next(remaining), context)
+                    yield self._finish(group, read, named_by_config=False, outside=False)
+
+    def _answer(self, path: str, context: CollectContext) -> pool.Answer:
+        """In a worker: one walked file read and parsed, as compact values (see pool.py)."""
+        read = self._read_parse(path, context, named_by_config=False)
+        if isinstance(read, _FileResult):
+            return ("done", pool.encode_error(read.observations), codec.encode(read.counts))
+        info, parsed = read
+        try:
+            value = cache.encode(parsed)
+        except (TypeError, ValueError):
+            return ("local",)  # a third-party handler's value that is not JSON: parsed in the parent
+        return ("parsed", pool.stat_fields(info), value)
+
+    def _from_answer(self, path: str, answer: pool.Answer, context: CollectContext) -> _Read:
+        """In the parent: a worker's answer as the read step's value, stored in the cache as a parse made here."""
+        if answer[0] == "done":
+            counts = codec.decode(answer[2])
+            observations = tuple(codec.decode(item) for item in answer[1])
+            return _FileResult(observations, counts=counts if isinstance(counts, SweepCounts) else _FAILED)
+        if answer[0] == "failed":
+            return self._error(path, str(answer[1]))
+        if answer[0] == "parsed":
+            info = os.stat_result(answer[1])
+            try:
+                parsed = cache.decode(answer[2])
+            except cache.CorruptCache:
+                pass  # never expected of a worker's own encoding: read again here
+            else:
+                if self._cache is not None:
+                    self._cache.store_encoded(path, info, answer[2])
+                return info, parsed
+        read = self._read_parse(path, context, named_by_config=False)
+        if self._cache is not None and not isinstance(read, _FileResult):
+            self._cache.store(path, *read)
+        return read
 
     def _collect_file(
-        self, path: str, context: CollectContext, *, named_by_config: bool, outside: bool = False
+        self, group: _Reached, context: CollectContext, *, named_by_config: bool, outside: bool = False
     ) -> _FileResult:
+        read: _Read | None = self._cached(group.path)
+        if read is None:
+            read = self._read_parse(group.path, context, named_by_config)
+            if self._cache is not None and not isinstance(read, _FileResult):
+                self._cache.store(group.path, *read)
+        return self._finish(group, read, named_by_config=named_by_config, outside=outside)
+
+    def _cached(self, path: str) -> tuple[os.stat_result, ParsedFile | None] | None:
+        """A regular file's parse from the cache when its identity is unchanged: neither opened nor read."""
+        if self._cache is None:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None  # the read step reports it
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return None
+        parsed = self._cache.lookup(path, info)
+        return None if isinstance(parsed, cache.Miss) else (info, parsed)
+
+    def _read_parse(self, path: str, context: CollectContext, named_by_config: bool) -> _Read:
+        """Open, judge, read and parse one file: its final result (an error, a skip), or (fstat, parse)."""
         try:
             # a special file is never opened: opening a device can act on it (a tape rewinds on close)
             special = self._special(path, os.stat(path), named_by_config)
@@ -245,7 +395,7 @@ class FileCollector:
                 return special
             opened = _open_checked(path)
         except OSError as exc:
-            return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
+            return self._error(path, _unreadable(path, exc))
         with opened as (fd, info):
             # what was opened is judged, not what the path was a moment before (it may be swapped)
             special = self._special(path, info, named_by_config)
@@ -257,26 +407,38 @@ class FileCollector:
                 if named_by_config or self._oversize_is_error(fd, path):
                     return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
                 return _FileResult((), counts=_SKIPPED)
-            parsed = cache.MISS if self._cache is None else self._cache.lookup(path, info)
-            if isinstance(parsed, cache.Miss):
-                try:
-                    # sized by fstat: read(n) allocates n bytes up front, and MAX_FILE_BYTES per file adds up
-                    data = _read(fd, min(MAX_FILE_BYTES + 1, info.st_size + 65536))
-                except OSError as exc:
-                    return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
-                parsed = self._parse(Path(path), data, context)
-                if self._cache is not None:
-                    self._cache.store(path, info, parsed)
+            try:
+                # sized by fstat: read(n) allocates n bytes up front, and MAX_FILE_BYTES per file adds up
+                data = _read(fd, min(MAX_FILE_BYTES + 1, info.st_size + 65536))
+            except OSError as exc:
+                return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
+        return info, self._parse(Path(path), data, context)
 
+    def _finish(
+        self,
+        group: _Reached,
+        read: _Read,
+        *,
+        named_by_config: bool,
+        outside: bool,
+    ) -> _FileResult:
+        if isinstance(read, _FileResult):
+            return read
+        info, parsed = read
         if parsed is None:
             if named_by_config:
-                return self._error(path, "named by a configuration, but its content is not recognised")
+                return self._error(group.path, "named by a configuration, but its content is not recognised")
             return _FileResult((), counts=_SKIPPED)
+        found = parsed.observations if _plain(group) else _as_reached(group, parsed)
         observations: list[Observation] = []
         if parsed.emit_file_asset:
-            extra = {"outside_scanned_paths": True, "reason": "named by a configuration"} if outside else {}
-            observations.append(self._file_asset(path, info, parsed, extra))
-        observations.extend(parsed.observations)
+            extra: dict[str, object] = (
+                {"outside_scanned_paths": True, "reason": "named by a configuration"} if outside else {}
+            )
+            if len(found) > len(parsed.observations):  # trust stores by the links' locations
+                extra["trust_store"] = True
+            observations.append(self._file_asset(group, info, parsed, extra))
+        observations.extend(found)
         return _FileResult(tuple(observations), parsed.follow, parsed.follow_dirs, _outcome(observations))
 
     def _special(self, path: str, info: os.stat_result, named_by_config: bool) -> _FileResult | None:
@@ -352,8 +514,9 @@ class FileCollector:
         return None
 
     def _file_asset(
-        self, path: str, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
+        self, group: _Reached, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
     ) -> Asset:
+        path = group.real
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
@@ -377,5 +540,60 @@ class FileCollector:
             id=f"file:{path}",
             type=AssetType.FILE,
             properties=freeze(properties),
-            locations=(Location("file", path),),
+            locations=tuple(Location("file", p) for p in group.paths),
         )
+
+
+def _plain(group: _Reached) -> bool:
+    """A file reached once, by its real path: its parse is its report as it is."""
+    return len(group.paths) == 1 and group.paths[0] == group.real
+
+
+def _as_reached(group: _Reached, parsed: ParsedFile) -> list[Asset | Relation | CollectionError]:
+    """A parse made by one path, told for every path the file was reached by.
+
+    A location at the parsed path becomes one per path; a relation to the parsed path's file asset
+    goes to the real one; each link that a trust location makes a store (``/etc/ssl/certs/<hash>.0``
+    -> ``/usr/share/ca-certificates/...``) makes that store too, as the crypto handler does by path.
+    """
+    parsed_at, file_id, real_id = group.path, f"file:{group.path}", f"file:{group.real}"
+    out: list[Asset | Relation | CollectionError] = []
+    certificates: list[Asset] = []
+    for item in parsed.observations:
+        if isinstance(item, Asset):
+            if any(loc.ref == parsed_at for loc in item.locations):
+                locations: list[Location] = []
+                for loc in item.locations:
+                    if loc.kind == "file" and loc.ref == parsed_at:
+                        locations.extend(Location("file", p, loc.detail) for p in group.paths)
+                    else:
+                        locations.append(loc)
+                item = replace(item, locations=tuple(dict.fromkeys(locations)))
+            if item.type == AssetType.CERTIFICATE:
+                certificates.append(item)
+        elif isinstance(item, Relation) and file_id in (item.source, item.target):
+            item = replace(
+                item,
+                source=real_id if item.source == file_id else item.source,
+                target=real_id if item.target == file_id else item.target,
+            )
+        out.append(item)
+    if certificates and not parsed.file_properties.get("contains_private_key"):
+        for path in group.paths:
+            if path != parsed_at:
+                out.extend(trust.for_file(path, certificates))
+    return out
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _unreadable(path: str, exc: OSError) -> str:
+    message = f"cannot read file: {exc.strerror or type(exc).__name__}"
+    if os.path.islink(path):  # a dangling link, a loop: say where it leads
+        try:
+            return f"{message} (a symbolic link to {os.readlink(path)!r})"
+        except OSError:
+            pass
+    return message

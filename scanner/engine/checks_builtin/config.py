@@ -104,19 +104,29 @@ def tls_weak_ciphers(
         )
 
 
+def _file_named(graph: InventoryGraph, config_id: str, path: str) -> Asset | None:
+    """The file asset a configuration names by ``path``; through a symlink, the real file's asset
+    (named by its real path, with the link among its locations). By the config's references first: a
+    remote sweep's file ids carry the host (ssh://HOST/PATH), its ``path`` property does not."""
+    for file in graph.successors(config_id, RelationType.REFERENCES):
+        if file.properties.get("path") == path or any(loc.ref == path for loc in file.locations):
+            return file
+    if f"file:{path}" in graph:
+        return graph.asset(f"file:{path}")
+    return None
+
+
 def dh_parameters_size(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
     """DH parameters a config names, smaller than the minimum (read from the collected file)."""
     minimum = int(params.get("min_bits", 2048))
-    # the file by the config's references: a remote sweep's file ids carry the host (ssh://HOST/PATH)
-    named = {str(f.properties.get("path")): f for f in graph.successors(asset.id, RelationType.REFERENCES)}
     for ctx in _contexts(asset, "tls_contexts"):
         path = ctx.get("dh_params")
-        found = named.get(str(path)) or (graph.asset(f"file:{path}") if f"file:{path}" in graph else None)
-        if not path or found is None:
+        named = _file_named(graph, asset.id, path) if path else None
+        if named is None:
             continue
-        bits = found.properties.get("dh_parameters_bits")
+        bits = named.properties.get("dh_parameters_bits")
         if bits is None or int(bits) >= minimum:
             continue
         where = _where(ctx, "dh_params")

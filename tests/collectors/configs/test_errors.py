@@ -151,7 +151,8 @@ def test_dangling_link_to_a_config_in_a_walked_directory_is_an_error(tmp_path: P
     (tmp_path / "nginx.conf").symlink_to(tmp_path / "nowhere.conf")
     (tmp_path / "ok.conf").write_text(GOOD_NGINX)
     observations = collect(tmp_path)
-    assert _messages(observations) == [(str(tmp_path / "nginx.conf"), "cannot read file: No such file or directory")]
+    message = f"cannot read file: No such file or directory (a symbolic link to '{tmp_path / 'nowhere.conf'}')"
+    assert _messages(observations) == [(str(tmp_path / "nginx.conf"), message)]
     assert _configs(observations) == {f"config:nginx:{tmp_path / 'ok.conf'}"}
 
 
