@@ -52,4 +52,5 @@ def test_compiled_locations_answer_as_the_fnmatch_loop() -> None:
         for directory, _, names in os.walk(top):
             paths += [os.path.join(directory, n) for n in names]
     assert [trust.location_reason(p) for p in paths] == [_loop(p) for p in paths]
-    assert sum(_loop(p) is not None for p in CASES) >= 11  # the cases do reach each kind of pattern
+    # the cases reach each kind of pattern (/etc/testssl is a reference store now, not a location)
+    assert sum(_loop(p) is not None for p in CASES) >= 10

@@ -1,7 +1,8 @@
 """Issue 18 item 3: the PEM splitter's cost is linear in its input, on the inputs that made the old
-regular expression quadratic (27 of 33 fuzzing hangs). Each case is timed at n and 2n bytes in the
-same run (best of five, alternating, so a loaded machine does not decide it); linear growth doubles the time,
-quadratic growth quadruples it, and the bound sits between the two."""
+regular expression quadratic (27 of 33 fuzzing hangs). Each case is timed at n and 4n bytes in the
+same run (best of five, alternating, so a loaded machine does not decide it); linear growth multiplies the time
+by 4, quadratic growth by 16, and the bound sits between the two (at 2x a cache or allocator step on a loaded
+machine once measured x3.4 for a linear case, too close to a bound of 3.2)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from scanner.collectors.files.crypto_material import CryptoMaterialHandler
 from scanner.collectors.files.handler import FileSource
 from tests.support import pki
 
-SIZE = 512 * 1024  # the smaller input; the old regex needed about 30 s at this size
-MAX_RATIO = 3.2
+SIZE = 256 * 1024  # the smaller input; the old regex needed about 8 s at this size, 2 min at 4x
+FACTOR = 4
+MAX_RATIO = 8.0
 
 
 def _repeat(unit: bytes, size: int) -> bytes:
@@ -73,10 +75,10 @@ def _growth(small: Callable[[], object], large: Callable[[], object]) -> tuple[f
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_split_cost_grows_linearly(case: str) -> None:
-    small, large = CASES[case](SIZE), CASES[case](2 * SIZE)
+    small, large = CASES[case](SIZE), CASES[case](FACTOR * SIZE)
     t_small, t_large, ratio = _growth(lambda: pem.split(small), lambda: pem.split(large))
     print(f"{case}: {len(small)} B {t_small * 1000:.1f} ms, {len(large)} B {t_large * 1000:.1f} ms, x{ratio:.2f}")
-    assert ratio < MAX_RATIO, f"{case}: doubling the input multiplied the time by {ratio:.2f}"
+    assert ratio < MAX_RATIO, f"{case}: quadrupling the input multiplied the time by {ratio:.2f}"
 
 
 def test_whole_handler_on_repeated_begin_lines(tmp_path: Path) -> None:
@@ -88,7 +90,7 @@ def test_whole_handler_on_repeated_begin_lines(tmp_path: Path) -> None:
         assert handler.sniff(source.path, data[:4096])
         return handler.parse(source, CollectContext())
 
-    small, large = _repeat(b"-----BEGIN X-----\n", SIZE), _repeat(b"-----BEGIN X-----\n", 2 * SIZE)
+    small, large = _repeat(b"-----BEGIN X-----\n", SIZE), _repeat(b"-----BEGIN X-----\n", FACTOR * SIZE)
     *_, ratio = _growth(lambda: parse(small), lambda: parse(large))
     assert ratio < MAX_RATIO
     parsed = handler.parse(FileSource(tmp_path / "hostile.pem", small), CollectContext())

@@ -12,6 +12,7 @@ from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import AssetType, ScanResult
 from scanner.scan import ScanRequest, run_scan
 from tests.collectors.tls.conftest import Lab
+from tests.collectors.tls.test_groups_probe import SlowRelay
 
 TIMEOUT = 2.0
 
@@ -228,14 +229,21 @@ def test_legacy_endpoint_groups_by_server_key_exchange(four: tuple[ScanResult, f
 
 
 def test_target_deadline_gives_up_one_endpoint(lab: Lab) -> None:
-    """A deadline shorter than a full scan: the endpoint is one error, in about that time."""
-    start = time.monotonic()
-    result = run_scan(
-        ScanRequest(targets=(tls(lab.legacy.target),), packs=(), timeout=TIMEOUT, options={"tls_deadline": 1.0})
-    )
-    elapsed = time.monotonic() - start
+    """A deadline shorter than a full scan: the endpoint is one error, in about that time.
+
+    The legacy server behind a single-threaded relay that holds each connection back 0.3 s: its full
+    scan takes many seconds whatever the machine's load (the bare server's fits in about a second now).
+    """
+    relay = SlowRelay(lab.legacy.port, delay=0.3, idle=1.0)
+    target = f"127.0.0.1:{relay.port}"
+    try:
+        start = time.monotonic()
+        result = run_scan(ScanRequest(targets=(tls(target),), packs=(), timeout=TIMEOUT, options={"tls_deadline": 1.0}))
+        elapsed = time.monotonic() - start
+    finally:
+        relay.stop()
     assert [(e.target, e.message) for e in result.errors] == [
-        (lab.legacy.target, "the scan did not finish before the target deadline; the endpoint was given up")
+        (target, "the scan did not finish before the target deadline; the endpoint was given up")
     ]
     assert not [a for a in result.assets if a.type is AssetType.TLS_ENDPOINT]
     assert elapsed < 1.0 + 2 * TIMEOUT + 3, elapsed
