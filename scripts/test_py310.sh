@@ -48,6 +48,7 @@ fi
 #   postgres               - the store runs on SQLite here; PostgreSQL is the same SQL code path
 #   test_pem_linear.py, test_linear_cost.py, test_cryptography_vectors.py
 #                          - timing ratios and 1,700 vector files: covered by the main run
+#   the PKITS pairs test   - reads cryptography-vectors, installed for the main run only
 ignore=(
   --ignore tests/reporting/test_exports.py
   --ignore tests/reporting/test_html_browser.py
@@ -56,6 +57,7 @@ ignore=(
   --ignore tests/collectors/files/test_pem_linear.py
   --ignore tests/collectors/configs/test_linear_cost.py
   --ignore tests/collectors/files/test_cryptography_vectors.py
+  --deselect tests/collectors/files/test_crl_openpgp.py::test_pkits_cross_certificate_pairs_hold_the_pkits_certificates
 )
 # a pyenv interpreter under a private home cannot be run by the unprivileged user that test uses
 case "$python310" in
@@ -69,6 +71,8 @@ if [ ${#paths[@]} -eq 0 ]; then
     tests/collectors/files tests/collectors/configs tests/cli tests/test_api_docs.py tests/test_scanconfig.py
     tests/test_printable.py tests/test_targets.py tests/test_diff.py tests/test_architecture_docs.py
     # asyncio's timeouts differ before 3.11 (asyncio.TimeoutError is not the builtin): the SSH probe
-    tests/collectors/ssh/test_live.py::test_hostile_peers_cost_one_timeout_each_and_healthy_ones_are_reported)
+    tests/collectors/ssh/test_live.py::test_hostile_peers_cost_one_timeout_each_and_healthy_ones_are_reported
+    # the remote sweep's SFTP session has timeouts of its own
+    tests/collectors/remote/test_remote_safety.py tests/collectors/remote/test_remote_targets.py)
 fi
 exec .venv310/bin/python -m pytest -q -n 2 -p no:cacheprovider -k "not postgres" "${ignore[@]}" "${paths[@]}"

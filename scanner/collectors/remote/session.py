@@ -135,8 +135,8 @@ class Session:
             raise RemoteError(f"no SFTP subsystem: {exc.reason}") from None
         except asyncssh.Error as exc:
             raise RemoteError(f"SSH: {exc.reason}") from None
-        except OSError as exc:
-            raise RemoteError(f"cannot connect: {exc.strerror or exc}") from None
+        except (OSError, asyncio.TimeoutError) as exc:  # one class on 3.11+, not an OSError on 3.10
+            raise RemoteError(f"cannot connect: {getattr(exc, 'strerror', None) or exc or 'timed out'}") from None
 
     def exec(self, command: str) -> tuple[int | None, str, str]:
         """Runs one command (only with --remote-exec): its exit status, output and error output."""
@@ -155,7 +155,7 @@ class Session:
                 self._conn.close()
                 if self.broken is None:
                     self._loop.run_until_complete(asyncio.wait_for(self._conn.wait_closed(), self.timeout))
-        except (TimeoutError, OSError, asyncssh.Error):
+        except (TimeoutError, asyncio.TimeoutError, OSError, asyncssh.Error):  # two classes on 3.10
             pass  # closing what is already lost
         finally:
             self._loop.close()

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +20,7 @@ import pytest
 
 from scanner import resources
 from scanner.collectors.base import Target
+from scanner.compat import UTC
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import AssetType, ScanResult
 from scanner.scan import ScanRequest, run_scan
