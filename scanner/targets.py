@@ -108,26 +108,25 @@ def read_targets_file(path: Path) -> list[str]:
     return out
 
 
-def split_remote(entries: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(other entries, remote sweeps) of a targets file, the remote: prefix removed."""
-    others, remote = [], []
+def _split(entries: Iterable[str], prefix: str) -> tuple[list[str], list[str]]:
+    """(entries without the prefix, entries with it, the prefix removed), each in file order."""
+    others, prefixed = [], []
     for entry in entries:
-        if entry.startswith(REMOTE_SCHEME):
-            remote.append(entry[len(REMOTE_SCHEME) :])
+        if entry.startswith(prefix):
+            prefixed.append(entry[len(prefix) :])
         else:
             others.append(entry)
-    return others, remote
+    return others, prefixed
+
+
+def split_remote(entries: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(other entries, remote sweeps) of a targets file, the remote: prefix removed."""
+    return _split(entries, REMOTE_SCHEME)
 
 
 def split_schemes(entries: Iterable[str]) -> tuple[list[str], list[str]]:
     """(TLS entries, SSH entries) of a targets file, the ssh:// prefix removed."""
-    tls, ssh = [], []
-    for entry in entries:
-        if entry.startswith(SSH_SCHEME):
-            ssh.append(entry[len(SSH_SCHEME) :])
-        else:
-            tls.append(entry)
-    return tls, ssh
+    return _split(entries, SSH_SCHEME)
 
 
 def expand(targets: Iterable[str], default_port: int = DEFAULT_TLS_PORT) -> Iterator[str]:
