@@ -13,7 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.compat import UTC, parse_iso_datetime, tomllib
+from scanner import tomlfile
+from scanner.compat import UTC, parse_iso_datetime
 from scanner.inventory.model import Severity
 
 
@@ -105,12 +106,7 @@ _KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
 
 def load_scan_config(path: Path, now: datetime | None = None) -> dict[str, Any]:
     """The scan command's parameter values that the file sets."""
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read scan definition {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _, data = tomlfile.read(path, "scan definition", ConfigError)
     base = path.absolute().parent
     moment = now or datetime.now(UTC)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.compat import tomllib
+from scanner import tomlfile
 
 DEFAULT_ZONE = "default"
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -64,12 +64,7 @@ def check_zone_name(name: str, where: str) -> str:
 
 
 def load_zones(path: Path) -> ZoneMap:
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ZoneError(f"cannot read zones file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ZoneError(f"{path}: not valid TOML: {exc}") from None
+    _, data = tomlfile.read(path, "zones file", ZoneError)
     zones = []
     for number, raw in enumerate(data.get("zones", []), start=1):
         where = f"{path}: zone {number}"

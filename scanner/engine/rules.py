@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner import plugins, resources
-from scanner.compat import tomllib
+from scanner import plugins, resources, tomlfile
 from scanner.engine.checks import check_params, known_checks, load_check
 from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import CATEGORIES, AssetType, RuleInfo, Severity
@@ -256,21 +254,11 @@ class _Loader:
         )
 
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def load_pack(path: Path, checks: Iterable[str] | None = None) -> Pack:
     """One pack file, validated on its own (mappings to other packs are checked by resolve_mappings)."""
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        position = _TOML_POSITION.search(str(exc))
-        line = position.group(1) if position else "1"
-        raise PackError(f"{path}:{line}: not valid TOML: {exc}") from None
+    text, data = tomlfile.read(path, "policy pack", PackError)
     return _Loader(path, text, checks).pack(data)
 
 

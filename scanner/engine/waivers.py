@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scanner.compat import tomllib
+from scanner import tomlfile
 from scanner.engine.checks import parse_day
 from scanner.engine.toml_lines import TomlLines
 from scanner.inventory.model import Asset, Finding, Waiver, freeze
@@ -104,15 +104,7 @@ class WaiverRule:
 
 
 def load_waivers(path: Path) -> tuple[WaiverRule, ...]:
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WaiverError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"\(at line (\d+)", str(exc))
-        raise WaiverError(f"{path}:{found.group(1) if found else 1}: not valid TOML: {exc}") from None
+    text, data = tomlfile.read(path, "waivers file", WaiverError)
     lines = TomlLines(text)
 
     def fail(message: str, *where: Any) -> WaiverError:

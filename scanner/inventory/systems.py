@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.compat import tomllib
+from scanner import tomlfile
 from scanner.inventory.model import Asset, AssetType, Relation, RelationType, ScanResult, freeze
 
 IMPACTS = ("low", "moderate", "high")
@@ -109,12 +109,7 @@ _SELECTOR_KEYS = {"hosts", "paths", "endpoints", "tokens", "targets"}
 
 
 def load_systems(path: Path) -> SystemsConfig:
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SystemsError(f"cannot read systems file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SystemsError(f"{path}: not valid TOML: {exc}") from None
+    _, data = tomlfile.read(path, "systems file", SystemsError)
     return parse_systems(data, str(path))
 
 
