@@ -254,8 +254,6 @@ class _Loader:
         )
 
 
-
-
 def load_pack(path: Path, checks: Iterable[str] | None = None) -> Pack:
     """One pack file, validated on its own (mappings to other packs are checked by resolve_mappings)."""
     text, data = tomlfile.read(path, "policy pack", PackError)

@@ -28,6 +28,29 @@ MAX_CONFIG_BYTES = 10 * 1024 * 1024
 MAX_INCLUDE_DEPTH = 32
 
 
+# a server binary read for its version string: larger files are not the binary
+MAX_BINARY_BYTES = 64 * 1024 * 1024
+
+
+def installed_binary_version(
+    binaries: Iterable[str], version_in: Callable[[bytes], str | None]
+) -> tuple[str, str] | None:
+    """(version, binary) from the first installed binary whose bytes carry its version.
+
+    Read, never run, and through the filesystem seam: a remote sweep reads the remote host's binary.
+    """
+    for candidate in dict.fromkeys(b for b in binaries if b):
+        try:
+            if fs.getsize(candidate) > MAX_BINARY_BYTES:
+                continue
+            version = version_in(fs.current().read(candidate, MAX_BINARY_BYTES))
+        except OSError:
+            continue
+        if version:
+            return version, candidate
+    return None
+
+
 class ConfigError(ValueError):
     """A config file that cannot be parsed as a whole (binary, undecodable)."""
 

@@ -9,6 +9,7 @@ judged inside the root, never alone; see docs/configs.md.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -46,7 +47,6 @@ _FILE_DIRECTIVES = {
 # where distributions install the binary; its version string decides the default protocols
 _BINARIES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx", "/usr/bin/nginx")
 _VERSION = re.compile(rb"nginx/(\d+\.\d+\.\d+)\x00")
-_MAX_BINARY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -177,18 +177,12 @@ def installed_version() -> tuple[str, str] | None:
     """The version string compiled into the installed nginx binary, read without running it."""
     # the scanning host's PATH says nothing about a remote host's: there, only the usual places
     which = "" if fs.is_remote() else shutil.which("nginx") or ""
-    candidates = [which, *_BINARIES]
-    for candidate in dict.fromkeys(c for c in candidates if c):
-        try:
-            # through the seam: a remote sweep reads the remote host's nginx, never runs it
-            if fs.getsize(candidate) > _MAX_BINARY_BYTES:
-                continue
-            match = _VERSION.search(fs.current().read(candidate, _MAX_BINARY_BYTES))
-        except OSError:
-            continue
-        if match:
-            return match.group(1).decode(), candidate
-    return None
+
+    def version_in(data: bytes) -> str | None:
+        match = _VERSION.search(data)
+        return match.group(1).decode() if match else None
+
+    return common.installed_binary_version([which, *_BINARIES], version_in)
 
 
 @dataclass
@@ -361,8 +355,6 @@ class NginxHandler:
     def __init__(self) -> None:
         # per collector run: a root read once serves every snippet below it
         self._roots: common.RootCache[_Composed] = common.RootCache()
-        self._version: tuple[str, str] | None = None
-        self._version_read = False
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = common.text_head(head)
@@ -375,10 +367,12 @@ class NginxHandler:
         hits = len(self._SIGNS.findall(text))
         return hits >= 2 or (hits >= 1 and "nginx" in str(path).lower())
 
+    @functools.cached_property
+    def _installed(self) -> tuple[str, str] | None:
+        return installed_version()  # once per collector run, when a server needs the defaults
+
     def _defaults(self) -> DefaultProtocols:
-        if not self._version_read:
-            self._version, self._version_read = installed_version(), True
-        found = self._version
+        found = self._installed
         return default_protocols(found[0] if found else None, found[1] if found else None)
 
     @staticmethod

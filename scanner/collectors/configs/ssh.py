@@ -14,6 +14,7 @@ includes (``sshd_config.d/*.conf``) is judged there, not alone. See docs/configs
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -234,24 +235,17 @@ def effective(configured: Mapping[str, Any] | None, default: Sequence[str]) -> l
 
 _SSHD_BINARIES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd", "/usr/bin/sshd")
 _SSHD_VERSION = re.compile(rb"OpenSSH_(\d+\.\d+)(p\d+)?")
-_MAX_BINARY_BYTES = 64 * 1024 * 1024
 
 
 def installed_openssh() -> tuple[str, str] | None:
     """The OpenSSH release compiled into the installed sshd (e.g. "9.2p1"), read without running it."""
-    for candidate in _SSHD_BINARIES:
-        try:
-            # through the seam: a remote sweep reads the remote host's sshd, never runs it
-            if fs.getsize(candidate) > _MAX_BINARY_BYTES:
-                continue
-            data = fs.current().read(candidate, _MAX_BINARY_BYTES)
-        except OSError:
-            continue
+
+    def version_in(data: bytes) -> str | None:
         # the release string ("OpenSSH_9.2p1") is what sshd -V prints; bare "OpenSSH_2.*" are compat patterns
-        found = [m for m in _SSHD_VERSION.finditer(data) if m.group(2)]
-        if found:
-            return found[0].group(1).decode() + found[0].group(2).decode(), candidate
-    return None
+        found = next((m for m in _SSHD_VERSION.finditer(data) if m.group(2)), None)
+        return found.group(1).decode() + found.group(2).decode() if found else None
+
+    return common.installed_binary_version(_SSHD_BINARIES, version_in)
 
 
 def apply_defaults(scopes: list[dict[str, Any]], version: tuple[str, str] | None) -> dict[str, Any]:
@@ -336,14 +330,11 @@ class SshConfigHandler:
         return hinted and bool(distinct or _GENERIC_KEYWORDS.search(text))
 
     def __init__(self) -> None:
-        self._version: tuple[str, str] | None = None
-        self._version_read = False
         self._roots: common.RootCache[frozenset[Path]] = common.RootCache()
 
+    @functools.cached_property
     def _openssh(self) -> tuple[str, str] | None:
-        if not self._version_read:
-            self._version, self._version_read = installed_openssh(), True
-        return self._version
+        return installed_openssh()  # once per collector run, when an sshd_config needs the defaults
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         try:
@@ -383,7 +374,7 @@ class SshConfigHandler:
             if not client:
                 if not any(s["scope"] == "global" for s in scopes):
                     scopes.insert(0, {"scope": "global", "file": str(source.path), "line": None, "settings": {}})
-                properties.update(apply_defaults(scopes, self._openssh()))
+                properties.update(apply_defaults(scopes, self._openssh))
                 if not any(r.role == "host-key" for r in refs):
                     refs.extend(_default_host_keys(source.path, scopes[0]))
         else:
