@@ -10,6 +10,7 @@ share the machine's load. CPU seconds include the compressing thread. Target (is
 
     .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3]
     .venv/bin/python bench/bench_store.py --tree /tmp/benchfiles/files-20000
+    .venv/bin/python bench/bench_store.py --report /tmp/r.json --postgres   (also into a real PostgreSQL)
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner.store import rows as R
-from scanner.store.sqlite import SqliteStore
+from scanner.store.backends import open_store
+from tests.support.postgres import PostgresServer
 
 
 def report_of(tree: Path, workdir: Path) -> bytes:
@@ -63,10 +67,10 @@ def json_module_encoders() -> Iterator[None]:
         R._parse = fast  # type: ignore[assignment]
 
 
-def timed_saves(report_json: bytes, workdir: Path) -> list[tuple[float, float]]:
+def timed_saves(report_json: bytes, new_store: Callable[[], str]) -> list[tuple[float, float]]:
     """(wall, CPU) seconds of the first save into a new store and of the second."""
     times: list[tuple[float, float]] = []
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp, SqliteStore(Path(tmp) / "h.sqlite3") as store:
+    with open_store(new_store()) as store:
         for payload in (report_json, with_new_id(report_json)):
             wall, cpu = time.perf_counter(), time.process_time()
             store.save(payload)
@@ -79,7 +83,9 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="a keysweep JSON report (default: scan --tree first)")
     parser.add_argument("--tree", type=Path, default=Path("/tmp/benchfiles/files-20000"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true", help="also save into a real PostgreSQL (started here)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)
     # as `keysweep scan` sets them (scanner/cli/scan_cmd.py): the store runs after a big scan
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)
@@ -92,17 +98,36 @@ def main() -> None:
             f"{len(report['relations'])} relations, {len(report['findings'])} findings"
         )
         del report
-        best: dict[str, list[tuple[float, float]]] = {}
-        for _ in range(args.rounds):
-            with json_module_encoders():
-                baseline = timed_saves(report_json, workdir)
-            current = timed_saves(report_json, workdir)
-            for name, times in (("json module", baseline), ("keysweep", current)):
-                kept = best.setdefault(name, times)
-                best[name] = [min(a, b) for a, b in zip(kept, times, strict=True)]
-        print(f"best of {args.rounds} rounds        first save            re-save")
-        for name, ((wall1, cpu1), (wall2, cpu2)) in best.items():
-            print(f"  {name:14s}  {wall1:6.2f} s wall {cpu1:5.2f} CPU  {wall2:6.2f} s wall {cpu2:5.2f} CPU")
+        n = iter(range(1_000_000))
+        backends: dict[str, Callable[[], str]] = {"SQLite": lambda: str(workdir / f"h{next(n)}.sqlite3")}
+        server = PostgresServer.start() if args.postgres else None
+        try:
+            if server is not None:
+                os.environ["PGPASSWORD"] = server.password
+                backends["PostgreSQL"] = server.new_database
+            for backend, new_store in backends.items():
+                compare(backend, report_json, new_store, args.rounds)
+        finally:
+            if server is not None:
+                server.remove()
+
+
+def compare(backend: str, report_json: bytes, new_store: Callable[[], str], rounds: int) -> None:
+    best: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        with json_module_encoders():
+            baseline = timed_saves(report_json, new_store)
+        current = timed_saves(report_json, new_store)
+        for name, times in (("json module", baseline), ("keysweep", current)):
+            kept = best.setdefault(name, times)
+            best[name] = [min(a, b) for a, b in zip(kept, times, strict=True)]
+    print(f"{backend}, best of {rounds} rounds   first save              re-save")
+    for name, ((wall1, cpu1), (wall2, cpu2)) in best.items():
+        print(f"  {name:14s}  {wall1:6.2f} s wall {cpu1:5.2f} CPU  {wall2:6.2f} s wall {cpu2:5.2f} CPU")
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so that the PostgreSQL server is removed
 
 
 if __name__ == "__main__":

@@ -131,10 +131,8 @@ class ScanRows:
     locations: list[Row]
     relations: list[Row]
     findings: list[Row]
-
-    @property
-    def rows_digest(self) -> str:
-        return rows_digest(self.assets, self.locations, self.relations, self.findings)
+    # computed once, as the rows are derived: before a store takes its write lock, not under it
+    rows_digest: str
 
 
 def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanRows:
@@ -200,6 +198,7 @@ def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanR
         locations=locations,
         relations=relations,
         findings=findings,
+        rows_digest=rows_digest(assets, locations, relations, findings),
     )
 
 

@@ -172,17 +172,11 @@ class SqlStore(Store):
                 continue  # a damaged scan stays as it is: verify and load name it
             scope = derived.scan["scope"]
             seq, head = heads.get(scope, (0, ""))
-            self._write_rows(derived, seq + 1, head, update=True)
-            heads[scope] = (seq + 1, self._chain_of(derived, seq + 1, head))
+            heads[scope] = (seq + 1, self._write_rows(derived, seq + 1, head, update=True))
         for scope, (seq, digest) in heads.items():
             self._execute("INSERT INTO scopes VALUES (?, ?, ?)", (scope, seq, digest))
 
     # -- writing --------------------------------------------------------------------------------
-    @staticmethod
-    def _chain_of(derived: R.ScanRows, seq: int, previous: str) -> str:
-        scan = {**derived.scan, "scope_seq": seq}
-        return R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
-
     def _write_rows(
         self, derived: R.ScanRows, seq: int, previous: str, *, update: bool = False, blob: Any = None
     ) -> str:
