@@ -103,6 +103,20 @@ def test_awkward_values_give_the_same_rows(
     assert_same_rows(with_properties(awkward_report, extra), monkeypatch)
 
 
+def test_non_ascii_text_without_surrogates_takes_the_fast_path_to_the_same_rows(
+    report_json: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # U+D000..U+D7FF share their first UTF-8 byte with encoded surrogates: left out to keep this path
+    text = "".join(chr(c) for c in range(0x80, sys.maxunicode + 1) if not 0xD000 <= c <= 0xDFFF)
+    report = json.loads(with_properties(report_json, {"text": text, "ключ": "значение", "\U0001f600": 1}))
+    report["assets"][0]["locations"][0]["ref"] = "/srv/café/ключ-😀.pem"
+    report["relations"][0]["source"] = "file:/srv/café"
+    data = jsonio.dumps(report)
+    assert R._parse(data)[1:] == (R._compact_orjson, str)
+    rows = assert_same_rows(data, monkeypatch)
+    assert rows.locations[0][3] == "/srv/café/ключ-😀.pem"
+
+
 def test_each_kind_of_text_takes_the_path_that_is_exact() -> None:
     plain = b'{"a": [1, "caf\xc3\xa9", null, true]}'
     assert R._parse(plain)[1:] == (R._compact_orjson, str)
