@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from scanner.engine.checks import Check, EvalContext, Hit, load_check
+from scanner.engine.checks import Check, EvalContext, Hit, Run, fast_prepare, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, Severity, freeze
@@ -68,16 +69,27 @@ class RuleEngine:
         by_type: dict[AssetType, list[Asset]] = {}  # one pass over the graph, not one per rule
         for asset in graph.assets():
             by_type.setdefault(asset.type, []).append(asset)
+        # severity ranks read once: Severity.rank is an enum property, slow in a loop of 20,000 findings
+        rank = {severity: severity.rank for severity in Severity}
         for rule in self._rules.values():
             try:
                 check: Check = load_check(rule.check)
             except PluginError as exc:
                 errors.append(CollectionError(rule.id, "engine", f"rule {rule.id} not evaluated: {exc}"))
                 continue
-            policies = tuple(self._policies[rule.id])
-            requirements = self.requirements_of(rule.id)
-            for asset_type in rule.applies_to:
-                for asset in by_type.get(asset_type, ()):
+            assets = [asset for asset_type in rule.applies_to for asset in by_type.get(asset_type, ())]
+            if not assets:
+                continue
+            run = _fast_run(check, graph, rule, context)
+            emit = _Emitter(rule, tuple(self._policies[rule.id]), self.requirements_of(rule.id), rank)
+            for asset in assets:
+                hits: list[Hit] | None = None
+                if run is not None:
+                    try:
+                        hits = list(run(asset))
+                    except Exception:
+                        hits = None  # the reference check decides, and words the error as it always has
+                if hits is None:
                     try:
                         hits = list(check(asset, graph, rule.params, context))
                     except Exception as exc:
@@ -85,39 +97,71 @@ class RuleEngine:
                             CollectionError(asset.id, "engine", f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
                         )
                         continue
-                    for hit in hits:
-                        hit = _as_reference_copy(hit, asset, rule)
-                        findings.append(
-                            Finding(
-                                id=Finding.make_id(rule.id, asset.id, hit.discriminator),
-                                rule_id=rule.id,
-                                title=rule.title,
-                                severity=hit.severity or rule.severity,
-                                category=rule.category,
-                                asset_id=asset.id,
-                                message=hit.message,
-                                evidence=freeze(hit.evidence),
-                                references=rule.references,
-                                policies=policies,
-                                remediation=rule.remediation,
-                                deadline=hit.deadline or rule.deadline,
-                                requirements=requirements,
-                            )
-                        )
-        findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.asset_id, f.id))
+                for hit in hits:
+                    findings.append(emit(hit, asset))
+        findings.sort(key=lambda f: (-rank[f.severity], f.rule_id, f.asset_id, f.id))
         return Evaluation(tuple(findings), tuple(errors))
 
 
-def _as_reference_copy(hit: Hit, asset: Asset, rule: Rule) -> Hit:
+def _fast_run(check: Check, graph: InventoryGraph, rule: Rule, context: EvalContext) -> Run | None:
+    """The check's fast form for this rule and evaluation, or None to call the check itself.
+
+    A fast form that cannot be prepared (say, a malformed parameter) leaves every asset to the
+    reference check, so that errors are reported per asset and worded exactly as before.
+    """
+    prepare = fast_prepare(check)
+    if prepare is None:
+        return None
+    try:
+        return prepare(graph, rule.params, context)
+    except Exception:
+        return None
+
+
+class _Emitter:
+    """Turns one rule's hits into findings; what is the same for every finding of the rule is read once."""
+
+    __slots__ = ("_low", "_policies", "_rank", "_requirements", "_rule")
+
+    def __init__(
+        self, rule: Rule, policies: tuple[str, ...], requirements: tuple[str, ...], rank: dict[Severity, int]
+    ) -> None:
+        self._rule = rule
+        self._policies = policies
+        self._requirements = requirements
+        self._rank = rank
+        self._low = rank[Severity.LOW]
+
+    def __call__(self, hit: Hit, asset: Asset) -> Finding:
+        rule = self._rule
+        severity = hit.severity or rule.severity
+        why = asset.properties.get("reference_copy")
+        if why and self._rank[severity] > self._low:
+            hit = _as_reference_copy(hit, why, severity)
+            severity = Severity.LOW
+        return Finding(
+            id=Finding.make_id(rule.id, asset.id, hit.discriminator),
+            rule_id=rule.id,
+            title=rule.title,
+            severity=severity,
+            category=rule.category,
+            asset_id=asset.id,
+            message=hit.message,
+            evidence=freeze(hit.evidence),
+            references=rule.references,
+            policies=self._policies,
+            remediation=rule.remediation,
+            deadline=hit.deadline or rule.deadline,
+            requirements=self._requirements,
+        )
+
+
+def _as_reference_copy(hit: Hit, why: Any, severity: Severity) -> Hit:
     """A finding on a reference copy of CA roots (see scanner.inventory.trust) is low, with the reason.
 
     testssl.sh ships Microsoft's, Apple's and Java's stores to compare servers against: an RSA-1024
     root there secures nothing on this host, while the same root in a real trust store stays high.
     """
-    why = asset.properties.get("reference_copy")
-    severity = hit.severity or rule.severity
-    if not why or severity.rank <= Severity.LOW.rank:
-        return hit
     return replace(
         hit,
         message=f"{hit.message} [{why}]",

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit, accepts
+from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
@@ -33,12 +34,9 @@ def _label(props: Mapping[str, Any]) -> str:
     return f"{algorithm} {props.get('curve') or props.get('key_size') or ''}".strip()
 
 
-def _end_entity_certs(graph: InventoryGraph, key_id: str) -> list[Asset]:
-    return [
-        c
-        for c in graph.predecessors(key_id, RelationType.CERTIFIES)
-        if c.type is AssetType.CERTIFICATE and not c.properties.get("is_ca")
-    ]
+def _end_entity_certs(graph: InventoryGraph, context: EvalContext, key_id: str) -> list[Asset]:
+    certificate = AssetType.CERTIFICATE  # read once: an enum member lookup is slow in a long loop
+    return [c for c in certifying(graph, context, key_id) if c.type is certificate and not c.properties.get("is_ca")]
 
 
 @accepts("max_identities", "max_hosts")
@@ -47,7 +45,7 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
 
     Renewals for one subject are the key-reuse-on-renewal rule's business, not this one's.
     """
-    certs = _end_entity_certs(graph, asset.id)
+    certs = _end_entity_certs(graph, context, asset.id)
     identities = sorted({str(c.properties.get("subject") or c.id) for c in certs})
     max_identities = int(params.get("max_identities", 1))
     if len(identities) > max_identities:
@@ -57,8 +55,9 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
             discriminator="identities",
         )
     hosts: set[str] = set()
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
-        for endpoint in graph.predecessors(cert.id, RelationType.PRESENTS):
+    presents = RelationType.PRESENTS
+    for cert in certifying(graph, context, asset.id):
+        for endpoint in graph.predecessors(cert.id, presents):
             hosts.add(str(endpoint.properties.get("host") or endpoint.id))
     max_hosts = int(params.get("max_hosts", 1))
     if len(hosts) > max_hosts:
@@ -76,7 +75,7 @@ def key_functions(
     """One key used for several functions: certificate signing and end-entity use, or TLS and code signing."""
     mapping: Mapping[str, str] = params.get("functions", _DEFAULT_FUNCTIONS)
     functions: dict[str, set[str]] = {}
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+    for cert in certifying(graph, context, asset.id):
         props = cert.properties
         if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
             functions.setdefault("certificate-signing", set()).add(cert.id)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from scanner.engine.checks import EvalContext, Hit, accepts, parse_day, scheduled_severity
+from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
@@ -305,7 +306,7 @@ def escrowed_signature_key(
     if not props.get("escrowed"):
         return
     usages = set(props.get("usage") or ())
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+    for cert in certifying(graph, context, asset.id):
         usages.update(cert.properties.get("key_usage") or ())
     signing = sorted(usages & _SIGNING_USAGES)
     if signing:
@@ -328,7 +329,7 @@ def key_rotation_overdue(
     include_ca = bool(params.get("include_ca", False))
     starts = [str(props["created"])] if props.get("created") else []
     ends: list[str] = []
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+    for cert in certifying(graph, context, asset.id):
         if cert.properties.get("not_before") and (include_ca or not cert.properties.get("is_ca")):
             starts.append(str(cert.properties["not_before"]))
             ends.append(str(cert.properties.get("not_after") or ""))
@@ -337,7 +338,8 @@ def key_rotation_overdue(
     # every certificate binding it has expired: the expiry rule speaks for it, not this one
     if ends and all(end and parse_day(end[:10]) < context.as_of_date for end in ends):
         return
-    first = min(parse_day(s[:10]) for s in starts)
+    # each distinct day parsed once, in order of first use (the same first bad one raises)
+    first = min(parse_day(day) for day in dict.fromkeys(s[:10] for s in starts))
     max_days = int(params.get("max_days", 365))
     age = (context.as_of_date - first).days
     if age > max_days:
