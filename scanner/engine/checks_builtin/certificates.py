@@ -8,7 +8,7 @@ notAfter; and a limit of N days is N x 86,400 seconds, any fraction more being a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,17 +62,21 @@ def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
 _NONE: tuple[Hit, ...] = ()
 
 
-def _times(context: EvalContext) -> Callable[[str], datetime]:
-    """parse_time, memoised for one evaluation: four rules read each certificate's two instants."""
-    parsed: dict[str, datetime] = context.once("certificates.parsed-times", dict)
+class _Times(dict[str, datetime]):
+    """parse_time, memoised for one evaluation: four rules read each certificate's two instants.
 
-    def parse(value: str) -> datetime:
-        moment = parsed.get(value)
-        if moment is None:
-            moment = parsed[value] = parse_time(value)
+    A dict whose missing keys parse themselves: a hit costs one dict lookup, no Python call.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, value: str) -> datetime:
+        moment = self[value] = parse_time(value)
         return moment
 
-    return parse
+
+def _times(context: EvalContext) -> _Times:
+    return context.once("certificates.parsed-times", _Times)
 
 
 def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
@@ -117,11 +121,11 @@ def weak_signature_hash(
 
 
 def _expired_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
-    as_of, parse = context.as_of, _times(context)
+    as_of, times = context.as_of, _times(context)
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         not_after = asset.properties.get("not_after")
-        if not not_after or not as_of > parse(not_after):
+        if not not_after or not as_of > times[not_after]:
             return _NONE
         return tuple(certificate_expired(asset, graph, params, context))
 
@@ -156,11 +160,11 @@ def certificate_expired(
 
 
 def _not_yet_valid_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
-    as_of, parse = context.as_of, _times(context)
+    as_of, times = context.as_of, _times(context)
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         not_before = asset.properties.get("not_before")
-        if not not_before or not parse(not_before) > as_of:
+        if not not_before or not times[not_before] > as_of:
             return _NONE
         return tuple(certificate_not_yet_valid(asset, graph, params, context))
 
@@ -181,13 +185,13 @@ def certificate_not_yet_valid(
 
 
 def _expiring_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
-    as_of, parse = context.as_of, _times(context)
+    as_of, times = context.as_of, _times(context)
     window = int(params.get("days", 30)) * DAY
     zero = timedelta(0)
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         not_after = asset.properties.get("not_after")
-        if not not_after or not zero <= parse(not_after) - as_of < window:
+        if not not_after or not zero <= times[not_after] - as_of < window:
             return _NONE
         return tuple(certificate_expiring(asset, graph, params, context))
 
@@ -223,7 +227,7 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         f"notBefore through notAfter inclusive); rotation policy allows at most {plural(maximum, 'day')} "
         f"({maximum * 86400} s)"
     )
-    parse = _times(context)
+    times = _times(context)
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
@@ -232,7 +236,7 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         not_before, not_after = props.get("not_before"), props.get("not_after")
         if not not_before or not not_after:
             return _NONE
-        length = parse(not_after) - parse(not_before) + _INCLUSIVE
+        length = times[not_after] - times[not_before] + _INCLUSIVE
         if not length > limit:
             return _NONE
         days = -(-length // DAY)
@@ -274,6 +278,25 @@ def certificate_validity_too_long(
         )
 
 
+def _key_reused_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    certificate = AssetType.CERTIFICATE
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # a key's certificates mostly name one subject each: the check's grouping and sorting
+        # are needed only once a subject repeats
+        subjects: set[str] = set()
+        for cert in certifying(graph, context, asset.id):
+            if cert.type is certificate and not cert.properties.get("is_ca"):
+                subject = str(cert.properties.get("subject"))
+                if subject in subjects:
+                    return tuple(key_reused_across_renewal(asset, graph, params, context))
+                subjects.add(subject)
+        return _NONE
+
+    return run
+
+
+@fast_form(_key_reused_fast)
 @accepts()
 def key_reused_across_renewal(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, accepts
+from scanner.engine.checks import EvalContext, Hit, Run, accepts, fast_form
 from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
@@ -68,6 +68,28 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
         )
 
 
+def _key_functions_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    mapping: Mapping[str, str] = params.get("functions", _DEFAULT_FUNCTIONS)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # the function names alone decide whether there is a hit; the check collects the
+        # certificates behind each function only when there are two or more
+        names: set[str] = set()
+        for cert in certifying(graph, context, asset.id):
+            props = cert.properties
+            if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
+                names.add("certificate-signing")
+            else:
+                for eku in props.get("extended_key_usage") or ():
+                    names.add(mapping.get(str(eku), str(eku)))
+            if len(names) > 1:
+                return tuple(key_functions(asset, graph, params, context))
+        return ()
+
+    return run
+
+
+@fast_form(_key_functions_fast)
 @accepts("functions")
 def key_functions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -136,6 +158,20 @@ def _ancestors(graph: InventoryGraph, cert: Asset) -> list[Asset]:
     return found
 
 
+def _untrusted_root_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    if not context.once("graph.has-trust-store", lambda: any(graph.asset_ids(AssetType.TRUST_STORE))):
+        return lambda asset: ()  # judged only when the scan found a trust store
+    include_ca = params.get("include_ca", False)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        if asset.properties.get("is_ca") and not include_ca:
+            return ()
+        return tuple(untrusted_root(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_untrusted_root_fast)
 @accepts("include_ca")
 def untrusted_root(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext

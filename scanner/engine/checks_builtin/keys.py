@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, accepts, parse_day, scheduled_severity
+from scanner.engine.checks import EvalContext, Hit, Run, accepts, fast_form, parse_day, scheduled_severity
 from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
@@ -95,6 +95,18 @@ def _key_access_group(props: Mapping[str, Any], params: Mapping[str, Any]) -> st
     )
 
 
+def _private_key_permissions_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # called for every file of a sweep; few hold a plaintext private key
+        props = asset.properties
+        if not props.get("contains_plaintext_private_key") or props.get("mode") is None:
+            return ()
+        return tuple(private_key_permissions(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_private_key_permissions_fast)
 @accepts("forbidden_mode_bits", "key_access_groups", "key_access_group_severity", "package_data_severity")
 def private_key_permissions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
