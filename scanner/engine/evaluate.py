@@ -27,7 +27,10 @@ class Evaluation:
 
 
 class RuleEngine:
-    def __init__(self, packs: Sequence[Pack]) -> None:
+    def __init__(self, packs: Sequence[Pack], *, fast: bool = True) -> None:
+        # fast=False calls every check itself on every asset (no fast forms): the same findings,
+        # slower; for benchmarks and for telling a fast form's fault from a check's
+        self._fast = fast
         # a rule shared by several selected packs runs once and names every pack
         self._rules: dict[str, Rule] = {}
         self._policies: dict[str, list[str]] = {}
@@ -67,9 +70,8 @@ class RuleEngine:
     def evaluate(self, graph: InventoryGraph, context: EvalContext) -> Evaluation:
         findings: list[Finding] = []
         errors: list[CollectionError] = []
-        by_type: dict[AssetType, list[Asset]] = {}  # one pass over the graph, not one per rule
-        for asset in graph.assets():
-            by_type.setdefault(asset.type, []).append(asset)
+        # each asset type's assets listed once (in graph order), when a rule first needs them
+        by_type: dict[AssetType, list[Asset]] = {}
         # severity ranks read once: Severity.rank is an enum property, slow in a loop of 20,000 findings
         rank = {severity: severity.rank for severity in Severity}
         for rule in self._rules.values():
@@ -78,10 +80,14 @@ class RuleEngine:
             except PluginError as exc:
                 errors.append(CollectionError(rule.id, "engine", f"rule {rule.id} not evaluated: {exc}"))
                 continue
-            assets = [asset for asset_type in rule.applies_to for asset in by_type.get(asset_type, ())]
+            assets: list[Asset] = []
+            for asset_type in rule.applies_to:
+                if asset_type not in by_type:
+                    by_type[asset_type] = list(graph.assets(asset_type))
+                assets += by_type[asset_type]
             if not assets:
                 continue
-            run = _fast_run(check, graph, rule, context)
+            run = _fast_run(check, graph, rule, context) if self._fast else None
             emit = _Emitter(rule, tuple(self._policies[rule.id]), self.requirements_of(rule.id), rank)
             for asset in assets:
                 hits: Sequence[Hit] | None = None
