@@ -225,6 +225,7 @@ def test_the_engine_finds_what_the_plain_evaluation_finds(tree: str, request: py
             assert [f.id for f in got.findings] == [f.id for f in want.findings]  # the same order
             assert got.findings == want.findings
             assert got.findings  # the comparison saw findings
+            assert RuleEngine(packs, fast=False).evaluate(graph, EvalContext(as_of=as_of)) == got
     rules = {f.rule_id for f in got.findings}
     assert {"cms.cert.validity-exceeds-rotation", "cms.cert.expired"} <= rules
 
