@@ -7,7 +7,7 @@ that its requirements map. Every finding names the selected packs that define or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any
@@ -88,28 +88,37 @@ class RuleEngine:
             if not assets:
                 continue
             run = _fast_run(check, graph, rule, context) if self._fast else None
-            emit = _Emitter(rule, tuple(self._policies[rule.id]), self.requirements_of(rule.id), rank)
+            emit = _emitter(rule, tuple(self._policies[rule.id]), self.requirements_of(rule.id), rank)
+            if run is None:
+                for asset in assets:
+                    for hit in _checked(check, asset, graph, rule, context, errors):
+                        findings.append(emit(hit, asset))
+                continue
             for asset in assets:
-                hits: Sequence[Hit] | None = None
-                if run is not None:
-                    try:
-                        found = run(asset)
-                        # a fast form's tuple is used as it is; anything else is read to the end here,
-                        # so that a failure half-way reports the asset and keeps none of its hits
-                        hits = found if type(found) is tuple else list(found)
-                    except Exception:
-                        hits = None  # the reference check decides, and words the error as it always has
-                if hits is None:
-                    try:
-                        hits = list(check(asset, graph, rule.params, context))
-                    except Exception as exc:
-                        errors.append(
-                            CollectionError(asset.id, "engine", f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
-                        )
-                        continue
-                for hit in hits:
-                    findings.append(emit(hit, asset))
+                try:
+                    hits = run(asset)
+                    # a fast form's tuple is used as it is; anything else is read to the end here,
+                    # so that a failure half-way reports the asset and keeps none of its hits
+                    if type(hits) is not tuple:
+                        hits = tuple(hits)
+                except Exception:
+                    # the reference check decides, and words any error as it always has
+                    hits = _checked(check, asset, graph, rule, context, errors)
+                if hits:
+                    for hit in hits:
+                        findings.append(emit(hit, asset))
         return Evaluation(_in_report_order(findings, rank), tuple(errors))
+
+
+def _checked(
+    check: Check, asset: Asset, graph: InventoryGraph, rule: Rule, context: EvalContext, errors: list[CollectionError]
+) -> Sequence[Hit]:
+    """The check's own hits on the asset; a check that raises is reported and gives none."""
+    try:
+        return list(check(asset, graph, rule.params, context))
+    except Exception as exc:
+        errors.append(CollectionError(asset.id, "engine", f"rule {rule.id} failed: {type(exc).__name__}: {exc}"))
+        return ()
 
 
 def _in_report_order(findings: list[Finding], rank: dict[Severity, int]) -> tuple[Finding, ...]:
@@ -140,42 +149,38 @@ def _fast_run(check: Check, graph: InventoryGraph, rule: Rule, context: EvalCont
         return None
 
 
-class _Emitter:
-    """Turns one rule's hits into findings; what is the same for every finding of the rule is read once."""
+def _emitter(
+    rule: Rule, policies: tuple[str, ...], requirements: tuple[str, ...], rank: dict[Severity, int]
+) -> Callable[[Hit, Asset], Finding]:
+    """Turns one rule's hits into findings; what is the same for every finding of the rule is read once
+    (a closure: its constants are local cells, cheaper to read than attributes, 20,000 times a scan)."""
+    rule_id, title, category, references = rule.id, rule.title, rule.category, rule.references
+    remediation, rule_severity, rule_deadline = rule.remediation, rule.severity, rule.deadline
+    low, make_id = rank[Severity.LOW], Finding.make_id
 
-    __slots__ = ("_low", "_policies", "_rank", "_requirements", "_rule")
-
-    def __init__(
-        self, rule: Rule, policies: tuple[str, ...], requirements: tuple[str, ...], rank: dict[Severity, int]
-    ) -> None:
-        self._rule = rule
-        self._policies = policies
-        self._requirements = requirements
-        self._rank = rank
-        self._low = rank[Severity.LOW]
-
-    def __call__(self, hit: Hit, asset: Asset) -> Finding:
-        rule = self._rule
-        severity = hit.severity or rule.severity
+    def emit(hit: Hit, asset: Asset) -> Finding:
+        severity = hit.severity or rule_severity
         why = asset.properties.get("reference_copy")
-        if why and self._rank[severity] > self._low:
+        if why and rank[severity] > low:
             hit = _as_reference_copy(hit, why, severity)
             severity = Severity.LOW
         return Finding(
-            id=Finding.make_id(rule.id, asset.id, hit.discriminator),
-            rule_id=rule.id,
-            title=rule.title,
+            id=make_id(rule_id, asset.id, hit.discriminator),
+            rule_id=rule_id,
+            title=title,
             severity=severity,
-            category=rule.category,
+            category=category,
             asset_id=asset.id,
             message=hit.message,
             evidence=freeze(hit.evidence),
-            references=rule.references,
-            policies=self._policies,
-            remediation=rule.remediation,
-            deadline=hit.deadline or rule.deadline,
-            requirements=self._requirements,
+            references=references,
+            policies=policies,
+            remediation=remediation,
+            deadline=hit.deadline or rule_deadline,
+            requirements=requirements,
         )
+
+    return emit
 
 
 def _as_reference_copy(hit: Hit, why: Any, severity: Severity) -> Hit:

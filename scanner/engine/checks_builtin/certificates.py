@@ -17,7 +17,7 @@ from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, Severity
+from scanner.inventory.model import Asset, AssetType, FrozenProperties, Severity
 from scanner.plurals import noun, plural
 
 DAY = timedelta(seconds=86400)
@@ -241,12 +241,11 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
             return _NONE
         days = -(-length // DAY)
         seconds = int(length.total_seconds())
-        return (
-            Hit(
-                f"certificate {_name(props)} is valid for {plural(days, 'day')} ({seconds} s, {allows}",
-                {"validity_days": days, "validity_seconds": seconds, "not_before": not_before, "not_after": not_after},
-            ),
+        # the evidence built read-only at once: the engine's freeze() then keeps it instead of copying it
+        evidence = FrozenProperties(
+            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
         )
+        return (Hit(f"certificate {_name(props)} is valid for {plural(days, 'day')} ({seconds} s, {allows}", evidence),)
 
     return run
 
