@@ -283,13 +283,13 @@ def _key_reused_fast(graph: InventoryGraph, params: Mapping[str, Any], context: 
     def run(asset: Asset) -> tuple[Hit, ...]:
         # a key's certificates mostly name one subject each: the check's grouping and sorting
         # are needed only once a subject repeats
-        subjects: set[str] = set()
-        for cert in certifying(graph, context, asset.id):
-            if cert.type is certificate and not cert.properties.get("is_ca"):
-                subject = str(cert.properties.get("subject"))
-                if subject in subjects:
-                    return tuple(key_reused_across_renewal(asset, graph, params, context))
-                subjects.add(subject)
+        subjects = [
+            str(cert.properties.get("subject"))
+            for cert in certifying(graph, context, asset.id)
+            if cert.type is certificate and not cert.properties.get("is_ca")
+        ]
+        if len(set(subjects)) < len(subjects):
+            return tuple(key_reused_across_renewal(asset, graph, params, context))
         return _NONE
 
     return run

@@ -74,16 +74,20 @@ def _key_functions_fast(graph: InventoryGraph, params: Mapping[str, Any], contex
     def run(asset: Asset) -> tuple[Hit, ...]:
         # the function names alone decide whether there is a hit; the check collects the
         # certificates behind each function only when there are two or more
-        names: set[str] = set()
+        # (the distinct usages first, named once each: thousands of certificates share a few lists)
+        signing = False
+        usages: set[Any] = set()
         for cert in certifying(graph, context, asset.id):
             props = cert.properties
             if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
-                names.add("certificate-signing")
+                signing = True
             else:
-                for eku in props.get("extended_key_usage") or ():
-                    names.add(mapping.get(str(eku), str(eku)))
-            if len(names) > 1:
-                return tuple(key_functions(asset, graph, params, context))
+                usages.update(props.get("extended_key_usage") or ())
+        names = {mapping.get(str(eku), str(eku)) for eku in usages}
+        if signing:
+            names.add("certificate-signing")
+        if len(names) > 1:
+            return tuple(key_functions(asset, graph, params, context))
         return ()
 
     return run
