@@ -346,6 +346,28 @@ def revocation_without_ocsp(
     )
 
 
+def _fips_signature_algorithm_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    ignore_self_signed = params.get("ignore_self_signed", True)
+    refused: dict[str, bool] = {}  # the knowledge base's answer, per signature algorithm: a few in an estate
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        algorithm = props.get("signature_algorithm")
+        if not algorithm:
+            return _NONE
+        if ignore_self_signed and props.get("self_signed") and (props.get("is_ca") or props.get("trust_anchor")):
+            return _NONE
+        name = str(algorithm)
+        if name not in refused:
+            refused[name] = knowledge.signature_fips_approved(name) is False
+        if refused[name]:
+            return tuple(fips_signature_algorithm(asset, graph, params, context))
+        return _NONE
+
+    return run
+
+
+@fast_form(_fips_signature_algorithm_fast)
 @accepts("ignore_self_signed")
 def fips_signature_algorithm(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -365,6 +387,37 @@ def fips_signature_algorithm(
         )
 
 
+def _signature_algorithm_allowed_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    # the schedule, the list and the description are the rule's: read once, not once per certificate
+    allowed = set(params.get("allowed", []))
+    severity, deadline = scheduled_severity(params, context)
+    what = params.get("describe", "the policy's signature algorithms")
+    permitted: dict[str, bool] = {}  # per signature algorithm (its name or post-quantum family allowed)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        algorithm = props.get("signature_algorithm")
+        if not algorithm:
+            return _NONE
+        name = str(algorithm)
+        if name not in permitted:
+            pq = knowledge.post_quantum_by_name(name)
+            permitted[name] = bool(({name, pq.family} if pq is not None else {name}) & allowed)
+        if permitted[name]:
+            return _NONE
+        return (
+            Hit(
+                f"certificate {_name(props)} is signed with {algorithm}, which is not among {what}",
+                FrozenProperties(signature_algorithm=algorithm),
+                severity=severity,
+                deadline=deadline,
+            ),
+        )
+
+    return run
+
+
+@fast_form(_signature_algorithm_allowed_fast)
 @accepts("allowed", "describe", "schedule")
 def signature_algorithm_allowed(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
