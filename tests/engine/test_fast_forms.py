@@ -183,6 +183,8 @@ def test_the_hot_certificate_and_key_checks_have_fast_forms() -> None:
         "certificate_expiring",
         "certificate_not_yet_valid",
         "private_key_permissions",
+        "signature_algorithm_allowed",
+        "fips_signature_algorithm",
     } <= set(_fast_checks())
 
 

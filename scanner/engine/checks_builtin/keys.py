@@ -341,10 +341,12 @@ def key_rotation_overdue(
     include_ca = bool(params.get("include_ca", False))
     starts = [str(props["created"])] if props.get("created") else []
     ends: list[str] = []
-    for cert in certifying(graph, context, asset.id):
-        if cert.properties.get("not_before") and (include_ca or not cert.properties.get("is_ca")):
-            starts.append(str(cert.properties["not_before"]))
-            ends.append(str(cert.properties.get("not_after") or ""))
+    for cert in certifying(graph, context, asset.id):  # thousands, for a key a fleet shares
+        cert_props = cert.properties
+        not_before = cert_props.get("not_before")
+        if not_before and (include_ca or not cert_props.get("is_ca")):
+            starts.append(str(not_before))
+            ends.append(str(cert_props.get("not_after") or ""))
     if not starts:
         return
     # every certificate binding it has expired: the expiry rule speaks for it, not this one
