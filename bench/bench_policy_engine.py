@@ -68,7 +68,7 @@ def inventory(n: int) -> InventoryGraph:
     return graph
 
 
-def sweep_inventory(n: int) -> InventoryGraph:
+def sweep_inventory(n: int, as_of: dt.datetime) -> InventoryGraph:
     """N certificate files as a file sweep finds them (see bench_files.py), 10 shared keys, 2% key files."""
     graph = InventoryGraph()
     keys = []
@@ -77,7 +77,6 @@ def sweep_inventory(n: int) -> InventoryGraph:
         props = {"algorithm": "RSA", "key_size": 2048, "has_private_key": True, "encrypted_at_rest": False}
         graph.add_asset(Asset(key, AssetType.KEY, freeze(props)))
         keys.append(key)
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     for i in range(n):
         path = f"/srv/bench/d{i // 1000:03d}/c{i:06d}.pem"
         plaintext_key = i % 50 == 49
@@ -86,8 +85,10 @@ def sweep_inventory(n: int) -> InventoryGraph:
             file_props |= {"contains_private_key": True, "contains_plaintext_private_key": True}
         graph.add_asset(Asset(f"file:{path}", AssetType.FILE, freeze(file_props)))
         cert = f"cert:sha256:{_h(f'sweep{i}')}"
-        not_before = start + dt.timedelta(days=i % 700, seconds=i)
-        lifetime = dt.timedelta(days=90 + (i * 37) % 1400)  # about nine in ten over 398 days
+        # issued in the last ten months, mostly for longer than a year (as bench_files.py's tree):
+        # about nine in ten over the rotation policy's 398 days, a few expired
+        not_before = as_of - dt.timedelta(days=i % 300, seconds=i % 86400)
+        lifetime = dt.timedelta(days=90 + (i * 37) % 1400)
         props = {
             "subject": f"CN=host{i}.bench.example,O=Bench Corp,C=DE",
             "issuer": f"CN=Bench Issuing {i % 4},O=Bench Corp,C=DE",
@@ -120,7 +121,7 @@ def _best(run: Callable[[], object], times: int = 3) -> float:
 
 
 def sweep(n: int, as_of: dt.datetime) -> None:
-    graph = sweep_inventory(n)
+    graph = sweep_inventory(n, as_of)
     enrich(graph, as_of)
     gc.collect()
     gc.freeze()  # as `keysweep scan` does: the inventory is long-lived, not the collector's business
