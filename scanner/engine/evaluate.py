@@ -7,10 +7,12 @@ that its requirements map. Every finding names the selected packs that define or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
+from typing import Any
 
-from scanner.engine.checks import Check, EvalContext, Hit, load_check
+from scanner.engine.checks import Check, EvalContext, Hit, Run, fast_prepare, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, Severity, freeze
@@ -25,7 +27,10 @@ class Evaluation:
 
 
 class RuleEngine:
-    def __init__(self, packs: Sequence[Pack]) -> None:
+    def __init__(self, packs: Sequence[Pack], *, fast: bool = True) -> None:
+        # fast=False calls every check itself on every asset (no fast forms): the same findings,
+        # slower; for benchmarks and for telling a fast form's fault from a check's
+        self._fast = fast
         # a rule shared by several selected packs runs once and names every pack
         self._rules: dict[str, Rule] = {}
         self._policies: dict[str, list[str]] = {}
@@ -65,59 +70,125 @@ class RuleEngine:
     def evaluate(self, graph: InventoryGraph, context: EvalContext) -> Evaluation:
         findings: list[Finding] = []
         errors: list[CollectionError] = []
-        by_type: dict[AssetType, list[Asset]] = {}  # one pass over the graph, not one per rule
-        for asset in graph.assets():
-            by_type.setdefault(asset.type, []).append(asset)
+        # each asset type's assets listed once (in graph order), when a rule first needs them
+        by_type: dict[AssetType, list[Asset]] = {}
+        # severity ranks read once: Severity.rank is an enum property, slow in a loop of 20,000 findings
+        rank = {severity: severity.rank for severity in Severity}
         for rule in self._rules.values():
             try:
                 check: Check = load_check(rule.check)
             except PluginError as exc:
                 errors.append(CollectionError(rule.id, "engine", f"rule {rule.id} not evaluated: {exc}"))
                 continue
-            policies = tuple(self._policies[rule.id])
-            requirements = self.requirements_of(rule.id)
+            assets: list[Asset] = []
             for asset_type in rule.applies_to:
-                for asset in by_type.get(asset_type, ()):
-                    try:
-                        hits = list(check(asset, graph, rule.params, context))
-                    except Exception as exc:
-                        errors.append(
-                            CollectionError(asset.id, "engine", f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
-                        )
-                        continue
+                if asset_type not in by_type:
+                    by_type[asset_type] = list(graph.assets(asset_type))
+                assets += by_type[asset_type]
+            if not assets:
+                continue
+            run = _fast_run(check, graph, rule, context) if self._fast else None
+            emit = _emitter(rule, tuple(self._policies[rule.id]), self.requirements_of(rule.id), rank)
+            if run is None:
+                for asset in assets:
+                    for hit in _checked(check, asset, graph, rule, context, errors):
+                        findings.append(emit(hit, asset))
+                continue
+            for asset in assets:
+                try:
+                    hits = run(asset)
+                    # a fast form's tuple is used as it is; anything else is read to the end here,
+                    # so that a failure half-way reports the asset and keeps none of its hits
+                    if type(hits) is not tuple:
+                        hits = tuple(hits)
+                except Exception:
+                    # the reference check decides, and words any error as it always has
+                    hits = _checked(check, asset, graph, rule, context, errors)
+                if hits:
                     for hit in hits:
-                        hit = _as_reference_copy(hit, asset, rule)
-                        findings.append(
-                            Finding(
-                                id=Finding.make_id(rule.id, asset.id, hit.discriminator),
-                                rule_id=rule.id,
-                                title=rule.title,
-                                severity=hit.severity or rule.severity,
-                                category=rule.category,
-                                asset_id=asset.id,
-                                message=hit.message,
-                                evidence=freeze(hit.evidence),
-                                references=rule.references,
-                                policies=policies,
-                                remediation=rule.remediation,
-                                deadline=hit.deadline or rule.deadline,
-                                requirements=requirements,
-                            )
-                        )
-        findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.asset_id, f.id))
-        return Evaluation(tuple(findings), tuple(errors))
+                        findings.append(emit(hit, asset))
+        return Evaluation(_in_report_order(findings, rank), tuple(errors))
 
 
-def _as_reference_copy(hit: Hit, asset: Asset, rule: Rule) -> Hit:
+def _checked(
+    check: Check, asset: Asset, graph: InventoryGraph, rule: Rule, context: EvalContext, errors: list[CollectionError]
+) -> Sequence[Hit]:
+    """The check's own hits on the asset; a check that raises is reported and gives none."""
+    try:
+        return list(check(asset, graph, rule.params, context))
+    except Exception as exc:
+        errors.append(CollectionError(asset.id, "engine", f"rule {rule.id} failed: {type(exc).__name__}: {exc}"))
+        return ()
+
+
+def _in_report_order(findings: list[Finding], rank: dict[Severity, int]) -> tuple[Finding, ...]:
+    """Most severe first, then by rule, asset and id; equal keys keep the order they were found in.
+
+    The same order as one sort on (-rank, rule, asset, id), in two cheaper steps: a sort whose key
+    is built in C (attrgetter), then a stable split by severity.
+    """
+    findings.sort(key=attrgetter("rule_id", "asset_id", "id"))
+    by_rank: dict[int, list[Finding]] = {}
+    for finding in findings:
+        by_rank.setdefault(rank[finding.severity], []).append(finding)
+    return tuple(finding for level in sorted(by_rank, reverse=True) for finding in by_rank[level])
+
+
+def _fast_run(check: Check, graph: InventoryGraph, rule: Rule, context: EvalContext) -> Run | None:
+    """The check's fast form for this rule and evaluation, or None to call the check itself.
+
+    A fast form that cannot be prepared (say, a malformed parameter) leaves every asset to the
+    reference check, so that errors are reported per asset and worded exactly as before.
+    """
+    prepare = fast_prepare(check)
+    if prepare is None:
+        return None
+    try:
+        return prepare(graph, rule.params, context)
+    except Exception:
+        return None
+
+
+def _emitter(
+    rule: Rule, policies: tuple[str, ...], requirements: tuple[str, ...], rank: dict[Severity, int]
+) -> Callable[[Hit, Asset], Finding]:
+    """Turns one rule's hits into findings; what is the same for every finding of the rule is read once
+    (a closure: its constants are local cells, cheaper to read than attributes, 20,000 times a scan)."""
+    rule_id, title, category, references = rule.id, rule.title, rule.category, rule.references
+    remediation, rule_severity, rule_deadline = rule.remediation, rule.severity, rule.deadline
+    low, make_id = rank[Severity.LOW], Finding.make_id
+
+    def emit(hit: Hit, asset: Asset) -> Finding:
+        severity = hit.severity or rule_severity
+        why = asset.properties.get("reference_copy")
+        if why and rank[severity] > low:
+            hit = _as_reference_copy(hit, why, severity)
+            severity = Severity.LOW
+        return Finding(
+            id=make_id(rule_id, asset.id, hit.discriminator),
+            rule_id=rule_id,
+            title=title,
+            severity=severity,
+            category=category,
+            asset_id=asset.id,
+            message=hit.message,
+            evidence=freeze(hit.evidence),
+            references=references,
+            policies=policies,
+            remediation=remediation,
+            deadline=hit.deadline or rule_deadline,
+            requirements=requirements,
+        )
+
+    return emit
+
+
+def _as_reference_copy(hit: Hit, why: Any, severity: Severity) -> Hit:
     """A finding on a reference copy of CA roots (see scanner.inventory.trust) is low, with the reason.
 
     testssl.sh ships Microsoft's, Apple's and Java's stores to compare servers against: an RSA-1024
     root there secures nothing on this host, while the same root in a real trust store stays high.
     """
-    why = asset.properties.get("reference_copy")
-    severity = hit.severity or rule.severity
-    if not why or severity.rank <= Severity.LOW.rank:
-        return hit
     return replace(
         hit,
         message=f"{hit.message} [{why}]",

@@ -9,14 +9,15 @@ notAfter; and a limit of N days is N x 86,400 seconds, any fraction more being a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, accepts, scheduled_severity
+from scanner.engine.checks import EvalContext, Hit, Run, accepts, fast_form, scheduled_severity
+from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, RelationType, Severity
+from scanner.inventory.model import Asset, AssetType, FrozenProperties, Severity
 from scanner.plurals import noun, plural
 
 DAY = timedelta(seconds=86400)
@@ -55,6 +56,49 @@ def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and root)
 
 
+# -- fast forms (see scanner.engine.checks.fast_form) ------------------------------------------
+# Each gives the same hits as the check below it; the engine calls it once per certificate. They
+# return tuples (no generator per asset) and read the rule's parameters once.
+_NONE: tuple[Hit, ...] = ()
+
+
+class _Times(dict[str, datetime]):
+    """parse_time, memoised for one evaluation: four rules read each certificate's two instants.
+
+    A dict whose missing keys parse themselves: a hit costs one dict lookup, no Python call.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, value: str) -> datetime:
+        moment = self[value] = parse_time(value)
+        return moment
+
+
+def _times(context: EvalContext) -> _Times:
+    return context.once("certificates.parsed-times", _Times)
+
+
+def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    ignore_self_signed = params.get("ignore_self_signed", True)
+    minimum = int(params.get("min_bits", 112))
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        hash_name = props.get("signature_hash")
+        if not hash_name:
+            return _NONE
+        if ignore_self_signed and props.get("self_signed") and (props.get("is_ca") or props.get("trust_anchor")):
+            return _NONE
+        bits = props.get("signature_hash_bits")
+        if bits is not None and bits < minimum:
+            return tuple(weak_signature_hash(asset, graph, params, context))
+        return _NONE
+
+    return run
+
+
+@fast_form(_weak_signature_hash_fast)
 @accepts("min_bits", "ignore_self_signed")
 def weak_signature_hash(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -76,6 +120,19 @@ def weak_signature_hash(
         )
 
 
+def _expired_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    as_of, times = context.as_of, _times(context)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        not_after = asset.properties.get("not_after")
+        if not not_after or not as_of > times[not_after]:
+            return _NONE
+        return tuple(certificate_expired(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_expired_fast)
 @accepts()
 def certificate_expired(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -102,6 +159,19 @@ def certificate_expired(
         yield Hit(message, {"not_after": props["not_after"]})
 
 
+def _not_yet_valid_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    as_of, times = context.as_of, _times(context)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        not_before = asset.properties.get("not_before")
+        if not not_before or not times[not_before] > as_of:
+            return _NONE
+        return tuple(certificate_not_yet_valid(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_not_yet_valid_fast)
 @accepts()
 def certificate_not_yet_valid(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -114,6 +184,21 @@ def certificate_not_yet_valid(
         )
 
 
+def _expiring_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    as_of, times = context.as_of, _times(context)
+    window = int(params.get("days", 30)) * DAY
+    zero = timedelta(0)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        not_after = asset.properties.get("not_after")
+        if not not_after or not zero <= times[not_after] - as_of < window:
+            return _NONE
+        return tuple(certificate_expiring(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_expiring_fast)
 @accepts("days")
 def certificate_expiring(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -132,6 +217,40 @@ def certificate_expiring(
         )
 
 
+def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    # most certificates of a long-lived estate fail this rule: the whole hit is built here, with
+    # the rule's half of the message built once
+    include_ca = params.get("include_ca", False)
+    maximum = int(params.get("max_days", 398))
+    limit = maximum * DAY
+    allows = (
+        f"notBefore through notAfter inclusive); rotation policy allows at most {plural(maximum, 'day')} "
+        f"({maximum * 86400} s)"
+    )
+    times = _times(context)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        if props.get("is_ca") and not include_ca:
+            return _NONE
+        not_before, not_after = props.get("not_before"), props.get("not_after")
+        if not not_before or not not_after:
+            return _NONE
+        length = times[not_after] - times[not_before] + _INCLUSIVE
+        if not length > limit:
+            return _NONE
+        days = -(-length // DAY)
+        seconds = int(length.total_seconds())
+        # the evidence built read-only at once: the engine's freeze() then keeps it instead of copying it
+        evidence = FrozenProperties(
+            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
+        )
+        return (Hit(f"certificate {_name(props)} is valid for {plural(days, 'day')} ({seconds} s, {allows}", evidence),)
+
+    return run
+
+
+@fast_form(_validity_too_long_fast)
 @accepts("max_days", "include_ca")
 def certificate_validity_too_long(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -158,14 +277,34 @@ def certificate_validity_too_long(
         )
 
 
+def _key_reused_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    certificate = AssetType.CERTIFICATE
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # a key's certificates mostly name one subject each: the check's grouping and sorting
+        # are needed only once a subject repeats
+        subjects = [
+            str(cert.properties.get("subject"))
+            for cert in certifying(graph, context, asset.id)
+            if cert.type is certificate and not cert.properties.get("is_ca")
+        ]
+        if len(set(subjects)) < len(subjects):
+            return tuple(key_reused_across_renewal(asset, graph, params, context))
+        return _NONE
+
+    return run
+
+
+@fast_form(_key_reused_fast)
 @accepts()
 def key_reused_across_renewal(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
 ) -> Iterator[Hit]:
     """Two or more certificates for the same subject certify this key: renewal kept the old key."""
     by_subject: dict[str, list[Asset]] = {}
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
-        if cert.type is AssetType.CERTIFICATE and not cert.properties.get("is_ca"):
+    certificate = AssetType.CERTIFICATE  # read once: an enum member lookup is slow in a long loop
+    for cert in certifying(graph, context, asset.id):
+        if cert.type is certificate and not cert.properties.get("is_ca"):
             by_subject.setdefault(str(cert.properties.get("subject")), []).append(cert)
     for subject, certs in sorted(by_subject.items()):
         if len(certs) > 1:
@@ -181,6 +320,17 @@ def key_reused_across_renewal(
             )
 
 
+def _revocation_without_ocsp_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        if props.get("self_signed") or not props.get("crl_urls") or props.get("ocsp_urls"):
+            return _NONE
+        return tuple(revocation_without_ocsp(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_revocation_without_ocsp_fast)
 @accepts()
 def revocation_without_ocsp(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -196,6 +346,28 @@ def revocation_without_ocsp(
     )
 
 
+def _fips_signature_algorithm_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    ignore_self_signed = params.get("ignore_self_signed", True)
+    refused: dict[str, bool] = {}  # the knowledge base's answer, per signature algorithm: a few in an estate
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        algorithm = props.get("signature_algorithm")
+        if not algorithm:
+            return _NONE
+        if ignore_self_signed and props.get("self_signed") and (props.get("is_ca") or props.get("trust_anchor")):
+            return _NONE
+        name = str(algorithm)
+        if name not in refused:
+            refused[name] = knowledge.signature_fips_approved(name) is False
+        if refused[name]:
+            return tuple(fips_signature_algorithm(asset, graph, params, context))
+        return _NONE
+
+    return run
+
+
+@fast_form(_fips_signature_algorithm_fast)
 @accepts("ignore_self_signed")
 def fips_signature_algorithm(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -215,6 +387,37 @@ def fips_signature_algorithm(
         )
 
 
+def _signature_algorithm_allowed_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    # the schedule, the list and the description are the rule's: read once, not once per certificate
+    allowed = set(params.get("allowed", []))
+    severity, deadline = scheduled_severity(params, context)
+    what = params.get("describe", "the policy's signature algorithms")
+    permitted: dict[str, bool] = {}  # per signature algorithm (its name or post-quantum family allowed)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        props = asset.properties
+        algorithm = props.get("signature_algorithm")
+        if not algorithm:
+            return _NONE
+        name = str(algorithm)
+        if name not in permitted:
+            pq = knowledge.post_quantum_by_name(name)
+            permitted[name] = bool(({name, pq.family} if pq is not None else {name}) & allowed)
+        if permitted[name]:
+            return _NONE
+        return (
+            Hit(
+                f"certificate {_name(props)} is signed with {algorithm}, which is not among {what}",
+                FrozenProperties(signature_algorithm=algorithm),
+                severity=severity,
+                deadline=deadline,
+            ),
+        )
+
+    return run
+
+
+@fast_form(_signature_algorithm_allowed_fast)
 @accepts("allowed", "describe", "schedule")
 def signature_algorithm_allowed(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, accepts
+from scanner.engine.checks import EvalContext, Hit, Run, accepts, fast_form
+from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
@@ -33,12 +34,9 @@ def _label(props: Mapping[str, Any]) -> str:
     return f"{algorithm} {props.get('curve') or props.get('key_size') or ''}".strip()
 
 
-def _end_entity_certs(graph: InventoryGraph, key_id: str) -> list[Asset]:
-    return [
-        c
-        for c in graph.predecessors(key_id, RelationType.CERTIFIES)
-        if c.type is AssetType.CERTIFICATE and not c.properties.get("is_ca")
-    ]
+def _end_entity_certs(graph: InventoryGraph, context: EvalContext, key_id: str) -> list[Asset]:
+    certificate = AssetType.CERTIFICATE  # read once: an enum member lookup is slow in a long loop
+    return [c for c in certifying(graph, context, key_id) if c.type is certificate and not c.properties.get("is_ca")]
 
 
 @accepts("max_identities", "max_hosts")
@@ -47,7 +45,7 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
 
     Renewals for one subject are the key-reuse-on-renewal rule's business, not this one's.
     """
-    certs = _end_entity_certs(graph, asset.id)
+    certs = _end_entity_certs(graph, context, asset.id)
     identities = sorted({str(c.properties.get("subject") or c.id) for c in certs})
     max_identities = int(params.get("max_identities", 1))
     if len(identities) > max_identities:
@@ -57,8 +55,9 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
             discriminator="identities",
         )
     hosts: set[str] = set()
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
-        for endpoint in graph.predecessors(cert.id, RelationType.PRESENTS):
+    presents = RelationType.PRESENTS
+    for cert in certifying(graph, context, asset.id):
+        for endpoint in graph.predecessors(cert.id, presents):
             hosts.add(str(endpoint.properties.get("host") or endpoint.id))
     max_hosts = int(params.get("max_hosts", 1))
     if len(hosts) > max_hosts:
@@ -69,6 +68,32 @@ def key_shared(asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], c
         )
 
 
+def _key_functions_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    mapping: Mapping[str, str] = params.get("functions", _DEFAULT_FUNCTIONS)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # the function names alone decide whether there is a hit; the check collects the
+        # certificates behind each function only when there are two or more
+        # (the distinct usages first, named once each: thousands of certificates share a few lists)
+        signing = False
+        usages: set[Any] = set()
+        for cert in certifying(graph, context, asset.id):
+            props = cert.properties
+            if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
+                signing = True
+            else:
+                usages.update(props.get("extended_key_usage") or ())
+        names = {mapping.get(str(eku), str(eku)) for eku in usages}
+        if signing:
+            names.add("certificate-signing")
+        if len(names) > 1:
+            return tuple(key_functions(asset, graph, params, context))
+        return ()
+
+    return run
+
+
+@fast_form(_key_functions_fast)
 @accepts("functions")
 def key_functions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -76,7 +101,7 @@ def key_functions(
     """One key used for several functions: certificate signing and end-entity use, or TLS and code signing."""
     mapping: Mapping[str, str] = params.get("functions", _DEFAULT_FUNCTIONS)
     functions: dict[str, set[str]] = {}
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+    for cert in certifying(graph, context, asset.id):
         props = cert.properties
         if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
             functions.setdefault("certificate-signing", set()).add(cert.id)
@@ -137,6 +162,20 @@ def _ancestors(graph: InventoryGraph, cert: Asset) -> list[Asset]:
     return found
 
 
+def _untrusted_root_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    if not context.once("graph.has-trust-store", lambda: any(graph.asset_ids(AssetType.TRUST_STORE))):
+        return lambda asset: ()  # judged only when the scan found a trust store
+    include_ca = params.get("include_ca", False)
+
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        if asset.properties.get("is_ca") and not include_ca:
+            return ()
+        return tuple(untrusted_root(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_untrusted_root_fast)
 @accepts("include_ca")
 def untrusted_root(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext

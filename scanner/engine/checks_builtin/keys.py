@@ -6,7 +6,8 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from scanner.engine.checks import EvalContext, Hit, accepts, parse_day, scheduled_severity
+from scanner.engine.checks import EvalContext, Hit, Run, accepts, fast_form, parse_day, scheduled_severity
+from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
@@ -94,6 +95,18 @@ def _key_access_group(props: Mapping[str, Any], params: Mapping[str, Any]) -> st
     )
 
 
+def _private_key_permissions_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
+    def run(asset: Asset) -> tuple[Hit, ...]:
+        # called for every file of a sweep; few hold a plaintext private key
+        props = asset.properties
+        if not props.get("contains_plaintext_private_key") or props.get("mode") is None:
+            return ()
+        return tuple(private_key_permissions(asset, graph, params, context))
+
+    return run
+
+
+@fast_form(_private_key_permissions_fast)
 @accepts("forbidden_mode_bits", "key_access_groups", "key_access_group_severity", "package_data_severity")
 def private_key_permissions(
     asset: Asset, graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext
@@ -305,7 +318,7 @@ def escrowed_signature_key(
     if not props.get("escrowed"):
         return
     usages = set(props.get("usage") or ())
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
+    for cert in certifying(graph, context, asset.id):
         usages.update(cert.properties.get("key_usage") or ())
     signing = sorted(usages & _SIGNING_USAGES)
     if signing:
@@ -328,16 +341,19 @@ def key_rotation_overdue(
     include_ca = bool(params.get("include_ca", False))
     starts = [str(props["created"])] if props.get("created") else []
     ends: list[str] = []
-    for cert in graph.predecessors(asset.id, RelationType.CERTIFIES):
-        if cert.properties.get("not_before") and (include_ca or not cert.properties.get("is_ca")):
-            starts.append(str(cert.properties["not_before"]))
-            ends.append(str(cert.properties.get("not_after") or ""))
+    for cert in certifying(graph, context, asset.id):  # thousands, for a key a fleet shares
+        cert_props = cert.properties
+        not_before = cert_props.get("not_before")
+        if not_before and (include_ca or not cert_props.get("is_ca")):
+            starts.append(str(not_before))
+            ends.append(str(cert_props.get("not_after") or ""))
     if not starts:
         return
     # every certificate binding it has expired: the expiry rule speaks for it, not this one
     if ends and all(end and parse_day(end[:10]) < context.as_of_date for end in ends):
         return
-    first = min(parse_day(s[:10]) for s in starts)
+    # each distinct day parsed once, in order of first use (the same first bad one raises)
+    first = min(parse_day(day) for day in dict.fromkeys(s[:10] for s in starts))
     max_days = int(params.get("max_days", 365))
     age = (context.as_of_date - first).days
     if age > max_days:
