@@ -53,12 +53,17 @@ def readiness(
     assets: Iterable[Asset], open_findings: Mapping[str, Sequence[Finding]], errors: int, types: frozenset[str]
 ) -> dict[str, Any]:
     """The readiness figure of a set of assets (a whole scan or one system), with its status."""
-    scored = [a for a in assets if a.type.value in types]
+    # a member is a str equal to its value: `a.type in types` is `a.type.value in types`, without
+    # the enum's value descriptor (~0.1 s per 40,000 assets)
+    scored = [a for a in assets if a.type in types]
     failing_policy = 0
     quantum = 0
     passing = 0
     for asset in scored:
-        found = open_findings.get(asset.id, ())
+        found = open_findings.get(asset.id)
+        if not found:  # most assets: nothing open, so ready
+            passing += 1
+            continue
         bad_policy = any(f.severity.rank >= SCORE_THRESHOLD.rank for f in found)
         bad_quantum = any(f.category == "pqc" for f in found)
         failing_policy += bad_policy
@@ -127,7 +132,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
     by_asset = open_by_asset(result.findings)
     overall = readiness(result.assets, by_asset, len(result.errors), types)
     summary: dict[str, Any] = {
-        "assets": dict(sorted(Counter(a.type.value for a in result.assets).items())),
+        "assets": {t.value: n for t, n in sorted(Counter(a.type for a in result.assets).items())},
         "findings": len(result.findings),
         "waived": len(result.findings) - len(open_findings),
         "errors": len(result.errors),
