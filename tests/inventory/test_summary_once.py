@@ -141,4 +141,3 @@ def test_compliance_and_readiness_equal_the_plain_walks_on_a_mixed_tree(tmp_path
     assert {row["status"] for row in compliance_view(result)} == {"pass", "fail", "not-assessed"}
     _check_same(result)
     _check_same(_with_waivers(result))
-
