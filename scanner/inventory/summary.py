@@ -18,6 +18,8 @@ from scanner.inventory.systems import UNASSIGNED, error_systems, system_members
 SCORE_THRESHOLD = Severity.MEDIUM
 READY_TARGET = 90  # green at or above; the target the page shows beside the figure
 AMBER_FLOOR = 70  # amber from here up to the target, red below
+# severities that fail an asset's readiness (members are strings: a set lookup, not a rank per finding)
+_POLICY_SEVERITIES = frozenset(s for s in Severity if s.rank >= SCORE_THRESHOLD.rank)
 # without rule metadata (reports from older versions): every type a built-in rule can fail
 _DEFAULT_SCORED = frozenset(t.value for t in AssetType if t != AssetType.HSM_TOKEN)
 SCORE_METHOD = (
@@ -64,8 +66,12 @@ def readiness(
         if not found:  # most assets: nothing open, so ready
             passing += 1
             continue
-        bad_policy = any(f.severity.rank >= SCORE_THRESHOLD.rank for f in found)
-        bad_quantum = any(f.category == "pqc" for f in found)
+        bad_policy = bad_quantum = False
+        for f in found:  # one plain loop, not two generators per asset
+            if f.severity in _POLICY_SEVERITIES:
+                bad_policy = True
+            if f.category == "pqc":
+                bad_quantum = True
         failing_policy += bad_policy
         quantum += bad_quantum
         passing += not (bad_policy or bad_quantum)
@@ -126,7 +132,7 @@ def _summary_of(scan: _SameScan) -> dict[str, Any]:
 
 def _summarize(result: ScanResult) -> dict[str, Any]:
     open_findings = [f for f in result.findings if f.waived is None]
-    by_severity = Counter(f.severity.value for f in open_findings)
+    by_severity = Counter(f.severity for f in open_findings)  # members: no `.value` per finding
     by_category = Counter(f.category for f in open_findings)
     types = scored_types(result)
     by_asset = open_by_asset(result.findings)
@@ -136,7 +142,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         "findings": len(result.findings),
         "waived": len(result.findings) - len(open_findings),
         "errors": len(result.errors),
-        "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        "by_severity": {s.value: by_severity.get(s, 0) for s in Severity},
         "by_category": {c: by_category.get(c, 0) for c in sorted(CATEGORIES)},
         "readiness": overall,
         "projection": is_projection(result.metadata),
@@ -194,9 +200,14 @@ def _share(part: int, whole: int) -> int | None:
 
 def post_quantum_readiness(result: ScanResult) -> dict[str, Any]:
     """Share of endpoints with PQ key exchange, share of quantum-vulnerable keys, what is due when."""
-    endpoints = [a for a in result.assets if a.type == AssetType.TLS_ENDPOINT]
+    endpoints: list[Asset] = []
+    keys: list[Asset] = []
+    for a in result.assets:  # one walk of the assets for both kinds
+        if a.type == AssetType.TLS_ENDPOINT:
+            endpoints.append(a)
+        elif a.type == AssetType.KEY and a.properties.get("quantum_vulnerable") is not None:
+            keys.append(a)
     pq_endpoints = sum(1 for a in endpoints if a.properties.get("pq_key_exchange"))
-    keys = [a for a in result.assets if a.type == AssetType.KEY and a.properties.get("quantum_vulnerable") is not None]
     vulnerable = [a for a in keys if a.properties.get("quantum_vulnerable")]
     timeline: list[dict[str, Any]] = []
     for date, label, below_bits in PQ_MILESTONES:

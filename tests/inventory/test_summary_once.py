@@ -15,7 +15,14 @@ from scanner.collectors.base import Target
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.compliance import compliance_view
 from scanner.inventory.model import Asset, Finding, ScanResult, Waiver
-from scanner.inventory.summary import open_by_asset, readiness, scored_types, summarize, system_rollups
+from scanner.inventory.summary import (
+    open_by_asset,
+    post_quantum_readiness,
+    readiness,
+    scored_types,
+    summarize,
+    system_rollups,
+)
 from scanner.inventory.systems import error_systems, parse_systems, system_members
 from scanner.plurals import plural
 from scanner.scan import ScanRequest, run_scan
@@ -130,6 +137,12 @@ def _check_same(result: ScanResult) -> None:
         old = _old_readiness(members, by_asset, 0, types)
         figure = row["readiness"]
         assert (figure["scored_assets"], figure["passing_assets"]) == old[:2]
+    pq = post_quantum_readiness(result)
+    keys = [a for a in result.assets if a.type == "key" and a.properties.get("quantum_vulnerable") is not None]
+    assert pq["public_keys"] == len(keys) > 0
+    assert pq["quantum_vulnerable_keys"] == sum(1 for a in keys if a.properties["quantum_vulnerable"]) > 0
+    assert pq["endpoints"] == sum(1 for a in result.assets if a.type == "tls-endpoint")
+    assert overall["quantum_vulnerable"] > 0
     counts = summarize(result)["assets"]
     assert counts == {t: sum(1 for a in result.assets if a.type.value == t) for t in sorted(counts)}
     assert all(type(name) is str for name in counts)
