@@ -113,8 +113,16 @@ class _Artifacts:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # a shared key's or CA's file is named by thousands of findings: its URI is worked out once
+        self._files: dict[str, dict[str, Any]] = {}
 
     def file(self, path: str) -> dict[str, Any]:
+        found = self._files.get(path)
+        if found is None:
+            found = self._files[path] = self._file(path)
+        return dict(found)  # the caller's own copy
+
+    def _file(self, path: str) -> dict[str, Any]:
         posix = PurePosixPath(path)
         try:
             relative = posix.relative_to(PurePosixPath(self.root))
