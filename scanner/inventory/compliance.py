@@ -9,7 +9,7 @@ counted beside the status.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from scanner.inventory.model import Asset, Finding, ScanResult
@@ -19,10 +19,39 @@ from scanner.plurals import plural
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not-assessed"
 
 
+class _Scope:
+    """The asset ids of a set of assets (a scan, or one system's) by type, read once.
+
+    A requirement's scope is the assets of the types its rules check: a union of a few of these
+    sets, kept per set of types, instead of a walk of every asset for every requirement (17
+    requirements x 40,000 assets cost ~0.4 s of the JSON report at 20,000 files).
+    """
+
+    __slots__ = ("_by_type", "_in_scope")
+
+    def __init__(self, assets: Iterable[Asset]) -> None:
+        by_type: dict[str, set[str]] = {}
+        for asset in assets:
+            # the member is a str equal to its value: the same key as `asset.type.value`, found faster
+            ids = by_type.get(asset.type)
+            if ids is None:
+                ids = by_type[asset.type] = set()
+            ids.add(asset.id)
+        self._by_type = by_type
+        self._in_scope: dict[frozenset[str], frozenset[str]] = {}
+
+    def of(self, types: set[str]) -> frozenset[str]:
+        key = frozenset(types)
+        found = self._in_scope.get(key)
+        if found is None:
+            found = self._in_scope[key] = frozenset().union(*(self._by_type.get(t, ()) for t in key))
+        return found
+
+
 def _status(
-    naming: Sequence[Finding], rules: Sequence[str], types: set[str], assets: Sequence[Asset], errors: int
+    naming: Sequence[Finding], rules: Sequence[str], types: set[str], scope: _Scope, errors: int
 ) -> dict[str, Any]:
-    in_scope = {a.id for a in assets if a.type.value in types}
+    in_scope = scope.of(types)
     failing = [f for f in naming if f.asset_id in in_scope]
     open_failing = [f for f in failing if f.waived is None]
     if not rules:
@@ -61,6 +90,8 @@ def compliance_view(result: ScanResult) -> list[dict[str, Any]]:
     for f in result.findings:
         for requirement_id in f.requirements:
             naming.setdefault(requirement_id, []).append(f)
+    overall = _Scope(result.assets)
+    scopes = {system_id: _Scope(assets) for system_id, assets in groups.items()}
     rows = []
     for req in result.requirements:
         named = naming.get(req.id, [])
@@ -71,11 +102,11 @@ def compliance_view(result: ScanResult) -> list[dict[str, Any]]:
             "title": req.title,
             "section": req.section,
             "rules": list(req.rules),
-            **_status(named, req.rules, types, result.assets, len(result.errors)),
+            **_status(named, req.rules, types, overall, len(result.errors)),
         }
         row["systems"] = {
-            system_id: _status(named, req.rules, types, assets, system_errors.get(system_id, 0))
-            for system_id, assets in groups.items()
+            system_id: _status(named, req.rules, types, scope, system_errors.get(system_id, 0))
+            for system_id, scope in scopes.items()
         }
         rows.append(row)
     return rows

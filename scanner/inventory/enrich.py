@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from scanner.inventory import knowledge, trust
 from scanner.inventory.graph import InventoryGraph
@@ -17,8 +18,7 @@ def parse_time(value: str) -> datetime:
 def enrich(graph: InventoryGraph, as_of: datetime) -> None:
     trust.classify(graph)
     _enrich_keys(graph)
-    _enrich_certificates(graph, as_of)
-    _link_issuers(graph)
+    _link_issuers(graph, _enrich_certificates(graph, as_of))
 
 
 def _enrich_keys(graph: InventoryGraph) -> None:
@@ -39,36 +39,70 @@ def _enrich_keys(graph: InventoryGraph) -> None:
         )
 
 
-def _enrich_certificates(graph: InventoryGraph, as_of: datetime) -> None:
+class _Issuance(NamedTuple):
+    """What linking a certificate to its issuer reads, taken in the pass that enriches it: the
+    link then reads no asset again (each read after an update rebuilds the frozen asset)."""
+
+    id: str
+    subject: Any
+    issuer: Any
+    self_signed: Any
+    authority_key_id: Any
+    subject_key_id: Any
+
+
+def _enrich_certificates(graph: InventoryGraph, as_of: datetime) -> list[_Issuance]:
+    # validity dates and signature hashes repeat across a fleet's certificates: each parsed once
+    times: dict[str, datetime] = {}
+    strengths: dict[str, int | None] = {}
+    issuances = []
     for asset_id in list(graph.asset_ids(AssetType.CERTIFICATE)):
         props = graph.asset(asset_id).properties
         updates: dict[str, object] = {}
-        if props.get("not_before"):
-            updates["age_days"] = (as_of - parse_time(props["not_before"])).days
-        if props.get("not_after"):
-            updates["days_remaining"] = (parse_time(props["not_after"]) - as_of).days
+        not_before = props.get("not_before")
+        if not_before:
+            if (start := times.get(not_before)) is None:
+                start = times[not_before] = parse_time(not_before)
+            updates["age_days"] = (as_of - start).days
+        not_after = props.get("not_after")
+        if not_after:
+            if (end := times.get(not_after)) is None:
+                end = times[not_after] = parse_time(not_after)
+            updates["days_remaining"] = (end - as_of).days
         signature_hash = props.get("signature_hash")
         if signature_hash:
-            updates["signature_hash_bits"] = knowledge.hash_strength(signature_hash)
+            if signature_hash not in strengths:
+                strengths[signature_hash] = knowledge.hash_strength(signature_hash)
+            updates["signature_hash_bits"] = strengths[signature_hash]
         graph.update_properties(asset_id, updates)
+        # none of these is an enriched fact: read before the update, they are what the link read after it
+        issuances.append(
+            _Issuance(
+                asset_id,
+                props.get("subject"),
+                props.get("issuer"),
+                props.get("self_signed"),
+                props.get("authority_key_id"),
+                props.get("subject_key_id"),
+            )
+        )
+    return issuances
 
 
-def _link_issuers(graph: InventoryGraph) -> None:
+def _link_issuers(graph: InventoryGraph, certificates: list[_Issuance]) -> None:
     """issued-by: the certificate whose subject is this one's issuer (and whose SKI matches its AKI)."""
-    by_subject: dict[str, list[str]] = defaultdict(list)
-    for asset_id in graph.asset_ids(AssetType.CERTIFICATE):
-        subject = graph.asset(asset_id).properties.get("subject")
-        if subject:
-            by_subject[subject].append(asset_id)
-    for asset_id in list(graph.asset_ids(AssetType.CERTIFICATE)):
-        props = graph.asset(asset_id).properties
-        if props.get("self_signed"):
+    by_subject: dict[str, list[_Issuance]] = defaultdict(list)
+    for cert in certificates:
+        if cert.subject:
+            by_subject[cert.subject].append(cert)
+    for cert in certificates:
+        if cert.self_signed:
             continue
-        aki = props.get("authority_key_id")
-        for candidate_id in by_subject.get(props.get("issuer") or "", []):
-            if candidate_id == asset_id:
+        aki = cert.authority_key_id
+        for candidate in by_subject.get(cert.issuer or "", []):
+            if candidate.id == cert.id:
                 continue
-            ski = graph.asset(candidate_id).properties.get("subject_key_id")
+            ski = candidate.subject_key_id
             if aki and ski and aki != ski:
                 continue
-            graph.add_relation(Relation(asset_id, candidate_id, RelationType.ISSUED_BY))
+            graph.add_relation(Relation(cert.id, candidate.id, RelationType.ISSUED_BY))

@@ -18,6 +18,8 @@ from scanner.inventory.systems import UNASSIGNED, error_systems, system_members
 SCORE_THRESHOLD = Severity.MEDIUM
 READY_TARGET = 90  # green at or above; the target the page shows beside the figure
 AMBER_FLOOR = 70  # amber from here up to the target, red below
+# severities that fail an asset's readiness (members are strings: a set lookup, not a rank per finding)
+_POLICY_SEVERITIES = frozenset(s for s in Severity if s.rank >= SCORE_THRESHOLD.rank)
 # without rule metadata (reports from older versions): every type a built-in rule can fail
 _DEFAULT_SCORED = frozenset(t.value for t in AssetType if t != AssetType.HSM_TOKEN)
 SCORE_METHOD = (
@@ -53,14 +55,23 @@ def readiness(
     assets: Iterable[Asset], open_findings: Mapping[str, Sequence[Finding]], errors: int, types: frozenset[str]
 ) -> dict[str, Any]:
     """The readiness figure of a set of assets (a whole scan or one system), with its status."""
-    scored = [a for a in assets if a.type.value in types]
+    # a member is a str equal to its value: `a.type in types` is `a.type.value in types`, without
+    # the enum's value descriptor (~0.1 s per 40,000 assets)
+    scored = [a for a in assets if a.type in types]
     failing_policy = 0
     quantum = 0
     passing = 0
     for asset in scored:
-        found = open_findings.get(asset.id, ())
-        bad_policy = any(f.severity.rank >= SCORE_THRESHOLD.rank for f in found)
-        bad_quantum = any(f.category == "pqc" for f in found)
+        found = open_findings.get(asset.id)
+        if not found:  # most assets: nothing open, so ready
+            passing += 1
+            continue
+        bad_policy = bad_quantum = False
+        for f in found:  # one plain loop, not two generators per asset
+            if f.severity in _POLICY_SEVERITIES:
+                bad_policy = True
+            if f.category == "pqc":
+                bad_quantum = True
         failing_policy += bad_policy
         quantum += bad_quantum
         passing += not (bad_policy or bad_quantum)
@@ -121,17 +132,17 @@ def _summary_of(scan: _SameScan) -> dict[str, Any]:
 
 def _summarize(result: ScanResult) -> dict[str, Any]:
     open_findings = [f for f in result.findings if f.waived is None]
-    by_severity = Counter(f.severity.value for f in open_findings)
+    by_severity = Counter(f.severity for f in open_findings)  # members: no `.value` per finding
     by_category = Counter(f.category for f in open_findings)
     types = scored_types(result)
     by_asset = open_by_asset(result.findings)
     overall = readiness(result.assets, by_asset, len(result.errors), types)
     summary: dict[str, Any] = {
-        "assets": dict(sorted(Counter(a.type.value for a in result.assets).items())),
+        "assets": {t.value: n for t, n in sorted(Counter(a.type for a in result.assets).items())},
         "findings": len(result.findings),
         "waived": len(result.findings) - len(open_findings),
         "errors": len(result.errors),
-        "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        "by_severity": {s.value: by_severity.get(s, 0) for s in Severity},
         "by_category": {c: by_category.get(c, 0) for c in sorted(CATEGORIES)},
         "readiness": overall,
         "projection": is_projection(result.metadata),
@@ -189,9 +200,14 @@ def _share(part: int, whole: int) -> int | None:
 
 def post_quantum_readiness(result: ScanResult) -> dict[str, Any]:
     """Share of endpoints with PQ key exchange, share of quantum-vulnerable keys, what is due when."""
-    endpoints = [a for a in result.assets if a.type == AssetType.TLS_ENDPOINT]
+    endpoints: list[Asset] = []
+    keys: list[Asset] = []
+    for a in result.assets:  # one walk of the assets for both kinds
+        if a.type == AssetType.TLS_ENDPOINT:
+            endpoints.append(a)
+        elif a.type == AssetType.KEY and a.properties.get("quantum_vulnerable") is not None:
+            keys.append(a)
     pq_endpoints = sum(1 for a in endpoints if a.properties.get("pq_key_exchange"))
-    keys = [a for a in result.assets if a.type == AssetType.KEY and a.properties.get("quantum_vulnerable") is not None]
     vulnerable = [a for a in keys if a.properties.get("quantum_vulnerable")]
     timeline: list[dict[str, Any]] = []
     for date, label, below_bits in PQ_MILESTONES:

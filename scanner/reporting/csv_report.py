@@ -40,11 +40,16 @@ class CsvReporter:
 
     def render(self, result: ScanResult) -> bytes:
         assets = {a.id: a for a in result.assets}
+        # an asset's places, joined once: a shared key's thousands of places are named by each of its findings
+        where: dict[str, str] = {}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(COLUMNS)
         for f in result.findings:
             asset = assets.get(f.asset_id)
+            placed = where.get(f.asset_id)
+            if placed is None:
+                placed = where[f.asset_id] = "; ".join(str(p) for p in places(asset, f.asset_id))
             row = (
                 f.id,
                 f.severity.value,
@@ -53,7 +58,7 @@ class CsvReporter:
                 f.title,
                 f.asset_id,
                 asset.type.value if asset else "",
-                "; ".join(str(p) for p in places(asset, f.asset_id)),
+                placed,
                 f.message,
                 f.remediation,
                 "; ".join(f.references),

@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from scanner import __version__, resources
 from scanner.inventory import jsonio
-from scanner.inventory.model import Asset, AssetType, ScanResult, Severity, TrendPoint
+from scanner.inventory.model import Asset, AssetType, Finding, ScanResult, Severity, TrendPoint
 from scanner.inventory.pq_priority import quantum_vulnerable_uses
 from scanner.inventory.summary import asset_systems, summarize, top_risks
 from scanner.plurals import plural
@@ -161,10 +161,13 @@ def build_data(result: ScanResult) -> dict[str, Any]:
     rules = {r.id: r for r in result.rules}
     rule_ids = sorted({f.rule_id for f in result.findings} | set(rules))
     rule_index = {r: i for i, r in enumerate(rule_ids)}
+    first: dict[str, Finding] = {}  # each rule's first finding, found in one walk (not one per rule)
+    for f in result.findings:
+        first.setdefault(f.rule_id, f)
     rule_rows: list[dict[str, Any]] = []
     for rule_id in rule_ids:
         info = rules.get(rule_id)
-        sample = next((f for f in result.findings if f.rule_id == rule_id), None)
+        sample = first.get(rule_id)
         rule_rows.append(
             {
                 "id": rule_id,

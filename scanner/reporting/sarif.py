@@ -113,8 +113,16 @@ class _Artifacts:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # a shared key's or CA's file is named by thousands of findings: its URI is worked out once
+        self._files: dict[str, dict[str, Any]] = {}
 
     def file(self, path: str) -> dict[str, Any]:
+        found = self._files.get(path)
+        if found is None:
+            found = self._files[path] = self._file(path)
+        return dict(found)  # the caller's own copy
+
+    def _file(self, path: str) -> dict[str, Any]:
         posix = PurePosixPath(path)
         try:
             relative = posix.relative_to(PurePosixPath(self.root))
@@ -170,23 +178,35 @@ class SarifReporter:
             if a.type == AssetType.FILE and isinstance(a.properties.get("size"), int) and a.properties.get("path")
         }
 
-        def locations(f: Finding) -> list[dict[str, Any]]:
+        def located(found: list[Place], asset_id: str) -> list[tuple[str, dict[str, Any]]]:
+            """Each place as a SARIF location, keyed by its canonical JSON (to drop repeats)."""
             out: list[dict[str, Any]] = []
-            for place in _evidence_places(f) + places(assets.get(f.asset_id), f.asset_id):
+            for place in found:
                 if place.path:
                     location: dict[str, Any] = {"physicalLocation": _physical(artifacts, place, sizes)}
                     if place.detail:
                         location["message"] = {"text": place.detail}
                     out.append(location)
                     continue
-                configs = _config_places(configured_by.get(f.asset_id, []), assets)
+                configs = _config_places(configured_by.get(asset_id, []), assets)
                 physical = (
                     _physical(artifacts, configs[0], sizes)
                     if configs
-                    else {"artifactLocation": artifacts.synthetic(place, f.asset_id), "region": {"byteOffset": 0}}
+                    else {"artifactLocation": artifacts.synthetic(place, asset_id), "region": {"byteOffset": 0}}
                 )
-                out.append({"physicalLocation": physical, "logicalLocations": [_logical(place, f.asset_id)]})
-            return list({json.dumps(loc, sort_keys=True): loc for loc in out}.values())
+                out.append({"physicalLocation": physical, "logicalLocations": [_logical(place, asset_id)]})
+            return [(json.dumps(loc, sort_keys=True), loc) for loc in out]
+
+        # an asset's own locations, built once: a shared key has thousands, and each of its findings names them
+        # (the findings share those location objects: JSON writes a shared object like any other)
+        by_asset: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+
+        def locations(f: Finding) -> list[dict[str, Any]]:
+            own = by_asset.get(f.asset_id)
+            if own is None:
+                own = by_asset[f.asset_id] = located(places(assets.get(f.asset_id), f.asset_id), f.asset_id)
+            # the evidence's place first, then the asset's, each once (as one list of both gave)
+            return list(dict(located(_evidence_places(f), f.asset_id) + own).values())
 
         results = []
         for f in result.findings:
