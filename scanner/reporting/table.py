@@ -12,7 +12,7 @@ from typing import ClassVar
 from scanner.inventory.model import Asset, AssetType, Finding, ScanResult, Severity
 from scanner.plurals import noun
 from scanner.printable import printable
-from scanner.reporting.locations import places
+from scanner.reporting.locations import first_place
 
 # findings shown per severity before "and N more" (a whole /etc sweep stays readable)
 DEFAULT_LIMIT = 15
@@ -36,7 +36,7 @@ def asset_name(asset: Asset | None, asset_id: str) -> str:
             return str(asset.properties["subject"])
         if asset.type is AssetType.TLS_ENDPOINT:
             return asset_id.removeprefix("tls:")
-    return str(places(asset, asset_id)[0])
+    return str(first_place(asset, asset_id))
 
 
 def _clip(text: str, width: int) -> str:
