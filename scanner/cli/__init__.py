@@ -119,6 +119,11 @@ class PluginGroup(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            # On the way out (a command's sys.exit included): interpreter shutdown collects every
+            # generation once more, walking the whole heap a scan built (~0.6 s of CPU after a
+            # 20,000-file re-scan) to find no garbage worth it. Frozen objects are not walked; they
+            # are still freed as usual.
+            gc.freeze()
         sys.exit(code if isinstance(code, int) else 0)
 
 
