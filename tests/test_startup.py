@@ -4,6 +4,7 @@ what is loaded late still works the same once it is needed."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 
 from scanner import plugins
 from scanner.collectors.configs import secret_patterns, secrets
+from tests.support import pki
 
+ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("detect_secrets", "requests", "urllib3", "scanner.store", "sslyze", "scanner.collectors.tls")
 
 # an empty files-only scan run in-process, then the heavy modules it imported
@@ -99,3 +102,29 @@ def test_entry_points_are_read_once_for_every_group(monkeypatch: pytest.MonkeyPa
     finally:
         plugins._entry_points.cache_clear()
         plugins._group.cache_clear()
+
+
+# a scan run in-process, then how many objects the collector would still walk at interpreter exit
+EXIT_WALK = """
+import gc, sys
+from scanner.cli import main
+try:
+    main(["scan", "--path", sys.argv[1], "--json", sys.argv[2], "--no-store"])
+except SystemExit as exc:
+    walked = len(gc.get_objects())
+    print(exc.code, walked, gc.get_freeze_count())
+"""
+
+
+def test_on_the_way_out_the_heap_a_scan_built_is_frozen(tmp_path: Path) -> None:
+    # a few certificates and a configuration: a heap of a few thousand objects the scan made
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "sample-targets" / "configs", tree / "configs", symlinks=True)
+    key = pki.ec_key()
+    for i in range(30):
+        pki.write(tree / f"c{i}.pem", pki.pem(pki.certificate(key, f"host{i}.example")))
+    code, walked, frozen = _run(EXIT_WALK, str(tree), str(tmp_path / "r.json"))[-1].split()
+    assert code in ("0", "1")
+    assert int(frozen) > 10_000
+    # what exit would walk: only the few objects made after the freeze, not the scan's heap
+    assert int(walked) < 500, walked
