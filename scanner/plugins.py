@@ -32,9 +32,18 @@ class PluginError(RuntimeError):
 
 
 @cache
+def _entry_points() -> Any:
+    """Every installed entry point (``EntryPoints`` from Python 3.12, ``SelectableGroups`` before:
+    both select by group). Read once per process: each ``entry_points(group=...)`` reads every distribution's
+    entry_points.txt again (~8 ms in a venv of 130 distributions, and a scan asks for 7 groups)."""
+    return entry_points()
+
+
+@cache
 def _group(group: str) -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
-    for ep in entry_points(group=group):
+    ep: EntryPoint
+    for ep in _entry_points().select(group=group):
         # the first distribution to claim a name wins; later ones are reported, not silently merged
         if ep.name in found:
             log.warning("plugin %s in %s is defined twice; keeping %s", ep.name, group, found[ep.name].value)

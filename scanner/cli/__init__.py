@@ -7,7 +7,17 @@ Exit codes (DESIGN.md): 0 done; 1 findings at or above ``--fail-on``; 2 usage er
 output or nothing scanned; 3 internal error; 130 interrupted.
 """
 
+# ruff: noqa: E402 - the collector's threshold is set before the other imports, on purpose (below)
 from __future__ import annotations
+
+import gc
+
+# First, before the imports: start-up creates some 40,000 long-lived objects (modules, classes,
+# functions, the methods dataclasses generate), and with the default threshold of 700 the collector
+# runs 46 times over them before a command starts (~45 ms of a 0.3 s scan start, measured). None of
+# them is garbage; young objects are still collected, 50,000 allocations apart (`keysweep scan` then
+# freezes what start-up made and sets its own thresholds).
+gc.set_threshold(50_000, *gc.get_threshold()[1:])
 
 import contextlib
 import errno
@@ -109,6 +119,11 @@ class PluginGroup(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            # On the way out (a command's sys.exit included): interpreter shutdown collects every
+            # generation once more, walking the whole heap a scan built (~0.6 s of CPU after a
+            # 20,000-file re-scan) to find no garbage worth it. Frozen objects are not walked; they
+            # are still freed as usual.
+            gc.freeze()
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -166,8 +166,8 @@ def store_option(command: Any) -> Any:
 
 def store_path(opts: dict[str, Any]) -> str | None:
     """The store to use: --store, else $KEYSWEEP_STORE, else the user's SQLite file; None with --no-store."""
+    if opts.get("no_store"):
+        return None  # decided before importing the store layer, which a --no-store scan never needs
     from scanner.store.history import default_store
 
-    if opts.get("no_store"):
-        return None
     return str(opts["store"]) if opts.get("store") else default_store()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +110,13 @@ class Pack:
 class _Loader:
     def __init__(self, path: Path, text: str, checks: Iterable[str] | None) -> None:
         self.path = path
-        self.index = TomlLines(text)
+        self.source = text
         self.known_checks = set(known_checks() if checks is None else checks)
+
+    @functools.cached_property
+    def index(self) -> TomlLines:
+        # line numbers only name a problem: found on the first one, not for every pack of every scan
+        return TomlLines(self.source)
 
     def fail(self, message: str, *where: Any) -> PackError:
         return PackError(f"{self.path}:{self.index.line(*where)}: {message}")

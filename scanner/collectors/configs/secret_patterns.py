@@ -5,27 +5,20 @@ follows a well-kept list instead of re-typing it; keysweep adds word boundaries 
 longer base64 run is not that token) and the few formats detect-secrets lacks. Plugins whose
 patterns match ordinary words or numbers (Artifactory, Twilio, Discord, Telegram, public IPs,
 keyword and high-entropy plugins) are left out: they are what made whole-filesystem sweeps noisy.
+
+
+The list is built on first use (``known_formats()``), not at import: detect-secrets pulls in
+requests and urllib3 and the list compiles a few dozen regexes, ~0.3 s that a scan finding no
+settings file (a certificate tree) never needs to pay. Every file handler is imported at start-up.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.mailchimp import MailchimpDetector
-from detect_secrets.plugins.openai import OpenAIDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.sendgrid import SendGridDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-from detect_secrets.plugins.stripe import StripeDetector
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,76 +77,109 @@ def _from_plugin(
 
 
 def _jwt_valid(token: str) -> bool:
+    from detect_secrets.plugins.jwt import JwtTokenDetector
+
     # three parts with a signature, header and payload JSON: a token, not a fragment in prose
     return token.count(".") == 2 and not token.endswith(".") and bool(JwtTokenDetector.is_formally_valid(token))
 
 
-PRIVATE_KEY = KnownFormat(
-    "private-key",
-    "PEM private key block",
-    "keysweep",
-    # a key, not the marker string a parser compares against: base64 must follow the BEGIN line
-    re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,200}?[A-Za-z0-9+/]{40}"),
-    multiline=True,
-    hints=("PRIVATE KEY",),
-)
-
-KNOWN_FORMATS: tuple[KnownFormat, ...] = (
-    PRIVATE_KEY,
-    *_from_plugin(
-        AWSKeyDetector, "aws-access-key-id", "AWS access key id", ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"), only=[0]
-    ),
-    # an AWS secret key is 40 base64 characters quoted after a name with "aws" and "key"/"token"
-    *_from_plugin(
-        AWSKeyDetector, "aws-secret-access-key", "AWS secret access key", ("aws",), only=[1], bounded=False, group=1
-    ),
-    *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-    *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", ("gl", "GR1348941")),
-    *_from_plugin(SlackDetector, "slack-token", "Slack token or webhook", ("xox", "hooks.slack.com"), bounded=False),
-    # live keys are 24 characters or (newer) many more: the pattern's 24 are a prefix, not the whole
-    *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",), bounded=False),
-    *_from_plugin(SendGridDetector, "sendgrid-api-key", "SendGrid API key", ("SG.",)),
-    *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", ("-us",)),
-    *_from_plugin(OpenAIDetector, "openai-api-key", "OpenAI API key", ("T3BlbkFJ",)),
-    *_from_plugin(PypiTokenDetector, "pypi-token", "PyPI upload token", ("pypi-",)),
-    # detect-secrets' NpmDetector starts with ``//.+/`` (quadratic on a long line of slashes): bounded here
-    KnownFormat(
-        "npm-token",
-        "npm auth token in .npmrc",
-        "keysweep, after detect-secrets NpmDetector",
-        re.compile(r"//[^\s]{1,256}/:_authToken=[ \t]*(npm_[A-Za-z0-9]{36}|[A-Fa-f0-9\-]{36})"),
-        group=1,
-        hints=("_authToken",),
-    ),
-    *_from_plugin(SquareOAuthDetector, "square-oauth-secret", "Square OAuth secret", ("sq0csp-",)),
-    *_from_plugin(
-        AzureStorageKeyDetector, "azure-storage-key", "Azure storage account key", ("AccountKey=",), bounded=False
-    ),
-    # detect-secrets' BasicAuthDetector (``://[^{}\s]+:([^{}\s]+)@``) backtracks quadratically on a long
-    # run without spaces; the same shape with bounded parts keeps the scan linear
-    KnownFormat(
-        "url-credentials",
-        "password in a URL",
-        "keysweep, after detect-secrets BasicAuthDetector",
-        re.compile(r"://[^\s{}/@:]{1,64}:([^\s{}/@]{1,128})@"),
-        group=1,
-        free_form=True,
-        hints=("://",),
-    ),
-    KnownFormat(
-        "github-token",
-        "GitHub fine-grained personal access token",
+@functools.cache
+def private_key_format() -> KnownFormat:
+    return KnownFormat(
+        "private-key",
+        "PEM private key block",
         "keysweep",
-        _bounded(r"github_pat_[A-Za-z0-9_]{82}"),
-        hints=("github_pat_",),
-    ),
-    KnownFormat("google-api-key", "Google API key", "keysweep", _bounded(r"AIza[0-9A-Za-z_\-]{35}"), hints=("AIza",)),
-    KnownFormat(
-        "jwt",
-        "signed JSON Web Token",
-        "detect-secrets JwtTokenDetector",
-        _bounded(r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-        valid=_jwt_valid,
-        hints=("eyJ",),
-    ),
-)
+        # a key, not the marker string a parser compares against: base64 must follow the BEGIN line
+        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,200}?[A-Za-z0-9+/]{40}"),
+        multiline=True,
+        hints=("PRIVATE KEY",),
+    )
+
+
+@functools.cache
+def known_formats() -> tuple[KnownFormat, ...]:
+    """Every known format, in the order they are searched; built once, on first use."""
+    from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+    from detect_secrets.plugins.github_token import GitHubTokenDetector
+    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+    from detect_secrets.plugins.mailchimp import MailchimpDetector
+    from detect_secrets.plugins.openai import OpenAIDetector
+    from detect_secrets.plugins.pypi_token import PypiTokenDetector
+    from detect_secrets.plugins.sendgrid import SendGridDetector
+    from detect_secrets.plugins.slack import SlackDetector
+    from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+    from detect_secrets.plugins.stripe import StripeDetector
+
+    return (
+        private_key_format(),
+        *_from_plugin(
+            AWSKeyDetector, "aws-access-key-id", "AWS access key id", ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"), only=[0]
+        ),
+        # an AWS secret key is 40 base64 characters quoted after a name with "aws" and "key"/"token"
+        *_from_plugin(
+            AWSKeyDetector, "aws-secret-access-key", "AWS secret access key", ("aws",), only=[1], bounded=False, group=1
+        ),
+        *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+        *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", ("gl", "GR1348941")),
+        *_from_plugin(
+            SlackDetector, "slack-token", "Slack token or webhook", ("xox", "hooks.slack.com"), bounded=False
+        ),
+        # live keys are 24 characters or (newer) many more: the pattern's 24 are a prefix, not the whole
+        *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",), bounded=False),
+        *_from_plugin(SendGridDetector, "sendgrid-api-key", "SendGrid API key", ("SG.",)),
+        *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", ("-us",)),
+        *_from_plugin(OpenAIDetector, "openai-api-key", "OpenAI API key", ("T3BlbkFJ",)),
+        *_from_plugin(PypiTokenDetector, "pypi-token", "PyPI upload token", ("pypi-",)),
+        # detect-secrets' NpmDetector starts with ``//.+/`` (quadratic on a long line of slashes): bounded here
+        KnownFormat(
+            "npm-token",
+            "npm auth token in .npmrc",
+            "keysweep, after detect-secrets NpmDetector",
+            re.compile(r"//[^\s]{1,256}/:_authToken=[ \t]*(npm_[A-Za-z0-9]{36}|[A-Fa-f0-9\-]{36})"),
+            group=1,
+            hints=("_authToken",),
+        ),
+        *_from_plugin(SquareOAuthDetector, "square-oauth-secret", "Square OAuth secret", ("sq0csp-",)),
+        *_from_plugin(
+            AzureStorageKeyDetector, "azure-storage-key", "Azure storage account key", ("AccountKey=",), bounded=False
+        ),
+        # detect-secrets' BasicAuthDetector (``://[^{}\s]+:([^{}\s]+)@``) backtracks quadratically on a long
+        # run without spaces; the same shape with bounded parts keeps the scan linear
+        KnownFormat(
+            "url-credentials",
+            "password in a URL",
+            "keysweep, after detect-secrets BasicAuthDetector",
+            re.compile(r"://[^\s{}/@:]{1,64}:([^\s{}/@]{1,128})@"),
+            group=1,
+            free_form=True,
+            hints=("://",),
+        ),
+        KnownFormat(
+            "github-token",
+            "GitHub fine-grained personal access token",
+            "keysweep",
+            _bounded(r"github_pat_[A-Za-z0-9_]{82}"),
+            hints=("github_pat_",),
+        ),
+        KnownFormat(
+            "google-api-key", "Google API key", "keysweep", _bounded(r"AIza[0-9A-Za-z_\-]{35}"), hints=("AIza",)
+        ),
+        KnownFormat(
+            "jwt",
+            "signed JSON Web Token",
+            "detect-secrets JwtTokenDetector",
+            _bounded(r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+            valid=_jwt_valid,
+            hints=("eyJ",),
+        ),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # the constants this module had before they were built lazily (PEP 562)
+    if name == "KNOWN_FORMATS":
+        return known_formats()
+    if name == "PRIVATE_KEY":
+        return private_key_format()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,17 +9,11 @@ placeholders (``'{__relative_name__}'``) and references to other places (paths, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
-
-from detect_secrets.filters.heuristic import (
-    is_indirect_reference,
-    is_not_alphanumeric_string,
-    is_potential_uuid,
-    is_sequential_string,
-    is_templated_secret,
-)
+from types import ModuleType
 
 MIN_LENGTH = 8
 MIN_ENTROPY_BITS_PER_CHAR = 3.0
@@ -69,6 +63,15 @@ _WORDLIKE = re.compile(r"^[A-Za-z]+(?:[_\-.:/ ][A-Za-z]+)*$")
 _FILE_OR_HOST = re.compile(r"^[\w\-]+(?:\.[\w\-]+)*\.(?:[a-z]{2,5}|d)$")
 
 
+@functools.cache
+def _heuristic() -> ModuleType:
+    # imported on first use: detect-secrets pulls in requests and urllib3 (~0.1 s at start-up), which a
+    # scan that meets no settings file never needs
+    from detect_secrets.filters import heuristic
+
+    return heuristic
+
+
 def entropy(value: str) -> float:
     """Shannon entropy in bits per character."""
     counts = Counter(value)
@@ -81,9 +84,9 @@ def _example_or_placeholder(value: str, *, references: bool = True) -> str | Non
     if _SELF_DECLARED.search(value):
         return "says it is an example, placeholder or redaction"
     # a known format's match is never a reference, though a webhook's is a URL
-    if is_templated_secret(value) or (references and _REFERENCE.match(value)):
+    if _heuristic().is_templated_secret(value) or (references and _REFERENCE.match(value)):
         return "a template placeholder or a reference (variable, path, URL, vault)"
-    if is_sequential_string(value):
+    if _heuristic().is_sequential_string(value):
         return "a sequence (abcdef..., 0123...)"
     return None
 
@@ -116,13 +119,13 @@ def assigned_value_exclusion(value: str, line: str) -> str | None:
         return f"shorter than {MIN_LENGTH} characters"
     if " " in value:
         return "contains spaces: prose, not a secret"
-    if is_not_alphanumeric_string(value) or set(value) <= set("*xX.-_#0"):
+    if _heuristic().is_not_alphanumeric_string(value) or set(value) <= set("*xX.-_#0"):
         return "no letters: a mask or a number"
-    if is_potential_uuid(value):
+    if _heuristic().is_potential_uuid(value):
         return "a UUID: an identifier"
     if _CODE_LIKE.match(value) and any(c in value for c in ".[("):
         return "code: an attribute, call or subscript"
-    if is_indirect_reference(line):
+    if _heuristic().is_indirect_reference(line):
         return "an indirect reference (a call or a lookup)"
     if _FILE_OR_HOST.match(value):
         return "a file or host name"

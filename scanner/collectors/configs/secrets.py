@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext
-from scanner.collectors.configs.secret_patterns import KNOWN_FORMATS, KnownFormat
+from scanner.collectors.configs.secret_patterns import KnownFormat, known_formats
 from scanner.collectors.configs.secret_values import (
     MIN_ENTROPY_BITS_PER_CHAR,
     MIN_LENGTH,
@@ -140,7 +140,7 @@ def _chunk_candidates(text: str, tail: str, first_line: int, assignments: bool) 
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     claimed: set[int] = set()  # lines with a known format are not parsed again as assignments
     lowered = text.lower()
-    for fmt in KNOWN_FORMATS:
+    for fmt in known_formats():
         if not fmt.may_match(text, lowered):
             continue
         haystack = text + tail if fmt.multiline and tail else text
