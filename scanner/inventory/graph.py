@@ -14,6 +14,7 @@ from scanner.inventory.model import (
     Observation,
     Relation,
     RelationType,
+    SharedValues,
     SweepCounts,
     freeze,
 )
@@ -83,49 +84,8 @@ class _Entry:
         self.frozen = None
 
 
-class _SharedValues:
-    """One object for equal small property values across assets.
-
-    An issuer, an algorithm name or a key-usage list repeats in thousands of certificates, and a
-    parallel sweep decodes every copy anew: about 1.2 KB per certificate file (some 120 MB at
-    100,000 files). Only equal values are shared, so no asset says anything else; property values
-    are never changed in place (assets are frozen), so one object can stand for all of them.
-    """
-
-    __slots__ = ("_seen",)
-    # distinct values remembered; past it, unique values (serials, fingerprints) stop adding
-    LIMIT = 16384
-    MAX_TEXT = 96  # longer strings are names and paths: seldom equal
-    MAX_ITEMS = 8  # longer lists are SANs: seldom equal
-
-    def __init__(self) -> None:
-        self._seen: dict[str | tuple[str, ...], Any] = {}
-
-    def share(self, properties: Mapping[str, Any]) -> None:
-        if type(properties) is not FrozenProperties:
-            return
-        seen = self._seen
-        full = len(seen) >= self.LIMIT
-        for name, value in properties.items():
-            kind = type(value)
-            key: str | tuple[str, ...]
-            if kind is str:
-                if len(value) > self.MAX_TEXT:
-                    continue
-                key = value
-            elif kind is list:
-                if len(value) > self.MAX_ITEMS or any(type(item) is not str for item in value):
-                    continue
-                key = tuple(value)
-            else:
-                continue
-            shared = seen.get(key)
-            if shared is None:
-                if not full:
-                    seen[key] = value
-            elif shared is not value and type(shared) is kind:
-                # an equal value for an equal one, in the collector's fresh mapping (not resized)
-                dict.__setitem__(properties, name, shared)
+# the graph's sharing of equal values (kept under its old name for callers and tests)
+_SharedValues = SharedValues
 
 
 class InventoryGraph:

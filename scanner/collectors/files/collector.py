@@ -32,6 +32,7 @@ from scanner.inventory.model import (
     Location,
     Observation,
     Relation,
+    SharedValues,
     SweepCounts,
     freeze,
 )
@@ -180,6 +181,8 @@ class FileCollector:
         self._handlers = sorted(handlers, key=lambda h: (h.priority, h.name))
         self._owners: dict[int, str] = {}
         self._cache: cache.FileCache | None = None
+        # one object for equal property values decoded from the cache or a worker (see SharedValues)
+        self._values = SharedValues()
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         seen: set[str] = set()
@@ -189,6 +192,7 @@ class FileCollector:
         counts = SweepCounts()
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
+        self._values = SharedValues()  # per scan: a long-lived collector keeps no old values
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -304,8 +308,13 @@ class FileCollector:
         asked = context.options.get(WORKERS_OPTION)
         workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
         if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon process may not fork a pool
-            for group in groups:
-                yield self._collect_file(group, context, named_by_config=False)
+            for start in range(0, len(groups), pool.CHUNK):
+                chunk = groups[start : start + pool.CHUNK]
+                for group, cached in zip(chunk, self._cached_many(chunk), strict=True):
+                    if cached is None:
+                        yield self._collect_file(group, context, named_by_config=False, cached=False)
+                    else:
+                        yield self._finish(group, cached, named_by_config=False, outside=False)
             return
         chunks: deque[tuple[Sequence[_Reached], dict[int, _Read]]] = deque()
 
@@ -313,10 +322,9 @@ class FileCollector:
             # the parent answers from the cache; only the files to read go to the workers
             for start in range(0, len(groups), pool.CHUNK):
                 chunk = groups[start : start + pool.CHUNK]
-                hits: dict[int, _Read] = {}
-                for i, group in enumerate(chunk):
-                    if (read := self._cached(group.path)) is not None:
-                        hits[i] = read
+                hits: dict[int, _Read] = {
+                    i: read for i, read in enumerate(self._cached_many(chunk)) if read is not None
+                }
                 chunks.append((chunk, hits))
                 yield [group.path for i, group in enumerate(chunk) if i not in hits]
 
@@ -335,7 +343,7 @@ class FileCollector:
             return ("done", pool.encode_error(read.observations), codec.encode(read.counts))
         info, parsed = read
         try:
-            value = cache.encode(parsed)
+            value = cache.encode(parsed, path)
         except (TypeError, ValueError):
             return ("local",)  # a third-party handler's value that is not JSON: parsed in the parent
         return ("parsed", pool.stat_fields(info), value)
@@ -351,7 +359,7 @@ class FileCollector:
         if answer[0] == "parsed":
             info = os.stat_result(answer[1])
             try:
-                parsed = cache.decode(answer[2])
+                parsed = cache.decode(answer[2], path, self._values)
             except cache.CorruptCache:
                 pass  # never expected of a worker's own encoding: read again here
             else:
@@ -364,27 +372,41 @@ class FileCollector:
         return read
 
     def _collect_file(
-        self, group: _Reached, context: CollectContext, *, named_by_config: bool, outside: bool = False
+        self,
+        group: _Reached,
+        context: CollectContext,
+        *,
+        named_by_config: bool,
+        outside: bool = False,
+        cached: bool = True,
     ) -> _FileResult:
-        read: _Read | None = self._cached(group.path)
+        """One file's result: from the cache when unchanged (unless ``cached`` is False: asked already)."""
+        read: _Read | None = self._cached_many([group])[0] if cached else None
         if read is None:
             read = self._read_parse(group.path, context, named_by_config)
             if self._cache is not None and not isinstance(read, _FileResult):
                 self._cache.store(group.path, *read)
         return self._finish(group, read, named_by_config=named_by_config, outside=outside)
 
-    def _cached(self, path: str) -> tuple[os.stat_result, ParsedFile | None] | None:
-        """A regular file's parse from the cache when its identity is unchanged: neither opened nor read."""
+    def _cached_many(self, groups: Sequence[_Reached]) -> list[tuple[os.stat_result, ParsedFile | None] | None]:
+        """Each regular file's parse from the cache when its identity is unchanged (neither opened nor
+        read), else None; one cache query for them all."""
         if self._cache is None:
-            return None
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None  # the read step reports it
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        parsed = self._cache.lookup(path, info)
-        return None if isinstance(parsed, cache.Miss) else (info, parsed)
+            return [None] * len(groups)
+        found: list[tuple[os.stat_result, ParsedFile | None] | None] = [None] * len(groups)
+        asked: list[tuple[int, str, os.stat_result]] = []
+        for n, group in enumerate(groups):
+            try:
+                info = os.stat(group.path)
+            except OSError:
+                continue  # the read step reports it
+            if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
+                asked.append((n, group.path, info))
+        answers = self._cache.lookup_many([(path, info) for _, path, info in asked], self._values)
+        for (n, _, info), parsed in zip(asked, answers, strict=True):
+            if not isinstance(parsed, cache.Miss):
+                found[n] = (info, parsed)
+        return found
 
     def _read_parse(self, path: str, context: CollectContext, named_by_config: bool) -> _Read:
         """Open, judge, read and parse one file: its final result (an error, a skip), or (fstat, parse)."""
