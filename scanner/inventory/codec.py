@@ -18,7 +18,6 @@ from scanner.inventory.model import (
     Observation,
     Relation,
     RelationType,
-    SharedValues,
     SweepCounts,
     freeze,
 )
@@ -72,8 +71,8 @@ def decode(value: Mapping[str, Any]) -> Observation:
 #
 # Decoding is the re-scan's and the parallel sweep parent's per-file work, so the form is shaped for
 # it: arrays instead of dicts, an asset's or relation's own file path written once (null stands for
-# it), a relation's end that is an asset of the same list written as that asset's index (one string
-# object for both), and property values shared as they are decoded (SharedValues).
+# it), and a relation's end that is an asset of the same list written as that asset's index (one
+# string object for both).
 #   asset:    [0, id, type, properties, [[kind, ref | null, detail, scope?], ...]]
 #   relation: [1, source, target, type]     (source/target: an id, an index into the list, or null)
 #   error:    [2, target, collector, message]
@@ -107,16 +106,15 @@ def pack(observations: Sequence[Asset | Relation | CollectionError], path: str |
     return out
 
 
-def unpack(
-    packed: Sequence[Any], path: str | None = None, values: SharedValues | None = None
-) -> tuple[Asset | Relation | CollectionError, ...]:
-    """What ``pack`` wrote, for the file at ``path``; CodecError for anything else (a damaged cache).
-
-    Property values come out shared through ``values`` when given (the graph then skips them).
-    """
-    shared = values.frozen if values is not None else FrozenProperties
+def unpack(packed: Sequence[Any], path: str | None = None) -> tuple[Asset | Relation | CollectionError, ...]:
+    """What ``pack`` wrote, for the file at ``path``; CodecError for anything else (a damaged cache)."""
+    # shaped for speed: this is a re-scan's work for every unchanged file
+    asset_types, relation_types = _ASSET_TYPES, _RELATION_TYPES
     file_id = None if path is None else f"file:{path}"
     out: list[Asset | Relation | CollectionError] = []
+    append = out.append
+    # one Location object for equal ones (a certificate and its key are at the same place)
+    places: dict[tuple[Any, ...], Location] = {}
     try:
         for item in packed:
             tag = item[0]
@@ -124,44 +122,53 @@ def unpack(
                 _, asset_id, kind, properties, locations = item
                 if type(asset_id) is not str or type(properties) is not dict:
                     raise TypeError("an asset's id or properties")
-                places = []
+                found = []
                 for loc in locations:
-                    ref = loc[1]
-                    if ref is None:
-                        if path is None:
-                            raise ValueError("a location at the file's path, but no path")
-                        ref = path
-                    elif type(ref) is not str:
-                        raise TypeError("a location's ref")
-                    place = Location(loc[0], ref, *loc[2:])
-                    if type(place.kind) is not str or type(place.detail) is not str or type(place.scope) is not str:
-                        raise TypeError("a location's fields")
-                    places.append(place)
-                out.append(Asset(asset_id, _ASSET_TYPES[kind], shared(properties), tuple(places)))
+                    key = tuple(loc)
+                    place = places.get(key)
+                    if place is None:
+                        place = places[key] = _location(key, path)
+                    found.append(place)
+                append(Asset(asset_id, asset_types[kind], FrozenProperties(properties), tuple(found)))
             elif tag == _RELATION:
                 _, source, target, kind = item
-                ends = []
-                for end in (source, target):
-                    if end is None:
-                        if file_id is None:
-                            raise ValueError("a relation to the file, but no path")
-                        end = file_id
-                    elif type(end) is int:
-                        asset = out[end] if end >= 0 else None
-                        if not isinstance(asset, Asset):
-                            raise ValueError("a relation's end indexes no asset")
-                        end = asset.id
-                    elif type(end) is not str:
-                        raise TypeError("a relation's end")
-                    ends.append(end)
-                out.append(Relation(ends[0], ends[1], _RELATION_TYPES[kind]))
+                if type(source) is not str:
+                    source = _end(source, file_id, out)
+                if type(target) is not str:
+                    target = _end(target, file_id, out)
+                append(Relation(source, target, relation_types[kind]))
             elif tag == _ERROR:
                 _, target, collector, message = item
                 if type(target) is not str or type(collector) is not str or type(message) is not str:
                     raise TypeError("an error's fields")
-                out.append(CollectionError(target, collector, message))
+                append(CollectionError(target, collector, message))
             else:
                 raise ValueError(f"tag {tag!r}")
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CodecError(f"malformed observation: {type(exc).__name__}: {exc}") from None
     return tuple(out)
+
+
+def _location(packed: tuple[Any, ...], path: str | None) -> Location:
+    kind, ref, *rest = packed
+    if ref is None:
+        if path is None:
+            raise ValueError("a location at the file's path, but no path")
+        ref = path
+    place = Location(kind, ref, *rest)
+    if type(kind) is not str or type(ref) is not str or type(place.detail) is not str or type(place.scope) is not str:
+        raise TypeError("a location's fields")
+    return place
+
+
+def _end(end: Any, file_id: str | None, out: Sequence[Observation]) -> str:
+    """A relation's end written as null (the file itself) or an index (an asset of the same list)."""
+    if end is None:
+        if file_id is None:
+            raise ValueError("a relation to the file, but no path")
+        return file_id
+    if type(end) is int and 0 <= end < len(out):
+        asset = out[end]
+        if isinstance(asset, Asset):
+            return asset.id
+    raise ValueError(f"a relation's end {end!r}")

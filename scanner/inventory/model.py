@@ -102,73 +102,10 @@ class FrozenProperties(dict[str, Any]):
         return (FrozenProperties, (dict(self),))
 
 
-class SharedProperties(FrozenProperties):
-    """Frozen properties whose small values are already the one shared object for their value
-    (``SharedValues.frozen``): the graph has nothing left to share in them."""
-
-    __slots__ = ()
-
-
 def freeze(properties: Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(properties, FrozenProperties):  # SharedProperties too: read-only already
+    if type(properties) is FrozenProperties:
         return properties
     return FrozenProperties(properties)
-
-
-class SharedValues:
-    """One object for equal small property values across assets.
-
-    An issuer, an algorithm name or a key-usage list repeats in thousands of certificates, and a
-    parallel sweep (or a re-scan from the file cache) decodes every copy anew: about 1.2 KB per
-    certificate file (some 120 MB at 100,000 files). Only equal values are shared, so no asset says
-    anything else; property values are never changed in place (assets are frozen), so one object can
-    stand for all of them.
-    """
-
-    __slots__ = ("_seen",)
-    # distinct values remembered; past it, unique values (serials, fingerprints) stop adding
-    LIMIT = 16384
-    MAX_TEXT = 96  # longer strings are names and paths: seldom equal
-    MAX_ITEMS = 8  # longer lists are SANs: seldom equal
-
-    def __init__(self) -> None:
-        self._seen: dict[str | tuple[str, ...], Any] = {}
-
-    def share(self, properties: Mapping[str, Any]) -> None:
-        """Equal values shared in a collector's fresh FrozenProperties (written in place, not resized)."""
-        if type(properties) is FrozenProperties:
-            self._share(properties)  # its own dict, not yet in any graph
-
-    def frozen(self, properties: dict[str, Any]) -> SharedProperties:
-        """A fresh dict (a decoded one) with its values shared, frozen: the graph skips it."""
-        self._share(properties)
-        return SharedProperties(properties)
-
-    def _share(self, properties: dict[str, Any]) -> None:
-        # shaped for speed: this runs for every asset of a sweep (tens of thousands per scan)
-        seen = self._seen
-        full = len(seen) >= self.LIMIT
-        max_text, max_items = self.MAX_TEXT, self.MAX_ITEMS
-        for name, value in properties.items():
-            kind = type(value)
-            key: str | tuple[str, ...]
-            if kind is str:
-                if len(value) > max_text:
-                    continue
-                key = value
-            elif kind is list:
-                if len(value) > max_items or any(type(item) is not str for item in value):
-                    continue
-                key = tuple(value)
-            else:
-                continue
-            shared = seen.get(key)
-            if shared is None:
-                if not full:
-                    seen[key] = value
-            elif shared is not value and type(shared) is kind:
-                # an equal value for an equal one, the mapping not resized
-                dict.__setitem__(properties, name, shared)
 
 
 @dataclass(frozen=True, slots=True)

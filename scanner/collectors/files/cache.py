@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
 import stat
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; without it the json module writes every value
+    orjson = None  # type: ignore[assignment]
+
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files.handler import FileHandler, ParsedFile
 from scanner.inventory import codec, jsonio
-from scanner.inventory.model import SharedValues
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ OPTION: Final = "file_cache"
 # unseen (git's "racily clean" case): it is parsed, not cached, until it has been quiet that long
 RACY_NS: Final = 2_000_000_000
 _BATCH: Final = 500
+# the first byte of a value the json module wrote (see _dumps); orjson's start with "[" or "n"
+_BY_JSON: Final = b"j"
+# as jsonio's: datetimes and dataclasses are refused (default=None), never written as text
+_ORJSON_OPTIONS: Final = 0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class Miss:
@@ -96,14 +106,30 @@ def encode(parsed: ParsedFile | None, path: str | None = None) -> bytes:
         [str(p) for p in parsed.follow_dirs],
         codec.pack(parsed.observations, path),
     ]
-    return jsonio.dumps(value, default=None)
+    return _dumps(value)
 
 
-def decode(data: bytes, path: str | None = None, values: SharedValues | None = None) -> ParsedFile | None:
-    """What ``encode`` wrote for the file at ``path``, its property values shared through ``values``
-    (see SharedValues); CorruptCache for anything else."""
+def _dumps(value: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, option=_ORJSON_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    # what orjson refuses (a lone surrogate, an integer past 64 bits) the json module writes, and reads
+    # back: orjson would read such an integer as a float
+    return _BY_JSON + jsonio.dumps(value, default=None)
+
+
+def _loads(data: bytes) -> Any:
+    if data[:1] == _BY_JSON:
+        return json.loads(data[1:])
+    return jsonio.loads(data)
+
+
+def decode(data: bytes, path: str | None = None) -> ParsedFile | None:
+    """What ``encode`` wrote for the file at ``path``; CorruptCache for anything else."""
     try:
-        value = jsonio.loads(data)
+        value = _loads(data)
         if value is None:
             return None
         if type(value) is not list:
@@ -113,7 +139,7 @@ def decode(data: bytes, path: str | None = None, values: SharedValues | None = N
             raise TypeError("a parse's fields")
         return ParsedFile(
             format=form,
-            observations=codec.unpack(packed, path, values),
+            observations=codec.unpack(packed, path),
             file_properties=file_properties,
             follow=tuple(Path(p) for p in follow) if follow else (),
             follow_dirs=tuple(Path(p) for p in follow_dirs) if follow_dirs else (),
@@ -186,15 +212,15 @@ class FileCache:
         self._db = self._open()
 
     # -- the sweep --------------------------------------------------------------------------------
-    def lookup(self, path: str, info: os.stat_result, values: SharedValues | None = None) -> Lookup:
-        return self.lookup_many([(path, info)], values)[0]
+    def lookup(self, path: str, info: os.stat_result) -> Lookup:
+        return self.lookup_many([(path, info)])[0]
 
-    def lookup_many(
-        self, files: Sequence[tuple[str, os.stat_result]], values: SharedValues | None = None
-    ) -> list[Lookup]:
+    def lookup_many(self, files: Sequence[tuple[str, os.stat_result]]) -> list[Lookup]:
         """Each file's cached parse (or MISS), read in one query: a SELECT per file cost more than
-        decoding its answer. Property values come out shared through ``values`` (SharedValues)."""
-        keys = [os.fsencode(path) for path, _ in files]
+        decoding its answer."""
+        # os.fsencode's own work, without its call per file
+        encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+        keys = [path.encode(encoding, errors) for path, _ in files]
         self._seen.update(keys)
         found: list[Lookup] = [MISS] * len(files)
         if self._db is None or not files:
@@ -216,7 +242,7 @@ class FileCache:
             try:
                 if _digest(row[7]) != row[6]:
                     raise CorruptCache("an entry does not match its digest")
-                found[n] = decode(row[7], path, values)
+                found[n] = decode(row[7], path)
             except CorruptCache as exc:
                 self._restart(f"holds a damaged entry for {path!r} ({exc})")
                 self.misses += len(files) - n

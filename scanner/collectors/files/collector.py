@@ -12,12 +12,12 @@ import os
 import pwd
 import stat
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
@@ -29,12 +29,11 @@ from scanner.inventory.model import (
     Asset,
     AssetType,
     CollectionError,
+    FrozenProperties,
     Location,
     Observation,
     Relation,
-    SharedValues,
     SweepCounts,
-    freeze,
 )
 
 # a certificate, key or config is small; a larger file is a disk image, a log or a database
@@ -107,12 +106,24 @@ def _followed(result: _FileResult) -> Iterator[tuple[tuple[str, ...] | Path, str
     yield from ((path, _CA_DIRECTORY) for path in result.follow_dirs)
 
 
+def _total(tally: Counter[SweepCounts]) -> SweepCounts:
+    examined = recognised = skipped = failed = 0
+    for counts, times in tally.items():
+        examined += counts.examined * times
+        recognised += counts.recognised * times
+        skipped += counts.skipped * times
+        failed += counts.failed * times
+    return SweepCounts(examined, recognised, skipped, failed)
+
+
 def _outcome(observations: Sequence[Observation]) -> SweepCounts:
-    if any(isinstance(item, Asset) for item in observations):
-        return _RECOGNISED
-    if any(isinstance(item, CollectionError) for item in observations):
-        return _FAILED
-    return _SKIPPED  # a handler took it and found nothing (a CRL, a config with no TLS in it)
+    failed = False
+    for item in observations:  # a loop, not any(): this runs for every file of a sweep
+        if isinstance(item, Asset):
+            return _RECOGNISED
+        failed = failed or isinstance(item, CollectionError)
+    # else a handler took it and found nothing (a CRL, a config with no TLS in it)
+    return _FAILED if failed else _SKIPPED
 
 
 _FILE_KINDS = (
@@ -180,19 +191,18 @@ class FileCollector:
             handlers = [cls() for cls in plugins.load_all(plugins.FILE_HANDLERS).values()]
         self._handlers = sorted(handlers, key=lambda h: (h.priority, h.name))
         self._owners: dict[int, str] = {}
+        self._modes: dict[int, str] = {}  # st_mode -> "0644"
         self._cache: cache.FileCache | None = None
-        # one object for equal property values decoded from the cache or a worker (see SharedValues)
-        self._values = SharedValues()
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         seen: set[str] = set()
         done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
-        counts = SweepCounts()
+        # each file's counts, tallied (most are the same few values) and added once at the end
+        tally: Counter[SweepCounts] = Counter()
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
-        self._values = SharedValues()  # per scan: a long-lived collector keeps no old values
         for target in targets:
             context.progress.target_started(self.name, target.value)
             root = os.path.abspath(os.path.expanduser(target.value))
@@ -211,9 +221,11 @@ class FileCollector:
                 yield from result.observations
                 # a file met again by another path (another --path, a config naming a link to it) is
                 # one file: its new path is a location, and it is counted once
-                counts += SweepCounts() if group.real in done else result.counts
+                if group.real not in done:
+                    tally[result.counts] += 1
                 done.add(group.real)
-                follow.extend(_followed(result))
+                if result.follow or result.follow_dirs:
+                    follow.extend(_followed(result))
                 if items is not None:
                     items.item_done(self.name, group.path)
             while follow:
@@ -235,14 +247,15 @@ class FileCollector:
                 named = how != _IN_CA_DIRECTORY
                 result = self._collect_file(group, context, named_by_config=named, outside=outside)
                 yield from result.observations
-                counts += SweepCounts() if group.real in done else result.counts
+                if group.real not in done:
+                    tally[result.counts] += 1
                 done.add(group.real)
                 follow.extend(_followed(result))
             context.progress.target_finished(self.name, target.value, True)
         if self._cache is not None:
             self._cache.finish(roots)
             self._cache = None
-        yield counts
+        yield _total(tally)
 
     def _ca_directory(self, path: str) -> tuple[list[tuple[str, ...]], list[CollectionError]]:
         """The files directly in a CA directory a config names (Apache SSLCACertificatePath), bounded.
@@ -359,7 +372,7 @@ class FileCollector:
         if answer[0] == "parsed":
             info = os.stat_result(answer[1])
             try:
-                parsed = cache.decode(answer[2], path, self._values)
+                parsed = cache.decode(answer[2], path)
             except cache.CorruptCache:
                 pass  # never expected of a worker's own encoding: read again here
             else:
@@ -402,7 +415,7 @@ class FileCollector:
                 continue  # the read step reports it
             if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
                 asked.append((n, group.path, info))
-        answers = self._cache.lookup_many([(path, info) for _, path, info in asked], self._values)
+        answers = self._cache.lookup_many([(path, info) for _, path, info in asked])
         for (n, _, info), parsed in zip(asked, answers, strict=True):
             if not isinstance(parsed, cache.Miss):
                 found[n] = (info, parsed)
@@ -538,31 +551,39 @@ class FileCollector:
     def _file_asset(
         self, group: _Reached, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
     ) -> Asset:
+        # shaped for speed: built for every recognised file, cache hit or not
         path = group.real
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
-        properties = {
+        mode = self._modes.get(info.st_mode)
+        if mode is None:
+            mode = self._modes[info.st_mode] = format(stat.S_IMODE(info.st_mode), "04o")
+        properties: dict[str, Any] = {
             "path": path,
             "format": parsed.format,
-            "mode": format(stat.S_IMODE(info.st_mode), "04o"),
+            "mode": mode,
             "owner": owner,
             "size": info.st_size,
-            **parsed.file_properties,
-            **(extra or {}),
         }
-        if parsed.file_properties.get("contains_plaintext_private_key"):
+        file_properties = parsed.file_properties
+        if file_properties:
+            properties.update(file_properties)
+        if extra:
+            properties.update(extra)
+        if file_properties.get("contains_plaintext_private_key"):
             # who else can read it, and whether a package shipped it: see private_key_permissions
             if info.st_mode & 0o040:
                 properties.update(access.facts(path, info))
             shipped = package_data_reason(path)
             if shipped is not None:
                 properties["package_data_reason"] = shipped
+        paths = group.paths
         return Asset(
             id=f"file:{path}",
             type=AssetType.FILE,
-            properties=freeze(properties),
-            locations=tuple(Location("file", p) for p in group.paths),
+            properties=FrozenProperties(properties),
+            locations=(Location("file", paths[0]),) if len(paths) == 1 else tuple(Location("file", p) for p in paths),
         )
 
 
