@@ -107,7 +107,7 @@ class _SharedValues:
         if type(properties) is not FrozenProperties:
             return
         seen = self._seen
-        get = seen.get
+        get, setitem = seen.get, dict.__setitem__
         full = len(seen) >= self.LIMIT
         max_text, max_items = self.MAX_TEXT, self.MAX_ITEMS
         for name, value in properties.items():
@@ -120,7 +120,7 @@ class _SharedValues:
                     if not full:
                         seen[value] = value
                 elif shared is not value:  # a str key holds a str
-                    dict.__setitem__(properties, name, shared)  # an equal value, the mapping not resized
+                    setitem(properties, name, shared)  # an equal value, the mapping not resized
             elif kind is list:
                 if len(value) > max_items:
                     continue
@@ -136,7 +136,7 @@ class _SharedValues:
                 elif shared is not value:
                     # equal to a kept list of str: its items are str too (or a str subclass equal to
                     # one, a StrEnum, which every report writes as that str); no type test per item
-                    dict.__setitem__(properties, name, shared)
+                    setitem(properties, name, shared)
 
 
 class InventoryGraph:
