@@ -12,7 +12,7 @@ import os
 import pwd
 import stat
 import warnings
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -106,14 +106,13 @@ def _followed(result: _FileResult) -> Iterator[tuple[tuple[str, ...] | Path, str
     yield from ((path, _CA_DIRECTORY) for path in result.follow_dirs)
 
 
-def _total(tally: Counter[SweepCounts]) -> SweepCounts:
-    examined = recognised = skipped = failed = 0
-    for counts, times in tally.items():
-        examined += counts.examined * times
-        recognised += counts.recognised * times
-        skipped += counts.skipped * times
-        failed += counts.failed * times
-    return SweepCounts(examined, recognised, skipped, failed)
+def _total(tally: Sequence[SweepCounts]) -> SweepCounts:
+    return SweepCounts(
+        sum(c.examined for c in tally),
+        sum(c.recognised for c in tally),
+        sum(c.skipped for c in tally),
+        sum(c.failed for c in tally),
+    )
 
 
 def _outcome(observations: Sequence[Observation]) -> SweepCounts:
@@ -199,8 +198,8 @@ class FileCollector:
         done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
-        # each file's counts, tallied (most are the same few values) and added once at the end
-        tally: Counter[SweepCounts] = Counter()
+        # each file's counts, added once at the end (not a new SweepCounts per file)
+        tally: list[SweepCounts] = []
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
         for target in targets:
@@ -222,7 +221,7 @@ class FileCollector:
                 # a file met again by another path (another --path, a config naming a link to it) is
                 # one file: its new path is a location, and it is counted once
                 if group.real not in done:
-                    tally[result.counts] += 1
+                    tally.append(result.counts)
                 done.add(group.real)
                 if result.follow or result.follow_dirs:
                     follow.extend(_followed(result))
@@ -248,7 +247,7 @@ class FileCollector:
                 result = self._collect_file(group, context, named_by_config=named, outside=outside)
                 yield from result.observations
                 if group.real not in done:
-                    tally[result.counts] += 1
+                    tally.append(result.counts)
                 done.add(group.real)
                 follow.extend(_followed(result))
             context.progress.target_finished(self.name, target.value, True)
