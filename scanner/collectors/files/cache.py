@@ -145,7 +145,8 @@ def decode(data: bytes, path: str | None = None) -> ParsedFile | None:
             follow_dirs=tuple(Path(p) for p in follow_dirs) if follow_dirs else (),
             emit_file_asset=emit_file_asset,
         )
-    except (ValueError, KeyError, TypeError) as exc:  # CodecError is a ValueError
+    # CodecError is a ValueError; RecursionError: the json module's answer to a value nested too deep
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CorruptCache(f"{type(exc).__name__}: {exc}") from None
 
 

@@ -214,3 +214,9 @@ def test_an_integer_past_64_bits_stays_an_integer() -> None:
     (decoded,) = back.observations
     assert isinstance(decoded, Asset) and decoded.properties["exponent"] == 2**64 + 1
     assert type(decoded.properties["exponent"]) is int and type(back.file_properties["n"]) is int
+
+
+@pytest.mark.parametrize("prefix", [b"", b"j"])
+def test_a_value_nested_too_deep_is_refused_not_a_crash(prefix: bytes) -> None:
+    with pytest.raises(file_cache.CorruptCache):
+        file_cache.decode(prefix + b"[" * 100_000 + b"]" * 100_000, "/a")
