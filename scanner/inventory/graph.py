@@ -31,11 +31,11 @@ def _all(old: Any, new: Any) -> Any:
     return bool(old) and bool(new)
 
 
-def _first_known(old: Any, new: Any) -> Any:
-    return new if old is None else old
+_MISSING: Any = object()
 
 
-# How a property combines when the same asset is seen again elsewhere.
+# How a property combines when the same asset is seen again elsewhere; any other keeps its first
+# known (not None) value.
 # A key is "encrypted at rest" only if every copy of it is; it "has a private key" if any copy does.
 _MERGE: Mapping[str, Callable[[Any, Any], Any]] = {
     "has_private_key": _any,
@@ -87,9 +87,10 @@ class _SharedValues:
     """One object for equal small property values across assets.
 
     An issuer, an algorithm name or a key-usage list repeats in thousands of certificates, and a
-    parallel sweep decodes every copy anew: about 1.2 KB per certificate file (some 120 MB at
-    100,000 files). Only equal values are shared, so no asset says anything else; property values
-    are never changed in place (assets are frozen), so one object can stand for all of them.
+    parallel sweep (or a re-scan from the file cache) decodes every copy anew: about 1.2 KB per
+    certificate file (some 120 MB at 100,000 files). Only equal values are shared, so no asset says
+    anything else; property values are never changed in place (assets are frozen), so one object can
+    stand for all of them.
     """
 
     __slots__ = ("_seen",)
@@ -102,30 +103,40 @@ class _SharedValues:
         self._seen: dict[str | tuple[str, ...], Any] = {}
 
     def share(self, properties: Mapping[str, Any]) -> None:
+        """Equal values shared in a collector's fresh FrozenProperties (written in place, not resized)."""
         if type(properties) is not FrozenProperties:
             return
         seen = self._seen
+        get, setitem = seen.get, dict.__setitem__
         full = len(seen) >= self.LIMIT
+        max_text, max_items = self.MAX_TEXT, self.MAX_ITEMS
         for name, value in properties.items():
             kind = type(value)
-            key: str | tuple[str, ...]
             if kind is str:
-                if len(value) > self.MAX_TEXT:
+                if len(value) > max_text:
                     continue
-                key = value
+                shared = get(value)
+                if shared is None:
+                    if not full:
+                        seen[value] = value
+                elif shared is not value:  # a str key holds a str
+                    setitem(properties, name, shared)  # an equal value, the mapping not resized
             elif kind is list:
-                if len(value) > self.MAX_ITEMS or any(type(item) is not str for item in value):
+                if len(value) > max_items:
                     continue
                 key = tuple(value)
-            else:
-                continue
-            shared = seen.get(key)
-            if shared is None:
-                if not full:
-                    seen[key] = value
-            elif shared is not value and type(shared) is kind:
-                # an equal value for an equal one, in the collector's fresh mapping (not resized)
-                dict.__setitem__(properties, name, shared)
+                try:
+                    shared = get(key)
+                except TypeError:  # a list of dicts (a CRL's entries): never shared
+                    continue
+                if shared is None:
+                    # only lists of str are kept: [1] and [True] are equal, but do not say the same
+                    if not full and all(type(item) is str for item in value):
+                        seen[key] = value
+                elif shared is not value:
+                    # equal to a kept list of str: its items are str too (or a str subclass equal to
+                    # one, a StrEnum, which every report writes as that str); no type test per item
+                    setitem(properties, name, shared)
 
 
 class InventoryGraph:
@@ -160,21 +171,40 @@ class InventoryGraph:
             self._errors.append(observation)
 
     def add_all(self, observations: Iterable[Observation]) -> None:
+        # shaped for speed: a sweep adds ~5 observations per file, most of them new assets
+        add_asset, add_relation, add = self.add_asset, self.add_relation, self.add
         for observation in observations:
-            self.add(observation)
+            kind = type(observation)
+            if kind is Asset:
+                add_asset(observation)  # type: ignore[arg-type]  # tested just above
+            elif kind is Relation:
+                add_relation(observation)  # type: ignore[arg-type]
+            else:
+                add(observation)
 
     def add_asset(self, asset: Asset) -> None:
-        entry = self._assets.get(asset.id)
+        asset_id = asset.id
+        entry = self._assets.get(asset_id)
         if entry is None:
             self._shared.share(asset.properties)
-            self._assets[asset.id] = _Entry(asset)
-            self._by_type.setdefault(asset.type, {})[asset.id] = None
+            self._assets[asset_id] = _Entry(asset)
+            ids = self._by_type.get(asset.type)
+            if ids is None:
+                ids = self._by_type[asset.type] = {}
+            ids[asset_id] = None
             return
         current = entry.properties
         changes = {}
         for name, value in asset.properties.items():
-            merged = _MERGE.get(name, _first_known)(current.get(name), value)
-            if merged != current.get(name) or name not in current:
+            old = current.get(name, _MISSING)
+            merge = _MERGE.get(name)
+            if merge is None:  # the first known value: no call per property (most properties, most merges)
+                if old is _MISSING or (old is None and value is not None):
+                    changes[name] = value
+                continue
+            known = None if old is _MISSING else old
+            merged = merge(known, value)
+            if merged != known or old is _MISSING:
                 changes[name] = merged
         if changes:
             entry.update(changes)

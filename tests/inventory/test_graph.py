@@ -69,3 +69,67 @@ def test_the_networkx_view_holds_every_asset_and_typed_relation() -> None:
         (cert.id, "file:/gone", RelationType.STORED_IN),
         (cert.id, "key:spki-sha256:ab", RelationType.CERTIFIES),
     ]
+
+
+def _merged_as_before(sightings: list[dict[str, object]]) -> dict[str, object]:
+    """The merge as it was written before its fast path: a function call per property."""
+
+    def any_(old: object, new: object) -> object:
+        return bool(old) or bool(new)
+
+    def all_(old: object, new: object) -> object:
+        if old is None:
+            return new
+        if new is None:
+            return old
+        return bool(old) and bool(new)
+
+    def first_known(old: object, new: object) -> object:
+        return new if old is None else old
+
+    rules = {"has_private_key": any_, "encrypted_at_rest": all_}
+    current = dict(sightings[0])
+    for properties in sightings[1:]:
+        for name, value in properties.items():
+            merged = rules.get(name, first_known)(current.get(name), value)
+            if merged != current.get(name) or name not in current:
+                current[name] = merged
+    return current
+
+
+def test_merging_says_what_the_per_property_merge_said() -> None:
+    values: list[object] = [None, False, True, 0, 1, "", "x", [], ["a"]]
+    names = ["has_private_key", "encrypted_at_rest", "curve", "key_size"]
+    cases = 0
+    for first in values:
+        for second in values:
+            for third in (None, True, "y"):
+                sightings: list[dict[str, object]] = [
+                    {"has_private_key": first, "curve": first},
+                    {"has_private_key": second, "encrypted_at_rest": second, "curve": second, "key_size": first},
+                    {"encrypted_at_rest": third, "key_size": third},
+                ]
+                graph = InventoryGraph()
+                for n, properties in enumerate(sightings):
+                    graph.add(Asset("key:1", AssetType.KEY, freeze(properties), (Location("file", f"/k{n}"),)))
+                merged = dict(graph.asset("key:1").properties)
+                expected = _merged_as_before(sightings)
+                assert merged == expected
+                assert [type(merged.get(n)) for n in names] == [type(expected.get(n)) for n in names]
+                cases += 1
+    assert cases == len(values) ** 2 * 3
+
+
+def test_values_that_cannot_be_shared_are_left_as_they_are() -> None:
+    # a CRL's entries: a list of dicts (unhashable), and lists of other things than text
+    entries = [{"serial": "01", "reason": None}]
+    graph = InventoryGraph()
+    for n in range(3):
+        properties = {"entries": [dict(e) for e in entries], "numbers": [1, 2], "flags": [True]}
+        graph.add(Asset(f"cert:{n}", AssetType.CERTIFICATE, freeze(properties)))
+    graph.add(Asset("cert:9", AssetType.CERTIFICATE, freeze({"numbers": [True, 2], "flags": [1]})))
+    assert graph.asset("cert:0").properties["entries"] == entries
+    # [True, 2] == [1, 2], but says something else: never given the other's list
+    assert graph.asset("cert:9").properties["numbers"] == [True, 2]
+    assert type(graph.asset("cert:9").properties["numbers"][0]) is bool
+    assert type(graph.asset("cert:9").properties["flags"][0]) is int

@@ -15,23 +15,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
 import stat
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; without it the json module writes every value
+    orjson = None  # type: ignore[assignment]
+
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files.handler import FileHandler, ParsedFile
 from scanner.inventory import codec, jsonio
-from scanner.inventory.model import Asset, CollectionError, Relation
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT: Final = 2  # 2: the CA directories a configuration names are kept too
+# 2: the CA directories a configuration names are kept too; 3: codec.pack's compact arrays
+CACHE_FORMAT: Final = 3
 FILE_NAME: Final = "files.sqlite3"
 # the collect option naming the cache directory (set by `keysweep scan --cache DIR`)
 OPTION: Final = "file_cache"
@@ -39,6 +46,10 @@ OPTION: Final = "file_cache"
 # unseen (git's "racily clean" case): it is parsed, not cached, until it has been quiet that long
 RACY_NS: Final = 2_000_000_000
 _BATCH: Final = 500
+# the first byte of a value the json module wrote (see _dumps); orjson's start with "[" or "n"
+_BY_JSON: Final = b"j"
+# as jsonio's: datetimes and dataclasses are refused (default=None), never written as text
+_ORJSON_OPTIONS: Final = 0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class Miss:
@@ -82,40 +93,60 @@ def _digest(value: bytes) -> bytes:
     return hashlib.blake2b(value, digest_size=16).digest()
 
 
-def encode(parsed: ParsedFile | None) -> bytes:
-    """A parse as JSON; TypeError when something in it is not plain JSON (then it is not cached)."""
+def encode(parsed: ParsedFile | None, path: str | None = None) -> bytes:
+    """A parse of the file at ``path`` as JSON (``codec.pack``'s compact form); TypeError when
+    something in it is not plain JSON (then it is not cached)."""
     if parsed is None:
         return b"null"
-    value = {
-        "format": parsed.format,
-        "observations": [codec.encode(item) for item in parsed.observations],
-        "file_properties": dict(parsed.file_properties),
-        "follow": [str(path) for path in parsed.follow],
-        "follow_dirs": [str(path) for path in parsed.follow_dirs],
-        "emit_file_asset": parsed.emit_file_asset,
-    }
-    return jsonio.dumps(value, default=None)
+    value = [
+        parsed.format,
+        parsed.emit_file_asset,
+        dict(parsed.file_properties),
+        [str(p) for p in parsed.follow],
+        [str(p) for p in parsed.follow_dirs],
+        codec.pack(parsed.observations, path),
+    ]
+    return _dumps(value)
 
 
-def decode(data: bytes) -> ParsedFile | None:
+def _dumps(value: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, option=_ORJSON_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    # what orjson refuses (a lone surrogate, an integer past 64 bits) the json module writes, and reads
+    # back: orjson would read such an integer as a float
+    return _BY_JSON + jsonio.dumps(value, default=None)
+
+
+def _loads(data: bytes) -> Any:
+    if data[:1] == _BY_JSON:
+        return json.loads(data[1:])
+    return jsonio.loads(data)
+
+
+def decode(data: bytes, path: str | None = None) -> ParsedFile | None:
+    """What ``encode`` wrote for the file at ``path``; CorruptCache for anything else."""
     try:
-        value = jsonio.loads(data)
+        value = _loads(data)
         if value is None:
             return None
-        observations = tuple(codec.decode(item) for item in value["observations"])
-        if not all(isinstance(item, (Asset, Relation, CollectionError)) for item in observations):
-            raise CorruptCache("a cached parse holds sweep counts")
+        if type(value) is not list:
+            raise TypeError("not a parse")
+        form, emit_file_asset, file_properties, follow, follow_dirs, packed = value
+        if type(form) is not str or type(emit_file_asset) is not bool or type(file_properties) is not dict:
+            raise TypeError("a parse's fields")
         return ParsedFile(
-            format=str(value["format"]),
-            observations=observations,  # type: ignore[arg-type]  # checked just above
-            file_properties=dict(value["file_properties"]),
-            follow=tuple(Path(p) for p in value["follow"]),
-            follow_dirs=tuple(Path(p) for p in value["follow_dirs"]),
-            emit_file_asset=bool(value["emit_file_asset"]),
+            format=form,
+            observations=codec.unpack(packed, path),
+            file_properties=file_properties,
+            follow=tuple(Path(p) for p in follow) if follow else (),
+            follow_dirs=tuple(Path(p) for p in follow_dirs) if follow_dirs else (),
+            emit_file_asset=emit_file_asset,
         )
-    except CorruptCache:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:  # CodecError is a ValueError
+    # CodecError is a ValueError; RecursionError: the json module's answer to a value nested too deep
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CorruptCache(f"{type(exc).__name__}: {exc}") from None
 
 
@@ -183,42 +214,54 @@ class FileCache:
 
     # -- the sweep --------------------------------------------------------------------------------
     def lookup(self, path: str, info: os.stat_result) -> Lookup:
-        key = os.fsencode(path)
-        self._seen.add(key)
-        if self._db is None:
-            return MISS
+        return self.lookup_many([(path, info)])[0]
+
+    def lookup_many(self, files: Sequence[tuple[str, os.stat_result]]) -> list[Lookup]:
+        """Each file's cached parse (or MISS), read in one query: a SELECT per file cost more than
+        decoding its answer."""
+        # os.fsencode's own work, without its call per file
+        encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+        keys = [path.encode(encoding, errors) for path, _ in files]
+        self._seen.update(keys)
+        found: list[Lookup] = [MISS] * len(files)
+        if self._db is None or not files:
+            return found
+        rows: dict[bytes, tuple[Any, ...]] = {}
         try:
-            row = self._db.execute(
-                "SELECT dev, ino, size, mtime_ns, ctime_ns, digest, value FROM files WHERE path = ?", (key,)
-            ).fetchone()
+            for start in range(0, len(keys), _BATCH):
+                part = keys[start : start + _BATCH]
+                query = f"SELECT path, dev, ino, size, mtime_ns, ctime_ns, digest, value FROM files WHERE path IN ({','.join('?' * len(part))})"  # noqa: E501
+                rows.update((row[0], row) for row in self._db.execute(query, part))
         except sqlite3.Error as exc:
             self._restart(f"cannot be read ({exc})")
-            return MISS
-        if row is None or tuple(row[:5]) != _identity(info):
-            self.misses += 1
-            return MISS
-        try:
-            if _digest(row[6]) != row[5]:
-                raise CorruptCache("an entry does not match its digest")
-            parsed = decode(row[6])
-        except CorruptCache as exc:
-            self._restart(f"holds a damaged entry for {path!r} ({exc})")
-            self.misses += 1
-            return MISS
-        self.hits += 1
-        return parsed
+            return found
+        for n, ((path, info), key) in enumerate(zip(files, keys, strict=True)):
+            row = rows.get(key)
+            if row is None or row[1:6] != _identity(info):
+                self.misses += 1
+                continue
+            try:
+                if _digest(row[7]) != row[6]:
+                    raise CorruptCache("an entry does not match its digest")
+                found[n] = decode(row[7], path)
+            except CorruptCache as exc:
+                self._restart(f"holds a damaged entry for {path!r} ({exc})")
+                self.misses += len(files) - n
+                return found  # the cache is empty now: the rest are misses too
+            self.hits += 1
+        return found
 
     def store(self, path: str, info: os.stat_result, parsed: ParsedFile | None) -> None:
         if self._db is None:
             return
         try:
-            value = encode(parsed)
+            value = encode(parsed, path)
         except (TypeError, ValueError):
             return  # a third-party handler's non-JSON value: parsed every time, still correct
         self.store_encoded(path, info, value)
 
     def store_encoded(self, path: str, info: os.stat_result, value: bytes) -> None:
-        """A parse already encoded (by a worker of the parallel sweep)."""
+        """A parse already encoded for ``path`` (by a worker of the parallel sweep)."""
         if self._db is None or not stat.S_ISREG(info.st_mode):
             return
         if info.st_mtime_ns > self._started_ns - RACY_NS:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
@@ -29,11 +29,11 @@ from scanner.inventory.model import (
     Asset,
     AssetType,
     CollectionError,
+    FrozenProperties,
     Location,
     Observation,
     Relation,
     SweepCounts,
-    freeze,
 )
 
 # a certificate, key or config is small; a larger file is a disk image, a log or a database
@@ -106,12 +106,23 @@ def _followed(result: _FileResult) -> Iterator[tuple[tuple[str, ...] | Path, str
     yield from ((path, _CA_DIRECTORY) for path in result.follow_dirs)
 
 
+def _total(tally: Sequence[SweepCounts]) -> SweepCounts:
+    return SweepCounts(
+        sum(c.examined for c in tally),
+        sum(c.recognised for c in tally),
+        sum(c.skipped for c in tally),
+        sum(c.failed for c in tally),
+    )
+
+
 def _outcome(observations: Sequence[Observation]) -> SweepCounts:
-    if any(isinstance(item, Asset) for item in observations):
-        return _RECOGNISED
-    if any(isinstance(item, CollectionError) for item in observations):
-        return _FAILED
-    return _SKIPPED  # a handler took it and found nothing (a CRL, a config with no TLS in it)
+    failed = False
+    for item in observations:  # a loop, not any(): this runs for every file of a sweep
+        if isinstance(item, Asset):
+            return _RECOGNISED
+        failed = failed or isinstance(item, CollectionError)
+    # else a handler took it and found nothing (a CRL, a config with no TLS in it)
+    return _FAILED if failed else _SKIPPED
 
 
 _FILE_KINDS = (
@@ -179,6 +190,7 @@ class FileCollector:
             handlers = [cls() for cls in plugins.load_all(plugins.FILE_HANDLERS).values()]
         self._handlers = sorted(handlers, key=lambda h: (h.priority, h.name))
         self._owners: dict[int, str] = {}
+        self._modes: dict[int, str] = {}  # st_mode -> "0644"
         self._cache: cache.FileCache | None = None
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
@@ -186,7 +198,8 @@ class FileCollector:
         done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
-        counts = SweepCounts()
+        # each file's counts, added once at the end (not a new SweepCounts per file)
+        tally: list[SweepCounts] = []
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
         for target in targets:
@@ -207,9 +220,11 @@ class FileCollector:
                 yield from result.observations
                 # a file met again by another path (another --path, a config naming a link to it) is
                 # one file: its new path is a location, and it is counted once
-                counts += SweepCounts() if group.real in done else result.counts
+                if group.real not in done:
+                    tally.append(result.counts)
                 done.add(group.real)
-                follow.extend(_followed(result))
+                if result.follow or result.follow_dirs:
+                    follow.extend(_followed(result))
                 if items is not None:
                     items.item_done(self.name, group.path)
             while follow:
@@ -231,14 +246,15 @@ class FileCollector:
                 named = how != _IN_CA_DIRECTORY
                 result = self._collect_file(group, context, named_by_config=named, outside=outside)
                 yield from result.observations
-                counts += SweepCounts() if group.real in done else result.counts
+                if group.real not in done:
+                    tally.append(result.counts)
                 done.add(group.real)
                 follow.extend(_followed(result))
             context.progress.target_finished(self.name, target.value, True)
         if self._cache is not None:
             self._cache.finish(roots)
             self._cache = None
-        yield counts
+        yield _total(tally)
 
     def _ca_directory(self, path: str) -> tuple[list[tuple[str, ...]], list[CollectionError]]:
         """The files directly in a CA directory a config names (Apache SSLCACertificatePath), bounded.
@@ -304,8 +320,13 @@ class FileCollector:
         asked = context.options.get(WORKERS_OPTION)
         workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
         if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon process may not fork a pool
-            for group in groups:
-                yield self._collect_file(group, context, named_by_config=False)
+            for start in range(0, len(groups), pool.CHUNK):
+                chunk = groups[start : start + pool.CHUNK]
+                for group, cached in zip(chunk, self._cached_many(chunk), strict=True):
+                    if cached is None:
+                        yield self._collect_file(group, context, named_by_config=False, cached=False)
+                    else:
+                        yield self._finish(group, cached, named_by_config=False, outside=False)
             return
         chunks: deque[tuple[Sequence[_Reached], dict[int, _Read]]] = deque()
 
@@ -313,10 +334,9 @@ class FileCollector:
             # the parent answers from the cache; only the files to read go to the workers
             for start in range(0, len(groups), pool.CHUNK):
                 chunk = groups[start : start + pool.CHUNK]
-                hits: dict[int, _Read] = {}
-                for i, group in enumerate(chunk):
-                    if (read := self._cached(group.path)) is not None:
-                        hits[i] = read
+                hits: dict[int, _Read] = {
+                    i: read for i, read in enumerate(self._cached_many(chunk)) if read is not None
+                }
                 chunks.append((chunk, hits))
                 yield [group.path for i, group in enumerate(chunk) if i not in hits]
 
@@ -335,7 +355,7 @@ class FileCollector:
             return ("done", pool.encode_error(read.observations), codec.encode(read.counts))
         info, parsed = read
         try:
-            value = cache.encode(parsed)
+            value = cache.encode(parsed, path)
         except (TypeError, ValueError):
             return ("local",)  # a third-party handler's value that is not JSON: parsed in the parent
         return ("parsed", pool.stat_fields(info), value)
@@ -351,7 +371,7 @@ class FileCollector:
         if answer[0] == "parsed":
             info = os.stat_result(answer[1])
             try:
-                parsed = cache.decode(answer[2])
+                parsed = cache.decode(answer[2], path)
             except cache.CorruptCache:
                 pass  # never expected of a worker's own encoding: read again here
             else:
@@ -364,27 +384,41 @@ class FileCollector:
         return read
 
     def _collect_file(
-        self, group: _Reached, context: CollectContext, *, named_by_config: bool, outside: bool = False
+        self,
+        group: _Reached,
+        context: CollectContext,
+        *,
+        named_by_config: bool,
+        outside: bool = False,
+        cached: bool = True,
     ) -> _FileResult:
-        read: _Read | None = self._cached(group.path)
+        """One file's result: from the cache when unchanged (unless ``cached`` is False: asked already)."""
+        read: _Read | None = self._cached_many([group])[0] if cached else None
         if read is None:
             read = self._read_parse(group.path, context, named_by_config)
             if self._cache is not None and not isinstance(read, _FileResult):
                 self._cache.store(group.path, *read)
         return self._finish(group, read, named_by_config=named_by_config, outside=outside)
 
-    def _cached(self, path: str) -> tuple[os.stat_result, ParsedFile | None] | None:
-        """A regular file's parse from the cache when its identity is unchanged: neither opened nor read."""
+    def _cached_many(self, groups: Sequence[_Reached]) -> list[tuple[os.stat_result, ParsedFile | None] | None]:
+        """Each regular file's parse from the cache when its identity is unchanged (neither opened nor
+        read), else None; one cache query for them all."""
         if self._cache is None:
-            return None
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None  # the read step reports it
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        parsed = self._cache.lookup(path, info)
-        return None if isinstance(parsed, cache.Miss) else (info, parsed)
+            return [None] * len(groups)
+        found: list[tuple[os.stat_result, ParsedFile | None] | None] = [None] * len(groups)
+        asked: list[tuple[int, str, os.stat_result]] = []
+        for n, group in enumerate(groups):
+            try:
+                info = os.stat(group.path)
+            except OSError:
+                continue  # the read step reports it
+            if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
+                asked.append((n, group.path, info))
+        answers = self._cache.lookup_many([(path, info) for _, path, info in asked])
+        for (n, _, info), parsed in zip(asked, answers, strict=True):
+            if not isinstance(parsed, cache.Miss):
+                found[n] = (info, parsed)
+        return found
 
     def _read_parse(self, path: str, context: CollectContext, named_by_config: bool) -> _Read:
         """Open, judge, read and parse one file: its final result (an error, a skip), or (fstat, parse)."""
@@ -516,31 +550,39 @@ class FileCollector:
     def _file_asset(
         self, group: _Reached, info: os.stat_result, parsed: ParsedFile, extra: dict[str, object] | None = None
     ) -> Asset:
+        # shaped for speed: built for every recognised file, cache hit or not
         path = group.real
         owner = self._owners.get(info.st_uid)
         if owner is None:
             owner = self._owners[info.st_uid] = _owner(info.st_uid)
-        properties = {
+        mode = self._modes.get(info.st_mode)
+        if mode is None:
+            mode = self._modes[info.st_mode] = format(stat.S_IMODE(info.st_mode), "04o")
+        properties: dict[str, Any] = {
             "path": path,
             "format": parsed.format,
-            "mode": format(stat.S_IMODE(info.st_mode), "04o"),
+            "mode": mode,
             "owner": owner,
             "size": info.st_size,
-            **parsed.file_properties,
-            **(extra or {}),
         }
-        if parsed.file_properties.get("contains_plaintext_private_key"):
+        file_properties = parsed.file_properties
+        if file_properties:
+            properties.update(file_properties)
+        if extra:
+            properties.update(extra)
+        if file_properties.get("contains_plaintext_private_key"):
             # who else can read it, and whether a package shipped it: see private_key_permissions
             if info.st_mode & 0o040:
                 properties.update(access.facts(path, info))
             shipped = package_data_reason(path)
             if shipped is not None:
                 properties["package_data_reason"] = shipped
+        paths = group.paths
         return Asset(
             id=f"file:{path}",
             type=AssetType.FILE,
-            properties=freeze(properties),
-            locations=tuple(Location("file", p) for p in group.paths),
+            properties=FrozenProperties(properties),
+            locations=(Location("file", paths[0]),) if len(paths) == 1 else tuple(Location("file", p) for p in paths),
         )
 
 
