@@ -266,13 +266,61 @@ _EXTENSION_FACTS: _Memo[tuple[str, dict[str, Any]]] = _Memo(16384)
 
 
 def _name_text(fields: FieldErrors, field: str, name_der: bytes | None, name: Callable[[], x509.Name]) -> str:
-    """A Name's rfc4514_string, read once per distinct DER Name."""
-    if name_der is not None and (known := _NAME_TEXT.get(name_der)) is not None:
+    """A Name's rfc4514_string: read once per distinct DER Name, or directly when plain."""
+    if name_der is None:
+        return fields.read(field, lambda: name().rfc4514_string(), "")
+    if (known := _NAME_TEXT.get(name_der)) is not None:
         return known
+    text = _plain_name_text(name_der)
+    if text is not None:
+        if field == "issuer":  # issuers repeat; a leaf's own subject rarely does, and would crowd them out
+            _NAME_TEXT.remember(name_der, text)
+        return text
     text = fields.read(field, lambda: name().rfc4514_string(), "")
-    if name_der is not None and field not in fields.failed:
+    if field not in fields.failed:
         _NAME_TEXT.remember(name_der, text)
     return text
+
+
+# the attributes a plain name is made of, by their DER OID element, with cryptography's short names
+# (the names RFC 4514 gives) and the byte length cryptography holds each to, if it does
+_PLAIN_NAME_ATTRIBUTES: dict[bytes, tuple[str, int, int]] = {
+    b"\x06\x03\x55\x04\x03": ("CN", 1, 64),
+    b"\x06\x03\x55\x04\x06": ("C", 2, 2),
+    b"\x06\x03\x55\x04\x07": ("L", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x08": ("ST", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x09": ("STREET", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x0a": ("O", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x0b": ("OU", 1, 1 << 16),
+}
+# the characters a plain value may hold, by string tag: PrintableString's alphabet and visible ASCII
+# for UTF8String, each without those RFC 4514 escapes (and never a leading '#' or an edge space)
+_PLAIN_VALUE_BYTES = {
+    0x13: frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()-./:=?"),
+    0x0C: frozenset(range(0x20, 0x7F)) - frozenset(b'\\"+,;<>#'),
+}
+_NOT_PLAIN = {tag: bytes(set(range(256)) - allowed) for tag, allowed in _PLAIN_VALUE_BYTES.items()}
+
+
+def _plain_name_text(name_der: bytes) -> str | None:
+    """rfc4514_string of a Name whose every RDN is one common attribute with a value that needs no
+    escaping (what cryptography writes for it is then the value as it stands); None otherwise."""
+    try:
+        attributes = der.name_attributes(name_der)
+    except der.DerError:
+        return None
+    if attributes is None:
+        return None
+    parts = []
+    for oid, tag, value in reversed(attributes):
+        known = _PLAIN_NAME_ATTRIBUTES.get(oid)
+        not_plain = _NOT_PLAIN.get(tag)
+        if known is None or not_plain is None or not known[1] <= len(value) <= known[2]:
+            return None
+        if value.translate(None, not_plain) != value or value[0] == 0x20 or value[-1] == 0x20:
+            return None
+        parts.append(f"{known[0]}={value.decode('ascii')}")
+    return ",".join(parts)
 
 
 def _signature(
@@ -303,11 +351,27 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
         facts.append(fact)
     if len({oid for oid, _ in facts}) != len(facts):
         return None
-    properties = _extension_properties({})
+    properties = _no_extension_properties()
     for _, decided in facts:
-        # fresh lists: the memo's own must never be shared with (or changed through) an asset
-        properties.update({key: list(value) if isinstance(value, list) else value for key, value in decided.items()})
+        for key, value in decided.items():
+            # fresh lists: the memo's own must never be shared with (or changed through) an asset
+            properties[key] = value.copy() if type(value) is list else value
     return properties
+
+
+def _no_extension_properties() -> dict[str, Any]:
+    """_extension_properties({}) as a literal (it is the start of every description)."""
+    return {
+        "is_ca": False,
+        "san": [],
+        "key_usage": [],
+        "extended_key_usage": [],
+        "extended_key_usage_oids": [],
+        "subject_key_id": None,
+        "authority_key_id": None,
+        "ocsp_urls": [],
+        "crl_urls": [],
+    }
 
 
 # the extensions nearly every leaf has its own of, so a memo would not help: read from their DER in

@@ -298,3 +298,22 @@ def octet_string(value: bytes) -> bytes | None:
     if len(top) != 1 or top[0][0] != 0x04:
         return None
     return value[top[0][2] : top[0][3]]
+
+
+def name_attributes(name: bytes) -> list[tuple[bytes, int, bytes]] | None:
+    """(OID element, string tag, string bytes) for each RDN of a DER Name, when every RDN holds
+    exactly one attribute (as nearly all do); None for anything else, or an empty Name."""
+    top = _elements(name, 0, len(name))
+    if len(top) != 1 or top[0][0] != 0x30:
+        return None
+    out = []
+    for tag, _, start, end in _elements(name, top[0][2], top[0][3]):
+        attributes = _elements(name, start, end) if tag == 0x31 else ()
+        if len(attributes) != 1 or attributes[0][0] != 0x30:
+            return None
+        pair = _elements(name, attributes[0][2], attributes[0][3])
+        if len(pair) != 2 or pair[0][0] != 0x06:
+            return None
+        (_, oid_start, _, oid_end), (value_tag, _, value_start, value_end) = pair
+        out.append((name[oid_start:oid_end], value_tag, name[value_start:value_end]))
+    return out or None

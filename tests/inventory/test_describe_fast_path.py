@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from scanner.inventory import crypto_assets, der
@@ -84,7 +85,7 @@ def _awkward_certificates() -> list[bytes]:
         return pki.der(builder.sign(key, crypto_assets.hashes.SHA256()))
 
     def attrs(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
-        return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
+        return x509.Name([x509.NameAttribute(oid, value, _validate=False) for oid, value in pairs])
 
     plain = x509.SubjectAlternativeName([x509.DNSName("a.example"), x509.DNSName("*.b.example")])
     return [
@@ -111,6 +112,37 @@ def _awkward_certificates() -> list[bytes]:
         ),
         made(pki.name("non-ascii dns"), [x509.SubjectAlternativeName([x509.DNSName("xn--bcher-kva.example")])]),
         made(pki.name("no extensions"), []),
+        *(made(attrs((NameOID.COMMON_NAME, f"escaped {char} here")), [plain]) for char in ',+;<>\\"#='),
+        made(attrs((NameOID.COMMON_NAME, "#first")), [plain]),
+        made(attrs((NameOID.COMMON_NAME, "x" * 65)), [plain]),  # over cryptography's limit for CN
+        made(attrs((NameOID.COUNTRY_NAME, "DEU"), (NameOID.COMMON_NAME, "c")), [plain]),
+        made(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Printable Unit", _ASN1Type.PrintableString),
+                    x509.NameAttribute(NameOID.LOCALITY_NAME, "a*b@c", _ASN1Type.UTF8String),
+                    x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "example"),
+                    x509.NameAttribute(NameOID.USER_ID, "uid-1"),
+                    x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "BMP", _ASN1Type.BMPString),
+                    x509.NameAttribute(NameOID.STREET_ADDRESS, "Teletex", _ASN1Type.T61String),
+                ]
+            ),
+            [plain],
+        ),
+        made(
+            x509.Name(
+                [
+                    x509.RelativeDistinguishedName(
+                        [
+                            x509.NameAttribute(NameOID.COMMON_NAME, "multi"),
+                            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "valued"),
+                        ]
+                    )
+                ]
+            ),
+            [plain],
+        ),
+        made(x509.Name([]), [plain]),
     ]
 
 
@@ -137,7 +169,7 @@ def test_vectors_read_through_the_memos_equal_cryptographys_reading(monkeypatch:
 
 def test_awkward_certificates_read_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     certificates = _awkward_certificates()
-    certificates.append(_with_duplicate_extension(certificates[-3]))
+    certificates.append(_with_duplicate_extension(certificates[5]))
     expected = [_by_cryptography(raw, monkeypatch) for raw in certificates]
     assert "extensions" in str(expected[-1][2]) or expected[-1][2], "the duplicate is refused by cryptography"
     _clear()
@@ -146,7 +178,7 @@ def test_awkward_certificates_read_the_same_both_ways(monkeypatch: pytest.Monkey
 
 
 def test_extensions_known_one_by_one_are_still_refused_when_one_repeats(monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = _awkward_certificates()[5]
+    raw = _awkward_certificates()[5]  # the one with several extensions
     _clear()
     _describe(raw)  # every extension of it is now known
     doubled = _with_duplicate_extension(raw)
@@ -171,3 +203,8 @@ def test_the_direct_readers_leave_what_they_do_not_know_to_cryptography() -> Non
         der.dns_names(b"\x30\x81\x03\x82\x01a")
     assert der.octet_string(der.encode(0x04, b"\x01\x02")) == b"\x01\x02"
     assert der.octet_string(der.encode(0x04, b"\x01") + der.encode(0x05, b"")) is None
+
+
+def test_no_extensions_reads_as_the_empty_reading() -> None:
+    assert crypto_assets._no_extension_properties() == crypto_assets._extension_properties({})
+    assert list(crypto_assets._no_extension_properties()) == list(crypto_assets._extension_properties({}))
