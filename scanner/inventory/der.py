@@ -302,18 +302,27 @@ def octet_string(value: bytes) -> bytes | None:
 
 def name_attributes(name: bytes) -> list[tuple[bytes, int, bytes]] | None:
     """(OID element, string tag, string bytes) for each RDN of a DER Name, when every RDN holds
-    exactly one attribute (as nearly all do); None for anything else, or an empty Name."""
+    exactly one attribute (as nearly all do) in short-form lengths; None for anything else, or an
+    empty Name. Walked by hand, without a call per element: every subject of a sweep comes here."""
     top = _elements(name, 0, len(name))
     if len(top) != 1 or top[0][0] != 0x30:
         return None
     out = []
-    for tag, _, start, end in _elements(name, top[0][2], top[0][3]):
-        attributes = _elements(name, start, end) if tag == 0x31 else ()
-        if len(attributes) != 1 or attributes[0][0] != 0x30:
+    position, end = top[0][2], top[0][3]
+    while position < end:
+        # SET { SEQUENCE { OID, value } }: the six header bytes up to the OID's length, then the value
+        if position + 6 > end:
             return None
-        pair = _elements(name, attributes[0][2], attributes[0][3])
-        if len(pair) != 2 or pair[0][0] != 0x06:
+        set_tag, set_length, pair_tag, pair_length, oid_tag, oid_length = name[position : position + 6]
+        if (set_tag, pair_tag, oid_tag) != (0x31, 0x30, 0x06) or (set_length | pair_length | oid_length) & 0x80:
             return None
-        (_, oid_start, _, oid_end), (value_tag, _, value_start, value_end) = pair
-        out.append((name[oid_start:oid_end], value_tag, name[value_start:value_end]))
+        rdn_end = position + 2 + set_length
+        value_at = position + 6 + oid_length
+        if pair_length + 2 != set_length or rdn_end > end or value_at + 2 > rdn_end:
+            return None
+        value_tag, value_length = name[value_at], name[value_at + 1]
+        if value_length & 0x80 or value_at + 2 + value_length != rdn_end:
+            return None
+        out.append((name[position + 4 : value_at], value_tag, name[value_at + 2 : rdn_end]))
+        position = rdn_end
     return out or None

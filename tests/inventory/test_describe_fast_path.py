@@ -208,3 +208,22 @@ def test_the_direct_readers_leave_what_they_do_not_know_to_cryptography() -> Non
 def test_no_extensions_reads_as_the_empty_reading() -> None:
     assert crypto_assets._no_extension_properties() == crypto_assets._extension_properties({})
     assert list(crypto_assets._no_extension_properties()) == list(crypto_assets._extension_properties({}))
+
+
+def test_plain_names_are_rendered_directly_and_others_left_to_cryptography() -> None:
+    plain = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bench Corp (EU) / Ops=1?"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "host-1.bench.example"),
+        ]
+    )
+    assert crypto_assets._plain_name_text(plain.public_bytes()) == plain.rfc4514_string()
+    for odd in (
+        x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "o" * 150)]),  # long-form lengths
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a,b")]),  # escaped by RFC 4514
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "café")]),
+        x509.Name([x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "example")]),
+        x509.Name([]),
+    ):
+        assert crypto_assets._plain_name_text(odd.public_bytes()) is None, odd
