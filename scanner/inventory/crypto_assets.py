@@ -272,12 +272,11 @@ def _name_text(fields: FieldErrors, field: str, name_der: bytes | None, name: Ca
     if (known := _NAME_TEXT.get(name_der)) is not None:
         return known
     text = _plain_name_text(name_der)
-    if text is not None:
-        if field == "issuer":  # issuers repeat; a leaf's own subject rarely does, and would crowd them out
-            _NAME_TEXT.remember(name_der, text)
-        return text
-    text = fields.read(field, lambda: name().rfc4514_string(), "")
-    if field not in fields.failed:
+    if text is None:
+        text = fields.read(field, lambda: name().rfc4514_string(), "")
+    # issuers repeat; a leaf's own subject rarely does (a certificate met again is described once
+    # anyway), and a sweep's worth of them would crowd the issuers out
+    if field == "issuer" and field not in fields.failed:
         _NAME_TEXT.remember(name_der, text)
     return text
 
