@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -342,17 +343,14 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
     cryptography parses each extension on its own and fails the set only for a duplicate OID, so a
     set of extensions each read before reads the same, unless two share an OID (then it is read).
     """
-    facts = []
+    properties = _no_extension_properties()
+    seen: set[str] = set()
     for element in elements:
         fact = _EXTENSION_FACTS.get(element) or _direct_extension_fact(element)
-        if fact is None:
+        if fact is None or fact[0] in seen:
             return None
-        facts.append(fact)
-    if len({oid for oid, _ in facts}) != len(facts):
-        return None
-    properties = _no_extension_properties()
-    for _, decided in facts:
-        for key, value in decided.items():
+        seen.add(fact[0])
+        for key, value in fact[1].items():
             # fresh lists: the memo's own must never be shared with (or changed through) an asset
             properties[key] = value.copy() if type(value) is list else value
     return properties
@@ -436,6 +434,16 @@ _DESCRIBED_MAX = 4096
 _DESCRIBED: dict[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = {}
 
 
+def _moment(fields: FieldErrors, field: str, read: Callable[[], datetime]) -> tuple[str | None, datetime | None]:
+    """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
+    try:
+        moment = read()
+        return iso_time(moment), moment
+    except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
+        fields.failed[field] = lenient.reason(exc)
+        return None, None
+
+
 def _describe_certificate(
     cert: x509.Certificate, raw: bytes, digest: str
 ) -> tuple[dict[str, Any], bytes | None, dict[str, str]]:
@@ -447,8 +455,8 @@ def _describe_certificate(
         parts = None
     subject = _name_text(fields, "subject", parts.subject if parts else None, lambda: cert.subject)
     issuer = _name_text(fields, "issuer", parts.issuer if parts else None, lambda: cert.issuer)
-    not_before = fields.read("not_before", lambda: iso_time(cert.not_valid_before_utc), None)
-    not_after = fields.read("not_after", lambda: iso_time(cert.not_valid_after_utc), None)
+    not_before, valid_from = _moment(fields, "not_before", lambda: cert.not_valid_before_utc)
+    not_after, valid_to = _moment(fields, "not_after", lambda: cert.not_valid_after_utc)
     elements = parts.extensions if parts else None
     extension_values = _known_extension_properties(elements) if elements else None
     if extension_values is None:
@@ -484,8 +492,8 @@ def _describe_certificate(
         **extension_values,
         "version": fields.read("version", lambda: cert.version.name, None),
     }
-    if not_before and not_after:
-        properties["validity_days"] = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+    if not_before and not_after and valid_from and valid_to:
+        properties["validity_days"] = (valid_to - valid_from).days
 
     if parts is not None:  # the same element spki_from_tbs finds, without asking for the TBS again
         return properties, parts.spki, fields.failed
