@@ -148,11 +148,6 @@ def _signature_hash(cert: x509.Certificate) -> str | None:
     return algorithm.name if isinstance(algorithm, hashes.HashAlgorithm) else None
 
 
-def _extensions(cert: x509.Certificate) -> dict[type[Any], Any]:
-    """Every extension's parsed value by its class, read once (a certificate may carry many)."""
-    return {type(ext.value): ext.value for ext in cert.extensions}
-
-
 def _san(value: x509.SubjectAlternativeName | None) -> list[str]:
     if value is None:
         return []
@@ -252,7 +247,7 @@ class _Memo(dict[bytes, T]):
 
     def remember(self, key: bytes, value: T) -> None:
         if len(self) >= self.limit:
-            del self[next(iter(self))]
+            self.pop(next(iter(self)), None)  # pop: never a KeyError should two threads evict at once
         self[key] = value
 
 
@@ -393,7 +388,7 @@ def _direct_extension_fact(element: bytes) -> tuple[str, dict[str, Any]] | None:
 def _read_extension_properties(cert: x509.Certificate, elements: tuple[bytes, ...] | None) -> dict[str, Any]:
     """_extension_properties through cryptography (raises as it does); each extension's share is
     remembered by its DER element for the certificates that follow."""
-    extensions = list(cert.extensions)
+    extensions = list(cert.extensions)  # every extension's parsed value, by its class below
     properties = _extension_properties({type(ext.value): ext.value for ext in extensions})
     if elements is not None and len(elements) == len(extensions):
         for element, ext in zip(elements, extensions, strict=True):

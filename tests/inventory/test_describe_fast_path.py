@@ -229,3 +229,10 @@ def test_plain_names_are_rendered_directly_and_others_left_to_cryptography() -> 
         x509.Name([]),
     ):
         assert crypto_assets._plain_name_text(odd.public_bytes()) is None, odd
+
+
+def test_the_memos_are_bounded_and_forget_the_oldest_first() -> None:
+    memo: crypto_assets._Memo[int] = crypto_assets._Memo(3)
+    for n in range(5):
+        memo.remember(bytes([n]), n)
+    assert list(memo.items()) == [(b"\x02", 2), (b"\x03", 3), (b"\x04", 4)]
