@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -146,11 +148,6 @@ def _signature_hash(cert: x509.Certificate) -> str | None:
     return algorithm.name if isinstance(algorithm, hashes.HashAlgorithm) else None
 
 
-def _extensions(cert: x509.Certificate) -> dict[type[Any], Any]:
-    """Every extension's parsed value by its class, read once (a certificate may carry many)."""
-    return {type(ext.value): ext.value for ext in cert.extensions}
-
-
 def _san(value: x509.SubjectAlternativeName | None) -> list[str]:
     if value is None:
         return []
@@ -228,6 +225,180 @@ def _extension_properties(exts: dict[type[Any], Any]) -> dict[str, Any]:
     }
 
 
+# the properties each extension class decides in _extension_properties (the others decide none)
+_EXTENSION_KEYS: dict[type[Any], tuple[str, ...]] = {
+    x509.BasicConstraints: ("is_ca",),
+    x509.SubjectAlternativeName: ("san",),
+    x509.KeyUsage: ("key_usage",),
+    x509.ExtendedKeyUsage: ("extended_key_usage", "extended_key_usage_oids"),
+    x509.SubjectKeyIdentifier: ("subject_key_id",),
+    x509.AuthorityKeyIdentifier: ("authority_key_id",),
+    x509.AuthorityInformationAccess: ("ocsp_urls",),
+    x509.CRLDistributionPoints: ("crl_urls",),
+}
+
+
+class _Memo(dict[bytes, T]):
+    """Values derived from DER elements alone, by their bytes; bounded, the oldest entry goes first."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, key: bytes, value: T) -> None:
+        if len(self) >= self.limit:
+            self.pop(next(iter(self)), None)  # pop: never a KeyError should two threads evict at once
+        self[key] = value
+
+
+# A sweep meets the same issuer names, signature algorithms and extensions (authority key id, key
+# usages, basic constraints, policies) in certificate after certificate; cryptography builds Python
+# objects for each on every read (most of a description's cost). What they yield depends on their
+# DER alone, so it is kept by those bytes: a value read once through cryptography, never guessed.
+_NAME_TEXT: _Memo[str] = _Memo(8192)
+_SIGNATURE: _Memo[tuple[str, str | None]] = _Memo(256)
+# an Extension element (OID, critical, value) -> its OID and the properties it decides
+_EXTENSION_FACTS: _Memo[tuple[str, dict[str, Any]]] = _Memo(16384)
+
+
+def _name_text(fields: FieldErrors, field: str, name_der: bytes | None, name: Callable[[], x509.Name]) -> str:
+    """A Name's rfc4514_string: read once per distinct DER Name, or directly when plain."""
+    if name_der is None:
+        return fields.read(field, lambda: name().rfc4514_string(), "")
+    if (known := _NAME_TEXT.get(name_der)) is not None:
+        return known
+    text = _plain_name_text(name_der)
+    if text is None:
+        text = fields.read(field, lambda: name().rfc4514_string(), "")
+    # issuers repeat; a leaf's own subject rarely does (a certificate met again is described once
+    # anyway), and a sweep's worth of them would crowd the issuers out
+    if field == "issuer" and field not in fields.failed:
+        _NAME_TEXT.remember(name_der, text)
+    return text
+
+
+# the attributes a plain name is made of, by their DER OID element, with cryptography's short names
+# (the names RFC 4514 gives) and the byte length cryptography holds each to, if it does
+_PLAIN_NAME_ATTRIBUTES: dict[bytes, tuple[str, int, int]] = {
+    b"\x06\x03\x55\x04\x03": ("CN", 1, 64),
+    b"\x06\x03\x55\x04\x06": ("C", 2, 2),
+    b"\x06\x03\x55\x04\x07": ("L", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x08": ("ST", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x09": ("STREET", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x0a": ("O", 1, 1 << 16),
+    b"\x06\x03\x55\x04\x0b": ("OU", 1, 1 << 16),
+}
+# the characters a plain value may hold, by string tag: PrintableString's alphabet and visible ASCII
+# for UTF8String, each without those RFC 4514 escapes (and never a leading '#' or an edge space)
+_PLAIN_VALUE_BYTES = {
+    0x13: frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()-./:=?"),
+    0x0C: frozenset(range(0x20, 0x7F)) - frozenset(b'\\"+,;<>#'),
+}
+_NOT_PLAIN = {tag: bytes(set(range(256)) - allowed) for tag, allowed in _PLAIN_VALUE_BYTES.items()}
+
+
+def _plain_name_text(name_der: bytes) -> str | None:
+    """rfc4514_string of a Name whose every RDN is one common attribute with a value that needs no
+    escaping (what cryptography writes for it is then the value as it stands); None otherwise."""
+    try:
+        attributes = der.name_attributes(name_der)
+    except der.DerError:
+        return None
+    if attributes is None:
+        return None
+    parts = []
+    for oid, tag, value in reversed(attributes):
+        known = _PLAIN_NAME_ATTRIBUTES.get(oid)
+        not_plain = _NOT_PLAIN.get(tag)
+        if known is None or not_plain is None or not known[1] <= len(value) <= known[2]:
+            return None
+        if value.translate(None, not_plain) != value or value[0] == 0x20 or value[-1] == 0x20:
+            return None
+        parts.append(f"{known[0]}={value.decode('ascii')}")
+    return ",".join(parts)
+
+
+def _signature(
+    fields: FieldErrors, cert: x509.Certificate, algorithm_der: bytes | None
+) -> tuple[str | None, str | None]:
+    """signature_algorithm and signature_hash, read once per distinct AlgorithmIdentifier."""
+    if algorithm_der is not None and (known := _SIGNATURE.get(algorithm_der)) is not None:
+        return known
+    name = fields.read("signature_algorithm", lambda: _signature_algorithm(cert), None)
+    digest = fields.read("signature_hash", lambda: _signature_hash(cert), None)
+    if algorithm_der is not None and name is not None and "signature_hash" not in fields.failed:
+        _SIGNATURE.remember(algorithm_der, (name, digest))
+    return name, digest
+
+
+def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] | None:
+    """_extension_properties without cryptography, when every extension was read before or is read
+    directly; else None.
+
+    cryptography parses each extension on its own and fails the set only for a duplicate OID, so a
+    set of extensions each read before reads the same, unless two share an OID (then it is read).
+    """
+    properties = _no_extension_properties()
+    seen: set[str] = set()
+    for element in elements:
+        fact = _EXTENSION_FACTS.get(element) or _direct_extension_fact(element)
+        if fact is None or fact[0] in seen:
+            return None
+        seen.add(fact[0])
+        for key, value in fact[1].items():
+            # fresh lists: the memo's own must never be shared with (or changed through) an asset
+            properties[key] = value.copy() if type(value) is list else value
+    return properties
+
+
+def _no_extension_properties() -> dict[str, Any]:
+    """_extension_properties({}) as a literal (it is the start of every description)."""
+    return {
+        "is_ca": False,
+        "san": [],
+        "key_usage": [],
+        "extended_key_usage": [],
+        "extended_key_usage_oids": [],
+        "subject_key_id": None,
+        "authority_key_id": None,
+        "ocsp_urls": [],
+        "crl_urls": [],
+    }
+
+
+# the extensions nearly every leaf has its own of, so a memo would not help: read from their DER in
+# the common shapes (names that are all plain DNS names, a key identifier), else through cryptography
+_SAN, _SKI = "2.5.29.17", "2.5.29.14"
+
+
+def _direct_extension_fact(element: bytes) -> tuple[str, dict[str, Any]] | None:
+    try:
+        oid, value = der.extension_parts(element)
+        if oid == der.SAN_OID:
+            names = der.dns_names(value)
+            return None if names is None else (_SAN, {"san": [f"DNS:{name}" for name in names]})
+        if oid == der.SKI_OID:
+            digest = der.octet_string(value)
+            return None if digest is None else (_SKI, {"subject_key_id": digest.hex()})
+    except der.DerError:
+        pass
+    return None
+
+
+def _read_extension_properties(cert: x509.Certificate, elements: tuple[bytes, ...] | None) -> dict[str, Any]:
+    """_extension_properties through cryptography (raises as it does); each extension's share is
+    remembered by its DER element for the certificates that follow."""
+    extensions = list(cert.extensions)  # every extension's parsed value, by its class below
+    properties = _extension_properties({type(ext.value): ext.value for ext in extensions})
+    if elements is not None and len(elements) == len(extensions):
+        for element, ext in zip(elements, extensions, strict=True):
+            if element not in _EXTENSION_FACTS and ext.oid.dotted_string not in (_SAN, _SKI):
+                keys = _EXTENSION_KEYS.get(type(ext.value), ())
+                alone = _extension_properties({type(ext.value): ext.value})
+                _EXTENSION_FACTS.remember(element, (ext.oid.dotted_string, {key: alone[key] for key in keys}))
+    return properties
+
+
 def certificate_observations(
     cert: x509.Certificate,
     location: Location | None,
@@ -258,15 +429,33 @@ _DESCRIBED_MAX = 4096
 _DESCRIBED: dict[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = {}
 
 
+def _moment(fields: FieldErrors, field: str, read: Callable[[], datetime]) -> tuple[str | None, datetime | None]:
+    """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
+    try:
+        moment = read()
+        return iso_time(moment), moment
+    except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
+        fields.failed[field] = lenient.reason(exc)
+        return None, None
+
+
 def _describe_certificate(
     cert: x509.Certificate, raw: bytes, digest: str
 ) -> tuple[dict[str, Any], bytes | None, dict[str, str]]:
     fields = FieldErrors()
-    subject = fields.read("subject", lambda: cert.subject.rfc4514_string(), "")
-    issuer = fields.read("issuer", lambda: cert.issuer.rfc4514_string(), "")
-    not_before = fields.read("not_before", lambda: iso_time(cert.not_valid_before_utc), None)
-    not_after = fields.read("not_after", lambda: iso_time(cert.not_valid_after_utc), None)
-    extension_values = fields.read("extensions", lambda: _extension_properties(_extensions(cert)), None)
+    try:
+        # the DER elements the memos are keyed by; a shape this reader does not know reads all through cryptography
+        parts: der.CertificateFields | None = der.certificate_fields(raw)
+    except der.DerError:
+        parts = None
+    subject = _name_text(fields, "subject", parts.subject if parts else None, lambda: cert.subject)
+    issuer = _name_text(fields, "issuer", parts.issuer if parts else None, lambda: cert.issuer)
+    not_before, valid_from = _moment(fields, "not_before", lambda: cert.not_valid_before_utc)
+    not_after, valid_to = _moment(fields, "not_after", lambda: cert.not_valid_after_utc)
+    elements = parts.extensions if parts else None
+    extension_values = _known_extension_properties(elements) if elements else None
+    if extension_values is None:
+        extension_values = fields.read("extensions", lambda: _read_extension_properties(cert, elements), None)
     if extension_values is None:
         # one bad extension fails them all in cryptography: read each on its own, so that a CA keeps
         # its basicConstraints, and name the extensions that failed
@@ -282,23 +471,27 @@ def _describe_certificate(
         for name, reason in failed_extensions.items():
             fields.failed[f"extension {name}"] = reason
     ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]
+    serial = fields.read("serial", lambda: format(cert.serial_number, "x"), None)
+    signature_algorithm, signature_hash = _signature(fields, cert, parts.signature_algorithm if parts else None)
     properties: dict[str, Any] = {
         "sha256_fingerprint": digest,
         "subject": subject,
         "issuer": issuer,
-        "serial": fields.read("serial", lambda: format(cert.serial_number, "x"), None),
+        "serial": serial,
         "not_before": not_before,
         "not_after": not_after,
-        "signature_algorithm": fields.read("signature_algorithm", lambda: _signature_algorithm(cert), None),
-        "signature_hash": fields.read("signature_hash", lambda: _signature_hash(cert), None),
+        "signature_algorithm": signature_algorithm,
+        "signature_hash": signature_hash,
         # self-issued, and signed by its own key where key identifiers say so
         "self_signed": bool(subject) and subject == issuer and (aki is None or ski is None or aki == ski),
         **extension_values,
         "version": fields.read("version", lambda: cert.version.name, None),
     }
-    if not_before and not_after:
-        properties["validity_days"] = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+    if not_before and not_after and valid_from and valid_to:
+        properties["validity_days"] = (valid_to - valid_from).days
 
+    if parts is not None:  # the same element spki_from_tbs finds, without asking for the TBS again
+        return properties, parts.spki, fields.failed
     spki = fields.read("public_key", lambda: der.spki_from_tbs(cert.tbs_certificate_bytes), None)
     return properties, spki, fields.failed
 

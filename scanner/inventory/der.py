@@ -6,6 +6,8 @@ inventory them, so it reads the SPKI itself.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 
 class DerError(ValueError):
     pass
@@ -186,3 +188,141 @@ def certificate_with_each_extension(certificate: bytes) -> list[tuple[bytes, byt
         tbs = encode(tbs_tag, head + encode(0xA3, encode(0x30, extension)))
         out.append((extension, encode(0x30, tbs + tail)))
     return out
+
+
+class CertificateFields(NamedTuple):
+    """The elements of a DER certificate that its description is read from, each as its DER bytes."""
+
+    signature_algorithm: bytes  # the outer AlgorithmIdentifier (what cryptography's signature_* read)
+    issuer: bytes
+    validity: bytes
+    subject: bytes
+    spki: bytes
+    extensions: tuple[bytes, ...]  # each Extension element, in order; () without extensions
+
+
+def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """``children`` with the TLV reading inlined (this runs for every certificate of a sweep), and
+    strict as DER is: what it reads directly must be what cryptography would accept."""
+    out = []
+    offset = start
+    while offset < end:
+        if offset + 2 > end:
+            raise DerError("truncated DER element")
+        tag = data[offset]
+        length = data[offset + 1]
+        value = offset + 2
+        if length & 0x80:
+            count = length & 0x7F
+            if count == 0 or count > 4 or value + count > end or data[value] == 0:
+                raise DerError("unsupported DER length")
+            length = int.from_bytes(data[value : value + count], "big")
+            if length < 0x80:  # DER's lengths are minimal: cryptography refuses this, so must this reader
+                raise DerError("DER length not in its shortest form")
+            value += count
+        after = value + length
+        if after > end:
+            raise DerError("DER element runs past its parent")
+        out.append((tag, offset, value, after))
+        offset = after
+    return out
+
+
+def certificate_fields(certificate: bytes) -> CertificateFields:
+    """The elements of a certificate (one DER SEQUENCE), found by their place in the TBSCertificate.
+
+    Raises DerError for any other shape; callers then read through cryptography alone.
+    """
+    top = _elements(certificate, 0, len(certificate))
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("not one DER SEQUENCE")
+    parts = _elements(certificate, top[0][2], top[0][3])
+    if len(parts) != 3 or parts[0][0] != 0x30 or parts[1][0] != 0x30:
+        raise DerError("not a certificate: TBSCertificate, AlgorithmIdentifier, signature")
+    fields = _elements(certificate, parts[0][2], parts[0][3])
+    if fields and fields[0][0] == 0xA0:  # explicit version
+        fields = fields[1:]
+    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, then [1] [2] [3]
+    if len(fields) < 6 or [f[0] for f in fields[:6]] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]:
+        raise DerError("not a TBSCertificate")
+    extensions: tuple[bytes, ...] = ()
+    if len(fields) > 6 and fields[-1][0] == 0xA3:
+        wrapper = _elements(certificate, fields[-1][2], fields[-1][3])
+        if len(wrapper) != 1 or wrapper[0][0] != 0x30:
+            raise DerError("Extensions is not one SEQUENCE")
+        listed = _elements(certificate, wrapper[0][2], wrapper[0][3])
+        extensions = tuple(certificate[start:end] for _, start, _, end in listed)
+    issuer, validity, subject, spki = (certificate[f[1] : f[3]] for f in fields[2:6])
+    return CertificateFields(certificate[parts[1][1] : parts[1][3]], issuer, validity, subject, spki, extensions)
+
+
+# OID 2.5.29.17 (subjectAltName) and 2.5.29.14 (subjectKeyIdentifier), as DER elements
+SAN_OID = b"\x06\x03\x55\x1d\x11"
+SKI_OID = b"\x06\x03\x55\x1d\x0e"
+
+
+def extension_parts(element: bytes) -> tuple[bytes, bytes]:
+    """(OID element, extnValue contents) of one DER Extension ::= SEQUENCE { OID, critical, OCTET STRING }."""
+    top = _elements(element, 0, len(element))
+    if len(top) != 1 or top[0][0] != 0x30:
+        raise DerError("Extension is not one SEQUENCE")
+    parts = _elements(element, top[0][2], top[0][3])
+    if len(parts) not in (2, 3) or parts[0][0] != 0x06 or parts[-1][0] != 0x04:
+        raise DerError("malformed Extension")
+    if len(parts) == 3 and element[parts[1][1] : parts[1][3]] != b"\x01\x01\xff":
+        raise DerError("malformed Extension: critical is not DER's TRUE (FALSE is the default, left out)")
+    return element[parts[0][1] : parts[0][3]], element[parts[-1][2] : parts[-1][3]]
+
+
+# the bytes a dNSName is read from directly: visible ASCII; anything else is left to cryptography
+_VISIBLE_ASCII = bytes(range(0x21, 0x7F))
+
+
+def dns_names(value: bytes) -> list[str] | None:
+    """GeneralNames holding only dNSName entries of visible ASCII, as text; None for anything else."""
+    top = _elements(value, 0, len(value))
+    if len(top) != 1 or top[0][0] != 0x30:
+        return None
+    out = []
+    for tag, _, start, end in _elements(value, top[0][2], top[0][3]):
+        text = value[start:end]
+        if tag != 0x82 or not text or text.translate(None, _VISIBLE_ASCII):
+            return None
+        out.append(text.decode("ascii"))
+    return out or None
+
+
+def octet_string(value: bytes) -> bytes | None:
+    """The contents of a value that is exactly one OCTET STRING; None for anything else."""
+    top = _elements(value, 0, len(value))
+    if len(top) != 1 or top[0][0] != 0x04:
+        return None
+    return value[top[0][2] : top[0][3]]
+
+
+def name_attributes(name: bytes) -> list[tuple[bytes, int, bytes]] | None:
+    """(OID element, string tag, string bytes) for each RDN of a DER Name, when every RDN holds
+    exactly one attribute (as nearly all do) in short-form lengths; None for anything else, or an
+    empty Name. Walked by hand, without a call per element: every subject of a sweep comes here."""
+    top = _elements(name, 0, len(name))
+    if len(top) != 1 or top[0][0] != 0x30:
+        return None
+    out = []
+    position, end = top[0][2], top[0][3]
+    while position < end:
+        # SET { SEQUENCE { OID, value } }: the six header bytes up to the OID's length, then the value
+        if position + 6 > end:
+            return None
+        set_tag, set_length, pair_tag, pair_length, oid_tag, oid_length = name[position : position + 6]
+        if (set_tag, pair_tag, oid_tag) != (0x31, 0x30, 0x06) or (set_length | pair_length | oid_length) & 0x80:
+            return None
+        rdn_end = position + 2 + set_length
+        value_at = position + 6 + oid_length
+        if pair_length + 2 != set_length or rdn_end > end or value_at + 2 > rdn_end:
+            return None
+        value_tag, value_length = name[value_at], name[value_at + 1]
+        if value_length & 0x80 or value_at + 2 + value_length != rdn_end:
+            return None
+        out.append((name[position + 4 : value_at], value_tag, name[value_at + 2 : rdn_end]))
+        position = rdn_end
+    return out or None
