@@ -41,6 +41,9 @@ if [ ! -x .venv310/bin/python ] || ! .venv310/bin/python -c 'import sys; assert 
 fi
 .venv310/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv310/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# the certificate vectors the describe fast path is compared on (tests/inventory/test_describe_fast_path.py)
+crypto_version=$(.venv310/bin/python -c 'import cryptography; print(cryptography.__version__)')
+.venv310/bin/python -m pip install -q --disable-pip-version-check "cryptography-vectors==${crypto_version}"
 
 # Left out, each for a reason that has nothing to do with the Python version under test:
 #   test_exports.py        - OSCAL exports: compliance-trestle 5.1+ needs Python 3.11 (README says so)
