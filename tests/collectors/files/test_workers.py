@@ -211,3 +211,39 @@ def test_a_large_walk_on_two_cores_is_swept_in_this_process(monkeypatch: pytest.
     items = list(FileCollector().collect([Target("path", str(tmp_path))], CollectContext()))
     assert started == []  # no pool was made
     assert items, "the walk was still swept"
+
+
+@pytest.mark.slow
+def test_workers_do_not_outlive_a_killed_scan(tmp_path: Path) -> None:
+    # a scanning process that dies without closing its pool (SIGKILL, the OOM killer, an interrupt
+    # whose pool was left to a generator's finalisation) must not leave workers waiting for ever
+    tree = _tree(tmp_path / "big", 2500)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "scan", "--path", str(tree), "--no-store", "--no-cache", "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+    assert workers, "the sweep never started its workers"
+    time.sleep(0.3)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)]
+    assert alive == [], "workers outlived their scan"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "zombie"  # gone while looking
