@@ -228,9 +228,7 @@ def main() -> None:
         scan += ["--store", str(workdir / "history.sqlite3")]
         plain = best(plain_loop, args.repeat)
         one = best([*scan, "--no-cache", "--workers", "1"], args.repeat)
-        default = best([*scan, "--no-cache"], args.repeat)  # default: a worker per usable core but one
-        # the pool asked for, whatever the cores: on 2 cores it shares them with the scanning process
-        pooled = best([*scan, "--no-cache", "--workers", str(max(2, os.cpu_count() or 1))], args.repeat)
+        parallel = best([*scan, "--no-cache"], args.repeat)  # default: one worker per usable core
         cache = workdir / "cache"
         filling = timed([*scan, "--cache", str(cache)])
         rescan = best([*scan, "--cache", str(cache)], args.repeat)
@@ -243,8 +241,7 @@ def main() -> None:
         print(line("keysweep scan, empty directory", startup) + f"  (target: at most {STARTUP_TARGET_S} s wall)")
         print(line("bare cryptography loop", plain))
         print(line("keysweep first scan, --workers 1", one, plain))
-        print(line(f"keysweep first scan, --workers {max(2, os.cpu_count() or 1)}", pooled, plain))
-        print(line("keysweep first scan, default", default, plain, TARGETS["first"]))
+        print(line("keysweep first scan, parallel", parallel, plain, TARGETS["first"]))
         print(line("keysweep scan filling the cache", filling, plain))
         print(line("keysweep re-scan, unchanged tree", rescan, plain, TARGETS["rescan"]))
         print(

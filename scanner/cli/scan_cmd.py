@@ -222,7 +222,7 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "file_workers",
     type=click.IntRange(min=1),
     help="Processes reading and parsing files at once (1: this process alone)"
-    " [default: one per usable core but one, for sweeps of more than a few hundred files].",
+    " [default: one per usable core, for sweeps of more than a few hundred files].",
 )
 @click.option(
     "--ca-file",

@@ -42,8 +42,8 @@ _SNIFF_BYTES = 4096
 # directories that never hold keys worth a scan's time, and can hold millions of files
 # the most entries read from one CA directory a config names (Debian's /etc/ssl/certs holds ~300)
 MAX_CA_DIRECTORY_ENTRIES = 4096
-# the collect option with the number of worker processes (`keysweep scan --workers N`); unset:
-# pool.default_workers() for a walk of at least pool.MIN_FILES files, else this process alone
+# the collect option with the number of worker processes (`keysweep scan --workers N`); unset: one per
+# usable core for a walk of at least pool.MIN_FILES files, else this process alone
 WORKERS_OPTION = "file_workers"
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
 SKIPPED_DIRS = _SKIPPED_DIRS  # the remote sweep skips the same
@@ -318,7 +318,7 @@ class FileCollector:
     def _collect_walked(self, groups: Sequence[_Reached], context: CollectContext) -> Iterator[_FileResult]:
         """The results of walked files in walk order: in this process, or read by a pool of workers."""
         asked = context.options.get(WORKERS_OPTION)
-        workers = int(asked) if asked else (pool.default_workers() if len(groups) >= pool.MIN_FILES else 1)
+        workers = int(asked) if asked else (pool.usable_cores() if len(groups) >= pool.MIN_FILES else 1)
         if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon process may not fork a pool
             for start in range(0, len(groups), pool.CHUNK):
                 chunk = groups[start : start + pool.CHUNK]

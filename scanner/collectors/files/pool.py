@@ -28,8 +28,9 @@ from typing import Any, Final, TypeAlias
 from scanner.inventory import codec
 
 # files per task: large enough that a task's pickling and wake-up cost little (each submit and each
-# result hands the GIL between the scanning thread and the executor's threads: at 32 files per task
-# that handing cost ~3 s of a 20,000-file scan), small enough to balance the workers
+# answer hands the GIL between the scanning thread and the executor's threads; on a loaded 2-core
+# machine a 20,000-file sweep took 12.5 s with 32-file tasks, 8.8 s with 128; quiet, the same within
+# noise), small enough to balance the workers
 CHUNK: Final = 128
 # tasks in flight per worker: keeps workers busy without holding the whole tree's results in memory
 AHEAD: Final = 4
@@ -53,17 +54,6 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
-
-
-def default_workers() -> int:
-    """Workers for a large walk: one per usable core but the scanning process's own.
-
-    The scanning process is a stage of the pipeline, not an idle coordinator: it decodes every
-    answer and builds the graph, which costs about what the workers save by parsing. With a core
-    of its own it keeps pace; sharing two cores with two workers, a 20,000-file sweep took 8.7 s
-    (12.5 s with 32-file tasks) against 7.4 s in one process. So two cores mean one process.
-    """
-    return max(1, usable_cores() - 1)
 
 
 def stat_fields(info: os.stat_result) -> tuple[Any, ...]:

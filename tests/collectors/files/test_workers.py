@@ -188,31 +188,6 @@ def test_scan_toml_sets_the_workers(tmp_path: Path) -> None:
     assert load_scan_config(tmp_path / "scan.toml")["file_workers"] == 3
 
 
-@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 1), (3, 2), (8, 7)])
-def test_the_default_leaves_the_scanning_process_a_core(
-    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int
-) -> None:
-    # the scanning process decodes every answer and builds the graph: sharing its core with the
-    # workers made a 2-core sweep slower than one process (docs/files.md)
-    from scanner.collectors.files import pool
-
-    monkeypatch.setattr(pool, "usable_cores", lambda: cores)
-    assert pool.default_workers() == workers
-
-
-def test_a_large_walk_on_two_cores_is_swept_in_this_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from scanner.collectors.files import pool
-
-    for i in range(pool.MIN_FILES + 4):
-        (tmp_path / f"f{i}.txt").write_text("nothing to see\n")
-    monkeypatch.setattr(pool, "usable_cores", lambda: 2)
-    started: list[int] = []
-    monkeypatch.setattr(pool.FilePool, "__init__", lambda self, step, n: started.append(n))
-    items = list(FileCollector().collect([Target("path", str(tmp_path))], CollectContext()))
-    assert started == []  # no pool was made
-    assert items, "the walk was still swept"
-
-
 @pytest.mark.slow
 def test_workers_do_not_outlive_a_killed_scan(tmp_path: Path) -> None:
     # a scanning process that dies without closing its pool (SIGKILL, the OOM killer, an interrupt
