@@ -49,6 +49,7 @@ def _describe(raw: bytes) -> Description:
 
 def _vector_certificates() -> Iterator[tuple[str, bytes]]:
     import cryptography_vectors as vectors  # installed by scripts/bootstrap.sh and test_py310.sh: never skipped
+
     root = Path(vectors.__file__).parent / "x509"
     for path in sorted(root.rglob("*")):
         if path.suffix not in (".pem", ".der", ".crt", ".cer") or not path.is_file():
