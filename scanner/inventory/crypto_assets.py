@@ -338,7 +338,7 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
     cryptography parses each extension on its own and fails the set only for a duplicate OID, so a
     set of extensions each read before reads the same, unless two share an OID (then it is read).
     """
-    properties = _no_extension_properties()
+    properties = lenient.no_extension_properties()
     seen: set[str] = set()
     for element in elements:
         fact = _EXTENSION_FACTS.get(element) or _direct_extension_fact(element)
@@ -349,21 +349,6 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
             # fresh lists: the memo's own must never be shared with (or changed through) an asset
             properties[key] = value.copy() if type(value) is list else value
     return properties
-
-
-def _no_extension_properties() -> dict[str, Any]:
-    """_extension_properties({}) as a literal (it is the start of every description)."""
-    return {
-        "is_ca": False,
-        "san": [],
-        "key_usage": [],
-        "extended_key_usage": [],
-        "extended_key_usage_oids": [],
-        "subject_key_id": None,
-        "authority_key_id": None,
-        "ocsp_urls": [],
-        "crl_urls": [],
-    }
 
 
 # the extensions nearly every leaf has its own of, so a memo would not help: read from their DER in

@@ -170,9 +170,9 @@ def _read_extension(oid: str, value: Any, out: dict[str, Any]) -> None:
         out["crl_urls"] = _crl_urls(value)
 
 
-def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, str]]:
-    """The extension properties crypto_assets reads, each extension on its own; and the ones that failed."""
-    out: dict[str, Any] = {
+def no_extension_properties() -> dict[str, Any]:
+    """The extension properties of a certificate without extensions (where every description starts)."""
+    return {
         "is_ca": False,
         "san": [],
         "key_usage": [],
@@ -183,6 +183,11 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
         "ocsp_urls": [],
         "crl_urls": [],
     }
+
+
+def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """The extension properties crypto_assets reads, each extension on its own; and the ones that failed."""
+    out = no_extension_properties()
     failures = FieldErrors()
     tbs = ax509.TbsCertificate.load(der.certificate_parts(der_bytes)[0])
     extensions: list[Any] = failures.read("extensions", lambda: list(tbs["extensions"]), [])

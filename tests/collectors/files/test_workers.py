@@ -164,13 +164,7 @@ def test_ctrl_c_during_a_parallel_sweep_exits_130_with_nothing_written(tmp_path:
         text=True,
         start_new_session=True,  # Ctrl-C at a terminal reaches the whole group: workers too
     )
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    deadline = time.monotonic() + 120
-    workers: list[int] = []
-    while not workers and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
-    assert workers, "the sweep never started its workers"
+    workers = _started_workers(process)
     time.sleep(0.5)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -199,6 +193,15 @@ def test_workers_do_not_outlive_a_killed_scan(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    workers = _started_workers(process)
+    time.sleep(0.3)
+    process.kill()
+    process.wait(timeout=30)
+    assert _gone(workers, within=15), "workers outlived their scan"
+
+
+def _started_workers(process: subprocess.Popen[Any]) -> list[int]:
+    """The pids of the scan's workers, once it has started them."""
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     deadline = time.monotonic() + 120
     workers: list[int] = []
@@ -206,10 +209,7 @@ def test_workers_do_not_outlive_a_killed_scan(tmp_path: Path) -> None:
         time.sleep(0.05)
         workers = [int(p) for p in children.read_text().split()] if children.exists() else []
     assert workers, "the sweep never started its workers"
-    time.sleep(0.3)
-    process.kill()
-    process.wait(timeout=30)
-    assert _gone(workers, within=15), "workers outlived their scan"
+    return workers
 
 
 def _gone(pids: list[int], within: float) -> bool:
