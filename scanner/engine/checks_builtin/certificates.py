@@ -80,7 +80,6 @@ def _times(context: EvalContext) -> _Times:
 
 
 def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
-    ignore_self_signed = params.get("ignore_self_signed", True)
     minimum = int(params.get("min_bits", 112))
 
     def run(asset: Asset) -> tuple[Hit, ...]:
@@ -88,7 +87,7 @@ def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], 
         hash_name = props.get("signature_hash")
         if not hash_name:
             return _NONE
-        if ignore_self_signed and props.get("self_signed") and (props.get("is_ca") or props.get("trust_anchor")):
+        if _skipped_root(props, params):
             return _NONE
         bits = props.get("signature_hash_bits")
         if bits is not None and bits < minimum:
@@ -347,7 +346,6 @@ def revocation_without_ocsp(
 
 
 def _fips_signature_algorithm_fast(graph: InventoryGraph, params: Mapping[str, Any], context: EvalContext) -> Run:
-    ignore_self_signed = params.get("ignore_self_signed", True)
     refused: dict[str, bool] = {}  # the knowledge base's answer, per signature algorithm: a few in an estate
 
     def run(asset: Asset) -> tuple[Hit, ...]:
@@ -355,7 +353,7 @@ def _fips_signature_algorithm_fast(graph: InventoryGraph, params: Mapping[str, A
         algorithm = props.get("signature_algorithm")
         if not algorithm:
             return _NONE
-        if ignore_self_signed and props.get("self_signed") and (props.get("is_ca") or props.get("trust_anchor")):
+        if _skipped_root(props, params):
             return _NONE
         name = str(algorithm)
         if name not in refused:
