@@ -155,7 +155,8 @@ class Store(ABC):
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
         """Store one JSON report (the exact bytes ``--json`` writes), its rows and its chain link.
 
-        ``report`` is those bytes already parsed, when the caller has them (saves parsing twice)."""
+        ``report`` (those bytes already parsed) is accepted for the callers that pass it; the SQL
+        stores parse the bytes themselves (see ``rows.derive``)."""
 
     # -- reading --------------------------------------------------------------------------------
     @abstractmethod

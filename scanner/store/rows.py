@@ -135,13 +135,12 @@ class ScanRows:
     rows_digest: str
 
 
-def derive(report_json: bytes, report: Mapping[str, Any] | None = None) -> ScanRows:
+def derive(report_json: bytes) -> ScanRows:
     """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
 
-    ``report``, the caller's parse of the same bytes, goes unused: parsing again is what tells
-    whether the fast encoders write the same text, and costs less than the slow encoders.
+    The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
+    the fast encoders write the json module's text, and costs less than the slow encoders.
     """
-    del report
     try:
         report, compact, text = _parse(report_json)
         assert isinstance(report, Mapping)

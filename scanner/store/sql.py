@@ -212,7 +212,7 @@ class SqlStore(Store):
         # zlib lets go of the GIL, so the report compresses in a thread while its rows are derived
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
             compressed = aside.submit(zlib.compress, report_json, 1)
-            derived = R.derive(report_json, report)
+            derived = R.derive(report_json)
             blob = compressed.result()
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
