@@ -24,6 +24,7 @@ from scanner.inventory import der, knowledge, lenient
 from scanner.inventory.lenient import FieldErrors
 from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
 
+K = TypeVar("K")
 T = TypeVar("T")
 
 _DER = serialization.Encoding.DER
@@ -225,27 +226,14 @@ def _extension_properties(exts: dict[type[Any], Any]) -> dict[str, Any]:
     }
 
 
-# the properties each extension class decides in _extension_properties (the others decide none)
-_EXTENSION_KEYS: dict[type[Any], tuple[str, ...]] = {
-    x509.BasicConstraints: ("is_ca",),
-    x509.SubjectAlternativeName: ("san",),
-    x509.KeyUsage: ("key_usage",),
-    x509.ExtendedKeyUsage: ("extended_key_usage", "extended_key_usage_oids"),
-    x509.SubjectKeyIdentifier: ("subject_key_id",),
-    x509.AuthorityKeyIdentifier: ("authority_key_id",),
-    x509.AuthorityInformationAccess: ("ocsp_urls",),
-    x509.CRLDistributionPoints: ("crl_urls",),
-}
-
-
-class _Memo(dict[bytes, T]):
-    """Values derived from DER elements alone, by their bytes; bounded, the oldest entry goes first."""
+class _Memo(dict[K, T]):
+    """Values derived from DER alone, by its bytes or their digest; bounded, the oldest entry goes first."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
 
-    def remember(self, key: bytes, value: T) -> None:
+    def remember(self, key: K, value: T) -> None:
         if len(self) >= self.limit:
             self.pop(next(iter(self)), None)  # pop: never a KeyError should two threads evict at once
         self[key] = value
@@ -255,10 +243,10 @@ class _Memo(dict[bytes, T]):
 # usages, basic constraints, policies) in certificate after certificate; cryptography builds Python
 # objects for each on every read (most of a description's cost). What they yield depends on their
 # DER alone, so it is kept by those bytes: a value read once through cryptography, never guessed.
-_NAME_TEXT: _Memo[str] = _Memo(8192)
-_SIGNATURE: _Memo[tuple[str, str | None]] = _Memo(256)
+_NAME_TEXT: _Memo[bytes, str] = _Memo(8192)
+_SIGNATURE: _Memo[bytes, tuple[str, str | None]] = _Memo(256)
 # an Extension element (OID, critical, value) -> its OID and the properties it decides
-_EXTENSION_FACTS: _Memo[tuple[str, dict[str, Any]]] = _Memo(16384)
+_EXTENSION_FACTS: _Memo[bytes, tuple[str, dict[str, Any]]] = _Memo(16384)
 
 
 def _name_text(fields: FieldErrors, field: str, name_der: bytes | None, name: Callable[[], x509.Name]) -> str:
@@ -376,11 +364,13 @@ def _read_extension_properties(cert: x509.Certificate, elements: tuple[bytes, ..
     extensions = list(cert.extensions)  # every extension's parsed value, by its class below
     properties = _extension_properties({type(ext.value): ext.value for ext in extensions})
     if elements is not None and len(elements) == len(extensions):
+        empty = lenient.no_extension_properties()
         for element, ext in zip(elements, extensions, strict=True):
             if element not in _EXTENSION_FACTS and ext.oid.dotted_string not in (_SAN, _SKI):
-                keys = _EXTENSION_KEYS.get(type(ext.value), ())
+                # what this extension decides is what it changes from a reading without extensions
                 alone = _extension_properties({type(ext.value): ext.value})
-                _EXTENSION_FACTS.remember(element, (ext.oid.dotted_string, {key: alone[key] for key in keys}))
+                decided = {key: value for key, value in alone.items() if value != empty[key]}
+                _EXTENSION_FACTS.remember(element, (ext.oid.dotted_string, decided))
     return properties
 
 
@@ -399,9 +389,7 @@ def certificate_observations(
     described = _DESCRIBED.get(digest)
     if described is None:
         described = _describe_certificate(cert, raw, digest)
-        if len(_DESCRIBED) >= _DESCRIBED_MAX:  # bounded: the oldest description goes first
-            del _DESCRIBED[next(iter(_DESCRIBED))]
-        _DESCRIBED[digest] = described
+        _DESCRIBED.remember(digest, described)
     properties, spki, failed = described
     # copies: the key's facts and the failed fields are added to them per sighting
     return _certificate_and_key("cert:sha256:" + digest, dict(properties), spki, location, dict(failed))
@@ -410,8 +398,7 @@ def certificate_observations(
 # A certificate met again (an intermediate in every chain file, a root in every CA bundle, a file
 # reached twice) is described once: its description depends on its DER alone, so it is kept by
 # fingerprint, with the same failed fields (the error entries repeat for each sighting).
-_DESCRIBED_MAX = 4096
-_DESCRIBED: dict[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = {}
+_DESCRIBED: _Memo[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = _Memo(4096)
 
 
 def _moment(fields: FieldErrors, field: str, read: Callable[[], datetime]) -> tuple[str | None, datetime | None]:

@@ -195,7 +195,6 @@ class CertificateFields(NamedTuple):
 
     signature_algorithm: bytes  # the outer AlgorithmIdentifier (what cryptography's signature_* read)
     issuer: bytes
-    validity: bytes
     subject: bytes
     spki: bytes
     extensions: tuple[bytes, ...]  # each Extension element, in order; () without extensions
@@ -252,8 +251,8 @@ def certificate_fields(certificate: bytes) -> CertificateFields:
             raise DerError("Extensions is not one SEQUENCE")
         listed = _elements(certificate, wrapper[0][2], wrapper[0][3])
         extensions = tuple(certificate[start:end] for _, start, _, end in listed)
-    issuer, validity, subject, spki = (certificate[f[1] : f[3]] for f in fields[2:6])
-    return CertificateFields(certificate[parts[1][1] : parts[1][3]], issuer, validity, subject, spki, extensions)
+    issuer, subject, spki = (certificate[f[1] : f[3]] for f in (fields[2], fields[4], fields[5]))
+    return CertificateFields(certificate[parts[1][1] : parts[1][3]], issuer, subject, spki, extensions)
 
 
 # OID 2.5.29.17 (subjectAltName) and 2.5.29.14 (subjectKeyIdentifier), as DER elements
