@@ -17,6 +17,10 @@ system trust location, and named by no configuration (``reference``; the file ha
 it, since package ownership is the collectors' knowledge). Its anchors, and the keys they
 certify, carry ``reference_copy`` when they sit nowhere else: the rule engine reports findings on
 them at low severity with that reason, while the same weak root in a real store stays high.
+The same holds for any certificate or key seen only in package data (a library's test fixtures,
+documentation examples, a file a package ships unchanged, ``package_data_reason`` on its file):
+an RSA-512 example key in /usr/share/doc secures nothing here, while the same key anywhere else
+(a live endpoint, an admin's own file, a real trust store) is judged in full.
 """
 
 from __future__ import annotations
@@ -183,6 +187,16 @@ def classify(graph: InventoryGraph) -> None:
             if cert.properties.get("self_signed") and not cert.properties.get("trust_anchor"):
                 graph.update_properties(cert.id, {"trust_anchor": True})
     _mark_reference_copies(graph)
+    _mark_package_copies(graph)
+
+
+def _trusted_for_real(graph: InventoryGraph, stores: Sequence[Asset]) -> set[str]:
+    return {
+        cert.id
+        for used in stores
+        if not used.properties.get("reference")
+        for cert in graph.successors(used.id, RelationType.TRUSTS)
+    }
 
 
 def _mark_reference_copies(graph: InventoryGraph) -> None:
@@ -191,12 +205,7 @@ def _mark_reference_copies(graph: InventoryGraph) -> None:
     reference = {s.properties["path"]: s for s in stores if s.properties.get("reference")}
     if not reference:
         return
-    trusted_for_real = {
-        cert.id
-        for used in stores
-        if not used.properties.get("reference")
-        for cert in graph.successors(used.id, RelationType.TRUSTS)
-    }
+    trusted_for_real = _trusted_for_real(graph, stores)
 
     def only_in_reference(asset: Asset) -> bool:
         return all(loc.kind == "file" and loc.ref in reference for loc in asset.locations)
@@ -211,3 +220,31 @@ def _mark_reference_copies(graph: InventoryGraph) -> None:
             for key in graph.successors(cert.id, RelationType.CERTIFIES):
                 if only_in_reference(key):
                     graph.update_properties(key.id, {"reference_copy": why})
+
+
+def _mark_package_copies(graph: InventoryGraph) -> None:
+    """``reference_copy`` on certificates and keys seen only in files that are package data."""
+    shipped = {
+        loc.ref: str(file.properties["package_data_reason"])
+        for file in graph.assets(AssetType.FILE)
+        if file.properties.get("package_data_reason")
+        for loc in file.locations
+    }
+    if not shipped:
+        return
+    trusted_for_real = _trusted_for_real(graph, [graph.asset(i) for i in graph.asset_ids(AssetType.TRUST_STORE)])
+    # certificates first: a key is package data only if every certificate of it is too (a weak root
+    # a configuration names as its CA file is trusted for real, and so is its key)
+    for kind in (AssetType.CERTIFICATE, AssetType.KEY):
+        for asset in graph.assets(kind):
+            places = asset.locations
+            if not places or asset.id in trusted_for_real or asset.properties.get("reference_copy"):
+                continue
+            if not all(loc.kind == "file" and loc.ref in shipped for loc in places):
+                continue
+            if kind is AssetType.KEY and not all(
+                cert.properties.get("reference_copy") for cert in graph.predecessors(asset.id, RelationType.CERTIFIES)
+            ):
+                continue
+            why = f"package data ({shipped[places[0].ref]}), not key material this host is known to use"
+            graph.update_properties(asset.id, {"reference_copy": why})

@@ -115,3 +115,29 @@ def test_the_installed_testssl_stores_are_reference_copies_by_dpkg(tmp_path: Pat
     # there too, so they are not reference copies only, and keep the rule's severity
     weak = {f["severity"] for f in report["findings"] if f["rule_id"] == WEAK_RULE}
     assert weak == {Severity.HIGH.value}
+
+
+def test_example_keys_a_package_ships_are_low_and_the_same_key_elsewhere_is_not(tmp_path: Path) -> None:
+    """xmlsec's examples in /usr/share/doc hold an RSA-512 key and its certificate: package data
+    secures nothing here. The same key in an admin's own directory is judged in full."""
+    from tests.support import pki
+
+    weak = pki.rsa_key(1024)
+    other = pki.rsa_key(1024)
+    examples = tmp_path / "docs" / "examples"  # a documentation tree, as a package ships it
+    pki.write(examples / "rsakey.pem", pki.key_pem(weak), 0o644)
+    pki.write(examples / "rsacert.pem", pki.pem(pki.certificate(weak, "example.test")), 0o644)
+    pki.write(examples / "otherkey.pem", pki.key_pem(other), 0o644)
+    own = tmp_path / "srv"
+    pki.write(own / "server.key", pki.key_pem(other), 0o600)  # the admin's own copy of one example key
+    report = _report(tmp_path, examples, own)
+    by_key = {}
+    for finding in report["findings"]:
+        if finding["rule_id"] == WEAK_RULE:
+            by_key[finding["asset_id"]] = finding
+    assert len(by_key) == 2
+    severities = sorted(f["severity"] for f in by_key.values())
+    assert severities == ["high", "low"] or severities == ["critical", "low"], severities
+    low = next(f for f in by_key.values() if f["severity"] == "low")
+    assert "package data (test, example or documentation material (a 'docs' directory))" in low["message"]
+    assert low["evidence"]["rule_severity"] in ("high", "critical")

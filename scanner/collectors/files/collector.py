@@ -570,10 +570,12 @@ class FileCollector:
             properties.update(file_properties)
         if extra:
             properties.update(extra)
-        if file_properties.get("contains_plaintext_private_key"):
-            # who else can read it, and whether a package shipped it: see private_key_permissions
-            if info.st_mode & 0o040:
-                properties.update(access.facts(path, info))
+        if file_properties.get("contains_plaintext_private_key") and info.st_mode & 0o040:
+            # who else can read it: see private_key_permissions
+            properties.update(access.facts(path, info))
+        if parsed.observations:
+            # whether a package shipped it (documentation, examples, test fixtures, an unchanged
+            # package file): what is found only there is judged as such (scanner.inventory.trust)
             shipped = package_data_reason(path)
             if shipped is not None:
                 properties["package_data_reason"] = shipped
