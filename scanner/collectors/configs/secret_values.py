@@ -32,6 +32,8 @@ DOCUMENTED_EXAMPLES = frozenset(
         ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     }
 )
+# `key: &key_name` names a YAML node for later `*key_name` references (google-cloud-sdk's flags.yaml)
+_YAML_ANCHOR = re.compile(r"[&*][a-z][a-z0-9]*(?:[_\-][a-z0-9]+)*")
 # a value that calls itself an example, a placeholder or a redaction
 _SELF_DECLARED = re.compile(
     r"example|placeholder|redacted|changeme|change[_\-]?me|changeit|replace[_\-]?me|your[_\-]|insert[_\-]|"
@@ -107,6 +109,8 @@ def assigned_value_exclusion(value: str, line: str) -> str | None:
         return "empty"
     if value[0] in "{[" and any(c in value for c in ':,"'):
         return "a structure (object or list): a schema or type declaration, not a literal"
+    if _YAML_ANCHOR.fullmatch(value):
+        return "a YAML anchor or alias (&name, *name): a reference, not a literal"
     lowered = value.lower()
     if lowered in _TYPE_NAMES:
         return "a type name: a schema or type declaration"

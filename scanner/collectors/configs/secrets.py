@@ -58,6 +58,12 @@ _NOT_A_VALUE_NAME = re.compile(
 )
 # the same in CamelCase (API models): SecretId, TokenArn, PasswordLength
 _NOT_A_VALUE_CAMEL = re.compile(r"[a-z0-9](Id|Ids|Arn|Arns|Name|Names|Type|Path|File|Url|Uri|Length|Format|Hash)$")
+# tokens that page through results, make a call idempotent or name a KMS grant (which AWS documents
+# as not secret): API models and their examples are full of them ("NextToken": "abcdefg123",
+# botocore's examples-1.json), and none is a credential
+_NOT_A_SECRET_TOKEN = re.compile(
+    r"(next|continuation|page|paging|pagination|client|idempotency|sync|grant)[_.\-]?token"
+)
 _NAME_WORDS = re.compile(r"pass|pwd|secret|token|key|credential")  # searched in lower-cased text
 _NAME_WORDS_ANY_CASE = re.compile(_NAME_WORDS.pattern, re.IGNORECASE)
 
@@ -104,6 +110,8 @@ def _assignment(line: str, number: int) -> Candidate | None:
         return None
     value = _clean(match.group("value"))
     why_not = assigned_value_exclusion(value, line)
+    if why_not is None and kind == "token" and _NOT_A_SECRET_TOKEN.search(lowered):
+        why_not = "a paging, idempotency or grant token's name: not a credential"
     if why_not is not None:
         return Candidate(number, kind, name, why_not, True)
     # the reason tells the entropy, never the length or any character of the value

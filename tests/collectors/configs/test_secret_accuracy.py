@@ -102,6 +102,9 @@ def test_negatives_are_judged_not_skipped() -> None:
         ("db_password: PassWordType", "words only (no digit or symbol)"),
         ("token = SecureString", "a type name"),
         ("secret = get_secret('db')", "code"),
+        # google-cloud-sdk's command_lib/iam/flags.yaml: the node is named, its value comes later
+        ("  oidc_client_secret_value: &oidc_client_secret_value", "a YAML anchor or alias"),
+        ("  client_secret: *oidc_client_secret_value", "a YAML anchor or alias"),
     ],
 )
 def test_exclusions_say_why(line: str, reason: str) -> None:
@@ -179,3 +182,21 @@ def test_peak_memory_on_a_10_mib_env_file(tmp_path: Path, capsys: pytest.Capture
 )
 def test_token_formats_beyond_the_planted_corpus(line: str, kind: str) -> None:
     assert [(n, k) for n, k, _ in secrets.detect(line + "\n")] == [(1, kind)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [  # botocore's examples-1.json (pricing, s3, storagegateway, kms): paging and idempotency tokens
+        '"NextToken": "abcdefg123",',
+        '"NextContinuationToken": "1w41l63U0xa8q7smH50vCxyTQqdxo69O3EmK28Bi5PcROI4wI/EyIJg==",',
+        '"ClientToken": "cfa1b4cc-1bd5-4ce4-a80b-d3e9ad3a5a0b",',
+        '"GrantToken": "AQpAM2RhZGU1ZjExZjAzZGU1OWRlNzEx",',
+        '"pageToken": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA",',
+    ],
+)
+def test_paging_and_idempotency_tokens_are_not_secrets(line: str) -> None:
+    [candidate] = secrets.candidates(line.encode() + b"\n")
+    assert candidate.excluded
+    # the same value under a credential's name is still judged (by its value: kept or excluded with a reason)
+    credential = line.split(":", 1)[1]
+    assert len(list(secrets.candidates(f'"SessionToken":{credential}'.encode() + b"\n"))) == 1
