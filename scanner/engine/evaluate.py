@@ -160,10 +160,12 @@ def _emitter(
 
     def emit(hit: Hit, asset: Asset) -> Finding:
         severity = hit.severity or rule_severity
-        why = asset.properties.get("reference_copy")
-        if why and rank[severity] > low:
-            hit = _as_reference_copy(hit, why, severity)
-            severity = Severity.LOW
+        if rank[severity] > low:
+            why = asset.properties.get("reference_copy")
+            if why:
+                hit, severity = _lowered(hit, "reference_copy", why, severity), Severity.LOW
+            elif hit.evidence.get("inactive"):
+                hit, severity = _lowered(hit, "not_in_effect", _INACTIVE, severity), Severity.LOW
         return Finding(
             id=make_id(rule_id, asset.id, hit.discriminator),
             rule_id=rule_id,
@@ -183,16 +185,21 @@ def _emitter(
     return emit
 
 
-def _as_reference_copy(hit: Hit, why: Any, severity: Severity) -> Hit:
-    """A finding on a reference copy of CA roots (see scanner.inventory.trust) is low, with the reason.
+# a setting in a site or module the server does not include (Debian's mods-available/ssl.conf)
+_INACTIVE = "in a file the server does not include (a site or module not enabled): in effect once enabled"
 
-    testssl.sh ships Microsoft's, Apple's and Java's stores to compare servers against: an RSA-1024
-    root there secures nothing on this host, while the same root in a real trust store stays high.
+
+def _lowered(hit: Hit, key: str, why: Any, severity: Severity) -> Hit:
+    """A finding on what does not act on this host is low, with the reason and the rule's severity.
+
+    A reference copy of CA roots (see scanner.inventory.trust: testssl.sh's Microsoft store, an
+    example key in /usr/share/doc) secures nothing here, and a module not enabled runs nothing;
+    the same root in a real trust store, or the same setting in an enabled site, stays high.
     """
     return replace(
         hit,
         message=f"{hit.message} [{why}]",
-        evidence={**hit.evidence, "reference_copy": why, "rule_severity": severity.value},
+        evidence={**hit.evidence, key: why, "rule_severity": severity.value},
         severity=Severity.LOW,
     )
 

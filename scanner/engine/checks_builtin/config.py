@@ -26,12 +26,15 @@ def _contexts(asset: Asset, name: str) -> list[Mapping[str, Any]]:
 
 
 def _where(ctx: Mapping[str, Any], field: str) -> dict[str, Any]:
-    return {
+    where = {
         "scope": ctx.get("scope"),
         "file": ctx.get(f"{field}_file") or ctx.get("file"),
         # a value from a built-in default has no line (``<field>_line`` present and None)
         "line": ctx[f"{field}_line"] if f"{field}_line" in ctx else ctx.get("line"),
     }
+    if ctx.get("inactive"):  # a site or module the server does not include: see the engine's emitter
+        where["inactive"] = True
+    return where
 
 
 def _at(where: Mapping[str, Any]) -> str:

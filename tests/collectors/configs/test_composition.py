@@ -474,3 +474,18 @@ def test_a_site_not_enabled_is_judged_only_on_what_it_writes(tmp_path: Path) -> 
     legacy = _config(result, f"config:nginx:{sites / 'legacy'}")
     assert legacy.properties["composition"]["role"] == "not-included"
     assert legacy.properties["composition"]["root"] == str(root / "etc/nginx/nginx.conf")
+
+
+def test_a_setting_in_a_module_not_enabled_is_reported_low_with_why(stock: tuple[Path, ScanResult]) -> None:
+    # Debian's mods-available/ssl.conf runs nothing until mod_ssl is enabled: reported, at low, with the
+    # reason and the rule's own severity; nginx.conf's http block is in effect and keeps its severity
+    root, result = stock
+    by_file = {
+        _rel(str(f.evidence.get("file")), root): f
+        for f in result.findings
+        if f.rule_id == "server.tls.protocol-below-1.2"
+    }
+    module = by_file["/etc/apache2/mods-available/ssl.conf"]
+    assert module.severity.value == "low" and module.evidence["rule_severity"] == "high"
+    assert "not enabled" in module.evidence["not_in_effect"] and "not enabled" in module.message
+    assert by_file["/etc/nginx/nginx.conf"].severity.value == "high"
