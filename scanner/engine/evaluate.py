@@ -164,8 +164,9 @@ def _emitter(
             why = asset.properties.get("reference_copy")
             if why:
                 hit, severity = _lowered(hit, "reference_copy", why, severity), Severity.LOW
-            elif hit.evidence.get("inactive"):
-                hit, severity = _lowered(hit, "not_in_effect", _INACTIVE, severity), Severity.LOW
+            elif inactive := hit.evidence.get("inactive"):
+                why = inactive if isinstance(inactive, str) else _INACTIVE
+                hit, severity = _lowered(hit, "not_in_effect", why, severity), Severity.LOW
         return Finding(
             id=make_id(rule_id, asset.id, hit.discriminator),
             rule_id=rule_id,

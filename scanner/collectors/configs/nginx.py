@@ -249,14 +249,18 @@ class _Judge:
         ctx["settings"] = settings
         return ctx
 
-    def http_level(self, top: Sequence[Directive], path: Path) -> list[dict[str, Any]]:
+    def http_level(self, top: Sequence[Directive], path: Path, unused: str | None = None) -> list[dict[str, Any]]:
         """An http block (or snippet) with TLS settings but no TLS server: its protocols and ciphers
-        still matter; stapling and HSTS belong to servers only."""
+        still matter; stapling and HSTS belong to servers only. ``unused`` says why they are not in
+        effect today when that is known (a root that includes no TLS server)."""
         flat = _plain(top) + [d for h in top if h.name == "http" and h.block for d in _plain(h.block)]
         if not any(d.name in ("ssl_protocols", "ssl_ciphers", "ssl_dhparam") for d in flat):
             return []
         scope = "http block" if any(d.name == "http" for d in top) else "file level"
-        return [self.context(scope, Scope(flat), Scope([]), path, 1, False, defaults=False)]
+        ctx = self.context(scope, Scope(flat), Scope([]), path, 1, False, defaults=False)
+        if unused is not None:
+            ctx["inactive"] = unused
+        return [ctx]
 
     def servers(self, servers: Sequence[tuple[Directive, Scope]]) -> list[dict[str, Any]]:
         contexts = []
@@ -419,7 +423,10 @@ class NginxHandler:
     ) -> ParsedFile:
         base = source.path.parent
         judge = _Judge(base, defaults)
-        contexts = judge.servers(_servers(top)) or judge.http_level(top, source.path)
+        # Debian's stock nginx.conf sets ssl_protocols in http, and its only site listens on port 80: the
+        # setting waits for a TLS server; it is reported, at low severity, with that reason
+        unused = f"no server that {source.path} includes serves TLS: in effect for any server that enables it"
+        contexts = judge.servers(_servers(top)) or judge.http_level(top, source.path, unused)
         refs = [*judge.refs, *_named_files(top, base, None)]
         where = common.Composition("root", source.path, "nginx root: every server it includes is judged here")
         return self._build(source, text, contexts, refs, parser.includes, where, defaults, ())

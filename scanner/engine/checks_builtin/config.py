@@ -32,8 +32,10 @@ def _where(ctx: Mapping[str, Any], field: str) -> dict[str, Any]:
         # a value from a built-in default has no line (``<field>_line`` present and None)
         "line": ctx[f"{field}_line"] if f"{field}_line" in ctx else ctx.get("line"),
     }
-    if ctx.get("inactive"):  # a site or module the server does not include: see the engine's emitter
-        where["inactive"] = True
+    # a site or module the server does not include (True), or settings no server uses (why, as text):
+    # see the engine's emitter
+    if ctx.get("inactive"):
+        where["inactive"] = ctx["inactive"]
     return where
 
 

@@ -79,6 +79,34 @@ def test_debian_stock_trees_get_exactly_the_expected_findings(stock: tuple[Path,
     ]
 
 
+def test_debian_stock_nginx_http_settings_without_a_tls_server_are_low_with_the_reason(
+    stock: tuple[Path, ScanResult],
+) -> None:
+    root, result = stock
+    (finding,) = [f for f in result.findings if f.asset_id == f"config:nginx:{root}/etc/nginx/nginx.conf"]
+    # the stock site listens on port 80 only: "ssl_protocols TLSv1 ..." waits for a TLS server
+    assert finding.severity.value == "low"
+    assert finding.evidence["rule_severity"] == "high"
+    assert finding.evidence["not_in_effect"] == (
+        f"no server that {root}/etc/nginx/nginx.conf includes serves TLS: in effect for any server that enables it"
+    )
+    assert finding.evidence["not_in_effect"] in finding.message
+
+
+def test_the_same_nginx_http_settings_under_a_tls_server_stay_high(tmp_path: Path) -> None:
+    root = materialise("stock", tmp_path)
+    site = root / "etc/nginx/sites-enabled/default"
+    # what Debian's default site says to do to serve TLS: uncomment its listen and snakeoil lines
+    text = site.read_text().replace("# listen 443 ssl default_server;", "listen 443 ssl default_server;")
+    site.unlink()  # a symbolic link to sites-available/default in the stock tree: the copy is the site
+    site.write_text(text.replace("# include snippets/snakeoil.conf;", "include snippets/snakeoil.conf;"))
+    result = scan([root / "etc" / "nginx"])
+    (finding,) = [f for f in result.findings if f.rule_id == "server.tls.protocol-below-1.2"]
+    assert finding.severity.value == "high" and "not_in_effect" not in finding.evidence
+    assert finding.evidence["scope"] == "server _"
+    assert _rel(f"{finding.evidence['file']}:{finding.evidence['line']}", root) == "/etc/nginx/nginx.conf:33"
+
+
 def test_debian_stock_inactive_files_are_judged_only_on_what_they_write(stock: tuple[Path, ScanResult]) -> None:
     root, result = stock
     default_ssl = _config(result, f"config:apache:{root}/etc/apache2/sites-available/default-ssl.conf")
@@ -478,7 +506,7 @@ def test_a_site_not_enabled_is_judged_only_on_what_it_writes(tmp_path: Path) -> 
 
 def test_a_setting_in_a_module_not_enabled_is_reported_low_with_why(stock: tuple[Path, ScanResult]) -> None:
     # Debian's mods-available/ssl.conf runs nothing until mod_ssl is enabled: reported, at low, with the
-    # reason and the rule's own severity; nginx.conf's http block is in effect and keeps its severity
+    # reason and the rule's own severity (nginx.conf's http block, which no TLS server uses yet: the test above)
     root, result = stock
     by_file = {
         _rel(str(f.evidence.get("file")), root): f
@@ -488,4 +516,3 @@ def test_a_setting_in_a_module_not_enabled_is_reported_low_with_why(stock: tuple
     module = by_file["/etc/apache2/mods-available/ssl.conf"]
     assert module.severity.value == "low" and module.evidence["rule_severity"] == "high"
     assert "not enabled" in module.evidence["not_in_effect"] and "not enabled" in module.message
-    assert by_file["/etc/nginx/nginx.conf"].severity.value == "high"
