@@ -60,13 +60,13 @@ class SshAuditImporter:
         except (TargetError, ValueError):
             yield source.error(f"cannot read the target {target!r}")
             return
+        port_source = "ssh-audit's target"
         if str(document.get("port") or "").isdigit():  # ssh-audit 3.x writes the port apart
-            port = int(document["port"])
+            port, port_source = int(document["port"]), "ssh-audit's port field"
         elif f":{port}" not in target:
-            yield source.error(
-                f"ssh-audit's JSON does not record the port; recorded as ssh:{format_endpoint(host, port)} "
-                "(its default)"
-            )
+            # ssh-audit 2.x audits port 22 unless told otherwise, and does not write the port: an
+            # assumption on the asset for the reader to see, not a failure of the import
+            port_source = f"not recorded in ssh-audit's JSON: {port} assumed (ssh-audit's default)"
         kex_all = _names(document.get("kex"))
         kex = [k for k in kex_all if not k.startswith(_KEX_MARKERS)]
         host_key_algorithms = _names(document.get("key"))
@@ -95,6 +95,7 @@ class SshAuditImporter:
         props: dict[str, Any] = {
             "host": host,
             "port": port,
+            "port_source": port_source,
             # the live SSH collector's property names, so that the same rules read both
             "software": banner.get("software"),
             "software_comments": banner.get("comments") or "",
