@@ -4,11 +4,19 @@ Version 1 is the history store of keysweep 0.1 (one row per scan holding the com
 version 2 adds scopes, the hash chain and the rows (assets, locations, relations, findings) that
 fleet questions are asked of. A migration's statements use ``BLOB`` and the backend translates
 the few types that differ.
+
+Version 3 shares rows between scans: each kind of row lives in content-addressed *row sets*
+(``asset_sets`` ...; a set's id is the digest of its rows), a scan names its four sets, and views
+with the old tables' names and columns (``assets`` ...: scan_id first) join them back, so readers
+and users' own SQL see what version 2 showed. A re-scan that found what the last one did writes no
+rows at all. The rows version 2 stored move into one set per scan and kind, named after the scan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from scanner.store.rows import ROWS_FORM_ROWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,95 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS findings_by_rule ON findings (rule_id, waived)",
         ),
         backfill=True,
+    ),
+    Migration(
+        3,
+        "row sets shared between scans (asset_sets ... finding_sets), views by the old tables' names",
+        (
+            """CREATE TABLE row_sets (
+                set_id TEXT PRIMARY KEY,
+                kind   TEXT NOT NULL,
+                row_count INTEGER NOT NULL
+            )""",
+            f"ALTER TABLE scans ADD COLUMN rows_form INTEGER NOT NULL DEFAULT {ROWS_FORM_ROWS}",
+            "ALTER TABLE scans ADD COLUMN body_digest TEXT",
+            "ALTER TABLE scans ADD COLUMN assets_set TEXT",
+            "ALTER TABLE scans ADD COLUMN locations_set TEXT",
+            "ALTER TABLE scans ADD COLUMN relations_set TEXT",
+            "ALTER TABLE scans ADD COLUMN findings_set TEXT",
+            "CREATE INDEX scans_by_body ON scans (body_digest)",
+            """CREATE TABLE asset_sets (
+                set_id TEXT NOT NULL,
+                asset_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                properties TEXT NOT NULL
+            )""",
+            "INSERT INTO asset_sets (set_id, asset_id, type, properties)"
+            " SELECT 'assets:' || scan_id, asset_id, type, properties FROM assets",
+            "DROP TABLE assets",
+            "CREATE INDEX asset_sets_by_set ON asset_sets (set_id)",
+            "CREATE INDEX asset_sets_by_id ON asset_sets (asset_id)",
+            "UPDATE scans SET assets_set = 'assets:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT assets_set, 'assets',"
+            " (SELECT count(*) FROM asset_sets r WHERE r.set_id = scans.assets_set) FROM scans",
+            "CREATE VIEW assets AS SELECT s.id AS scan_id, r.asset_id, r.type, r.properties"
+            " FROM scans s JOIN asset_sets r ON r.set_id = s.assets_set",
+            """CREATE TABLE location_sets (
+                set_id TEXT NOT NULL,
+                asset_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                ref TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "INSERT INTO location_sets (set_id, asset_id, kind, ref, detail)"
+            " SELECT 'locations:' || scan_id, asset_id, kind, ref, detail FROM locations",
+            "DROP TABLE locations",
+            "CREATE INDEX location_sets_by_set ON location_sets (set_id)",
+            "CREATE INDEX location_sets_by_asset ON location_sets (asset_id)",
+            "UPDATE scans SET locations_set = 'locations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT locations_set, 'locations',"
+            " (SELECT count(*) FROM location_sets r WHERE r.set_id = scans.locations_set) FROM scans",
+            "CREATE VIEW locations AS SELECT s.id AS scan_id, r.asset_id, r.kind, r.ref, r.detail"
+            " FROM scans s JOIN location_sets r ON r.set_id = s.locations_set",
+            """CREATE TABLE relation_sets (
+                set_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                target TEXT NOT NULL,
+                type TEXT NOT NULL
+            )""",
+            "INSERT INTO relation_sets (set_id, source, target, type)"
+            " SELECT 'relations:' || scan_id, source, target, type FROM relations",
+            "DROP TABLE relations",
+            "CREATE INDEX relation_sets_by_set ON relation_sets (set_id)",
+            "UPDATE scans SET relations_set = 'relations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT relations_set, 'relations',"
+            " (SELECT count(*) FROM relation_sets r WHERE r.set_id = scans.relations_set) FROM scans",
+            "CREATE VIEW relations AS SELECT s.id AS scan_id, r.source, r.target, r.type"
+            " FROM scans s JOIN relation_sets r ON r.set_id = s.relations_set",
+            """CREATE TABLE finding_sets (
+                set_id TEXT NOT NULL,
+                finding_id TEXT NOT NULL,
+                rule_id TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                category TEXT NOT NULL,
+                asset_id TEXT NOT NULL,
+                waived INTEGER NOT NULL,
+                deadline TEXT,
+                data TEXT NOT NULL
+            )""",
+            "INSERT INTO finding_sets (set_id, finding_id, rule_id, severity, category, asset_id, waived, deadline,"
+            " data) SELECT 'findings:' || scan_id, finding_id, rule_id, severity, category, asset_id, waived,"
+            " deadline, data FROM findings",
+            "DROP TABLE findings",
+            "CREATE INDEX finding_sets_by_set ON finding_sets (set_id)",
+            "CREATE INDEX finding_sets_by_rule ON finding_sets (rule_id, waived)",
+            "UPDATE scans SET findings_set = 'findings:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT findings_set, 'findings',"
+            " (SELECT count(*) FROM finding_sets r WHERE r.set_id = scans.findings_set) FROM scans",
+            "CREATE VIEW findings AS SELECT s.id AS scan_id, r.finding_id, r.rule_id, r.severity, r.category,"
+            " r.asset_id, r.waived, r.deadline, r.data"
+            " FROM scans s JOIN finding_sets r ON r.set_id = s.findings_set",
+        ),
     ),
 )
 
