@@ -224,11 +224,13 @@ def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
 
 
-def derive(report_json: bytes) -> ScanRows:
+def derive(report_json: bytes, *, content_digest: str | None = None, body: str | None = None) -> ScanRows:
     """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
 
     The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
-    the fast encoders write the json module's text, and costs less than the slow encoders.
+    the fast encoders write the json module's text, and costs less than the slow encoders. A caller
+    that has the report's digest or its body's (:func:`split_head`, :func:`body_digest`; "" for no
+    body) passes them: each costs a pass over the bytes.
     """
     try:
         report, compact, text = _parse(report_json)
@@ -271,15 +273,16 @@ def derive(report_json: bytes) -> ScanRows:
         ]
     except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
-    split = split_head(report_json)
-    body = "" if split is None else body_digest(split[1])
+    if body is None:
+        split = split_head(report_json)
+        body = "" if split is None else body_digest(split[1])
     sets = tuple(
         RowSet(kind, set_digest(kind, rows), rows)
         for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)
     )
     return ScanRows(
         scan=columns,
-        content_digest=hashlib.sha256(report_json).hexdigest(),
+        content_digest=content_digest or hashlib.sha256(report_json).hexdigest(),
         sets=sets,
         body_digest=body,
         rows_digest=sets_digest(body, [s.set_id for s in sets]),

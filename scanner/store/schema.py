@@ -112,9 +112,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "row sets shared between scans (asset_sets ... finding_sets), views by the old tables' names",
         (
+            # set_key: a small number the rows carry (a digest per row would make the store larger)
             """CREATE TABLE row_sets (
-                set_id TEXT PRIMARY KEY,
-                kind   TEXT NOT NULL,
+                set_key   SERIAL_KEY,
+                set_id    TEXT NOT NULL UNIQUE,
+                kind      TEXT NOT NULL,
                 row_count INTEGER NOT NULL
             )""",
             f"ALTER TABLE scans ADD COLUMN rows_form INTEGER NOT NULL DEFAULT {ROWS_FORM_ROWS}",
@@ -124,56 +126,64 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE scans ADD COLUMN relations_set TEXT",
             "ALTER TABLE scans ADD COLUMN findings_set TEXT",
             "CREATE INDEX scans_by_body ON scans (body_digest)",
+            "UPDATE scans SET assets_set = 'assets:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT assets_set, 'assets', 0 FROM scans",
             """CREATE TABLE asset_sets (
-                set_id TEXT NOT NULL,
+                set_key INTEGER NOT NULL,
                 asset_id TEXT NOT NULL,
                 type TEXT NOT NULL,
                 properties TEXT NOT NULL
             )""",
-            "INSERT INTO asset_sets (set_id, asset_id, type, properties)"
-            " SELECT 'assets:' || scan_id, asset_id, type, properties FROM assets",
+            "INSERT INTO asset_sets (set_key, asset_id, type, properties)"
+            " SELECT k.set_key, r.asset_id, r.type, r.properties FROM assets r JOIN row_sets k ON k.set_id ="
+            " 'assets:' || r.scan_id",
             "DROP TABLE assets",
-            "CREATE INDEX asset_sets_by_set ON asset_sets (set_id)",
+            "CREATE INDEX asset_sets_by_set ON asset_sets (set_key)",
             "CREATE INDEX asset_sets_by_id ON asset_sets (asset_id)",
-            "UPDATE scans SET assets_set = 'assets:' || id",
-            "INSERT INTO row_sets (set_id, kind, row_count) SELECT assets_set, 'assets',"
-            " (SELECT count(*) FROM asset_sets r WHERE r.set_id = scans.assets_set) FROM scans",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM asset_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'assets'",
             "CREATE VIEW assets AS SELECT s.id AS scan_id, r.asset_id, r.type, r.properties"
-            " FROM scans s JOIN asset_sets r ON r.set_id = s.assets_set",
+            " FROM scans s JOIN row_sets k ON k.set_id = s.assets_set JOIN asset_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET locations_set = 'locations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT locations_set, 'locations', 0 FROM scans",
             """CREATE TABLE location_sets (
-                set_id TEXT NOT NULL,
+                set_key INTEGER NOT NULL,
                 asset_id TEXT NOT NULL,
                 kind TEXT NOT NULL,
                 ref TEXT NOT NULL,
                 detail TEXT NOT NULL
             )""",
-            "INSERT INTO location_sets (set_id, asset_id, kind, ref, detail)"
-            " SELECT 'locations:' || scan_id, asset_id, kind, ref, detail FROM locations",
+            "INSERT INTO location_sets (set_key, asset_id, kind, ref, detail)"
+            " SELECT k.set_key, r.asset_id, r.kind, r.ref, r.detail FROM locations r JOIN row_sets k ON k.set_id ="
+            " 'locations:' || r.scan_id",
             "DROP TABLE locations",
-            "CREATE INDEX location_sets_by_set ON location_sets (set_id)",
+            "CREATE INDEX location_sets_by_set ON location_sets (set_key)",
             "CREATE INDEX location_sets_by_asset ON location_sets (asset_id)",
-            "UPDATE scans SET locations_set = 'locations:' || id",
-            "INSERT INTO row_sets (set_id, kind, row_count) SELECT locations_set, 'locations',"
-            " (SELECT count(*) FROM location_sets r WHERE r.set_id = scans.locations_set) FROM scans",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM location_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'locations'",
             "CREATE VIEW locations AS SELECT s.id AS scan_id, r.asset_id, r.kind, r.ref, r.detail"
-            " FROM scans s JOIN location_sets r ON r.set_id = s.locations_set",
+            " FROM scans s JOIN row_sets k ON k.set_id = s.locations_set JOIN location_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET relations_set = 'relations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT relations_set, 'relations', 0 FROM scans",
             """CREATE TABLE relation_sets (
-                set_id TEXT NOT NULL,
+                set_key INTEGER NOT NULL,
                 source TEXT NOT NULL,
                 target TEXT NOT NULL,
                 type TEXT NOT NULL
             )""",
-            "INSERT INTO relation_sets (set_id, source, target, type)"
-            " SELECT 'relations:' || scan_id, source, target, type FROM relations",
+            "INSERT INTO relation_sets (set_key, source, target, type)"
+            " SELECT k.set_key, r.source, r.target, r.type FROM relations r JOIN row_sets k ON k.set_id ="
+            " 'relations:' || r.scan_id",
             "DROP TABLE relations",
-            "CREATE INDEX relation_sets_by_set ON relation_sets (set_id)",
-            "UPDATE scans SET relations_set = 'relations:' || id",
-            "INSERT INTO row_sets (set_id, kind, row_count) SELECT relations_set, 'relations',"
-            " (SELECT count(*) FROM relation_sets r WHERE r.set_id = scans.relations_set) FROM scans",
+            "CREATE INDEX relation_sets_by_set ON relation_sets (set_key)",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM relation_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'relations'",
             "CREATE VIEW relations AS SELECT s.id AS scan_id, r.source, r.target, r.type"
-            " FROM scans s JOIN relation_sets r ON r.set_id = s.relations_set",
+            " FROM scans s JOIN row_sets k ON k.set_id = s.relations_set JOIN relation_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET findings_set = 'findings:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT findings_set, 'findings', 0 FROM scans",
             """CREATE TABLE finding_sets (
-                set_id TEXT NOT NULL,
+                set_key INTEGER NOT NULL,
                 finding_id TEXT NOT NULL,
                 rule_id TEXT NOT NULL,
                 severity TEXT NOT NULL,
@@ -183,18 +193,18 @@ MIGRATIONS: tuple[Migration, ...] = (
                 deadline TEXT,
                 data TEXT NOT NULL
             )""",
-            "INSERT INTO finding_sets (set_id, finding_id, rule_id, severity, category, asset_id, waived, deadline,"
-            " data) SELECT 'findings:' || scan_id, finding_id, rule_id, severity, category, asset_id, waived,"
-            " deadline, data FROM findings",
+            "INSERT INTO finding_sets (set_key, finding_id, rule_id, severity, category, asset_id, waived,"
+            " deadline, data)"
+            " SELECT k.set_key, r.finding_id, r.rule_id, r.severity, r.category, r.asset_id, r.waived, r.deadline,"
+            " r.data FROM findings r JOIN row_sets k ON k.set_id = 'findings:' || r.scan_id",
             "DROP TABLE findings",
-            "CREATE INDEX finding_sets_by_set ON finding_sets (set_id)",
+            "CREATE INDEX finding_sets_by_set ON finding_sets (set_key)",
             "CREATE INDEX finding_sets_by_rule ON finding_sets (rule_id, waived)",
-            "UPDATE scans SET findings_set = 'findings:' || id",
-            "INSERT INTO row_sets (set_id, kind, row_count) SELECT findings_set, 'findings',"
-            " (SELECT count(*) FROM finding_sets r WHERE r.set_id = scans.findings_set) FROM scans",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM finding_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'findings'",
             "CREATE VIEW findings AS SELECT s.id AS scan_id, r.finding_id, r.rule_id, r.severity, r.category,"
             " r.asset_id, r.waived, r.deadline, r.data"
-            " FROM scans s JOIN finding_sets r ON r.set_id = s.findings_set",
+            " FROM scans s JOIN row_sets k ON k.set_id = s.findings_set JOIN finding_sets r ON r.set_key = k.set_key",
         ),
     ),
 )

@@ -71,6 +71,8 @@ def _now() -> str:
 class SqlStore(Store):
     placeholder: ClassVar[str] = "?"
     blob_type: ClassVar[str] = "BLOB"
+    # a key the database numbers itself (schema.py writes SERIAL_KEY)
+    serial_key: ClassVar[str] = "INTEGER PRIMARY KEY"
     for_update: ClassVar[str] = ""
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
@@ -165,7 +167,7 @@ class SqlStore(Store):
                 if migration.version <= start:
                     continue
                 for statement in migration.statements:
-                    self._execute(statement.replace("BLOB", self.blob_type))
+                    self._execute(statement.replace("BLOB", self.blob_type).replace("SERIAL_KEY", self.serial_key))
                 if migration.backfill:
                     self._backfill()
                 self._write_version(migration.version)
@@ -238,12 +240,14 @@ class SqlStore(Store):
         set waits on it and then finds it taken (or free again, when the first one rolled back).
         """
         taken = self._execute(
-            "INSERT INTO row_sets (set_id, kind, row_count) VALUES (?, ?, ?) ON CONFLICT (set_id) DO NOTHING",
+            "INSERT INTO row_sets (set_id, kind, row_count) VALUES (?, ?, ?) ON CONFLICT (set_id) DO NOTHING"
+            " RETURNING set_key",
             (row_set.set_id, row_set.kind, len(row_set.rows)),
-        )
-        if taken.rowcount == 1:
+        ).fetchone()
+        if taken is not None:
+            key = int(taken[0])
             table, columns = R.KINDS[row_set.kind]
-            self._insert_many(table, ("set_id", *columns), [(row_set.set_id, *row) for row in row_set.rows])
+            self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
 
     def _derive(self, report_json: bytes, content: Future[str]) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
@@ -254,9 +258,10 @@ class SqlStore(Store):
         """
         split = R.split_head(report_json)
         if split is None:
-            return R.derive(report_json)
+            return R.derive(report_json, content_digest=content.result(), body="")
         head, body = split
         body_digest = R.body_digest(body)
+        del body, split  # a copy of the report's bytes
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
@@ -271,14 +276,15 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return R.derive(report_json)
+            return R.derive(report_json, content_digest=content.result(), body=body_digest)
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
         if rows_digest != R.sets_digest(body_digest, set_ids) or link != R.chain_digest(
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
-            return R.derive(report_json)  # an altered scan row: verify names it; this scan derives its own
+            # an altered scan row: verify names it; this scan derives its own rows
+            return R.derive(report_json, content_digest=content.result(), body=body_digest)
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,
@@ -521,7 +527,11 @@ class SqlStore(Store):
             return False
         if set_id not in sets:
             table, columns = R.KINDS[kind]
-            rows = self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE set_id = ?", (set_id,)).fetchall()
+            rows = self._execute(
+                f"SELECT {', '.join('r.' + c for c in columns)} FROM {table} r"
+                " JOIN row_sets k ON k.set_key = r.set_key WHERE k.set_id = ?",
+                (set_id,),
+            ).fetchall()
             sets[set_id] = R.set_digest(kind, rows) == set_id
         return sets[set_id]
 

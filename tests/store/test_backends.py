@@ -80,7 +80,8 @@ def test_verify_catches_edited_rows_and_deleted_scans(store_url: str, report_jso
     # the four scans found the same: they share one asset set, and its rows are altered for all of them
     execute(
         store_url,
-        "UPDATE asset_sets SET properties = '{}' WHERE set_id = (SELECT assets_set FROM scans WHERE id = ?)",
+        "UPDATE asset_sets SET properties = '{}' WHERE set_key = (SELECT k.set_key FROM row_sets k JOIN scans s"
+        " ON k.set_id = s.assets_set WHERE s.id = ?)",
         (ids[0],),
     )
     execute(store_url, "DELETE FROM scans WHERE id = ?", (ids[2],))
@@ -158,8 +159,8 @@ def test_a_damaged_asset_row_costs_that_asset_only_in_the_fleet_view(store_url: 
     victim = json.loads(report_json)["assets"][0]["id"]
     execute(
         store_url,
-        "UPDATE asset_sets SET properties = '{\"cut' WHERE asset_id = ? AND set_id = (SELECT assets_set FROM scans"
-        " WHERE id = ?)",
+        "UPDATE asset_sets SET properties = '{\"cut' WHERE asset_id = ? AND set_key = (SELECT k.set_key FROM row_sets k"
+        " JOIN scans s ON k.set_id = s.assets_set WHERE s.id = ?)",
         (victim, ids[0]),
     )
     packs = discover_packs(())

@@ -68,7 +68,7 @@ def test_a_re_scan_named_by_its_body_is_what_a_full_derive_writes(
     with open_store(store_url) as store:
         store.save(variant(report_json, "web-0", 0))
         derived = []
-        monkeypatch.setattr(R, "derive", lambda data: derived.append(data) or pytest.fail("derived"))
+        monkeypatch.setattr(R, "derive", lambda *a, **k: derived.append(a) or pytest.fail("derived"))
         scan_id = store.save(again).scan_id
         monkeypatch.undo()
         assert derived == [] and store.verify().ok
@@ -189,7 +189,11 @@ def test_migration_3_keeps_every_schema_2_scan_verifying(
         == digests
     )
     assert execute(store_url, "SELECT count(*) FROM row_sets WHERE set_id LIKE ?", ("assets:%",)) == [(3,)]
-    execute(store_url, "UPDATE finding_sets SET severity = 'info' WHERE set_id = ?", (f"findings:{ids[1]}",))
+    execute(
+        store_url,
+        "UPDATE finding_sets SET severity = 'info' WHERE set_key = (SELECT set_key FROM row_sets WHERE set_id = ?)",
+        (f"findings:{ids[1]}",),
+    )
     with open_store(store_url, read_only=True) as store:
         problems = store.verify().problems
     assert [(p.scan_id, p.problem) for p in problems] == [
