@@ -184,20 +184,22 @@ BODY_COLUMNS = ("assets", "findings", "open_findings", "readiness", "by_severity
 _BODY_START = b',"assets":'
 
 
-def split_head(report_json: bytes) -> tuple[Mapping[str, Any], bytes] | None:
-    """The report's head (parsed) and its body (the bytes from its top-level "assets" key on), or None.
+def body_start(report_json: bytes) -> int:
+    """Where the report's body would start (its first ``,"assets":``), -1 if nowhere; see :func:`split_head`."""
+    return report_json.find(_BODY_START)
+
+
+def split_head(report_json: bytes, at: int | None = None) -> Mapping[str, Any] | None:
+    """The report's head, parsed, when its body (the bytes from ``at``, :func:`body_start`) decides the rest.
 
     keysweep writes "schema_version", "tool" and "scan" before "assets". A quote in JSON text is
     either escaped or a string's delimiter, so the first ``,"assets":`` is a key; it is the report's
     own when the bytes before it, closed with ``}``, are a whole JSON object, and the body then
     decides every row and the columns in BODY_COLUMNS (its keys come last and win over any in the
-    head). A body with a "scan" of its own would override the head's: no split then.
+    head). A body with a "scan" of its own would override the head's: no split then (None).
     """
-    at = report_json.find(_BODY_START)
-    if at < 0:
-        return None
-    body = report_json[at:]
-    if b'"scan"' in body:
+    at = body_start(report_json) if at is None else at
+    if at < 0 or report_json.find(b'"scan"', at) >= 0:
         return None
     try:
         head = json.loads(report_json[:at] + b"}")
@@ -205,11 +207,12 @@ def split_head(report_json: bytes) -> tuple[Mapping[str, Any], bytes] | None:
         return None
     if not isinstance(head, dict) or not isinstance(head.get("scan"), Mapping):
         return None
-    return head, body
+    return head
 
 
-def body_digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def body_digest(report_json: bytes, at: int) -> str:
+    # a view: the body is most of the report, not worth a copy
+    return hashlib.sha256(memoryview(report_json)[at:]).hexdigest()
 
 
 def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,8 +232,8 @@ def derive(report_json: bytes, *, content_digest: str | None = None, body: str |
 
     The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
     the fast encoders write the json module's text, and costs less than the slow encoders. A caller
-    that has the report's digest or its body's (:func:`split_head`, :func:`body_digest`; "" for no
-    body) passes them: each costs a pass over the bytes.
+    that has the report's digest or its body's (:func:`body_digest`; "" when :func:`split_head`
+    finds no body) passes them: each costs a pass over the bytes.
     """
     try:
         report, compact, text = _parse(report_json)
@@ -274,8 +277,8 @@ def derive(report_json: bytes, *, content_digest: str | None = None, body: str |
     except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
     if body is None:
-        split = split_head(report_json)
-        body = "" if split is None else body_digest(split[1])
+        at = body_start(report_json)
+        body = "" if split_head(report_json, at) is None else body_digest(report_json, at)
     sets = tuple(
         RowSet(kind, set_digest(kind, rows), rows)
         for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)

@@ -249,19 +249,17 @@ class SqlStore(Store):
             table, columns = R.KINDS[row_set.kind]
             self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
 
-    def _derive(self, report_json: bytes, content: Future[str]) -> R.ScanRows:
+    def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
 
         A re-scan that found what the last scan found differs from it only in its head (id, times):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
         """
-        split = R.split_head(report_json)
-        if split is None:
+        head = None if body is None else R.split_head(report_json)
+        if head is None or body is None:
             return R.derive(report_json, content_digest=content.result(), body="")
-        head, body = split
-        body_digest = R.body_digest(body)
-        del body, split  # a copy of the report's bytes
+        body_digest = body.result()
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
@@ -301,10 +299,12 @@ class SqlStore(Store):
         # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save;
         # zlib and sha256 let go of the GIL, so the report compresses and is digested in threads
         # while its rows are derived
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="keysweep-store") as aside:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="keysweep-store") as aside:
             compressed = aside.submit(zlib.compress, report_json, 1)
             content = aside.submit(_sha256, report_json)
-            derived = self._derive(report_json, content)
+            at = R.body_start(report_json)
+            body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
+            derived = self._derive(report_json, content, body)
             blob = compressed.result()
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():

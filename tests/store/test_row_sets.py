@@ -3,6 +3,7 @@ the old tables' names; a re-scan that found the same writes no rows; verify dige
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 import zlib
@@ -78,7 +79,7 @@ def test_a_re_scan_named_by_its_body_is_what_a_full_derive_writes(
     urls.append(reference)
     with open_store(reference) as store:
         store.save(variant(report_json, "web-0", 0))
-        monkeypatch.setattr(sql.SqlStore, "_derive", lambda self, data, content: R.derive(data))
+        monkeypatch.setattr(sql.SqlStore, "_derive", lambda self, data, content, body: R.derive(data))
         assert store.save(again).scan_id == scan_id
     fast, slow = (scan_row(url, scan_id) for url in urls)
     assert fast == slow
@@ -203,7 +204,12 @@ def test_migration_3_keeps_every_schema_2_scan_verifying(
 
 def test_a_report_whose_body_cannot_be_told_from_its_head_is_derived_whole() -> None:
     report = {"scan": {"id": "x"}, "assets": [], "relations": [], "findings": [], "summary": {}}
-    assert R.split_head(json.dumps(report, separators=(",", ":")).encode()) is not None
+    compact = json.dumps(report, separators=(",", ":")).encode()
+    assert R.split_head(compact) == {"scan": {"id": "x"}}
+    assert (
+        R.body_digest(compact, R.body_start(compact))
+        == hashlib.sha256(compact[compact.index(b',"assets"') :]).hexdigest()
+    )
     assert R.split_head(json.dumps(report).encode()) is None  # spaces: not keysweep's writing
     # a key "assets" inside the head is not the report's own: the head closed there is no JSON object
     assert R.split_head(b'{"scan":{"id":"x","more":{"a":1,"assets":[]}},"assets":[]}') is None
