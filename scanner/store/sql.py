@@ -236,16 +236,17 @@ class SqlStore(Store):
     def _write_set(self, row_set: R.RowSet) -> None:
         """A set's rows are written by the save that registers it first; every other save names it.
 
-        The registry's primary key decides inside the transaction: a concurrent writer of the same
+        The registry's unique set_id decides inside the transaction: a concurrent writer of the same
         set waits on it and then finds it taken (or free again, when the first one rolled back).
         """
+        # fetchall: the statement is done (SQLite commits no transaction with a statement running)
         taken = self._execute(
             "INSERT INTO row_sets (set_id, kind, row_count) VALUES (?, ?, ?) ON CONFLICT (set_id) DO NOTHING"
             " RETURNING set_key",
             (row_set.set_id, row_set.kind, len(row_set.rows)),
-        ).fetchone()
-        if taken is not None:
-            key = int(taken[0])
+        ).fetchall()
+        if taken:
+            key = int(taken[0][0])
             table, columns = R.KINDS[row_set.kind]
             self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
 
