@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from scanner.store.interface import StoreError
@@ -179,6 +180,8 @@ def _scan_columns(
     }
 
 
+_FINDING_ORDER = itemgetter(FINDING_COLUMNS.index("data") - 1)
+
 # the columns the rest of the report gives: equal for equal bodies
 BODY_COLUMNS = ("assets", "findings", "open_findings", "readiness", "by_severity")
 _BODY_START = b',"assets":'
@@ -293,10 +296,22 @@ def derive(report_json: bytes, *, content_digest: str | None = None, body: str |
 
 
 def set_digest(kind: str, rows: Iterable[Row]) -> str:
-    """A row set's id: the digest of its kind and its rows in any order (a database returns them so)."""
-    # repr of a tuple of str, int and None is canonical, unambiguous and quick; one join, one update
-    text = "\n".join(sorted(map(repr, rows)))
-    return hashlib.sha256(f"{kind}\x1e{text}".encode()).hexdigest()
+    """A row set's id: the digest of its kind and its rows in canonical order (a database returns
+    them in any order).
+
+    The order is the rows' own (their columns are text), for findings their ``data`` (the whole
+    finding as JSON; ``deadline`` may be NULL, which does not compare with text). orjson writes the
+    sorted rows as one JSON array, unambiguous and quick; the repr of the list stands in where it
+    refuses a value (a lone surrogate in a plain column), the same way every time.
+    """
+    ordered = sorted(rows, key=_FINDING_ORDER) if kind == "findings" else sorted(rows)
+    try:
+        if orjson is None:
+            raise TypeError("no orjson")
+        text = orjson.dumps(ordered)
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        text = b"repr:" + repr(ordered).encode("utf-8", "backslashreplace")
+    return hashlib.sha256(kind.encode() + b"\x1e" + text).hexdigest()
 
 
 def sets_digest(body: str, set_ids: Sequence[str]) -> str:

@@ -216,3 +216,21 @@ def test_a_report_whose_body_cannot_be_told_from_its_head_is_derived_whole() -> 
     # a body with a "scan" of its own would override the head's
     assert R.split_head(b'{"scan":{"id":"x"},"assets":[],"scan":{"id":"y"}}') is None
     assert R.split_head(f'{{"scan":{{"id":"{uuid.uuid4()}"}}}}'.encode()) is None
+
+
+def test_a_sets_id_is_its_rows_in_any_order_and_nothing_else(report_json: bytes) -> None:
+    derived = R.derive(variant(report_json, "web-1"))
+    for row_set in derived.sets:
+        shuffled = list(reversed(row_set.rows))
+        assert R.set_digest(row_set.kind, shuffled) == row_set.set_id
+        assert R.set_digest(row_set.kind, [list(r) for r in row_set.rows]) == row_set.set_id  # as a driver may give
+    findings = derived.rows("findings")
+    assert findings and any(f[6] is None for f in findings)  # a NULL deadline orders by the finding's data
+    changed = [*findings[1:], (*findings[0][:2], "info", *findings[0][3:])]
+    assert R.set_digest("findings", changed) != R.set_digest("findings", findings)
+    # the same rows are another kind's set: ids never cross kinds
+    assert R.set_digest("relations", []) != R.set_digest("assets", [])
+    # a lone surrogate orjson refuses: the repr stands in, alike in any order
+    odd = [("a\udcff", "file", "{}"), ("b", "file", "{}")]
+    assert R.set_digest("assets", odd) == R.set_digest("assets", odd[::-1])
+    assert R.set_digest("assets", odd) != R.set_digest("assets", [("a\\udcff", "file", "{}"), ("b", "file", "{}")])
