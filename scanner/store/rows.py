@@ -21,12 +21,12 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; without it every value takes the json path
     orjson = None  # type: ignore[assignment]
 
-# the columns of the views readers query (a scan's rows); a row set's table has set_id for scan_id
+# the columns of the views readers query (a scan's rows); a row set's table has set_key for scan_id
 ASSET_COLUMNS = ("scan_id", "asset_id", "type", "properties")
 LOCATION_COLUMNS = ("scan_id", "asset_id", "kind", "ref", "detail")
 RELATION_COLUMNS = ("scan_id", "source", "target", "type")
 FINDING_COLUMNS = ("scan_id", "finding_id", "rule_id", "severity", "category", "asset_id", "waived", "deadline", "data")
-# kind -> (the table of its row sets, the view with a scan's rows, the columns of both after the first)
+# kind (also the name of the view of a scan's rows) -> (its row sets' table, the columns after the first)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "assets": ("asset_sets", ASSET_COLUMNS[1:]),
     "locations": ("location_sets", LOCATION_COLUMNS[1:]),
