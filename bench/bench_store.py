@@ -1,14 +1,20 @@
-"""Benchmark: saving one big scan to the history store (SQLite), as `keysweep scan --store` does.
+"""Benchmark: saving one big scan to the history store, as `keysweep scan --store` does.
 
 The report is a real one: give it with --report (e.g. the --json of a scan of the 20k-file bench
-tree, 62 MB) or let the bench scan --tree first. Each round saves it into a new store (the first
-scan) and then the same content under another scan id into that store (the re-scan, which meets
-the first scan's rows in the indexes). Baseline in the same run: the same saves with the json
-module's encoders for the rows (what keysweep did before orjson wrote them), so the two figures
-share the machine's load. CPU seconds include the compressing thread. Target (issue 12): a
-20k-file scan saved in at most 0.5 s wall.
+tree, 62 MB) or let the bench scan --tree first. Two situations, each timed and weighed:
 
-    .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3]
+- into an empty store (a first scan);
+- into a store already holding --held scans of the same content (an unchanged nightly re-scan,
+  meeting the earlier scans' rows in the store).
+
+"bytes added" is how much the store grew by that one save (SQLite: the file and its WAL after
+the store is closed; PostgreSQL: pg_database_size). CPU seconds include the threads that compress
+and digest the report. With --baseline-python (default: main's checkout in /work/main, if there)
+the same measurements run in that interpreter with its own keysweep, e.g. schema 2, which stored
+every scan's rows again, so the two figures share the machine's load. Target (issue 12): an
+unchanged re-scan saved in at most 0.5 s wall, adding a few MB.
+
+    .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3] [--held 5]
     .venv/bin/python bench/bench_store.py --tree /tmp/benchfiles/files-20000
     .venv/bin/python bench/bench_store.py --report /tmp/r.json --postgres   (also into a real PostgreSQL)
 """
@@ -25,16 +31,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scanner.store import rows as R
-from scanner.store.backends import open_store
-from tests.support.postgres import PostgresServer
+_MAIN_PYTHON = Path("/work/main/.venv/bin/python")
 
 
 def report_of(tree: Path, workdir: Path) -> bytes:
@@ -52,78 +52,118 @@ def with_new_id(report_json: bytes) -> bytes:
     return report_json.replace(f'"{old}"'.encode(), f'"{uuid.uuid4()}"'.encode())
 
 
-@contextmanager
-def json_module_encoders() -> Iterator[None]:
-    """derive as before: the json module writes every JSON column and every string is made valid."""
-    fast = R._parse
-
-    def reference(report_json: bytes) -> tuple[Any, Any, Any]:
-        return json.loads(report_json), R._compact, R._valid_text
-
-    R._parse = reference  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        R._parse = fast  # type: ignore[assignment]
+def sqlite_size(url: str) -> int:
+    return sum(os.path.getsize(p) for p in (url, url + "-wal") if os.path.exists(p))
 
 
-def timed_saves(report_json: bytes, new_store: Callable[[], str]) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds of the first save into a new store and of the second."""
-    times: list[tuple[float, float]] = []
-    with open_store(new_store()) as store:
-        for payload in (report_json, with_new_id(report_json)):
-            wall, cpu = time.perf_counter(), time.process_time()
-            store.save(payload)
-            times.append((time.perf_counter() - wall, time.process_time() - cpu))
-    return times
+def postgres_size(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+
+
+def timed_save(report_json: bytes, url: str, held: int, size: Callable[[str], int]) -> tuple[float, float, int]:
+    """(wall s, CPU s, bytes added) of one save into a store already holding `held` scans of the report."""
+    from scanner.store.backends import open_store
+
+    with open_store(url) as store:
+        for _ in range(held):
+            store.save(with_new_id(report_json))
+    before = size(url)
+    payload = with_new_id(report_json)
+    with open_store(url) as store:
+        wall, cpu = time.perf_counter(), time.process_time()
+        store.save(payload)
+        took = (time.perf_counter() - wall, time.process_time() - cpu)
+    return took[0], took[1], size(url) - before
+
+
+def measure(
+    report_json: bytes, new_store: Callable[[], str], size: Callable[[str], int], rounds: int, held: int
+) -> dict[str, list[float]]:
+    """Best of `rounds` for each situation: {"empty": [wall, cpu, bytes], "held": [...]}."""
+    best: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, count in (("empty", 0), ("held", held)):
+            result = list(timed_save(report_json, new_store(), count, size))
+            kept = best.setdefault(name, result)
+            best[name] = [min(a, b) for a, b in zip(kept, result, strict=True)]
+    return best
+
+
+def _child(args: argparse.Namespace) -> None:
+    """The measurements in this interpreter, as JSON on stdout (how the baseline runs)."""
+    report_json = args.report.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as work:
+        n = iter(range(1_000_000))
+        result = measure(
+            report_json, lambda: str(Path(work) / f"h{next(n)}.sqlite3"), sqlite_size, args.rounds, args.held
+        )
+    print(json.dumps(result))
+
+
+def show(label: str, best: dict[str, list[float]], held: int) -> None:
+    for name, text in (("empty", "into an empty store"), ("held", f"into a store of {held} such scans")):
+        wall, cpu, added = best[name]
+        print(f"  {label:28s} {text:30s} {wall:6.2f} s wall {cpu:5.2f} CPU  {added / 1e6:7.1f} MB added")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--report", type=Path, help="a keysweep JSON report (default: scan --tree first)")
     parser.add_argument("--tree", type=Path, default=Path("/tmp/benchfiles/files-20000"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--held", type=int, default=5, help="scans of the report already in the store")
+    parser.add_argument("--baseline-python", type=Path, default=_MAIN_PYTHON if _MAIN_PYTHON.exists() else None)
     parser.add_argument("--postgres", action="store_true", help="also save into a real PostgreSQL (started here)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _stop)
     # as `keysweep scan` sets them (scanner/cli/scan_cmd.py): the store runs after a big scan
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)
+    if args.child:
+        _child(args)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    signal.signal(signal.SIGTERM, _stop)
     with tempfile.TemporaryDirectory(prefix="bench-store-") as work:
         workdir = Path(work)
-        report_json = args.report.read_bytes() if args.report else report_of(args.tree, workdir)
+        if args.report is None:
+            args.report = workdir / "report.json"
+            args.report.write_bytes(report_of(args.tree, workdir))
+        report_json = args.report.read_bytes()
         report = json.loads(report_json)
         print(
             f"report: {len(report_json) / 1e6:.1f} MB, {len(report['assets'])} assets, "
-            f"{len(report['relations'])} relations, {len(report['findings'])} findings"
+            f"{len(report['relations'])} relations, {len(report['findings'])} findings; best of {args.rounds}"
         )
         del report
+        print("SQLite")
+        if args.baseline_python is not None:
+            argv = [str(args.baseline_python), __file__, "--child", "--report", str(args.report)]
+            argv += ["--rounds", str(args.rounds), "--held", str(args.held)]
+            done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd="/")
+            show(f"baseline ({args.baseline_python.parents[2].name})", json.loads(done.stdout), args.held)
         n = iter(range(1_000_000))
-        backends: dict[str, Callable[[], str]] = {"SQLite": lambda: str(workdir / f"h{next(n)}.sqlite3")}
-        server = PostgresServer.start() if args.postgres else None
-        try:
-            if server is not None:
+        current = measure(
+            report_json, lambda: str(workdir / f"h{next(n)}.sqlite3"), sqlite_size, args.rounds, args.held
+        )
+        show("this keysweep", current, args.held)
+        if args.postgres:
+            from tests.support.postgres import PostgresServer
+
+            server = PostgresServer.start()
+            try:
                 os.environ["PGPASSWORD"] = server.password
-                backends["PostgreSQL"] = server.new_database
-            for backend, new_store in backends.items():
-                compare(backend, report_json, new_store, args.rounds)
-        finally:
-            if server is not None:
+                print("PostgreSQL")
+                show(
+                    "this keysweep",
+                    measure(report_json, server.new_database, postgres_size, args.rounds, args.held),
+                    args.held,
+                )
+            finally:
                 server.remove()
-
-
-def compare(backend: str, report_json: bytes, new_store: Callable[[], str], rounds: int) -> None:
-    best: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(rounds):
-        with json_module_encoders():
-            baseline = timed_saves(report_json, new_store)
-        current = timed_saves(report_json, new_store)
-        for name, times in (("json module", baseline), ("keysweep", current)):
-            kept = best.setdefault(name, times)
-            best[name] = [min(a, b) for a, b in zip(kept, times, strict=True)]
-    print(f"{backend}, best of {rounds} rounds   first save              re-save")
-    for name, ((wall1, cpu1), (wall2, cpu2)) in best.items():
-        print(f"  {name:14s}  {wall1:6.2f} s wall {cpu1:5.2f} CPU  {wall2:6.2f} s wall {cpu2:5.2f} CPU")
 
 
 def _stop(signum: int, _frame: object) -> None:

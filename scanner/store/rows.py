@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from scanner.store.interface import StoreError
@@ -20,10 +21,22 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; without it every value takes the json path
     orjson = None  # type: ignore[assignment]
 
+# the columns of the views readers query (a scan's rows); a row set's table has set_key for scan_id
 ASSET_COLUMNS = ("scan_id", "asset_id", "type", "properties")
 LOCATION_COLUMNS = ("scan_id", "asset_id", "kind", "ref", "detail")
 RELATION_COLUMNS = ("scan_id", "source", "target", "type")
 FINDING_COLUMNS = ("scan_id", "finding_id", "rule_id", "severity", "category", "asset_id", "waived", "deadline", "data")
+# kind (also the name of the view of a scan's rows) -> (its row sets' table, the columns after the first)
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "assets": ("asset_sets", ASSET_COLUMNS[1:]),
+    "locations": ("location_sets", LOCATION_COLUMNS[1:]),
+    "relations": ("relation_sets", RELATION_COLUMNS[1:]),
+    "findings": ("finding_sets", FINDING_COLUMNS[1:]),
+}
+# how a scan's rows_digest is formed: over its rows with their scan id (schema 2, scans saved before
+# row sets), or over the ids of its row sets, each the digest of its rows (schema 3)
+ROWS_FORM_ROWS = 2
+ROWS_FORM_SETS = 3
 # the scan columns the chain digest covers (besides the digests themselves)
 SCAN_FIELDS = (
     "id",
@@ -124,59 +137,135 @@ def _parse(report_json: bytes) -> tuple[Any, Callable[[Any], str], Callable[[Any
 
 
 @dataclass(frozen=True, slots=True)
+class RowSet:
+    """The rows of one kind of one scan, without the scan id: what scans with the same rows share."""
+
+    kind: str  # a key of KINDS
+    set_id: str  # the digest of the rows (set_digest), or for rows from before schema 3 one of their own
+    rows: list[Row]
+
+
+@dataclass(frozen=True, slots=True)
 class ScanRows:
     scan: dict[str, Any]  # SCAN_FIELDS except scope_seq, which the store assigns under its lock
     content_digest: str
-    assets: list[Row]
-    locations: list[Row]
-    relations: list[Row]
-    findings: list[Row]
+    # one per kind, in KINDS' order; rows are empty when the sets were found already stored
+    sets: tuple[RowSet, ...]
+    # the digest of the report from its "assets" key on (body_digest), "" when that cannot be told
+    body_digest: str
     # computed once, as the rows are derived: before a store takes its write lock, not under it
     rows_digest: str
+    # the sets were found stored (named by a scan with the same body): no rows to write
+    reused: bool = False
+
+    def rows(self, kind: str) -> list[Row]:
+        return self.sets[list(KINDS).index(kind)].rows
 
 
-def derive(report_json: bytes) -> ScanRows:
+def _scan_columns(
+    report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
+) -> dict[str, Any]:
+    """The scan row's columns that the report's head (its "scan" object) gives."""
+    scan = report["scan"]
+    targets = [str(t) for t in scan["targets"]]
+    return {
+        "id": text(scan["id"]),
+        # reports written before scopes existed: their host was their scope
+        "scope": text(scan.get("scope") or scan.get("host") or ""),
+        "host": text(scan.get("host") or ""),
+        "started_at": str(scan["started_at"]),
+        "finished_at": str(scan["finished_at"]),
+        "targets_key": targets_key(targets, bool(scan.get("projection"))),
+        "targets": compact(targets),
+    }
+
+
+_FINDING_ORDER = itemgetter(FINDING_COLUMNS.index("data") - 1)
+
+# the columns the rest of the report gives: equal for equal bodies
+BODY_COLUMNS = ("assets", "findings", "open_findings", "readiness", "by_severity")
+_BODY_START = b',"assets":'
+
+
+def body_start(report_json: bytes) -> int:
+    """Where the report's body would start (its first ``,"assets":``), -1 if nowhere; see :func:`split_head`."""
+    return report_json.find(_BODY_START)
+
+
+def split_head(report_json: bytes, at: int | None = None) -> Mapping[str, Any] | None:
+    """The report's head, parsed, when its body (the bytes from ``at``, :func:`body_start`) decides the rest.
+
+    keysweep writes "schema_version", "tool" and "scan" before "assets". A quote in JSON text is
+    either escaped or a string's delimiter, so the first ``,"assets":`` is a key; it is the report's
+    own when the bytes before it, closed with ``}``, are a whole JSON object, and the body then
+    decides every row and the columns in BODY_COLUMNS (its keys come last and win over any in the
+    head). A body with a "scan" of its own would override the head's: no split then (None).
+    """
+    at = body_start(report_json) if at is None else at
+    if at < 0 or report_json.find(b'"scan"', at) >= 0:
+        return None
+    try:
+        head = json.loads(report_json[:at] + b"}")
+    except ValueError:
+        return None
+    if not isinstance(head, dict) or not isinstance(head.get("scan"), Mapping):
+        return None
+    return head
+
+
+def body_digest(report_json: bytes, at: int) -> str:
+    # a view: the body is most of the report, not worth a copy
+    return hashlib.sha256(memoryview(report_json)[at:]).hexdigest()
+
+
+def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
+    """The head's scan columns, as :func:`derive` writes them for any report with this head.
+
+    derive's text for a string is ``str`` or :func:`_valid_text`, which agree on a string without a
+    lone surrogate; the json encoder writes a list of strings as either of derive's encoders does.
+    """
+    try:
+        return _scan_columns(head, _valid_text, _compact)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+
+
+def derive(report_json: bytes, *, content_digest: str | None = None, body: str | None = None) -> ScanRows:
     """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
 
     The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
-    the fast encoders write the json module's text, and costs less than the slow encoders.
+    the fast encoders write the json module's text, and costs less than the slow encoders. A caller
+    that has the report's digest or its body's (:func:`body_digest`; "" when :func:`split_head`
+    finds no body) passes them: each costs a pass over the bytes.
     """
     try:
         report, compact, text = _parse(report_json)
         assert isinstance(report, Mapping)
-        scan, summary = report["scan"], report["summary"]
-        scan_id = text(scan["id"])
+        summary = report["summary"]
         by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
-        targets = [str(t) for t in scan["targets"]]
-        columns: dict[str, Any] = {
-            "id": scan_id,
-            # reports written before scopes existed: their host was their scope
-            "scope": text(scan.get("scope") or scan.get("host") or ""),
-            "host": text(scan.get("host") or ""),
-            "started_at": str(scan["started_at"]),
-            "finished_at": str(scan["finished_at"]),
-            "targets_key": targets_key(targets, bool(scan.get("projection"))),
-            "targets": compact(targets),
-            "assets": len(report["assets"]),
-            "findings": len(report["findings"]),
-            "open_findings": sum(by_severity.values()),
-            "readiness": NOT_ASSESSED if summary["readiness"]["score"] is None else int(summary["readiness"]["score"]),
-            "by_severity": compact(by_severity),
-        }
+        columns = _scan_columns(report, text, compact)
+        columns.update(
+            {
+                "assets": len(report["assets"]),
+                "findings": len(report["findings"]),
+                "open_findings": sum(by_severity.values()),
+                "readiness": NOT_ASSESSED
+                if summary["readiness"]["score"] is None
+                else int(summary["readiness"]["score"]),
+                "by_severity": compact(by_severity),
+            }
+        )
         assets: list[Row] = []
         locations: list[Row] = []
         for asset in report["assets"]:
             asset_id = text(asset["id"])
-            assets.append((scan_id, asset_id, str(asset["type"]), compact(asset.get("properties", {}))))
+            assets.append((asset_id, str(asset["type"]), compact(asset.get("properties", {}))))
             for loc in asset.get("locations", ()):
                 ref, detail = text(loc["ref"]), text(loc.get("detail", ""))
-                locations.append((scan_id, asset_id, str(loc["kind"]), ref, detail))
-        relations: list[Row] = [
-            (scan_id, text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]
-        ]
+                locations.append((asset_id, str(loc["kind"]), ref, detail))
+        relations: list[Row] = [(text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]]
         findings: list[Row] = [
             (
-                scan_id,
                 str(f["id"]),
                 str(f["rule_id"]),
                 str(f["severity"]),
@@ -190,19 +279,48 @@ def derive(report_json: bytes) -> ScanRows:
         ]
     except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    if body is None:
+        at = body_start(report_json)
+        body = "" if split_head(report_json, at) is None else body_digest(report_json, at)
+    sets = tuple(
+        RowSet(kind, set_digest(kind, rows), rows)
+        for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)
+    )
     return ScanRows(
         scan=columns,
-        content_digest=hashlib.sha256(report_json).hexdigest(),
-        assets=assets,
-        locations=locations,
-        relations=relations,
-        findings=findings,
-        rows_digest=rows_digest(assets, locations, relations, findings),
+        content_digest=content_digest or hashlib.sha256(report_json).hexdigest(),
+        sets=sets,
+        body_digest=body,
+        rows_digest=sets_digest(body, [s.set_id for s in sets]),
     )
 
 
+def set_digest(kind: str, rows: Iterable[Row]) -> str:
+    """A row set's id: the digest of its kind and its rows in canonical order (a database returns
+    them in any order).
+
+    The order is the rows' own (their columns are text), for findings their ``data`` (the whole
+    finding as JSON; ``deadline`` may be NULL, which does not compare with text). orjson writes the
+    sorted rows as one JSON array, unambiguous and quick; the repr of the list stands in where it
+    refuses a value (a lone surrogate in a plain column), the same way every time.
+    """
+    ordered = sorted(rows, key=_FINDING_ORDER) if kind == "findings" else sorted(rows)
+    try:
+        if orjson is None:
+            raise TypeError("no orjson")
+        text = orjson.dumps(ordered)
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        text = b"repr:" + repr(ordered).encode("utf-8", "backslashreplace")
+    return hashlib.sha256(kind.encode() + b"\x1e" + text).hexdigest()
+
+
+def sets_digest(body: str, set_ids: Sequence[str]) -> str:
+    """A schema 3 scan's rows_digest: its body digest and its row sets' ids, in KINDS' order."""
+    return hashlib.sha256(_compact(["row-sets", body, *set_ids]).encode()).hexdigest()
+
+
 def rows_digest(*tables: Sequence[Row]) -> str:
-    """Order-independent digest of the child rows (a database returns them in any order)."""
+    """Schema 2's order-independent digest of a scan's rows, each with its scan id first."""
     digest = hashlib.sha256()
     for table in tables:
         digest.update(b"\x1e")
@@ -211,6 +329,11 @@ def rows_digest(*tables: Sequence[Row]) -> str:
             digest.update(text.encode())
             digest.update(b"\n")
     return digest.hexdigest()
+
+
+def scan_rows(scan_id: str, rows: Iterable[Row]) -> list[Row]:
+    """Rows of a set as a scan's rows (schema 2's tables, the views): the scan id first."""
+    return [(scan_id, *row) for row in rows]
 
 
 def chain_digest(scan: Mapping[str, Any], content_digest: str, rows: str, previous: str) -> str:

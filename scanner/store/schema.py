@@ -4,11 +4,19 @@ Version 1 is the history store of keysweep 0.1 (one row per scan holding the com
 version 2 adds scopes, the hash chain and the rows (assets, locations, relations, findings) that
 fleet questions are asked of. A migration's statements use ``BLOB`` and the backend translates
 the few types that differ.
+
+Version 3 shares rows between scans: each kind of row lives in content-addressed *row sets*
+(``asset_sets`` ...; a set's id is the digest of its rows), a scan names its four sets, and views
+with the old tables' names and columns (``assets`` ...: scan_id first) join them back, so readers
+and users' own SQL see what version 2 showed. A re-scan that found what the last one did writes no
+rows at all. The rows version 2 stored move into one set per scan and kind, named after the scan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from scanner.store.rows import ROWS_FORM_ROWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,105 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS findings_by_rule ON findings (rule_id, waived)",
         ),
         backfill=True,
+    ),
+    Migration(
+        3,
+        "row sets shared between scans (asset_sets ... finding_sets), views by the old tables' names",
+        (
+            # set_key: a small number the rows carry (a digest per row would make the store larger)
+            """CREATE TABLE row_sets (
+                set_key   SERIAL_KEY,
+                set_id    TEXT NOT NULL UNIQUE,
+                kind      TEXT NOT NULL,
+                row_count INTEGER NOT NULL
+            )""",
+            f"ALTER TABLE scans ADD COLUMN rows_form INTEGER NOT NULL DEFAULT {ROWS_FORM_ROWS}",
+            "ALTER TABLE scans ADD COLUMN body_digest TEXT",
+            "ALTER TABLE scans ADD COLUMN assets_set TEXT",
+            "ALTER TABLE scans ADD COLUMN locations_set TEXT",
+            "ALTER TABLE scans ADD COLUMN relations_set TEXT",
+            "ALTER TABLE scans ADD COLUMN findings_set TEXT",
+            "CREATE INDEX scans_by_body ON scans (body_digest)",
+            "UPDATE scans SET assets_set = 'assets:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT assets_set, 'assets', 0 FROM scans",
+            """CREATE TABLE asset_sets (
+                set_key INTEGER NOT NULL,
+                asset_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                properties TEXT NOT NULL
+            )""",
+            "INSERT INTO asset_sets (set_key, asset_id, type, properties)"
+            " SELECT k.set_key, r.asset_id, r.type, r.properties FROM assets r JOIN row_sets k ON k.set_id ="
+            " 'assets:' || r.scan_id",
+            "DROP TABLE assets",
+            "CREATE INDEX asset_sets_by_set ON asset_sets (set_key)",
+            "CREATE INDEX asset_sets_by_id ON asset_sets (asset_id)",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM asset_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'assets'",
+            "CREATE VIEW assets AS SELECT s.id AS scan_id, r.asset_id, r.type, r.properties"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.assets_set JOIN asset_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET locations_set = 'locations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT locations_set, 'locations', 0 FROM scans",
+            """CREATE TABLE location_sets (
+                set_key INTEGER NOT NULL,
+                asset_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                ref TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "INSERT INTO location_sets (set_key, asset_id, kind, ref, detail)"
+            " SELECT k.set_key, r.asset_id, r.kind, r.ref, r.detail FROM locations r JOIN row_sets k ON k.set_id ="
+            " 'locations:' || r.scan_id",
+            "DROP TABLE locations",
+            "CREATE INDEX location_sets_by_set ON location_sets (set_key)",
+            "CREATE INDEX location_sets_by_asset ON location_sets (asset_id)",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM location_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'locations'",
+            "CREATE VIEW locations AS SELECT s.id AS scan_id, r.asset_id, r.kind, r.ref, r.detail"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.locations_set JOIN location_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET relations_set = 'relations:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT relations_set, 'relations', 0 FROM scans",
+            """CREATE TABLE relation_sets (
+                set_key INTEGER NOT NULL,
+                source TEXT NOT NULL,
+                target TEXT NOT NULL,
+                type TEXT NOT NULL
+            )""",
+            "INSERT INTO relation_sets (set_key, source, target, type)"
+            " SELECT k.set_key, r.source, r.target, r.type FROM relations r JOIN row_sets k ON k.set_id ="
+            " 'relations:' || r.scan_id",
+            "DROP TABLE relations",
+            "CREATE INDEX relation_sets_by_set ON relation_sets (set_key)",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM relation_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'relations'",
+            "CREATE VIEW relations AS SELECT s.id AS scan_id, r.source, r.target, r.type"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.relations_set JOIN relation_sets r ON r.set_key = k.set_key",
+            "UPDATE scans SET findings_set = 'findings:' || id",
+            "INSERT INTO row_sets (set_id, kind, row_count) SELECT findings_set, 'findings', 0 FROM scans",
+            """CREATE TABLE finding_sets (
+                set_key INTEGER NOT NULL,
+                finding_id TEXT NOT NULL,
+                rule_id TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                category TEXT NOT NULL,
+                asset_id TEXT NOT NULL,
+                waived INTEGER NOT NULL,
+                deadline TEXT,
+                data TEXT NOT NULL
+            )""",
+            "INSERT INTO finding_sets (set_key, finding_id, rule_id, severity, category, asset_id, waived,"
+            " deadline, data)"
+            " SELECT k.set_key, r.finding_id, r.rule_id, r.severity, r.category, r.asset_id, r.waived, r.deadline,"
+            " r.data FROM findings r JOIN row_sets k ON k.set_id = 'findings:' || r.scan_id",
+            "DROP TABLE findings",
+            "CREATE INDEX finding_sets_by_set ON finding_sets (set_key)",
+            "CREATE INDEX finding_sets_by_rule ON finding_sets (rule_id, waived)",
+            "UPDATE row_sets SET row_count = (SELECT count(*) FROM finding_sets r WHERE r.set_key = row_sets.set_key)"
+            " WHERE kind = 'findings'",
+            "CREATE VIEW findings AS SELECT s.id AS scan_id, r.finding_id, r.rule_id, r.severity, r.category,"
+            " r.asset_id, r.waived, r.deadline, r.data"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.findings_set JOIN finding_sets r ON r.set_key = k.set_key",
+        ),
     ),
 )
 

@@ -12,7 +12,7 @@ import json
 import zlib
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -43,7 +43,11 @@ from scanner.store.schema import LATEST, MIGRATIONS
 _LIST_COLUMNS = (
     "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
 )
-_CHAIN_COLUMNS = ", ".join(R.SCAN_FIELDS) + ", content_digest, rows_digest, prev_digest, chain_digest, report"
+_CHAIN_COLUMNS_NO_REPORT = ", ".join(R.SCAN_FIELDS) + ", content_digest, rows_digest, prev_digest, chain_digest"
+# what verify reads of a scan: its chain link, its report and how its rows are digested
+_CHAIN_COLUMNS = (
+    _CHAIN_COLUMNS_NO_REPORT + ", report, rows_form, body_digest, " + ", ".join(f"{kind}_set" for kind in R.KINDS)
+)
 # rows are read for this many scans per query: bounded memory, few round trips
 _ID_CHUNK = 50
 
@@ -56,9 +60,19 @@ def _decompress(blob: Any) -> bytes:
     return zlib.decompress(bytes(blob))
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 class SqlStore(Store):
     placeholder: ClassVar[str] = "?"
     blob_type: ClassVar[str] = "BLOB"
+    # a key the database numbers itself (schema.py writes SERIAL_KEY)
+    serial_key: ClassVar[str] = "INTEGER PRIMARY KEY"
     for_update: ClassVar[str] = ""
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
@@ -153,7 +167,7 @@ class SqlStore(Store):
                 if migration.version <= start:
                     continue
                 for statement in migration.statements:
-                    self._execute(statement.replace("BLOB", self.blob_type))
+                    self._execute(statement.replace("BLOB", self.blob_type).replace("SERIAL_KEY", self.serial_key))
                 if migration.backfill:
                     self._backfill()
                 self._write_version(migration.version)
@@ -161,7 +175,8 @@ class SqlStore(Store):
         return start, LATEST
 
     def _backfill(self) -> None:
-        """Scans stored before rows and chains existed get them, in the order they were taken."""
+        """Scans stored before rows and chains existed get them, in the order they were taken (in
+        schema 2's tables: migration 3 then moves them into row sets like every other scan's)."""
         old = self._execute("SELECT id, report FROM scans ORDER BY finished_at, id").fetchall()
         heads: dict[str, tuple[int, str]] = {}
         for _scan_id, blob in old:
@@ -172,47 +187,125 @@ class SqlStore(Store):
                 continue  # a damaged scan stays as it is: verify and load name it
             scope = derived.scan["scope"]
             seq, head = heads.get(scope, (0, ""))
-            heads[scope] = (seq + 1, self._write_rows(derived, seq + 1, head, update=True))
+            heads[scope] = (seq + 1, self._backfill_rows(derived, seq + 1, head))
         for scope, (seq, digest) in heads.items():
             self._execute("INSERT INTO scopes VALUES (?, ?, ?)", (scope, seq, digest))
 
-    # -- writing --------------------------------------------------------------------------------
-    def _write_rows(
-        self, derived: R.ScanRows, seq: int, previous: str, *, update: bool = False, blob: Any = None
-    ) -> str:
+    def _backfill_rows(self, derived: R.ScanRows, seq: int, previous: str) -> str:
+        scan_id = derived.scan["id"]
+        tables = [R.scan_rows(scan_id, row_set.rows) for row_set in derived.sets]
         scan = {**derived.scan, "scope_seq": seq}
-        rows_digest = derived.rows_digest
-        chain = R.chain_digest(scan, derived.content_digest, rows_digest, previous)
-        stored_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        rows_digest = R.rows_digest(*tables)
         extra = {
-            "stored_at": stored_at,
+            "stored_at": _now(),
             "content_digest": derived.content_digest,
             "rows_digest": rows_digest,
             "prev_digest": previous,
-            "chain_digest": chain,
+            "chain_digest": R.chain_digest(scan, derived.content_digest, rows_digest, previous),
         }
-        if update:
-            columns = {k: v for k, v in {**scan, **extra}.items() if k != "id"}
-            assignments = ", ".join(f"{name} = ?" for name in columns)
-            self._execute(f"UPDATE scans SET {assignments} WHERE id = ?", (*columns.values(), scan["id"]))
-        else:
-            columns = {**scan, **extra, "report": blob}
-            marks = ", ".join("?" for _ in columns)
-            self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
-        self._insert_many("assets", R.ASSET_COLUMNS, derived.assets)
-        self._insert_many("locations", R.LOCATION_COLUMNS, derived.locations)
-        self._insert_many("relations", R.RELATION_COLUMNS, derived.relations)
-        self._insert_many("findings", R.FINDING_COLUMNS, derived.findings)
+        columns = {k: v for k, v in {**scan, **extra}.items() if k != "id"}
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        self._execute(f"UPDATE scans SET {assignments} WHERE id = ?", (*columns.values(), scan_id))
+        for kind, rows in zip(R.KINDS, tables, strict=True):
+            self._insert_many(kind, ("scan_id", *R.KINDS[kind][1]), rows)
+        return str(extra["chain_digest"])
+
+    # -- writing --------------------------------------------------------------------------------
+    def _write_rows(self, derived: R.ScanRows, seq: int, previous: str, blob: Any) -> str:
+        scan = {**derived.scan, "scope_seq": seq}
+        chain = R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
+        columns = {
+            **scan,
+            "stored_at": _now(),
+            "content_digest": derived.content_digest,
+            "rows_digest": derived.rows_digest,
+            "prev_digest": previous,
+            "chain_digest": chain,
+            "rows_form": R.ROWS_FORM_SETS,
+            "body_digest": derived.body_digest or None,
+            **{f"{row_set.kind}_set": row_set.set_id for row_set in derived.sets},
+            "report": blob,
+        }
+        marks = ", ".join("?" for _ in columns)
+        self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
+        if not derived.reused:
+            for row_set in derived.sets:
+                self._write_set(row_set)
         return chain
+
+    def _write_set(self, row_set: R.RowSet) -> None:
+        """A set's rows are written by the save that registers it first; every other save names it.
+
+        The registry's unique set_id decides inside the transaction: a concurrent writer of the same
+        set waits on it and then finds it taken (or free again, when the first one rolled back).
+        """
+        # fetchall: the statement is done (SQLite commits no transaction with a statement running)
+        taken = self._execute(
+            "INSERT INTO row_sets (set_id, kind, row_count) VALUES (?, ?, ?) ON CONFLICT (set_id) DO NOTHING"
+            " RETURNING set_key",
+            (row_set.set_id, row_set.kind, len(row_set.rows)),
+        ).fetchall()
+        if taken:
+            key = int(taken[0][0])
+            table, columns = R.KINDS[row_set.kind]
+            self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
+
+    def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
+        """The report's rows, or, when a stored scan has the same body, its row sets by name.
+
+        A re-scan that found what the last scan found differs from it only in its head (id, times):
+        its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
+        Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
+        """
+        head = None if body is None else R.split_head(report_json)
+        if head is None or body is None:
+            return R.derive(report_json, content_digest=content.result(), body="")
+        body_digest = body.result()
+        set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
+        with self._guard("read"):
+            found = self._execute(
+                f"SELECT {', '.join(R.BODY_COLUMNS)}, {set_columns}, {_CHAIN_COLUMNS_NO_REPORT} FROM scans"
+                " WHERE body_digest = ? AND rows_form = ? ORDER BY finished_at DESC LIMIT 1",
+                (body_digest, R.ROWS_FORM_SETS),
+            ).fetchone()
+            if found is not None:
+                set_ids = [str(v) for v in found[len(R.BODY_COLUMNS) : len(R.BODY_COLUMNS) + len(R.KINDS)]]
+                marks = ", ".join("?" for _ in set_ids)
+                registered = self._execute(
+                    f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
+                ).fetchone()[0]
+        if found is None or registered != len(set(set_ids)):
+            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+        stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
+        scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
+        content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
+        if rows_digest != R.sets_digest(body_digest, set_ids) or link != R.chain_digest(
+            scan, str(content_digest), str(rows_digest), str(prev)
+        ):
+            # an altered scan row: verify names it; this scan derives its own rows
+            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+        columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
+        return R.ScanRows(
+            scan=columns,
+            content_digest=content.result(),
+            sets=tuple(R.RowSet(kind, set_id, []) for kind, set_id in zip(R.KINDS, set_ids, strict=True)),
+            body_digest=body_digest,
+            rows_digest=R.sets_digest(body_digest, set_ids),
+            reused=True,
+        )
 
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
         if self.read_only:
             raise StoreError(f"store {self.display} is open read-only")
         # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save;
-        # zlib lets go of the GIL, so the report compresses in a thread while its rows are derived
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
+        # zlib and sha256 let go of the GIL, so the report compresses and is digested in threads
+        # while its rows are derived
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="keysweep-store") as aside:
             compressed = aside.submit(zlib.compress, report_json, 1)
-            derived = R.derive(report_json)
+            content = aside.submit(_sha256, report_json)
+            at = R.body_start(report_json)
+            body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
+            derived = self._derive(report_json, content, body)
             blob = compressed.result()
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
@@ -226,7 +319,7 @@ class SqlStore(Store):
                 if existing[0] == derived.content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            chain = self._write_rows(derived, seq + 1, head, blob=blob)
+            chain = self._write_rows(derived, seq + 1, head, blob)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
 
@@ -352,18 +445,22 @@ class SqlStore(Store):
             )
             problems: list[ChainProblem] = []
             summary: list[ChainHead] = []
+            # a shared row set is digested once, however many scans name it
+            sets: dict[str, bool] = {}
             for scope in scopes:
-                found, last = self._verify_scope(scope, heads.get(scope), problems)
+                found, last = self._verify_scope(scope, heads.get(scope), problems, sets)
                 summary.append(ChainHead(scope, found, last))
         return Verification(tuple(summary), tuple(problems))
 
-    def _verify_scope(self, scope: str, head: tuple[int, str] | None, problems: list[ChainProblem]) -> tuple[int, str]:
+    def _verify_scope(
+        self, scope: str, head: tuple[int, str] | None, problems: list[ChainProblem], sets: dict[str, bool]
+    ) -> tuple[int, str]:
         chain = self._execute(f"SELECT {_CHAIN_COLUMNS} FROM scans WHERE scope = ? ORDER BY scope_seq", (scope,))
         previous, expected_seq, count = "", 1, 0
         for row in chain.fetchall():
             count += 1
             scan = dict(zip(R.SCAN_FIELDS, row[: len(R.SCAN_FIELDS)], strict=True))
-            content, rows_digest, prev, link, blob = row[len(R.SCAN_FIELDS) :]
+            content, rows_digest, prev, link, blob, form, body, *set_ids = row[len(R.SCAN_FIELDS) :]
             scan_id, seq = str(scan["id"]), scan["scope_seq"]
 
             def note(problem: str, scan_id: str = scan_id) -> None:
@@ -385,8 +482,9 @@ class SqlStore(Store):
                     note("the stored report was altered (its digest does not match)")
             except (zlib.error, TypeError) as exc:
                 note(f"the stored report is damaged: {exc}")
-            if self._rows_digest(scan_id) != rows_digest:
-                note("its asset, location, relation or finding rows were altered")
+            rows_problem = self._rows_problem(scan_id, form, body, set_ids, rows_digest, sets)
+            if rows_problem:
+                note(rows_problem)
             if R.chain_digest(scan, str(content), str(rows_digest), str(prev)) != link:
                 note("the scan row was altered (its chain digest does not match)")
             previous, expected_seq = str(link), seq + 1
@@ -404,6 +502,42 @@ class SqlStore(Store):
             elif head_seq == expected_seq - 1 and head_digest != previous:
                 problems.append(ChainProblem(scope, "", "the scope's head does not match its latest scan"))
         return count, previous
+
+    def _rows_problem(
+        self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: dict[str, bool]
+    ) -> str:
+        """What is wrong with a scan's rows ("" when nothing): its sets' digests, then its own."""
+        altered = "its asset, location, relation or finding rows were altered"
+        if form != R.ROWS_FORM_SETS:
+            return "" if self._rows_digest(scan_id) == rows_digest else altered
+        damaged = [
+            kind for kind, set_id in zip(R.KINDS, set_ids, strict=True) if not self._set_intact(kind, set_id, sets)
+        ]
+        if damaged:
+            return (
+                f"{altered} (its {' and '.join(damaged)} row {noun(len(damaged), 'set', 'sets')}, shared by every scan"
+                f" that names {noun(len(damaged), 'it', 'them')}, {noun(len(damaged), 'does', 'do')} not match"
+                f" {noun(len(damaged), 'its', 'their')} digest)"
+            )
+        if R.sets_digest(str(body or ""), [str(s) for s in set_ids]) != rows_digest:
+            return f"{altered} (it names other row sets than it was saved with)"
+        return ""
+
+    def _set_intact(self, kind: str, set_id: Any, sets: dict[str, bool]) -> bool:
+        if not isinstance(set_id, str):
+            return False
+        if set_id not in sets:
+            table, columns = R.KINDS[kind]
+            rows = self._execute(
+                f"SELECT {', '.join('r.' + c for c in columns)} FROM {table} r"
+                " JOIN row_sets k ON k.set_key = r.set_key WHERE k.set_id = ?",
+                (set_id,),
+            ).fetchall()
+            try:
+                sets[set_id] = R.set_digest(kind, rows) == set_id
+            except TypeError:  # values of other types than keysweep writes: not the set it was
+                sets[set_id] = False
+        return sets[set_id]
 
     def _rows_digest(self, scan_id: str) -> str:
         tables = []

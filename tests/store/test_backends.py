@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scanner.inventory import jsonio
 from scanner.store.backends import open_store
 from scanner.store.interface import DamagedScan, SaveStatus, SchemaError, StoreError
 from scanner.store.schema import LATEST
@@ -76,7 +77,13 @@ def test_verify_catches_an_edited_scan_row(store_url: str, report_json: bytes) -
 def test_verify_catches_edited_rows_and_deleted_scans(store_url: str, report_json: bytes) -> None:
     with open_store(store_url) as store:
         ids = [store.save(variant(report_json, "web-1", n)).scan_id for n in range(4)]
-    execute(store_url, "UPDATE assets SET properties = '{}' WHERE scan_id = ?", (ids[0],))
+    # the four scans found the same: they share one asset set, and its rows are altered for all of them
+    execute(
+        store_url,
+        "UPDATE asset_sets SET properties = '{}' WHERE set_key = (SELECT k.set_key FROM row_sets k JOIN scans s"
+        " ON k.set_id = s.assets_set WHERE s.id = ?)",
+        (ids[0],),
+    )
     execute(store_url, "DELETE FROM scans WHERE id = ?", (ids[2],))
     execute(store_url, "DELETE FROM scans WHERE id = ?", (ids[3],))
     with open_store(store_url) as store:
@@ -144,10 +151,18 @@ def test_a_damaged_asset_row_costs_that_asset_only_in_the_fleet_view(store_url: 
     from scanner.engine.rules import discover_packs
     from scanner.fleet.view import fleet_packs, fleet_report
 
+    # web-2 found one thing more than web-1: the two scans' asset sets differ
+    other = json.loads(variant(report_json, "web-2", 1))
+    other["assets"][-1]["properties"]["note"] = "web-2 only"
     with open_store(store_url) as store:
-        ids = [store.save(variant(report_json, scope, n)).scan_id for n, scope in enumerate(["web-1", "web-2"])]
+        ids = [store.save(variant(report_json, "web-1", 0)).scan_id, store.save(jsonio.dumps(other)).scan_id]
     victim = json.loads(report_json)["assets"][0]["id"]
-    execute(store_url, "UPDATE assets SET properties = '{\"cut' WHERE scan_id = ? AND asset_id = ?", (ids[0], victim))
+    execute(
+        store_url,
+        "UPDATE asset_sets SET properties = '{\"cut' WHERE asset_id = ? AND set_key = (SELECT k.set_key FROM row_sets k"
+        " JOIN scans s ON k.set_id = s.assets_set WHERE s.id = ?)",
+        (victim, ids[0]),
+    )
     packs = discover_packs(())
     with open_store(store_url, read_only=True) as store:
         result = fleet_report(store, fleet_packs(packs, [])).result

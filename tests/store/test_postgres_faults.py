@@ -112,6 +112,9 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
         " (SELECT count(*) FROM findings), (SELECT count(*) FROM scopes)",
     )[0]
     assert counts == (20, 20, 20 * len(per_report["assets"]), 20 * len(per_report["findings"]), 4)
+    # the twenty scans found the same: the writers that raced for each row set wrote it once
+    sets = execute(url, "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM asset_sets)")[0]
+    assert sets == (4, len(per_report["assets"]))
     with PostgresStore(url) as store:
         verification = store.verify()
         assert verification.ok, verification.problems

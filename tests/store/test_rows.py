@@ -21,7 +21,7 @@ from scanner.store.backends import open_store
 from tests.store.helpers import execute
 from tests.support.scans import mixed_tree, scan_paths
 
-FIELDS = ("scan", "content_digest", "assets", "locations", "relations", "findings")
+FIELDS = ("scan", "content_digest", "sets", "body_digest")
 
 # every character that can be in a str written as UTF-8 (no surrogates), with the controls and the quotes
 ALL_CHARACTERS = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
@@ -77,7 +77,7 @@ def test_a_real_scan_with_awkward_file_names_gives_the_same_rows(
     awkward_tree: Path, awkward_report: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = assert_same_rows(awkward_report, monkeypatch)
-    refs = [loc[3] for loc in rows.locations]
+    refs = [loc[2] for loc in rows.rows("locations")]
     assert any("café-ключ-😀" in ref for ref in refs)
     if any(b"\xff" in os.fsencode(name) for name in os.listdir(awkward_tree)):
         # the undecodable byte is kept as the six characters \udcff, never as a lone surrogate
@@ -114,7 +114,7 @@ def test_non_ascii_text_without_surrogates_takes_the_fast_path_to_the_same_rows(
     data = jsonio.dumps(report)
     assert R._parse(data)[1:] == (R._compact_orjson, str)
     rows = assert_same_rows(data, monkeypatch)
-    assert rows.locations[0][3] == "/srv/café/ключ-😀.pem"
+    assert rows.rows("locations")[0][2] == "/srv/café/ключ-😀.pem"
 
 
 def test_each_kind_of_text_takes_the_path_that_is_exact() -> None:
@@ -159,6 +159,6 @@ def test_awkward_scans_verify_alike_on_every_backend(
     expected = reference(report_json, monkeypatch)
     scan_id = expected.scan["id"]
     stored = execute(store_url, "SELECT asset_id, type, properties FROM assets WHERE scan_id = ?", (scan_id,))
-    assert sorted(stored) == sorted(row[1:] for row in expected.assets)
+    assert sorted(stored) == sorted(expected.rows("assets"))
     digest = execute(store_url, "SELECT rows_digest FROM scans WHERE id = ?", (scan_id,))
     assert digest == [(expected.rows_digest,)]

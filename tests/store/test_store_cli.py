@@ -17,6 +17,7 @@ import pytest
 
 from scanner.store.backends import open_store
 from scanner.store.interface import SchemaError
+from scanner.store.schema import LATEST
 from tests.store.helpers import variant
 from tests.support.scans import keysweep, mixed_tree
 
@@ -64,7 +65,7 @@ def test_old_store_needs_upgrade_and_upgrade_backfills_rows_and_chain(tmp_path: 
     assert refused.returncode == 2 and "keysweep store upgrade" in refused.stderr
     done = keysweep("store", "upgrade", "--store", str(db))
     assert done.returncode == 0, done.stderr
-    assert "from schema version 1 to 2" in done.stderr
+    assert f"from schema version 1 to {LATEST}" in done.stderr
     with open_store(db) as store:
         assert store.verify().ok
         assert {s.scope for s in store.latest_per_scope()} == {"host-a", "host-b"}
@@ -165,6 +166,6 @@ def test_a_scan_migrates_an_old_sqlite_store_itself(tmp_path: Path, report_json:
     done = keysweep("scan", "--path", str(tree), "--store", str(db), "--scope", "host-a")
     assert done.returncode == 0, done.stderr
     with open_store(db, create=False) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == LATEST
         assert store.verify().ok
         assert len(store.listing(limit=10).scans) == 2  # the migrated scan and the new one
