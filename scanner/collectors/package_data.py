@@ -38,19 +38,76 @@ _FIXTURE_DIRS = frozenset(
 
 def package_data_reason(path: str) -> str | None:
     """Why a file is package data (a short reason), or None for a deployment's own file."""
+    # shaped for speed: this runs for every recognised file of a sweep, and all but the dpkg lookup
+    # depends on the directory, so what the directory says is worked out once per directory
+    cut = path.rfind("/") + 1
+    name = path[cut:]
+    if not name or name == ".":  # a path PurePosixPath would normalise differently: the plain rules
+        return _reason_by_parts(path)
+    directory = path[:cut]
+    facts = _directories.get(directory)
+    if facts is None:
+        if len(_directories) >= _DIRECTORIES_KEPT:
+            _directories.clear()
+        facts = _directories[directory] = _DirectoryFacts(PurePosixPath(directory).parts)
+    # the same tests, in the same order, as _reason_by_parts over the directory's parts and the name
+    if facts.site_packages or name in _SITE_DIRS:
+        return _SITE_REASON
+    for prefix, reason in _PREFIXES:
+        if path.startswith(prefix):
+            return reason
+    if facts.python_lib or (facts.in_lib and _PYTHON_LIB.match(name)):
+        return _STDLIB_REASON
+    if facts.fixture is not None:
+        return facts.fixture
+    return _shipped_unchanged(path)
+
+
+def _reason_by_parts(path: str) -> str | None:
+    """The rules as written, over the path's parts (the reference ``package_data_reason`` follows)."""
     parts = PurePosixPath(path).parts
     if "site-packages" in parts or "dist-packages" in parts:
-        return "installed with a Python package (site-packages)"
+        return _SITE_REASON
     for prefix, reason in _PREFIXES:
         if path.startswith(prefix):
             return reason
     # lib/python3.11 of a pyenv, conda or venv interpreter: the standard library and its tests
     if any(_PYTHON_LIB.match(part) and index and parts[index - 1] == "lib" for index, part in enumerate(parts)):
-        return "the standard library of a Python installation"
+        return _STDLIB_REASON
     fixture = next((part for part in parts[:-1] if part.lower() in _FIXTURE_DIRS), None)
     if fixture is not None:
-        return f"test, example or documentation material (a '{fixture}' directory)"
+        return _fixture_reason(fixture)
     return _shipped_unchanged(path)
+
+
+_SITE_DIRS = frozenset({"site-packages", "dist-packages"})
+_SITE_REASON = "installed with a Python package (site-packages)"
+_STDLIB_REASON = "the standard library of a Python installation"
+# directories remembered; past it the memo starts again (a sweep goes directory by directory)
+_DIRECTORIES_KEPT = 4096
+
+
+def _fixture_reason(fixture: str) -> str:
+    return f"test, example or documentation material (a '{fixture}' directory)"
+
+
+class _DirectoryFacts:
+    """What a directory's parts say of every file directly in it (see _reason_by_parts)."""
+
+    __slots__ = ("fixture", "in_lib", "python_lib", "site_packages")
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        self.site_packages = "site-packages" in parts or "dist-packages" in parts
+        self.python_lib = any(
+            _PYTHON_LIB.match(part) and index and parts[index - 1] == "lib" for index, part in enumerate(parts)
+        )
+        # the file's name follows the last part: a python3.11 file directly in a lib directory
+        self.in_lib = bool(parts) and parts[-1] == "lib"
+        fixture = next((part for part in parts if part.lower() in _FIXTURE_DIRS), None)
+        self.fixture = None if fixture is None else _fixture_reason(fixture)
+
+
+_directories: dict[str, _DirectoryFacts] = {}
 
 
 def _shipped_unchanged(path: str) -> str | None:
