@@ -49,7 +49,9 @@ def package_data_reason(path: str) -> str | None:
     if facts is None:
         if len(_directories) >= _DIRECTORIES_KEPT:
             _directories.clear()
-        facts = _directories[directory] = _DirectoryFacts(PurePosixPath(directory).parts)
+        facts = _directories[directory] = _DirectoryFacts(directory, PurePosixPath(directory).parts)
+    if facts.plain:  # most directories: only a file named site-packages or dpkg's record can tell
+        return _SITE_REASON if name in _SITE_DIRS else _shipped_unchanged(path)
     # the same tests, in the same order, as _reason_by_parts over the directory's parts and the name
     if facts.site_packages or name in _SITE_DIRS:
         return _SITE_REASON
@@ -94,9 +96,9 @@ def _fixture_reason(fixture: str) -> str:
 class _DirectoryFacts:
     """What a directory's parts say of every file directly in it (see _reason_by_parts)."""
 
-    __slots__ = ("fixture", "in_lib", "python_lib", "site_packages")
+    __slots__ = ("fixture", "in_lib", "plain", "python_lib", "site_packages")
 
-    def __init__(self, parts: tuple[str, ...]) -> None:
+    def __init__(self, directory: str, parts: tuple[str, ...]) -> None:
         self.site_packages = "site-packages" in parts or "dist-packages" in parts
         self.python_lib = any(
             _PYTHON_LIB.match(part) and index and parts[index - 1] == "lib" for index, part in enumerate(parts)
@@ -105,6 +107,10 @@ class _DirectoryFacts:
         self.in_lib = bool(parts) and parts[-1] == "lib"
         fixture = next((part for part in parts if part.lower() in _FIXTURE_DIRS), None)
         self.fixture = None if fixture is None else _fixture_reason(fixture)
+        # every prefix starts with /usr/: a path starts with one only when its directory (with its
+        # trailing slash) starts with /usr/ too
+        under_usr = directory.startswith("/usr/")
+        self.plain = not (self.site_packages or self.python_lib or self.in_lib or fixture or under_usr)
 
 
 _directories: dict[str, _DirectoryFacts] = {}
