@@ -200,10 +200,10 @@ class InventoryGraph:
             # the same facts again (an issuing CA in every chain file of a sweep): one comparison in C
             # instead of a step per property; a property kept as first known stays, so only the merged
             # ones can change (has_private_key: None becomes False)
-            for name, merge in _MERGE.items():
+            for name, combine in _MERGE.items():
                 if name in properties:
                     known = current[name]
-                    merged = merge(known, properties[name])
+                    merged = combine(known, properties[name])
                     if merged != known:
                         changes[name] = merged
             if changes:
