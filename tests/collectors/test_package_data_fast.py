@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,56 @@ def test_reasons_by_where_a_file_sits() -> None:
     assert reason("/opt/py/lib/python3.12") == "the standard library of a Python installation"
     assert reason("/srv/docs/k.pem") == "test, example or documentation material (a 'docs' directory)"
     assert reason("/srv/app/docs") is None  # a file named docs is no directory of documentation
+
+
+def _whole_parse() -> dict[str, tuple[str, str]]:
+    """dpkg's record parsed all at once, as package_data did before it was read per directory."""
+    files: dict[str, tuple[str, str]] = {}
+    for listing in sorted(package_data.DPKG_INFO.glob("*.md5sums")):
+        package = listing.name.removesuffix(".md5sums").split(":")[0]
+        for line in listing.read_text("utf-8", errors="replace").splitlines():
+            digest, _, relative = line.partition("  ")
+            if relative and not relative.startswith(("usr/share/", "usr/lib/python")):
+                files["/" + relative] = (package, digest)
+    files.update(package_data._conffiles())
+    return files
+
+
+def _asked(files: dict[str, tuple[str, str]], extra: list[str]) -> None:
+    lazy = package_data._DpkgFiles()
+    for path in [*files, *extra]:
+        assert lazy.get(path) == files.get(path), path
+    assert dict(lazy) == files
+
+
+def test_dpkg_records_read_per_directory_say_what_the_whole_parse_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "info"
+    info.mkdir()
+    digest = "0123456789abcdef0123456789abcdef"
+    (info / "alpha:amd64.md5sums").write_text(
+        f"{digest}  etc/alpha.conf\n{digest}  usr/bin/alpha\n{digest}  usr/share/doc/alpha/README\n"
+        f"{digest}  toplevel\nnot a line\n{digest}  srv/two  spaces/k.pem\n{digest}  opt/é/\udcff.pem\n",
+        encoding="utf-8",
+        errors="surrogateescape",
+    )
+    # a later listing names the same file: it wins, as in dpkg's own order
+    (info / "beta.md5sums").write_text(f"{'f' * 32}  usr/bin/alpha\n{'e' * 32}  etc/beta\r\n", encoding="utf-8")
+    status = tmp_path / "status"
+    status.write_text(
+        f"Package: beta\nStatus: install ok installed\nConffiles:\n /etc/beta {'d' * 32}\n"
+        f" /etc/old {'c' * 32} obsolete\n\nPackage: gamma\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(package_data, "DPKG_INFO", info)
+    monkeypatch.setattr(package_data, "DPKG_STATUS", status)
+    files = _whole_parse()
+    assert files["/usr/bin/alpha"] == ("beta", "f" * 32) and files["/etc/beta"] == ("beta", "d" * 32)
+    assert "/usr/share/doc/alpha/README" not in files and "/toplevel" in files
+    _asked(files, ["/srv/k.pem", "/usr/share/doc/alpha/README", "relative/path", "/", "//etc/alpha.conf", "/top"])
+
+
+@pytest.mark.skipif(not package_data.DPKG_INFO.is_dir(), reason="no dpkg database on this machine")
+def test_this_machines_dpkg_record_is_read_the_same() -> None:
+    _asked(_whole_parse(), ["/tmp/nothing.pem", "/srv/app/key.pem", "/etc/ssl/openssl.cnf"])
