@@ -53,7 +53,13 @@ def package_data_reason(path: str) -> str | None:
             _directories.clear()
         facts = _directories[directory] = _DirectoryFacts(directory, PurePosixPath(directory).parts)
     if facts.plain:  # most directories: only a file named site-packages or dpkg's record can tell
-        return _SITE_REASON if name in _SITE_DIRS else _shipped_unchanged(path)
+        if name in _SITE_DIRS:
+            return _SITE_REASON
+        unlisted = facts.unlisted
+        if unlisted is None:
+            files = _dpkg_files()
+            unlisted = facts.unlisted = isinstance(files, _DpkgFiles) and not files.names_in(directory)
+        return None if unlisted else _shipped_unchanged(path)
     # the same tests, in the same order, as _reason_by_parts over the directory's parts and the name
     if facts.site_packages or name in _SITE_DIRS:
         return _SITE_REASON
@@ -98,7 +104,7 @@ def _fixture_reason(fixture: str) -> str:
 class _DirectoryFacts:
     """What a directory's parts say of every file directly in it (see _reason_by_parts)."""
 
-    __slots__ = ("fixture", "in_lib", "plain", "python_lib", "site_packages")
+    __slots__ = ("fixture", "in_lib", "plain", "python_lib", "site_packages", "unlisted")
 
     def __init__(self, directory: str, parts: tuple[str, ...]) -> None:
         self.site_packages = "site-packages" in parts or "dist-packages" in parts
@@ -113,6 +119,9 @@ class _DirectoryFacts:
         # trailing slash) starts with /usr/ too
         under_usr = directory.startswith("/usr/")
         self.plain = not (self.site_packages or self.python_lib or self.in_lib or fixture or under_usr)
+        # True: dpkg lists no file directly in it (None: not asked yet), so none of its files is
+        # looked up in dpkg's record one by one
+        self.unlisted: bool | None = None
 
 
 _directories: dict[str, _DirectoryFacts] = {}
@@ -171,6 +180,9 @@ class _DpkgFiles(Mapping[str, tuple[str, str]]):
         self._listings: list[tuple[str, str]] | None = None  # (package, the md5sums text), by name
         self._conffiles: dict[str, tuple[str, str]] | None = None
         self._by_top: dict[str, dict[str, tuple[str, str]]] = {}
+        # the directories (with their trailing slash) of the conffiles, and of the listed files by top
+        self._conffile_dirs: set[str] | None = None
+        self._dirs_by_top: dict[str, set[str]] = {}
 
     def _read(self) -> list[tuple[str, str]]:
         if self._listings is None:
@@ -195,14 +207,34 @@ class _DpkgFiles(Mapping[str, tuple[str, str]]):
             return found
         if not path.startswith("/"):
             return default  # every listed path is "/" and a listing's relative path
-        top = path[1:].partition("/")[0]
+        return self._top(path[1:].partition("/")[0]).get(path, default)
+
+    def _top(self, top: str) -> dict[str, tuple[str, str]]:
         files = self._by_top.get(top)
         if files is None:
             # a line naming a file under top holds "  top" (after its digest): listings without it
             # name none and are not parsed
             needle = "  " + top
             files = self._by_top[top] = _listed(((p, t) for p, t in self._read() if needle in t), top)
-        return files.get(path, default)
+        return files
+
+    def names_in(self, directory: str) -> bool:
+        """Whether a file directly in ``directory`` (ending in "/") may be listed: False only when none is."""
+        if self._conffile_dirs is None:
+            if self._conffiles is None:
+                self._conffiles = _conffiles()
+            self._conffile_dirs = {path[: path.rfind("/") + 1] for path in self._conffiles}
+        if directory in self._conffile_dirs:
+            return True
+        if not directory.startswith("/"):
+            return False  # every listed path starts with "/"
+        if directory == "/":
+            return True  # a file's top-level directory is its own name: asked file by file
+        top = directory[1:].partition("/")[0]
+        dirs = self._dirs_by_top.get(top)
+        if dirs is None:
+            dirs = self._dirs_by_top[top] = {path[: path.rfind("/") + 1] for path in self._top(top)}
+        return directory in dirs
 
     def __getitem__(self, path: str) -> tuple[str, str]:
         found: tuple[str, str] | None = self.get(path)

@@ -39,6 +39,9 @@ DIRECTORIES = [
     "/home/u/\udcff\udcfe/",  # an undecodable name (surrogate escapes)
     "/etc/ssl/private/",
     "/etc/",
+    "/etc/ssl/",
+    "/bin/",
+    "/etc/testssl/",
     "lib/",
 ]
 NAMES = [
@@ -54,6 +57,10 @@ NAMES = [
     "clé.pem",
     "\udce9.pem",
     "x" * 300,
+    # files dpkg lists on a Debian machine (a conffile, a program, testssl.sh's keys)
+    "openssl.cnf",
+    "bash",
+    "tls_data.txt",
 ]
 
 
@@ -106,6 +113,13 @@ def _asked(files: dict[str, tuple[str, str]], extra: list[str]) -> None:
     for path in [*files, *extra]:
         assert lazy.get(path) == files.get(path), path
     assert dict(lazy) == files
+    # a directory said to hold no listed file holds none (a file of it is then not looked up)
+    directories = {path[: path.rfind("/") + 1] for path in [*files, *extra]}
+    for directory in directories | {"/", "", "/nowhere/", "//", "/etc/nowhere/"}:
+        listed = any(path[: path.rfind("/") + 1] == directory for path in files)
+        assert lazy.names_in(directory) or not listed, directory
+        if directory not in ("/",):
+            assert lazy.names_in(directory) == listed, directory
 
 
 def test_dpkg_records_read_per_directory_say_what_the_whole_parse_says(
@@ -133,7 +147,10 @@ def test_dpkg_records_read_per_directory_say_what_the_whole_parse_says(
     files = _whole_parse()
     assert files["/usr/bin/alpha"] == ("beta", "f" * 32) and files["/etc/beta"] == ("beta", "d" * 32)
     assert "/usr/share/doc/alpha/README" not in files and "/toplevel" in files
-    _asked(files, ["/srv/k.pem", "/usr/share/doc/alpha/README", "relative/path", "/", "//etc/alpha.conf", "/top"])
+    _asked(
+        files,
+        ["/srv/k.pem", "/usr/share/doc/alpha/README", "relative/path", "/", "//etc/alpha.conf", "/top", "/toplevel/x"],
+    )
 
 
 @pytest.mark.skipif(not package_data.DPKG_INFO.is_dir(), reason="no dpkg database on this machine")
