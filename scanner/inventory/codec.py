@@ -115,6 +115,8 @@ def unpack(packed: Sequence[Any], path: str | None = None) -> tuple[Asset | Rela
     append = out.append
     # one Location object for equal ones (a certificate and its key are at the same place)
     places: dict[tuple[Any, ...], Location] = {}
+    # the id of each asset by its index in ``out``: a relation's end written as an index
+    ids: dict[int, str] = {}
     try:
         for item in packed:
             tag = item[0]
@@ -122,20 +124,32 @@ def unpack(packed: Sequence[Any], path: str | None = None) -> tuple[Asset | Rela
                 _, asset_id, kind, properties, locations = item
                 if type(asset_id) is not str or type(properties) is not dict:
                     raise TypeError("an asset's id or properties")
-                found = []
-                for loc in locations:
-                    key = tuple(loc)
+                if len(locations) == 1:  # most assets: one place, no list built for it
+                    key = tuple(locations[0])
                     place = places.get(key)
                     if place is None:
                         place = places[key] = _location(key, path)
-                    found.append(place)
-                append(Asset(asset_id, asset_types[kind], FrozenProperties(properties), tuple(found)))
+                    found: tuple[Location, ...] = (place,)
+                else:
+                    several = []
+                    for loc in locations:
+                        key = tuple(loc)
+                        place = places.get(key)
+                        if place is None:
+                            place = places[key] = _location(key, path)
+                        several.append(place)
+                    found = tuple(several)
+                ids[len(out)] = asset_id
+                append(Asset(asset_id, asset_types[kind], FrozenProperties(properties), found))
             elif tag == _RELATION:
                 _, source, target, kind = item
+                # the common ends inline (the file: null, an asset: its index); _end judges the rest
                 if type(source) is not str:
-                    source = _end(source, file_id, out)
+                    end = ids.get(source) if type(source) is int else file_id if source is None else None
+                    source = _end(source, file_id, out) if end is None else end
                 if type(target) is not str:
-                    target = _end(target, file_id, out)
+                    end = ids.get(target) if type(target) is int else file_id if target is None else None
+                    target = _end(target, file_id, out) if end is None else end
                 append(Relation(source, target, relation_types[kind]))
             elif tag == _ERROR:
                 _, target, collector, message = item

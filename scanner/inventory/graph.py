@@ -194,8 +194,24 @@ class InventoryGraph:
             ids[asset_id] = None
             return
         current = entry.properties
+        properties = asset.properties
         changes = {}
-        for name, value in asset.properties.items():
+        if properties == current:
+            # the same facts again (an issuing CA in every chain file of a sweep): one comparison in C
+            # instead of a step per property; a property kept as first known stays, so only the merged
+            # ones can change (has_private_key: None becomes False)
+            for name, combine in _MERGE.items():
+                if name in properties:
+                    known = current[name]
+                    merged = combine(known, properties[name])
+                    if merged != known:
+                        changes[name] = merged
+            if changes:
+                entry.update(changes)
+            for location in asset.locations:
+                entry.add_location(location)
+            return
+        for name, value in properties.items():
             old = current.get(name, _MISSING)
             merge = _MERGE.get(name)
             if merge is None:  # the first known value: no call per property (most properties, most merges)

@@ -120,6 +120,28 @@ def test_merging_says_what_the_per_property_merge_said() -> None:
     assert cases == len(values) ** 2 * 3
 
 
+def test_the_same_properties_seen_again_merge_as_any_other_sighting() -> None:
+    # equal mappings take the graph's one-comparison path; what it merges must be what the
+    # per-property merge says, types included (1 == True, None -> False for has_private_key)
+    values: list[object] = [None, False, True, 0, 1, "", "x", [], ["a"]]
+    cases = 0
+    for first in values:
+        for second in values:
+            base = {"has_private_key": first, "encrypted_at_rest": second, "curve": second, "key_size": first}
+            for again in (dict(base), {**base, "has_private_key": True if first == 1 else first}):
+                sightings: list[dict[str, object]] = [base, again, dict(again), dict(base)]
+                graph = InventoryGraph()
+                for n, properties in enumerate(sightings):
+                    graph.add(Asset("key:1", AssetType.KEY, freeze(properties), (Location("file", f"/k{n % 2}"),)))
+                merged = dict(graph.asset("key:1").properties)
+                expected = _merged_as_before(sightings)
+                assert merged == expected
+                assert [type(v) for v in merged.values()] == [type(expected[k]) for k in merged]
+                assert graph.locations_of("key:1") == (Location("file", "/k0"), Location("file", "/k1"))
+                cases += 1
+    assert cases == len(values) ** 2 * 2
+
+
 def test_values_that_cannot_be_shared_are_left_as_they_are() -> None:
     # a CRL's entries: a list of dicts (unhashable), and lists of other things than text
     entries = [{"serial": "01", "reason": None}]

@@ -23,6 +23,7 @@ import stat
 import sys
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,6 +47,7 @@ OPTION: Final = "file_cache"
 # unseen (git's "racily clean" case): it is parsed, not cached, until it has been quiet that long
 RACY_NS: Final = 2_000_000_000
 _BATCH: Final = 500
+_first = itemgetter(0)
 # the first byte of a value the json module wrote (see _dumps); orjson's start with "[" or "n"
 _BY_JSON: Final = b"j"
 # as jsonio's: datetimes and dataclasses are refused (default=None), never written as text
@@ -231,7 +233,9 @@ class FileCache:
             for start in range(0, len(keys), _BATCH):
                 part = keys[start : start + _BATCH]
                 query = f"SELECT path, dev, ino, size, mtime_ns, ctime_ns, digest, value FROM files WHERE path IN ({','.join('?' * len(part))})"  # noqa: E501
-                rows.update((row[0], row) for row in self._db.execute(query, part))
+                found_rows = self._db.execute(query, part).fetchall()
+                # by path, without a Python step per row
+                rows.update(zip(map(_first, found_rows), found_rows, strict=True))
         except sqlite3.Error as exc:
             self._restart(f"cannot be read ({exc})")
             return found

@@ -142,11 +142,42 @@ def test_a_real_parse_comes_back_as_it_was(tmp_path: Path) -> None:
         [[2, "/a", "files", None]],
         [[1, "a", "b", "no-such-relation"]],
         [{"asset": "cert:1"}],  # the dict form is not this form
+        # the relation's ends read inline (null, an index) and the one-location form
+        [[1, 0, None, "stored-in"], [0, "cert:1", "certificate", {}, [["file", None, ""]]]],  # an index ahead
+        [[0, "cert:1", "certificate", {}, [["file", None, ""]]], [1, -1, None, "stored-in"]],  # a negative index
+        [[0, "cert:1", "certificate", {}, [["file", None, ""]]], [1, 0, 1.0, "stored-in"]],  # a float is no index
+        [[2, "/a", "files", "x"], [1, 0, None, "stored-in"]],  # an index naming an error
+        [[0, "cert:1", "certificate", {}, [["file"]]]],  # one location, too short
+        [[0, "cert:1", "certificate", {}, 5]],  # locations that are no list
     ],
 )
 def test_a_damaged_value_is_refused(packed: list[object]) -> None:
     with pytest.raises(codec.CodecError):
         codec.unpack(packed, "/a")
+
+
+def test_equal_locations_are_one_object_and_ends_name_the_right_asset() -> None:
+    path = "/srv/tls/chain.pem"
+    packed = [
+        [0, "cert:1", "certificate", {"n": 1}, [["file", None, "PEM block 1"]]],
+        [0, "key:1", "key", {}, [["file", None, "PEM block 1"], ["file", "/srv/other.pem", ""]]],
+        [1, 0, None, "stored-in"],
+        [1, 0, 1, "certifies"],
+        [1, "cert:0", 0, "issued-by"],
+        [0, "cert:2", "certificate", {}, [["file", None, "PEM block 2", "zone"]]],
+        [1, 5, 1, "trusts"],
+    ]
+    out = codec.unpack(packed, path)
+    cert, key, stored, certifies, issued, second, trusts = out
+    assert isinstance(cert, Asset) and isinstance(key, Asset) and isinstance(second, Asset)
+    assert cert.locations == (Location("file", path, "PEM block 1"),)
+    assert key.locations == (Location("file", path, "PEM block 1"), Location("file", "/srv/other.pem", ""))
+    assert key.locations[0] is cert.locations[0]
+    assert second.locations == (Location("file", path, "PEM block 2", "zone"),)
+    assert stored == Relation("cert:1", f"file:{path}", RelationType.STORED_IN)
+    assert certifies == Relation("cert:1", "key:1", RelationType.CERTIFIES)
+    assert issued == Relation("cert:0", "cert:1", RelationType.ISSUED_BY)
+    assert trusts == Relation("cert:2", "key:1", RelationType.TRUSTS)
 
 
 def test_a_value_naming_the_file_needs_its_path() -> None:
