@@ -9,9 +9,10 @@ tree, 62 MB) or let the bench scan --tree first. Two situations, each timed and 
 
 "bytes added" is how much the store grew by that one save (SQLite: the file and its WAL after
 the store is closed; PostgreSQL: pg_database_size). CPU seconds include the threads that compress
-and digest the report. With --baseline-python (default: main's checkout in /work/main, if there)
-the same measurements run in that interpreter with its own keysweep, e.g. schema 2, which stored
-every scan's rows again, so the two figures share the machine's load. Target (issue 12): an
+and digest the report. The first save is what every save cost before schema 3, which stored every
+scan's rows again: the two situations side by side are the comparison. With --baseline-python (the
+venv of another checkout, e.g. `git worktree add ../v2 3774cd6` for schema 2) the same measurements
+also run in that interpreter with its own keysweep, so both figures share the machine's load. Target (issue 12): an
 unchanged re-scan saved in at most 0.5 s wall, adding a few MB.
 
     .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3] [--held 5]
@@ -33,8 +34,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-_MAIN_PYTHON = Path("/work/main/.venv/bin/python")
 
 
 def report_of(tree: Path, workdir: Path) -> bytes:
@@ -115,7 +114,7 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, default=Path("/tmp/benchfiles/files-20000"))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--held", type=int, default=5, help="scans of the report already in the store")
-    parser.add_argument("--baseline-python", type=Path, default=_MAIN_PYTHON if _MAIN_PYTHON.exists() else None)
+    parser.add_argument("--baseline-python", type=Path, default=None)
     parser.add_argument("--postgres", action="store_true", help="also save into a real PostgreSQL (started here)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
