@@ -227,6 +227,22 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         f"({maximum * 86400} s)"
     )
     times = _times(context)
+    # a fleet's certificates share a few thousand validity windows: each window's verdict, the
+    # message's tail and the evidence are worked out once (None: not too long)
+    windows: dict[tuple[str, str], tuple[str, FrozenProperties] | None] = {}
+
+    def window(not_before: str, not_after: str) -> tuple[str, FrozenProperties] | None:
+        length = times[not_after] - times[not_before] + _INCLUSIVE
+        if not length > limit:
+            return None
+        days = -(-length // DAY)
+        seconds = int(length.total_seconds())
+        # read-only at once, so the engine keeps it instead of copying it; findings of one window
+        # share it, as they may: nothing changes a finding's evidence
+        evidence = FrozenProperties(
+            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
+        )
+        return f"{plural(days, 'day')} ({seconds} s, {allows}", evidence
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
@@ -235,16 +251,14 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         not_before, not_after = props.get("not_before"), props.get("not_after")
         if not not_before or not not_after:
             return _NONE
-        length = times[not_after] - times[not_before] + _INCLUSIVE
-        if not length > limit:
+        key = (not_before, not_after)
+        if key in windows:
+            verdict = windows[key]
+        else:
+            verdict = windows[key] = window(not_before, not_after)
+        if verdict is None:
             return _NONE
-        days = -(-length // DAY)
-        seconds = int(length.total_seconds())
-        # the evidence built read-only at once: the engine's freeze() then keeps it instead of copying it
-        evidence = FrozenProperties(
-            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
-        )
-        return (Hit(f"certificate {_name(props)} is valid for {plural(days, 'day')} ({seconds} s, {allows}", evidence),)
+        return (Hit(f"certificate {_name(props)} is valid for {verdict[0]}", verdict[1]),)
 
     return run
 
