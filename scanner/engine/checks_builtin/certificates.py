@@ -84,15 +84,14 @@ def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], 
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
-        hash_name = props.get("signature_hash")
-        if not hash_name:
+        # the strength first: nearly every certificate passes on it, before the root test (a
+        # call) is needed; an odd value raises here and leaves the asset to the check, as before
+        bits = props.get("signature_hash_bits")
+        if bits is None or not bits < minimum or not props.get("signature_hash"):
             return _NONE
         if _skipped_root(props, params):
             return _NONE
-        bits = props.get("signature_hash_bits")
-        if bits is not None and bits < minimum:
-            return tuple(weak_signature_hash(asset, graph, params, context))
-        return _NONE
+        return tuple(weak_signature_hash(asset, graph, params, context))
 
     return run
 
