@@ -21,6 +21,7 @@ from urllib.parse import quote as _quote
 from scanner import PROJECT_URL, __version__
 from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity, iso_time
 from scanner.inventory.summary import is_projection
+from scanner.reporting.json_indent import dumps_indent1, plain
 from scanner.reporting.locations import Place, places
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -287,8 +288,9 @@ class SarifReporter:
                 }
             ],
         }
-        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
-        return json.dumps(sarif, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
+        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report;
+        # the evidence is the one part not built here of str, int and bool alone
+        return dumps_indent1(sarif, plain=all(plain(f.evidence) for f in result.findings))
 
 
 def _config_places(config_ids: list[str], assets: dict[str, Asset]) -> list[Place]:
