@@ -1,4 +1,4 @@
-"""The SARIF file's indented JSON, written through orjson where it can be: the json module's bytes,
+"""The SARIF file's and the CBOM's indented JSON, written through orjson where it can be: the json module's bytes,
 whatever the document holds (awkward strings, numbers and objects fall back to the json module)."""
 
 from __future__ import annotations
@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scanner.reporting import json_indent
+from scanner.reporting import cbom, json_indent
 from scanner.reporting.json_indent import dumps_indent1, plain
+from tests.support.scans import mixed_tree, scan_paths
 
 
 class Colour(enum.Enum):
@@ -77,3 +80,39 @@ def test_the_fast_path_is_taken_where_it_can_be(monkeypatch: pytest.MonkeyPatch)
     assert dumps_indent1(document, plain=True).startswith(b'{\n "findings": [\n  {\n   "id": "f0",')
     with pytest.raises(AssertionError):
         dumps_indent1(document, plain=False)
+
+
+def _without_stamps(data: bytes) -> bytes:
+    # a CBOM's serial number and timestamp are new on every render
+    return re.sub(rb'"(serialNumber|timestamp)": "[^"]*"', b'"stamp"', data)
+
+
+@pytest.mark.parametrize("version", ["1.6", "1.7"])
+def test_a_cbom_is_written_as_the_json_module_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    mixed_tree(tmp_path)
+    result = scan_paths(tmp_path)
+    fast = cbom.CbomReporter(version).render(result)
+    monkeypatch.setattr(cbom, "dumps_indent1", lambda document, plain: _reference(document))
+    assert _without_stamps(fast) == _without_stamps(cbom.CbomReporter(version).render(result))
+    assert b'"components": [' in fast
+
+
+def test_a_cbom_holding_a_float_goes_the_json_modules_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed_tree(tmp_path)
+    result = scan_paths(tmp_path)
+    serialize = cbom._serialize
+
+    def with_float(*args: Any) -> dict[str, Any]:
+        document = serialize(*args)
+        # as the library would write a number that is not an integer: read through the reporter's loads
+        document["metadata"]["x-float"] = args[2]('{"big": 1e16, "nan": NaN}')
+        return document
+
+    monkeypatch.setattr(cbom, "_serialize", with_float)
+    used: list[bool] = []
+    monkeypatch.setattr(cbom, "dumps_indent1", lambda document, plain: used.append(True) or b"")
+    data = cbom.CbomReporter("1.6").render(result)
+    assert not used  # not the orjson way
+    assert b'"big": 1e+16' in data and b'"nan": NaN' in data
