@@ -58,10 +58,15 @@ def build_graph(request: ScanRequest, progress: ProgressObserver) -> InventoryGr
     return graph
 
 
-def run_scan(request: ScanRequest, progress: ProgressObserver | None = None) -> ScanResult:
+def run_scan(
+    request: ScanRequest, progress: ProgressObserver | None = None, *, collected: Callable[[], None] | None = None
+) -> ScanResult:
+    """The scan of ``request``; ``collected`` is called once the inventory graph is built, before the rules."""
     started = datetime.now(UTC)
     as_of = request.as_of or started
     graph = build_graph(request, progress or SilentProgress())
+    if collected is not None:
+        collected()
     enrich(graph, as_of)
     engine = RuleEngine(request.packs)
     evaluation = engine.evaluate(graph, EvalContext(as_of=as_of))

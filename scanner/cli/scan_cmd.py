@@ -302,6 +302,15 @@ def scan(**opts: Any) -> None:
       keysweep scan --tls 10.0.0.0/28:443 --timeout 5 --format jsonl=findings.jsonl
       keysweep scan --config /etc/keysweep/scan.toml -q
     """
+    collecting = gc.isenabled()
+    try:
+        _scan(opts)
+    finally:  # as it was for the caller (a test runs many scans in one process)
+        if collecting:
+            gc.enable()
+
+
+def _scan(opts: dict[str, Any]) -> None:
     from scanner.scan import ScanRequest, run_scan
 
     # A scan builds many small long-lived objects; the default GC thresholds make it re-walk them
@@ -354,7 +363,11 @@ def scan(**opts: Any) -> None:
     live = sys.stderr.isatty() and level >= 0
     progress = TerminalProgress(sys.stderr, live=live, verbosity=level) if live or level >= 1 else None
     try:
-        result = run_scan(request, progress)
+        # Once collected, the inventory only grows by values that live to the end of the process
+        # (findings, report dicts, store rows) and form no cycles: a collection of the youngest
+        # objects then walks hundreds of thousands of them for nothing (~0.3 s of a 20,000-file
+        # scan). Not before: forked file workers inherit the setting, and parse in a long loop.
+        result = run_scan(request, progress, collected=gc.disable)
     finally:
         if progress is not None:
             progress.close()

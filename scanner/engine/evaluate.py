@@ -15,7 +15,15 @@ from typing import Any
 from scanner.engine.checks import Check, EvalContext, Hit, Run, fast_prepare, load_check
 from scanner.engine.rules import Pack, Rule
 from scanner.inventory.graph import InventoryGraph
-from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, RequirementInfo, Severity, freeze
+from scanner.inventory.model import (
+    Asset,
+    AssetType,
+    CollectionError,
+    Finding,
+    FrozenProperties,
+    RequirementInfo,
+    Severity,
+)
 from scanner.plugins import PluginError
 
 
@@ -156,7 +164,7 @@ def _emitter(
     (a closure: its constants are local cells, cheaper to read than attributes, 20,000 times a scan)."""
     rule_id, title, category, references = rule.id, rule.title, rule.category, rule.references
     remediation, rule_severity, rule_deadline = rule.remediation, rule.severity, rule.deadline
-    low, make_id = rank[Severity.LOW], Finding.make_id
+    low, make_id, frozen = rank[Severity.LOW], Finding.make_id, FrozenProperties
 
     def emit(hit: Hit, asset: Asset) -> Finding:
         severity = hit.severity or rule_severity
@@ -167,20 +175,23 @@ def _emitter(
             elif inactive := hit.evidence.get("inactive"):
                 why = inactive if isinstance(inactive, str) else _INACTIVE
                 hit, severity = _lowered(hit, "not_in_effect", why, severity), Severity.LOW
+        asset_id, evidence = asset.id, hit.evidence
+        # freeze() inlined; the fields positional, in Finding's order (keywords cost ~25% more)
         return Finding(
-            id=make_id(rule_id, asset.id, hit.discriminator),
-            rule_id=rule_id,
-            title=title,
-            severity=severity,
-            category=category,
-            asset_id=asset.id,
-            message=hit.message,
-            evidence=freeze(hit.evidence),
-            references=references,
-            policies=policies,
-            remediation=remediation,
-            deadline=hit.deadline or rule_deadline,
-            requirements=requirements,
+            make_id(rule_id, asset_id, hit.discriminator),
+            rule_id,
+            title,
+            severity,
+            category,
+            asset_id,
+            hit.message,
+            evidence if type(evidence) is frozen else frozen(evidence),
+            references,
+            policies,
+            remediation,
+            None,  # waived: decided after the rules
+            hit.deadline or rule_deadline,
+            requirements,
         )
 
     return emit

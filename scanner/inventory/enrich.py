@@ -52,8 +52,9 @@ class _Issuance(NamedTuple):
 
 
 def _enrich_certificates(graph: InventoryGraph, as_of: datetime) -> list[_Issuance]:
-    # validity dates and signature hashes repeat across a fleet's certificates: each parsed once
-    times: dict[str, datetime] = {}
+    # validity dates and signature hashes repeat across a fleet's certificates: each worked out once
+    ages: dict[str, int] = {}
+    remaining: dict[str, int] = {}
     strengths: dict[str, int | None] = {}
     issuances = []
     for asset_id in list(graph.asset_ids(AssetType.CERTIFICATE)):
@@ -61,14 +62,14 @@ def _enrich_certificates(graph: InventoryGraph, as_of: datetime) -> list[_Issuan
         updates: dict[str, object] = {}
         not_before = props.get("not_before")
         if not_before:
-            if (start := times.get(not_before)) is None:
-                start = times[not_before] = parse_time(not_before)
-            updates["age_days"] = (as_of - start).days
+            if (age := ages.get(not_before)) is None:
+                age = ages[not_before] = (as_of - parse_time(not_before)).days
+            updates["age_days"] = age
         not_after = props.get("not_after")
         if not_after:
-            if (end := times.get(not_after)) is None:
-                end = times[not_after] = parse_time(not_after)
-            updates["days_remaining"] = (end - as_of).days
+            if (days := remaining.get(not_after)) is None:
+                days = remaining[not_after] = (parse_time(not_after) - as_of).days
+            updates["days_remaining"] = days
         signature_hash = props.get("signature_hash")
         if signature_hash:
             if signature_hash not in strengths:

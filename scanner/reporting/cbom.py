@@ -18,10 +18,11 @@ Mapping (docs/reports.md has the full table):
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -55,6 +56,7 @@ from scanner.inventory.model import Asset, AssetType, Finding, RelationType, Sca
 from scanner.inventory.summary import is_projection
 from scanner.reporting import cbom_catalogue as catalogue
 from scanner.reporting.cbom_catalogue import AlgorithmSpec
+from scanner.reporting.json_indent import dumps_indent1, plain
 
 VERSIONS = ("1.6", "1.7")
 _TLS_VERSION = {"SSLv2": "2.0", "SSLv3": "3.0", "TLSv1.0": "1.0", "TLSv1": "1.0", "TLSv1.1": "1.1",
@@ -143,28 +145,43 @@ class CbomReporter:
 
     def render(self, result: ScanResult) -> bytes:
         built = _Builder(result)
-        document = _serialize(built.bom(with_components=False), self.version)
+        # the library's JSON read back: any number that is not an integer is noted, as the
+        # json module and orjson write those differently (see scanner.reporting.json_indent)
+        floats: list[str] = []
+        loads = functools.partial(json.loads, parse_float=_noted(floats, float), parse_constant=_noted(floats, float))
+        document = _serialize(built.bom(with_components=False), self.version, loads)
         view = SCHEMA_VERSIONS[SchemaVersion.from_version(self.version)]
         # each component serialised by the library, in bom-ref order; the Bom's own sorted set
         # compares whole components and costs more than the rest of the CBOM together
         document["components"] = [
-            json.loads(built.components[ref].as_json(view_=view))  # type: ignore[attr-defined]
+            loads(built.components[ref].as_json(view_=view))  # type: ignore[attr-defined]
             for ref in sorted(built.components)
         ]
         document["dependencies"] = built.dependencies()
         document["compositions"] = built.compositions()
         if self.version == "1.7":
             _add_1_7_fields(document, built.extras)
+        if not floats and (self.version != "1.7" or plain(built.extras)):
+            # strs, ints, bools and None alone (keysweep's own parts are built of them)
+            return dumps_indent1(document, plain=True)
         # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report
         return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
-def _serialize(bom: Bom, version: str) -> dict[str, Any]:
+def _noted(seen: list[str], parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def note(text: str) -> Any:
+        seen.append(text)
+        return parse(text)
+
+    return note
+
+
+def _serialize(bom: Bom, version: str, loads: Callable[[str], Any] = json.loads) -> dict[str, Any]:
     """The library's JSON of the BOM's metadata. Its own output step first registers every
     component in the dependency graph with a linear search per component (quadratic: over ten
     minutes for 20,000 assets), so keysweep writes ``dependencies`` itself, from its graph."""
     view = SCHEMA_VERSIONS[SchemaVersion.from_version(version)]
-    body: dict[str, Any] = json.loads(bom.as_json(view_=view))  # type: ignore[attr-defined]
+    body: dict[str, Any] = loads(bom.as_json(view_=view))  # type: ignore[attr-defined]
     schema = f"http://cyclonedx.org/schema/bom-{version}.schema.json"
     return {"$schema": schema, "bomFormat": "CycloneDX", "specVersion": version, **body}
 

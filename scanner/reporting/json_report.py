@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from scanner import __version__
 from scanner.inventory import jsonio
-from scanner.inventory.model import Asset, CollectionError, Finding, Relation, ScanResult, iso_time
+from scanner.inventory.model import Asset, CollectionError, Finding, Location, Relation, ScanResult, iso_time
 from scanner.inventory.summary import is_projection, summarize
 from scanner.reporting.output import write_output_chunks
 
@@ -36,6 +36,24 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         else {"reason": f.waived.reason, "owner": f.waived.owner, "expires": f.waived.expires},
         "deadline": f.deadline,
     }
+
+
+def _assets(assets: Sequence[Asset], result: ScanResult) -> list[dict[str, Any]]:
+    """The assets' dicts, as :func:`_asset` builds them; without systems in one comprehension,
+    with no Python call per asset and the usual single location's dict built without a loop
+    (40,000 assets a night)."""
+    if result.membership is not None:
+        return [_asset(a, result) for a in assets]
+    as_dict = Location.as_dict
+    return [
+        {
+            "id": a.id,
+            "type": a.type,
+            "properties": a.properties,
+            "locations": [as_dict(locs[0])] if len(locs := a.locations) == 1 else list(map(as_dict, locs)),
+        }
+        for a in assets
+    ]
 
 
 def _asset(a: Asset, result: ScanResult) -> dict[str, Any]:
@@ -78,7 +96,7 @@ def _report_parts(result: ScanResult) -> dict[str, Callable[[], Any]]:
             "scope": meta.scope or meta.host,
         },
         # asset properties and enum members are dict and str subclasses: serialised as they are, uncopied
-        "assets": lambda: [_asset(a, result) for a in result.assets],
+        "assets": lambda: _assets(result.assets, result),
         "relations": lambda: [_relation(r) for r in result.relations],
         "findings": lambda: [finding_dict(f) for f in result.findings],
         "errors": lambda: [_error(e) for e in result.errors],
@@ -105,10 +123,10 @@ def iter_report(result: ScanResult) -> Iterator[bytes]:
     Each piece is encoded as a list and its brackets dropped; jsonio gives the same bytes per piece
     as for the whole document (orjson, or the json module where orjson refuses a value).
     """
-    lists: dict[str, tuple[Sequence[Any], Callable[[Any], dict[str, Any]]]] = {
-        "assets": (result.assets, lambda a: _asset(a, result)),
-        "relations": (result.relations, _relation),
-        "findings": (result.findings, finding_dict),
+    lists: dict[str, tuple[Sequence[Any], Callable[[Sequence[Any]], list[dict[str, Any]]]]] = {
+        "assets": (result.assets, lambda items: _assets(items, result)),
+        "relations": (result.relations, lambda items: [_relation(r) for r in items]),
+        "findings": (result.findings, lambda items: [finding_dict(f) for f in items]),
     }
     yield b"{"
     for n, (name, part) in enumerate(_report_parts(result).items()):
@@ -119,7 +137,7 @@ def iter_report(result: ScanResult) -> Iterator[bytes]:
         items, encode = lists[name]
         yield b"["
         for start in range(0, len(items), CHUNK_ITEMS):
-            piece = jsonio.dumps([encode(item) for item in items[start : start + CHUNK_ITEMS]])
+            piece = jsonio.dumps(encode(items[start : start + CHUNK_ITEMS]))
             yield (b"," if start else b"") + piece[1:-1]
         yield b"]"
     yield b"}"

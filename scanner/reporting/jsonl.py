@@ -24,14 +24,24 @@ class JsonLinesReporter:
         assets = {a.id: a for a in result.assets}
         scan = {"scan_id": meta.id, "scan_host": meta.host, "scan_finished_at": iso_time(meta.finished_at)}
         lines: list[str] = []
+        # an asset's name and places, worked out once: a shared key has thousands of places, and
+        # each of its findings names them all
+        described: dict[str, tuple[str | None, str, list[str]]] = {}
         for finding in result.findings:
-            asset = assets.get(finding.asset_id)
+            about = described.get(finding.asset_id)
+            if about is None:
+                asset = assets.get(finding.asset_id)
+                about = described[finding.asset_id] = (
+                    asset.type.value if asset else None,
+                    asset_name(asset, finding.asset_id),
+                    [str(p) for p in places(asset, finding.asset_id)],
+                )
             record: dict[str, Any] = {
                 **scan,
                 **finding_dict(finding),
-                "asset_type": asset.type.value if asset else None,
-                "asset_name": asset_name(asset, finding.asset_id),
-                "locations": [str(p) for p in places(asset, finding.asset_id)],
+                "asset_type": about[0],
+                "asset_name": about[1],
+                "locations": about[2],
             }
             # ensure_ascii: a line never holds a raw U+2028 or a lone surrogate a parser could choke on
             lines.append(json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str))

@@ -339,3 +339,38 @@ def test_a_fast_form_that_fails_on_an_asset_leaves_it_to_the_check(
     findings = engine.evaluate(graph, EvalContext(as_of=NOW)).findings
     roots = {a.id for a in graph.assets(AssetType.CERTIFICATE) if a.properties.get("self_signed")}
     assert roots and {f.asset_id for f in findings} == roots
+
+
+def test_certificates_sharing_a_validity_window_each_get_their_own_finding(tmp_path: Path) -> None:
+    """The rotation rule works a window out once (a fleet's certificates share a few thousand):
+    every certificate of the window still gets its own name in its message, a CA of the same
+    window is still skipped, and a shorter window at the same start still passes."""
+    start = NOW - 30 * DAY
+    ca_key = pki.ec_key()
+    ca = pki.certificate(ca_key, "Window Root", ca=True, days=825, not_before=start)
+    pki.write(tmp_path / "root.pem", pki.pem(ca), 0o644)
+    names = ("window-a.example", "window-b.example", "Zürich Straße 東京")
+    for n, subject in enumerate(names):
+        cert = pki.certificate(
+            pki.ec_key(), subject, issuer_key=ca_key, issuer_name="Window Root", not_before=start, days=825
+        )
+        pki.write(tmp_path / f"leaf{n}.pem", pki.pem(cert), 0o644)
+    short = pki.certificate(
+        pki.ec_key(), "short.example", issuer_key=ca_key, issuer_name="Window Root", not_before=start
+    )
+    pki.write(tmp_path / "short.pem", pki.pem(short), 0o644)
+    graph = _graph(tmp_path)
+    enrich(graph, NOW)
+    packs = [_pack(_rule("certificate_validity_too_long"))]
+    got = RuleEngine(packs).evaluate(graph, EvalContext(as_of=NOW))
+    assert got == _direct(packs, graph, NOW)
+    assert len(got.findings) == len(names)
+    for subject in names:
+        assert sum(subject in f.message for f in got.findings) == 1
+    assert len({f.message for f in got.findings}) == len(names)
+    assert len({tuple(f.evidence.items()) for f in got.findings}) == 1  # one window
+    # with CAs included, the root (same window) is found too, and named as itself
+    with_ca = [_pack(_rule("certificate_validity_too_long", include_ca=True))]
+    got = RuleEngine(with_ca).evaluate(graph, EvalContext(as_of=NOW))
+    assert got == _direct(with_ca, graph, NOW)
+    assert sum("Window Root" in f.message for f in got.findings) == 1 and len(got.findings) == len(names) + 1

@@ -84,15 +84,14 @@ def _weak_signature_hash_fast(graph: InventoryGraph, params: Mapping[str, Any], 
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
-        hash_name = props.get("signature_hash")
-        if not hash_name:
+        # the strength first: nearly every certificate passes on it, before the root test (a
+        # call) is needed; an odd value raises here and leaves the asset to the check, as before
+        bits = props.get("signature_hash_bits")
+        if bits is None or not bits < minimum or not props.get("signature_hash"):
             return _NONE
         if _skipped_root(props, params):
             return _NONE
-        bits = props.get("signature_hash_bits")
-        if bits is not None and bits < minimum:
-            return tuple(weak_signature_hash(asset, graph, params, context))
-        return _NONE
+        return tuple(weak_signature_hash(asset, graph, params, context))
 
     return run
 
@@ -227,6 +226,22 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         f"({maximum * 86400} s)"
     )
     times = _times(context)
+    # a fleet's certificates share a few thousand validity windows: each window's verdict, the
+    # message's tail and the evidence are worked out once (None: not too long)
+    windows: dict[tuple[str, str], tuple[str, FrozenProperties] | None] = {}
+
+    def window(not_before: str, not_after: str) -> tuple[str, FrozenProperties] | None:
+        length = times[not_after] - times[not_before] + _INCLUSIVE
+        if not length > limit:
+            return None
+        days = -(-length // DAY)
+        seconds = int(length.total_seconds())
+        # read-only at once, so the engine keeps it instead of copying it; findings of one window
+        # share it, as they may: nothing changes a finding's evidence
+        evidence = FrozenProperties(
+            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
+        )
+        return f"{plural(days, 'day')} ({seconds} s, {allows}", evidence
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
@@ -235,16 +250,14 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
         not_before, not_after = props.get("not_before"), props.get("not_after")
         if not not_before or not not_after:
             return _NONE
-        length = times[not_after] - times[not_before] + _INCLUSIVE
-        if not length > limit:
+        key = (not_before, not_after)
+        if key in windows:
+            verdict = windows[key]
+        else:
+            verdict = windows[key] = window(not_before, not_after)
+        if verdict is None:
             return _NONE
-        days = -(-length // DAY)
-        seconds = int(length.total_seconds())
-        # the evidence built read-only at once: the engine's freeze() then keeps it instead of copying it
-        evidence = FrozenProperties(
-            validity_days=days, validity_seconds=seconds, not_before=not_before, not_after=not_after
-        )
-        return (Hit(f"certificate {_name(props)} is valid for {plural(days, 'day')} ({seconds} s, {allows}", evidence),)
+        return (Hit(f"certificate {_name(props)} is valid for {verdict[0]}", verdict[1]),)
 
     return run
 

@@ -1,0 +1,118 @@
+"""The SARIF file's and the CBOM's indented JSON, written through orjson where it can be: the json module's bytes,
+whatever the document holds (awkward strings, numbers and objects fall back to the json module)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner.reporting import cbom, json_indent
+from scanner.reporting.json_indent import dumps_indent1, plain
+from tests.support.scans import mixed_tree, scan_paths
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Kind(str, enum.Enum):
+    FILE = "file"
+
+
+def _reference(document: Any) -> bytes:
+    return json.dumps(document, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
+
+
+PLAIN_DOCUMENTS = [
+    {},
+    [],
+    {"a": [], "b": {}, "c": [[], {}, [[{}]]], "d": None, "e": True, "f": False, "g": 0, "h": -7},
+    {"text": "Zürich Straße 東京 \u2028 \u2029 \x7f \ufeff emoji 🔑", "keys": {"ünï": "x"}},
+    {"controls": "".join(chr(c) for c in range(32)) + '"\\/'},
+    {"one space": "a b", "colon": ": x", "comma": ", ", "newline": "a\nb", "tab": "\t"},
+    {"two spaces": "a  b"},  # a string with two spaces running: the json module writes it
+    {"leading": "  x", "trailing": "x  ", "only": "   "},
+    {"big": 2**63 - 1, "small": -(2**63), "huge": 2**158 + 5, "negative huge": -(2**70)},
+    {"surrogate": "/srv/caf\udce9-\udcff.pem", "ok": "x"},  # a non-UTF-8 file name (PEP 383)
+    {"subclasses": [Level.HIGH, Kind.FILE], Kind.FILE: {"nested": (1, (2, [3]))}},
+    {"deep": [[[[[[[[[[[["x"]]]]]]]]]]]]},
+]
+
+
+@pytest.mark.parametrize("document", PLAIN_DOCUMENTS)
+def test_plain_documents_are_written_as_the_json_module_writes_them(document: Any) -> None:
+    assert plain(document)
+    assert dumps_indent1(document, plain=True) == _reference(document)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.5, 1e16, 1e-7, float("nan"), float("inf"), dt.datetime(2026, 1, 2, 3, 4, 5), dt.date(2026, 1, 2), Colour.RED],
+)
+def test_values_the_two_libraries_write_differently_are_not_plain_and_still_right(value: Any) -> None:
+    document = {"evidence": {"value": value, "list": [value]}}
+    assert not plain(document) and not plain(value)
+    assert dumps_indent1(document, plain=False) == _reference(document)
+
+
+def test_orjson_refusing_a_document_leaves_it_to_the_json_module() -> None:
+    for document in ({1: "int key"}, {"set": {1}}, {"surrogate": "\udc80"}, {"huge": 2**64}):
+        assert dumps_indent1(document, plain=True) == _reference(document)
+
+
+def test_the_fast_path_is_taken_where_it_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the json module is not asked for a plain document without two spaces running
+    def refuse(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("the json module was used")
+
+    document = {"findings": [{"id": f"f{n}", "message": "a key, 2048 bits", "n": n} for n in range(50)]}
+    monkeypatch.setattr(json_indent.json, "dumps", refuse)
+    assert dumps_indent1(document, plain=True).startswith(b'{\n "findings": [\n  {\n   "id": "f0",')
+    with pytest.raises(AssertionError):
+        dumps_indent1(document, plain=False)
+
+
+def _without_stamps(data: bytes) -> bytes:
+    # a CBOM's serial number and timestamp are new on every render
+    return re.sub(rb'"(serialNumber|timestamp)": "[^"]*"', b'"stamp"', data)
+
+
+@pytest.mark.parametrize("version", ["1.6", "1.7"])
+def test_a_cbom_is_written_as_the_json_module_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    mixed_tree(tmp_path)
+    result = scan_paths(tmp_path)
+    fast = cbom.CbomReporter(version).render(result)
+    monkeypatch.setattr(cbom, "dumps_indent1", lambda document, plain: _reference(document))
+    assert _without_stamps(fast) == _without_stamps(cbom.CbomReporter(version).render(result))
+    assert b'"components": [' in fast
+
+
+def test_a_cbom_holding_a_float_goes_the_json_modules_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed_tree(tmp_path)
+    result = scan_paths(tmp_path)
+    serialize = cbom._serialize
+
+    def with_float(*args: Any) -> dict[str, Any]:
+        document = serialize(*args)
+        # as the library would write a number that is not an integer: read through the reporter's loads
+        document["metadata"]["x-float"] = args[2]('{"big": 1e16, "nan": NaN}')
+        return document
+
+    monkeypatch.setattr(cbom, "_serialize", with_float)
+    used: list[bool] = []
+    monkeypatch.setattr(cbom, "dumps_indent1", lambda document, plain: used.append(True) or b"")
+    data = cbom.CbomReporter("1.6").render(result)
+    assert not used  # not the orjson way
+    assert b'"big": 1e+16' in data and b'"nan": NaN' in data
