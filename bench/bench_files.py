@@ -2,7 +2,8 @@
 
 Prints, side by side: the bare loop (load, fingerprint, public key, subject of every certificate),
 keysweep's first scan (``--no-cache``; one process and the parallel sweep), the re-scan of the
-unchanged tree through the file cache, each with its ratio to the bare loop and the target, then
+unchanged tree through the file cache (and the same without the history store, to show what saving
+the scan costs), each with its ratio to the bare loop and the target, then
 keysweep's peak memory on a second, larger tree. Every figure is a whole process (interpreter start
 and imports count for both sides), the best of ``--repeat`` runs, with its CPU seconds (user + system
 of the process and its workers), which a loaded machine disturbs less than wall time.
@@ -232,6 +233,8 @@ def main() -> None:
         cache = workdir / "cache"
         filling = timed([*scan, "--cache", str(cache)])
         rescan = best([*scan, "--cache", str(cache)], args.repeat)
+        # the same re-scan without the history store, to show what saving the scan costs
+        rescan_no_store = best([*scan[:-2], "--no-store", "--cache", str(cache)], args.repeat)
         plain = min(plain, best(plain_loop, 1), key=lambda r: r.wall)  # again, after: the load moves
         load = os.getloadavg()[0]
         n = int(plain.stdout.strip())
@@ -244,6 +247,7 @@ def main() -> None:
         print(line("keysweep first scan, parallel", parallel, plain, TARGETS["first"]))
         print(line("keysweep scan filling the cache", filling, plain))
         print(line("keysweep re-scan, unchanged tree", rescan, plain, TARGETS["rescan"]))
+        print(line("  the same re-scan, --no-store", rescan_no_store, plain))
         print(
             f"report size: {os.path.getsize(workdir / 'r.json') / 1e6:.1f} MB;"
             f" cache size: {(cache / 'files.sqlite3').stat().st_size / 1e6:.1f} MB"
