@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,21 @@ def execute(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         return list(db.execute(sql, params).fetchall())
     finally:
         db.close()
+
+
+def v1_scan_row(raw: bytes) -> tuple[Any, ...]:
+    """A report as schema 1 stored it (the columns of its scans table, in order): for migration tests."""
+    r = json.loads(raw)
+    return (
+        r["scan"]["id"],
+        r["scan"]["started_at"],
+        r["scan"]["finished_at"],
+        "k",
+        json.dumps(r["scan"]["targets"]),
+        len(r["assets"]),
+        len(r["findings"]),
+        0,
+        r["summary"]["readiness"]["score"],
+        json.dumps(r["summary"]["by_severity"]),
+        zlib.compress(raw),
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-import zlib
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from scanner.store import rows as R
 from scanner.store import sql
 from scanner.store.backends import open_store
 from scanner.store.schema import LATEST, MIGRATIONS
-from tests.store.helpers import execute, variant
+from tests.store.helpers import execute, v1_scan_row, variant
 
 COUNTS = (
     "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM asset_sets), (SELECT count(*) FROM finding_sets)"
@@ -138,24 +137,11 @@ def test_a_scan_pointed_at_another_set_is_caught(store_url: str, report_json: by
 
 def _v1_scans(url: str, reports: list[bytes]) -> None:
     for raw in reports:
-        r = json.loads(raw)
         execute(
             url,
             "INSERT INTO scans (id, started_at, finished_at, targets_key, targets, assets, findings, open_findings,"
             " readiness, by_severity, report) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                r["scan"]["id"],
-                r["scan"]["started_at"],
-                r["scan"]["finished_at"],
-                "k",
-                json.dumps(r["scan"]["targets"]),
-                len(r["assets"]),
-                len(r["findings"]),
-                0,
-                r["summary"]["readiness"]["score"],
-                json.dumps(r["summary"]["by_severity"]),
-                zlib.compress(raw),
-            ),
+            v1_scan_row(raw),
         )
 
 

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from scanner.store.backends import open_store
 from scanner.store.interface import SchemaError
 from scanner.store.schema import LATEST
-from tests.store.helpers import variant
+from tests.store.helpers import v1_scan_row, variant
 from tests.support.scans import keysweep, mixed_tree
 
 # the schema of keysweep 0.1's history store, as it was created (version 1)
@@ -35,23 +34,7 @@ def _v1_store(path: Path, reports: list[bytes]) -> None:
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript(_V1)
     for raw in reports:
-        r = json.loads(raw)
-        db.execute(
-            "INSERT INTO scans VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                r["scan"]["id"],
-                r["scan"]["started_at"],
-                r["scan"]["finished_at"],
-                "k",
-                json.dumps(r["scan"]["targets"]),
-                len(r["assets"]),
-                len(r["findings"]),
-                0,
-                r["summary"]["readiness"]["score"],
-                json.dumps(r["summary"]["by_severity"]),
-                zlib.compress(raw),
-            ),
-        )
+        db.execute("INSERT INTO scans VALUES (?,?,?,?,?,?,?,?,?,?,?)", v1_scan_row(raw))
     db.close()
 
 
