@@ -141,14 +141,18 @@ def for_file(path: str, certificates: Sequence[Asset]) -> tuple[Asset | Relation
     return store(found[0], certificates, found[1])
 
 
-def reference_store(path: str, certificates: Sequence[Asset], shipped: str) -> tuple[Asset | Relation, ...]:
+def reference_store(
+    path: str, certificates: Sequence[Asset], shipped: str, *, named: bool = False
+) -> tuple[Asset | Relation, ...]:
     """A package's collection of roots (``shipped``: why the file is package data) as a reference store.
 
     Several distinct self-signed CA certificates make a collection of roots; a chain file holds one
-    root at most and is never one (its untrusted root stays reported).
+    root at most and is never one (its untrusted root stays reported). A file ``named`` as a CA
+    bundle (xmlsec's examples/cacert.pem) is one with a single root: its name made it a store, and
+    in package data no software here is known to read it.
     """
     roots = {c.id for c in certificates if c.properties.get("self_signed") and c.properties.get("is_ca") is not False}
-    if len(roots) < 2:
+    if len(roots) < (1 if named else 2):
         return ()
     reason = f"reference copy of CA roots ({shipped}), not a trust location any software here is known to use"
     return store(path, certificates, reason, reference=True)

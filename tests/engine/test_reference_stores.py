@@ -141,3 +141,28 @@ def test_example_keys_a_package_ships_are_low_and_the_same_key_elsewhere_is_not(
     low = next(f for f in by_key.values() if f["severity"] == "low")
     assert "package data (test, example or documentation material (a 'docs' directory))" in low["message"]
     assert low["evidence"]["rule_severity"] in ("high", "critical")
+
+
+def test_a_single_root_named_as_a_bundle_in_package_data_is_a_reference_copy(tmp_path: Path) -> None:
+    """xmlsec's /usr/share/doc/libxmlsec1-dev/examples/cacert.pem: one RSA-1024 root, a trust store by
+    its name. In a package's examples it is a reference copy; the same file in /etc/myapp is a real
+    trust store and its weak root stays high."""
+    from tests.support import pki
+
+    pem = pki.pem(pki.certificate(pki.rsa_key(1024), "XML Security Library Root CA", ca=True, days=3650))
+    shipped = tmp_path / "doc" / "examples" / "cacert.pem"
+    own = tmp_path / "etc" / "myapp" / "cacert.pem"
+    for path in (shipped, own):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(pem)
+    report = _report(tmp_path, shipped)
+    (store,) = [a["properties"] for a in report["assets"] if a["type"] == AssetType.TRUST_STORE]
+    assert store["reference"] is True and store["reason"].startswith("reference copy of CA roots (test, example")
+    assert {f["severity"] for f in report["findings"]} <= {"low", "info"}
+    (weak,) = [f for f in report["findings"] if f["rule_id"] == WEAK_RULE]
+    assert weak["evidence"]["rule_severity"] == "high"
+    report = _report(tmp_path, own)
+    (store,) = [a["properties"] for a in report["assets"] if a["type"] == AssetType.TRUST_STORE]
+    assert "reference" not in store and store["reason"] == "named as a CA bundle (cacert.pem)"
+    (weak,) = [f for f in report["findings"] if f["rule_id"] == WEAK_RULE]
+    assert weak["severity"] == "high"

@@ -709,9 +709,14 @@ def _as_trust_store(found: _Findings) -> tuple[Asset | Relation, ...]:
     path = str(found.source.path)
     observations = trust.for_file(path, found.certificates)
     several = len(found.certificates) > 1
-    if several and trust.system_location(path) is None and (shipped := package_data_reason(path)) is not None:
-        # roots a package ships to compare against (a named bundle in a library's tests included)
-        observations = trust.reference_store(path, found.certificates, shipped) or observations
+    if (
+        (several or observations)
+        and trust.system_location(path) is None
+        and (shipped := package_data_reason(path)) is not None
+    ):
+        # roots a package ships to compare against (a named bundle in a library's tests or examples included)
+        named = bool(observations)
+        observations = trust.reference_store(path, found.certificates, shipped, named=named) or observations
     if observations:
         found.file_properties["trust_store"] = True
     return observations
