@@ -196,3 +196,26 @@ def test_a_walked_file_that_cannot_be_read_stays_an_error(tmp_path: Path) -> Non
     observations = collect(tmp_path)
     assert [e.message for e in errors(observations)] == [f"{MISSING} (a symbolic link to '{tmp_path / 'gone.pem'}')"]
     assert not [o for o in observations if isinstance(o, Asset) and "missing_references" in o.properties]
+
+
+def test_the_same_outcome_from_worker_processes_and_from_the_file_cache(tmp_path: Path) -> None:
+    from scanner.collectors.base import CollectContext
+    from scanner.collectors.files.collector import FileCollector
+    from scanner.scan import path_targets
+
+    root = _without_snakeoil("stock", tmp_path / "debian")
+
+    def outcome(**options: Any) -> tuple[list[str], dict[str, Any], tuple[int, int, int, int]]:
+        graph = InventoryGraph()
+        graph.add_all(FileCollector().collect(path_targets([root / "etc"]), CollectContext(options=options)))
+        missing = {a.id: a.properties.get("missing_references") for a in graph.assets(AssetType.CONFIG)}
+        missing = {name: entries for name, entries in missing.items() if entries}
+        counts = (graph.sweep.examined, graph.sweep.recognised, graph.sweep.skipped, graph.sweep.failed)
+        return [e.message for e in graph.errors], missing, counts
+
+    alone = outcome()
+    assert alone[0] == [] and len(alone[1]) == 2
+    cache = tmp_path / "cache"
+    assert outcome(file_workers=2) == alone
+    assert outcome(file_cache=str(cache)) == alone
+    assert outcome(file_cache=str(cache), file_workers=2) == alone  # every parse from the cache
