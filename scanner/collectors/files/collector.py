@@ -23,6 +23,7 @@ from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
 from scanner.collectors.files import access, cache, pool
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
+from scanner.collectors.files.named import NamedFiles
 from scanner.collectors.package_data import package_data_reason
 from scanner.inventory import codec, trust
 from scanner.inventory.model import (
@@ -68,6 +69,8 @@ class _FileResult:
     follow: tuple[Path, ...] = ()
     follow_dirs: tuple[Path, ...] = ()  # CA directories a configuration names
     counts: SweepCounts = _SKIPPED
+    # why the file could not be opened or read (missing, permission denied), when that is the result
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +204,8 @@ class FileCollector:
         # each file's counts, added once at the end (not a new SweepCounts per file)
         tally: list[SweepCounts] = []
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
+        # who names each file a config names: a missing one is reported with them, or not at all
+        namers = NamedFiles(self.name)
         self._cache = cache.open_for(context, self._handlers)
         for target in targets:
             context.progress.target_started(self.name, target.value)
@@ -225,6 +230,7 @@ class FileCollector:
                 done.add(group.real)
                 if result.follow or result.follow_dirs:
                     follow.extend(_followed(result))
+                    namers.note(result.observations)
                 if items is not None:
                     items.item_done(self.name, group.path)
             while follow:
@@ -235,7 +241,9 @@ class FileCollector:
                     continue
                 seen.update(paths)
                 if how == _CA_DIRECTORY and os.path.isdir(paths[0]):
-                    entries, problem = self._ca_directory(paths[0])
+                    entries, problem, unlisted = self._ca_directory(paths[0])
+                    if unlisted is not None:
+                        namers.unreadable(paths[0], unlisted)
                     yield from problem
                     follow.extend((entry, _IN_CA_DIRECTORY) for entry in entries)
                     continue
@@ -245,30 +253,45 @@ class FileCollector:
                 # a file in a CA directory is read like one of a walk: a README beside the certificates is no error
                 named = how != _IN_CA_DIRECTORY
                 result = self._collect_file(group, context, named_by_config=named, outside=outside)
+                if named and result.unreadable is not None:
+                    # reported at the end, once every config naming it is known, and counted there
+                    namers.unreadable(group.path, result.unreadable)
+                    done.add(group.real)
+                    continue
                 yield from result.observations
                 if group.real not in done:
                     tally.append(result.counts)
                 done.add(group.real)
-                follow.extend(_followed(result))
+                if result.follow or result.follow_dirs:
+                    follow.extend(_followed(result))
+                    namers.note(result.observations)
             context.progress.target_finished(self.name, target.value, True)
         if self._cache is not None:
             self._cache.finish(roots)
             self._cache = None
+        # named files that could not be read: errors when a config in effect names them, and
+        # missing_references on every config naming them
+        for outcome in namers.finish():
+            if isinstance(outcome, SweepCounts):
+                tally.append(outcome)
+            else:
+                yield outcome
         yield _total(tally)
 
-    def _ca_directory(self, path: str) -> tuple[list[tuple[str, ...]], list[CollectionError]]:
+    def _ca_directory(self, path: str) -> tuple[list[tuple[str, ...]], list[CollectionError], str | None]:
         """The files directly in a CA directory a config names (Apache SSLCACertificatePath), bounded.
 
         Never a walk below it (`SSLCACertificatePath /` must not read the whole filesystem): its
         subdirectories are not entered, and past MAX_CA_DIRECTORY_ENTRIES names the rest is an error.
         Links to one file (``<hash>.0 -> name.pem``) come as one group: the file is read once.
+        The last value says why the directory could not be listed (None when it was).
         """
         try:
             with os.scandir(path) as listing:
                 names = sorted(entry.name for entry in listing)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            return [], [CollectionError(path, self.name, f"named as a CA directory, but cannot be listed: {reason}")]
+            return [], [], f"named as a CA directory, but cannot be listed: {reason}"
         problems: list[CollectionError] = []
         if len(names) > MAX_CA_DIRECTORY_ENTRIES:
             message = (
@@ -278,7 +301,7 @@ class FileCollector:
             problems.append(CollectionError(path, self.name, message))
         files = [os.path.join(path, n) for n in names[:MAX_CA_DIRECTORY_ENTRIES]]
         groups = _grouped([(f, os.path.realpath(f)) for f in files if not os.path.isdir(f)])
-        return [group.paths for group in groups], problems
+        return [group.paths for group in groups], problems, None
 
     def _walk(self, root: str) -> Iterator[tuple[str, str]]:
         """(path, real path) of each file below root, depth first and sorted, directory links not entered."""
@@ -429,7 +452,7 @@ class FileCollector:
                 return special
             opened = _open_checked(path)
         except OSError as exc:
-            return self._error(path, _unreadable(path, exc))
+            return self._unreadable_result(path, _unreadable(path, exc))
         with opened as (fd, info):
             # what was opened is judged, not what the path was a moment before (it may be swapped)
             special = self._special(path, info, named_by_config)
@@ -445,7 +468,7 @@ class FileCollector:
                 # sized by fstat: read(n) allocates n bytes up front, and MAX_FILE_BYTES per file adds up
                 data = _read(fd, min(MAX_FILE_BYTES + 1, info.st_size + 65536))
             except OSError as exc:
-                return self._error(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
+                return self._unreadable_result(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
         return info, self._parse(Path(path), data, context)
 
     def _finish(
@@ -514,6 +537,10 @@ class FileCollector:
 
     def _error(self, path: str, message: str) -> _FileResult:
         return _FileResult((CollectionError(path, self.name, message),), counts=_FAILED)
+
+    def _unreadable_result(self, path: str, message: str) -> _FileResult:
+        """A file that could not be opened or read: an error (a file a config names: see named.py)."""
+        return _FileResult((CollectionError(path, self.name, message),), counts=_FAILED, unreadable=message)
 
     def _oversize_is_error(self, fd: int, path: str) -> bool:
         """A huge file whose head a config handler recognises is reported; other huge files are skipped.

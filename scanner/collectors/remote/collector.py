@@ -30,6 +30,7 @@ from scanner.collectors.files.collector import (
 )
 from scanner.collectors.files.fs import FileInfo
 from scanner.collectors.files.handler import ParsedFile
+from scanner.collectors.files.named import NamedFiles
 from scanner.collectors.remote import IDENTITY_ENV, KNOWN_HOSTS_ENV, PASSPHRASE_ENV, remote_exec
 from scanner.collectors.remote.naming import RemoteNames
 from scanner.collectors.remote.session import Credentials, RemoteError, Session
@@ -71,6 +72,8 @@ class _Result:
     counts: SweepCounts
     follow: tuple[Path, ...] = ()
     follow_dirs: tuple[Path, ...] = ()
+    # why the file could not be stat'ed or read (missing, permission denied), when that is the result
+    unreadable: str | None = None
 
 
 class RemoteCollector:
@@ -106,6 +109,8 @@ class _HostSweep:
         # belongs to that host
         self.files = FileCollector()
         self.seen: set[str] = set()
+        # who names each file a config names, as a local sweep keeps it (files/named.py)
+        self.namers = NamedFiles(NAME)
 
     def _error(self, path: str, message: str) -> CollectionError:
         return CollectionError(self.names.url(path), NAME, message)
@@ -131,8 +136,21 @@ class _HostSweep:
             if session.broken is not None:
                 self.ok = False
                 yield CollectionError(self.target.value, NAME, f"{self.spec.endpoint}: {session.broken}")
+            else:
+                yield from self._named_outcomes()
         finally:
             session.close()
+
+    def _named_outcomes(self) -> Iterator[Observation]:
+        """Named files that could not be read: errors when a config in effect names them, and
+        missing_references on every config naming them (decided once every config is known)."""
+        for outcome in self.namers.finish():
+            if isinstance(outcome, SweepCounts):
+                self.counts += outcome
+            elif isinstance(outcome, CollectionError):
+                yield self.names.observation(outcome)  # its target as ssh://HOST/PATH
+            else:
+                yield outcome  # a config asset as noted: already named for this host
 
     def _root(self, sfs: SftpFileSystem, root: str) -> Iterator[Observation]:
         root = posixpath.normpath(root)
@@ -172,7 +190,11 @@ class _HostSweep:
                 yield from self._ca_directory(sfs, path, follow)
                 continue
             outside = not any(path == r or path.startswith(r.rstrip("/") + "/") for r in self.spec.paths)
-            result = self._file(sfs, path, None, named=how != "in-ca-directory", outside=outside)
+            named = how != "in-ca-directory"
+            result = self._file(sfs, path, None, named=named, outside=outside)
+            if named and result.unreadable is not None and not sfs.broken:
+                self.namers.unreadable(path, result.unreadable)  # reported at the end of the host
+                continue
             yield from self._emit(result, sfs, follow)
             if sfs.broken:
                 return
@@ -182,15 +204,18 @@ class _HostSweep:
             return
         self.counts += result.counts
         yield from result.observations
-        follow.extend((p, "named") for p in result.follow)
-        follow.extend((p, "ca-directory") for p in result.follow_dirs)
+        if result.follow or result.follow_dirs:
+            follow.extend((p, "named") for p in result.follow)
+            follow.extend((p, "ca-directory") for p in result.follow_dirs)
+            self.namers.note(result.observations)
 
     def _ca_directory(self, sfs: SftpFileSystem, path: str, follow: deque[tuple[Path, str]]) -> Iterator[Observation]:
         """The files directly in a CA directory a config names, bounded, never a walk below it."""
         try:
             entries = sfs.scandir(path)
         except OSError as exc:
-            yield self._error(path, f"named as a CA directory, but cannot be listed: {exc.strerror or exc}")
+            if not sfs.broken:
+                self.namers.unreadable(path, f"named as a CA directory, but cannot be listed: {exc.strerror or exc}")
             return
         if len(entries) > MAX_CA_DIRECTORY_ENTRIES:
             message = (
@@ -240,7 +265,7 @@ class _HostSweep:
         try:
             info = found if found is not None else sfs.stat(path)
         except OSError as exc:
-            return self._failed(path, f"cannot read file: {exc.strerror or exc}")
+            return self._unreadable(path, f"cannot read file: {exc.strerror or exc}")
         if stat.S_ISDIR(info.st_mode) and not named:
             return _Result([], SweepCounts())  # a link to a directory: not entered, as locally
         if not stat.S_ISREG(info.st_mode):
@@ -262,7 +287,7 @@ class _HostSweep:
             elif isinstance(data, OSError):
                 raise data
         except OSError as exc:
-            return self._failed(path, f"cannot read file: {exc.strerror or exc}")
+            return self._unreadable(path, f"cannot read file: {exc.strerror or exc}")
         with fs.using(sfs):  # only around the parse: never across a yield
             parsed = self.files.parse_content(Path(path), data, self.context)
         if parsed is None:
@@ -278,6 +303,9 @@ class _HostSweep:
 
     def _failed(self, path: str, message: str) -> _Result:
         return _Result([self._error(path, message)], _FAILED)
+
+    def _unreadable(self, path: str, message: str) -> _Result:
+        return _Result([self._error(path, message)], _FAILED, unreadable=message)
 
     def _file_asset(self, path: str, info: FileInfo, parsed: ParsedFile, outside: bool) -> Asset:
         owner = info.owner or (str(info.st_uid) if info.st_uid is not None else None)

@@ -161,9 +161,16 @@ def test_missing_certificate_named_by_a_config_is_an_error_naming_it(tmp_path: P
         "http { server { listen 443 ssl; ssl_certificate certs/none.crt; ssl_certificate_key certs/none.key; } }\n"
     )
     observations = collect(tmp_path / "nginx.conf")
+    named_by = f"named by {tmp_path / 'nginx.conf'} line 1"
     assert sorted(_messages(observations)) == [
-        (str(tmp_path / "certs" / "none.crt"), "cannot read file: No such file or directory"),
-        (str(tmp_path / "certs" / "none.key"), "cannot read file: No such file or directory"),
+        (
+            str(tmp_path / "certs" / "none.crt"),
+            f"{named_by} (certificate): cannot read file: No such file or directory",
+        ),
+        (
+            str(tmp_path / "certs" / "none.key"),
+            f"{named_by} (private-key): cannot read file: No such file or directory",
+        ),
     ]
     assert all(isinstance(e, CollectionError) and e.collector == "files" for e in errors(observations))
 

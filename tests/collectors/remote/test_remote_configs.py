@@ -136,3 +136,61 @@ def test_without_remote_exec_no_session_is_ever_asked_to_exec(
     assert asked == []
     list(RemoteCollector().collect([target], CollectContext(timeout=10, options={**options, "remote_exec": True})))
     assert asked == ["PATH=/usr/sbin:/usr/local/sbin:/sbin:$PATH sshd -T"]
+
+
+def test_a_missing_file_only_a_template_names_is_no_error_on_the_remote_host_either(
+    remote_lab: RemoteLab, tmp_path: Path
+) -> None:
+    """Debian 12's own trees, at their own paths on the remote host (a chroot), without ssl-cert:
+    stock gets no error and the two templates record the snakeoil files; hardened enables a TLS site
+    that names them, and each is an error naming the site's file, line and role."""
+    from tests.collectors.configs.corpus_trees import CORPUS
+
+    root = Path(tempfile.mkdtemp(prefix="keysweep-chroot-", dir="/run"))
+    try:
+        shutil.copytree(CORPUS / "stock", root, symlinks=True, dirs_exist_ok=True)
+        base = remote_lab.directory
+        extra = f"Subsystem sftp internal-sftp -R\nMatch User root\n    ChrootDirectory {root}\n"
+        extra += "    ForceCommand internal-sftp -R\n"
+        config = write_config(base, remote_lab.server.host_keys, extra, name="sshd_config_debian")
+        with running_sshd(config, remote_lab.server.host_keys) as server:
+            known = base / "known_hosts_debian"
+            known.write_text(known_hosts_line(server, server.host_keys[0]) + "\n")
+            login = ["--ssh-identity", str(remote_lab.identity), "--ssh-known-hosts", str(known)]
+            remote = f"root@{server.host}:{server.port}:/etc"
+            prefix = f"ssh://{server.host}:{server.port}"
+
+            code, report, stderr = _scan(tmp_path, "--remote", remote, *login)
+            assert code in (0, 1), stderr
+            assert report["errors"] == []
+            missing = {
+                a["id"].removeprefix(f"config:nginx:{prefix}").removeprefix(f"config:apache:{prefix}"): [
+                    (m["path"], m["role"], m["file"], m["line"]) for m in a["properties"]["missing_references"]
+                ]
+                for a in report["assets"]
+                if "missing_references" in a["properties"]
+            }
+            cert, key = "/etc/ssl/certs/ssl-cert-snakeoil.pem", "/etc/ssl/private/ssl-cert-snakeoil.key"
+            snippet, site = "/etc/nginx/snippets/snakeoil.conf", "/etc/apache2/sites-available/default-ssl.conf"
+            assert missing == {
+                snippet: [(cert, "certificate", snippet, 4), (key, "private-key", snippet, 5)],
+                site: [(cert, "certificate", site, 31), (key, "private-key", site, 32)],
+            }
+
+            shutil.copytree(CORPUS / "hardened", root, symlinks=True, dirs_exist_ok=True)
+            code, report, stderr = _scan(tmp_path, "--remote", remote, *login)
+            assert code in (0, 1), stderr
+            enabled = "/etc/apache2/sites-enabled/default-ssl.conf"
+            missing_file = "cannot read file: No such file"
+            assert sorted((e["target"], e["message"]) for e in report["errors"]) == [
+                (
+                    f"{prefix}{cert}",
+                    f"named by {enabled} line 31 (certificate), {snippet} line 4 (certificate): {missing_file}",
+                ),
+                (
+                    f"{prefix}{key}",
+                    f"named by {enabled} line 32 (private-key), {snippet} line 5 (private-key): {missing_file}",
+                ),
+            ]
+    finally:
+        shutil.rmtree(root)
