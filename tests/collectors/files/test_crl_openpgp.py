@@ -168,11 +168,14 @@ def test_an_exported_secret_key_is_a_private_key_and_its_protection_is_said(tmp_
     home.mkdir(mode=0o700)
     keys = tmp_path / "keys"
     keys.mkdir()
-    for name, passphrase in (("clear", ""), ("protected", "correct horse battery")):
-        _gpg(home, "--passphrase", passphrase, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign")
-        armored = _gpg(home, "--passphrase", passphrase, "--armor", "--export-secret-keys", f"{name}@example.org")
-        (keys / f"{name}.asc").write_bytes(armored)
-        (keys / f"{name}.asc").chmod(0o644)
+    try:
+        for name, passphrase in (("clear", ""), ("protected", "correct horse battery")):
+            _gpg(home, "--passphrase", passphrase, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign")
+            armored = _gpg(home, "--passphrase", passphrase, "--armor", "--export-secret-keys", f"{name}@example.org")
+            (keys / f"{name}.asc").write_bytes(armored)
+            (keys / f"{name}.asc").chmod(0o644)
+    finally:  # gpg starts an agent for the home directory, which would outlive the test
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
     report = _scan(tmp_path, keys)
     by_file = {loc["ref"]: a["properties"] for a in report["assets"] if a["type"] == "key" for loc in a["locations"]}
     clear, protected = by_file[str(keys / "clear.asc")], by_file[str(keys / "protected.asc")]
