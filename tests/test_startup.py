@@ -74,13 +74,11 @@ def test_secrets_are_found_once_detect_secrets_is_loaded_on_first_use() -> None:
     assert found == "[(1, 'aws-access-key-id', ''), (2, 'jwt', ''), (3, 'password', 'DB_PASSWORD')]"
 
 
-def test_the_constants_of_the_known_formats_are_still_there() -> None:
-    assert secret_patterns.known_formats() == secret_patterns.KNOWN_FORMATS
-    assert secret_patterns.KNOWN_FORMATS[0] is secret_patterns.PRIVATE_KEY
+def test_the_known_formats_are_built_once_with_the_private_key_first() -> None:
+    assert secret_patterns.known_formats() is secret_patterns.known_formats()
+    assert secret_patterns.known_formats()[0] is secret_patterns.private_key_format()
     kinds = {fmt.kind for fmt in secret_patterns.known_formats()}
     assert {"private-key", "aws-access-key-id", "github-token", "slack-token", "jwt", "url-credentials"} <= kinds
-    with pytest.raises(AttributeError):
-        _ = secret_patterns.NO_SUCH_CONSTANT
 
 
 def test_entry_points_are_read_once_for_every_group(monkeypatch: pytest.MonkeyPatch) -> None:

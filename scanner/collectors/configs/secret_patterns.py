@@ -174,12 +174,3 @@ def known_formats() -> tuple[KnownFormat, ...]:
             hints=("eyJ",),
         ),
     )
-
-
-def __getattr__(name: str) -> Any:
-    # the constants this module had before they were built lazily (PEP 562)
-    if name == "KNOWN_FORMATS":
-        return known_formats()
-    if name == "PRIVATE_KEY":
-        return private_key_format()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
