@@ -436,12 +436,19 @@ def _describe_certificate(
             "extensions (lenient reading)", lambda: lenient.extension_properties(raw), no_values
         )
         extension_values = {**_extension_properties({}), **extension_values}
-        # asn1crypto may read what cryptography refused: name the extension cryptography refused
-        failed_extensions = {**lenient.extensions_cryptography_rejects(raw), **failed_extensions}
-        if failed_extensions:  # otherwise cryptography's own reason stays the one given
+        rejected = lenient.extensions_cryptography_rejects(raw)
+        if rejected or failed_extensions:  # otherwise cryptography's own reason stays the one given
             del fields.failed["extensions"]
-        for name, reason in failed_extensions.items():
+        # a field is lost when no reader read it, or when cryptography refused an extension a
+        # description reads (asn1crypto's value may be wrong); one it does not read (a policy notice
+        # with bytes outside VisibleString's alphabet, in four of Microsoft's roots) loses nothing:
+        # a fact about the certificate, kept as such, not an error
+        lost = {name: reason for name, reason in rejected.items() if lenient.describes(name)}
+        for name, reason in {**lost, **failed_extensions}.items():
             fields.failed[f"extension {name}"] = reason
+        nonconforming = {n: why for n, why in rejected.items() if n not in lost and n not in failed_extensions}
+        if nonconforming:
+            extension_values["nonconforming_extensions"] = dict(sorted(nonconforming.items()))
     ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]
     serial = fields.read("serial", lambda: format(cert.serial_number, "x"), None)
     signature_algorithm, signature_hash = _signature(fields, cert, parts.signature_algorithm if parts else None)

@@ -125,6 +125,20 @@ def _extension_name(extension: Any) -> str:
     return f"{name} ({oid})" if name else oid
 
 
+# the extensions a description reads (see _read_extension): basic constraints, SAN, key usage,
+# EKU, SKI, AKI, authority information access, CRL distribution points
+_READ_OIDS = frozenset(
+    {"2.5.29.19", "2.5.29.17", "2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35", "1.3.6.1.5.5.7.1.1", "2.5.29.31"}
+)
+
+
+def describes(extension_name: str) -> bool:
+    """Whether a description reads the extension named so (by :func:`_extension_name`): a value of
+    one that cryptography refuses may be wrong as asn1crypto reads it (an IP name of 5 bytes)."""
+    oid = extension_name.rpartition(" (")[2].rstrip(")")
+    return oid in _READ_OIDS
+
+
 def _general_names(names: Any) -> list[str]:
     out = []
     for general in names:

@@ -227,6 +227,32 @@ def test_ca_certificate_with_a_broken_extension_keeps_its_ca_flag(tmp_path: Path
     assert "extension subject_alt_name (2.5.29.17)" in error.message
 
 
+def test_an_extension_cryptography_refuses_but_no_description_reads_is_a_fact_not_an_error() -> None:
+    """Four of Microsoft's roots (testssl.sh's Microsoft.pem, the corpus) carry a policy notice whose
+    VisibleString holds bytes outside its alphabet: cryptography refuses the certificate's
+    extensions, asn1crypto reads each, and certificatePolicies is read by no description, so no field
+    is lost. Said on the certificate, not as a collection error (the broken SAN above stays one)."""
+    corpus = Path(__file__).parent / "corpus" / "reference-stores" / "Microsoft.pem"
+    graph = collect(corpus)
+    assert not graph.errors
+    odd = {
+        next(loc.detail for loc in a.locations if loc.ref == str(corpus)): a.properties
+        for a in certificates(graph)
+        if "nonconforming_extensions" in a.properties
+    }
+    assert sorted(odd, key=lambda d: int(d.split()[2])) == [
+        "PEM block 54 (CERTIFICATE) at line 1445",
+        "PEM block 149 (CERTIFICATE) at line 4127",
+        "PEM block 187 (CERTIFICATE) at line 5161",
+        "PEM block 347 (CERTIFICATE) at line 9412",
+    ]
+    for props in odd.values():
+        (why,) = props["nonconforming_extensions"].values()
+        assert list(props["nonconforming_extensions"]) == ["certificate_policies (2.5.29.32)"]
+        assert "DisplayText::VisibleString" in why
+        assert "unreadable_fields" not in props and props["is_ca"] is True
+
+
 def test_unknown_extended_key_usages_stay_dotted(tmp_path: Path) -> None:
     ekus = [
         ExtendedKeyUsageOID.SERVER_AUTH,
