@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import re
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -224,7 +225,7 @@ class CryptoMaterialHandler:
             truncated = len(split.truncated)
             found.error(
                 f"{plural(truncated, 'PEM block')} {noun(truncated, 'is', 'are')} truncated "
-                "(BEGIN without a matching END)"
+                f"(BEGIN without a matching END){_malformed_ends(data, split.truncated)}"
             )
         line, counted_to = 1, 0
         for index, block_at in enumerate(split.blocks, start=1):
@@ -554,6 +555,25 @@ class CryptoMaterialHandler:
 
 _DER = serialization.Encoding.DER
 _SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+def _malformed_ends(data: bytes, labels: Sequence[str]) -> str:
+    """Where an END line is there but not as PEM writes it (testssl.sh's "DST Root CA X3.txt" ends
+    with "-----END CERTIFICATE----", four dashes, which OpenSSL does not read either): the line
+    and what it says, so that the reader sees why the block has no END."""
+    found: list[str] = []
+    # a few labels, a few lines: each label is one pass over the data, and hostile input has many
+    for label in list(dict.fromkeys(labels))[:3]:
+        marker = b"-----END " + label.encode("ascii", "replace")
+        at = data.find(marker)
+        while at >= 0 and len(found) < 3:
+            stop = data.find(b"\n", at)
+            line = data[at : len(data) if stop < 0 else stop].rstrip(b"\r \t")
+            if line != marker + b"-----":
+                number = data.count(b"\n", 0, at) + 1
+                found.append(f"line {number} reads {line.decode('ascii', 'replace')!r}")
+            at = data.find(marker, at + len(marker))
+    return f"; a malformed END line: {', '.join(found)}" if found else ""
 
 
 def _der_is_truncated(data: bytes) -> bool:

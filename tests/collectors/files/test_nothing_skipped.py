@@ -436,3 +436,27 @@ def test_sweep_counts_add_up(tmp_path: Path) -> None:
     sweep = graph.sweep
     assert (sweep.examined, sweep.recognised, sweep.skipped, sweep.failed) == (4, 1, 2, 1)
     assert [Path(e.target).name for e in graph.errors] == ["broken.pem"]
+
+
+def test_a_malformed_end_line_is_named_where_it_is(tmp_path: Path) -> None:
+    """testssl.sh ships "DST Root CA X3.txt" ending "-----END CERTIFICATE----" (four dashes), which
+    OpenSSL does not read either: the error says which line keeps the block from ending."""
+    installed = Path("/etc/testssl/DST Root CA X3.txt")
+    assert installed.exists(), "testssl.sh (scripts/bootstrap.sh) is not installed"
+    [error] = collect(installed).errors
+    assert error.message == (
+        "1 PEM block is truncated (BEGIN without a matching END); "
+        "a malformed END line: line 22 reads '-----END CERTIFICATE----'"
+    )
+    good = pki.pem(pki.certificate(pki.ec_key(), "ends.example")).decode()
+    broken = tmp_path / "broken.pem"
+    broken.write_text("# a note\n" + good.replace("-----END CERTIFICATE-----", "-----END CERTIFICATE---"))
+    [error] = collect(broken).errors
+    assert error.message.endswith(
+        f"a malformed END line: line {good.count(chr(10)) + 1} reads '-----END CERTIFICATE---'"
+    )
+    # a block that simply stops has no END line to name
+    cut = tmp_path / "cut.pem"
+    cut.write_text(good.split("-----END")[0])
+    [error] = collect(cut).errors
+    assert error.message == "1 PEM block is truncated (BEGIN without a matching END)"
