@@ -172,6 +172,31 @@ def test_pkcs12_by_openssl_with_password_file(tmp_path: Path) -> None:
     assert opened.errors == ()
 
 
+def test_a_locked_pkcs12_in_package_data_is_said_on_the_file_not_as_an_error(tmp_path: Path) -> None:
+    """A package's locked test fixture (cryptography's vectors hold ~400) has no password anyone would
+    give: the locked container is inventoried and says why on the file; the same file elsewhere is an error."""
+    key = pki.rsa_key(2048)
+    cert_path = pki.write(tmp_path / "src" / "c.pem", pki.pem(pki.certificate(key, "p12.example")))
+    key_path = pki.write(tmp_path / "src" / "k.pem", pki.key_pem(key))
+    fixture = tmp_path / "pkg" / "tests" / "fixtures" / "bundle.p12"
+    fixture.parent.mkdir(parents=True)
+    openssl("pkcs12", "-export", "-in", cert_path, "-inkey", key_path, "-out", fixture, "-passout", f"pass:{PASSWORD}")
+    graph = collect(fixture)
+    assert graph.errors == ()
+    props = graph.asset(f"file:{fixture}").properties
+    assert props["locked"] is True and props["package_data_reason"].startswith("test, example or documentation")
+    assert props["locked_reason"].startswith("PKCS#12 file is password-protected and no password was supplied; ")
+    assert props["locked_reason"].endswith(
+        "(package data: test, example or documentation material (a 'tests' directory))"
+    )
+    assert PASSWORD not in props["locked_reason"]
+    own = tmp_path / "srv" / "bundle.p12"
+    own.parent.mkdir()
+    own.write_bytes(fixture.read_bytes())
+    [error] = collect(own).errors
+    assert "password-protected" in error.message and "locked_reason" not in collect(own).asset(f"file:{own}").properties
+
+
 def test_jks_keystore_and_truststore_by_pyjks(tmp_path: Path) -> None:
     key = pki.rsa_key(2048)
     cert = pki.certificate(key, "jks.example")
