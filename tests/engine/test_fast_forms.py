@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -32,9 +30,8 @@ from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, CollectionError, Finding, Severity, freeze
 from scanner.scan import ScanRequest, build_graph
 from tests.engine.helpers import PACKS
-from tests.support import pki
+from tests.support import pki, samples
 
-REPO = Path(__file__).resolve().parents[2]
 NOW, DAY = pki.NOW, pki.DAY
 SECOND = dt.timedelta(seconds=1)
 # as-of dates around the generated validity edges, and far before and after all of them
@@ -50,9 +47,8 @@ def _graph(*paths: Path) -> InventoryGraph:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's file and config samples (sample-targets/files and configs), made fresh."""
     out = tmp_path_factory.mktemp("demo")
-    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
     for part in ("files", "configs"):
-        subprocess.run(["bash", str(REPO / "sample-targets" / part / "start.sh"), str(out / part)], check=True, env=env)
+        samples.start(part, out / part)
     return out
 
 

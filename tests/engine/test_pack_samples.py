@@ -9,9 +9,6 @@ are built as graphs directly, with the property names DESIGN.md fixes (`key_exch
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +34,7 @@ from tests.engine.helpers import (
     symmetric_key,
     write_cert,
 )
-from tests.support import pki
+from tests.support import pki, samples
 
 COVERED: set[str] = set()
 NOW, DAY = pki.NOW, pki.DAY
@@ -820,15 +817,11 @@ def test_tls_no_post_quantum_key_exchange(issuer: ec.EllipticCurvePrivateKey) ->
 # -- server-config --------------------------------------------------------------------------------
 # The committed samples (sample-targets/configs: one good and one weak file per kind), copied with
 # the keys and DH parameters they name by the part's own start.sh, and swept by the file collector.
-CONFIG_SAMPLES = Path(__file__).resolve().parents[2] / "sample-targets" / "configs"
 
 
 @pytest.fixture(scope="module")
 def config_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("config-samples")
-    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
-    subprocess.run(["bash", str(CONFIG_SAMPLES / "start.sh"), str(out)], check=True, env=env, timeout=120)
-    return out
+    return samples.start("configs", tmp_path_factory.mktemp("config-samples"))
 
 
 @pytest.fixture(scope="module")

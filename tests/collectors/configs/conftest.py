@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,17 +12,12 @@ from scanner.collectors.files.collector import FileCollector
 from scanner.engine.rules import Pack, discover_packs
 from scanner.inventory.model import CollectionError, Observation, ScanResult
 from scanner.scan import ScanRequest, path_targets, run_scan
-
-REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO / "sample-targets" / "configs"
+from tests.support import samples as sample_targets
 
 
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("config-samples")
-    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
-    subprocess.run(["bash", str(SAMPLES / "start.sh"), str(out)], check=True, env=env, timeout=120)
-    return out
+    return sample_targets.start("configs", tmp_path_factory.mktemp("config-samples"))
 
 
 def packs(*names: str) -> tuple[Pack, ...]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import jsonschema
 import pytest
 
 from tests.collectors.remote.conftest import RemoteLab
+from tests.support import samples as sample_targets
 from tests.support.scans import keysweep
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,9 +27,8 @@ _PLACE_FIELDS = {"path", "mode", "owner", "host", "parent_mode", "parent_group",
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's file and config samples (sample-targets/files and configs), made fresh."""
     out = tmp_path_factory.mktemp("samples")
-    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
     for part in ("files", "configs"):
-        subprocess.run(["bash", str(REPO / "sample-targets" / part / "start.sh"), str(out / part)], check=True, env=env)
+        sample_targets.start(part, out / part)
     for scratch in out.rglob("scan-*"):
         scratch.unlink()
     return out

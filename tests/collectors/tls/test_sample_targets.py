@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from scanner.collectors.base import Target
 from scanner.engine.rules import discover_packs, select_packs
 from scanner.inventory.model import AssetType
 from scanner.scan import ScanRequest, run_scan
+from tests.support import samples
 from tests.support.tls_servers import ROOT
 
 PART = ROOT / "sample-targets" / "tls"
@@ -27,9 +26,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_start_scan_stop(tmp_path: Path) -> None:
-    out = tmp_path / "tls"
-    env = {**os.environ, "KEYSWEEP_PYTHON": sys.executable}
-    subprocess.run(["bash", str(PART / "start.sh"), str(out)], check=True, env=env, timeout=60)
+    out = samples.start("tls", tmp_path / "tls", timeout=60)
     pids = [int((out / name).read_text()) for name in ("legacy.pid", "pq.pid", "nginx/nginx.pid")]
     try:
         lines = (out / "scan-args").read_text().split()
