@@ -436,17 +436,16 @@ def _describe_certificate(
             "extensions (lenient reading)", lambda: lenient.extension_properties(raw), no_values
         )
         extension_values = {**_extension_properties({}), **extension_values}
-        rejected = lenient.extensions_cryptography_rejects(raw)
-        if rejected or failed_extensions:  # otherwise cryptography's own reason stays the one given
+        lost, refused = lenient.extensions_cryptography_rejects(raw)
+        if lost or refused or failed_extensions:  # otherwise cryptography's own reason stays the one given
             del fields.failed["extensions"]
         # a field is lost when no reader read it, or when cryptography refused an extension a
-        # description reads (asn1crypto's value may be wrong); one it does not read (a policy notice
-        # with bytes outside VisibleString's alphabet, in four of Microsoft's roots) loses nothing:
-        # a fact about the certificate, kept as such, not an error
-        lost = {name: reason for name, reason in rejected.items() if lenient.describes(name)}
+        # description reads; one it does not read (a policy notice with bytes outside
+        # VisibleString's alphabet, in four of Microsoft's roots) loses nothing: a fact about the
+        # certificate, kept as such, not an error
         for name, reason in {**lost, **failed_extensions}.items():
             fields.failed[f"extension {name}"] = reason
-        nonconforming = {n: why for n, why in rejected.items() if n not in lost and n not in failed_extensions}
+        nonconforming = {name: why for name, why in refused.items() if name not in failed_extensions}
         if nonconforming:
             extension_values["nonconforming_extensions"] = dict(sorted(nonconforming.items()))
     ski, aki = extension_values["subject_key_id"], extension_values["authority_key_id"]

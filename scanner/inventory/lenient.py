@@ -132,13 +132,6 @@ _READ_OIDS = frozenset(
 )
 
 
-def describes(extension_name: str) -> bool:
-    """Whether a description reads the extension named so (by :func:`_extension_name`): a value of
-    one that cryptography refuses may be wrong as asn1crypto reads it (an IP name of 5 bytes)."""
-    oid = extension_name.rpartition(" (")[2].rstrip(")")
-    return oid in _READ_OIDS
-
-
 def _general_names(names: Any) -> list[str]:
     out = []
     for general in names:
@@ -218,24 +211,29 @@ def extension_properties(der_bytes: bytes) -> tuple[dict[str, Any], dict[str, st
     return out, failures.failed
 
 
-def extensions_cryptography_rejects(der_bytes: bytes) -> dict[str, str]:
-    """The extensions cryptography refuses, found by offering it each extension alone.
+def extensions_cryptography_rejects(der_bytes: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """The extensions cryptography refuses, found by offering it each extension alone: those a
+    description reads, then the others (name -> cryptography's reason).
 
     cryptography reads all extensions at once and its error does not name the culprit; a CA whose
-    one odd extension fails must be told apart from one whose basicConstraints fails.
+    one odd extension fails must be told apart from one whose basicConstraints fails. A value that
+    asn1crypto reads from a refused extension may be wrong (a 5-byte IP name comes back as None):
+    one a description reads is a field lost, another loses nothing.
     """
-    failed: dict[str, str] = {}
+    read: dict[str, str] = {}
+    other: dict[str, str] = {}
     try:
         variants = der.certificate_with_each_extension(der_bytes)
     except der.DerError:
-        return failed
+        return read, other
     for extension, variant in variants:
         try:
             x509.load_der_x509_certificate(variant).extensions  # noqa: B018 -- parsing is the test
         except Exception as exc:  # ValueError, DuplicateExtension, UnsupportedGeneralNameType, ...
-            name = _extension_name(ax509.Extension.load(extension))
-            failed[name] = reason(exc)
-    return failed
+            loaded = ax509.Extension.load(extension)
+            found = read if loaded["extn_id"].dotted in _READ_OIDS else other
+            found[_extension_name(loaded)] = reason(exc)
+    return read, other
 
 
 def _time(value: Any) -> datetime:
