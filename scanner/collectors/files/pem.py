@@ -139,11 +139,11 @@ def body_fault(block: bytes, begin_line: int, *, show: bool) -> str | None:
         if bad:
             return f"its body is not base64 (line {number}: {_character(bad[0], show=show)})"
         text = line.translate(None, _WHITESPACE)
+        count += len(text)
         if padded_at is None and b"=" in text:
             padded_at, text = number, text[text.index(b"=") :]
         if padded_at is not None and text.strip(b"="):
             return f"its body is not base64 ('=' padding before its end, line {padded_at})"
-        count += len(line) - len(line.translate(None, _BASE64 + b"="))
     if count == 0:
         return "its body is empty"
     if count % 4:
