@@ -32,6 +32,9 @@ if [ "$what" = test ]; then
   # testssl.sh's conffiles also hold private keys shipped by a package (package-data regression tests)
   command -v ssh-audit >/dev/null || need+=(ssh-audit)
   command -v testssl >/dev/null || need+=(testssl.sh)
+  # ca-certificates' documentation: its example holds a placeholder "Dummy Root CA" and a README quoting a
+  # certificate with "<...>" in its body (package-data tests of unreadable PEM blocks)
+  [ -f /usr/share/doc/ca-certificates/examples/ca-certificates-local/README ] || need+=(ca-certificates)
   # gpg: the oracle of the OpenPGP key tests (gpg --show-keys)
   command -v gpg >/dev/null || need+=(gpg)
   # axe-core and the SARIF multitool come from npm

@@ -65,6 +65,15 @@ _PUBLIC_TYPES = {"PUBLIC KEY", "RSA PUBLIC KEY"}
 _CSR_TYPES = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
 _PKCS7_TYPES = {"PKCS7", "CMS"}
 _DH_TYPES = {"DH PARAMETERS": "pkcs3", "X9.42 DH PARAMETERS": "x9.42"}
+# blocks that hold no secret: a message may quote a character of their body
+_PUBLIC_LABELS = frozenset(
+    _CERT_TYPES
+    | _PUBLIC_TYPES
+    | _CSR_TYPES
+    | _PKCS7_TYPES
+    | _DH_TYPES.keys()
+    | {"DSA PUBLIC KEY", "X509 CRL", "EC PARAMETERS", "DSA PARAMETERS"}
+)
 
 
 def _short(exc: BaseException) -> str:
@@ -83,6 +92,28 @@ class _Findings:
 
     def error(self, message: str) -> None:
         self.items.append(CollectionError(str(self.source.path), COLLECTOR, message))
+
+    def unreadable(self, message: str, *, whole_file: str | None = None) -> None:
+        """What could not be read: an error, or in package data a note on the file.
+
+        A package's example, documentation or test fixture (ca-certificates' "Dummy Root CA"
+        placeholder, a README quoting a certificate with "<...>" in its body, a locked PKCS#12 of
+        cryptography's vectors) is unreadable on purpose and nothing of the host's own is left out:
+        the file stays inventoried with the message in ``unreadable_blocks`` (or in ``whole_file``,
+        a note on the whole file such as a locked PKCS#12's ``locked_reason``) beside its
+        ``package_data_reason``. Anywhere else it is an error.
+        """
+        path = str(self.source.path)
+        shipped = package_data_reason(path)
+        if shipped is None:
+            self.error(message)
+            return
+        # said here too: the file collector adds it only to files with observations
+        self.file_properties["package_data_reason"] = shipped
+        if whole_file is None:
+            self.file_properties.setdefault("unreadable_blocks", []).append(message)
+        else:
+            self.file_properties[whole_file] = f"{message} (package data: {shipped})"
 
     def add_certificate(self, cert: x509.Certificate, detail: str, der_bytes: bytes | None = None) -> None:
         observations, failed = crypto_assets.certificate_observations(
@@ -238,7 +269,9 @@ class CryptoMaterialHandler:
             try:
                 self._parse_pem_block(found, label, block, detail, context)
             except Exception as exc:  # one bad block must not hide the others
-                found.error(f"{detail}: {_short(exc)}")
+                # a body that is not base64 said plainly (cryptography's text is a URL and Rust debug output)
+                fault = pem.body_fault(block, line, show=label in _PUBLIC_LABELS)
+                found.unreadable(f"{detail}: {fault or _short(exc)}")
 
     def _parse_pem_block(
         self, found: _Findings, label: str, block: bytes, detail: str, context: CollectContext
@@ -312,7 +345,7 @@ class CryptoMaterialHandler:
             # other PEM types (parameters, vendor blocks) hold no key; a key or certificate
             # type we cannot read is worth telling, since the inventory would miss it
             if "PRIVATE KEY" in label or "CERTIFICATE" in label:
-                found.error(f"{detail}: PEM type not supported")
+                found.unreadable(f"{detail}: PEM type not supported")
 
     def _lenient_pem_key(
         self, found: _Findings, body: bytes, detail: str, strict_error: Exception, *, private: bool
@@ -526,14 +559,10 @@ class CryptoMaterialHandler:
         reason = "no password was supplied" if not context.passwords else "none of the supplied passwords opens it"
         detail = f" ({_short(last_error)})" if last_error and not context.passwords else ""
         readable = self._locked_pkcs12(found, data)
-        message = f"PKCS#12 file is password-protected and {reason}; {readable}{detail}"
-        shipped = package_data_reason(str(found.source.path))
-        if shipped is None:
-            found.error(message)
-        else:
-            # a package's test fixture (cryptography's vectors hold 400 of them): locked on purpose, no
-            # password to give, nothing of the host's own left out; said on the file, not as an error
-            found.file_properties["locked_reason"] = f"{message} (package data: {shipped})"
+        # a package's test fixture (cryptography's vectors hold 400 of them) is locked on purpose
+        found.unreadable(
+            f"PKCS#12 file is password-protected and {reason}; {readable}{detail}", whole_file="locked_reason"
+        )
 
     def _locked_pkcs12(self, found: _Findings, data: bytes) -> str:
         """Inventory a locked PKCS#12 as a locked container: what its structure shows without the password."""

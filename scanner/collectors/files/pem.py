@@ -12,6 +12,8 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scanner.plurals import plural
+
 _BEGIN = b"-----BEGIN "
 _END = b"-----END "
 _DASHES = b"-----"
@@ -107,3 +109,54 @@ def split(data: bytes) -> PemSplit:
         blocks.append(PemBlock(label, offset, end))
         consumed = end
     return PemSplit(tuple(blocks), tuple(truncated))
+
+
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_WHITESPACE = b" \t\r\f\v"
+# what is left of a line once its base64, padding and whitespace are deleted: the bad bytes
+_SOUND = _BASE64 + b"=" + _WHITESPACE
+
+
+def body_fault(block: bytes, begin_line: int, *, show: bool) -> str | None:
+    """Why a block's body is not base64, in plain words with the line of the first bad character
+    (``begin_line`` is the BEGIN marker's line in the file); None when its base64 is sound.
+
+    cryptography says "Unable to load PEM file. See https://... InvalidData(InvalidByte(15, 59))".
+    With ``show`` false (a private key's block) the character is named by its class, never echoed.
+    Lines holding ':' are RFC 1421 headers (Proc-Type, DEK-Info), as ``_pem_body`` reads them.
+    """
+    first = block.find(b"\n")
+    close = block.rfind(_END)
+    if first < 0 or close <= first:
+        return None  # BEGIN and END on one line: no body to judge
+    count = 0
+    padded_at: int | None = None  # the line of the first '=': padding ends the base64
+    # bytes.translate per line, not a loop per byte: this runs on every unreadable block of a sweep
+    for number, line in enumerate(block[first + 1 : close].split(b"\n"), start=begin_line + 1):
+        if b":" in line:
+            continue
+        bad = line.translate(None, _SOUND)
+        if bad:
+            return f"its body is not base64 (line {number}: {_character(bad[0], show=show)})"
+        text = line.translate(None, _WHITESPACE)
+        count += len(text)
+        if padded_at is None and b"=" in text:
+            padded_at, text = number, text[text.index(b"=") :]
+        if padded_at is not None and text.strip(b"="):
+            return f"its body is not base64 ('=' padding before its end, line {padded_at})"
+    if count == 0:
+        return "its body is empty"
+    if count % 4:
+        return f"its body is not base64 (cut short: {plural(count, 'character')}, not a multiple of 4)"
+    return None
+
+
+def _character(byte: int, *, show: bool) -> str:
+    """A bad byte as the reader needs it: the character itself, or only its class."""
+    if show:
+        return repr(chr(byte)) if 0x20 <= byte < 0x7F else f"byte 0x{byte:02x}"
+    if byte >= 0x80:
+        return "a non-ASCII byte"
+    if byte < 0x20 or byte == 0x7F:
+        return "a control character"
+    return "a punctuation character"

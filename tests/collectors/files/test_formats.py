@@ -4,6 +4,7 @@ ssh-keygen and pyjks."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -197,6 +198,93 @@ def test_a_locked_pkcs12_in_package_data_is_said_on_the_file_not_as_an_error(tmp
     assert "password-protected" in error.message and "locked_reason" not in collect(own).asset(f"file:{own}").properties
 
 
+# ca-certificates' example package (scripts/bootstrap.sh installs ca-certificates): a placeholder
+# "Dummy Root CA" with text for a body, and a README quoting a certificate with "<...>" in its body
+CA_LOCAL = Path("/usr/share/doc/ca-certificates/examples/ca-certificates-local")
+PLACEHOLDER = CA_LOCAL / "local" / "Local_Root_CA.crt"
+PLACEHOLDER_FAULT = "PEM block 1 (CERTIFICATE) at line 1: its body is not base64 (line 2: ';')"
+README_FAULT = "PEM block 1 (CERTIFICATE) at line 53: its body is not base64 (line 55: '<')"
+
+
+def test_unreadable_pem_blocks_in_package_data_are_said_on_the_file_not_as_errors() -> None:
+    """Read in place: the files stay inventoried and counted, each block's fault on its file."""
+    assert PLACEHOLDER.is_file() and (CA_LOCAL / "README").is_file(), "ca-certificates (scripts/bootstrap.sh)"
+    graph = collect(CA_LOCAL)
+    assert graph.errors == ()
+    assert (graph.sweep.recognised, graph.sweep.failed) == (2, 0)
+    shipped = "documentation installed by a distribution package (/usr/share/doc)"
+    for path, fault in ((PLACEHOLDER, PLACEHOLDER_FAULT), (CA_LOCAL / "README", README_FAULT)):
+        props = graph.asset(f"file:{path}").properties
+        assert props["format"] == "pem" and props["package_data_reason"] == shipped
+        assert props["unreadable_blocks"] == [fault]
+    assert only(graph, AssetType.CERTIFICATE) == []
+
+
+def test_the_same_unreadable_block_outside_package_data_stays_an_error(tmp_path: Path) -> None:
+    """An admin's own directory: the placeholder copied there is an error, in plain words."""
+    own = tmp_path / "etc" / "ssl" / "certs" / "Local_Root_CA.crt"
+    own.parent.mkdir(parents=True)
+    shutil.copyfile(PLACEHOLDER, own)
+    graph = collect(own.parent)
+    assert [(e.target, e.message) for e in graph.errors] == [(str(own), PLACEHOLDER_FAULT)]
+    assert f"file:{own}" not in graph and (graph.sweep.recognised, graph.sweep.failed) == (0, 1)
+
+
+def test_package_data_keeps_its_readable_blocks_and_notes_each_unreadable_one(tmp_path: Path) -> None:
+    good = pki.pem(pki.certificate(pki.ec_key(), "docs.example"))
+    text = good + b"-----BEGIN CERTIFICATE-----\nMIIB\n  <...>\n-----END CERTIFICATE-----\n"
+    text += b"-----BEGIN ATTRIBUTE CERTIFICATE-----\nMIIB\n-----END ATTRIBUTE CERTIFICATE-----\n"
+    example = pki.write(tmp_path / "pkg" / "docs" / "example.pem", text)
+    graph = collect(example)
+    assert graph.errors == ()
+    [cert] = only(graph, AssetType.CERTIFICATE)
+    assert cert.properties["subject"] == "CN=docs.example"
+    second = good.count(b"\n") + 1
+    assert graph.asset(f"file:{example}").properties["unreadable_blocks"] == [
+        f"PEM block 2 (CERTIFICATE) at line {second}: its body is not base64 (line {second + 2}: '<')",
+        f"PEM block 3 (ATTRIBUTE CERTIFICATE) at line {second + 4}: PEM type not supported",
+    ]
+
+
+def test_a_body_that_is_not_base64_is_said_plainly_and_a_private_keys_bytes_never_echoed(tmp_path: Path) -> None:
+    key_lines = pki.key_pem(pki.ec_key()).splitlines()
+    cert_lines = pki.pem(pki.certificate(pki.ec_key(), "b64.example")).splitlines()
+    cases = {
+        # a private key's bad byte: its line and its class, not the byte
+        "punctuation.key": (
+            [*key_lines[:2], b"<" + key_lines[2][1:], *key_lines[3:]],
+            "PEM block 1 (PRIVATE KEY) at line 1: its body is not base64 (line 3: a punctuation character)",
+        ),
+        "latin1.key": (
+            [*key_lines[:2], key_lines[2][:5] + b"\xe9" + key_lines[2][6:], *key_lines[3:]],
+            "PEM block 1 (PRIVATE KEY) at line 1: its body is not base64 (line 3: a non-ASCII byte)",
+        ),
+        "control.key": (
+            [*key_lines[:2], key_lines[2][:5] + b"\x01" + key_lines[2][6:], *key_lines[3:]],
+            "PEM block 1 (PRIVATE KEY) at line 1: its body is not base64 (line 3: a control character)",
+        ),
+        # a certificate's is shown
+        "latin1.crt": (
+            [b"# a note", cert_lines[0], cert_lines[1][:7] + b"\xe9" + cert_lines[1][8:], *cert_lines[2:]],
+            "PEM block 1 (CERTIFICATE) at line 2: its body is not base64 (line 3: byte 0xe9)",
+        ),
+        "padding.crt": (
+            [cert_lines[0], cert_lines[1][:7] + b"=" + cert_lines[1][8:], *cert_lines[2:]],
+            "PEM block 1 (CERTIFICATE) at line 1: its body is not base64 ('=' padding before its end, line 2)",
+        ),
+        "short.crt": (
+            [cert_lines[0], cert_lines[1][:-2], *cert_lines[2:]],
+            "PEM block 1 (CERTIFICATE) at line 1: its body is not base64 (cut short: "
+            f"{sum(len(line) for line in cert_lines[1:-1]) - 2} characters, not a multiple of 4)",
+        ),
+        "empty.crt": ([cert_lines[0], cert_lines[-1]], "PEM block 1 (CERTIFICATE) at line 1: its body is empty"),
+    }
+    for name, (lines, _) in cases.items():
+        pki.write(tmp_path / name, b"\n".join(lines) + b"\n")
+    graph = collect(tmp_path)
+    assert {Path(e.target).name: e.message for e in graph.errors} == {n: m for n, (_, m) in cases.items()}
+
+
 def test_jks_keystore_and_truststore_by_pyjks(tmp_path: Path) -> None:
     key = pki.rsa_key(2048)
     cert = pki.certificate(key, "jks.example")
@@ -265,7 +353,10 @@ def test_public_keys_csr_and_der_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n", "PEM block 1"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n",
+            "PEM block 1 (CERTIFICATE) at line 1: its body is not base64 (line 2: '!')",
+        ),
         (b"-----BEGIN PRIVATE KEY-----\nMIIB\n", "truncated"),
         (b"\x30\x82\x01\x00" + b"\x00" * 40, "truncated DER"),
     ],
