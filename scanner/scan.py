@@ -52,7 +52,7 @@ Collect = Callable[[Sequence[Target], CollectContext], Iterable[Observation]]
 def build_graph(request: ScanRequest, progress: ProgressObserver) -> InventoryGraph:
     graph = InventoryGraph()
     context = CollectContext(
-        timeout=request.timeout, passwords=request.passwords, options=request.options, progress=progress
+        timeout=request.timeout, passwords=request.passwords, options=request.options, progress=progress, graph=graph
     )
     graph.add_all((request.collect or routing.collect)(request.targets, context))
     return graph

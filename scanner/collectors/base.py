@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Observation
 from scanner.secrets import Secret
 
@@ -64,6 +65,9 @@ class CollectContext:
     # collector-specific options (e.g. "concurrency", "pkcs11_token", "pkcs11_pin")
     options: Mapping[str, Any] = field(default_factory=dict)
     progress: ProgressObserver = field(default_factory=SilentProgress)
+    # the graph the observations go into, when the consumer builds one: a collector may put what it
+    # kept of an unchanged sweep into it whole (see collectors/files/whole.py) instead of yielding it
+    graph: InventoryGraph | None = None
 
 
 @runtime_checkable

@@ -102,6 +102,25 @@ class _SharedValues:
     def __init__(self) -> None:
         self._seen: dict[str | tuple[str, ...], Any] = {}
 
+    @classmethod
+    def key(cls, value: Any) -> str | tuple[str, ...] | None:
+        """How ``value`` is found among the shared ones; None for a value never shared."""
+        kind = type(value)
+        if kind is str:
+            return value if len(value) <= cls.MAX_TEXT else None
+        if kind is list and len(value) <= cls.MAX_ITEMS and all(type(item) is str for item in value):
+            return tuple(value)
+        return None
+
+    def keep(self, values: Iterable[Any]) -> None:
+        """Values shared already (a restored graph's) as the ones later assets share."""
+        for value in values:
+            if len(self._seen) >= self.LIMIT:
+                return
+            key = self.key(value)
+            if key is not None:
+                self._seen.setdefault(key, value)
+
     def share(self, properties: Mapping[str, Any]) -> None:
         """Equal values shared in a collector's fresh FrozenProperties (written in place, not resized)."""
         if type(properties) is not FrozenProperties:
@@ -137,6 +156,13 @@ class _SharedValues:
                     # equal to a kept list of str: its items are str too (or a str subclass equal to
                     # one, a StrEnum, which every report writes as that str); no type test per item
                     setitem(properties, name, shared)
+
+
+def _location(fields: tuple[Any, ...]) -> Location:
+    kind, ref, detail, scope = fields
+    if type(kind) is not str or type(ref) is not str or type(detail) is not str or type(scope) is not str:
+        raise TypeError("a location's fields")
+    return Location(kind, ref, detail, scope)
 
 
 class InventoryGraph:
@@ -243,6 +269,107 @@ class InventoryGraph:
 
     def add_error(self, error: CollectionError) -> None:
         self._errors.append(error)
+
+    # -- the whole graph as plain values (an unchanged file sweep kept in one piece) ------------------
+    def is_empty(self) -> bool:
+        return not self._assets and not self._relations and not self._errors and self.sweep == SweepCounts()
+
+    def state(self) -> list[Any]:
+        """Everything added so far as JSON values, in the order added; ``restore`` takes it back.
+
+        Not the observations as they came (a key seen in 2,000 certificates came 2,000 times), but
+        what they merged into: restoring it costs one step per asset, not one merge per sighting.
+        Shaped for restoring: an asset's property names are written once per distinct list of names
+        (its shape: assets of a kind have a few), so its properties come back as one dict(zip())
+        in C; the values assets share (see _SharedValues) are written once, in a table, and each
+        asset names them by position and index, so they come back shared without a share() each.
+        """
+        shapes: dict[tuple[str, ...], int] = {}
+        table: dict[str | tuple[str, ...], int] = {}
+        values: list[Any] = []
+        assets = []
+        for asset_id, entry in self._assets.items():
+            properties = entry.properties
+            names = tuple(properties)
+            shape = shapes.get(names)
+            if shape is None:
+                shape = shapes[names] = len(shapes)
+            row = list(properties.values())
+            refs: list[int] = []
+            for position, value in enumerate(row):
+                key = _SharedValues.key(value)
+                if key is None:
+                    continue
+                index = table.get(key)
+                if index is None:
+                    index = table[key] = len(values)
+                    values.append(value)
+                row[position] = None
+                refs += (position, index)
+            places = [[p.kind, p.ref, p.detail, p.scope] for p in entry.locations]
+            assets.append([asset_id, entry.type.value, shape, row, refs, places])
+        relations = [[r.source, r.target, r.type.value] for r in self._relations.values()]
+        errors = [[e.target, e.collector, e.message] for e in self._errors]
+        counts = list(self.sweep.as_dict().values())
+        return [list(shapes), values, assets, relations, errors, counts]
+
+    def restore(self, state: Any) -> None:
+        """What ``state`` wrote, into this empty graph; ValueError when it is not such a value (a
+        damaged store), leaving the graph as it was."""
+        if not self.is_empty():
+            raise ValueError("a graph's state is restored only into an empty graph")
+        asset_types = {t.value: t for t in AssetType}
+        relation_types = {t.value: t for t in RelationType}
+        places: dict[tuple[str, ...], Location] = {}  # one object for equal locations
+        entries: dict[str, _Entry] = {}
+        by_type: dict[AssetType, dict[str, None]] = {}
+        try:
+            shapes, values, assets, relations, errors, counts = state
+            if not all(type(name) is str for names in shapes for name in names):
+                raise TypeError("a property's name")
+            for asset_id, kind, shape, row, refs, locations in assets:
+                found = []
+                for location in locations:
+                    key = tuple(location)
+                    place = places.get(key)
+                    if place is None:
+                        place = places[key] = _location(key)
+                    found.append(place)
+                if type(asset_id) is not str:
+                    raise TypeError("an asset's id")
+                for n in range(0, len(refs), 2):
+                    row[refs[n]] = values[refs[n + 1]]
+                asset_type = asset_types[kind]
+                # strict: a row that does not fit its names is a damaged state (ValueError)
+                properties = FrozenProperties(zip(shapes[shape], row, strict=True))
+                entries[asset_id] = _Entry(Asset(asset_id, asset_type, properties, tuple(found)))
+                ids = by_type.get(asset_type)
+                if ids is None:
+                    ids = by_type[asset_type] = {}
+                ids[asset_id] = None
+            links = {}
+            for source, target, kind in relations:
+                if type(source) is not str or type(target) is not str:
+                    raise TypeError("a relation's ends")
+                relation_type = relation_types[kind]
+                links[source, target, relation_type] = Relation(source, target, relation_type)
+            failures = [CollectionError(target, collector, message) for target, collector, message in errors]
+            if not all(type(value) is str for e in failures for value in (e.target, e.collector, e.message)):
+                raise TypeError("an error's fields")
+            if len(counts) != 4 or not all(type(n) is int for n in counts):
+                raise TypeError("the sweep's counts")
+            sweep = SweepCounts(*counts)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"not a graph's state: {type(exc).__name__}: {exc}") from None
+        self._assets, self._by_type = entries, by_type
+        self._shared.keep(values)
+        self._relations = links
+        out, into = self._out, self._in
+        for source, target, relation_type in links:
+            out.setdefault((source, relation_type), []).append(target)
+            into.setdefault((target, relation_type), []).append(source)
+        self._errors = failures
+        self.sweep = sweep
 
     # -- reading --------------------------------------------------------------------------------
     def __contains__(self, asset_id: object) -> bool:

@@ -48,7 +48,7 @@ OPTION: Final = "file_cache"
 RACY_NS: Final = 2_000_000_000
 _BATCH: Final = 500
 _first = itemgetter(0)
-# the first byte of a value the json module wrote (see _dumps); orjson's start with "[" or "n"
+# the first byte of a value the json module wrote (see dumps); orjson's start with "[" or "n"
 _BY_JSON: Final = b"j"
 # as jsonio's: datetimes and dataclasses are refused (default=None), never written as text
 _ORJSON_OPTIONS: Final = 0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest BLOB, value BLOB
+);
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep BLOB PRIMARY KEY, identity BLOB NOT NULL, followed BLOB NOT NULL, digest BLOB, value BLOB
 );
 """
 
@@ -108,10 +111,10 @@ def encode(parsed: ParsedFile | None, path: str | None = None) -> bytes:
         [str(p) for p in parsed.follow_dirs],
         codec.pack(parsed.observations, path),
     ]
-    return _dumps(value)
+    return dumps(value)
 
 
-def _dumps(value: Any) -> bytes:
+def dumps(value: Any) -> bytes:
     if orjson is not None:
         try:
             return orjson.dumps(value, option=_ORJSON_OPTIONS)
@@ -122,7 +125,7 @@ def _dumps(value: Any) -> bytes:
     return _BY_JSON + jsonio.dumps(value, default=None)
 
 
-def _loads(data: bytes) -> Any:
+def loads(data: bytes) -> Any:
     if data[:1] == _BY_JSON:
         return json.loads(data[1:])
     return jsonio.loads(data)
@@ -131,7 +134,7 @@ def _loads(data: bytes) -> Any:
 def decode(data: bytes, path: str | None = None) -> ParsedFile | None:
     """What ``encode`` wrote for the file at ``path``; CorruptCache for anything else."""
     try:
-        value = _loads(data)
+        value = loads(data)
         if value is None:
             return None
         if type(value) is not list:
@@ -157,8 +160,8 @@ class FileCache:
 
     def __init__(self, directory: Path, version: str, *, started_ns: int | None = None) -> None:
         self.path = directory / FILE_NAME
-        self._version = version
         self._started_ns = time.time_ns() if started_ns is None else started_ns
+        self.version = version
         self._pending: list[tuple[Any, ...]] = []
         self._seen: set[bytes] = set()
         self.hits = self.misses = 0
@@ -188,12 +191,13 @@ class FileCache:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
-            if row is None or row[0] != self._version:
+            if row is None or row[0] != self.version:
                 if row is not None:
                     log.info("file cache %s: parser changed, every file is parsed again", self.path)
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM files")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (self._version,))
+                db.execute("DELETE FROM sweeps")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (self.version,))
                 db.execute("COMMIT")
         except BaseException:
             db.close()
@@ -264,11 +268,15 @@ class FileCache:
             return  # a third-party handler's non-JSON value: parsed every time, still correct
         self.store_encoded(path, info, value)
 
+    def racy(self, changed_ns: int) -> bool:
+        """Whether something changed at ``changed_ns`` may change again unseen within the same tick."""
+        return changed_ns > self._started_ns - RACY_NS
+
     def store_encoded(self, path: str, info: os.stat_result, value: bytes) -> None:
         """A parse already encoded for ``path`` (by a worker of the parallel sweep)."""
         if self._db is None or not stat.S_ISREG(info.st_mode):
             return
-        if info.st_mtime_ns > self._started_ns - RACY_NS:
+        if self.racy(info.st_mtime_ns):
             return  # written just now: could change again unseen within the same tick
         self._pending.append((os.fsencode(path), *_identity(info), _digest(value), value))
         if len(self._pending) >= _BATCH:
@@ -288,11 +296,53 @@ class FileCache:
                 self._db.execute("ROLLBACK")
         self._pending.clear()
 
-    def finish(self, roots: Sequence[str]) -> None:
-        """Write what is pending and forget files under ``roots`` this scan did not meet (removed)."""
+    # -- whole sweeps (see whole.py) -----------------------------------------------------------------
+    def sweep(self, sweep: bytes) -> tuple[bytes, bytes] | None:
+        """The identity of the sweep kept under ``sweep``, and what configurations named in it."""
+        return self._sweep_row("identity, followed", sweep)
+
+    def sweep_value(self, sweep: bytes) -> bytes | None:
+        """The inventory kept of the sweep under ``sweep`` (read only once its identity matches)."""
+        row = self._sweep_row("digest, value", sweep)
+        if row is None or row[1] is None:
+            return None
+        digest, value = row
+        if _digest(value) != digest:
+            self._restart("holds a damaged sweep (it does not match its digest)")
+            return None
+        return bytes(value)
+
+    def _sweep_row(self, columns: str, sweep: bytes) -> tuple[Any, Any] | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(f"SELECT {columns} FROM sweeps WHERE sweep = ?", (sweep,)).fetchone()
+        except sqlite3.Error as exc:
+            self._restart(f"cannot be read ({exc})")
+            return None
+        return None if row is None else (row[0], row[1])
+
+    def keep_sweep(self, sweep: bytes, identity: bytes, followed: bytes, value: bytes | None) -> None:
+        if self._db is None:
+            return
+        digest = None if value is None else _digest(value)
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?)", (sweep, identity, followed, digest, value)
+            )
+        except sqlite3.Error as exc:  # as in _flush: this scan is right without it
+            log.warning("file cache %s not updated: %s", self.path, exc)
+
+    def finish(self, roots: Sequence[str], *, met: bool = True) -> None:
+        """Write what is pending and forget files under ``roots`` this scan did not meet (removed);
+        ``met`` False: the sweep was kept whole and met no file one by one (none is forgotten)."""
         log.info("file cache %s: %d files unchanged (not read), %d parsed", self.path, self.hits, self.misses)
         self._flush()
         if self._db is None:
+            return
+        if not met:
+            self._db.close()
+            self._db = None
             return
         prefixes = [os.fsencode(r.rstrip(os.sep) + os.sep) for r in roots]
         exact = {os.fsencode(r) for r in roots}

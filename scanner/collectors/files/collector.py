@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
-from scanner.collectors.files import access, cache, pool
+from scanner.collectors.files import access, cache, pool, whole
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.collectors.files.named import NamedFiles
 from scanner.collectors.package_data import package_data_reason
@@ -197,24 +197,71 @@ class FileCollector:
         self._cache: cache.FileCache | None = None
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
+        roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
+        self._cache = cache.open_for(context, self._handlers)
+        directories: list[str] = []  # every directory the walks listed
+        walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
+        graph = context.graph if context.graph is not None and context.graph.is_empty() else None
+        kept = None if graph is None else self._kept_sweep(targets, context, walks, directories)
+        if kept is not None and graph is not None and kept.restore(graph):
+            for target, walk in zip(targets, walks, strict=True):
+                context.progress.target_started(self.name, target.value)
+                context.progress.target_finished(self.name, target.value, walk is not None)
+            self._finish_cache(roots, met=False)
+            return
+        followed: list[str] = []  # what configurations named: part of the sweep's identity
+        yield from self._sweep(targets, context, roots, walks, followed)
+        if kept is not None:
+            # the graph holds what this sweep yielded, and nothing else (it was empty before)
+            kept.keep(followed, graph)
+        self._finish_cache(roots, met=True)
+
+    def _kept_sweep(
+        self,
+        targets: Sequence[Target],
+        context: CollectContext,
+        walks: Sequence[Sequence[tuple[str, str]] | None],
+        directories: Sequence[str],
+    ) -> whole.KeptSweep | None:
+        """The sweep kept whole in the cache for these targets (see whole.py), when one may be."""
+        if self._cache is None:
+            return None
+        key = whole.sweep_key(targets, context, self._cache.version)
+        if key is None:
+            return None
+        met = [path for walk in walks if walk is not None for path, _ in walk]
+        return whole.KeptSweep(self._cache, key, whole.identity([*met, *directories], extra=walks))
+
+    def _finish_cache(self, roots: Sequence[str], *, met: bool) -> None:
+        if self._cache is not None:
+            self._cache.finish(roots, met=met)
+            self._cache = None
+
+    def _sweep(
+        self,
+        targets: Sequence[Target],
+        context: CollectContext,
+        roots: Sequence[str],
+        walks: Sequence[Sequence[tuple[str, str]] | None],
+        followed: list[str],
+    ) -> Iterator[Observation]:
+        """Every target's files one by one (``walks``: each target's walk, None for a missing one);
+        the paths configurations name are added to ``followed``."""
         seen: set[str] = set()
         done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
         items = context.progress if isinstance(context.progress, ItemProgress) else None
         # each file's counts, added once at the end (not a new SweepCounts per file)
         tally: list[SweepCounts] = []
-        roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         # who names each file a config names: a missing one is reported with them, or not at all
         namers = NamedFiles(self.name)
-        self._cache = cache.open_for(context, self._handlers)
-        for target in targets:
+        for target, walk in zip(targets, walks, strict=True):
             context.progress.target_started(self.name, target.value)
-            root = os.path.abspath(os.path.expanduser(target.value))
-            if not os.path.lexists(root):
+            if walk is None:
                 yield CollectionError(target.value, self.name, "no such file or directory")
                 context.progress.target_finished(self.name, target.value, False)
                 continue
-            walked = [(p, real) for p, real in self._walk(root) if p not in seen]
+            walked = [(p, real) for p, real in walk if p not in seen]
             seen.update(p for p, _ in walked)
             groups = _grouped(walked)
             if items is not None:
@@ -240,6 +287,7 @@ class FileCollector:
                 if not paths:
                     continue
                 seen.update(paths)
+                followed.extend(paths)
                 if how == _CA_DIRECTORY and os.path.isdir(paths[0]):
                     entries, problem, unlisted = self._ca_directory(paths[0])
                     if unlisted is not None:
@@ -266,9 +314,6 @@ class FileCollector:
                     follow.extend(_followed(result))
                     namers.note(result.observations)
             context.progress.target_finished(self.name, target.value, True)
-        if self._cache is not None:
-            self._cache.finish(roots)
-            self._cache = None
         # named files that could not be read: errors when a config in effect names them, and
         # missing_references on every config naming them
         for outcome in namers.finish():
@@ -303,8 +348,9 @@ class FileCollector:
         groups = _grouped([(f, os.path.realpath(f)) for f in files if not os.path.isdir(f)])
         return [group.paths for group in groups], problems, None
 
-    def _walk(self, root: str) -> Iterator[tuple[str, str]]:
-        """(path, real path) of each file below root, depth first and sorted, directory links not entered."""
+    def _walk(self, root: str, directories: list[str]) -> Iterator[tuple[str, str]]:
+        """(path, real path) of each file below root, depth first and sorted, directory links not
+        entered; each directory listed is added to ``directories``."""
         real_root = os.path.realpath(root)
         if not os.path.isdir(root):
             yield root, real_root
@@ -320,6 +366,7 @@ class FileCollector:
                 # an unreadable directory is reported by the file step as an error naming it
                 errors.append(directory)
                 continue
+            directories.append(directory)
             # below root no directory link is followed, so a real path is the real root plus the rest
             real_dir = real_root + directory[len(root) :]
             subdirs: list[str] = []
