@@ -10,10 +10,12 @@ tree, 62 MB) or let the bench scan --tree first. Two situations, each timed and 
 "bytes added" is how much the store grew by that one save (SQLite: the file and its WAL after
 the store is closed; PostgreSQL: pg_database_size). CPU seconds include the threads that compress
 and digest the report. The first save is what every save cost before schema 3, which stored every
-scan's rows again: the two situations side by side are the comparison. With --baseline-python (the
-venv of another checkout, e.g. `git worktree add ../v2 3774cd6` for schema 2) the same measurements
-also run in that interpreter with its own keysweep, so both figures share the machine's load. Target (issue 12): an
-unchanged re-scan saved in at most 0.5 s wall, adding a few MB.
+scan's rows again: the two situations side by side are the comparison. The same measurements run
+on a store kept at schema 3 (every report stored whole, as schema 3 lays it out) beside schema 4
+(a report's body stored once, shared). With --baseline-python (the venv of another checkout, e.g.
+`git worktree add ../v2 3774cd6` for schema 2) they also run in that interpreter with its own
+keysweep, so all figures share the machine's load. Target (issue 12): an
+unchanged re-scan of the 20k-file report saved in well under 0.2 s wall, adding under 1 MB.
 
     .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3] [--held 5]
     .venv/bin/python bench/bench_store.py --tree /tmp/benchfiles/files-20000
@@ -33,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 
@@ -62,30 +65,47 @@ def postgres_size(url: str) -> int:
         return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])
 
 
-def timed_save(report_json: bytes, url: str, held: int, size: Callable[[str], int]) -> tuple[float, float, int]:
+def layout(schema: int | None) -> AbstractContextManager[None]:
+    """Stores created inside are kept at `schema` (None: the latest), written as that schema lays them out."""
+    if schema is None:
+        return nullcontext()
+    from tests.store.helpers import schema_at
+
+    return schema_at(schema)
+
+
+def timed_save(
+    report_json: bytes, url: str, held: int, size: Callable[[str], int], schema: int | None = None
+) -> tuple[float, float, int]:
     """(wall s, CPU s, bytes added) of one save into a store already holding `held` scans of the report."""
     from scanner.store.backends import open_store
 
-    with open_store(url) as store:
-        for _ in range(held):
-            store.save(with_new_id(report_json))
-    before = size(url)
-    payload = with_new_id(report_json)
-    with open_store(url) as store:
-        wall, cpu = time.perf_counter(), time.process_time()
-        store.save(payload)
-        took = (time.perf_counter() - wall, time.process_time() - cpu)
+    with layout(schema):
+        with open_store(url) as store:
+            for _ in range(held):
+                store.save(with_new_id(report_json))
+        before = size(url)
+        payload = with_new_id(report_json)
+        with open_store(url) as store:
+            wall, cpu = time.perf_counter(), time.process_time()
+            store.save(payload)
+            took = (time.perf_counter() - wall, time.process_time() - cpu)
     return took[0], took[1], size(url) - before
 
 
 def measure(
-    report_json: bytes, new_store: Callable[[], str], size: Callable[[str], int], rounds: int, held: int
+    report_json: bytes,
+    new_store: Callable[[], str],
+    size: Callable[[str], int],
+    rounds: int,
+    held: int,
+    schema: int | None = None,
 ) -> dict[str, list[float]]:
     """Best of `rounds` for each situation: {"empty": [wall, cpu, bytes], "held": [...]}."""
     best: dict[str, list[float]] = {}
     for _ in range(rounds):
         for name, count in (("empty", 0), ("held", held)):
-            result = list(timed_save(report_json, new_store(), count, size))
+            result = list(timed_save(report_json, new_store(), count, size, schema))
             kept = best.setdefault(name, result)
             best[name] = [min(a, b) for a, b in zip(kept, result, strict=True)]
     return best
@@ -102,10 +122,14 @@ def _child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+# this keysweep on a store kept at schema 3 (reports whole), then at the latest (shared bodies)
+LAYOUTS: tuple[tuple[str, int | None], ...] = (("this keysweep, schema 3 layout", 3), ("this keysweep, schema 4", None))
+
+
 def show(label: str, best: dict[str, list[float]], held: int) -> None:
     for name, text in (("empty", "into an empty store"), ("held", f"into a store of {held} such scans")):
         wall, cpu, added = best[name]
-        print(f"  {label:28s} {text:30s} {wall:6.2f} s wall {cpu:5.2f} CPU  {added / 1e6:7.1f} MB added")
+        print(f"  {label:31s} {text:30s} {wall:6.2f} s wall {cpu:5.2f} CPU  {added / 1e6:8.3f} MB added")
 
 
 def main() -> None:
@@ -145,10 +169,11 @@ def main() -> None:
             done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd="/")
             show(f"baseline ({args.baseline_python.parents[2].name})", json.loads(done.stdout), args.held)
         n = iter(range(1_000_000))
-        current = measure(
-            report_json, lambda: str(workdir / f"h{next(n)}.sqlite3"), sqlite_size, args.rounds, args.held
-        )
-        show("this keysweep", current, args.held)
+        for label, schema in LAYOUTS:
+            current = measure(
+                report_json, lambda: str(workdir / f"h{next(n)}.sqlite3"), sqlite_size, args.rounds, args.held, schema
+            )
+            show(label, current, args.held)
         if args.postgres:
             from tests.support.postgres import PostgresServer
 
@@ -156,11 +181,12 @@ def main() -> None:
             try:
                 os.environ["PGPASSWORD"] = server.password
                 print("PostgreSQL")
-                show(
-                    "this keysweep",
-                    measure(report_json, server.new_database, postgres_size, args.rounds, args.held),
-                    args.held,
-                )
+                for label, schema in LAYOUTS:
+                    show(
+                        label,
+                        measure(report_json, server.new_database, postgres_size, args.rounds, args.held, schema),
+                        args.held,
+                    )
             finally:
                 server.remove()
 

@@ -10,6 +10,12 @@ Version 3 shares rows between scans: each kind of row lives in content-addressed
 with the old tables' names and columns (``assets`` ...: scan_id first) join them back, so readers
 and users' own SQL see what version 2 showed. A re-scan that found what the last one did writes no
 rows at all. The rows version 2 stored move into one set per scan and kind, named after the scan.
+
+Version 4 shares report bodies the same way: a scan's ``report`` holds the compressed head of its
+report (the bytes before the body, :func:`scanner.store.rows.body_start`) and ``report_body`` names
+the compressed body in ``report_bodies`` (by the SHA-256 of its bytes), which scans with the same
+body share. A report without a body marker stays whole in ``report`` (``report_body`` NULL). The
+stored scans' reports are split in Python, inside the migration's transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class Migration:
     statements: tuple[str, ...]
     # the existing scans need their rows and chain links computed (done by the store in Python)
     backfill: bool = False
+    # the existing scans' reports are split into head and shared body (done by the store in Python)
+    split_reports: bool = False
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -207,6 +215,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             " FROM scans s JOIN row_sets k ON k.set_id = s.findings_set JOIN finding_sets r ON r.set_key = k.set_key",
         ),
     ),
+    Migration(
+        4,
+        "report bodies shared between scans (report_bodies); a scan's report holds its head",
+        (
+            """CREATE TABLE report_bodies (
+                body_digest TEXT PRIMARY KEY,
+                body        BLOB NOT NULL
+            )""",
+            "ALTER TABLE scans ADD COLUMN report_body TEXT",
+        ),
+        split_reports=True,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
+# the first version whose scans keep their report's body in report_bodies
+BODIES_VERSION = 4

@@ -38,15 +38,17 @@ from scanner.store.interface import (
     StoreError,
     Verification,
 )
-from scanner.store.schema import LATEST, MIGRATIONS
+from scanner.store.schema import BODIES_VERSION, LATEST, MIGRATIONS
 
 _LIST_COLUMNS = (
     "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
 )
 _CHAIN_COLUMNS_NO_REPORT = ", ".join(R.SCAN_FIELDS) + ", content_digest, rows_digest, prev_digest, chain_digest"
-# what verify reads of a scan: its chain link, its report and how its rows are digested
+# what verify reads of a scan: its chain link, its report (head and body) and how its rows are digested
 _CHAIN_COLUMNS = (
-    _CHAIN_COLUMNS_NO_REPORT + ", report, rows_form, body_digest, " + ", ".join(f"{kind}_set" for kind in R.KINDS)
+    _CHAIN_COLUMNS_NO_REPORT
+    + ", report, report_body, rows_form, body_digest, "
+    + ", ".join(f"{kind}_set" for kind in R.KINDS)
 )
 # rows are read for this many scans per query: bounded memory, few round trips
 _ID_CHUNK = 50
@@ -66,6 +68,41 @@ def _sha256(data: bytes) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Bodies:
+    """What verify learnt of the shared report bodies: each is checked once, however many scans
+    name it, and the last one read is kept for the next scan (a scope's scans come in order, and
+    consecutive unchanged scans name the same body)."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, str] = {}
+        self.last: tuple[str, bytes] = ("", b"")
+
+    def read(self, store: SqlStore, digest: str) -> tuple[bytes, str]:
+        """The body's bytes, or what is wrong with it (said the same way on every scan naming it)."""
+        if self.last[0] == digest:
+            return self.last[1], ""
+        known = self.problems.get(digest)
+        if known:
+            return b"", known
+        shared = "the stored report's body (shared by every scan that names it)"
+        found = store._execute("SELECT body FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall()
+        body, problem = b"", ""
+        if not found:
+            problem = f"{shared} is missing"
+        else:
+            try:
+                body = _decompress(found[0][0])
+            except (zlib.error, TypeError) as exc:
+                problem = f"{shared} is damaged: {exc}"
+            else:
+                if known is None and _sha256(body) != digest:  # known == "": digested before, intact
+                    problem = f"{shared} was altered (its digest does not match)"
+        self.problems[digest] = problem
+        if not problem:
+            self.last = (digest, body)
+        return body, problem
 
 
 class SqlStore(Store):
@@ -170,6 +207,8 @@ class SqlStore(Store):
                     self._execute(statement.replace("BLOB", self.blob_type).replace("SERIAL_KEY", self.serial_key))
                 if migration.backfill:
                     self._backfill()
+                if migration.split_reports:
+                    self._split_reports()
                 self._write_version(migration.version)
         self._version = LATEST
         return start, LATEST
@@ -191,6 +230,47 @@ class SqlStore(Store):
         for scope, (seq, digest) in heads.items():
             self._execute("INSERT INTO scopes VALUES (?, ?, ?)", (scope, seq, digest))
 
+    def _split_reports(self) -> None:
+        """Scans stored whole before report bodies were shared keep their head in ``report`` and name
+        their body in ``report_bodies``: the same bytes, so their content digests and chain links
+        stay as they were. A report that is damaged or does not match its digest stays whole (verify
+        names it as before); one scan's report in memory at a time."""
+        ids = [str(r[0]) for r in self._execute("SELECT id FROM scans WHERE report_body IS NULL").fetchall()]
+        for scan_id in ids:
+            blob, content = self._execute(
+                "SELECT report, content_digest FROM scans WHERE id = ?", (scan_id,)
+            ).fetchall()[0]
+            try:
+                report_json = _decompress(blob)
+            except (zlib.error, TypeError):
+                continue
+            at = R.body_start(report_json)
+            if at < 0 or _sha256(report_json) != content:
+                continue
+            digest = R.body_digest(report_json, at)
+            self._write_body(digest, None, memoryview(report_json)[at:])
+            self._execute(
+                "UPDATE scans SET report = ?, report_body = ? WHERE id = ?",
+                (zlib.compress(report_json[:at], 1), digest, scan_id),
+            )
+
+    def _write_body(self, digest: str, compressed: bytes | None, body: memoryview) -> None:
+        """Inside a write transaction: the report body stored once, by the first save that has it.
+
+        ``compressed`` is None when the body was found stored before the transaction (it is then
+        compressed only if it went missing since). A concurrent writer of the same body waits on the
+        key and then finds it taken, or free again when the first one rolled back.
+        """
+        if compressed is None:
+            # fetchall: the statement is done (SQLite commits no transaction with a statement running)
+            if self._execute("SELECT 1 FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall():
+                return
+            compressed = zlib.compress(body, 1)
+        self._execute(
+            "INSERT INTO report_bodies (body_digest, body) VALUES (?, ?) ON CONFLICT (body_digest) DO NOTHING",
+            (digest, compressed),
+        )
+
     def _backfill_rows(self, derived: R.ScanRows, seq: int, previous: str) -> str:
         scan_id = derived.scan["id"]
         tables = [R.scan_rows(scan_id, row_set.rows) for row_set in derived.sets]
@@ -211,7 +291,7 @@ class SqlStore(Store):
         return str(extra["chain_digest"])
 
     # -- writing --------------------------------------------------------------------------------
-    def _write_rows(self, derived: R.ScanRows, seq: int, previous: str, blob: Any) -> str:
+    def _write_rows(self, derived: R.ScanRows, seq: int, previous: str, blob: bytes, body: str | None) -> str:
         scan = {**derived.scan, "scope_seq": seq}
         chain = R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
         columns = {
@@ -225,6 +305,8 @@ class SqlStore(Store):
             "body_digest": derived.body_digest or None,
             **{f"{row_set.kind}_set": row_set.set_id for row_set in derived.sets},
             "report": blob,
+            # a store not yet at BODIES_VERSION has no such column: its reports are whole
+            **({} if body is None else {"report_body": body}),
         }
         marks = ", ".join("?" for _ in columns)
         self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
@@ -299,14 +381,23 @@ class SqlStore(Store):
             raise StoreError(f"store {self.display} is open read-only")
         # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save;
         # zlib and sha256 let go of the GIL, so the report compresses and is digested in threads
-        # while its rows are derived
+        # while its rows are derived. The body is compressed only when no stored scan has it
+        at = R.body_start(report_json)
+        split = at >= 0 and self._version >= BODIES_VERSION
+        view = memoryview(report_json)
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="keysweep-store") as aside:
-            compressed = aside.submit(zlib.compress, report_json, 1)
             content = aside.submit(_sha256, report_json)
-            at = R.body_start(report_json)
             body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
+            compressed = aside.submit(zlib.compress, view[:at] if split else report_json, 1)
+            body_id, body_blob = None, None
+            if split and body is not None:
+                # _derive waits for the body's digest first thing too: no time lost
+                body_id = body.result()
+                if not self._body_stored(body_id):
+                    body_blob = aside.submit(zlib.compress, view[at:], 1)
             derived = self._derive(report_json, content, body)
             blob = compressed.result()
+            compressed_body = None if body_blob is None else body_blob.result()
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
@@ -319,9 +410,15 @@ class SqlStore(Store):
                 if existing[0] == derived.content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            chain = self._write_rows(derived, seq + 1, head, blob)
+            if body_id is not None:
+                self._write_body(body_id, compressed_body, view[at:])
+            chain = self._write_rows(derived, seq + 1, head, blob, body_id)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
+
+    def _body_stored(self, digest: str) -> bool:
+        with self._guard("read"):
+            return bool(self._execute("SELECT 1 FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall())
 
     # -- reading --------------------------------------------------------------------------------
     def listing(
@@ -394,11 +491,21 @@ class SqlStore(Store):
         return ids.pop()
 
     def load_bytes(self, ref: str) -> bytes:
+        """The report as it was saved, byte for byte: its head and its shared body, or it whole."""
         scan_id = self.resolve(ref)
         with self._guard("read"):
-            row = self._execute("SELECT report FROM scans WHERE id = ?", (scan_id,)).fetchone()
+            row = self._execute(
+                "SELECT s.report, s.report_body, b.body FROM scans s"
+                " LEFT JOIN report_bodies b ON b.body_digest = s.report_body WHERE s.id = ?",
+                (scan_id,),
+            ).fetchone()
         try:
-            return _decompress(row[0])
+            head = _decompress(row[0])
+            if row[1] is None:
+                return head
+            if row[2] is None:
+                raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: its report's body is missing")
+            return head + _decompress(row[2])
         except (zlib.error, TypeError) as exc:
             raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
 
@@ -445,22 +552,28 @@ class SqlStore(Store):
             )
             problems: list[ChainProblem] = []
             summary: list[ChainHead] = []
-            # a shared row set is digested once, however many scans name it
+            # a shared row set or report body is digested once, however many scans name it
             sets: dict[str, bool] = {}
+            bodies = _Bodies()
             for scope in scopes:
-                found, last = self._verify_scope(scope, heads.get(scope), problems, sets)
+                found, last = self._verify_scope(scope, heads.get(scope), problems, sets, bodies)
                 summary.append(ChainHead(scope, found, last))
         return Verification(tuple(summary), tuple(problems))
 
     def _verify_scope(
-        self, scope: str, head: tuple[int, str] | None, problems: list[ChainProblem], sets: dict[str, bool]
+        self,
+        scope: str,
+        head: tuple[int, str] | None,
+        problems: list[ChainProblem],
+        sets: dict[str, bool],
+        bodies: _Bodies,
     ) -> tuple[int, str]:
         chain = self._execute(f"SELECT {_CHAIN_COLUMNS} FROM scans WHERE scope = ? ORDER BY scope_seq", (scope,))
         previous, expected_seq, count = "", 1, 0
         for row in chain.fetchall():
             count += 1
             scan = dict(zip(R.SCAN_FIELDS, row[: len(R.SCAN_FIELDS)], strict=True))
-            content, rows_digest, prev, link, blob, form, body, *set_ids = row[len(R.SCAN_FIELDS) :]
+            content, rows_digest, prev, link, blob, report_body, form, body, *set_ids = row[len(R.SCAN_FIELDS) :]
             scan_id, seq = str(scan["id"]), scan["scope_seq"]
 
             def note(problem: str, scan_id: str = scan_id) -> None:
@@ -477,11 +590,9 @@ class SqlStore(Store):
                 )
             if prev != previous:
                 note("the link to the previous scan does not match (a scan before it was altered or deleted)")
-            try:
-                if hashlib.sha256(_decompress(blob)).hexdigest() != content:
-                    note("the stored report was altered (its digest does not match)")
-            except (zlib.error, TypeError) as exc:
-                note(f"the stored report is damaged: {exc}")
+            report_problem = self._report_problem(blob, report_body, content, bodies)
+            if report_problem:
+                note(report_problem)
             rows_problem = self._rows_problem(scan_id, form, body, set_ids, rows_digest, sets)
             if rows_problem:
                 note(rows_problem)
@@ -502,6 +613,19 @@ class SqlStore(Store):
             elif head_seq == expected_seq - 1 and head_digest != previous:
                 problems.append(ChainProblem(scope, "", "the scope's head does not match its latest scan"))
         return count, previous
+
+    def _report_problem(self, blob: Any, report_body: Any, content: Any, bodies: _Bodies) -> str:
+        """What is wrong with a scan's stored report ("" when nothing): its body, then the whole's digest."""
+        try:
+            digest = hashlib.sha256(_decompress(blob))
+        except (zlib.error, TypeError) as exc:
+            return f"the stored report is damaged: {exc}"
+        if report_body is not None:
+            body, problem = bodies.read(self, str(report_body))
+            if problem:
+                return problem
+            digest.update(body)
+        return "" if digest.hexdigest() == content else "the stored report was altered (its digest does not match)"
 
     def _rows_problem(
         self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: dict[str, bool]

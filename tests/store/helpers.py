@@ -6,8 +6,11 @@ import json
 import sqlite3
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from scanner.reporting.json_report import JsonReporter
 from tests.support.scans import mixed_tree, scan_paths
@@ -62,3 +65,14 @@ def v1_scan_row(raw: bytes) -> tuple[Any, ...]:
         json.dumps(r["summary"]["by_severity"]),
         zlib.compress(raw),
     )
+
+
+@contextmanager
+def schema_at(version: int) -> Iterator[None]:
+    """Stores opened inside are created (and written) at an older schema version: as that keysweep
+    left them, for migration tests and for the bench's comparison with the older layout."""
+    from scanner.store import sql
+    from scanner.store.schema import MIGRATIONS
+
+    with mock.patch.multiple(sql, MIGRATIONS=MIGRATIONS[:version], LATEST=version):
+        yield

@@ -54,6 +54,7 @@ def test_connection_lost_mid_ingest_rolls_back_and_the_retry_stores_once(postgre
     assert len(failure) == 1 and isinstance(failure[0], StoreError), failure
     assert postgres_server.password not in str(failure[0])
     assert execute(url, "SELECT (SELECT count(*) FROM scans) + (SELECT count(*) FROM assets)")[0][0] == 0
+    assert execute(url, "SELECT count(*) FROM report_bodies")[0][0] == 0  # written inside the rolled back save
 
     with PostgresStore(url) as retry:
         assert retry.save(scan).status is SaveStatus.STORED
@@ -76,10 +77,11 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
     (trusted / "host.pub").write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    bundles = []
+    bundles, reports = [], []
     for n in range(20):
         path = tmp_path / f"b{n:02d}.bundle"
-        path.write_bytes(seal(variant(report_json, f"scope-{n % 4}", n), key))
+        reports.append(variant(report_json, f"scope-{n % 4}", n))
+        path.write_bytes(seal(reports[-1], key))
         bundles.append(path)
     # each process ingests its own bundle and, as a retry would, its neighbour's
     processes = [
@@ -115,7 +117,11 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
     # the twenty scans found the same: the writers that raced for each row set wrote it once
     sets = execute(url, "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM asset_sets)")[0]
     assert sets == (4, len(per_report["assets"]))
+    # and the one report body they share was written once: each scan keeps its own head
+    assert execute(url, "SELECT count(*), count(DISTINCT report_body) FROM scans")[0] == (20, 1)
+    assert execute(url, "SELECT count(*) FROM report_bodies")[0][0] == 1
     with PostgresStore(url) as store:
         verification = store.verify()
         assert verification.ok, verification.problems
         assert sorted(h.scans for h in verification.scopes) == [5, 5, 5, 5]
+        assert all(store.load_bytes(json.loads(raw)["scan"]["id"]) == raw for raw in reports)
