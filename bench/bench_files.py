@@ -1,9 +1,12 @@
 """Benchmark: keysweep's file sweep against a bare cryptography loop, in one run (issue 12).
 
 Prints, side by side: the bare loop (load, fingerprint, public key, subject of every certificate),
-keysweep's first scan (``--no-cache``; one process and the parallel sweep), the re-scan of the
-unchanged tree through the file cache (and the same without the history store, to show what saving
-the scan costs), each with its ratio to the bare loop and the target, then
+keysweep's first scan (``--no-cache``; one process and the parallel sweep), the scan filling the
+file cache, the first re-scan finding the tree unchanged (every file from the cache; it keeps the
+sweep whole), the re-scan of the unchanged tree (the kept sweep restored: what a nightly scan of an
+unchanged tree costs; the same without the history store, to show what saving the scan costs), and
+a re-scan after one file was added (swept file by file from the cache), each with its ratio to the
+bare loop and the target, then
 keysweep's peak memory on a second, larger tree. Every figure is a whole process (interpreter start
 and imports count for both sides), the best of ``--repeat`` runs, with its CPU seconds (user + system
 of the process and its workers), which a loaded machine disturbs less than wall time.
@@ -232,9 +235,19 @@ def main() -> None:
         parallel = best([*scan, "--no-cache"], args.repeat)  # default: one worker per usable core
         cache = workdir / "cache"
         filling = timed([*scan, "--cache", str(cache)])
-        rescan = best([*scan, "--cache", str(cache)], args.repeat)
+        # found unchanged: every file from the cache, and the sweep kept whole for the next scan
+        keeping = timed([*scan, "--cache", str(cache)])
+        rescan = best([*scan, "--cache", str(cache)], args.repeat)  # the kept sweep restored
         # the same re-scan without the history store, to show what saving the scan costs
         rescan_no_store = best([*scan[:-2], "--no-store", "--cache", str(cache)], args.repeat)
+        # one file added since: the tree is swept file by file from the cache (the new file parsed)
+        added = next(certs.glob("d000/*.pem"))
+        extra = added.with_name("zz-added.pem")
+        shutil.copy2(added, extra)
+        try:
+            one_added = timed([*scan, "--cache", str(cache)])
+        finally:
+            extra.unlink()
         plain = min(plain, best(plain_loop, 1), key=lambda r: r.wall)  # again, after: the load moves
         load = os.getloadavg()[0]
         n = int(plain.stdout.strip())
@@ -246,8 +259,10 @@ def main() -> None:
         print(line("keysweep first scan, --workers 1", one, plain))
         print(line("keysweep first scan, parallel", parallel, plain, TARGETS["first"]))
         print(line("keysweep scan filling the cache", filling, plain))
+        print(line("keysweep re-scan keeping the sweep", keeping, plain))
         print(line("keysweep re-scan, unchanged tree", rescan, plain, TARGETS["rescan"]))
         print(line("  the same re-scan, --no-store", rescan_no_store, plain))
+        print(line("keysweep re-scan, one file added", one_added, plain))
         print(
             f"report size: {os.path.getsize(workdir / 'r.json') / 1e6:.1f} MB;"
             f" cache size: {(cache / 'files.sqlite3').stat().st_size / 1e6:.1f} MB"
