@@ -203,18 +203,41 @@ class FileCollector:
         walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
         graph = context.graph if context.graph is not None and context.graph.is_empty() else None
         kept = None if graph is None else self._kept_sweep(targets, context, walks, directories)
-        if kept is not None and graph is not None and kept.restore(graph):
+        if kept is not None and graph is not None and self._failing_alike(kept.failed) and kept.restore(graph):
             for target, walk in zip(targets, walks, strict=True):
                 context.progress.target_started(self.name, target.value)
                 context.progress.target_finished(self.name, target.value, walk is not None)
             self._finish_cache(roots, met=False)
             return
         followed: list[str] = []  # what configurations named: part of the sweep's identity
-        yield from self._sweep(targets, context, roots, walks, followed)
+        failed: list[tuple[str, str]] = []  # what could not be opened or listed, and why
+        yield from self._sweep(targets, context, roots, walks, followed, failed)
         if kept is not None:
             # the graph holds what this sweep yielded, and nothing else (it was empty before)
-            kept.keep(followed, graph)
+            kept.keep(followed, failed, graph)
         self._finish_cache(roots, met=True)
+
+    @staticmethod
+    def _failing_alike(failed: Sequence[tuple[str, str]]) -> bool:
+        """Whether each file that could not be opened, or directory listed, by the kept sweep still
+        cannot, for the same reason: a passing fault (a busy mount, an I/O error) is tried again, as
+        the file cache never keeps a file it could not read. Nothing is read, only opened or listed;
+        a file that opens now (one whose read failed half-way, too) sends the tree file by file."""
+        for path, reason in failed:
+            try:
+                info = os.stat(path)
+                if stat.S_ISDIR(info.st_mode):
+                    with os.scandir(path):
+                        return False
+                if not stat.S_ISREG(info.st_mode):
+                    return False  # something else now: never opened (a device acts on open)
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY))
+                return False
+            except OSError as exc:
+                now = _DIRECTORY_UNLISTED if os.path.isdir(path) else _unreadable(path, exc)
+            if now != reason:
+                return False
+        return True
 
     def _kept_sweep(
         self,
@@ -244,9 +267,11 @@ class FileCollector:
         roots: Sequence[str],
         walks: Sequence[Sequence[tuple[str, str]] | None],
         followed: list[str],
+        failed: list[tuple[str, str]],
     ) -> Iterator[Observation]:
         """Every target's files one by one (``walks``: each target's walk, None for a missing one);
-        the paths configurations name are added to ``followed``."""
+        the paths configurations name are added to ``followed``, and what could not be opened or
+        listed to ``failed`` with the reason."""
         seen: set[str] = set()
         done: set[str] = set()  # real paths read so far
         # per-file progress for a terminal's progress bar, when the observer takes it
@@ -270,6 +295,8 @@ class FileCollector:
             follow: deque[tuple[tuple[str, ...] | Path, str]] = deque()
             for group, result in zip(groups, self._collect_walked(groups, context), strict=True):
                 yield from result.observations
+                if result.unreadable is not None:
+                    failed.append((group.path, result.unreadable))
                 # a file met again by another path (another --path, a config naming a link to it) is
                 # one file: its new path is a location, and it is counted once
                 if group.real not in done:
@@ -301,6 +328,8 @@ class FileCollector:
                 # a file in a CA directory is read like one of a walk: a README beside the certificates is no error
                 named = how != _IN_CA_DIRECTORY
                 result = self._collect_file(group, context, named_by_config=named, outside=outside)
+                if result.unreadable is not None:
+                    failed.append((group.path, result.unreadable))
                 if named and result.unreadable is not None:
                     # reported at the end, once every config naming it is known, and counted there
                     namers.unreadable(group.path, result.unreadable)
@@ -506,7 +535,7 @@ class FileCollector:
             if special is not None:
                 return special
             if stat.S_ISDIR(info.st_mode):
-                return self._error(path, "directory could not be listed")
+                return self._unreadable_result(path, _DIRECTORY_UNLISTED)
             if info.st_size > MAX_FILE_BYTES:
                 if named_by_config or self._oversize_is_error(fd, path):
                     return self._error(path, f"file is larger than {MAX_FILE_BYTES} bytes")
@@ -708,6 +737,9 @@ def _as_reached(group: _Reached, parsed: ParsedFile) -> list[Asset | Relation | 
 
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_DIRECTORY_UNLISTED = "directory could not be listed"
 
 
 def _unreadable(path: str, exc: OSError) -> str:

@@ -130,10 +130,13 @@ class KeptSweep:
         kept = file_cache.sweep(key)
         # the scan before found this tree as it is now (and may have kept it)
         self.unchanged = False
+        # what that scan could not open or list, and why (see FileCollector._failing_alike)
+        self.failed: list[tuple[str, str]] = []
         if kept is not None and kept[0] == self._walk.digest:
             try:
-                followed, digest = cache.loads(kept[1])
+                followed, digest, failed = cache.loads(kept[1])
                 self.unchanged = identity(followed).digest.hex() == digest
+                self.failed = [(str(path), str(reason)) for path, reason in failed]
             except (ValueError, TypeError):
                 self.unchanged = False
 
@@ -147,11 +150,13 @@ class KeptSweep:
         except ValueError as exc:
             log.warning("file cache %s: a kept sweep cannot be read (%s): swept file by file", self._cache.path, exc)
             return False
+        log.info("file cache %s: nothing changed since the scan before; its inventory restored whole", self._cache.path)
         return True
 
-    def keep(self, followed: Sequence[str], graph: InventoryGraph | None) -> None:
+    def keep(self, followed: Sequence[str], failed: Sequence[tuple[str, str]], graph: InventoryGraph | None) -> None:
         """This sweep's identity for the next scan, with its inventory when the tree was unchanged
-        since the scan before (``graph``: what the sweep added to an empty graph; None: not known)."""
+        since the scan before (``graph``: what the sweep added to an empty graph; None: not known);
+        ``failed``: what it could not open or list, and why, tried again before a restore."""
         paths = followed_paths(followed)
         named = identity(paths)
         value = None
@@ -161,4 +166,5 @@ class KeptSweep:
                 value = cache.dumps(graph.state())
             except (TypeError, ValueError):
                 value = None  # a third-party handler's value that is not JSON: swept file by file
-        self._cache.keep_sweep(self._key, self._walk.digest, cache.dumps([paths, named.digest.hex()]), value)
+        seen = cache.dumps([paths, named.digest.hex(), [list(item) for item in failed]])
+        self._cache.keep_sweep(self._key, self._walk.digest, seen, value)

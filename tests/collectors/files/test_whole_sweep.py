@@ -258,3 +258,27 @@ def test_the_cli_writes_the_same_report_from_a_kept_sweep(tree: Tree, tmp_path: 
     assert [kept for kept, _ in _kept(cache_dir)] == [True]
     assert all(_comparable(report) == _comparable(uncached) for report in reports)
     assert uncached["findings"] and uncached["errors"]
+
+
+def test_a_file_that_could_not_be_read_is_tried_again_before_a_restore(
+    tree: Tree, tmp_path: Path, restores: list[int]
+) -> None:
+    root, files = tree
+    os.symlink(tmp_path / "nowhere.crt", root / "dangling.crt")  # cannot be opened, every scan alike
+    _age(root)
+    cache_dir = tmp_path / "cache"
+    for _ in range(3):
+        graph = _sweep(cache_dir, root)
+    assert restores == [1]  # a lasting failure does not keep the tree from being restored
+    assert any("dangling.crt" in e.target and "nowhere.crt" in e.message for e in graph.errors)
+    # A passing fault (EIO from a busy mount) cannot be made here without changing the file's stat;
+    # the kept sweep is told it met one, on a file that opens fine now, as such a fault leaves it
+    with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
+        (seen,) = db.execute("SELECT followed FROM sweeps").fetchone()
+        paths, digest, failed = file_cache.loads(seen)
+        failed.append([str(files["good"]), "cannot read file: Input/output error"])
+        db.execute("UPDATE sweeps SET followed = ?", (file_cache.dumps([paths, digest, failed]),))
+    restores.clear()
+    again = _sweep(cache_dir, root)
+    assert restores == []  # swept file by file: the file is read again
+    assert again.state() == _sweep(None, root).state()
