@@ -202,7 +202,7 @@ class FileCollector:
         directories: list[str] = []  # every directory the walks listed
         walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
         graph = context.graph if context.graph is not None and context.graph.is_empty() else None
-        kept = None if graph is None else self._kept_sweep(targets, context, walks, directories)
+        kept = None if graph is None else self._kept_sweep(roots, context, walks, directories)
         if kept is not None and graph is not None and self._failing_alike(kept.failed) and kept.restore(graph):
             for target, walk in zip(targets, walks, strict=True):
                 context.progress.target_started(self.name, target.value)
@@ -241,7 +241,7 @@ class FileCollector:
 
     def _kept_sweep(
         self,
-        targets: Sequence[Target],
+        roots: Sequence[str],
         context: CollectContext,
         walks: Sequence[Sequence[tuple[str, str]] | None],
         directories: Sequence[str],
@@ -249,7 +249,7 @@ class FileCollector:
         """The sweep kept whole in the cache for these targets (see whole.py), when one may be."""
         if self._cache is None:
             return None
-        key = whole.sweep_key(targets, context, self._cache.version)
+        key = whole.sweep_key(roots, context, self._cache.version)
         if key is None:
             return None
         met = [path for walk in walks if walk is not None for path, _ in walk]

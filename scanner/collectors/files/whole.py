@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from scanner.collectors.base import CollectContext, Target
+from scanner.collectors.base import CollectContext
 from scanner.collectors.files import cache
 from scanner.collectors.package_data import DPKG_INFO, DPKG_STATUS
 from scanner.inventory.graph import InventoryGraph
@@ -97,14 +97,15 @@ def _stat_fields(info: os.stat_result) -> tuple[int, ...]:
     )
 
 
-def sweep_key(targets: Sequence[Target], context: CollectContext, version: str) -> bytes | None:
-    """What names a sweep in the cache: what is scanned, how, and by whom; None when an option holds
-    a secret (a PIN's digest must not be stored: it is the PIN, a short one tried in a moment)."""
+def sweep_key(roots: Sequence[str], context: CollectContext, version: str) -> bytes | None:
+    """What names a sweep in the cache: what is scanned (the targets' absolute paths: `--path .` from
+    two directories is two sweeps), how, and by whom; None when an option holds a secret (a PIN's
+    digest must not be stored: it is the PIN, a short one tried in a moment)."""
     options = sorted((name, value) for name, value in context.options.items() if name not in _HOW_ONLY)
     if any(isinstance(value, Secret) for _, value in options):
         return None
     user = (os.geteuid(), os.getegid(), sorted(os.getgroups()))
-    named = (WHOLE_FORMAT, version, [t.value for t in targets], repr(options), user)
+    named = (WHOLE_FORMAT, version, list(roots), repr(options), user)
     return hashlib.blake2b(repr(named).encode("utf-8", "surrogatepass")).digest()
 
 

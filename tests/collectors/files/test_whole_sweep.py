@@ -282,3 +282,20 @@ def test_a_file_that_could_not_be_read_is_tried_again_before_a_restore(
     again = _sweep(cache_dir, root)
     assert restores == []  # swept file by file: the file is read again
     assert again.state() == _sweep(None, root).state()
+
+
+def test_the_same_relative_path_from_two_directories_is_two_sweeps(
+    tree: Tree, tmp_path: Path, restores: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = tree
+    other = tmp_path / "other"
+    pki.write(other / "only-here.crt", pki.pem(pki.certificate(pki.ec_key(), "other.test")))
+    _age(tmp_path)
+    cache_dir = tmp_path / "cache"
+    for _ in range(3):  # a nightly `--path .` in each of two directories, alternately
+        for where in (root, other):
+            monkeypatch.chdir(where)
+            graph = _sweep(cache_dir, Path("."))
+            subjects = {a.properties.get("subject") for a in graph.assets()}
+            assert ("CN=other.test" in subjects) == (where == other)
+    assert restores == [1, 1]  # each directory's own sweep, kept and restored on its third scan
