@@ -274,26 +274,32 @@ class InventoryGraph:
     def is_empty(self) -> bool:
         return not self._assets and not self._relations and not self._errors and self.sweep == SweepCounts()
 
-    def state(self) -> list[Any]:
-        """Everything added so far as JSON values, in the order added; ``restore`` takes it back.
+    def state(self, size: int = 2000) -> Iterator[list[Any]]:
+        """Everything added so far as a sequence of JSON values (parts of ``size`` assets, or of
+        twice as many relations), in the order added; ``restore`` takes them back.
 
         Not the observations as they came (a key seen in 2,000 certificates came 2,000 times), but
         what they merged into: restoring it costs one step per asset, not one merge per sighting.
-        Shaped for restoring: an asset's property names are written once per distinct list of names
-        (its shape: assets of a kind have a few), so its properties come back as one dict(zip())
-        in C; the values assets share (see _SharedValues) are written once, in a table, and each
-        asset names them by position and index, so they come back shared without a share() each.
+        In parts, so that a large graph is never one value, written or read back: at 100,000 files
+        one value cost ~300 MB at its peak beside the graph itself. Shaped for restoring: an asset's
+        property names are written once per distinct list of names (its shape: assets of a kind
+        have a few), so its properties come back as one dict(zip()) in C; the values assets share
+        (see _SharedValues) are written once, in a table, and each asset names them by position and
+        index, so they come back shared without a share() each. A part says the shapes and values
+        it adds to those of the parts before it.
         """
         shapes: dict[tuple[str, ...], int] = {}
         table: dict[str | tuple[str, ...], int] = {}
-        values: list[Any] = []
-        assets = []
+        new_shapes: list[tuple[str, ...]] = []
+        new_values: list[Any] = []
+        assets: list[list[Any]] = []
         for asset_id, entry in self._assets.items():
             properties = entry.properties
             names = tuple(properties)
             shape = shapes.get(names)
             if shape is None:
                 shape = shapes[names] = len(shapes)
+                new_shapes.append(names)
             row = list(properties.values())
             refs: list[int] = []
             for position, value in enumerate(row):
@@ -302,20 +308,26 @@ class InventoryGraph:
                     continue
                 index = table.get(key)
                 if index is None:
-                    index = table[key] = len(values)
-                    values.append(value)
+                    index = table[key] = len(table)
+                    new_values.append(value)
                 row[position] = None
                 refs += (position, index)
             places = [[p.kind, p.ref, p.detail, p.scope] for p in entry.locations]
             assets.append([asset_id, entry.type.value, shape, row, refs, places])
-        relations = [[r.source, r.target, r.type.value] for r in self._relations.values()]
-        errors = [[e.target, e.collector, e.message] for e in self._errors]
-        counts = list(self.sweep.as_dict().values())
-        return [list(shapes), values, assets, relations, errors, counts]
+            if len(assets) >= size:
+                yield ["assets", new_shapes, new_values, assets]
+                new_shapes, new_values, assets = [], [], []
+        if assets:
+            yield ["assets", new_shapes, new_values, assets]
+        relations = list(self._relations.values())
+        for start in range(0, len(relations), 2 * size):
+            yield ["relations", [[r.source, r.target, r.type.value] for r in relations[start : start + 2 * size]]]
+        yield ["errors", [[e.target, e.collector, e.message] for e in self._errors]]
+        yield ["counts", list(self.sweep.as_dict().values())]
 
-    def restore(self, state: Any) -> None:
+    def restore(self, parts: Iterable[Any]) -> None:
         """What ``state`` wrote, into this empty graph; ValueError when it is not such a value (a
-        damaged store), leaving the graph as it was."""
+        damaged store), leaving the graph as it was (it is changed only once every part is read)."""
         if not self.is_empty():
             raise ValueError("a graph's state is restored only into an empty graph")
         asset_types = {t.value: t for t in AssetType}
@@ -323,42 +335,43 @@ class InventoryGraph:
         places: dict[tuple[str, ...], Location] = {}  # one object for equal locations
         entries: dict[str, _Entry] = {}
         by_type: dict[AssetType, dict[str, None]] = {}
+        shapes: list[tuple[str, ...]] = []
+        values: list[Any] = []
+        links: dict[tuple[str, str, RelationType], Relation] = {}
+        failures: list[CollectionError] = []
+        sweep: SweepCounts | None = None
         try:
-            shapes, values, assets, relations, errors, counts = state
-            if not all(type(name) is str for names in shapes for name in names):
-                raise TypeError("a property's name")
-            for asset_id, kind, shape, row, refs, locations in assets:
-                found = []
-                for location in locations:
-                    key = tuple(location)
-                    place = places.get(key)
-                    if place is None:
-                        place = places[key] = _location(key)
-                    found.append(place)
-                if type(asset_id) is not str:
-                    raise TypeError("an asset's id")
-                for n in range(0, len(refs), 2):
-                    row[refs[n]] = values[refs[n + 1]]
-                asset_type = asset_types[kind]
-                # strict: a row that does not fit its names is a damaged state (ValueError)
-                properties = FrozenProperties(zip(shapes[shape], row, strict=True))
-                entries[asset_id] = _Entry(Asset(asset_id, asset_type, properties, tuple(found)))
-                ids = by_type.get(asset_type)
-                if ids is None:
-                    ids = by_type[asset_type] = {}
-                ids[asset_id] = None
-            links = {}
-            for source, target, kind in relations:
-                if type(source) is not str or type(target) is not str:
-                    raise TypeError("a relation's ends")
-                relation_type = relation_types[kind]
-                links[source, target, relation_type] = Relation(source, target, relation_type)
-            failures = [CollectionError(target, collector, message) for target, collector, message in errors]
-            if not all(type(value) is str for e in failures for value in (e.target, e.collector, e.message)):
-                raise TypeError("an error's fields")
-            if len(counts) != 4 or not all(type(n) is int for n in counts):
-                raise TypeError("the sweep's counts")
-            sweep = SweepCounts(*counts)
+            for part in parts:
+                if sweep is not None:
+                    raise ValueError("a part after the counts")
+                tag = part[0]
+                if tag == "assets":
+                    _, new_shapes, new_values, assets = part
+                    if not all(type(name) is str for names in new_shapes for name in names):
+                        raise TypeError("a property's name")
+                    shapes += new_shapes
+                    values += new_values
+                    self._restore_assets(assets, shapes, values, asset_types, places, entries, by_type)
+                elif tag == "relations":
+                    for source, target, kind in part[1]:
+                        if type(source) is not str or type(target) is not str:
+                            raise TypeError("a relation's ends")
+                        relation_type = relation_types[kind]
+                        links[source, target, relation_type] = Relation(source, target, relation_type)
+                elif tag == "errors":
+                    for target, collector, message in part[1]:
+                        if type(target) is not str or type(collector) is not str or type(message) is not str:
+                            raise TypeError("an error's fields")
+                        failures.append(CollectionError(target, collector, message))
+                elif tag == "counts":
+                    counts = part[1]
+                    if len(counts) != 4 or not all(type(n) is int for n in counts):
+                        raise TypeError("the sweep's counts")
+                    sweep = SweepCounts(*counts)
+                else:
+                    raise ValueError(f"a part tagged {tag!r}")
+            if sweep is None:
+                raise ValueError("no counts: the parts end early")
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"not a graph's state: {type(exc).__name__}: {exc}") from None
         self._assets, self._by_type = entries, by_type
@@ -370,6 +383,38 @@ class InventoryGraph:
             into.setdefault((target, relation_type), []).append(source)
         self._errors = failures
         self.sweep = sweep
+
+    @staticmethod
+    def _restore_assets(
+        assets: Iterable[Any],
+        shapes: list[tuple[str, ...]],
+        values: list[Any],
+        asset_types: Mapping[str, AssetType],
+        places: dict[tuple[str, ...], Location],
+        entries: dict[str, _Entry],
+        by_type: dict[AssetType, dict[str, None]],
+    ) -> None:
+        """One part's assets into ``entries`` and ``by_type`` (see ``state``)."""
+        for asset_id, kind, shape, row, refs, locations in assets:
+            found = []
+            for location in locations:
+                key = tuple(location)
+                place = places.get(key)
+                if place is None:
+                    place = places[key] = _location(key)
+                found.append(place)
+            if type(asset_id) is not str:
+                raise TypeError("an asset's id")
+            for n in range(0, len(refs), 2):
+                row[refs[n]] = values[refs[n + 1]]
+            asset_type = asset_types[kind]
+            # strict: a row that does not fit its names is a damaged state (ValueError)
+            properties = FrozenProperties(zip(shapes[shape], row, strict=True))
+            entries[asset_id] = _Entry(Asset(asset_id, asset_type, properties, tuple(found)))
+            ids = by_type.get(asset_type)
+            if ids is None:
+                ids = by_type[asset_type] = {}
+            ids[asset_id] = None
 
     # -- reading --------------------------------------------------------------------------------
     def __contains__(self, asset_id: object) -> bool:

@@ -22,7 +22,7 @@ import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
@@ -68,8 +68,11 @@ CREATE TABLE IF NOT EXISTS files (
     path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest BLOB, value BLOB
 );
-CREATE TABLE IF NOT EXISTS sweeps (
-    sweep BLOB PRIMARY KEY, identity BLOB NOT NULL, followed BLOB NOT NULL, digest BLOB, value BLOB
+CREATE TABLE IF NOT EXISTS whole_sweeps (
+    sweep BLOB PRIMARY KEY, identity BLOB NOT NULL, followed BLOB NOT NULL, parts INTEGER, digest BLOB
+);
+CREATE TABLE IF NOT EXISTS whole_sweep_parts (
+    sweep BLOB NOT NULL, n INTEGER NOT NULL, digest BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (sweep, n)
 );
 """
 
@@ -196,7 +199,8 @@ class FileCache:
                     log.info("file cache %s: parser changed, every file is parsed again", self.path)
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM files")
-                db.execute("DELETE FROM sweeps")
+                db.execute("DELETE FROM whole_sweeps")
+                db.execute("DELETE FROM whole_sweep_parts")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (self.version,))
                 db.execute("COMMIT")
         except BaseException:
@@ -299,39 +303,82 @@ class FileCache:
     # -- whole sweeps (see whole.py) -----------------------------------------------------------------
     def sweep(self, sweep: bytes) -> tuple[bytes, bytes] | None:
         """The identity of the sweep kept under ``sweep``, and what configurations named in it."""
-        return self._sweep_row("identity, followed", sweep)
-
-    def sweep_value(self, sweep: bytes) -> bytes | None:
-        """The inventory kept of the sweep under ``sweep`` (read only once its identity matches)."""
-        row = self._sweep_row("digest, value", sweep)
-        if row is None or row[1] is None:
-            return None
-        digest, value = row
-        if _digest(value) != digest:
-            self._restart("holds a damaged sweep (it does not match its digest)")
-            return None
-        return bytes(value)
-
-    def _sweep_row(self, columns: str, sweep: bytes) -> tuple[Any, Any] | None:
         if self._db is None:
             return None
         try:
-            row = self._db.execute(f"SELECT {columns} FROM sweeps WHERE sweep = ?", (sweep,)).fetchone()
+            row = self._db.execute("SELECT identity, followed FROM whole_sweeps WHERE sweep = ?", (sweep,)).fetchone()
         except sqlite3.Error as exc:
             self._restart(f"cannot be read ({exc})")
             return None
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
 
-    def keep_sweep(self, sweep: bytes, identity: bytes, followed: bytes, value: bytes | None) -> None:
+    def sweep_parts(self, sweep: bytes) -> Iterator[bytes] | None:
+        """The parts of the inventory kept of the sweep under ``sweep``, one at a time, each checked
+        against its digest as it is read (CorruptCache for a damaged, missing or extra part, raised
+        when it is met); None when only its identity is kept."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT parts, digest FROM whole_sweeps WHERE sweep = ?", (sweep,)).fetchone()
+        except sqlite3.Error as exc:
+            self._restart(f"cannot be read ({exc})")
+            return None
+        if row is None or row[0] is None:
+            return None
+        return self._parts(self._db, sweep, int(row[0]), bytes(row[1]))
+
+    @staticmethod
+    def _parts(db: sqlite3.Connection, sweep: bytes, count: int, whole: bytes) -> Iterator[bytes]:
+        digests = hashlib.blake2b(digest_size=16)
+        n = 0
+        query = "SELECT n, digest, value FROM whole_sweep_parts WHERE sweep = ? ORDER BY n"
+        try:
+            for index, digest, value in db.execute(query, (sweep,)):
+                if index != n or _digest(value) != digest:
+                    raise CorruptCache(f"part {n} of a kept sweep does not match its digest")
+                digests.update(digest)
+                n += 1
+                yield bytes(value)
+        except sqlite3.Error as exc:
+            raise CorruptCache(f"a kept sweep cannot be read ({exc})") from None
+        if n != count or digests.digest() != whole:
+            raise CorruptCache(f"a kept sweep has {n} of its {count} parts")
+
+    def damaged(self, reason: str) -> None:
+        """The cache holds something that cannot be trusted: discarded, with a warning saying what."""
+        self._restart(f"holds a damaged sweep ({reason})")
+
+    def keep_sweep(self, sweep: bytes, identity: bytes, followed: bytes, parts: Iterable[bytes] | None) -> None:
+        """A sweep's identity, with its inventory's parts (None: the identity only); in one
+        transaction. A part that cannot be made (TypeError, ValueError: a value that is not JSON)
+        keeps the identity only."""
         if self._db is None:
             return
-        digest = None if value is None else _digest(value)
+        db = self._db
         try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?)", (sweep, identity, followed, digest, value)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM whole_sweep_parts WHERE sweep = ?", (sweep,))
+            count, whole = None, None
+            if parts is not None:
+                digests = hashlib.blake2b(digest_size=16)
+                try:
+                    for n, value in enumerate(parts):
+                        digest = _digest(value)
+                        digests.update(digest)
+                        db.execute("INSERT INTO whole_sweep_parts VALUES (?, ?, ?, ?)", (sweep, n, digest, value))
+                        count = n + 1
+                    whole = digests.digest()
+                except (TypeError, ValueError):  # a third-party handler's value that is not JSON
+                    db.execute("DELETE FROM whole_sweep_parts WHERE sweep = ?", (sweep,))
+                    count, whole = None, None
+            db.execute(
+                "INSERT OR REPLACE INTO whole_sweeps VALUES (?, ?, ?, ?, ?)", (sweep, identity, followed, count, whole)
             )
+            db.execute("COMMIT")
         except sqlite3.Error as exc:  # as in _flush: this scan is right without it
             log.warning("file cache %s not updated: %s", self.path, exc)
+            if db.in_transaction:
+                db.execute("ROLLBACK")
 
     def finish(self, roots: Sequence[str], *, met: bool = True) -> None:
         """Write what is pending and forget files under ``roots`` this scan did not meet (removed);

@@ -9,6 +9,7 @@ at a file of the test's own, since a test must not edit the host's user database
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import os
 import sqlite3
@@ -31,13 +32,14 @@ from tests.support import pki
 
 @pytest.fixture
 def restores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """How many times a graph was restored whole (InventoryGraph.restore, counted, still restoring)."""
+    """How many times a graph was restored whole (InventoryGraph.restore, still restoring, counted
+    when it returns)."""
     counted: list[int] = []
     real = InventoryGraph.restore
 
     def counting(self: InventoryGraph, state: Any) -> None:
-        counted.append(1)
         real(self, state)
+        counted.append(1)  # restored: a restore that fails half-way is none
 
     monkeypatch.setattr(InventoryGraph, "restore", counting)
     yield counted
@@ -53,10 +55,14 @@ def _sweep(cache_dir: Path | None, *roots: Path, graph: InventoryGraph | None = 
     return graph
 
 
+def _state(graph: InventoryGraph) -> list[Any]:
+    return list(graph.state())
+
+
 def _kept(cache_dir: Path) -> list[tuple[bool, int]]:
-    """Each kept sweep: whether its inventory is kept (or only its identity), and its size."""
+    """Each kept sweep: whether its inventory is kept (or only its identity), and its parts."""
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
-        return [(value is not None, len(value or b"")) for (value,) in db.execute("SELECT value FROM sweeps")]
+        return [(parts is not None, parts or 0) for (parts,) in db.execute("SELECT parts FROM whole_sweeps")]
 
 
 def test_an_unchanged_tree_is_restored_whole_on_the_third_scan(
@@ -64,7 +70,7 @@ def test_an_unchanged_tree_is_restored_whole_on_the_third_scan(
 ) -> None:
     root, _ = tree
     cache_dir = tmp_path / "cache"
-    fresh = _sweep(None, root).state()  # no cache at all
+    fresh = _state(_sweep(None, root))  # no cache at all
     first = _sweep(cache_dir, root)
     assert _kept(cache_dir) == [(False, 0)]  # the first scan keeps only what the tree was
     second = _sweep(cache_dir, root)  # found unchanged: its inventory is kept
@@ -72,7 +78,7 @@ def test_an_unchanged_tree_is_restored_whole_on_the_third_scan(
     reads.clear()
     third = _sweep(cache_dir, root)
     assert restores == [1] and reads == []  # restored whole: nothing read, no file decoded
-    assert first.state() == second.state() == third.state() == fresh
+    assert _state(first) == _state(second) == _state(third) == fresh
     assert len(third) > 10 and third.errors and third.sweep.examined > 5  # a real inventory, errors included
     # and the restored graph is a graph: relations walkable both ways, assets by type
     key = next(third.assets(AssetType.KEY))
@@ -117,7 +123,7 @@ def test_any_change_in_the_tree_sweeps_it_file_by_file(
     restores.clear()
     again = _sweep(cache_dir, root)
     assert restores == []
-    assert again.state() == _sweep(None, root).state()  # what a sweep without any cache finds
+    assert _state(again) == _state(_sweep(None, root))  # what a sweep without any cache finds
 
 
 def test_a_changed_file_a_config_names_outside_the_tree_is_noticed(tmp_path: Path, restores: list[int]) -> None:
@@ -187,16 +193,16 @@ def test_a_damaged_kept_sweep_is_discarded_with_a_warning(
     root, _ = tree
     cache_dir = tmp_path / "cache"
     for _ in range(2):
-        expected = _sweep(cache_dir, root).state()
+        expected = _state(_sweep(cache_dir, root))
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
-        (value,) = db.execute("SELECT value FROM sweeps").fetchone()
+        (value,) = db.execute("SELECT value FROM whole_sweep_parts WHERE n = 0").fetchone()
         damaged = bytes(value).replace(b"CN=Test CA", b"CN=Evil CA")
         assert damaged != bytes(value)
-        db.execute("UPDATE sweeps SET value = ?", (damaged,))
+        db.execute("UPDATE whole_sweep_parts SET value = ? WHERE n = 0", (damaged,))
     with caplog.at_level(logging.WARNING):
         graph = _sweep(cache_dir, root)
     assert "damaged sweep" in caplog.text
-    assert restores == [] and graph.state() == expected and "Evil" not in repr(graph.state())
+    assert restores == [] and _state(graph) == expected and "Evil" not in repr(_state(graph))
 
 
 def test_a_kept_sweep_that_is_not_an_inventory_is_not_restored(
@@ -205,14 +211,18 @@ def test_a_kept_sweep_that_is_not_an_inventory_is_not_restored(
     root, _ = tree
     cache_dir = tmp_path / "cache"
     for _ in range(2):
-        expected = _sweep(cache_dir, root).state()
-    value = file_cache.dumps([[], [], [["file:/x", "no-such-type", 0, [], [], []]], [], [], [0, 0, 0, 0]])
-    with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:  # digest and all: only its content is wrong
-        db.execute("UPDATE sweeps SET value = ?, digest = ?", (value, file_cache._digest(value)))
+        expected = _state(_sweep(cache_dir, root))
+    value = file_cache.dumps(["assets", [["a"]], [], [["file:/x", "no-such-type", 0, [None], [], []]]])
+    with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:  # digests and all: only its content is wrong
+        digest = file_cache._digest(value)
+        db.execute("UPDATE whole_sweep_parts SET value = ?, digest = ? WHERE n = 0", (value, digest))
+        digests = [row[0] for row in db.execute("SELECT digest FROM whole_sweep_parts ORDER BY n")]
+        whole = hashlib.blake2b(b"".join(digests), digest_size=16).digest()
+        db.execute("UPDATE whole_sweeps SET digest = ?", (whole,))
     with caplog.at_level(logging.WARNING):
         graph = _sweep(cache_dir, root)
     assert "cannot be read" in caplog.text
-    assert graph.state() == expected
+    assert _state(graph) == expected
 
 
 def test_a_graph_holding_assets_already_is_swept_file_by_file(tree: Tree, tmp_path: Path, restores: list[int]) -> None:
@@ -242,7 +252,7 @@ def test_no_private_key_material_in_a_kept_sweep(tree: Tree, tmp_path: Path) -> 
         _sweep(cache_dir, root)
     assert [kept for kept, _ in _kept(cache_dir)] == [True]
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
-        (stored,) = db.execute("SELECT value FROM sweeps").fetchone()
+        stored = b"".join(row[0] for row in db.execute("SELECT value FROM whole_sweep_parts"))
     assert str(files["plain_key"]).encode() in stored
     body = b"".join(files["plain_key"].read_bytes().splitlines()[1:-1])
     der = base64.b64decode(body)
@@ -274,14 +284,14 @@ def test_a_file_that_could_not_be_read_is_tried_again_before_a_restore(
     # A passing fault (EIO from a busy mount) cannot be made here without changing the file's stat;
     # the kept sweep is told it met one, on a file that opens fine now, as such a fault leaves it
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
-        (seen,) = db.execute("SELECT followed FROM sweeps").fetchone()
+        (seen,) = db.execute("SELECT followed FROM whole_sweeps").fetchone()
         paths, digest, failed = file_cache.loads(seen)
         failed.append([str(files["good"]), "cannot read file: Input/output error"])
-        db.execute("UPDATE sweeps SET followed = ?", (file_cache.dumps([paths, digest, failed]),))
+        db.execute("UPDATE whole_sweeps SET followed = ?", (file_cache.dumps([paths, digest, failed]),))
     restores.clear()
     again = _sweep(cache_dir, root)
     assert restores == []  # swept file by file: the file is read again
-    assert again.state() == _sweep(None, root).state()
+    assert _state(again) == _state(_sweep(None, root))
 
 
 def test_the_same_relative_path_from_two_directories_is_two_sweeps(
@@ -299,3 +309,31 @@ def test_the_same_relative_path_from_two_directories_is_two_sweeps(
             subjects = {a.properties.get("subject") for a in graph.assets()}
             assert ("CN=other.test" in subjects) == (where == other)
     assert restores == [1, 1]  # each directory's own sweep, kept and restored on its third scan
+
+
+def test_a_graph_kept_in_many_parts_comes_back_the_same(tree: Tree) -> None:
+    root, _ = tree
+    graph = _sweep(None, root)
+    parts = list(graph.state(size=2))  # two assets a part: shapes and shared values spread over them
+    assert sum(part[0] == "assets" for part in parts) > 5
+    back = InventoryGraph()
+    back.restore(file_cache.loads(file_cache.dumps(part)) for part in parts)
+    assert _state(back) == _state(graph)
+    assert [a.properties for a in back.assets()] == [a.properties for a in graph.assets()]
+    with pytest.raises(ValueError, match="end early"):  # cut short: never half a graph
+        InventoryGraph().restore(parts[:-1])
+
+
+def test_a_missing_part_discards_the_kept_sweep(
+    tree: Tree, tmp_path: Path, restores: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    root, _ = tree
+    cache_dir = tmp_path / "cache"
+    for _ in range(2):
+        expected = _state(_sweep(cache_dir, root))
+    with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
+        assert db.execute("DELETE FROM whole_sweep_parts WHERE n = 1").rowcount == 1
+    with caplog.at_level(logging.WARNING):
+        graph = _sweep(cache_dir, root)
+    assert "damaged sweep" in caplog.text and "part 1" in caplog.text
+    assert _state(graph) == expected
