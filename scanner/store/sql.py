@@ -38,7 +38,7 @@ from scanner.store.interface import (
     StoreError,
     Verification,
 )
-from scanner.store.schema import BODIES_VERSION, LATEST, MIGRATIONS
+from scanner.store.schema import BODIES_VERSION, BUCKETS_VERSION, LATEST, MIGRATIONS
 
 _LIST_COLUMNS = (
     "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
@@ -52,6 +52,8 @@ _CHAIN_COLUMNS = (
 )
 # rows are read for this many scans per query: bounded memory, few round trips
 _ID_CHUNK = 50
+# set ids looked up per query (SQLite allows 999 parameters in its older builds)
+_SET_CHUNK = 500
 
 
 def _parse_time(text: str) -> datetime:
@@ -105,6 +107,22 @@ class _Bodies:
         return body, problem
 
 
+class _Sets:
+    """What verify learnt of the shared row sets: each is digested once, however many scans name it."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, bool] = {}  # sets schema 3 and 4 scans name: intact?
+        self.buckets: dict[str, bool] = {}  # buckets of manifests: intact?
+        self.manifests: dict[str, list[str]] = {}  # manifests: what of them is damaged
+
+    @staticmethod
+    def digest_matches(kind: str, set_id: str, rows: Sequence[R.Row]) -> bool:
+        try:
+            return R.set_digest(kind, rows) == set_id
+        except TypeError:  # values of other types than keysweep writes: not the set it was
+            return False
+
+
 class SqlStore(Store):
     placeholder: ClassVar[str] = "?"
     blob_type: ClassVar[str] = "BLOB"
@@ -114,6 +132,8 @@ class SqlStore(Store):
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
     upgrades_on_open: ClassVar[bool] = False
+    # buckets per kind a save splits rows into (the bench tries others)
+    buckets: int = R.BUCKETS
 
     def __init__(self, display: str, read_only: bool) -> None:
         self.display = display
@@ -221,7 +241,7 @@ class SqlStore(Store):
         for _scan_id, blob in old:
             try:
                 report_json = _decompress(blob)
-                derived = R.derive(report_json)
+                derived = R.derive(report_json, buckets=None)
             except (zlib.error, StoreError):
                 continue  # a damaged scan stays as it is: verify and load name it
             scope = derived.scan["scope"]
@@ -301,7 +321,7 @@ class SqlStore(Store):
             "rows_digest": derived.rows_digest,
             "prev_digest": previous,
             "chain_digest": chain,
-            "rows_form": R.ROWS_FORM_SETS,
+            "rows_form": derived.rows_form,
             "body_digest": derived.body_digest or None,
             **{f"{row_set.kind}_set": row_set.set_id for row_set in derived.sets},
             "report": blob,
@@ -310,16 +330,21 @@ class SqlStore(Store):
         }
         marks = ", ".join("?" for _ in columns)
         self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
-        if not derived.reused:
+        if not derived.reused and derived.rows_form == R.ROWS_FORM_BUCKETS:
+            self._write_manifests(derived.sets)
+        elif not derived.reused:  # a store not yet at schema 5: one set per kind
             for row_set in derived.sets:
-                self._write_set(row_set)
+                key = self._register(row_set)
+                if key is not None:
+                    self._write_set_rows(row_set, key)
         return chain
 
-    def _write_set(self, row_set: R.RowSet) -> None:
-        """A set's rows are written by the save that registers it first; every other save names it.
+    def _register(self, row_set: R.RowSet) -> int | None:
+        """The set's new key when this save registers it first; None when it is registered already.
 
         The registry's unique set_id decides inside the transaction: a concurrent writer of the same
-        set waits on it and then finds it taken (or free again, when the first one rolled back).
+        set waits on it and then finds it taken (or free again, when the first one rolled back). The
+        save that registers a set writes its rows (or a manifest's members); every other one names it.
         """
         # fetchall: the statement is done (SQLite commits no transaction with a statement running)
         taken = self._execute(
@@ -327,10 +352,49 @@ class SqlStore(Store):
             " RETURNING set_key",
             (row_set.set_id, row_set.kind, len(row_set.rows)),
         ).fetchall()
-        if taken:
-            key = int(taken[0][0])
-            table, columns = R.KINDS[row_set.kind]
-            self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
+        return int(taken[0][0]) if taken else None
+
+    def _write_set_rows(self, row_set: R.RowSet, key: int) -> None:
+        table, columns = R.KINDS[row_set.kind]
+        self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
+
+    def _set_key(self, set_id: str) -> int:
+        return int(self._execute("SELECT set_key FROM row_sets WHERE set_id = ?", (set_id,)).fetchall()[0][0])
+
+    def _set_keys(self, set_ids: Sequence[str]) -> dict[str, int]:
+        """The keys of those sets already registered (in few queries: a manifest names hundreds)."""
+        keys: dict[str, int] = {}
+        for start in range(0, len(set_ids), _SET_CHUNK):
+            chunk = set_ids[start : start + _SET_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found = self._execute(f"SELECT set_id, set_key FROM row_sets WHERE set_id IN ({marks})", chunk)
+            keys.update((str(i), int(k)) for i, k in found.fetchall())
+        return keys
+
+    def _write_manifests(self, manifests: Sequence[R.RowSet]) -> None:
+        """Each kind's manifest and the buckets it names that no save stored before: their rows only.
+
+        Keys are taken in one order by every writer (kinds in KINDS' order, a kind's manifest before
+        its buckets, buckets by set_id), so concurrent PostgreSQL writers wait on each other and never
+        deadlock. A manifest registered before has its members already (written with it).
+        """
+        keys = self._set_keys([b.set_id for m in manifests for b in m.buckets])
+        for manifest in manifests:
+            key = self._register(manifest)
+            if key is None:
+                continue
+            members: list[R.Row] = []
+            for bucket in manifest.buckets:
+                bucket_key = keys.get(bucket.set_id)
+                if bucket_key is None:
+                    bucket_key = self._register(bucket)
+                    if bucket_key is None:  # a concurrent writer registered it since: its rows are there
+                        bucket_key = self._set_key(bucket.set_id)
+                    else:
+                        self._write_set_rows(bucket, bucket_key)
+                    keys[bucket.set_id] = bucket_key
+                members.append((key, bucket_key))
+            self._insert_many("set_members", ("manifest_key", "bucket_key"), members)
 
     def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
@@ -339,16 +403,19 @@ class SqlStore(Store):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
         """
+        # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
+        buckets = self.buckets if self._version >= BUCKETS_VERSION else None
+        form = R.ROWS_FORM_SETS if buckets is None else R.ROWS_FORM_BUCKETS
         head = None if body is None else R.split_head(report_json)
         if head is None or body is None:
-            return R.derive(report_json, content_digest=content.result(), body="")
+            return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
         body_digest = body.result()
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
                 f"SELECT {', '.join(R.BODY_COLUMNS)}, {set_columns}, {_CHAIN_COLUMNS_NO_REPORT} FROM scans"
                 " WHERE body_digest = ? AND rows_form = ? ORDER BY finished_at DESC LIMIT 1",
-                (body_digest, R.ROWS_FORM_SETS),
+                (body_digest, form),
             ).fetchone()
             if found is not None:
                 set_ids = [str(v) for v in found[len(R.BODY_COLUMNS) : len(R.BODY_COLUMNS) + len(R.KINDS)]]
@@ -357,7 +424,7 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
@@ -365,7 +432,7 @@ class SqlStore(Store):
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
             # an altered scan row: verify names it; this scan derives its own rows
-            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,
@@ -374,6 +441,7 @@ class SqlStore(Store):
             body_digest=body_digest,
             rows_digest=R.sets_digest(body_digest, set_ids),
             reused=True,
+            rows_form=form,
         )
 
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
@@ -553,7 +621,7 @@ class SqlStore(Store):
             problems: list[ChainProblem] = []
             summary: list[ChainHead] = []
             # a shared row set or report body is digested once, however many scans name it
-            sets: dict[str, bool] = {}
+            sets = _Sets()
             bodies = _Bodies()
             for scope in scopes:
                 found, last = self._verify_scope(scope, heads.get(scope), problems, sets, bodies)
@@ -565,7 +633,7 @@ class SqlStore(Store):
         scope: str,
         head: tuple[int, str] | None,
         problems: list[ChainProblem],
-        sets: dict[str, bool],
+        sets: _Sets,
         bodies: _Bodies,
     ) -> tuple[int, str]:
         chain = self._execute(f"SELECT {_CHAIN_COLUMNS} FROM scans WHERE scope = ? ORDER BY scope_seq", (scope,))
@@ -628,40 +696,72 @@ class SqlStore(Store):
         return "" if digest.hexdigest() == content else "the stored report was altered (its digest does not match)"
 
     def _rows_problem(
-        self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: dict[str, bool]
+        self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: _Sets
     ) -> str:
         """What is wrong with a scan's rows ("" when nothing): its sets' digests, then its own."""
         altered = "its asset, location, relation or finding rows were altered"
-        if form != R.ROWS_FORM_SETS:
+        if form not in (R.ROWS_FORM_SETS, R.ROWS_FORM_BUCKETS):
             return "" if self._rows_digest(scan_id) == rows_digest else altered
-        damaged = [
-            kind for kind, set_id in zip(R.KINDS, set_ids, strict=True) if not self._set_intact(kind, set_id, sets)
-        ]
+        damaged: list[str] = []
+        for kind, set_id in zip(R.KINDS, set_ids, strict=True):
+            if form == R.ROWS_FORM_SETS:
+                damaged += [] if self._named_set_intact(kind, set_id, sets) else [f"{kind} row set"]
+            else:
+                damaged += self._manifest_damage(kind, set_id, sets)
         if damaged:
+            many = len(damaged) > 1
+            shown = damaged if len(damaged) <= 6 else [*damaged[:5], f"{len(damaged) - 5} more"]
             return (
-                f"{altered} (its {' and '.join(damaged)} row {noun(len(damaged), 'set', 'sets')}, shared by every scan"
-                f" that names {noun(len(damaged), 'it', 'them')}, {noun(len(damaged), 'does', 'do')} not match"
-                f" {noun(len(damaged), 'its', 'their')} digest)"
+                f"{altered} (its {' and '.join(shown)}, shared by every scan that names"
+                f" {'them' if many else 'it'}, {'do' if many else 'does'} not match"
+                f" {'their' if many else 'its'} digest)"
             )
         if R.sets_digest(str(body or ""), [str(s) for s in set_ids]) != rows_digest:
             return f"{altered} (it names other row sets than it was saved with)"
         return ""
 
-    def _set_intact(self, kind: str, set_id: Any, sets: dict[str, bool]) -> bool:
+    def _named_set_intact(self, kind: str, set_id: Any, sets: _Sets) -> bool:
+        """A set a schema 3 or 4 scan names, read as the views read it (from schema 5: as a manifest
+        of itself, through set_members)."""
         if not isinstance(set_id, str):
             return False
-        if set_id not in sets:
+        if set_id not in sets.named:
             table, columns = R.KINDS[kind]
+            source = (
+                f"row_sets k JOIN set_members m ON m.manifest_key = k.set_key"
+                f" JOIN {table} r ON r.set_key = m.bucket_key"
+                if self._version >= BUCKETS_VERSION
+                else f"{table} r JOIN row_sets k ON k.set_key = r.set_key"
+            )
             rows = self._execute(
-                f"SELECT {', '.join('r.' + c for c in columns)} FROM {table} r"
-                " JOIN row_sets k ON k.set_key = r.set_key WHERE k.set_id = ?",
-                (set_id,),
+                f"SELECT {', '.join('r.' + c for c in columns)} FROM {source} WHERE k.set_id = ?", (set_id,)
             ).fetchall()
-            try:
-                sets[set_id] = R.set_digest(kind, rows) == set_id
-            except TypeError:  # values of other types than keysweep writes: not the set it was
-                sets[set_id] = False
-        return sets[set_id]
+            sets.named[set_id] = sets.digest_matches(kind, set_id, rows)
+        return sets.named[set_id]
+
+    def _manifest_damage(self, kind: str, manifest_id: Any, sets: _Sets) -> list[str]:
+        """What of a schema 5 scan's manifest does not match its digest: the list of its buckets, or
+        each bucket (digested once, however many manifests name it)."""
+        if not isinstance(manifest_id, str):
+            return [f"{kind} manifest"]
+        if manifest_id not in sets.manifests:
+            members = self._execute(
+                "SELECT b.set_id, b.set_key FROM row_sets k JOIN set_members m ON m.manifest_key = k.set_key"
+                " JOIN row_sets b ON b.set_key = m.bucket_key WHERE k.set_id = ?",
+                (manifest_id,),
+            ).fetchall()
+            damage: list[str] = []
+            if R.manifest_digest(kind, [str(m[0]) for m in members]) != manifest_id:
+                damage.append(f"{kind} manifest (the list of its buckets)")
+            table, columns = R.KINDS[kind]
+            for bucket_id, key in members:
+                if bucket_id not in sets.buckets:
+                    rows = self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE set_key = ?", (key,))
+                    sets.buckets[bucket_id] = sets.digest_matches(kind, bucket_id, rows.fetchall())
+                if not sets.buckets[bucket_id]:
+                    damage.append(f"{kind} row set bucket {str(bucket_id)[:16]}")
+            sets.manifests[manifest_id] = damage
+        return sets.manifests[manifest_id]
 
     def _rows_digest(self, scan_id: str) -> str:
         tables = []
