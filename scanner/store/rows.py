@@ -305,8 +305,9 @@ def derive(
     if body is None:
         at = body_start(report_json)
         body = "" if split_head(report_json, at) is None else body_digest(report_json, at)
+    known: dict[str, int] = {}
     sets = tuple(
-        RowSet(kind, set_digest(kind, rows), rows) if buckets is None else manifest(kind, rows, buckets)
+        RowSet(kind, set_digest(kind, rows), rows) if buckets is None else manifest(kind, rows, buckets, known)
         for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)
     )
     return ScanRows(
@@ -343,12 +344,24 @@ def bucket_of(key: str, buckets: int) -> int:
     return zlib.crc32(key.encode("utf-8", "surrogatepass")) % buckets
 
 
-def manifest(kind: str, rows: list[Row], buckets: int = BUCKETS) -> RowSet:
-    """A kind's rows as a manifest of buckets, each a row set digested on its own."""
+def manifest(kind: str, rows: list[Row], buckets: int = BUCKETS, known: dict[str, int] | None = None) -> RowSet:
+    """A kind's rows as a manifest of buckets, each a row set digested on its own.
+
+    ``known`` keeps each key's bucket for the next kind: the kinds' rows name the same assets.
+    """
+    known = {} if known is None else known
     split: dict[int, list[Row]] = {}
     column = BUCKET_KEY[kind]
     for row in rows:
-        split.setdefault(bucket_of(row[column], buckets), []).append(row)
+        key = row[column]
+        bucket = known.get(key)
+        if bucket is None:
+            bucket = known[key] = bucket_of(key, buckets)
+        part = split.get(bucket)
+        if part is None:
+            split[bucket] = [row]
+        else:
+            part.append(row)
     parts = tuple(
         sorted((RowSet(kind, set_digest(kind, part), part) for part in split.values()), key=attrgetter("set_id"))
     )
