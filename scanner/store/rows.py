@@ -45,7 +45,7 @@ ROWS_FORM_BUCKETS = 5
 BUCKET_KEY = {"assets": 0, "locations": 0, "relations": 0, "findings": 4}
 # buckets per kind: one changed file rewrites about 1/BUCKETS of each kind's rows, and every new
 # manifest names up to BUCKETS buckets (docs/fleet.md has the measurements behind the number)
-BUCKETS = 256
+BUCKETS = 1024
 # the scan columns the chain digest covers (besides the digests themselves)
 SCAN_FIELDS = (
     "id",

@@ -52,8 +52,8 @@ _CHAIN_COLUMNS = (
 )
 # rows are read for this many scans per query: bounded memory, few round trips
 _ID_CHUNK = 50
-# set ids looked up per query (SQLite allows 999 parameters in its older builds)
-_SET_CHUNK = 500
+# sets looked up or registered per query (up to 3 parameters each: SQLite's older builds allow 999)
+_SET_CHUNK = 300
 
 
 def _parse_time(text: str) -> datetime:
@@ -358,9 +358,6 @@ class SqlStore(Store):
         table, columns = R.KINDS[row_set.kind]
         self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
 
-    def _set_key(self, set_id: str) -> int:
-        return int(self._execute("SELECT set_key FROM row_sets WHERE set_id = ?", (set_id,)).fetchall()[0][0])
-
     def _set_keys(self, set_ids: Sequence[str]) -> dict[str, int]:
         """The keys of those sets already registered (in few queries: a manifest names hundreds)."""
         keys: dict[str, int] = {}
@@ -371,6 +368,21 @@ class SqlStore(Store):
             keys.update((str(i), int(k)) for i, k in found.fetchall())
         return keys
 
+    def _register_many(self, row_sets: Sequence[R.RowSet]) -> dict[str, int]:
+        """:meth:`_register` for many sets, a few statements in all: the keys of those this save took."""
+        taken: dict[str, int] = {}
+        for start in range(0, len(row_sets), _SET_CHUNK):
+            chunk = row_sets[start : start + _SET_CHUNK]
+            marks = ", ".join("(?, ?, ?)" for _ in chunk)
+            params = [value for s in chunk for value in (s.set_id, s.kind, len(s.rows))]
+            found = self._execute(
+                f"INSERT INTO row_sets (set_id, kind, row_count) VALUES {marks} ON CONFLICT (set_id) DO NOTHING"
+                " RETURNING set_id, set_key",
+                params,
+            )
+            taken.update((str(i), int(k)) for i, k in found.fetchall())
+        return taken
+
     def _write_manifests(self, manifests: Sequence[R.RowSet]) -> None:
         """Each kind's manifest and the buckets it names that no save stored before: their rows only.
 
@@ -378,23 +390,22 @@ class SqlStore(Store):
         its buckets, buckets by set_id), so concurrent PostgreSQL writers wait on each other and never
         deadlock. A manifest registered before has its members already (written with it).
         """
-        keys = self._set_keys([b.set_id for m in manifests for b in m.buckets])
+        known = self._set_keys([b.set_id for m in manifests for b in m.buckets])
         for manifest in manifests:
             key = self._register(manifest)
             if key is None:
                 continue
-            members: list[R.Row] = []
-            for bucket in manifest.buckets:
-                bucket_key = keys.get(bucket.set_id)
-                if bucket_key is None:
-                    bucket_key = self._register(bucket)
-                    if bucket_key is None:  # a concurrent writer registered it since: its rows are there
-                        bucket_key = self._set_key(bucket.set_id)
-                    else:
-                        self._write_set_rows(bucket, bucket_key)
-                    keys[bucket.set_id] = bucket_key
-                members.append((key, bucket_key))
-            self._insert_many("set_members", ("manifest_key", "bucket_key"), members)
+            taken = self._register_many([b for b in manifest.buckets if b.set_id not in known])
+            table, columns = R.KINDS[manifest.kind]
+            rows = [(taken[b.set_id], *row) for b in manifest.buckets if b.set_id in taken for row in b.rows]
+            self._insert_many(table, ("set_key", *columns), rows)
+            known.update(taken)
+            # registered by a concurrent writer since the lookup above: its rows are there
+            missing = [b.set_id for b in manifest.buckets if b.set_id not in known]
+            known.update(self._set_keys(missing))
+            self._insert_many(
+                "set_members", ("manifest_key", "bucket_key"), [(key, known[b.set_id]) for b in manifest.buckets]
+            )
 
     def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
