@@ -270,3 +270,5 @@ LATEST = MIGRATIONS[-1].version
 BODIES_VERSION = 4
 # the first version whose scans name manifests of buckets (rows_form 5)
 BUCKETS_VERSION = 5
+# the first version whose report bodies may be stored as chunks (scanner/store/bodies.py)
+CHUNKS_VERSION = 5

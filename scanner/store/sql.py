@@ -21,6 +21,7 @@ from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
 from scanner.plurals import noun, plural
 from scanner.store import rows as R
+from scanner.store.bodies import chunk_bounds, chunk_list, listed
 from scanner.store.interface import (
     AssetRow,
     ChainHead,
@@ -38,7 +39,7 @@ from scanner.store.interface import (
     StoreError,
     Verification,
 )
-from scanner.store.schema import BODIES_VERSION, BUCKETS_VERSION, LATEST, MIGRATIONS
+from scanner.store.schema import BODIES_VERSION, BUCKETS_VERSION, CHUNKS_VERSION, LATEST, MIGRATIONS
 
 _LIST_COLUMNS = (
     "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
@@ -68,8 +69,17 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview]]:
+    """The body's chunks (from each cut to the next, the last to the end) with their digests."""
+    ends = [*cuts[1:], len(view)]
+    return [(hashlib.sha256(view[a:b]).hexdigest(), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+_SHARED = "the stored report's body (shared by every scan that names it)"
 
 
 class _Bodies:
@@ -80,6 +90,7 @@ class _Bodies:
     def __init__(self) -> None:
         self.problems: dict[str, str] = {}
         self.last: tuple[str, bytes] = ("", b"")
+        self.chunks: dict[str, bool] = {}  # chunks of bodies stored as chunks: intact?
 
     def read(self, store: SqlStore, digest: str) -> tuple[bytes, str]:
         """The body's bytes, or what is wrong with it (said the same way on every scan naming it)."""
@@ -88,23 +99,44 @@ class _Bodies:
         known = self.problems.get(digest)
         if known:
             return b"", known
-        shared = "the stored report's body (shared by every scan that names it)"
         found = store._execute("SELECT body FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall()
         body, problem = b"", ""
         if not found:
-            problem = f"{shared} is missing"
+            problem = f"{_SHARED} is missing"
         else:
             try:
                 body = _decompress(found[0][0])
             except (zlib.error, TypeError) as exc:
-                problem = f"{shared} is damaged: {exc}"
+                problem = f"{_SHARED} is damaged: {exc}"
             else:
-                if known is None and _sha256(body) != digest:  # known == "": digested before, intact
-                    problem = f"{shared} was altered (its digest does not match)"
+                chunk_ids = listed(body)
+                if chunk_ids is not None:
+                    body, problem = self._assemble(store, chunk_ids)
+                if not problem and known is None and _sha256(body) != digest:  # known == "": digested before
+                    problem = f"{_SHARED} was altered (its digest does not match)"
         self.problems[digest] = problem
         if not problem:
             self.last = (digest, body)
         return body, problem
+
+    def _assemble(self, store: SqlStore, chunk_ids: Sequence[str]) -> tuple[bytes, str]:
+        """A chunked body's bytes, or what is wrong with its first bad chunk (each digested once)."""
+        stored = store._stored_bodies(chunk_ids, "body")
+        parts: list[bytes] = []
+        for chunk_id in chunk_ids:
+            named = f"its chunk {chunk_id[:16]}"
+            if chunk_id not in stored:
+                return b"", f"{_SHARED} is missing {named}"
+            try:
+                part = _decompress(stored[chunk_id])
+            except (zlib.error, TypeError) as exc:
+                return b"", f"{_SHARED} is damaged: {named}: {exc}"
+            if chunk_id not in self.chunks:
+                self.chunks[chunk_id] = _sha256(part) == chunk_id
+            if not self.chunks[chunk_id]:
+                return b"", f"{_SHARED} was altered ({named} does not match its digest)"
+            parts.append(part)
+        return b"".join(parts), ""
 
 
 class _Sets:
@@ -468,15 +500,22 @@ class SqlStore(Store):
             content = aside.submit(_sha256, report_json)
             body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
             compressed = aside.submit(zlib.compress, view[:at] if split else report_json, 1)
-            body_id, body_blob = None, None
+            body_id: str | None = None
+            whole: Future[bytes] | None = None
+            chunks: Future[list[tuple[str, memoryview]]] | None = None
             if split and body is not None:
                 # _derive waits for the body's digest first thing too: no time lost
                 body_id = body.result()
                 if not self._body_stored(body_id):
-                    body_blob = aside.submit(zlib.compress, view[at:], 1)
+                    # schema 5 keeps a body as chunks: a changed report stores the chunks that changed
+                    cuts = chunk_bounds(report_json, at) if self._version >= CHUNKS_VERSION else [at]
+                    if len(cuts) > 1:
+                        chunks = aside.submit(_chunks, view, cuts)
+                    else:
+                        whole = aside.submit(zlib.compress, view[at:], 1)
             derived = self._derive(report_json, content, body)
             blob = compressed.result()
-            compressed_body = None if body_blob is None else body_blob.result()
+            parts = [] if body_id is None else self._body_parts(aside, body_id, view[at:], whole, chunks)
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
@@ -489,11 +528,51 @@ class SqlStore(Store):
                 if existing[0] == derived.content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            if body_id is not None:
-                self._write_body(body_id, compressed_body, view[at:])
+            for digest, compressed_part, data in parts:
+                self._write_body(digest, compressed_part, data)
             chain = self._write_rows(derived, seq + 1, head, blob, body_id)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
+
+    def _body_parts(
+        self,
+        aside: ThreadPoolExecutor,
+        body_id: str,
+        body: memoryview,
+        whole: Future[bytes] | None,
+        chunks: Future[list[tuple[str, memoryview]]] | None,
+    ) -> list[tuple[str, bytes | None, memoryview]]:
+        """What of the body this save writes, in the order it writes them (digest, compressed, bytes):
+        the body whole (compressed None: found stored before, checked again in the transaction), or
+        its chunks not stored yet, by digest (every writer in one order), then its chunk list."""
+        if chunks is None:
+            return [(body_id, None if whole is None else whole.result(), body)]
+        listed = chunks.result()
+        stored = self._bodies_stored([d for d, _ in listed])
+        fresh = {d: c for d, c in listed if d not in stored}
+        compressing = {d: aside.submit(zlib.compress, c, 1) for d, c in fresh.items()}
+        names = memoryview(chunk_list([d for d, _ in listed]))
+        return [
+            *((d, compressing[d].result(), fresh[d]) for d in sorted(fresh)),
+            (body_id, zlib.compress(names, 1), names),
+        ]
+
+    def _bodies_stored(self, digests: Sequence[str]) -> set[str]:
+        with self._guard("read"):
+            return set(self._stored_bodies(digests))
+
+    def _stored_bodies(self, digests: Sequence[str], column: str = "1") -> dict[str, Any]:
+        """The stored entries of report_bodies among these digests: digest -> ``column``."""
+        found: dict[str, Any] = {}
+        unique = sorted(set(digests))
+        for start in range(0, len(unique), _SET_CHUNK):
+            chunk = unique[start : start + _SET_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                f"SELECT body_digest, {column} FROM report_bodies WHERE body_digest IN ({marks})", chunk
+            )
+            found.update((str(d), v) for d, v in rows.fetchall())
+        return found
 
     def _body_stored(self, digest: str) -> bool:
         with self._guard("read"):
@@ -584,7 +663,17 @@ class SqlStore(Store):
                 return head
             if row[2] is None:
                 raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: its report's body is missing")
-            return head + _decompress(row[2])
+            body = _decompress(row[2])
+            chunk_ids = listed(body)
+            if chunk_ids is None:
+                return head + body
+            with self._guard("read"):
+                stored = self._stored_bodies(chunk_ids, "body")
+            if any(d not in stored for d in chunk_ids):
+                raise DamagedScan(
+                    f"scan {scan_id} in store {self.display} is damaged: a chunk of its report's body is missing"
+                )
+            return head + b"".join(_decompress(stored[d]) for d in chunk_ids)
         except (zlib.error, TypeError) as exc:
             raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
 
