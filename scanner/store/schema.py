@@ -21,7 +21,9 @@ Version 5 splits each kind's rows into buckets (by a stable hash of the asset a 
 bucket a content-addressed row set; a scan's ``*_set`` names a *manifest* (a row set with no rows of
 its own, registered in ``row_sets``) whose buckets ``set_members`` lists, so one changed file writes
 a few buckets, not every row again. The views join scan, manifest, members and rows. The sets stored
-before are their own one member, so older scans keep their one-set form and read as before.
+before are their own one member, so older scans keep their one-set form and read as before. A body
+saved from version 5 on may be stored as content-defined chunks (:mod:`scanner.store.bodies`) in
+``report_bodies`` itself: no table changes, and the bodies stored before stay whole.
 """
 
 from __future__ import annotations

@@ -547,11 +547,11 @@ class SqlStore(Store):
         its chunks not stored yet, by digest (every writer in one order), then its chunk list."""
         if chunks is None:
             return [(body_id, None if whole is None else whole.result(), body)]
-        listed = chunks.result()
-        stored = self._bodies_stored([d for d, _ in listed])
-        fresh = {d: c for d, c in listed if d not in stored}
+        pieces = chunks.result()
+        stored = self._bodies_stored([d for d, _ in pieces])
+        fresh = {d: c for d, c in pieces if d not in stored}
         compressing = {d: aside.submit(zlib.compress, c, 1) for d, c in fresh.items()}
-        names = memoryview(chunk_list([d for d, _ in listed]))
+        names = memoryview(chunk_list([d for d, _ in pieces]))
         return [
             *((d, compressing[d].result(), fresh[d]) for d in sorted(fresh)),
             (body_id, zlib.compress(names, 1), names),
