@@ -121,9 +121,12 @@ def test_migration_5_keeps_every_schema_4_scan_verifying(store_url: str, report_
     an edit; new scans chain on in buckets."""
     ids, views, digests = _schema_4_store(store_url, report_json)
     assert {form for _, form, _, _ in digests} == {R.ROWS_FORM_SETS}
+    with open_store(store_url, read_only=True, check_schema=False) as store:
+        saved = {i: store.load_bytes(i) for i in ids}
     with open_store(store_url, check_schema=False) as store:
         assert store.upgrade() == (4, LATEST)
         assert store.verify().ok
+        assert {i: store.load_bytes(i) for i in ids} == saved  # their bodies stay whole, as they were
         new = store.save(variant(report_json, "host-a", 9)).scan_id  # the same body as host-a's: now in buckets
         assert store.verify().ok
     assert {i: view_rows(store_url, i) for i in ids} == views

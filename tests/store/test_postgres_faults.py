@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner.fleet.bundle import seal
+from scanner.store import bodies
 from scanner.store import rows as R
 from scanner.store.interface import SaveStatus, StoreError
 from scanner.store.postgres import PostgresStore
@@ -149,3 +150,54 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
         assert verification.ok, verification.problems
         assert sorted(h.scans for h in verification.scopes) == [5, 5, 5, 5]
         assert all(store.load_bytes(json.loads(raw)["scan"]["id"]) == raw for raw in reports)
+
+
+def test_concurrent_writers_race_for_shared_chunks_and_buckets(
+    postgres_server,  # type: ignore[no-untyped-def]
+    report_json: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten writers at once, each saving its report and its neighbour's: five contents that share most
+    body chunks (cut after every id here) and buckets; every chunk and bucket is stored once, no
+    writer deadlocks, and every scan reads back its own bytes and verifies."""
+    monkeypatch.setattr(bodies, "_CUTS", (b'","type":"', b'","target":"', b'","rule_id":"'))
+    url = postgres_server.new_database()
+    PostgresStore(url).close()
+    reports = []
+    for n in range(10):
+        report = json.loads(variant(report_json, f"scope-{n % 3}", n))
+        report["assets"][n % 5]["properties"]["note"] = f"changed in content {n % 5}"
+        reports.append(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
+    start = threading.Barrier(10)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            with PostgresStore(url) as store:
+                start.wait()
+                for raw in (reports[n], reports[(n + 5) % 10]):
+                    store.save(raw)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert not failures, failures
+    chunks = set()
+    for raw in reports:
+        cuts = bodies.chunk_bounds(raw, R.body_start(raw))
+        chunks |= {raw[a:b] for a, b in zip(cuts, [*cuts[1:], len(raw)], strict=True)}
+    lists = {R.body_digest(raw, R.body_start(raw)) for raw in reports}
+    assert execute(url, "SELECT count(*) FROM report_bodies")[0][0] == len(chunks) + len(lists) == len(chunks) + 5
+    buckets = {b.set_id: b for raw in reports for m in R.derive(raw).sets for b in m.buckets}
+    assert execute(url, "SELECT count(*) FROM asset_sets")[0][0] == sum(
+        len(b.rows) for b in buckets.values() if b.kind == "assets"
+    )
+    with PostgresStore(url) as store:
+        verification = store.verify()
+        assert verification.ok, verification.problems
+        assert all(store.load_bytes(json.loads(raw)["scan"]["id"]) == raw for raw in reports)
+    assert execute(url, "SELECT count(*) FROM scans")[0][0] == 10
