@@ -17,6 +17,18 @@ on a store kept at schema 3 (every report stored whole, as schema 3 lays it out)
 keysweep, so all figures share the machine's load. Target (issue 12): an
 unchanged re-scan of the 20k-file report saved in well under 0.2 s wall, adding under 1 MB.
 
+With --changed (the report of a second scan of the same targets after one file was added) a third
+situation: that report saved into a store holding --held scans of the first, on a store kept at
+schema 4 (one row set per kind, every row written again) beside schema 5 (rows in buckets: the
+changed buckets written), and with --buckets at other bucket counts too. Two real reports:
+
+    keysweep scan --path /tmp/benchfiles/files-20000 --path /tmp/store5/extra --json r.json --no-store
+    cp some.crt /tmp/store5/extra/   # one file added
+    keysweep scan --path /tmp/benchfiles/files-20000 --path /tmp/store5/extra --json r2.json --no-store
+    .venv/bin/python bench/bench_store.py --report r.json --changed r2.json [--buckets 64 1024]
+
+Target: the changed re-save well under 0.5 s, adding a few MB.
+
     .venv/bin/python bench/bench_store.py --report /tmp/r.json [--rounds 3] [--held 5]
     .venv/bin/python bench/bench_store.py --tree /tmp/benchfiles/files-20000
     .venv/bin/python bench/bench_store.py --report /tmp/r.json --postgres   (also into a real PostgreSQL)
@@ -75,18 +87,29 @@ def layout(schema: int | None) -> AbstractContextManager[None]:
 
 
 def timed_save(
-    report_json: bytes, url: str, held: int, size: Callable[[str], int], schema: int | None = None
+    report_json: bytes,
+    url: str,
+    held: int,
+    size: Callable[[str], int],
+    schema: int | None = None,
+    changed: bytes | None = None,
+    buckets: int | None = None,
 ) -> tuple[float, float, int]:
-    """(wall s, CPU s, bytes added) of one save into a store already holding `held` scans of the report."""
+    """(wall s, CPU s, bytes added) of one save (of the report, or of `changed`) into a store already
+    holding `held` scans of the report; `buckets` per kind instead of the store's own count."""
     from scanner.store.backends import open_store
 
     with layout(schema):
         with open_store(url) as store:
+            if buckets is not None:
+                store.buckets = buckets  # type: ignore[attr-defined]
             for _ in range(held):
                 store.save(with_new_id(report_json))
         before = size(url)
-        payload = with_new_id(report_json)
+        payload = with_new_id(changed or report_json)
         with open_store(url) as store:
+            if buckets is not None:
+                store.buckets = buckets  # type: ignore[attr-defined]
             wall, cpu = time.perf_counter(), time.process_time()
             store.save(payload)
             took = (time.perf_counter() - wall, time.process_time() - cpu)
@@ -122,8 +145,39 @@ def _child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-# this keysweep on a store kept at schema 3 (reports whole), then at the latest (shared bodies)
-LAYOUTS: tuple[tuple[str, int | None], ...] = (("this keysweep, schema 3 layout", 3), ("this keysweep, schema 4", None))
+# this keysweep on a store kept at schema 3 (reports whole), at schema 4 (shared bodies, one row set
+# per kind), then at the latest (rows in buckets)
+LAYOUTS: tuple[tuple[str, int | None], ...] = (
+    ("this keysweep, schema 3 layout", 3),
+    ("this keysweep, schema 4 layout", 4),
+    ("this keysweep, schema 5", None),
+)
+
+
+def measure_changed(
+    report_json: bytes,
+    changed: bytes,
+    new_store: Callable[[], str],
+    size: Callable[[str], int],
+    rounds: int,
+    held: int,
+    bucket_counts: list[int],
+) -> None:
+    """The changed report's save at schema 4's layout, at schema 5, and at other bucket counts."""
+    runs: list[tuple[str, int | None, int | None]] = [("schema 4 layout (one set per kind)", 4, None)]
+    from scanner.store.rows import BUCKETS
+
+    runs.append((f"schema 5 ({BUCKETS} buckets per kind)", None, None))
+    runs += [(f"schema 5, {n} buckets per kind", None, n) for n in bucket_counts]
+    for label, schema, buckets in runs:
+        # the first save too: more buckets cost it more statements and member rows
+        for text, count, payload in (("first save", 0, None), ("re-save after one file changed", held, changed)):
+            best: list[float] = []
+            for _ in range(rounds):
+                result = timed_save(report_json, new_store(), count, size, schema, payload, buckets)
+                best = [min(a, b) for a, b in zip(best, result, strict=True)] if best else list(result)
+            wall, cpu, added = best
+            print(f"  {label:37s} {text:30s}  {wall:6.2f} s wall {cpu:5.2f} CPU  {added / 1e6:8.3f} MB added")
 
 
 def show(label: str, best: dict[str, list[float]], held: int) -> None:
@@ -140,6 +194,9 @@ def main() -> None:
     parser.add_argument("--held", type=int, default=5, help="scans of the report already in the store")
     parser.add_argument("--baseline-python", type=Path, default=None)
     parser.add_argument("--postgres", action="store_true", help="also save into a real PostgreSQL (started here)")
+    parser.add_argument("--changed", type=Path, help="the report of the same targets after one file changed")
+    parser.add_argument("--buckets", type=int, nargs="*", default=[], help="other bucket counts to try (--changed)")
+    parser.add_argument("--only-changed", action="store_true", help="with --changed: skip the other situations")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     # as `keysweep scan` sets them (scanner/cli/scan_cmd.py): the store runs after a big scan
@@ -169,11 +226,22 @@ def main() -> None:
             done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd="/")
             show(f"baseline ({args.baseline_python.parents[2].name})", json.loads(done.stdout), args.held)
         n = iter(range(1_000_000))
-        for label, schema in LAYOUTS:
+        for label, schema in () if args.only_changed else LAYOUTS:
             current = measure(
                 report_json, lambda: str(workdir / f"h{next(n)}.sqlite3"), sqlite_size, args.rounds, args.held, schema
             )
             show(label, current, args.held)
+        changed = None if args.changed is None else args.changed.read_bytes()
+        if changed is not None:
+            measure_changed(
+                report_json,
+                changed,
+                lambda: str(workdir / f"h{next(n)}.sqlite3"),
+                sqlite_size,
+                args.rounds,
+                args.held,
+                args.buckets,
+            )
         if args.postgres:
             from tests.support.postgres import PostgresServer
 
@@ -181,11 +249,15 @@ def main() -> None:
             try:
                 os.environ["PGPASSWORD"] = server.password
                 print("PostgreSQL")
-                for label, schema in LAYOUTS:
+                for label, schema in () if args.only_changed else LAYOUTS:
                     show(
                         label,
                         measure(report_json, server.new_database, postgres_size, args.rounds, args.held, schema),
                         args.held,
+                    )
+                if changed is not None:
+                    measure_changed(
+                        report_json, changed, server.new_database, postgres_size, args.rounds, args.held, []
                     )
             finally:
                 server.remove()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from scanner.store.interface import StoreError
@@ -37,6 +38,14 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 # row sets), or over the ids of its row sets, each the digest of its rows (schema 3)
 ROWS_FORM_ROWS = 2
 ROWS_FORM_SETS = 3
+# schema 5: the same digest over the kinds' manifests, each naming the buckets that hold the rows
+ROWS_FORM_BUCKETS = 5
+# the column of a kind's row (after the scan id) that picks its bucket: the asset it is about, so
+# that a changed file's rows land in the same few buckets of every kind (a relation: its source)
+BUCKET_KEY = {"assets": 0, "locations": 0, "relations": 0, "findings": 4}
+# buckets per kind: one changed file rewrites about 1/BUCKETS of each kind's rows, and every new
+# manifest names up to BUCKETS buckets (docs/fleet.md has the measurements behind the number)
+BUCKETS = 1024
 # the scan columns the chain digest covers (besides the digests themselves)
 SCAN_FIELDS = (
     "id",
@@ -138,11 +147,18 @@ def _parse(report_json: bytes) -> tuple[Any, Callable[[Any], str], Callable[[Any
 
 @dataclass(frozen=True, slots=True)
 class RowSet:
-    """The rows of one kind of one scan, without the scan id: what scans with the same rows share."""
+    """The rows of one kind of one scan, without the scan id: what scans with the same rows share.
+
+    A scan saved by schema 5 names a *manifest* per kind: its id is :func:`manifest_digest` of its
+    buckets, each a row set of its own (the rows whose key falls in it, :func:`bucket_of`), stored
+    once however many manifests name it. A scan saved by schema 3 named one set holding every row.
+    """
 
     kind: str  # a key of KINDS
-    set_id: str  # the digest of the rows (set_digest), or for rows from before schema 3 one of their own
-    rows: list[Row]
+    # a manifest's digest, the digest of the rows (set_digest), or for rows from before schema 3 one of their own
+    set_id: str
+    rows: list[Row]  # every row of the kind (empty when the set was found stored)
+    buckets: tuple[RowSet, ...] = ()  # a manifest's buckets, the non-empty ones, by set_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +173,8 @@ class ScanRows:
     rows_digest: str
     # the sets were found stored (named by a scan with the same body): no rows to write
     reused: bool = False
+    # how rows_digest is formed: over manifests of buckets, or (a store not yet at schema 5) whole sets
+    rows_form: int = ROWS_FORM_BUCKETS
 
     def rows(self, kind: str) -> list[Row]:
         return self.sets[list(KINDS).index(kind)].rows
@@ -230,8 +248,13 @@ def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
 
 
-def derive(report_json: bytes, *, content_digest: str | None = None, body: str | None = None) -> ScanRows:
+def derive(
+    report_json: bytes, *, content_digest: str | None = None, body: str | None = None, buckets: int | None = BUCKETS
+) -> ScanRows:
     """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
+
+    Each kind's rows are a manifest of that many buckets; with ``buckets=None`` one set per kind,
+    as schema 3 and 4 stored them (rows_form 3).
 
     The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
     the fast encoders write the json module's text, and costs less than the slow encoders. A caller
@@ -282,8 +305,9 @@ def derive(report_json: bytes, *, content_digest: str | None = None, body: str |
     if body is None:
         at = body_start(report_json)
         body = "" if split_head(report_json, at) is None else body_digest(report_json, at)
+    known: dict[str, int] = {}
     sets = tuple(
-        RowSet(kind, set_digest(kind, rows), rows)
+        RowSet(kind, set_digest(kind, rows), rows) if buckets is None else manifest(kind, rows, buckets, known)
         for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)
     )
     return ScanRows(
@@ -292,6 +316,7 @@ def derive(report_json: bytes, *, content_digest: str | None = None, body: str |
         sets=sets,
         body_digest=body,
         rows_digest=sets_digest(body, [s.set_id for s in sets]),
+        rows_form=ROWS_FORM_SETS if buckets is None else ROWS_FORM_BUCKETS,
     )
 
 
@@ -314,8 +339,44 @@ def set_digest(kind: str, rows: Iterable[Row]) -> str:
     return hashlib.sha256(kind.encode() + b"\x1e" + text).hexdigest()
 
 
+def bucket_of(key: str, buckets: int) -> int:
+    """The bucket of a row by its key column: a stable hash (not Python's, which varies by process)."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % buckets
+
+
+def manifest(kind: str, rows: list[Row], buckets: int = BUCKETS, known: dict[str, int] | None = None) -> RowSet:
+    """A kind's rows as a manifest of buckets, each a row set digested on its own.
+
+    ``known`` keeps each key's bucket for the next kind: the kinds' rows name the same assets.
+    """
+    known = {} if known is None else known
+    split: dict[int, list[Row]] = {}
+    column = BUCKET_KEY[kind]
+    for row in rows:
+        key = row[column]
+        bucket = known.get(key)
+        if bucket is None:
+            bucket = known[key] = bucket_of(key, buckets)
+        part = split.get(bucket)
+        if part is None:
+            split[bucket] = [row]
+        else:
+            part.append(row)
+    parts = tuple(
+        sorted((RowSet(kind, set_digest(kind, part), part) for part in split.values()), key=attrgetter("set_id"))
+    )
+    return RowSet(kind, manifest_digest(kind, [p.set_id for p in parts]), rows, parts)
+
+
+def manifest_digest(kind: str, bucket_ids: Iterable[str]) -> str:
+    """A manifest's id: its kind and its buckets' ids in any order (never a row set's id: another prefix)."""
+    text = "\n".join(sorted(bucket_ids))
+    return hashlib.sha256(b"manifest\x1e" + kind.encode() + b"\x1e" + text.encode()).hexdigest()
+
+
 def sets_digest(body: str, set_ids: Sequence[str]) -> str:
-    """A schema 3 scan's rows_digest: its body digest and its row sets' ids, in KINDS' order."""
+    """A scan's rows_digest from schema 3 on: its body digest and the ids it names per kind, in KINDS'
+    order (row sets for rows_form 3, manifests for rows_form 5)."""
     return hashlib.sha256(_compact(["row-sets", body, *set_ids]).encode()).hexdigest()
 
 

@@ -16,6 +16,14 @@ report (the bytes before the body, :func:`scanner.store.rows.body_start`) and ``
 the compressed body in ``report_bodies`` (by the SHA-256 of its bytes), which scans with the same
 body share. A report without a body marker stays whole in ``report`` (``report_body`` NULL). The
 stored scans' reports are split in Python, inside the migration's transaction.
+
+Version 5 splits each kind's rows into buckets (by a stable hash of the asset a row is about), each
+bucket a content-addressed row set; a scan's ``*_set`` names a *manifest* (a row set with no rows of
+its own, registered in ``row_sets``) whose buckets ``set_members`` lists, so one changed file writes
+a few buckets, not every row again. The views join scan, manifest, members and rows. The sets stored
+before are their own one member, so older scans keep their one-set form and read as before. A body
+saved from version 5 on may be stored as content-defined chunks (:mod:`scanner.store.bodies`) in
+``report_bodies`` itself: no table changes, and the bodies stored before stay whole.
 """
 
 from __future__ import annotations
@@ -227,8 +235,42 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         split_reports=True,
     ),
+    Migration(
+        5,
+        "rows in buckets: a scan's set names a manifest of bucket row sets (set_members)",
+        (
+            # the keys of row_sets (BIGINT on PostgreSQL; INTEGER and BIGINT are one type in SQLite)
+            """CREATE TABLE set_members (
+                manifest_key BIGINT NOT NULL,
+                bucket_key   BIGINT NOT NULL,
+                PRIMARY KEY (manifest_key, bucket_key)
+            )""",
+            # every set stored so far is a manifest of itself: the scans naming it read as before
+            "INSERT INTO set_members (manifest_key, bucket_key) SELECT set_key, set_key FROM row_sets",
+            "DROP VIEW assets",
+            "CREATE VIEW assets AS SELECT s.id AS scan_id, r.asset_id, r.type, r.properties"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.assets_set"
+            " JOIN set_members m ON m.manifest_key = k.set_key JOIN asset_sets r ON r.set_key = m.bucket_key",
+            "DROP VIEW locations",
+            "CREATE VIEW locations AS SELECT s.id AS scan_id, r.asset_id, r.kind, r.ref, r.detail"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.locations_set"
+            " JOIN set_members m ON m.manifest_key = k.set_key JOIN location_sets r ON r.set_key = m.bucket_key",
+            "DROP VIEW relations",
+            "CREATE VIEW relations AS SELECT s.id AS scan_id, r.source, r.target, r.type"
+            " FROM scans s JOIN row_sets k ON k.set_id = s.relations_set"
+            " JOIN set_members m ON m.manifest_key = k.set_key JOIN relation_sets r ON r.set_key = m.bucket_key",
+            "DROP VIEW findings",
+            "CREATE VIEW findings AS SELECT s.id AS scan_id, r.finding_id, r.rule_id, r.severity, r.category,"
+            " r.asset_id, r.waived, r.deadline, r.data FROM scans s JOIN row_sets k ON k.set_id = s.findings_set"
+            " JOIN set_members m ON m.manifest_key = k.set_key JOIN finding_sets r ON r.set_key = m.bucket_key",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
 # the first version whose scans keep their report's body in report_bodies
 BODIES_VERSION = 4
+# the first version whose scans name manifests of buckets (rows_form 5)
+BUCKETS_VERSION = 5
+# the first version whose report bodies may be stored as chunks (scanner/store/bodies.py)
+CHUNKS_VERSION = 5

@@ -21,6 +21,7 @@ from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
 from scanner.plurals import noun, plural
 from scanner.store import rows as R
+from scanner.store.bodies import chunk_bounds, chunk_list, listed
 from scanner.store.interface import (
     AssetRow,
     ChainHead,
@@ -38,7 +39,7 @@ from scanner.store.interface import (
     StoreError,
     Verification,
 )
-from scanner.store.schema import BODIES_VERSION, LATEST, MIGRATIONS
+from scanner.store.schema import BODIES_VERSION, BUCKETS_VERSION, CHUNKS_VERSION, LATEST, MIGRATIONS
 
 _LIST_COLUMNS = (
     "id, started_at, finished_at, targets, assets, findings, open_findings, readiness, by_severity, scope, host"
@@ -52,6 +53,8 @@ _CHAIN_COLUMNS = (
 )
 # rows are read for this many scans per query: bounded memory, few round trips
 _ID_CHUNK = 50
+# sets looked up or registered per query (up to 3 parameters each: SQLite's older builds allow 999)
+_SET_CHUNK = 300
 
 
 def _parse_time(text: str) -> datetime:
@@ -66,8 +69,17 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview]]:
+    """The body's chunks (from each cut to the next, the last to the end) with their digests."""
+    ends = [*cuts[1:], len(view)]
+    return [(hashlib.sha256(view[a:b]).hexdigest(), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+_SHARED = "the stored report's body (shared by every scan that names it)"
 
 
 class _Bodies:
@@ -78,6 +90,7 @@ class _Bodies:
     def __init__(self) -> None:
         self.problems: dict[str, str] = {}
         self.last: tuple[str, bytes] = ("", b"")
+        self.chunks: dict[str, bool] = {}  # chunks of bodies stored as chunks: intact?
 
     def read(self, store: SqlStore, digest: str) -> tuple[bytes, str]:
         """The body's bytes, or what is wrong with it (said the same way on every scan naming it)."""
@@ -86,23 +99,60 @@ class _Bodies:
         known = self.problems.get(digest)
         if known:
             return b"", known
-        shared = "the stored report's body (shared by every scan that names it)"
         found = store._execute("SELECT body FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall()
         body, problem = b"", ""
         if not found:
-            problem = f"{shared} is missing"
+            problem = f"{_SHARED} is missing"
         else:
             try:
                 body = _decompress(found[0][0])
             except (zlib.error, TypeError) as exc:
-                problem = f"{shared} is damaged: {exc}"
+                problem = f"{_SHARED} is damaged: {exc}"
             else:
-                if known is None and _sha256(body) != digest:  # known == "": digested before, intact
-                    problem = f"{shared} was altered (its digest does not match)"
+                chunk_ids = listed(body)
+                if chunk_ids is not None:
+                    body, problem = self._assemble(store, chunk_ids)
+                if not problem and known is None and _sha256(body) != digest:  # known == "": digested before
+                    problem = f"{_SHARED} was altered (its digest does not match)"
         self.problems[digest] = problem
         if not problem:
             self.last = (digest, body)
         return body, problem
+
+    def _assemble(self, store: SqlStore, chunk_ids: Sequence[str]) -> tuple[bytes, str]:
+        """A chunked body's bytes, or what is wrong with its first bad chunk (each digested once)."""
+        stored = store._stored_bodies(chunk_ids, "body")
+        parts: list[bytes] = []
+        for chunk_id in chunk_ids:
+            named = f"its chunk {chunk_id[:16]}"
+            if chunk_id not in stored:
+                return b"", f"{_SHARED} is missing {named}"
+            try:
+                part = _decompress(stored[chunk_id])
+            except (zlib.error, TypeError) as exc:
+                return b"", f"{_SHARED} is damaged: {named}: {exc}"
+            if chunk_id not in self.chunks:
+                self.chunks[chunk_id] = _sha256(part) == chunk_id
+            if not self.chunks[chunk_id]:
+                return b"", f"{_SHARED} was altered ({named} does not match its digest)"
+            parts.append(part)
+        return b"".join(parts), ""
+
+
+class _Sets:
+    """What verify learnt of the shared row sets: each is digested once, however many scans name it."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, bool] = {}  # sets schema 3 and 4 scans name: intact?
+        self.buckets: dict[str, bool] = {}  # buckets of manifests: intact?
+        self.manifests: dict[str, list[str]] = {}  # manifests: what of them is damaged
+
+    @staticmethod
+    def digest_matches(kind: str, set_id: str, rows: Sequence[R.Row]) -> bool:
+        try:
+            return R.set_digest(kind, rows) == set_id
+        except TypeError:  # values of other types than keysweep writes: not the set it was
+            return False
 
 
 class SqlStore(Store):
@@ -114,6 +164,8 @@ class SqlStore(Store):
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
     upgrades_on_open: ClassVar[bool] = False
+    # buckets per kind a save splits rows into (the bench tries others)
+    buckets: int = R.BUCKETS
 
     def __init__(self, display: str, read_only: bool) -> None:
         self.display = display
@@ -221,7 +273,7 @@ class SqlStore(Store):
         for _scan_id, blob in old:
             try:
                 report_json = _decompress(blob)
-                derived = R.derive(report_json)
+                derived = R.derive(report_json, buckets=None)
             except (zlib.error, StoreError):
                 continue  # a damaged scan stays as it is: verify and load name it
             scope = derived.scan["scope"]
@@ -301,7 +353,7 @@ class SqlStore(Store):
             "rows_digest": derived.rows_digest,
             "prev_digest": previous,
             "chain_digest": chain,
-            "rows_form": R.ROWS_FORM_SETS,
+            "rows_form": derived.rows_form,
             "body_digest": derived.body_digest or None,
             **{f"{row_set.kind}_set": row_set.set_id for row_set in derived.sets},
             "report": blob,
@@ -310,16 +362,21 @@ class SqlStore(Store):
         }
         marks = ", ".join("?" for _ in columns)
         self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
-        if not derived.reused:
+        if not derived.reused and derived.rows_form == R.ROWS_FORM_BUCKETS:
+            self._write_manifests(derived.sets)
+        elif not derived.reused:  # a store not yet at schema 5: one set per kind
             for row_set in derived.sets:
-                self._write_set(row_set)
+                key = self._register(row_set)
+                if key is not None:
+                    self._write_set_rows(row_set, key)
         return chain
 
-    def _write_set(self, row_set: R.RowSet) -> None:
-        """A set's rows are written by the save that registers it first; every other save names it.
+    def _register(self, row_set: R.RowSet) -> int | None:
+        """The set's new key when this save registers it first; None when it is registered already.
 
         The registry's unique set_id decides inside the transaction: a concurrent writer of the same
-        set waits on it and then finds it taken (or free again, when the first one rolled back).
+        set waits on it and then finds it taken (or free again, when the first one rolled back). The
+        save that registers a set writes its rows (or a manifest's members); every other one names it.
         """
         # fetchall: the statement is done (SQLite commits no transaction with a statement running)
         taken = self._execute(
@@ -327,10 +384,60 @@ class SqlStore(Store):
             " RETURNING set_key",
             (row_set.set_id, row_set.kind, len(row_set.rows)),
         ).fetchall()
-        if taken:
-            key = int(taken[0][0])
-            table, columns = R.KINDS[row_set.kind]
-            self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
+        return int(taken[0][0]) if taken else None
+
+    def _write_set_rows(self, row_set: R.RowSet, key: int) -> None:
+        table, columns = R.KINDS[row_set.kind]
+        self._insert_many(table, ("set_key", *columns), [(key, *row) for row in row_set.rows])
+
+    def _set_keys(self, set_ids: Sequence[str]) -> dict[str, int]:
+        """The keys of those sets already registered (in few queries: a manifest names hundreds)."""
+        keys: dict[str, int] = {}
+        for start in range(0, len(set_ids), _SET_CHUNK):
+            chunk = set_ids[start : start + _SET_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found = self._execute(f"SELECT set_id, set_key FROM row_sets WHERE set_id IN ({marks})", chunk)
+            keys.update((str(i), int(k)) for i, k in found.fetchall())
+        return keys
+
+    def _register_many(self, row_sets: Sequence[R.RowSet]) -> dict[str, int]:
+        """:meth:`_register` for many sets, a few statements in all: the keys of those this save took."""
+        taken: dict[str, int] = {}
+        for start in range(0, len(row_sets), _SET_CHUNK):
+            chunk = row_sets[start : start + _SET_CHUNK]
+            marks = ", ".join("(?, ?, ?)" for _ in chunk)
+            params = [value for s in chunk for value in (s.set_id, s.kind, len(s.rows))]
+            found = self._execute(
+                f"INSERT INTO row_sets (set_id, kind, row_count) VALUES {marks} ON CONFLICT (set_id) DO NOTHING"
+                " RETURNING set_id, set_key",
+                params,
+            )
+            taken.update((str(i), int(k)) for i, k in found.fetchall())
+        return taken
+
+    def _write_manifests(self, manifests: Sequence[R.RowSet]) -> None:
+        """Each kind's manifest and the buckets it names that no save stored before: their rows only.
+
+        Keys are taken in one order by every writer (kinds in KINDS' order, a kind's manifest before
+        its buckets, buckets by set_id), so concurrent PostgreSQL writers wait on each other and never
+        deadlock. A manifest registered before has its members already (written with it).
+        """
+        known = self._set_keys([b.set_id for m in manifests for b in m.buckets])
+        for manifest in manifests:
+            key = self._register(manifest)
+            if key is None:
+                continue
+            taken = self._register_many([b for b in manifest.buckets if b.set_id not in known])
+            table, columns = R.KINDS[manifest.kind]
+            rows = [(taken[b.set_id], *row) for b in manifest.buckets if b.set_id in taken for row in b.rows]
+            self._insert_many(table, ("set_key", *columns), rows)
+            known.update(taken)
+            # registered by a concurrent writer since the lookup above: its rows are there
+            missing = [b.set_id for b in manifest.buckets if b.set_id not in known]
+            known.update(self._set_keys(missing))
+            self._insert_many(
+                "set_members", ("manifest_key", "bucket_key"), [(key, known[b.set_id]) for b in manifest.buckets]
+            )
 
     def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
@@ -339,16 +446,19 @@ class SqlStore(Store):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
         """
+        # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
+        buckets = self.buckets if self._version >= BUCKETS_VERSION else None
+        form = R.ROWS_FORM_SETS if buckets is None else R.ROWS_FORM_BUCKETS
         head = None if body is None else R.split_head(report_json)
         if head is None or body is None:
-            return R.derive(report_json, content_digest=content.result(), body="")
+            return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
         body_digest = body.result()
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
                 f"SELECT {', '.join(R.BODY_COLUMNS)}, {set_columns}, {_CHAIN_COLUMNS_NO_REPORT} FROM scans"
                 " WHERE body_digest = ? AND rows_form = ? ORDER BY finished_at DESC LIMIT 1",
-                (body_digest, R.ROWS_FORM_SETS),
+                (body_digest, form),
             ).fetchone()
             if found is not None:
                 set_ids = [str(v) for v in found[len(R.BODY_COLUMNS) : len(R.BODY_COLUMNS) + len(R.KINDS)]]
@@ -357,7 +467,7 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
@@ -365,7 +475,7 @@ class SqlStore(Store):
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
             # an altered scan row: verify names it; this scan derives its own rows
-            return R.derive(report_json, content_digest=content.result(), body=body_digest)
+            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,
@@ -374,6 +484,7 @@ class SqlStore(Store):
             body_digest=body_digest,
             rows_digest=R.sets_digest(body_digest, set_ids),
             reused=True,
+            rows_form=form,
         )
 
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
@@ -389,15 +500,22 @@ class SqlStore(Store):
             content = aside.submit(_sha256, report_json)
             body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
             compressed = aside.submit(zlib.compress, view[:at] if split else report_json, 1)
-            body_id, body_blob = None, None
+            body_id: str | None = None
+            whole: Future[bytes] | None = None
+            chunks: Future[list[tuple[str, memoryview]]] | None = None
             if split and body is not None:
                 # _derive waits for the body's digest first thing too: no time lost
                 body_id = body.result()
                 if not self._body_stored(body_id):
-                    body_blob = aside.submit(zlib.compress, view[at:], 1)
+                    # schema 5 keeps a body as chunks: a changed report stores the chunks that changed
+                    cuts = chunk_bounds(report_json, at) if self._version >= CHUNKS_VERSION else [at]
+                    if len(cuts) > 1:
+                        chunks = aside.submit(_chunks, view, cuts)
+                    else:
+                        whole = aside.submit(zlib.compress, view[at:], 1)
             derived = self._derive(report_json, content, body)
             blob = compressed.result()
-            compressed_body = None if body_blob is None else body_blob.result()
+            parts = [] if body_id is None else self._body_parts(aside, body_id, view[at:], whole, chunks)
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
@@ -410,11 +528,51 @@ class SqlStore(Store):
                 if existing[0] == derived.content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            if body_id is not None:
-                self._write_body(body_id, compressed_body, view[at:])
+            for digest, compressed_part, data in parts:
+                self._write_body(digest, compressed_part, data)
             chain = self._write_rows(derived, seq + 1, head, blob, body_id)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
+
+    def _body_parts(
+        self,
+        aside: ThreadPoolExecutor,
+        body_id: str,
+        body: memoryview,
+        whole: Future[bytes] | None,
+        chunks: Future[list[tuple[str, memoryview]]] | None,
+    ) -> list[tuple[str, bytes | None, memoryview]]:
+        """What of the body this save writes, in the order it writes them (digest, compressed, bytes):
+        the body whole (compressed None: found stored before, checked again in the transaction), or
+        its chunks not stored yet, by digest (every writer in one order), then its chunk list."""
+        if chunks is None:
+            return [(body_id, None if whole is None else whole.result(), body)]
+        pieces = chunks.result()
+        stored = self._bodies_stored([d for d, _ in pieces])
+        fresh = {d: c for d, c in pieces if d not in stored}
+        compressing = {d: aside.submit(zlib.compress, c, 1) for d, c in fresh.items()}
+        names = memoryview(chunk_list([d for d, _ in pieces]))
+        return [
+            *((d, compressing[d].result(), fresh[d]) for d in sorted(fresh)),
+            (body_id, zlib.compress(names, 1), names),
+        ]
+
+    def _bodies_stored(self, digests: Sequence[str]) -> set[str]:
+        with self._guard("read"):
+            return set(self._stored_bodies(digests))
+
+    def _stored_bodies(self, digests: Sequence[str], column: str = "1") -> dict[str, Any]:
+        """The stored entries of report_bodies among these digests: digest -> ``column``."""
+        found: dict[str, Any] = {}
+        unique = sorted(set(digests))
+        for start in range(0, len(unique), _SET_CHUNK):
+            chunk = unique[start : start + _SET_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                f"SELECT body_digest, {column} FROM report_bodies WHERE body_digest IN ({marks})", chunk
+            )
+            found.update((str(d), v) for d, v in rows.fetchall())
+        return found
 
     def _body_stored(self, digest: str) -> bool:
         with self._guard("read"):
@@ -505,7 +663,17 @@ class SqlStore(Store):
                 return head
             if row[2] is None:
                 raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: its report's body is missing")
-            return head + _decompress(row[2])
+            body = _decompress(row[2])
+            chunk_ids = listed(body)
+            if chunk_ids is None:
+                return head + body
+            with self._guard("read"):
+                stored = self._stored_bodies(chunk_ids, "body")
+            if any(d not in stored for d in chunk_ids):
+                raise DamagedScan(
+                    f"scan {scan_id} in store {self.display} is damaged: a chunk of its report's body is missing"
+                )
+            return head + b"".join(_decompress(stored[d]) for d in chunk_ids)
         except (zlib.error, TypeError) as exc:
             raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
 
@@ -553,7 +721,7 @@ class SqlStore(Store):
             problems: list[ChainProblem] = []
             summary: list[ChainHead] = []
             # a shared row set or report body is digested once, however many scans name it
-            sets: dict[str, bool] = {}
+            sets = _Sets()
             bodies = _Bodies()
             for scope in scopes:
                 found, last = self._verify_scope(scope, heads.get(scope), problems, sets, bodies)
@@ -565,7 +733,7 @@ class SqlStore(Store):
         scope: str,
         head: tuple[int, str] | None,
         problems: list[ChainProblem],
-        sets: dict[str, bool],
+        sets: _Sets,
         bodies: _Bodies,
     ) -> tuple[int, str]:
         chain = self._execute(f"SELECT {_CHAIN_COLUMNS} FROM scans WHERE scope = ? ORDER BY scope_seq", (scope,))
@@ -628,40 +796,72 @@ class SqlStore(Store):
         return "" if digest.hexdigest() == content else "the stored report was altered (its digest does not match)"
 
     def _rows_problem(
-        self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: dict[str, bool]
+        self, scan_id: str, form: Any, body: Any, set_ids: Sequence[Any], rows_digest: Any, sets: _Sets
     ) -> str:
         """What is wrong with a scan's rows ("" when nothing): its sets' digests, then its own."""
         altered = "its asset, location, relation or finding rows were altered"
-        if form != R.ROWS_FORM_SETS:
+        if form not in (R.ROWS_FORM_SETS, R.ROWS_FORM_BUCKETS):
             return "" if self._rows_digest(scan_id) == rows_digest else altered
-        damaged = [
-            kind for kind, set_id in zip(R.KINDS, set_ids, strict=True) if not self._set_intact(kind, set_id, sets)
-        ]
+        damaged: list[str] = []
+        for kind, set_id in zip(R.KINDS, set_ids, strict=True):
+            if form == R.ROWS_FORM_SETS:
+                damaged += [] if self._named_set_intact(kind, set_id, sets) else [f"{kind} row set"]
+            else:
+                damaged += self._manifest_damage(kind, set_id, sets)
         if damaged:
+            many = len(damaged) > 1
+            shown = damaged if len(damaged) <= 6 else [*damaged[:5], f"{len(damaged) - 5} more"]
             return (
-                f"{altered} (its {' and '.join(damaged)} row {noun(len(damaged), 'set', 'sets')}, shared by every scan"
-                f" that names {noun(len(damaged), 'it', 'them')}, {noun(len(damaged), 'does', 'do')} not match"
-                f" {noun(len(damaged), 'its', 'their')} digest)"
+                f"{altered} (its {' and '.join(shown)}, shared by every scan that names"
+                f" {'them' if many else 'it'}, {'do' if many else 'does'} not match"
+                f" {'their' if many else 'its'} digest)"
             )
         if R.sets_digest(str(body or ""), [str(s) for s in set_ids]) != rows_digest:
             return f"{altered} (it names other row sets than it was saved with)"
         return ""
 
-    def _set_intact(self, kind: str, set_id: Any, sets: dict[str, bool]) -> bool:
+    def _named_set_intact(self, kind: str, set_id: Any, sets: _Sets) -> bool:
+        """A set a schema 3 or 4 scan names, read as the views read it (from schema 5: as a manifest
+        of itself, through set_members)."""
         if not isinstance(set_id, str):
             return False
-        if set_id not in sets:
+        if set_id not in sets.named:
             table, columns = R.KINDS[kind]
+            source = (
+                f"row_sets k JOIN set_members m ON m.manifest_key = k.set_key"
+                f" JOIN {table} r ON r.set_key = m.bucket_key"
+                if self._version >= BUCKETS_VERSION
+                else f"{table} r JOIN row_sets k ON k.set_key = r.set_key"
+            )
             rows = self._execute(
-                f"SELECT {', '.join('r.' + c for c in columns)} FROM {table} r"
-                " JOIN row_sets k ON k.set_key = r.set_key WHERE k.set_id = ?",
-                (set_id,),
+                f"SELECT {', '.join('r.' + c for c in columns)} FROM {source} WHERE k.set_id = ?", (set_id,)
             ).fetchall()
-            try:
-                sets[set_id] = R.set_digest(kind, rows) == set_id
-            except TypeError:  # values of other types than keysweep writes: not the set it was
-                sets[set_id] = False
-        return sets[set_id]
+            sets.named[set_id] = sets.digest_matches(kind, set_id, rows)
+        return sets.named[set_id]
+
+    def _manifest_damage(self, kind: str, manifest_id: Any, sets: _Sets) -> list[str]:
+        """What of a schema 5 scan's manifest does not match its digest: the list of its buckets, or
+        each bucket (digested once, however many manifests name it)."""
+        if not isinstance(manifest_id, str):
+            return [f"{kind} manifest"]
+        if manifest_id not in sets.manifests:
+            members = self._execute(
+                "SELECT b.set_id, b.set_key FROM row_sets k JOIN set_members m ON m.manifest_key = k.set_key"
+                " JOIN row_sets b ON b.set_key = m.bucket_key WHERE k.set_id = ?",
+                (manifest_id,),
+            ).fetchall()
+            damage: list[str] = []
+            if R.manifest_digest(kind, [str(m[0]) for m in members]) != manifest_id:
+                damage.append(f"{kind} manifest (the list of its buckets)")
+            table, columns = R.KINDS[kind]
+            for bucket_id, key in members:
+                if bucket_id not in sets.buckets:
+                    rows = self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE set_key = ?", (key,))
+                    sets.buckets[bucket_id] = sets.digest_matches(kind, bucket_id, rows.fetchall())
+                if not sets.buckets[bucket_id]:
+                    damage.append(f"{kind} row set bucket {str(bucket_id)[:16]}")
+            sets.manifests[manifest_id] = damage
+        return sets.manifests[manifest_id]
 
     def _rows_digest(self, scan_id: str) -> str:
         tables = []

@@ -77,11 +77,11 @@ def test_verify_catches_an_edited_scan_row(store_url: str, report_json: bytes) -
 def test_verify_catches_edited_rows_and_deleted_scans(store_url: str, report_json: bytes) -> None:
     with open_store(store_url) as store:
         ids = [store.save(variant(report_json, "web-1", n)).scan_id for n in range(4)]
-    # the four scans found the same: they share one asset set, and its rows are altered for all of them
+    # the four scans found the same: they share one asset manifest and its buckets, whose rows are altered for all
     execute(
         store_url,
-        "UPDATE asset_sets SET properties = '{}' WHERE set_key = (SELECT k.set_key FROM row_sets k JOIN scans s"
-        " ON k.set_id = s.assets_set WHERE s.id = ?)",
+        "UPDATE asset_sets SET properties = '{}' WHERE set_key IN (SELECT m.bucket_key FROM row_sets k"
+        " JOIN set_members m ON m.manifest_key = k.set_key JOIN scans s ON k.set_id = s.assets_set WHERE s.id = ?)",
         (ids[0],),
     )
     execute(store_url, "DELETE FROM scans WHERE id = ?", (ids[2],))
@@ -151,16 +151,17 @@ def test_a_damaged_asset_row_costs_that_asset_only_in_the_fleet_view(store_url: 
     from scanner.engine.rules import discover_packs
     from scanner.fleet.view import fleet_packs, fleet_report
 
-    # web-2 found one thing more than web-1: the two scans' asset sets differ
+    # web-2 found the victim asset otherwise than web-1: the two scans' buckets holding it differ
     other = json.loads(variant(report_json, "web-2", 1))
-    other["assets"][-1]["properties"]["note"] = "web-2 only"
+    other["assets"][0]["properties"]["note"] = "web-2 only"
     with open_store(store_url) as store:
         ids = [store.save(variant(report_json, "web-1", 0)).scan_id, store.save(jsonio.dumps(other)).scan_id]
     victim = json.loads(report_json)["assets"][0]["id"]
     execute(
         store_url,
-        "UPDATE asset_sets SET properties = '{\"cut' WHERE asset_id = ? AND set_key = (SELECT k.set_key FROM row_sets k"
-        " JOIN scans s ON k.set_id = s.assets_set WHERE s.id = ?)",
+        "UPDATE asset_sets SET properties = '{\"cut' WHERE asset_id = ? AND set_key IN (SELECT m.bucket_key"
+        " FROM row_sets k JOIN set_members m ON m.manifest_key = k.set_key JOIN scans s ON k.set_id = s.assets_set"
+        " WHERE s.id = ?)",
         (victim, ids[0]),
     )
     packs = discover_packs(())

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner.fleet.bundle import seal
+from scanner.store import bodies
+from scanner.store import rows as R
 from scanner.store.interface import SaveStatus, StoreError
 from scanner.store.postgres import PostgresStore
 from tests.store.helpers import execute, variant
@@ -80,7 +82,12 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
     bundles, reports = [], []
     for n in range(20):
         path = tmp_path / f"b{n:02d}.bundle"
-        reports.append(variant(report_json, f"scope-{n % 4}", n))
+        # five contents: four with one asset changed (as a changed file changes it), which share every
+        # other bucket; the writers race for shared manifests, for shared buckets and for their own
+        report = json.loads(variant(report_json, f"scope-{n % 4}", n))
+        if n % 5:
+            report["assets"][n % 5]["properties"]["note"] = f"changed in content {n % 5}"
+        reports.append(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
         path.write_bytes(seal(reports[-1], key))
         bundles.append(path)
     # each process ingests its own bundle and, as a retry would, its neighbour's
@@ -114,14 +121,83 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
         " (SELECT count(*) FROM findings), (SELECT count(*) FROM scopes)",
     )[0]
     assert counts == (20, 20, 20 * len(per_report["assets"]), 20 * len(per_report["findings"]), 4)
-    # the twenty scans found the same: the writers that raced for each row set wrote it once
-    sets = execute(url, "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM asset_sets)")[0]
-    assert sets == (4, len(per_report["assets"]))
-    # and the one report body they share was written once: each scan keeps its own head
-    assert execute(url, "SELECT count(*), count(DISTINCT report_body) FROM scans")[0] == (20, 1)
-    assert execute(url, "SELECT count(*) FROM report_bodies")[0][0] == 1
+    # each scan reads its own rows back: the sixteen changed ones their changed asset
+    changed = execute(
+        url, "SELECT count(*), count(DISTINCT scan_id) FROM assets WHERE properties LIKE ?", ("%changed in%",)
+    )
+    assert changed == [(16, 16)]
+    # the writers that raced for each manifest and each bucket wrote it once
+    manifests = {m.set_id: m for raw in reports[:5] for m in R.derive(raw).sets}
+    buckets = {b.set_id: b for m in manifests.values() for b in m.buckets}
+    asset_buckets = [b for b in buckets.values() if b.kind == "assets"]
+    per_content = sum(len(m.buckets) for m in manifests.values() if m.kind == "assets") // 5
+    assert len(asset_buckets) == per_content + 4  # each changed content has one bucket of its own
+    sets = execute(
+        url,
+        "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM set_members), (SELECT count(*) FROM asset_sets)",
+    )[0]
+    assert sets == (
+        len(manifests) + len(buckets),
+        sum(len(m.buckets) for m in manifests.values()),
+        sum(len(b.rows) for b in asset_buckets),
+    )
+    # and the five report bodies were written once each: each scan keeps its own head
+    assert execute(url, "SELECT count(*), count(DISTINCT report_body) FROM scans")[0] == (20, 5)
+    named = "SELECT count(*) FROM report_bodies WHERE body_digest IN (SELECT report_body FROM scans)"
+    assert execute(url, named)[0][0] == 5
     with PostgresStore(url) as store:
         verification = store.verify()
         assert verification.ok, verification.problems
         assert sorted(h.scans for h in verification.scopes) == [5, 5, 5, 5]
         assert all(store.load_bytes(json.loads(raw)["scan"]["id"]) == raw for raw in reports)
+
+
+def test_concurrent_writers_race_for_shared_chunks_and_buckets(
+    postgres_server,  # type: ignore[no-untyped-def]
+    report_json: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten writers at once, each saving its report and its neighbour's: five contents that share most
+    body chunks (cut after every id here) and buckets; every chunk and bucket is stored once, no
+    writer deadlocks, and every scan reads back its own bytes and verifies."""
+    monkeypatch.setattr(bodies, "_CUTS", (b'","type":"', b'","target":"', b'","rule_id":"'))
+    url = postgres_server.new_database()
+    PostgresStore(url).close()
+    reports = []
+    for n in range(10):
+        report = json.loads(variant(report_json, f"scope-{n % 3}", n))
+        report["assets"][n % 5]["properties"]["note"] = f"changed in content {n % 5}"
+        reports.append(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
+    start = threading.Barrier(10)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            with PostgresStore(url) as store:
+                start.wait()
+                for raw in (reports[n], reports[(n + 5) % 10]):
+                    store.save(raw)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert not failures, failures
+    chunks = set()
+    for raw in reports:
+        cuts = bodies.chunk_bounds(raw, R.body_start(raw))
+        chunks |= {raw[a:b] for a, b in zip(cuts, [*cuts[1:], len(raw)], strict=True)}
+    lists = {R.body_digest(raw, R.body_start(raw)) for raw in reports}
+    assert execute(url, "SELECT count(*) FROM report_bodies")[0][0] == len(chunks) + len(lists) == len(chunks) + 5
+    buckets = {b.set_id: b for raw in reports for m in R.derive(raw).sets for b in m.buckets}
+    assert execute(url, "SELECT count(*) FROM asset_sets")[0][0] == sum(
+        len(b.rows) for b in buckets.values() if b.kind == "assets"
+    )
+    with PostgresStore(url) as store:
+        verification = store.verify()
+        assert verification.ok, verification.problems
+        assert all(store.load_bytes(json.loads(raw)["scan"]["id"]) == raw for raw in reports)
+    assert execute(url, "SELECT count(*) FROM scans")[0][0] == 10

@@ -3,6 +3,7 @@ every reader gets the exact bytes back, and verify digests each body once and th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from typing import Any
@@ -10,13 +11,18 @@ from typing import Any
 import pytest
 
 from scanner.inventory import jsonio
+from scanner.store import bodies
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import DamagedScan
 from scanner.store.schema import LATEST
 from tests.store.helpers import execute, schema_at, variant
+from tests.store.test_buckets import changed_file
 
 BODIES = "SELECT count(*) FROM report_bodies"
+# the bodies scans name (a body stored as chunks has its chunks beside it: see the chunk tests below)
+NAMED_BODIES = "SELECT count(*) FROM report_bodies WHERE body_digest IN (SELECT report_body FROM scans)"
+bodies_shared = "the stored report's body (shared by every scan that names it)"
 
 
 def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -51,7 +57,7 @@ def test_scans_with_one_body_store_it_once_and_load_their_own_bytes(
         for raw in reports:
             assert store.load_bytes(json.loads(raw)["scan"]["id"]) == raw
         assert store.verify().ok
-    assert execute(store_url, BODIES) == [(2,)]
+    assert execute(store_url, NAMED_BODIES) == [(2,)]
     heads = execute(store_url, "SELECT length(report), report_body FROM scans ORDER BY finished_at")
     for (size, body), raw in zip(heads, reports, strict=True):
         at = R.body_start(raw)
@@ -159,3 +165,69 @@ def test_migration_4_splits_every_schema_3_report_and_keeps_it_verifying(store_u
         store.save(variant(report_json, "host-a", 9))
         assert execute(store_url, BODIES) == [(2,)]
         assert {p.scan_id for p in store.verify().problems} == {ids[1]}
+
+
+# cut after every asset's, relation's and finding's id (the store cuts after about one in 256): a
+# small report then has the chunks a 20k-file report has
+EVERY_ID = (b'","type":"', b'","target":"', b'","rule_id":"')
+
+
+def _chunks_of(raw: bytes) -> list[bytes]:
+    at = R.body_start(raw)
+    cuts = bodies.chunk_bounds(raw, at)
+    return [raw[a:b] for a, b in zip(cuts, [*cuts[1:], len(raw)], strict=True)]
+
+
+def test_a_changed_report_stores_only_the_chunks_that_changed(
+    store_url: str, report_json: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bodies, "_CUTS", EVERY_ID)
+    first = variant(report_json, "web-1", 0)
+    second = changed_file(report_json, "web-1", 1)
+    old, new = _chunks_of(first), _chunks_of(second)
+    fresh = [c for c in new if c not in old]
+    assert len(old) > 20 and 0 < len(fresh) <= 2
+    with open_store(store_url) as store:
+        ids = [store.save(first).scan_id]
+        before = execute(store_url, "SELECT body_digest FROM report_bodies")
+        ids.append(store.save(second).scan_id)
+        assert [store.load_bytes(i) for i in ids] == [first, second]
+        assert store.verify().ok
+    assert len(before) == len(set(old)) + 1  # the chunks and the list naming them
+    added = execute(store_url, "SELECT body_digest, body FROM report_bodies")
+    added = [row for row in added if row[0] not in {b[0] for b in before}]
+    at = R.body_start(second)
+    lists = {R.body_digest(second, at)}
+    assert {d for d, _ in added} == lists | {hashlib.sha256(c).hexdigest() for c in fresh}
+    assert {zlib.decompress(bytes(b)) for d, b in added if d not in lists} == set(fresh)
+
+
+@pytest.mark.parametrize("change", ["altered", "deleted"])
+def test_a_damaged_chunk_shows_on_every_scan_whose_body_has_it(
+    store_url: str, report_json: bytes, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    monkeypatch.setattr(bodies, "_CUTS", EVERY_ID)
+    reports = [variant(report_json, "a", 0), changed_file(report_json, "b", 1), variant(report_json, "b", 2)]
+    with open_store(store_url) as store:
+        ids = [store.save(raw).scan_id for raw in reports]
+    shared = _chunks_of(reports[0])[-1]  # the summary's end: in both bodies
+    assert shared in _chunks_of(reports[1])
+    digest = hashlib.sha256(shared).hexdigest()
+    if change == "deleted":
+        execute(store_url, "DELETE FROM report_bodies WHERE body_digest = ?", (digest,))
+    else:
+        execute(
+            store_url, "UPDATE report_bodies SET body = ? WHERE body_digest = ?", (zlib.compress(shared + b" "), digest)
+        )
+    with open_store(store_url, read_only=True) as store:
+        problems = store.verify().problems
+        if change == "deleted":
+            with pytest.raises(DamagedScan, match="a chunk of its report's body is missing"):
+                store.load_bytes(ids[1])
+    text = "was altered (its chunk" if change == "altered" else "is missing its chunk"
+    assert sorted(p.scan_id for p in problems) == sorted(ids)
+    assert all(
+        p.problem
+        == f"{bodies_shared} {text} {digest[:16]}" + (" does not match its digest)" if change == "altered" else "")
+        for p in problems
+    ), problems

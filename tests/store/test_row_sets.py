@@ -39,13 +39,17 @@ def scan_row(url: str, scan_id: str) -> tuple[Any, ...]:
 
 def test_scans_that_found_the_same_share_their_rows(store_url: str, report_json: bytes) -> None:
     report = json.loads(report_json)
+    derived = R.derive(report_json)
     with open_store(store_url) as store:
         first = store.save(variant(report_json, "web-1", 0)).scan_id
         after_first = execute(store_url, COUNTS)
         second = store.save(variant(report_json, "web-1", 1)).scan_id
         third = store.save(variant(report_json, "web-2", 2)).scan_id  # another host, the same findings
         assert store.verify().ok
-    assert after_first == [(4, len(report["assets"]), len(report["findings"]))]
+    # four manifests and their buckets, each registered once
+    buckets = len({b.set_id for m in derived.sets for b in m.buckets})
+    assert buckets == sum(len(m.buckets) for m in derived.sets) > len(R.KINDS)  # spread, none twice
+    assert after_first == [(4 + buckets, len(report["assets"]), len(report["findings"]))]
     assert execute(store_url, COUNTS) == after_first  # no row written twice
     expected = view_rows(store_url, first)
     assert len(expected["assets"]) == len(report["assets"])
@@ -206,10 +210,15 @@ def test_a_report_whose_body_cannot_be_told_from_its_head_is_derived_whole() -> 
 
 def test_a_sets_id_is_its_rows_in_any_order_and_nothing_else(report_json: bytes) -> None:
     derived = R.derive(variant(report_json, "web-1"))
-    for row_set in derived.sets:
-        shuffled = list(reversed(row_set.rows))
-        assert R.set_digest(row_set.kind, shuffled) == row_set.set_id
-        assert R.set_digest(row_set.kind, [list(r) for r in row_set.rows]) == row_set.set_id  # as a driver may give
+    for manifest in derived.sets:
+        assert sum(len(b.rows) for b in manifest.buckets) == len(manifest.rows)
+        ids = [b.set_id for b in manifest.buckets]
+        assert R.manifest_digest(manifest.kind, ids[::-1]) == manifest.set_id
+        for row_set in manifest.buckets:
+            shuffled = list(reversed(row_set.rows))
+            assert R.set_digest(row_set.kind, shuffled) == row_set.set_id
+            # as a driver may give them
+            assert R.set_digest(row_set.kind, [list(r) for r in row_set.rows]) == row_set.set_id
     findings = derived.rows("findings")
     assert findings and any(f[6] is None for f in findings)  # a NULL deadline orders by the finding's data
     changed = [*findings[1:], (*findings[0][:2], "info", *findings[0][3:])]
