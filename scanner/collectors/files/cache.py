@@ -93,7 +93,7 @@ def parser_version(handlers: Sequence[FileHandler]) -> str:
     return f"{CACHE_FORMAT}|{__version__}|{libraries}|{named}"
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
+def file_identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
@@ -249,7 +249,7 @@ class FileCache:
             return found
         for n, ((path, info), key) in enumerate(zip(files, keys, strict=True)):
             row = rows.get(key)
-            if row is None or row[1:6] != _identity(info):
+            if row is None or row[1:6] != file_identity(info):
                 self.misses += 1
                 continue
             try:
@@ -282,7 +282,7 @@ class FileCache:
             return
         if self.racy(info.st_mtime_ns):
             return  # written just now: could change again unseen within the same tick
-        self._pending.append((os.fsencode(path), *_identity(info), _digest(value), value))
+        self._pending.append((os.fsencode(path), *file_identity(info), _digest(value), value))
         if len(self._pending) >= _BATCH:
             self._flush()
 
@@ -303,29 +303,27 @@ class FileCache:
     # -- whole sweeps (see whole.py) -----------------------------------------------------------------
     def sweep(self, sweep: bytes) -> tuple[bytes, bytes] | None:
         """The identity of the sweep kept under ``sweep``, and what configurations named in it."""
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute("SELECT identity, followed FROM whole_sweeps WHERE sweep = ?", (sweep,)).fetchone()
-        except sqlite3.Error as exc:
-            self._restart(f"cannot be read ({exc})")
-            return None
+        row = self._kept_row("identity, followed", sweep)
         return None if row is None else (bytes(row[0]), bytes(row[1]))
 
     def sweep_parts(self, sweep: bytes) -> Iterator[bytes] | None:
         """The parts of the inventory kept of the sweep under ``sweep``, one at a time, each checked
         against its digest as it is read (CorruptCache for a damaged, missing or extra part, raised
         when it is met); None when only its identity is kept."""
+        row = self._kept_row("parts, digest", sweep)
+        if row is None or row[0] is None or self._db is None:
+            return None
+        return self._parts(self._db, sweep, int(row[0]), bytes(row[1]))
+
+    def _kept_row(self, columns: str, sweep: bytes) -> tuple[Any, ...] | None:
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT parts, digest FROM whole_sweeps WHERE sweep = ?", (sweep,)).fetchone()
+            row = self._db.execute(f"SELECT {columns} FROM whole_sweeps WHERE sweep = ?", (sweep,)).fetchone()
         except sqlite3.Error as exc:
             self._restart(f"cannot be read ({exc})")
             return None
-        if row is None or row[0] is None:
-            return None
-        return self._parts(self._db, sweep, int(row[0]), bytes(row[1]))
+        return None if row is None else tuple(row)
 
     @staticmethod
     def _parts(db: sqlite3.Connection, sweep: bytes, count: int, whole: bytes) -> Iterator[bytes]:

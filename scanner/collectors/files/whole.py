@@ -86,16 +86,8 @@ def identity(paths: Iterable[str], extra: object = None) -> Identity:
 
 
 def _stat_fields(info: os.stat_result) -> tuple[int, ...]:
-    return (
-        info.st_dev,
-        info.st_ino,
-        info.st_mode,
-        info.st_uid,
-        info.st_gid,
-        info.st_size,
-        info.st_mtime_ns,
-        info.st_ctime_ns,
-    )
+    """The file cache's identity of a file, with who may read it (mode, owner, group)."""
+    return (*cache.file_identity(info), info.st_mode, info.st_uid, info.st_gid)
 
 
 def sweep_key(roots: Sequence[str], context: CollectContext, version: str) -> bytes | None:

@@ -59,6 +59,12 @@ def _state(graph: InventoryGraph) -> list[Any]:
     return list(graph.state())
 
 
+def _kept_twice(cache_dir: Path, root: Path) -> list[Any]:
+    """Two scans of an unchanged tree (the second keeps it whole); what they found."""
+    _sweep(cache_dir, root)
+    return _state(_sweep(cache_dir, root))
+
+
 def _kept(cache_dir: Path) -> list[tuple[bool, int]]:
     """Each kept sweep: whether its inventory is kept (or only its identity), and its parts."""
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
@@ -96,8 +102,7 @@ def test_any_change_in_the_tree_sweeps_it_file_by_file(
     os.symlink(files["ca"], root / "link.crt")
     _age(root)
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        _sweep(cache_dir, root)
+    _kept_twice(cache_dir, root)
     assert [kept for kept, _ in _kept(cache_dir)] == [True]
     if change == "content":  # same size, mtime put back: only the ctime tells
         good = files["good"]
@@ -192,8 +197,7 @@ def test_a_damaged_kept_sweep_is_discarded_with_a_warning(
 ) -> None:
     root, _ = tree
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        expected = _state(_sweep(cache_dir, root))
+    expected = _kept_twice(cache_dir, root)
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
         (value,) = db.execute("SELECT value FROM whole_sweep_parts WHERE n = 0").fetchone()
         damaged = bytes(value).replace(b"CN=Test CA", b"CN=Evil CA")
@@ -210,8 +214,7 @@ def test_a_kept_sweep_that_is_not_an_inventory_is_not_restored(
 ) -> None:
     root, _ = tree
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        expected = _state(_sweep(cache_dir, root))
+    expected = _kept_twice(cache_dir, root)
     value = file_cache.dumps(["assets", [["a"]], [], [["file:/x", "no-such-type", 0, [None], [], []]]])
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:  # digests and all: only its content is wrong
         digest = file_cache._digest(value)
@@ -228,8 +231,7 @@ def test_a_kept_sweep_that_is_not_an_inventory_is_not_restored(
 def test_a_graph_holding_assets_already_is_swept_file_by_file(tree: Tree, tmp_path: Path, restores: list[int]) -> None:
     root, _ = tree
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        _sweep(cache_dir, root)
+    _kept_twice(cache_dir, root)
     graph = InventoryGraph()
     graph.add(Asset("tls:example.test:443", AssetType.TLS_ENDPOINT))  # another collector's, first
     _sweep(cache_dir, root, graph=graph)
@@ -248,8 +250,7 @@ def test_a_secret_option_keeps_nothing(tree: Tree, tmp_path: Path) -> None:
 def test_no_private_key_material_in_a_kept_sweep(tree: Tree, tmp_path: Path) -> None:
     root, files = tree
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        _sweep(cache_dir, root)
+    _kept_twice(cache_dir, root)
     assert [kept for kept, _ in _kept(cache_dir)] == [True]
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
         stored = b"".join(row[0] for row in db.execute("SELECT value FROM whole_sweep_parts"))
@@ -329,8 +330,7 @@ def test_a_missing_part_discards_the_kept_sweep(
 ) -> None:
     root, _ = tree
     cache_dir = tmp_path / "cache"
-    for _ in range(2):
-        expected = _state(_sweep(cache_dir, root))
+    expected = _kept_twice(cache_dir, root)
     with sqlite3.connect(cache_dir / file_cache.FILE_NAME) as db:
         assert db.execute("DELETE FROM whole_sweep_parts WHERE n = 1").rowcount == 1
     with caplog.at_level(logging.WARNING):
