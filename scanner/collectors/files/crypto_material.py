@@ -94,7 +94,8 @@ class _Findings:
         self.items.append(CollectionError(str(self.source.path), COLLECTOR, message))
 
     def unreadable(self, message: str, *, whole_file: str | None = None) -> None:
-        """What could not be read: an error, or in package data a note on the file.
+        """What could not be read (a block, a field, or what cryptography refuses and a lenient
+        reading inventoried): an error, or in package data a note on the file.
 
         A package's example, documentation or test fixture (ca-certificates' "Dummy Root CA"
         placeholder, a README quoting a certificate with "<...>" in its body, a locked PKCS#12 of
@@ -126,7 +127,7 @@ class _Findings:
                 self.items.append(self.source.stored_here(item))
         if failed:
             fields = ", ".join(f"{name} ({reason})" for name, reason in sorted(failed.items()))
-            self.error(f"{detail}: certificate loaded, but some fields could not be read: {fields}")
+            self.unreadable(f"{detail}: certificate loaded, but some fields could not be read: {fields}")
 
     def add_lenient_certificate(self, der_bytes: bytes, detail: str, strict_error: BaseException) -> None:
         """A certificate cryptography rejects, read field by field; raises the strict error if unreadable."""
@@ -142,7 +143,9 @@ class _Findings:
                 self.certificates.append(item)
                 self.items.append(self.source.stored_here(item))
         unread = f"; fields not read: {', '.join(sorted(failed))}" if failed else ""
-        self.error(f"{detail}: certificate parsed leniently, cryptography rejects it ({_short(strict_error)}){unread}")
+        self.unreadable(
+            f"{detail}: certificate parsed leniently, cryptography rejects it ({_short(strict_error)}){unread}"
+        )
 
     def add_openssh_certificate(self, line: bytes, detail: str) -> None:
         for item in openssh_cert.certificate_observations(line, self.source.location(detail)):
@@ -361,7 +364,7 @@ class CryptoMaterialHandler:
         except Exception:
             raise strict_error from None
         kind = "private" if private else "public"
-        found.error(f"{detail}: {kind} key read leniently, cryptography rejects it ({_short(strict_error)})")
+        found.unreadable(f"{detail}: {kind} key read leniently, cryptography rejects it ({_short(strict_error)})")
 
     # -- private keys ---------------------------------------------------------------------------
     def _encrypted_private_key(
@@ -407,13 +410,13 @@ class CryptoMaterialHandler:
                 try:
                     found.add_openssh_certificate(line[start:], detail)
                 except Exception as exc:
-                    found.error(f"{detail}: not a readable OpenSSH certificate ({_short(exc)})")
+                    found.unreadable(f"{detail}: not a readable OpenSSH certificate ({_short(exc)})")
                 continue
             try:
                 public = serialization.load_ssh_public_key(b" ".join(fields[:2]))
                 found.add_public_key(public.public_bytes(_DER, _SPKI), detail)
             except Exception as exc:
-                found.error(f"{detail}: not a readable OpenSSH public key ({_short(exc)})")
+                found.unreadable(f"{detail}: not a readable OpenSSH public key ({_short(exc)})")
 
     # -- DER ------------------------------------------------------------------------------------
     def _parse_der(self, found: _Findings, data: bytes, context: CollectContext) -> str:
@@ -479,14 +482,14 @@ class CryptoMaterialHandler:
             pass
         else:
             found.add_private_key_spki(spki, "DER private key", encrypted=False)
-            found.error(
+            found.unreadable(
                 f"DER private key read leniently, cryptography rejects it ({_short(refused['der-private-key'])})"
             )
             return "der-private-key"
         if lenient.describe_spki(data) is not None:
             found.add_public_key(data, "DER public key")
             reason = _short(refused["der-public-key"])
-            found.error(f"DER public key read leniently, cryptography rejects it ({reason})")
+            found.unreadable(f"DER public key read leniently, cryptography rejects it ({reason})")
             return "der-public-key"
         return None
 

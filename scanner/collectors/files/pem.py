@@ -128,11 +128,18 @@ def body_fault(block: bytes, begin_line: int, *, show: bool) -> str | None:
     first = block.find(b"\n")
     close = block.rfind(_END)
     if first < 0 or close <= first:
-        return None  # BEGIN and END on one line: no body to judge
+        # BEGIN and END on one line (botocore's examples: "-----BEGIN CERTIFICATE-----<certificate-body>
+        # -----END CERTIFICATE-----" in a JSON string): the body is what lies between the markers
+        opened = block.find(_DASHES, len(_BEGIN))
+        if opened < 0 or close < opened + len(_DASHES):
+            return None
+        body, start = block[opened + len(_DASHES) : close], begin_line
+    else:
+        body, start = block[first + 1 : close], begin_line + 1
     count = 0
     padded_at: int | None = None  # the line of the first '=': padding ends the base64
     # bytes.translate per line, not a loop per byte: this runs on every unreadable block of a sweep
-    for number, line in enumerate(block[first + 1 : close].split(b"\n"), start=begin_line + 1):
+    for number, line in enumerate(body.split(b"\n"), start=start):
         if b":" in line:
             continue
         bad = line.translate(None, _SOUND)

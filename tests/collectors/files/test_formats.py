@@ -278,6 +278,15 @@ def test_a_body_that_is_not_base64_is_said_plainly_and_a_private_keys_bytes_neve
             f"{sum(len(line) for line in cert_lines[1:-1]) - 2} characters, not a multiple of 4)",
         ),
         "empty.crt": ([cert_lines[0], cert_lines[-1]], "PEM block 1 (CERTIFICATE) at line 1: its body is empty"),
+        # BEGIN and END on one line, as botocore's IAM examples write a placeholder
+        "inline.crt": (
+            [b"# an example", b"-----BEGIN CERTIFICATE-----<certificate-body>-----END CERTIFICATE-----"],
+            "PEM block 1 (CERTIFICATE) at line 2: its body is not base64 (line 2: '<')",
+        ),
+        "inline.key": (
+            [b"-----BEGIN PRIVATE KEY-----<private-key>-----END PRIVATE KEY-----"],
+            "PEM block 1 (PRIVATE KEY) at line 1: its body is not base64 (line 1: a punctuation character)",
+        ),
     }
     for name, (lines, _) in cases.items():
         pki.write(tmp_path / name, b"\n".join(lines) + b"\n")
@@ -387,3 +396,23 @@ def test_code_and_docs_that_quote_pem_markers_are_not_pem(tmp_path: Path) -> Non
     graph = collect(tmp_path)
     assert graph.errors == ()
     assert {a.properties["path"] for a in graph.assets(AssetType.FILE)} == {str(tmp_path / "real.pem")}
+
+
+def test_a_key_read_leniently_in_package_data_is_a_note_and_elsewhere_an_error(tmp_path: Path) -> None:
+    """cryptography's own vector of an EC key with explicit parameters, which it refuses to load:
+    inventoried by the lenient reader either way; an error in an admin's directory, a note on the
+    file in a package's test data (cryptography_vectors holds 21 such files)."""
+    import cryptography_vectors
+
+    vector = Path(cryptography_vectors.__file__).parent / "asymmetric" / "EC" / "secp256r1-explicit-no-seed.pem"
+    fixture = tmp_path / "pkg" / "tests" / "explicit.pem"
+    own = tmp_path / "etc" / "ssl" / "private" / "explicit.pem"
+    for copy in (fixture, own):
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(vector, copy)
+    graph = collect(tmp_path)
+    refused = "PEM block 1 (PRIVATE KEY) at line 1: private key read leniently, cryptography rejects it"
+    assert [e.target for e in graph.errors] == [str(own)] and graph.errors[0].message.startswith(refused)
+    [note] = graph.asset(f"file:{fixture}").properties["unreadable_blocks"]
+    assert note.startswith(refused)
+    assert len(only(graph, AssetType.KEY)) == 1  # the same key, inventoried from both files
