@@ -449,10 +449,18 @@ class SqlStore(Store):
         # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
         buckets = self.buckets if self._version >= BUCKETS_VERSION else None
         form = R.ROWS_FORM_SETS if buckets is None else R.ROWS_FORM_BUCKETS
-        head = None if body is None else R.split_head(report_json)
+        at = R.body_start(report_json)
+        head = None if body is None else R.parse_head(report_json, at)
         if head is None or body is None:
             return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
         body_digest = body.result()
+
+        def derived() -> R.ScanRows:
+            # a body new to the store is looked through for a "scan" of its own here, once: a scan
+            # names its body's digest (and later saves find it) only when the body decides the rest
+            body_id = body_digest if R.split_head(report_json, at) is not None else ""
+            return R.derive(report_json, content_digest=content.result(), body=body_id, buckets=buckets)
+
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
@@ -467,7 +475,7 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
+            return derived()
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
@@ -475,7 +483,7 @@ class SqlStore(Store):
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
             # an altered scan row: verify names it; this scan derives its own rows
-            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
+            return derived()
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,

@@ -14,6 +14,7 @@ from scanner.inventory import jsonio
 from scanner.store import rows as R
 from scanner.store import sql
 from scanner.store.backends import open_store
+from scanner.store.interface import StoreError
 from scanner.store.schema import LATEST, MIGRATIONS
 from tests.store.helpers import execute, trimmed, v1_scan_row, variant
 
@@ -206,6 +207,25 @@ def test_a_report_whose_body_cannot_be_told_from_its_head_is_derived_whole() -> 
     # a body with a "scan" of its own would override the head's
     assert R.split_head(b'{"scan":{"id":"x"},"assets":[],"scan":{"id":"y"}}') is None
     assert R.split_head(f'{{"scan":{{"id":"{uuid.uuid4()}"}}}}'.encode()) is None
+
+
+def test_a_body_with_a_scan_of_its_own_is_never_named_by_its_digest(store_url: str, report_json: bytes) -> None:
+    # the body's "scan" comes last and wins: the scan row is the body's, with no body digest to
+    # find it by, so a later save of the same body under another head derives its rows again
+    body_scan = json.loads(variant(report_json, "body", 7))["scan"]
+    raw = variant(report_json, "web-1", 0)
+    overriding = raw[:-1] + b',"scan":' + json.dumps(body_scan, separators=(",", ":")).encode() + b"}"
+    assert R.parse_head(overriding, R.body_start(overriding)) is not None
+    assert R.split_head(overriding) is None
+    with open_store(store_url) as store:
+        saved = store.save(overriding)
+        assert (saved.scan_id, saved.scope) == (body_scan["id"], "body")
+        again = variant(report_json, "web-2", 1)
+        again = again[:-1] + overriding[len(raw) - 1 :]  # the same body under another head
+        with pytest.raises(StoreError, match="already holds a different scan"):
+            store.save(again)
+        assert store.verify().ok
+    assert scan_row(store_url, body_scan["id"])[-1] is None
 
 
 def test_a_sets_id_is_its_rows_in_any_order_and_nothing_else(report_json: bytes) -> None:
