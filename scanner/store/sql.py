@@ -856,27 +856,15 @@ class SqlStore(Store):
             damage: list[str] = []
             if R.manifest_digest(kind, [str(m[0]) for m in members]) != manifest_id:
                 damage.append(f"{kind} manifest (the list of its buckets)")
-            unseen = {int(key): str(bucket_id) for bucket_id, key in members if bucket_id not in sets.buckets}
-            for key, rows in self._bucket_rows(kind, list(unseen)).items():
-                sets.buckets[unseen[key]] = sets.digest_matches(kind, unseen[key], rows)
-            for bucket_id, _key in members:
+            table, columns = R.KINDS[kind]
+            for bucket_id, key in members:
+                if bucket_id not in sets.buckets:
+                    rows = self._execute(f"SELECT {', '.join(columns)} FROM {table} WHERE set_key = ?", (key,))
+                    sets.buckets[bucket_id] = sets.digest_matches(kind, bucket_id, rows.fetchall())
                 if not sets.buckets[bucket_id]:
                     damage.append(f"{kind} row set bucket {str(bucket_id)[:16]}")
             sets.manifests[manifest_id] = damage
         return sets.manifests[manifest_id]
-
-    def _bucket_rows(self, kind: str, keys: Sequence[int]) -> dict[int, list[R.Row]]:
-        """The rows of these buckets of a kind by key (an empty bucket: no rows), a few queries in
-        all rather than one per bucket (a manifest names up to 1024)."""
-        table, columns = R.KINDS[kind]
-        found: dict[int, list[R.Row]] = {key: [] for key in keys}
-        for start in range(0, len(keys), _SET_CHUNK):
-            chunk = keys[start : start + _SET_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self._execute(f"SELECT set_key, {', '.join(columns)} FROM {table} WHERE set_key IN ({marks})", chunk)
-            for row in rows.fetchall():
-                found[int(row[0])].append(tuple(row[1:]))
-        return found
 
     def _rows_digest(self, scan_id: str) -> str:
         tables = []
