@@ -41,6 +41,14 @@ def trimmed(report_json: bytes, key: str, scope: str, minute: int) -> bytes:
     return jsonio.dumps(report)
 
 
+def noted(report_json: bytes, scope: str, minute: int, asset: int, note: str) -> bytes:
+    """:func:`variant` in which one asset was found otherwise (a note in its properties), as a
+    changed file changes it: the scans share every bucket but that asset's."""
+    report = json.loads(variant(report_json, scope, minute))
+    report["assets"][asset]["properties"]["note"] = note
+    return jsonio.dumps(report)
+
+
 def execute(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run SQL straight on the store's database, as an operator (or an attacker) with access would."""
     if url.startswith("postgresql://"):
