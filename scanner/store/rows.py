@@ -222,6 +222,15 @@ def split_head(report_json: bytes, at: int | None = None) -> Mapping[str, Any] |
     at = body_start(report_json) if at is None else at
     if at < 0 or report_json.find(b'"scan"', at) >= 0:
         return None
+    return parse_head(report_json, at)
+
+
+def parse_head(report_json: bytes, at: int) -> Mapping[str, Any] | None:
+    """:func:`split_head` without looking through the body for a "scan": for a body known to have
+    none (one a stored scan names by its digest was split on its first save), a search of the
+    whole body saved on every re-save."""
+    if at < 0:
+        return None
     try:
         head = json.loads(report_json[:at] + b"}")
     except ValueError:

@@ -65,14 +65,14 @@ def _decompress(blob: Any) -> bytes:
     return zlib.decompress(bytes(blob))
 
 
-def _sha256(data: bytes) -> str:
+def _sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview]]:
     """The body's chunks (from each cut to the next, the last to the end) with their digests."""
     ends = [*cuts[1:], len(view)]
-    return [(hashlib.sha256(view[a:b]).hexdigest(), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
+    return [(_sha256(view[a:b]), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
 
 
 def _now() -> str:
@@ -99,13 +99,13 @@ class _Bodies:
         known = self.problems.get(digest)
         if known:
             return b"", known
-        found = store._execute("SELECT body FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall()
+        found = store._stored_bodies([digest], "body")
         body, problem = b"", ""
-        if not found:
+        if digest not in found:
             problem = f"{_SHARED} is missing"
         else:
             try:
-                body = _decompress(found[0][0])
+                body = _decompress(found[digest])
             except (zlib.error, TypeError) as exc:
                 problem = f"{_SHARED} is damaged: {exc}"
             else:
@@ -314,8 +314,7 @@ class SqlStore(Store):
         key and then finds it taken, or free again when the first one rolled back.
         """
         if compressed is None:
-            # fetchall: the statement is done (SQLite commits no transaction with a statement running)
-            if self._execute("SELECT 1 FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall():
+            if self._stored_bodies([digest]):
                 return
             compressed = zlib.compress(body, 1)
         self._execute(
@@ -449,10 +448,18 @@ class SqlStore(Store):
         # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
         buckets = self.buckets if self._version >= BUCKETS_VERSION else None
         form = R.ROWS_FORM_SETS if buckets is None else R.ROWS_FORM_BUCKETS
-        head = None if body is None else R.split_head(report_json)
+        at = R.body_start(report_json)
+        head = None if body is None else R.parse_head(report_json, at)
         if head is None or body is None:
             return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
         body_digest = body.result()
+
+        def derived() -> R.ScanRows:
+            # a body new to the store is looked through for a "scan" of its own here, once: a scan
+            # names its body's digest (and later saves find it) only when the body decides the rest
+            body_id = body_digest if R.split_head(report_json, at) is not None else ""
+            return R.derive(report_json, content_digest=content.result(), body=body_id, buckets=buckets)
+
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
@@ -467,7 +474,7 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
+            return derived()
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
@@ -475,7 +482,7 @@ class SqlStore(Store):
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
             # an altered scan row: verify names it; this scan derives its own rows
-            return R.derive(report_json, content_digest=content.result(), body=body_digest, buckets=buckets)
+            return derived()
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,
@@ -506,7 +513,7 @@ class SqlStore(Store):
             if split and body is not None:
                 # _derive waits for the body's digest first thing too: no time lost
                 body_id = body.result()
-                if not self._body_stored(body_id):
+                if body_id not in self._bodies_stored([body_id]):
                     # schema 5 keeps a body as chunks: a changed report stores the chunks that changed
                     cuts = chunk_bounds(report_json, at) if self._version >= CHUNKS_VERSION else [at]
                     if len(cuts) > 1:
@@ -573,10 +580,6 @@ class SqlStore(Store):
             )
             found.update((str(d), v) for d, v in rows.fetchall())
         return found
-
-    def _body_stored(self, digest: str) -> bool:
-        with self._guard("read"):
-            return bool(self._execute("SELECT 1 FROM report_bodies WHERE body_digest = ?", (digest,)).fetchall())
 
     # -- reading --------------------------------------------------------------------------------
     def listing(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from scanner.inventory import jsonio
 from scanner.reporting.json_report import JsonReporter
 from tests.support.scans import mixed_tree, scan_paths
 
@@ -30,6 +31,22 @@ def variant(report_json: bytes, scope: str, minute: int = 0, scan_id: str | None
     report["scan"]["host"] = scope
     report["scan"]["finished_at"] = f"2026-01-01T10:{minute:02d}:00Z"
     return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def trimmed(report_json: bytes, key: str, scope: str, minute: int) -> bytes:
+    """:func:`variant` with the first of the report's ``key`` (assets, relations, findings) left out:
+    a scan that found a little less, written as keysweep writes reports."""
+    report = json.loads(variant(report_json, scope, minute))
+    report[key] = report[key][1:]
+    return jsonio.dumps(report)
+
+
+def noted(report_json: bytes, scope: str, minute: int, asset: int, note: str) -> bytes:
+    """:func:`variant` in which one asset was found otherwise (a note in its properties), as a
+    changed file changes it: the scans share every bucket but that asset's."""
+    report = json.loads(variant(report_json, scope, minute))
+    report["assets"][asset]["properties"]["note"] = note
+    return jsonio.dumps(report)
 
 
 def execute(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from scanner.inventory import jsonio
 from scanner.store.backends import open_store
 from scanner.store.interface import DamagedScan, SaveStatus, SchemaError, StoreError
 from scanner.store.schema import LATEST
-from tests.store.helpers import execute, variant
+from tests.store.helpers import execute, noted, variant
 
 
 def test_round_trip_duplicates_and_conflicts(store_url: str, report_json: bytes) -> None:
@@ -152,10 +151,9 @@ def test_a_damaged_asset_row_costs_that_asset_only_in_the_fleet_view(store_url: 
     from scanner.fleet.view import fleet_packs, fleet_report
 
     # web-2 found the victim asset otherwise than web-1: the two scans' buckets holding it differ
-    other = json.loads(variant(report_json, "web-2", 1))
-    other["assets"][0]["properties"]["note"] = "web-2 only"
+    other = noted(report_json, "web-2", 1, 0, "web-2 only")
     with open_store(store_url) as store:
-        ids = [store.save(variant(report_json, "web-1", 0)).scan_id, store.save(jsonio.dumps(other)).scan_id]
+        ids = [store.save(variant(report_json, "web-1", 0)).scan_id, store.save(other).scan_id]
     victim = json.loads(report_json)["assets"][0]["id"]
     execute(
         store_url,

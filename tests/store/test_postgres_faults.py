@@ -18,7 +18,7 @@ from scanner.store import bodies
 from scanner.store import rows as R
 from scanner.store.interface import SaveStatus, StoreError
 from scanner.store.postgres import PostgresStore
-from tests.store.helpers import execute, variant
+from tests.store.helpers import execute, noted, variant
 
 
 def test_connection_lost_mid_ingest_rolls_back_and_the_retry_stores_once(postgres_server, report_json: bytes) -> None:  # type: ignore[no-untyped-def]
@@ -84,10 +84,8 @@ def test_twenty_concurrent_ingests_store_every_scan_exactly_once(
         path = tmp_path / f"b{n:02d}.bundle"
         # five contents: four with one asset changed (as a changed file changes it), which share every
         # other bucket; the writers race for shared manifests, for shared buckets and for their own
-        report = json.loads(variant(report_json, f"scope-{n % 4}", n))
-        if n % 5:
-            report["assets"][n % 5]["properties"]["note"] = f"changed in content {n % 5}"
-        reports.append(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
+        scope, note = f"scope-{n % 4}", f"changed in content {n % 5}"
+        reports.append(noted(report_json, scope, n, n % 5, note) if n % 5 else variant(report_json, scope, n))
         path.write_bytes(seal(reports[-1], key))
         bundles.append(path)
     # each process ingests its own bundle and, as a retry would, its neighbour's
@@ -165,9 +163,7 @@ def test_concurrent_writers_race_for_shared_chunks_and_buckets(
     PostgresStore(url).close()
     reports = []
     for n in range(10):
-        report = json.loads(variant(report_json, f"scope-{n % 3}", n))
-        report["assets"][n % 5]["properties"]["note"] = f"changed in content {n % 5}"
-        reports.append(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
+        reports.append(noted(report_json, f"scope-{n % 3}", n, n % 5, f"changed in content {n % 5}"))
     start = threading.Barrier(10)
     failures: list[BaseException] = []
 

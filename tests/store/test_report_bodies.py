@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 
-from scanner.inventory import jsonio
 from scanner.store import bodies
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import DamagedScan
 from scanner.store.schema import LATEST
-from tests.store.helpers import execute, schema_at, variant
+from tests.store.helpers import execute, schema_at, trimmed, variant
 from tests.store.test_buckets import changed_file
 
 BODIES = "SELECT count(*) FROM report_bodies"
@@ -42,9 +41,7 @@ def test_scans_with_one_body_store_it_once_and_load_their_own_bytes(
     store_url: str, report_json: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reports = [variant(report_json, scope, n) for n, scope in enumerate(["web-1", "web-1", "web-2"])]
-    other = json.loads(variant(report_json, "web-1", 5))
-    other["findings"] = other["findings"][1:]
-    reports.append(jsonio.dumps(other))
+    reports.append(trimmed(report_json, "findings", "web-1", 5))
     with open_store(store_url) as store:
         store.save(reports[0])
         sizes = _compressions(monkeypatch)
@@ -113,9 +110,8 @@ def test_a_damaged_shared_body_shows_on_every_scan_that_names_it(
 
 
 def test_an_altered_head_or_a_scan_pointed_at_another_body_is_caught(store_url: str, report_json: bytes) -> None:
-    other = json.loads(variant(report_json, "web-1", 1))
-    other["relations"] = other["relations"][1:]
-    reports = [variant(report_json, "web-1", 0), jsonio.dumps(other), variant(report_json, "web-2", 2)]
+    other = trimmed(report_json, "relations", "web-1", 1)
+    reports = [variant(report_json, "web-1", 0), other, variant(report_json, "web-2", 2)]
     with open_store(store_url) as store:
         ids = [store.save(raw).scan_id for raw in reports]
     head = reports[0][: R.body_start(reports[0])].replace(b'"host":"web-1"', b'"host":"web-9"')
@@ -135,10 +131,11 @@ def test_migration_4_splits_every_schema_3_report_and_keeps_it_verifying(store_u
     """A store as schema 3 wrote it (every report whole) keeps the same bytes, digests and chain; its
     reports become heads and shared bodies, except one that is altered (verify still names it) and
     one without a body marker."""
-    other = json.loads(variant(report_json, "host-b", 4))
-    other["findings"] = other["findings"][1:]
     old = [variant(report_json, "host-a", n) for n in range(3)]
-    old += [jsonio.dumps(other), json.dumps(json.loads(variant(report_json, "host-c", 6))).encode()]
+    old += [
+        trimmed(report_json, "findings", "host-b", 4),
+        json.dumps(json.loads(variant(report_json, "host-c", 6))).encode(),
+    ]
     with schema_at(3):
         with open_store(store_url) as store:
             assert store.schema_version() == 3

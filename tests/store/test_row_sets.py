@@ -14,8 +14,9 @@ from scanner.inventory import jsonio
 from scanner.store import rows as R
 from scanner.store import sql
 from scanner.store.backends import open_store
+from scanner.store.interface import StoreError
 from scanner.store.schema import LATEST, MIGRATIONS
-from tests.store.helpers import execute, v1_scan_row, variant
+from tests.store.helpers import execute, trimmed, v1_scan_row, variant
 
 COUNTS = (
     "SELECT (SELECT count(*) FROM row_sets), (SELECT count(*) FROM asset_sets), (SELECT count(*) FROM finding_sets)"
@@ -90,17 +91,21 @@ def test_a_re_scan_named_by_its_body_is_what_a_full_derive_writes(
     assert view_rows(store_url, scan_id) == view_rows(reference, scan_id)
 
 
+def _save_with_one_less(url: str, report_json: bytes, key: str) -> tuple[str, str, bytes]:
+    """A scan, then one of the same scope that found one less of ``key``: both ids and its report."""
+    other = trimmed(report_json, key, "web-1", 1)
+    with open_store(url) as store:
+        return store.save(variant(report_json, "web-1", 0)).scan_id, store.save(other).scan_id, other
+
+
 def test_a_body_that_differs_gets_sets_of_its_own(store_url: str, report_json: bytes) -> None:
-    other = json.loads(variant(report_json, "web-1", 1))
-    other["findings"] = other["findings"][1:]
+    first, second, other = _save_with_one_less(store_url, report_json, "findings")
     with open_store(store_url) as store:
-        first = store.save(variant(report_json, "web-1", 0)).scan_id
-        second = store.save(jsonio.dumps(other)).scan_id
         assert store.verify().ok
     a, b = scan_row(store_url, first), scan_row(store_url, second)
     assert a[-3] == b[-3]  # the same assets: one set
     assert a[-2] != b[-2] and a[-1] != b[-1]  # findings and bodies differ
-    assert len(view_rows(store_url, second)["findings"]) == len(other["findings"])
+    assert len(view_rows(store_url, second)["findings"]) == len(json.loads(other)["findings"])
 
 
 def test_an_altered_shared_set_shows_on_every_scan_that_names_it(store_url: str, report_json: bytes) -> None:
@@ -114,11 +119,7 @@ def test_an_altered_shared_set_shows_on_every_scan_that_names_it(store_url: str,
 
 
 def test_a_scan_pointed_at_another_set_is_caught(store_url: str, report_json: bytes) -> None:
-    other = json.loads(variant(report_json, "web-1", 1))
-    other["assets"] = other["assets"][1:]
-    with open_store(store_url) as store:
-        first = store.save(variant(report_json, "web-1", 0)).scan_id
-        second = store.save(jsonio.dumps(other)).scan_id
+    first, second, other = _save_with_one_less(store_url, report_json, "assets")
     execute(
         store_url,
         "UPDATE scans SET assets_set = (SELECT assets_set FROM scans WHERE id = ?) WHERE id = ?",
@@ -135,7 +136,7 @@ def test_a_scan_pointed_at_another_set_is_caught(store_url: str, report_json: by
     ]
     # a save never names the sets of a scan row that does not verify: it derives its own
     with open_store(store_url) as store:
-        third = store.save(variant(jsonio.dumps(other), "web-1", 2)).scan_id
+        third = store.save(variant(other, "web-1", 2)).scan_id
     assert scan_row(store_url, third)[-3] != scan_row(store_url, second)[-3]
 
 
@@ -206,6 +207,25 @@ def test_a_report_whose_body_cannot_be_told_from_its_head_is_derived_whole() -> 
     # a body with a "scan" of its own would override the head's
     assert R.split_head(b'{"scan":{"id":"x"},"assets":[],"scan":{"id":"y"}}') is None
     assert R.split_head(f'{{"scan":{{"id":"{uuid.uuid4()}"}}}}'.encode()) is None
+
+
+def test_a_body_with_a_scan_of_its_own_is_never_named_by_its_digest(store_url: str, report_json: bytes) -> None:
+    # the body's "scan" comes last and wins: the scan row is the body's, with no body digest to
+    # find it by, so a later save of the same body under another head derives its rows again
+    body_scan = json.loads(variant(report_json, "body", 7))["scan"]
+    raw = variant(report_json, "web-1", 0)
+    overriding = raw[:-1] + b',"scan":' + json.dumps(body_scan, separators=(",", ":")).encode() + b"}"
+    assert R.parse_head(overriding, R.body_start(overriding)) is not None
+    assert R.split_head(overriding) is None
+    with open_store(store_url) as store:
+        saved = store.save(overriding)
+        assert (saved.scan_id, saved.scope) == (body_scan["id"], "body")
+        again = variant(report_json, "web-2", 1)
+        again = again[:-1] + overriding[len(raw) - 1 :]  # the same body under another head
+        with pytest.raises(StoreError, match="already holds a different scan"):
+            store.save(again)
+        assert store.verify().ok
+    assert scan_row(store_url, body_scan["id"])[-1] is None
 
 
 def test_a_sets_id_is_its_rows_in_any_order_and_nothing_else(report_json: bytes) -> None:
