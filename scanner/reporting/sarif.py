@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import quote as _quote
@@ -28,6 +29,7 @@ from scanner.inventory.model import Asset, AssetType, Finding, RelationType, Rul
 from scanner.inventory.summary import is_projection
 from scanner.reporting.json_indent import dumps_indent1, plain
 from scanner.reporting.locations import Place, places
+from scanner.reporting.output import write_output_chunks
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = PROJECT_URL
@@ -63,6 +65,17 @@ CATEGORY_CWE = {
     "revocation": 299,  # improper check for certificate revocation
     "secret-exposure": 798,  # use of hard-coded credentials
 }
+# results encoded per call when the log is streamed: small pieces, few enough calls to cost nothing
+# (a piece ends early once its results name CHUNK_LOCATIONS places)
+CHUNK_RESULTS = 500
+CHUNK_LOCATIONS = 2000
+# an asset with this many places keeps them built for its next finding (see SarifReporter.chunks)
+_KEPT_PLACES = 16
+# the results' items sit four levels deep (log, runs, run, results), one space a level; dumps_indent1
+# writes a list's items one level deep: each line moves three spaces right
+_SHIFT = b"   "
+_SHIFTED_NEWLINE = b"\n" + _SHIFT
+_NO_RESULTS = b'"results": []'
 # logical places (location kind -> synthetic artifact folder); ids are "<prefix>:<rest>"
 _SYNTHETIC_FOLDERS = {"tls": "tls", "ssh": "ssh", "pkcs11": "pkcs11", "import": "import"}
 
@@ -183,6 +196,16 @@ class SarifReporter:
         self.root = Path(root).absolute() if root else None
 
     def render(self, result: ScanResult) -> bytes:
+        return b"".join(self.chunks(result))
+
+    def write(self, result: ScanResult, path: str) -> None:
+        """Stream the log to ``path`` (the rules of scanner.reporting.output): the same bytes as
+        :meth:`render`, without the whole document in memory (one result per finding, each naming
+        every place of its asset: a shared key's findings name thousands)."""
+        write_output_chunks(path, self.chunks(result))
+
+    def chunks(self, result: ScanResult) -> Iterator[bytes]:
+        """The log's bytes in pieces: the run around its results, then the results CHUNK_RESULTS at a time."""
         root = self.root or Path.cwd()
         artifacts = _Artifacts(root)
         rules = {r.id: r for r in result.rules}
@@ -221,19 +244,22 @@ class SarifReporter:
                 out.append({"physicalLocation": physical, "logicalLocations": [_logical(place, asset_id)]})
             return [(_identity(loc), loc) for loc in out]
 
-        # an asset's own locations, built once: a shared key has thousands, and each of its findings names them
-        # (the findings share those location objects: JSON writes a shared object like any other)
+        # an asset's own locations, built once when it has many: a shared key has thousands, and each of
+        # its findings names them (the findings share those location objects: JSON writes a shared object
+        # like any other); an asset's few are built again for each finding, so that what is kept while
+        # the log streams stays the size of the shared assets' places, not of every finding's
         by_asset: dict[str, list[tuple[object, dict[str, Any]]]] = {}
 
         def locations(f: Finding) -> list[dict[str, Any]]:
             own = by_asset.get(f.asset_id)
             if own is None:
-                own = by_asset[f.asset_id] = located(places(assets.get(f.asset_id), f.asset_id), f.asset_id)
+                own = located(places(assets.get(f.asset_id), f.asset_id), f.asset_id)
+                if len(own) >= _KEPT_PLACES:
+                    by_asset[f.asset_id] = own
             # the evidence's place first, then the asset's, each once (as one list of both gave)
             return list(dict(located(_evidence_places(f), f.asset_id) + own).values())
 
-        results = []
-        for f in result.findings:
+        def result_of(f: Finding) -> dict[str, Any]:
             entry: dict[str, Any] = {
                 "ruleId": f.rule_id,
                 "ruleIndex": index[f.rule_id],
@@ -252,7 +278,8 @@ class SarifReporter:
             }
             if f.waived is not None:
                 entry["suppressions"] = [{"kind": "external", "justification": f.waived.reason}]
-            results.append(entry)
+            return entry
+
         meta = result.metadata
         # GitHub keeps one analysis per category: the part of the id before its last '/'
         scope = str(getattr(meta, "scope", "") or meta.host or "default")
@@ -307,13 +334,40 @@ class SarifReporter:
                         }
                     ],
                     "columnKind": "unicodeCodePoints",
-                    "results": results,
+                    "results": [],  # the last member of the last run: the results follow in pieces
                 }
             ],
         }
-        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON report;
-        # the evidence is the one part not built here of str, int and bool alone
-        return dumps_indent1(sarif, plain=all(plain(f.evidence) for f in result.findings))
+        head, empty, tail = dumps_indent1(sarif, plain=True).rpartition(_NO_RESULTS)
+        assert empty, "the run ends with its results"
+        yield head + b'"results": ['
+        for n, batch in enumerate(_batches(result.findings, result_of)):
+            # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the
+            # JSON report; the evidence is the one part not built here of str, int and bool alone
+            listed = dumps_indent1([entry for _, entry in batch], plain=all(plain(f.evidence) for f, _ in batch))
+            # a list's items one level deep, moved to the results' depth (a JSON string holds no newline)
+            items = listed[len(b"[\n") : -len(b"\n]")].replace(b"\n", _SHIFTED_NEWLINE)
+            yield (b",\n" if n else b"\n") + _SHIFT + items
+        # the closing bracket at the results' key's depth, as the json module writes it
+        yield (_SHIFTED_NEWLINE + b"]" if result.findings else b"]") + tail
+
+
+def _batches(
+    findings: Sequence[Finding], result_of: Callable[[Finding], dict[str, Any]]
+) -> Iterator[list[tuple[Finding, dict[str, Any]]]]:
+    """The findings with their results, a piece at a time: CHUNK_RESULTS of them, or fewer when their
+    locations add up to CHUNK_LOCATIONS (one finding of a key in 2,000 files writes ~1 MB)."""
+    batch: list[tuple[Finding, dict[str, Any]]] = []
+    places = 0
+    for f in findings:
+        entry = result_of(f)
+        batch.append((f, entry))
+        places += len(entry["locations"])
+        if len(batch) >= CHUNK_RESULTS or places >= CHUNK_LOCATIONS:
+            yield batch
+            batch, places = [], 0
+    if batch:
+        yield batch
 
 
 def _identity(location: dict[str, Any]) -> object:

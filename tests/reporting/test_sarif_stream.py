@@ -1,0 +1,98 @@
+"""Issue 12: the SARIF log is written a piece at a time (bounded memory at estate scale), byte for byte
+the json module's indent-1 text of the same document, through the output rules (file, stdout, FIFO)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from scanner.inventory.model import ScanResult
+from scanner.reporting import sarif
+from scanner.reporting.base import write_report
+from scanner.reporting.output import OutputError
+from scanner.reporting.sarif import SarifReporter
+from tests.support import pki
+from tests.support.scans import mixed_tree, scan_paths
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+    root = tmp_path_factory.mktemp("sarif-stream")
+    mixed_tree(root)
+    # a non-UTF-8 file name (its URI names the byte)
+    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
+    # one certificate in many files: its findings name every one of them
+    for n in range(40):
+        pki.write(root / "copies" / f"ca-{n:02d}.crt", (root / "ca.crt").read_bytes())
+    return scan_paths(root)
+
+
+def _json_module_text(log: bytes) -> bytes:
+    """What json.dumps(indent=1) writes for the same document (the form SARIF files take here)."""
+    return json.dumps(json.loads(log), indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+@pytest.mark.parametrize(("results", "places"), [(1, 2000), (2, 2000), (500, 2000), (500, 10)])
+def test_the_streamed_log_is_the_json_modules_text(
+    result: ScanResult, results: int, places: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sarif, "CHUNK_RESULTS", results)
+    monkeypatch.setattr(sarif, "CHUNK_LOCATIONS", places)
+    assert len(result.findings) > 4
+    pieces = list(SarifReporter(tmp_path).chunks(result))
+    log = b"".join(pieces)
+    assert log == _json_module_text(log)
+    assert b"caf%E9.crt" in log  # the undecodable byte, as its file URI names it
+    document = json.loads(log)
+    assert [r["partialFingerprints"]["keysweepFindingId/v1"] for r in document["runs"][0]["results"]] == [
+        f.id for f in result.findings
+    ]
+    if results == 1:  # the run's head, a piece per result, the close
+        assert len(pieces) == len(result.findings) + 2
+    if places == 10:  # the findings of the copied certificate name 40 places: each ends a piece early
+        widest = max(len(r["locations"]) for r in document["runs"][0]["results"])
+        assert widest >= 40 and len(pieces) > len(result.findings) // 500 + 3
+
+
+def test_chunking_never_changes_the_bytes(result: ScanResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    whole = SarifReporter(tmp_path).render(result)
+    monkeypatch.setattr(sarif, "CHUNK_RESULTS", 3)
+    assert SarifReporter(tmp_path).render(result) == whole
+
+
+def test_no_findings(result: ScanResult, tmp_path: Path) -> None:
+    empty = dataclasses.replace(result, findings=())
+    log = SarifReporter(tmp_path).render(empty)
+    assert log == _json_module_text(log) and json.loads(log)["runs"][0]["results"] == []
+
+
+def test_written_to_a_file_stdout_and_a_fifo(
+    result: ScanResult, tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    reporter = SarifReporter(tmp_path)
+    expected = reporter.render(result)
+    log = tmp_path / "log.sarif"
+    write_report(reporter, result, str(log))
+    assert log.read_bytes() == expected
+    write_report(reporter, result, "-")
+    assert capfdbinary.readouterr().out == expected
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        for _ in range(200):  # the reader has the pipe open when write_report opens it
+            try:
+                write_report(reporter, result, str(fifo))
+                break
+            except OutputError:
+                threading.Event().wait(0.02)
+    finally:
+        reader.join(timeout=30)
+    assert received == [expected]
