@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import ClassVar
 
 from scanner.inventory.model import ScanResult
 from scanner.reporting.locations import places
+from scanner.reporting.output import write_output_chunks
 
 COLUMNS = (
     "finding_id",
@@ -26,6 +28,8 @@ COLUMNS = (
     "waived",
     "waiver_reason",
 )
+# rows encoded per piece when the file is streamed
+CHUNK_ROWS = 1000
 # a cell starting with these is a formula to a spreadsheet; a certificate subject must never run one
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,13 +43,23 @@ class CsvReporter:
     format: ClassVar[str] = "csv"
 
     def render(self, result: ScanResult) -> bytes:
+        return b"".join(self.chunks(result))
+
+    def write(self, result: ScanResult, path: str) -> None:
+        """Stream the rows to ``path`` (the rules of scanner.reporting.output): the same bytes as
+        :meth:`render`, a piece at a time."""
+        write_output_chunks(path, self.chunks(result))
+
+    def chunks(self, result: ScanResult) -> Iterator[bytes]:
         assets = {a.id: a for a in result.assets}
         # an asset's places, joined once: a shared key's thousands of places are named by each of its findings
         where: dict[str, str] = {}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
+        # a byte-order mark so that spreadsheet programs read UTF-8 subjects correctly
+        out.write("\ufeff")
         writer.writerow(COLUMNS)
-        for f in result.findings:
+        for n, f in enumerate(result.findings, 1):
             asset = assets.get(f.asset_id)
             placed = where.get(f.asset_id)
             if placed is None:
@@ -68,5 +82,14 @@ class CsvReporter:
                 f.waived.reason if f.waived else "",
             )
             writer.writerow([_cell(v) for v in row])
-        # a byte-order mark so that spreadsheet programs read UTF-8 subjects correctly
-        return ("\ufeff" + out.getvalue()).encode("utf-8", "backslashreplace")  # PEP 383 names: \udcXX
+            if n % CHUNK_ROWS == 0:
+                yield _taken(out)
+        yield _taken(out)
+
+
+def _taken(out: io.StringIO) -> bytes:
+    """What the buffer holds, encoded, and the buffer emptied."""
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text.encode("utf-8", "backslashreplace")  # PEP 383 names: \udcXX
