@@ -8,18 +8,31 @@ the lines as events. Fields are the JSON report's finding fields plus ``scan_id`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from scanner.inventory.model import ScanResult, iso_time
 from scanner.reporting.json_report import finding_dict
 from scanner.reporting.locations import places
+from scanner.reporting.output import write_output_chunks
 from scanner.reporting.table import asset_name
+
+# lines encoded per piece when the file is streamed
+CHUNK_LINES = 1000
 
 
 class JsonLinesReporter:
     format: ClassVar[str] = "jsonl"
 
     def render(self, result: ScanResult) -> bytes:
+        return b"".join(self.chunks(result))
+
+    def write(self, result: ScanResult, path: str) -> None:
+        """Stream the lines to ``path`` (a log shipper's pipe, a file: scanner.reporting.output's
+        rules): the same bytes as :meth:`render`, a piece at a time."""
+        write_output_chunks(path, self.chunks(result))
+
+    def chunks(self, result: ScanResult) -> Iterator[bytes]:
         meta = result.metadata
         assets = {a.id: a for a in result.assets}
         scan = {"scan_id": meta.id, "scan_host": meta.host, "scan_finished_at": iso_time(meta.finished_at)}
@@ -45,4 +58,8 @@ class JsonLinesReporter:
             }
             # ensure_ascii: a line never holds a raw U+2028 or a lone surrogate a parser could choke on
             lines.append(json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str))
-        return "".join(line + "\n" for line in lines).encode()
+            if len(lines) >= CHUNK_LINES:
+                yield "".join(line + "\n" for line in lines).encode()
+                lines = []
+        if lines:
+            yield "".join(line + "\n" for line in lines).encode()

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from scanner.reporting import jsonl
+from scanner.reporting.base import write_report
 from scanner.reporting.json_report import finding_dict
 from scanner.reporting.jsonl import JsonLinesReporter
 from scanner.reporting.locations import places
@@ -36,3 +40,19 @@ def test_every_line_describes_its_own_asset(tmp_path: Path) -> None:
         assert record["locations"] == [str(p) for p in places(asset, finding.asset_id)]
         per_asset[finding.asset_id] = per_asset.get(finding.asset_id, 0) + 1
     assert max(per_asset.values()) > 1  # an asset with several findings, each line complete
+
+
+def test_streamed_in_pieces_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    mixed_tree(tmp_path / "tree")
+    result = scan_paths(tmp_path / "tree")
+    whole = JsonLinesReporter().render(result)
+    monkeypatch.setattr(jsonl, "CHUNK_LINES", 2)
+    pieces = list(JsonLinesReporter().chunks(result))
+    assert b"".join(pieces) == whole and len(pieces) == (len(result.findings) + 1) // 2
+    assert all(piece.endswith(b"\n") for piece in pieces)  # a piece never ends inside a line
+    out = tmp_path / "findings.jsonl"
+    write_report(JsonLinesReporter(), result, str(out))
+    write_report(JsonLinesReporter(), result, "-")
+    assert out.read_bytes() == whole == capfdbinary.readouterr().out
