@@ -257,8 +257,21 @@ def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
 
 
+# what reading a report that is not a keysweep JSON report raises
+_NOT_A_REPORT = (ValueError, KeyError, TypeError, AttributeError, AssertionError)
+
+
+def _not_a_report(exc: Exception) -> StoreError:
+    return StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}")
+
+
 def derive(
-    report_json: bytes, *, content_digest: str | None = None, body: str | None = None, buckets: int | None = BUCKETS
+    report_json: bytes,
+    *,
+    content_digest: str | None = None,
+    body: str | None = None,
+    buckets: int | None = BUCKETS,
+    parsed: Callable[[], object] | None = None,
 ) -> ScanRows:
     """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
 
@@ -268,10 +281,16 @@ def derive(
     The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
     the fast encoders write the json module's text, and costs less than the slow encoders. A caller
     that has the report's digest or its body's (:func:`body_digest`; "" when :func:`split_head`
-    finds no body) passes them: each costs a pass over the bytes.
+    finds no body) passes them: each costs a pass over the bytes. ``parsed`` is called once the
+    bytes are parsed: a caller starts there what the parse gave time to get ready.
     """
     try:
         report, compact, text = _parse(report_json)
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
+    if parsed is not None:
+        parsed()  # outside the try: what the caller raises is its own
+    try:
         assert isinstance(report, Mapping)
         summary = report["summary"]
         by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
@@ -309,8 +328,8 @@ def derive(
             )
             for f in report["findings"]
         ]
-    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
-        raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
     if body is None:
         at = body_start(report_json)
         body = "" if split_head(report_json, at) is None else body_digest(report_json, at)

@@ -11,10 +11,12 @@ import hashlib
 import json
 import zlib
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from itertools import chain, repeat
+from operator import add
 from typing import Any, ClassVar
 
 from scanner.compat import UTC
@@ -428,7 +430,12 @@ class SqlStore(Store):
                 continue
             taken = self._register_many([b for b in manifest.buckets if b.set_id not in known])
             table, columns = R.KINDS[manifest.kind]
-            rows = [(taken[b.set_id], *row) for b in manifest.buckets if b.set_id in taken for row in b.rows]
+            # each row with its bucket's key in front, the tuples joined in C (map with add)
+            rows = list(
+                chain.from_iterable(
+                    map(add, repeat((taken[b.set_id],)), b.rows) for b in manifest.buckets if b.set_id in taken
+                )
+            )
             self._insert_many(table, ("set_key", *columns), rows)
             known.update(taken)
             # registered by a concurrent writer since the lookup above: its rows are there
@@ -438,12 +445,19 @@ class SqlStore(Store):
                 "set_members", ("manifest_key", "bucket_key"), [(key, known[b.set_id]) for b in manifest.buckets]
             )
 
-    def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
+    def _derive(
+        self,
+        report_json: bytes,
+        content: Future[str],
+        body: Future[str] | None,
+        parsed: Callable[[], object] | None = None,
+    ) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
 
         A re-scan that found what the last scan found differs from it only in its head (id, times):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
+        ``parsed`` is called once the report is parsed, when its rows are derived (:func:`R.derive`).
         """
         # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
         buckets = self.buckets if self._version >= BUCKETS_VERSION else None
@@ -451,14 +465,14 @@ class SqlStore(Store):
         at = R.body_start(report_json)
         head = None if body is None else R.parse_head(report_json, at)
         if head is None or body is None:
-            return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
+            return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets, parsed=parsed)
         body_digest = body.result()
 
         def derived() -> R.ScanRows:
             # a body new to the store is looked through for a "scan" of its own here, once: a scan
             # names its body's digest (and later saves find it) only when the body decides the rest
             body_id = body_digest if R.split_head(report_json, at) is not None else ""
-            return R.derive(report_json, content_digest=content.result(), body=body_id, buckets=buckets)
+            return R.derive(report_json, content_digest=content.result(), body=body_id, buckets=buckets, parsed=parsed)
 
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
@@ -520,9 +534,18 @@ class SqlStore(Store):
                         chunks = aside.submit(_chunks, view, cuts)
                     else:
                         whole = aside.submit(zlib.compress, view[at:], 1)
-            derived = self._derive(report_json, content, body)
+            started: list[tuple[str, Future[bytes] | None, memoryview]] = []
+
+            def start() -> None:
+                # once the report is parsed (or its rows found stored): the chunks' digests are
+                # ready by then, and the new ones compress while the rows are derived
+                if body_id is not None and not started:
+                    started.extend(self._body_parts(aside, body_id, view[at:], whole, chunks))
+
+            derived = self._derive(report_json, content, body, parsed=start)
+            start()
             blob = compressed.result()
-            parts = [] if body_id is None else self._body_parts(aside, body_id, view[at:], whole, chunks)
+            parts = [(digest, None if part is None else part.result(), data) for digest, part, data in started]
         scan_id, scope = derived.scan["id"], derived.scan["scope"]
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
@@ -548,20 +571,20 @@ class SqlStore(Store):
         body: memoryview,
         whole: Future[bytes] | None,
         chunks: Future[list[tuple[str, memoryview]]] | None,
-    ) -> list[tuple[str, bytes | None, memoryview]]:
-        """What of the body this save writes, in the order it writes them (digest, compressed, bytes):
-        the body whole (compressed None: found stored before, checked again in the transaction), or
-        its chunks not stored yet, by digest (every writer in one order), then its chunk list."""
+    ) -> list[tuple[str, Future[bytes] | None, memoryview]]:
+        """What of the body this save writes, in the order it writes them (digest, compressing, bytes):
+        the body whole (compressing None: found stored before, checked again in the transaction), or
+        its chunks not stored yet, by digest (every writer in one order), then its chunk list. The
+        compressions run aside: the caller collects them when it writes."""
         if chunks is None:
-            return [(body_id, None if whole is None else whole.result(), body)]
+            return [(body_id, whole, body)]
         pieces = chunks.result()
         stored = self._bodies_stored([d for d, _ in pieces])
         fresh = {d: c for d, c in pieces if d not in stored}
-        compressing = {d: aside.submit(zlib.compress, c, 1) for d, c in fresh.items()}
         names = memoryview(chunk_list([d for d, _ in pieces]))
         return [
-            *((d, compressing[d].result(), fresh[d]) for d in sorted(fresh)),
-            (body_id, zlib.compress(names, 1), names),
+            *((d, aside.submit(zlib.compress, fresh[d], 1), fresh[d]) for d in sorted(fresh)),
+            (body_id, aside.submit(zlib.compress, names, 1), names),
         ]
 
     def _bodies_stored(self, digests: Sequence[str]) -> set[str]:
