@@ -78,6 +78,10 @@ def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview
     return [(_sha256(view[a:b]), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
 
 
+def _compress_each(parts: Sequence[memoryview]) -> list[bytes]:
+    return [zlib.compress(part, 1) for part in parts]
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -590,18 +594,18 @@ class SqlStore(Store):
                         chunks = aside.submit(_chunks, view, cuts)
                     else:
                         whole = aside.submit(zlib.compress, view[at:], 1)
-            started: list[tuple[str, Future[bytes] | None, memoryview]] = []
+            started: list[Callable[[], list[tuple[str, bytes | None, memoryview]]]] = []
             handover = _Handover()
             writer: list[Future[SaveOutcome]] = []
 
             def parts() -> list[tuple[str, bytes | None, memoryview]]:
-                return [(digest, None if part is None else part.result(), data) for digest, part, data in started]
+                return started[0]() if started else []
 
             def start() -> None:
                 # once the report is parsed (or its rows found stored): the chunks' digests are
                 # ready by then, and the new ones compress while the rows are derived
                 if body_id is not None and not started:
-                    started.extend(self._body_parts(aside, body_id, view[at:], whole, chunks))
+                    started.append(self._body_parts(aside, body_id, view[at:], whole, chunks))
 
             def parsed(scan: Mapping[str, Any]) -> None:
                 start()
@@ -676,21 +680,23 @@ class SqlStore(Store):
         body: memoryview,
         whole: Future[bytes] | None,
         chunks: Future[list[tuple[str, memoryview]]] | None,
-    ) -> list[tuple[str, Future[bytes] | None, memoryview]]:
-        """What of the body this save writes, in the order it writes them (digest, compressing, bytes):
-        the body whole (compressing None: found stored before, checked again in the transaction), or
-        its chunks not stored yet, by digest (every writer in one order), then its chunk list. The
-        compressions run aside: the caller collects them when it writes."""
+    ) -> Callable[[], list[tuple[str, bytes | None, memoryview]]]:
+        """What of the body this save writes, in the order it writes them (digest, compressed, bytes),
+        once compressed (the call waits): the body whole (compressed None: found stored before,
+        checked again in the transaction), or its chunks not stored yet, by digest (every writer in
+        one order), then its chunk list.
+
+        The chunks compress in one thread, while the rows are derived: each compression gives the
+        GIL back to the thread deriving them, and one compressing thread beside it keeps two cores
+        busy where three would queue for them."""
         if chunks is None:
-            return [(body_id, whole, body)]
+            return lambda: [(body_id, None if whole is None else whole.result(), body)]
         pieces = chunks.result()
         stored = self._bodies_stored([d for d, _ in pieces])
         fresh = {d: c for d, c in pieces if d not in stored}
-        names = memoryview(chunk_list([d for d, _ in pieces]))
-        return [
-            *((d, aside.submit(zlib.compress, fresh[d], 1), fresh[d]) for d in sorted(fresh)),
-            (body_id, aside.submit(zlib.compress, names, 1), names),
-        ]
+        written = [*((d, fresh[d]) for d in sorted(fresh)), (body_id, memoryview(chunk_list([d for d, _ in pieces])))]
+        compressing = aside.submit(_compress_each, [data for _, data in written])
+        return lambda: [(d, c, data) for (d, data), c in zip(written, compressing.result(), strict=True)]
 
     def _bodies_stored(self, digests: Sequence[str]) -> set[str]:
         with self._guard("read"):
