@@ -23,13 +23,24 @@ _CUTS = (b'00","type":"', b'00","target":"', b'00","rule_id":"')
 
 
 def chunk_bounds(report_json: bytes, start: int) -> list[int]:
-    """Where the body (the bytes from ``start``) is cut: the starts of its chunks, ``start`` first."""
+    """Where the body (the bytes from ``start``) is cut: the starts of its chunks, ``start`` first.
+
+    Each mark's occurrences, leftmost first and not overlapping one another, cut the body. The
+    marks share their first bytes, so the body is searched once for those (bytes.find runs at
+    memchr speed: a few hundred hits in 60 MB) and each hit is compared with the marks.
+    """
     cuts = {start}
-    for mark in _CUTS:
-        at = report_json.find(mark, start)
-        while at >= 0:  # bytes.find runs at memchr speed: a few hundred hits in 60 MB
-            cuts.add(at + 2)
-            at = report_json.find(mark, at + len(mark))
+    prefix = _CUTS[0]
+    while not all(mark.startswith(prefix) for mark in _CUTS):
+        prefix = prefix[:-1]
+    free = dict.fromkeys(_CUTS, start)  # where each mark's next occurrence may start
+    at = report_json.find(prefix, start)
+    while at >= 0:
+        for mark in _CUTS:
+            if at >= free[mark] and report_json.startswith(mark, at):
+                cuts.add(at + 2)
+                free[mark] = at + len(mark)
+        at = report_json.find(prefix, at + 1)
     return sorted(cuts)
 
 

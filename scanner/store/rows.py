@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -257,36 +257,39 @@ def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
 
 
-def derive(
-    report_json: bytes, *, content_digest: str | None = None, body: str | None = None, buckets: int | None = BUCKETS
-) -> ScanRows:
-    """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
+# what reading a report that is not a keysweep JSON report raises
+_NOT_A_REPORT = (ValueError, KeyError, TypeError, AttributeError, AssertionError)
 
-    Each kind's rows are a manifest of that many buckets; with ``buckets=None`` one set per kind,
-    as schema 3 and 4 stored them (rows_form 3).
 
-    The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
-    the fast encoders write the json module's text, and costs less than the slow encoders. A caller
-    that has the report's digest or its body's (:func:`body_digest`; "" when :func:`split_head`
-    finds no body) passes them: each costs a pass over the bytes.
-    """
+def _not_a_report(exc: Exception) -> StoreError:
+    return StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}")
+
+
+def _report_columns(
+    report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
+) -> dict[str, Any]:
+    """The scan row's columns (SCAN_FIELDS but scope_seq): the head's and the summary's."""
+    summary = report["summary"]
+    by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
+    columns = _scan_columns(report, text, compact)
+    columns.update(
+        {
+            "assets": len(report["assets"]),
+            "findings": len(report["findings"]),
+            "open_findings": sum(by_severity.values()),
+            "readiness": NOT_ASSESSED if summary["readiness"]["score"] is None else int(summary["readiness"]["score"]),
+            "by_severity": compact(by_severity),
+        }
+    )
+    return columns
+
+
+def _kind_rows(
+    report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
+) -> Iterator[list[Row]]:
+    """Each kind's rows, in KINDS' order, each as soon as it is read (a store writes one kind's
+    while the next is derived); a report that is not a keysweep JSON report is a StoreError."""
     try:
-        report, compact, text = _parse(report_json)
-        assert isinstance(report, Mapping)
-        summary = report["summary"]
-        by_severity = {str(k): int(v) for k, v in summary["by_severity"].items()}
-        columns = _scan_columns(report, text, compact)
-        columns.update(
-            {
-                "assets": len(report["assets"]),
-                "findings": len(report["findings"]),
-                "open_findings": sum(by_severity.values()),
-                "readiness": NOT_ASSESSED
-                if summary["readiness"]["score"] is None
-                else int(summary["readiness"]["score"]),
-                "by_severity": compact(by_severity),
-            }
-        )
         assets: list[Row] = []
         locations: list[Row] = []
         for asset in report["assets"]:
@@ -295,7 +298,16 @@ def derive(
             for loc in asset.get("locations", ()):
                 ref, detail = text(loc["ref"]), text(loc.get("detail", ""))
                 locations.append((asset_id, str(loc["kind"]), ref, detail))
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
+    yield assets
+    yield locations
+    try:
         relations: list[Row] = [(text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]]
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
+    yield relations
+    try:
         findings: list[Row] = [
             (
                 str(f["id"]),
@@ -309,20 +321,58 @@ def derive(
             )
             for f in report["findings"]
         ]
-    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
-        raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
+    yield findings
+
+
+def derive(
+    report_json: bytes,
+    *,
+    content_digest: str | None = None,
+    body: str | None = None,
+    buckets: int | None = BUCKETS,
+    parsed: Callable[[Mapping[str, Any]], object] | None = None,
+    each: Callable[[RowSet], object] | None = None,
+) -> ScanRows:
+    """The rows of one report; a report that is not a keysweep JSON report is a StoreError.
+
+    Each kind's rows are a manifest of that many buckets; with ``buckets=None`` one set per kind,
+    as schema 3 and 4 stored them (rows_form 3).
+
+    The bytes are parsed here even when a caller has parsed them: the parse is what tells whether
+    the fast encoders write the json module's text, and costs less than the slow encoders. A caller
+    that has the report's digest or its body's (:func:`body_digest`; "" when :func:`split_head`
+    finds no body) passes them: each costs a pass over the bytes.
+
+    A caller may start work as the rows come: ``parsed`` is called with the scan's columns once the
+    report is parsed, ``each`` with each kind's set (in KINDS' order) as soon as it is derived.
+    What they raise is theirs (never taken for a report that is not one).
+    """
+    try:
+        report, compact, text = _parse(report_json)
+        assert isinstance(report, Mapping)
+        columns = _report_columns(report, text, compact)
+    except _NOT_A_REPORT as exc:
+        raise _not_a_report(exc) from None
+    if parsed is not None:
+        parsed(columns)
     if body is None:
         at = body_start(report_json)
         body = "" if split_head(report_json, at) is None else body_digest(report_json, at)
     known: dict[str, int] = {}
-    sets = tuple(
-        RowSet(kind, set_digest(kind, rows), rows) if buckets is None else manifest(kind, rows, buckets, known)
-        for kind, rows in zip(KINDS, (assets, locations, relations, findings), strict=True)
-    )
+    sets: list[RowSet] = []
+    for kind, rows in zip(KINDS, _kind_rows(report, text, compact), strict=True):
+        row_set = (
+            RowSet(kind, set_digest(kind, rows), rows) if buckets is None else manifest(kind, rows, buckets, known)
+        )
+        if each is not None:
+            each(row_set)
+        sets.append(row_set)
     return ScanRows(
         scan=columns,
         content_digest=content_digest or hashlib.sha256(report_json).hexdigest(),
-        sets=sets,
+        sets=tuple(sets),
         body_digest=body,
         rows_digest=sets_digest(body, [s.set_id for s in sets]),
         rows_form=ROWS_FORM_SETS if buckets is None else ROWS_FORM_BUCKETS,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import zlib
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from itertools import chain, repeat
+from operator import add
 from typing import Any, ClassVar
 
 from scanner.compat import UTC
@@ -73,6 +76,10 @@ def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview
     """The body's chunks (from each cut to the next, the last to the end) with their digests."""
     ends = [*cuts[1:], len(view)]
     return [(_sha256(view[a:b]), view[a:b]) for a, b in zip(cuts, ends, strict=True)]
+
+
+def _compress_each(parts: Sequence[memoryview]) -> list[bytes]:
+    return [zlib.compress(part, 1) for part in parts]
 
 
 def _now() -> str:
@@ -155,6 +162,38 @@ class _Sets:
             return False
 
 
+class _WriterDone(Exception):
+    """The writer thread is done before the rows are all derived (a duplicate scan, or an error)."""
+
+
+class _Handover:
+    """What the deriving thread hands a writer thread: each kind's set as it is derived, then the
+    scan's rows; None when deriving failed (the writer then rolls back)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[R.RowSet | R.ScanRows | None] = queue.SimpleQueue()
+
+    def put(self, item: R.RowSet | R.ScanRows | None) -> None:
+        self._queue.put(item)
+
+    def _next(self) -> R.RowSet | R.ScanRows:
+        item = self._queue.get()
+        if item is None:
+            raise StoreError("the report's rows could not be derived")  # the deriving thread raises its own
+        return item
+
+    def sets(self) -> Iterator[R.RowSet]:
+        for _kind in R.KINDS:
+            item = self._next()
+            assert isinstance(item, R.RowSet)
+            yield item
+
+    def scan_rows(self) -> R.ScanRows:
+        item = self._next()
+        assert isinstance(item, R.ScanRows)
+        return item
+
+
 class SqlStore(Store):
     placeholder: ClassVar[str] = "?"
     blob_type: ClassVar[str] = "BLOB"
@@ -166,6 +205,11 @@ class SqlStore(Store):
     upgrades_on_open: ClassVar[bool] = False
     # buckets per kind a save splits rows into (the bench tries others)
     buckets: int = R.BUCKETS
+    # a first save's rows written by a thread of their own, each kind while the next is derived: for
+    # a driver that hands rows over in few calls, the database working in another process (COPY).
+    # SQLite's executemany lets go of the GIL at every row: beside a thread deriving rows it waits
+    # for the GIL at every row and writes several times slower
+    writes_aside: ClassVar[bool] = False
 
     def __init__(self, display: str, read_only: bool) -> None:
         self.display = display
@@ -342,7 +386,10 @@ class SqlStore(Store):
         return str(extra["chain_digest"])
 
     # -- writing --------------------------------------------------------------------------------
-    def _write_rows(self, derived: R.ScanRows, seq: int, previous: str, blob: bytes, body: str | None) -> str:
+    def _write_rows(
+        self, derived: R.ScanRows, seq: int, previous: str, blob: bytes, body: str | None, written: bool = False
+    ) -> str:
+        """The scan's row, and its rows unless found stored or ``written`` already (as they were derived)."""
         scan = {**derived.scan, "scope_seq": seq}
         chain = R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
         columns = {
@@ -361,9 +408,11 @@ class SqlStore(Store):
         }
         marks = ", ".join("?" for _ in columns)
         self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
-        if not derived.reused and derived.rows_form == R.ROWS_FORM_BUCKETS:
+        if derived.reused or written:
+            pass
+        elif derived.rows_form == R.ROWS_FORM_BUCKETS:
             self._write_manifests(derived.sets)
-        elif not derived.reused:  # a store not yet at schema 5: one set per kind
+        else:  # a store not yet at schema 5: one set per kind
             for row_set in derived.sets:
                 key = self._register(row_set)
                 if key is not None:
@@ -428,7 +477,12 @@ class SqlStore(Store):
                 continue
             taken = self._register_many([b for b in manifest.buckets if b.set_id not in known])
             table, columns = R.KINDS[manifest.kind]
-            rows = [(taken[b.set_id], *row) for b in manifest.buckets if b.set_id in taken for row in b.rows]
+            # each row with its bucket's key in front, the tuples joined in C (map with add)
+            rows = list(
+                chain.from_iterable(
+                    map(add, repeat((taken[b.set_id],)), b.rows) for b in manifest.buckets if b.set_id in taken
+                )
+            )
             self._insert_many(table, ("set_key", *columns), rows)
             known.update(taken)
             # registered by a concurrent writer since the lookup above: its rows are there
@@ -438,12 +492,20 @@ class SqlStore(Store):
                 "set_members", ("manifest_key", "bucket_key"), [(key, known[b.set_id]) for b in manifest.buckets]
             )
 
-    def _derive(self, report_json: bytes, content: Future[str], body: Future[str] | None) -> R.ScanRows:
+    def _derive(
+        self,
+        report_json: bytes,
+        content: Future[str],
+        body: Future[str] | None,
+        parsed: Callable[[Mapping[str, Any]], object] | None = None,
+        each: Callable[[R.RowSet], object] | None = None,
+    ) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
 
         A re-scan that found what the last scan found differs from it only in its head (id, times):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
+        ``parsed`` and ``each`` are :func:`R.derive`'s, called only when the rows are derived.
         """
         # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
         buckets = self.buckets if self._version >= BUCKETS_VERSION else None
@@ -451,14 +513,23 @@ class SqlStore(Store):
         at = R.body_start(report_json)
         head = None if body is None else R.parse_head(report_json, at)
         if head is None or body is None:
-            return R.derive(report_json, content_digest=content.result(), body="", buckets=buckets)
+            return R.derive(
+                report_json, content_digest=content.result(), body="", buckets=buckets, parsed=parsed, each=each
+            )
         body_digest = body.result()
 
         def derived() -> R.ScanRows:
             # a body new to the store is looked through for a "scan" of its own here, once: a scan
             # names its body's digest (and later saves find it) only when the body decides the rest
             body_id = body_digest if R.split_head(report_json, at) is not None else ""
-            return R.derive(report_json, content_digest=content.result(), body=body_id, buckets=buckets)
+            return R.derive(
+                report_json,
+                content_digest=content.result(),
+                body=body_id,
+                buckets=buckets,
+                parsed=parsed,
+                each=each,
+            )
 
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
@@ -503,7 +574,10 @@ class SqlStore(Store):
         at = R.body_start(report_json)
         split = at >= 0 and self._version >= BODIES_VERSION
         view = memoryview(report_json)
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="keysweep-store") as aside:
+        with (
+            ThreadPoolExecutor(max_workers=3, thread_name_prefix="keysweep-store") as aside,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store-writer") as writing,
+        ):
             content = aside.submit(_sha256, report_json)
             body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
             compressed = aside.submit(zlib.compress, view[:at] if split else report_json, 1)
@@ -520,10 +594,62 @@ class SqlStore(Store):
                         chunks = aside.submit(_chunks, view, cuts)
                     else:
                         whole = aside.submit(zlib.compress, view[at:], 1)
-            derived = self._derive(report_json, content, body)
-            blob = compressed.result()
-            parts = [] if body_id is None else self._body_parts(aside, body_id, view[at:], whole, chunks)
-        scan_id, scope = derived.scan["id"], derived.scan["scope"]
+            started: list[Callable[[], list[tuple[str, bytes | None, memoryview]]]] = []
+            handover = _Handover()
+            writer: list[Future[SaveOutcome]] = []
+
+            def parts() -> list[tuple[str, bytes | None, memoryview]]:
+                return started[0]() if started else []
+
+            def start() -> None:
+                # once the report is parsed (or its rows found stored): the chunks' digests are
+                # ready by then, and the new ones compress while the rows are derived
+                if body_id is not None and not started:
+                    started.append(self._body_parts(aside, body_id, view[at:], whole, chunks))
+
+            def parsed(scan: Mapping[str, Any]) -> None:
+                start()
+                if self.writes_aside and self._version >= BUCKETS_VERSION:
+                    # from here on the writer alone uses the connection: it takes the scope's lock
+                    # and writes the body while the rows are derived, then each kind's as it comes
+                    args = (str(scan["id"]), str(scan["scope"]), content.result(), compressed, parts, body_id)
+                    writer.append(writing.submit(self._write_scan, *args, handover))
+
+            def each(row_set: R.RowSet) -> None:
+                if writer:
+                    if writer[0].done():  # a duplicate, or failed: deriving more is of no use
+                        raise _WriterDone
+                    handover.put(row_set)
+
+            try:
+                derived = self._derive(report_json, content, body, parsed=parsed, each=each)
+            except _WriterDone:
+                return writer[0].result()
+            except BaseException:
+                handover.put(None)  # a writer started rolls back (the executor waits for it)
+                raise
+            if writer:
+                handover.put(derived)
+                return writer[0].result()
+            start()
+            scan_id, scope = str(derived.scan["id"]), str(derived.scan["scope"])
+            return self._write_scan(scan_id, scope, derived.content_digest, compressed, parts, body_id, derived)
+
+    def _write_scan(
+        self,
+        scan_id: str,
+        scope: str,
+        content_digest: str,
+        compressed: Future[bytes],
+        parts: Callable[[], list[tuple[str, bytes | None, memoryview]]],
+        body_id: str | None,
+        rows: R.ScanRows | _Handover,
+    ) -> SaveOutcome:
+        """The save's one transaction: the scope's next link, the body's parts, the rows, the scan.
+
+        ``rows`` are the derived rows, or what a writer thread is handed as they are derived (each
+        kind's sets, written as they come, then the scan's rows).
+        """
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
             self._execute("INSERT INTO scopes VALUES (?, 0, '') ON CONFLICT (scope) DO NOTHING", (scope,))
@@ -532,12 +658,18 @@ class SqlStore(Store):
             ).fetchone()
             existing = self._execute("SELECT content_digest FROM scans WHERE id = ?", (scan_id,)).fetchone()
             if existing is not None:
-                if existing[0] == derived.content_digest:
+                if existing[0] == content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            for digest, compressed_part, data in parts:
+            for digest, compressed_part, data in parts():
                 self._write_body(digest, compressed_part, data)
-            chain = self._write_rows(derived, seq + 1, head, blob, body_id)
+            if isinstance(rows, _Handover):
+                for manifest in rows.sets():
+                    self._write_manifests([manifest])
+                derived, written = rows.scan_rows(), True
+            else:
+                derived, written = rows, False
+            chain = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
 
@@ -548,21 +680,23 @@ class SqlStore(Store):
         body: memoryview,
         whole: Future[bytes] | None,
         chunks: Future[list[tuple[str, memoryview]]] | None,
-    ) -> list[tuple[str, bytes | None, memoryview]]:
-        """What of the body this save writes, in the order it writes them (digest, compressed, bytes):
-        the body whole (compressed None: found stored before, checked again in the transaction), or
-        its chunks not stored yet, by digest (every writer in one order), then its chunk list."""
+    ) -> Callable[[], list[tuple[str, bytes | None, memoryview]]]:
+        """What of the body this save writes, in the order it writes them (digest, compressed, bytes),
+        once compressed (the call waits): the body whole (compressed None: found stored before,
+        checked again in the transaction), or its chunks not stored yet, by digest (every writer in
+        one order), then its chunk list.
+
+        The chunks compress in one thread, while the rows are derived: each compression gives the
+        GIL back to the thread deriving them, and one compressing thread beside it keeps two cores
+        busy where three would queue for them."""
         if chunks is None:
-            return [(body_id, None if whole is None else whole.result(), body)]
+            return lambda: [(body_id, None if whole is None else whole.result(), body)]
         pieces = chunks.result()
         stored = self._bodies_stored([d for d, _ in pieces])
         fresh = {d: c for d, c in pieces if d not in stored}
-        compressing = {d: aside.submit(zlib.compress, c, 1) for d, c in fresh.items()}
-        names = memoryview(chunk_list([d for d, _ in pieces]))
-        return [
-            *((d, compressing[d].result(), fresh[d]) for d in sorted(fresh)),
-            (body_id, zlib.compress(names, 1), names),
-        ]
+        written = [*((d, fresh[d]) for d in sorted(fresh)), (body_id, memoryview(chunk_list([d for d, _ in pieces])))]
+        compressing = aside.submit(_compress_each, [data for _, data in written])
+        return lambda: [(d, c, data) for (d, data), c in zip(written, compressing.result(), strict=True)]
 
     def _bodies_stored(self, digests: Sequence[str]) -> set[str]:
         with self._guard("read"):
