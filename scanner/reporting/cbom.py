@@ -178,7 +178,8 @@ class _Refill:
         component.crypto_properties = crypto_properties
         component.properties = properties or []
         component.description = description
-        component.components = components or []
+        if components or component.components:  # an empty set stays empty: no new one per asset
+            component.components = components or []
         return component
 
 
