@@ -61,14 +61,15 @@ class Chunks:
 def iter_indent1(document: Mapping[str, Any], *, plain: bool) -> Iterator[bytes]:
     """The bytes of :func:`dumps_indent1` of ``document`` in pieces, each member that is
     :class:`Chunks` encoded a chunk at a time (its items never all in memory); ``plain`` is
-    about the other members. Each chunk is encoded as the one item of a document of its own, at
+    about the other members. Each chunk is encoded as the list of a one-member document, at
     the depth it has in ``document``: both encoders write an item the same way wherever it is.
     """
     markers = {name: f"\x00chunks {n}" for n, name in enumerate(document) if isinstance(document[name], Chunks)}
     rest = dumps_indent1({name: markers.get(name, value) for name, value in document.items()}, plain=plain)
     for name, marker in markers.items():
         # a top-level member is the only one on a line indented once (no string holds a newline)
-        member = b"\n " + json.dumps(name).encode() + b": " + json.dumps(marker).encode()
+        key = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        member = b"\n " + key + b": " + json.dumps(marker).encode()
         head, found, rest = rest.partition(member)
         if not found:  # pragma: no cover - every marker is in the skeleton it was put in
             raise AssertionError(f"{name}: marker not found")

@@ -120,7 +120,7 @@ def test_a_cbom_holding_a_float_goes_the_json_modules_way(tmp_path: Path, monkey
 @pytest.mark.parametrize("size", [1, 2, 5])
 def test_a_document_streamed_in_chunks_is_the_whole_documents_text(size: int) -> None:
     items: list[Any] = [{"a": [1, {"b": "two  spaces"}]}, "x\udce9", [], {}, 7, None, {"k": "Zürich \u2028"}]
-    members = {"first": items, "meta": {"a": "\x00chunks 1", "list": [1, 2]}, "empty": [], "last": items[::-1]}
+    members = {"first": items, "meta": {"a": "\x00chunks 1", "list": [1, 2]}, "empty": [], "läst": items[::-1]}
     document: dict[str, Any] = {}
     for name, value in members.items():
         if isinstance(value, list):
