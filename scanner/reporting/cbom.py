@@ -14,6 +14,10 @@ Mapping (docs/reports.md has the full table):
 - files and configs -> ``file`` components
 - graph relations -> dependencies; every component is listed there
 - ``compositions``: what was assessed, and the targets that could not be (with the error)
+
+Written as a stream (:func:`iter_cbom`, ``CbomReporter.write``): a first pass notes every bom-ref
+and dependency, then the components are built, serialised by the library and encoded a chunk at a
+time, so that a scan's memory does not grow with every component (1.2 GB at 20,000 files before).
 """
 
 from __future__ import annotations
