@@ -121,6 +121,8 @@ def key_algorithm(props: Mapping[str, Any]) -> AlgorithmSpec | None:
     )
 
 
+# cached: a name always gives the same (frozen) spec, and a CBOM asks for each twice per certificate
+@cache
 def signature_algorithm(name: str) -> AlgorithmSpec:
     """A certificate's signature algorithm (sha256WithRSAEncryption, ecdsa-with-SHA384, ML-DSA-65, ...)."""
     pq = knowledge.post_quantum_by_name(name)
@@ -155,6 +157,7 @@ def signature_algorithm(name: str) -> AlgorithmSpec:
     )
 
 
+@cache
 def group_algorithm(group: str) -> AlgorithmSpec:
     """A TLS key-exchange group: an ECDH curve, a finite-field group, or a (hybrid) ML-KEM group."""
     known = knowledge.tls_group(group)
@@ -204,7 +207,8 @@ def suite_identifier(name: str) -> str | None:
     return _suite_codes().get(name)
 
 
-def suite_algorithms(name: str) -> list[AlgorithmSpec]:
+@cache
+def suite_algorithms(name: str) -> tuple[AlgorithmSpec, ...]:
     """Key exchange, authentication, bulk cipher and hash of a TLS cipher suite, from its IANA name."""
     data = _data()
     parts: list[str] = []
@@ -229,4 +233,4 @@ def suite_algorithms(name: str) -> list[AlgorithmSpec]:
             break
     last = body.rsplit("_", 1)[-1]
     parts += [p for p, e in specs.items() if e.get("words") == last and e.get("primitive") == "hash"]
-    return [_spec(p, specs[p]) for p in dict.fromkeys(parts) if p in specs]
+    return tuple(_spec(p, specs[p]) for p in dict.fromkeys(parts) if p in specs)

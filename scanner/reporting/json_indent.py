@@ -12,11 +12,15 @@ write differently (floats: ``1e+16`` against ``1e16``, NaN; datetimes, enums and
 through ``default=str``) or that orjson refuses (a lone surrogate from a non-UTF-8 file name, an
 integer past 64 bits, a dict key that is not a str). The caller vouches for the first kind with
 ``plain`` (see :func:`plain`); orjson itself raises for the rest.
+
+:func:`iter_indent1` writes the same text in pieces, big top-level lists a chunk at a time (the CBOM).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -44,6 +48,51 @@ def dumps_indent1(document: Any, *, plain: bool) -> bytes:
             pass  # surrogates, huge integers, other keys: the json module writes them its way
     text = json.dumps(document, indent=1, ensure_ascii=False, default=str)
     return text.encode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunks:
+    """A top-level list of a document given to :func:`iter_indent1` in chunks: each chunk's items,
+    and whether they are plain (see :func:`plain`)."""
+
+    chunks: Iterable[tuple[list[Any], bool]]
+
+
+def iter_indent1(document: Mapping[str, Any], *, plain: bool) -> Iterator[bytes]:
+    """The bytes of :func:`dumps_indent1` of ``document`` in pieces, each member that is
+    :class:`Chunks` encoded a chunk at a time (its items never all in memory); ``plain`` is
+    about the other members. Each chunk is encoded as the list of a one-member document, at
+    the depth it has in ``document``: both encoders write an item the same way wherever it is.
+    """
+    markers = {name: f"\x00chunks {n}" for n, name in enumerate(document) if isinstance(document[name], Chunks)}
+    rest = dumps_indent1({name: markers.get(name, value) for name, value in document.items()}, plain=plain)
+    for name, marker in markers.items():
+        # a top-level member is the only one on a line indented once (no string holds a newline)
+        key = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        member = b"\n " + key + b": " + json.dumps(marker).encode()
+        head, found, rest = rest.partition(member)
+        if not found:  # pragma: no cover - every marker is in the skeleton it was put in
+            raise AssertionError(f"{name}: marker not found")
+        yield head + member[: -len(json.dumps(marker))]
+        yield from _list_pieces(document[name].chunks)
+    yield rest
+
+
+# a chunk's items at the depth of a top-level member's: between these two
+_OPEN, _CLOSE = b'{\n "x": [\n', b"\n ]\n}"
+
+
+def _list_pieces(chunks: Iterable[tuple[list[Any], bool]]) -> Iterator[bytes]:
+    first = True
+    for items, plain in chunks:
+        if not items:
+            continue
+        text = dumps_indent1({"x": items}, plain=plain)
+        if not (text.startswith(_OPEN) and text.endswith(_CLOSE)):  # pragma: no cover - the encoders' layout
+            raise AssertionError("unexpected layout of an indented list")
+        yield (b"[\n" if first else b",\n") + text[len(_OPEN) : -len(_CLOSE)]
+        first = False
+    yield b"[]" if first else b"\n ]"
 
 
 def plain(value: Any) -> bool:
