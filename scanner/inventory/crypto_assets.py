@@ -29,7 +29,6 @@ from scanner.inventory.model import (
     Location,
     Relation,
     RelationType,
-    freeze,
     iso_time,
 )
 
@@ -106,9 +105,10 @@ def key_asset(
     encrypted_at_rest: bool | None = None,
     description: dict[str, Any] | None = None,
 ) -> Asset:
-    properties = dict(description or _describe_spki(spki_der))
     digest = hashlib.sha256(spki_der).hexdigest()
-    properties.update(
+    # built read-only at once (one copy of the description, not two)
+    properties = FrozenProperties(
+        description or _describe_spki(spki_der),
         spki_sha256=digest,
         has_private_key=has_private_key,
         # a bare public key or certificate says nothing about the private key's storage
@@ -117,7 +117,7 @@ def key_asset(
     return Asset(
         id="key:spki-sha256:" + digest,
         type=AssetType.KEY,
-        properties=freeze(properties),
+        properties=properties,
         locations=(location,) if location else (),
     )
 
@@ -338,11 +338,15 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
     properties = lenient.no_extension_properties()
     seen: set[str] = set()
     for element in elements:
-        fact = _EXTENSION_FACTS.get(element) or _direct_extension_fact(element)
+        known = _EXTENSION_FACTS.get(element)
+        fact = known or _direct_extension_fact(element)
         if fact is None or fact[0] in seen:
             return None
         seen.add(fact[0])
-        for key, value in fact[1].items():
+        if known is None:
+            properties.update(fact[1])  # a direct reading's values are its own
+            continue
+        for key, value in known[1].items():
             # fresh lists: the memo's own must never be shared with (or changed through) an asset
             properties[key] = value.copy() if type(value) is list else value
     return properties

@@ -270,9 +270,15 @@ def certificate_fields(certificate: bytes) -> CertificateFields:
         if wrapper is None:
             raise DerError("Extensions is not one SEQUENCE")
         listed = _elements(certificate, *wrapper)
-        extensions = tuple(certificate[start:end] for _, start, _, end in listed)
-    issuer, subject, spki = (certificate[f[1] : f[3]] for f in (fields[2], fields[4], fields[5]))
-    return CertificateFields(certificate[parts[1][1] : parts[1][3]], issuer, subject, spki, extensions)
+        extensions = tuple([certificate[start:end] for _, start, _, end in listed])
+    issuer, subject, spki = fields[2], fields[4], fields[5]
+    return CertificateFields(
+        certificate[parts[1][1] : parts[1][3]],
+        certificate[issuer[1] : issuer[3]],
+        certificate[subject[1] : subject[3]],
+        certificate[spki[1] : spki[3]],
+        extensions,
+    )
 
 
 # OID 2.5.29.17 (subjectAltName) and 2.5.29.14 (subjectKeyIdentifier), as DER elements
@@ -282,6 +288,13 @@ SKI_OID = b"\x06\x03\x55\x1d\x0e"
 
 def extension_parts(element: bytes) -> tuple[bytes, bytes]:
     """(OID element, extnValue contents) of one DER Extension ::= SEQUENCE { OID, critical, OCTET STRING }."""
+    size = len(element)
+    if size > 4 and element[0] == 0x30 and element[1] == size - 2 < 0x80 and element[2] == 0x06 and element[3] < 0x80:
+        # the common shape, by byte positions: a non-critical extension whose lengths are all short
+        # (so minimal) and fill it exactly, as the reading below would find it
+        value_at = 4 + element[3]
+        if value_at + 2 <= size and element[value_at] == 0x04 and element[value_at + 1] == size - value_at - 2:
+            return element[2:value_at], element[value_at + 2 :]
     top = _single(element, 0, len(element), 0x30)
     if top is None:
         raise DerError("Extension is not one SEQUENCE")

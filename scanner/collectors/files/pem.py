@@ -22,6 +22,7 @@ MAX_LABEL = 80
 _LABEL_BYTES = frozenset(range(0x20, 0x7F)) - {ord("-")}
 # the bytes no label may hold, for bytes.translate to delete: a label is good when nothing is deleted
 _NOT_LABEL_BYTES = bytes(sorted(frozenset(range(256)) - _LABEL_BYTES))
+_CERTIFICATE = b"CERTIFICATE" + _DASHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class PemSplit:
 
 def _label_at(data: bytes, offset: int) -> tuple[str, int] | None:
     """The label after a BEGIN/END prefix at ``offset``, and the offset after its closing dashes."""
+    if data.startswith(_CERTIFICATE, offset):  # the common label, as the general reading finds it
+        return "CERTIFICATE", offset + len(_CERTIFICATE)
     close = data.find(_DASHES, offset, offset + MAX_LABEL + len(_DASHES))
     if close <= offset:
         return None
