@@ -413,18 +413,17 @@ def certificate_observations(
 _DESCRIBED: _Memo[str, _Described] = _Memo(4096)
 
 
-def _moment_text(moment: datetime) -> str:
-    """iso_time of a validity bound: cryptography's are UTC with whole seconds, so its isoformat
-    needs only the 'Z'; anything else goes through iso_time."""
-    text = moment.isoformat()
-    return text[:19] + "Z" if len(text) == 25 and text.endswith("+00:00") else iso_time(moment)
+# the validity bounds by field, as cryptography names them
+_BOUNDS = {"not_before": "not_valid_before_utc", "not_after": "not_valid_after_utc"}
 
 
-def _moment(fields: FieldErrors, field: str, read: Callable[[], datetime]) -> tuple[str | None, datetime | None]:
+def _moment(fields: FieldErrors, cert: x509.Certificate, field: str) -> tuple[str | None, datetime | None]:
     """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
     try:
-        moment = read()
-        return _moment_text(moment), moment
+        moment: datetime = getattr(cert, _BOUNDS[field])
+        # iso_time: cryptography's bounds are UTC with whole seconds, so their isoformat needs only the 'Z'
+        text = moment.isoformat()
+        return (text[:19] + "Z" if len(text) == 25 and text.endswith("+00:00") else iso_time(moment)), moment
     except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
         fields.failed[field] = lenient.reason(exc)
         return None, None
@@ -441,8 +440,8 @@ def _describe_certificate(
         parts = None
     subject = _name_text(fields, "subject", parts.subject if parts else None, lambda: cert.subject)
     issuer = _name_text(fields, "issuer", parts.issuer if parts else None, lambda: cert.issuer)
-    not_before, valid_from = _moment(fields, "not_before", lambda: cert.not_valid_before_utc)
-    not_after, valid_to = _moment(fields, "not_after", lambda: cert.not_valid_after_utc)
+    not_before, valid_from = _moment(fields, cert, "not_before")
+    not_after, valid_to = _moment(fields, cert, "not_after")
     elements = parts.extensions if parts else None
     extension_values = _known_extension_properties(elements) if elements else None
     if extension_values is None:
