@@ -95,7 +95,10 @@ def pack(observations: Sequence[Asset | Relation | CollectionError], path: str |
                 if loc.scope:
                     packed.append(loc.scope)
                 locations.append(packed)
-            out.append([_ASSET, item.id, str(item.type), dict(item.properties), locations])
+            properties = item.properties
+            if type(properties) is not FrozenProperties:  # a FrozenProperties is a dict: JSON writes it as one
+                properties = dict(properties)
+            out.append([_ASSET, item.id, str(item.type), properties, locations])
         elif isinstance(item, Relation):
             ends = [None if end == file_id else index.get(end, end) for end in (item.source, item.target)]
             out.append([_RELATION, *ends, str(item.type)])

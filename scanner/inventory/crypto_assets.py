@@ -11,7 +11,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -22,7 +22,15 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from scanner.inventory import der, knowledge, lenient
 from scanner.inventory.lenient import FieldErrors
-from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, freeze, iso_time
+from scanner.inventory.model import (
+    Asset,
+    AssetType,
+    FrozenProperties,
+    Location,
+    Relation,
+    RelationType,
+    iso_time,
+)
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -97,9 +105,10 @@ def key_asset(
     encrypted_at_rest: bool | None = None,
     description: dict[str, Any] | None = None,
 ) -> Asset:
-    properties = dict(description or _describe_spki(spki_der))
     digest = hashlib.sha256(spki_der).hexdigest()
-    properties.update(
+    # built read-only at once (one copy of the description, not two)
+    properties = FrozenProperties(
+        description or _describe_spki(spki_der),
         spki_sha256=digest,
         has_private_key=has_private_key,
         # a bare public key or certificate says nothing about the private key's storage
@@ -108,7 +117,7 @@ def key_asset(
     return Asset(
         id="key:spki-sha256:" + digest,
         type=AssetType.KEY,
-        properties=freeze(properties),
+        properties=properties,
         locations=(location,) if location else (),
     )
 
@@ -329,11 +338,15 @@ def _known_extension_properties(elements: tuple[bytes, ...]) -> dict[str, Any] |
     properties = lenient.no_extension_properties()
     seen: set[str] = set()
     for element in elements:
-        fact = _EXTENSION_FACTS.get(element) or _direct_extension_fact(element)
+        known = _EXTENSION_FACTS.get(element)
+        fact = known or _direct_extension_fact(element)
         if fact is None or fact[0] in seen:
             return None
         seen.add(fact[0])
-        for key, value in fact[1].items():
+        if known is None:
+            properties.update(fact[1])  # a direct reading's values are its own
+            continue
+        for key, value in known[1].items():
             # fresh lists: the memo's own must never be shared with (or changed through) an asset
             properties[key] = value.copy() if type(value) is list else value
     return properties
@@ -388,24 +401,29 @@ def certificate_observations(
     digest = hashlib.sha256(raw).hexdigest()
     described = _DESCRIBED.get(digest)
     if described is None:
-        described = _describe_certificate(cert, raw, digest)
+        properties, spki, failed = _describe_certificate(cert, raw, digest)
+        described = _with_key("cert:sha256:" + digest, properties, spki, failed)
         _DESCRIBED.remember(digest, described)
-    properties, spki, failed = described
-    # copies: the key's facts and the failed fields are added to them per sighting
-    return _certificate_and_key("cert:sha256:" + digest, dict(properties), spki, location, dict(failed))
+    return _sighting(described, location)
 
 
 # A certificate met again (an intermediate in every chain file, a root in every CA bundle, a file
-# reached twice) is described once: its description depends on its DER alone, so it is kept by
-# fingerprint, with the same failed fields (the error entries repeat for each sighting).
-_DESCRIBED: _Memo[str, tuple[dict[str, Any], bytes | None, dict[str, str]]] = _Memo(4096)
+# reached twice) is described once: its description and its key's depend on its DER alone, so they
+# are kept by fingerprint, with the same failed fields (the error entries repeat for each sighting).
+_DESCRIBED: _Memo[str, _Described] = _Memo(4096)
 
 
-def _moment(fields: FieldErrors, field: str, read: Callable[[], datetime]) -> tuple[str | None, datetime | None]:
+# the validity bounds by field, as cryptography names them
+_BOUNDS = {"not_before": "not_valid_before_utc", "not_after": "not_valid_after_utc"}
+
+
+def _moment(fields: FieldErrors, cert: x509.Certificate, field: str) -> tuple[str | None, datetime | None]:
     """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
     try:
-        moment = read()
-        return iso_time(moment), moment
+        moment: datetime = getattr(cert, _BOUNDS[field])
+        # iso_time: cryptography's bounds are UTC with whole seconds, so their isoformat needs only the 'Z'
+        text = moment.isoformat()
+        return (text[:19] + "Z" if len(text) == 25 and text.endswith("+00:00") else iso_time(moment)), moment
     except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
         fields.failed[field] = lenient.reason(exc)
         return None, None
@@ -422,8 +440,8 @@ def _describe_certificate(
         parts = None
     subject = _name_text(fields, "subject", parts.subject if parts else None, lambda: cert.subject)
     issuer = _name_text(fields, "issuer", parts.issuer if parts else None, lambda: cert.issuer)
-    not_before, valid_from = _moment(fields, "not_before", lambda: cert.not_valid_before_utc)
-    not_after, valid_to = _moment(fields, "not_after", lambda: cert.not_valid_after_utc)
+    not_before, valid_from = _moment(fields, cert, "not_before")
+    not_after, valid_to = _moment(fields, cert, "not_after")
     elements = parts.extensions if parts else None
     extension_values = _known_extension_properties(elements) if elements else None
     if extension_values is None:
@@ -492,23 +510,40 @@ def _certificate_and_key(
     location: Location | None,
     failed: dict[str, str],
 ) -> tuple[list[Asset | Relation], dict[str, str]]:
-    observations: list[Asset | Relation] = []
+    return _sighting(_with_key(cert_id, properties, spki, failed), location)
+
+
+class _Described(NamedTuple):
+    """A certificate's description and its key's, for any sighting (``_sighting`` adds the place)."""
+
+    cert_id: str
+    properties: dict[str, Any]  # the certificate's, with public_key_algorithm and unreadable_fields
+    key: Asset | None  # without locations
+    failed: dict[str, str]
+
+
+def _with_key(cert_id: str, properties: dict[str, Any], spki: bytes | None, failed: dict[str, str]) -> _Described:
+    """The certificate's properties completed by its key's description (``properties`` and ``failed``
+    are changed: callers hand over their own)."""
+    key = None
     if spki is not None:
         try:
-            key = key_asset(spki, location, has_private_key=False)
+            key = key_asset(spki, None, has_private_key=False)
         except Exception as exc:  # an SPKI that even the OID reader cannot walk
             failed["public_key"] = lenient.reason(exc)
         else:
             properties["public_key_algorithm"] = key.properties.get("algorithm")
-            observations.append(key)
-            observations.append(Relation(cert_id, key.id, RelationType.CERTIFIES))
     if failed:
         properties["unreadable_fields"] = sorted(failed)
-    cert_asset = Asset(
-        id=cert_id,
-        type=AssetType.CERTIFICATE,
-        properties=freeze(properties),
-        locations=(location,) if location else (),
-    )
-    observations.insert(0, cert_asset)
-    return observations, failed
+    return _Described(cert_id, properties, key, failed)
+
+
+def _sighting(described: _Described, location: Location | None) -> tuple[list[Asset | Relation], dict[str, str]]:
+    """One sighting's observations: its own assets (and property mappings) at ``location``."""
+    locations = (location,) if location else ()
+    cert_id, properties, key, failed = described
+    cert_asset = Asset(cert_id, AssetType.CERTIFICATE, FrozenProperties(properties), locations)
+    if key is None:
+        return [cert_asset], dict(failed)
+    key_here = Asset(key.id, AssetType.KEY, FrozenProperties(key.properties), locations)
+    return [cert_asset, key_here, Relation(cert_id, key.id, RelationType.CERTIFIES)], dict(failed)

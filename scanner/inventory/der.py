@@ -227,15 +227,35 @@ def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int, in
     return out
 
 
+def _single(data: bytes, start: int, end: int, tag: int) -> tuple[int, int] | None:
+    """(value start, value end) when data[start:end] is exactly one element with ``tag``, read as
+    strictly as ``_elements`` (which it calls, to fail as it does, when the region is anything else);
+    None for one element of another tag or several elements. No list is built for the common case."""
+    if start + 2 <= end:
+        length = data[start + 1]
+        value = start + 2
+        if length < 0x80:
+            if value + length == end:
+                return (value, end) if data[start] == tag else None
+        elif length != 0x80 and length <= 0x84 and value + (length & 0x7F) <= end and data[value] != 0:
+            count = length & 0x7F
+            length = int.from_bytes(data[value : value + count], "big")
+            value += count
+            if length >= 0x80 and value + length == end:
+                return (value, end) if data[start] == tag else None
+    listed = _elements(data, start, end)  # raises as _elements does; else not exactly one element
+    return (listed[0][2], listed[0][3]) if len(listed) == 1 and listed[0][0] == tag else None
+
+
 def certificate_fields(certificate: bytes) -> CertificateFields:
     """The elements of a certificate (one DER SEQUENCE), found by their place in the TBSCertificate.
 
     Raises DerError for any other shape; callers then read through cryptography alone.
     """
-    top = _elements(certificate, 0, len(certificate))
-    if len(top) != 1 or top[0][0] != 0x30:
+    top = _single(certificate, 0, len(certificate), 0x30)
+    if top is None:
         raise DerError("not one DER SEQUENCE")
-    parts = _elements(certificate, top[0][2], top[0][3])
+    parts = _elements(certificate, *top)
     if len(parts) != 3 or parts[0][0] != 0x30 or parts[1][0] != 0x30:
         raise DerError("not a certificate: TBSCertificate, AlgorithmIdentifier, signature")
     fields = _elements(certificate, parts[0][2], parts[0][3])
@@ -246,13 +266,19 @@ def certificate_fields(certificate: bytes) -> CertificateFields:
         raise DerError("not a TBSCertificate")
     extensions: tuple[bytes, ...] = ()
     if len(fields) > 6 and fields[-1][0] == 0xA3:
-        wrapper = _elements(certificate, fields[-1][2], fields[-1][3])
-        if len(wrapper) != 1 or wrapper[0][0] != 0x30:
+        wrapper = _single(certificate, fields[-1][2], fields[-1][3], 0x30)
+        if wrapper is None:
             raise DerError("Extensions is not one SEQUENCE")
-        listed = _elements(certificate, wrapper[0][2], wrapper[0][3])
-        extensions = tuple(certificate[start:end] for _, start, _, end in listed)
-    issuer, subject, spki = (certificate[f[1] : f[3]] for f in (fields[2], fields[4], fields[5]))
-    return CertificateFields(certificate[parts[1][1] : parts[1][3]], issuer, subject, spki, extensions)
+        listed = _elements(certificate, *wrapper)
+        extensions = tuple([certificate[start:end] for _, start, _, end in listed])
+    issuer, subject, spki = fields[2], fields[4], fields[5]
+    return CertificateFields(
+        certificate[parts[1][1] : parts[1][3]],
+        certificate[issuer[1] : issuer[3]],
+        certificate[subject[1] : subject[3]],
+        certificate[spki[1] : spki[3]],
+        extensions,
+    )
 
 
 # OID 2.5.29.17 (subjectAltName) and 2.5.29.14 (subjectKeyIdentifier), as DER elements
@@ -262,10 +288,17 @@ SKI_OID = b"\x06\x03\x55\x1d\x0e"
 
 def extension_parts(element: bytes) -> tuple[bytes, bytes]:
     """(OID element, extnValue contents) of one DER Extension ::= SEQUENCE { OID, critical, OCTET STRING }."""
-    top = _elements(element, 0, len(element))
-    if len(top) != 1 or top[0][0] != 0x30:
+    size = len(element)
+    if size > 4 and element[0] == 0x30 and element[1] == size - 2 < 0x80 and element[2] == 0x06 and element[3] < 0x80:
+        # the common shape, by byte positions: a non-critical extension whose lengths are all short
+        # (so minimal) and fill it exactly, as the reading below would find it
+        value_at = 4 + element[3]
+        if value_at + 2 <= size and element[value_at] == 0x04 and element[value_at + 1] == size - value_at - 2:
+            return element[2:value_at], element[value_at + 2 :]
+    top = _single(element, 0, len(element), 0x30)
+    if top is None:
         raise DerError("Extension is not one SEQUENCE")
-    parts = _elements(element, top[0][2], top[0][3])
+    parts = _elements(element, *top)
     if len(parts) not in (2, 3) or parts[0][0] != 0x06 or parts[-1][0] != 0x04:
         raise DerError("malformed Extension")
     if len(parts) == 3 and element[parts[1][1] : parts[1][3]] != b"\x01\x01\xff":
@@ -279,11 +312,11 @@ _VISIBLE_ASCII = bytes(range(0x21, 0x7F))
 
 def dns_names(value: bytes) -> list[str] | None:
     """GeneralNames holding only dNSName entries of visible ASCII, as text; None for anything else."""
-    top = _elements(value, 0, len(value))
-    if len(top) != 1 or top[0][0] != 0x30:
+    top = _single(value, 0, len(value), 0x30)
+    if top is None:
         return None
     out = []
-    for tag, _, start, end in _elements(value, top[0][2], top[0][3]):
+    for tag, _, start, end in _elements(value, *top):
         text = value[start:end]
         if tag != 0x82 or not text or text.translate(None, _VISIBLE_ASCII):
             return None
@@ -293,21 +326,19 @@ def dns_names(value: bytes) -> list[str] | None:
 
 def octet_string(value: bytes) -> bytes | None:
     """The contents of a value that is exactly one OCTET STRING; None for anything else."""
-    top = _elements(value, 0, len(value))
-    if len(top) != 1 or top[0][0] != 0x04:
-        return None
-    return value[top[0][2] : top[0][3]]
+    top = _single(value, 0, len(value), 0x04)
+    return None if top is None else value[top[0] : top[1]]
 
 
 def name_attributes(name: bytes) -> list[tuple[bytes, int, bytes]] | None:
     """(OID element, string tag, string bytes) for each RDN of a DER Name, when every RDN holds
     exactly one attribute (as nearly all do) in short-form lengths; None for anything else, or an
     empty Name. Walked by hand, without a call per element: every subject of a sweep comes here."""
-    top = _elements(name, 0, len(name))
-    if len(top) != 1 or top[0][0] != 0x30:
+    top = _single(name, 0, len(name), 0x30)
+    if top is None:
         return None
     out = []
-    position, end = top[0][2], top[0][3]
+    position, end = top
     while position < end:
         # SET { SEQUENCE { OID, value } }: the six header bytes up to the OID's length, then the value
         if position + 6 > end:

@@ -237,3 +237,47 @@ def test_the_memos_are_bounded_and_forget_the_oldest_first() -> None:
     for n in range(5):
         memo.remember(bytes([n]), n)
     assert list(memo.items()) == [(b"\x02", 2), (b"\x03", 3), (b"\x04", 4)]
+
+
+def _extension_parts_by_elements(element: bytes) -> tuple[bytes, bytes] | None:
+    """extension_parts as it read every extension before its byte-position path: None for a DerError."""
+    try:
+        top = der._elements(element, 0, len(element))
+        if len(top) != 1 or top[0][0] != 0x30:
+            return None
+        parts = der._elements(element, top[0][2], top[0][3])
+    except der.DerError:
+        return None
+    if len(parts) not in (2, 3) or parts[0][0] != 0x06 or parts[-1][0] != 0x04:
+        return None
+    if len(parts) == 3 and element[parts[1][1] : parts[1][3]] != b"\x01\x01\xff":
+        return None
+    return element[parts[0][1] : parts[0][3]], element[parts[-1][2] : parts[-1][3]]
+
+
+def test_extension_parts_by_byte_positions_agree_with_the_element_reader() -> None:
+    value = der.encode(0x04, bytes(20))
+    odd = [
+        der.encode(0x30, der.SKI_OID + value),  # the common shape
+        der.encode(0x30, der.SKI_OID + b"\x01\x01\xff" + value),  # critical
+        der.encode(0x30, der.SKI_OID + b"\x01\x01\x00" + value),  # FALSE written out: not DER
+        der.encode(0x30, der.SAN_OID + der.encode(0x04, bytes(200))),  # a long-form value
+        der.encode(0x30, der.SAN_OID + der.encode(0x04, bytes(90))),  # the whole extension long-form
+        der.encode(0x30, der.SKI_OID + value) + b"\x00",  # trailing byte
+        der.encode(0x30, der.SKI_OID + value + b"\x05\x00"),  # a fourth element
+        der.encode(0x30, der.SKI_OID + der.encode(0x03, bytes(20))),  # not an OCTET STRING
+        der.encode(0x30, der.encode(0x06, b"") + value),  # an empty OID
+        der.encode(0x31, der.SKI_OID + value),  # a SET
+        b"\x30\x81\x0a" + der.SKI_OID + b"\x04\x03\x04\x01\x00",  # a length not in its shortest form
+        der.encode(0x30, der.SKI_OID + b"\x04\x81\x02\x04\x00"),  # the same, inside
+        der.encode(0x30, der.SKI_OID + b"\x04\x05\x04\x03"),  # a value running past the end
+        der.encode(0x30, der.SKI_OID),
+        b"\x30\x00",
+    ]
+    for element in odd:
+        try:
+            found: tuple[bytes, bytes] | None = der.extension_parts(element)
+        except der.DerError:
+            found = None
+        assert found == _extension_parts_by_elements(element), element.hex()
+    assert der.extension_parts(odd[0]) == (der.SKI_OID, bytes(20))

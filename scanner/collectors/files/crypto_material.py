@@ -687,6 +687,12 @@ def _load_der_private_key(data: bytes) -> PrivateKeyTypes:
 
 def _pem_body(block: bytes) -> bytes:
     """The DER inside one PEM block (RFC 7468 headers such as Proc-Type are not expected here)."""
+    if b":" not in block and b"\r" not in block:
+        # the common block: its lines but the first and the last are what lies between its first and
+        # last newline (the decoder skips the newlines, as it skips the whitespace the join kept)
+        first, last = block.find(b"\n"), block.rfind(b"\n")
+        if 0 <= first < last:
+            return binascii.a2b_base64(block[first + 1 : last])
     lines = block.splitlines()[1:-1]
     if b":" not in block:
         # the decoder skips whitespace: stripping each line first (a generator per line) gives the same bytes

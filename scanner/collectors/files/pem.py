@@ -22,6 +22,7 @@ MAX_LABEL = 80
 _LABEL_BYTES = frozenset(range(0x20, 0x7F)) - {ord("-")}
 # the bytes no label may hold, for bytes.translate to delete: a label is good when nothing is deleted
 _NOT_LABEL_BYTES = bytes(sorted(frozenset(range(256)) - _LABEL_BYTES))
+_CERTIFICATE = b"CERTIFICATE" + _DASHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class PemSplit:
 
 def _label_at(data: bytes, offset: int) -> tuple[str, int] | None:
     """The label after a BEGIN/END prefix at ``offset``, and the offset after its closing dashes."""
+    if data.startswith(_CERTIFICATE, offset):  # the common label, as the general reading finds it
+        return "CERTIFICATE", offset + len(_CERTIFICATE)
     close = data.find(_DASHES, offset, offset + MAX_LABEL + len(_DASHES))
     if close <= offset:
         return None
@@ -74,6 +77,8 @@ def _markers(data: bytes, prefix: bytes) -> Iterator[tuple[int, str, int]]:
 
 def first_marker(data: bytes) -> int | None:
     """Offset of the first BEGIN marker that starts a line (code quoting a marker is not PEM)."""
+    if data.startswith(_BEGIN) and _label_at(data, len(_BEGIN)) is not None:
+        return 0  # the common file, without the general search
     return next((offset for offset, _, _ in _markers(data, _BEGIN) if _at_line_start(data, offset)), None)
 
 
@@ -87,6 +92,9 @@ def split(data: bytes) -> PemSplit:
     A block may start mid-line (a key pasted into ``TLS_KEY="-----BEGIN ...``); whether a file is
     PEM at all is decided by a marker that starts a line (``first_marker``).
     """
+    plain = _plain_blocks(data)
+    if plain is not None:
+        return PemSplit(plain, ())
     ends: dict[str, list[int]] = {}
     end_after: dict[int, int] = {}
     for offset, label, after in _markers(data, _END):
@@ -109,6 +117,34 @@ def split(data: bytes) -> PemSplit:
         blocks.append(PemBlock(label, offset, end))
         consumed = end
     return PemSplit(tuple(blocks), tuple(truncated))
+
+
+def _plain_blocks(data: bytes) -> tuple[PemBlock, ...] | None:
+    """The blocks of the common file (it opens with a BEGIN marker, and every "-----" in it is a
+    marker of its blocks, each BEGIN followed by its own END); None for any other file.
+
+    What ``split`` finds in such a file, without indexing every marker: no "-----" lies in a body
+    or between blocks, so no other marker can open, close or hide a block, and none is truncated.
+    Text between blocks (no "-----" in it) is no marker either, as for ``split``.
+    """
+    blocks: list[PemBlock] = []
+    position = 0
+    while True:
+        if not data.startswith(_BEGIN, position):
+            return None
+        label = _label_at(data, position + len(_BEGIN))
+        if label is None:
+            return None
+        name, after = label
+        marker = b"-----END " + name.encode("ascii") + _DASHES
+        close = data.find(marker, after)
+        if close < 0 or data.find(_DASHES, after, close) >= 0:
+            return None
+        end = close + len(marker)
+        blocks.append(PemBlock(name, position, end))
+        position = data.find(_DASHES, end)
+        if position < 0:
+            return tuple(blocks)
 
 
 _BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
