@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,9 +32,9 @@ from scanner.inventory.model import (
 from scanner.reporting import cbom
 from scanner.reporting.base import write_report
 from scanner.reporting.cbom import CbomReporter, build_bom, iter_cbom
-from scanner.reporting.output import OutputError
 from tests.reporting.test_cbom import _with_endpoint_and_token
 from tests.support import pki
+from tests.support.outputs import through_fifo
 from tests.support.scans import keysweep, mixed_tree, scan_paths
 
 
@@ -131,21 +130,7 @@ def test_written_to_a_file_a_symlink_stdout_and_a_fifo(
     assert link.is_symlink() and report.read_bytes() == expected  # the target written, the link kept
     write_report(reporter, result, "-")
     assert capfdbinary.readouterr().out == expected
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    try:
-        for _ in range(200):  # the reader has the pipe open when write_report opens it
-            try:
-                write_report(reporter, result, str(fifo))
-                break
-            except OutputError:
-                threading.Event().wait(0.02)
-    finally:
-        reader.join(timeout=30)
-    assert received == [expected]
+    assert through_fifo(reporter, result, tmp_path / "pipe") == [expected]
 
 
 def test_a_failure_mid_stream_keeps_the_old_cbom(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,8 @@ from scanner.inventory.model import ScanResult, ScopeSummary
 from scanner.reporting import json_report
 from scanner.reporting.base import write_report
 from scanner.reporting.json_report import JsonReporter, iter_report
-from scanner.reporting.output import OutputError
 from tests.support import pki
+from tests.support.outputs import through_fifo
 from tests.support.scans import keysweep, mixed_tree, scan_paths
 
 
@@ -61,21 +60,7 @@ def test_written_to_a_file_stdout_and_a_fifo(
     assert report.read_bytes() == expected
     write_report(JsonReporter(), result, "-")
     assert capfdbinary.readouterr().out == expected
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    try:
-        for _ in range(200):  # the reader has the pipe open when write_report opens it
-            try:
-                write_report(JsonReporter(), result, str(fifo))
-                break
-            except OutputError:
-                threading.Event().wait(0.02)
-    finally:
-        reader.join(timeout=30)
-    assert received == [expected]
+    assert through_fifo(JsonReporter(), result, tmp_path / "pipe") == [expected]
 
 
 def test_a_failure_mid_stream_keeps_the_old_report(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ import pytest
 from scanner.inventory.model import ScanResult
 from scanner.reporting import sarif
 from scanner.reporting.base import write_report
-from scanner.reporting.output import OutputError
 from scanner.reporting.sarif import SarifReporter
 from tests.support import pki
+from tests.support.outputs import through_fifo
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -81,18 +80,4 @@ def test_written_to_a_file_stdout_and_a_fifo(
     assert log.read_bytes() == expected
     write_report(reporter, result, "-")
     assert capfdbinary.readouterr().out == expected
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    try:
-        for _ in range(200):  # the reader has the pipe open when write_report opens it
-            try:
-                write_report(reporter, result, str(fifo))
-                break
-            except OutputError:
-                threading.Event().wait(0.02)
-    finally:
-        reader.join(timeout=30)
-    assert received == [expected]
+    assert through_fifo(reporter, result, tmp_path / "pipe") == [expected]
