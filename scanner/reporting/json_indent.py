@@ -13,12 +13,13 @@ through ``default=str``) or that orjson refuses (a lone surrogate from a non-UTF
 integer past 64 bits, a dict key that is not a str). The caller vouches for the first kind with
 ``plain`` (see :func:`plain`); orjson itself raises for the rest.
 
-:func:`iter_indent1` writes the same text in pieces, big top-level lists a chunk at a time (the CBOM).
+:func:`iter_indent1` writes the same text in pieces, big lists a chunk at a time (the CBOM, SARIF).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,29 +61,44 @@ class Chunks:
 
 def iter_indent1(document: Mapping[str, Any], *, plain: bool) -> Iterator[bytes]:
     """The bytes of :func:`dumps_indent1` of ``document`` in pieces, each member that is
-    :class:`Chunks` encoded a chunk at a time (its items never all in memory); ``plain`` is
-    about the other members. Each chunk is encoded as the list of a one-member document, at
-    the depth it has in ``document``: both encoders write an item the same way wherever it is.
+    :class:`Chunks` (at any depth, as a dict's value) encoded a chunk at a time (its items never all
+    in memory); ``plain`` is about the rest. Each chunk is encoded as the list of a one-member
+    document and moved to the depth it has in ``document``: both encoders write an item the same way
+    wherever it is, and a JSON string holds no newline.
     """
-    markers = {name: f"\x00chunks {n}" for n, name in enumerate(document) if isinstance(document[name], Chunks)}
-    rest = dumps_indent1({name: markers.get(name, value) for name, value in document.items()}, plain=plain)
-    for name, marker in markers.items():
-        # a top-level member is the only one on a line indented once (no string holds a newline)
-        key = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace")
-        member = b"\n " + key + b": " + json.dumps(marker).encode()
-        head, found, rest = rest.partition(member)
+    markers: dict[str, Chunks] = {}
+    rest = dumps_indent1(_marked(document, markers, uuid.uuid4().hex), plain=plain)
+    for marker, chunks in markers.items():
+        # a key's value, written after '": ' (a quote inside a string is escaped): never a string's text
+        head, found, rest = rest.partition(b'": ' + json.dumps(marker).encode())
         if not found:  # pragma: no cover - every marker is in the skeleton it was put in
-            raise AssertionError(f"{name}: marker not found")
-        yield head + member[: -len(json.dumps(marker))]
-        yield from _list_pieces(document[name].chunks)
+            raise AssertionError("a chunked list's marker not found")
+        yield head + b'": '
+        line = head[head.rfind(b"\n") + 1 :]  # the key's line: its indentation is the key's depth
+        yield from _list_pieces(chunks.chunks, len(line) - len(line.lstrip(b" ")))
     yield rest
 
 
-# a chunk's items at the depth of a top-level member's: between these two
+def _marked(value: Any, markers: dict[str, Chunks], token: str) -> Any:
+    """``value`` with each Chunks replaced by a marker string no scan can hold (a random token)."""
+    if isinstance(value, Chunks):
+        marker = f"\x00chunks {token} {len(markers)}"
+        markers[marker] = value
+        return marker
+    if isinstance(value, Mapping):
+        return {name: _marked(item, markers, token) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_marked(item, markers, token) for item in value]
+    return value
+
+
+# a chunk's items, two spaces deep, between these two
 _OPEN, _CLOSE = b'{\n "x": [\n', b"\n ]\n}"
 
 
-def _list_pieces(chunks: Iterable[tuple[list[Any], bool]]) -> Iterator[bytes]:
+def _list_pieces(chunks: Iterable[tuple[list[Any], bool]], depth: int) -> Iterator[bytes]:
+    """A list whose key is written ``depth`` spaces deep: its items one space deeper, its close at it."""
+    shift = b"\n" + b" " * (depth - 1)
     first = True
     for items, plain in chunks:
         if not items:
@@ -90,9 +106,9 @@ def _list_pieces(chunks: Iterable[tuple[list[Any], bool]]) -> Iterator[bytes]:
         text = dumps_indent1({"x": items}, plain=plain)
         if not (text.startswith(_OPEN) and text.endswith(_CLOSE)):  # pragma: no cover - the encoders' layout
             raise AssertionError("unexpected layout of an indented list")
-        yield (b"[\n" if first else b",\n") + text[len(_OPEN) : -len(_CLOSE)]
+        yield (b"[" if first else b",") + (b"\n" + text[len(_OPEN) : -len(_CLOSE)]).replace(b"\n", shift)
         first = False
-    yield b"[]" if first else b"\n ]"
+    yield b"[]" if first else b"\n" + b" " * depth + b"]"
 
 
 def plain(value: Any) -> bool:

@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the fallback k
 from scanner import PROJECT_URL, __version__
 from scanner.inventory.model import Asset, AssetType, Finding, RelationType, RuleInfo, ScanResult, Severity, iso_time
 from scanner.inventory.summary import is_projection
-from scanner.reporting.json_indent import dumps_indent1, plain
+from scanner.reporting.json_indent import Chunks, iter_indent1, plain
 from scanner.reporting.locations import Place, places
 from scanner.reporting.output import write_output_chunks
 
@@ -71,11 +71,6 @@ CHUNK_RESULTS = 500
 CHUNK_LOCATIONS = 2000
 # an asset with this many places keeps them built for its next finding (see SarifReporter.chunks)
 _KEPT_PLACES = 16
-# the results' items sit four levels deep (log, runs, run, results), one space a level; dumps_indent1
-# writes a list's items one level deep: each line moves three spaces right
-_SHIFT = b"   "
-_SHIFTED_NEWLINE = b"\n" + _SHIFT
-_NO_RESULTS = b'"results": []'
 # logical places (location kind -> synthetic artifact folder); ids are "<prefix>:<rest>"
 _SYNTHETIC_FOLDERS = {"tls": "tls", "ssh": "ssh", "pkcs11": "pkcs11", "import": "import"}
 
@@ -205,7 +200,7 @@ class SarifReporter:
         write_output_chunks(path, self.chunks(result))
 
     def chunks(self, result: ScanResult) -> Iterator[bytes]:
-        """The log's bytes in pieces: the run around its results, then the results CHUNK_RESULTS at a time."""
+        """The log's bytes in pieces: its results CHUNK_RESULTS at a time (json_indent.iter_indent1)."""
         root = self.root or Path.cwd()
         artifacts = _Artifacts(root)
         rules = {r.id: r for r in result.rules}
@@ -334,40 +329,34 @@ class SarifReporter:
                         }
                     ],
                     "columnKind": "unicodeCodePoints",
-                    "results": [],  # the last member of the last run: the results follow in pieces
+                    "results": Chunks(_batches(result.findings, result_of)),
                 }
             ],
         }
-        head, empty, tail = dumps_indent1(sarif, plain=True).rpartition(_NO_RESULTS)
-        assert empty, "the run ends with its results"
-        yield head + b'"results": ['
-        for n, batch in enumerate(_batches(result.findings, result_of)):
-            # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the
-            # JSON report; the evidence is the one part not built here of str, int and bool alone
-            listed = dumps_indent1([entry for _, entry in batch], plain=all(plain(f.evidence) for f, _ in batch))
-            # a list's items one level deep, moved to the results' depth (a JSON string holds no newline)
-            items = listed[len(b"[\n") : -len(b"\n]")].replace(b"\n", _SHIFTED_NEWLINE)
-            yield (b",\n" if n else b"\n") + _SHIFT + items
-        # the closing bracket at the results' key's depth, as the json module writes it
-        yield (_SHIFTED_NEWLINE + b"]" if result.findings else b"]") + tail
+        # backslashreplace: a non-UTF-8 file name's surrogates become JSON \udcXX escapes, as in the JSON
+        # report; the results' evidence is the one part not built here of str, int and bool alone
+        return iter_indent1(sarif, plain=True)
 
 
 def _batches(
     findings: Sequence[Finding], result_of: Callable[[Finding], dict[str, Any]]
-) -> Iterator[list[tuple[Finding, dict[str, Any]]]]:
-    """The findings with their results, a piece at a time: CHUNK_RESULTS of them, or fewer when their
-    locations add up to CHUNK_LOCATIONS (one finding of a key in 2,000 files writes ~1 MB)."""
-    batch: list[tuple[Finding, dict[str, Any]]] = []
+) -> Iterator[tuple[list[Any], bool]]:
+    """The findings' results a piece at a time, with whether the piece is plain: CHUNK_RESULTS of
+    them, or fewer when their locations add up to CHUNK_LOCATIONS (one finding of a key in 2,000
+    files writes ~1 MB)."""
+    batch: list[Any] = []
+    evidence_plain = True
     places = 0
     for f in findings:
         entry = result_of(f)
-        batch.append((f, entry))
+        batch.append(entry)
+        evidence_plain = evidence_plain and plain(f.evidence)
         places += len(entry["locations"])
         if len(batch) >= CHUNK_RESULTS or places >= CHUNK_LOCATIONS:
-            yield batch
-            batch, places = [], 0
+            yield batch, evidence_plain
+            batch, evidence_plain, places = [], True, 0
     if batch:
-        yield batch
+        yield batch, evidence_plain
 
 
 def _identity(location: dict[str, Any]) -> object:

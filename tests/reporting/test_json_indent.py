@@ -130,3 +130,19 @@ def test_a_document_streamed_in_chunks_is_the_whole_documents_text(size: int) ->
             document[name] = value
     streamed = b"".join(iter_indent1(document, plain=True))
     assert streamed == _reference(members) == dumps_indent1(members, plain=False)
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_nested_chunked_list_is_the_whole_documents_text(size: int) -> None:
+    # as SARIF's results: a list four levels deep, in a dict inside a list, then more members after it
+    items: list[Any] = [{"a": [1, {"b": "two  spaces"}]}, "x\udce9", {"k": "Zürich"}, 7]
+    whole = {"runs": [{"tool": {"n": "\x00chunks 0"}, "results": items, "after": [1]}, {"results": []}], "z": 1}
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
+    document = {
+        "runs": [
+            {"tool": {"n": "\x00chunks 0"}, "results": Chunks([(c, plain(c)) for c in chunks]), "after": [1]},
+            {"results": Chunks([([], True)])},
+        ],
+        "z": 1,
+    }
+    assert b"".join(iter_indent1(document, plain=True)) == _reference(whole) == dumps_indent1(whole, plain=False)
