@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,26 +32,18 @@ from scanner.reporting import cbom
 from scanner.reporting.base import write_report
 from scanner.reporting.cbom import CbomReporter, build_bom, iter_cbom
 from tests.reporting.test_cbom import _with_endpoint_and_token
-from tests.support import pki
-from tests.support.outputs import through_fifo
-from tests.support.scans import keysweep, mixed_tree, scan_paths
+from tests.support.outputs import json_module_indent1, through_fifo
+from tests.support.scans import awkward_names_tree, keysweep, mixed_tree, scan_paths
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     root = tmp_path_factory.mktemp("cbom-stream")
-    mixed_tree(root)
-    pki.write(root / "ünïcode-名前.crt", (root / "ca.crt").read_bytes())
-    # a non-UTF-8 file name: orjson refuses its surrogate, the json module writes that chunk
-    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
+    awkward_names_tree(root)
     scanned = _with_endpoint_and_token(scan_paths(root))
     # a target that could not be assessed: a data component of its own
     error = CollectionError("/srv/unreadable.pem", "files", "permission denied")
     return dataclasses.replace(scanned, errors=(*scanned.errors, error))
-
-
-def _reference(document: Any) -> bytes:
-    return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 @pytest.mark.parametrize("version", ["1.6", "1.7"])
@@ -62,7 +53,7 @@ def test_every_chunk_size_gives_the_json_modules_text_of_one_document(
     whole = CbomReporter(version).render(result)
     assert b"\\udce9" in whole and "名前".encode() in whole
     document = json.loads(whole)
-    assert _reference(document) == whole  # exactly the json module's indented text of its content
+    assert json_module_indent1(document) == whole  # exactly the json module's indented text of its content
     assert any(c["type"] == "data" for c in document["components"])  # the unassessed target
     monkeypatch.setattr(cbom, "CHUNK_COMPONENTS", 1)
     pieces = list(iter_cbom(result, version))

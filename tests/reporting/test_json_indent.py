@@ -14,6 +14,7 @@ import pytest
 
 from scanner.reporting import cbom, json_indent
 from scanner.reporting.json_indent import Chunks, dumps_indent1, iter_indent1, plain
+from tests.support.outputs import json_module_indent1
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -27,10 +28,6 @@ class Level(enum.IntEnum):
 
 class Kind(str, enum.Enum):
     FILE = "file"
-
-
-def _reference(document: Any) -> bytes:
-    return json.dumps(document, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
 
 
 PLAIN_DOCUMENTS = [
@@ -52,7 +49,7 @@ PLAIN_DOCUMENTS = [
 @pytest.mark.parametrize("document", PLAIN_DOCUMENTS)
 def test_plain_documents_are_written_as_the_json_module_writes_them(document: Any) -> None:
     assert plain(document)
-    assert dumps_indent1(document, plain=True) == _reference(document)
+    assert dumps_indent1(document, plain=True) == json_module_indent1(document)
 
 
 @pytest.mark.parametrize(
@@ -62,12 +59,12 @@ def test_plain_documents_are_written_as_the_json_module_writes_them(document: An
 def test_values_the_two_libraries_write_differently_are_not_plain_and_still_right(value: Any) -> None:
     document = {"evidence": {"value": value, "list": [value]}}
     assert not plain(document) and not plain(value)
-    assert dumps_indent1(document, plain=False) == _reference(document)
+    assert dumps_indent1(document, plain=False) == json_module_indent1(document)
 
 
 def test_orjson_refusing_a_document_leaves_it_to_the_json_module() -> None:
     for document in ({1: "int key"}, {"set": {1}}, {"surrogate": "\udc80"}, {"huge": 2**64}):
-        assert dumps_indent1(document, plain=True) == _reference(document)
+        assert dumps_indent1(document, plain=True) == json_module_indent1(document)
 
 
 def test_the_fast_path_is_taken_where_it_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +93,7 @@ def test_a_cbom_is_written_as_the_json_module_writes_it(
     fast = cbom.CbomReporter(version).render(result)
     monkeypatch.setattr(json_indent, "orjson", None)  # every piece through the json module
     assert _without_stamps(fast) == _without_stamps(cbom.CbomReporter(version).render(result))
-    assert _reference(json.loads(fast)) == fast  # and the json module's text of the whole document
+    assert json_module_indent1(json.loads(fast)) == fast  # and the json module's text of the whole document
     assert b'"components": [' in fast
 
 
@@ -129,7 +126,7 @@ def test_a_document_streamed_in_chunks_is_the_whole_documents_text(size: int) ->
         else:
             document[name] = value
     streamed = b"".join(iter_indent1(document, plain=True))
-    assert streamed == _reference(members) == dumps_indent1(members, plain=False)
+    assert streamed == json_module_indent1(members) == dumps_indent1(members, plain=False)
 
 
 @pytest.mark.parametrize("size", [1, 3])
@@ -145,4 +142,6 @@ def test_a_nested_chunked_list_is_the_whole_documents_text(size: int) -> None:
         ],
         "z": 1,
     }
-    assert b"".join(iter_indent1(document, plain=True)) == _reference(whole) == dumps_indent1(whole, plain=False)
+    assert (
+        b"".join(iter_indent1(document, plain=True)) == json_module_indent1(whole) == dumps_indent1(whole, plain=False)
+    )

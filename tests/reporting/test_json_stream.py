@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,14 @@ from scanner.inventory.model import ScanResult, ScopeSummary
 from scanner.reporting import json_report
 from scanner.reporting.base import write_report
 from scanner.reporting.json_report import JsonReporter, iter_report
-from tests.support import pki
 from tests.support.outputs import through_fifo
-from tests.support.scans import keysweep, mixed_tree, scan_paths
+from tests.support.scans import awkward_names_tree, keysweep, mixed_tree, scan_paths
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     root = tmp_path_factory.mktemp("stream")
-    mixed_tree(root)
-    pki.write(root / "ünïcode-名前.crt", (root / "ca.crt").read_bytes())
-    # a non-UTF-8 file name: orjson refuses its surrogate, the json module writes the chunk
-    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
+    awkward_names_tree(root)
     return scan_paths(root)
 
 

@@ -15,7 +15,7 @@ from scanner.reporting import sarif
 from scanner.reporting.base import write_report
 from scanner.reporting.sarif import SarifReporter
 from tests.support import pki
-from tests.support.outputs import through_fifo
+from tests.support.outputs import json_module_indent1, through_fifo
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -31,11 +31,6 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     return scan_paths(root)
 
 
-def _json_module_text(log: bytes) -> bytes:
-    """What json.dumps(indent=1) writes for the same document (the form SARIF files take here)."""
-    return json.dumps(json.loads(log), indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace")
-
-
 @pytest.mark.parametrize(("results", "places"), [(1, 2000), (2, 2000), (500, 2000), (500, 10)])
 def test_the_streamed_log_is_the_json_modules_text(
     result: ScanResult, results: int, places: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -45,7 +40,7 @@ def test_the_streamed_log_is_the_json_modules_text(
     assert len(result.findings) > 4
     pieces = list(SarifReporter(tmp_path).chunks(result))
     log = b"".join(pieces)
-    assert log == _json_module_text(log)
+    assert log == json_module_indent1(json.loads(log))
     assert b"caf%E9.crt" in log  # the undecodable byte, as its file URI names it
     document = json.loads(log)
     assert [r["partialFingerprints"]["keysweepFindingId/v1"] for r in document["runs"][0]["results"]] == [
@@ -67,7 +62,7 @@ def test_chunking_never_changes_the_bytes(result: ScanResult, monkeypatch: pytes
 def test_no_findings(result: ScanResult, tmp_path: Path) -> None:
     empty = dataclasses.replace(result, findings=())
     log = SarifReporter(tmp_path).render(empty)
-    assert log == _json_module_text(log) and json.loads(log)["runs"][0]["results"] == []
+    assert log == json_module_indent1(json.loads(log)) and json.loads(log)["runs"][0]["results"] == []
 
 
 def test_written_to_a_file_stdout_and_a_fifo(

@@ -1,10 +1,13 @@
-"""A report written through a FIFO, as a shell's ``>(...)`` or a log shipper's pipe takes it."""
+"""Helpers for the streamed reports' tests: a report written through a FIFO (as a shell's ``>(...)``
+or a log shipper's pipe takes it), and the json module's indented text they must equal."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from scanner.inventory.model import ScanResult
 from scanner.reporting.base import Reporter, write_report
@@ -27,3 +30,8 @@ def through_fifo(reporter: Reporter, result: ScanResult, fifo: Path) -> list[byt
     finally:
         reader.join(timeout=30)
     return received
+
+
+def json_module_indent1(document: Any) -> bytes:
+    """``json.dumps(indent=1)`` as keysweep's indented reports write it (surrogates as \\udcXX escapes)."""
+    return json.dumps(document, indent=1, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")

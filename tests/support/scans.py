@@ -52,3 +52,11 @@ def mixed_tree(root: Path) -> dict[str, Path]:
         ),
     }
     return files
+
+
+def awkward_names_tree(root: Path) -> None:
+    """:func:`mixed_tree` with a non-ASCII file name and a non-UTF-8 one (orjson refuses its
+    surrogate: the json module writes what holds it), each a copy of its CA certificate."""
+    mixed_tree(root)
+    pki.write(root / "ünïcode-名前.crt", (root / "ca.crt").read_bytes())
+    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
