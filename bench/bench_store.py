@@ -123,12 +123,15 @@ def measure(
     rounds: int,
     held: int,
     schema: int | None = None,
+    changed: bytes | None = None,
+    buckets: int | None = None,
 ) -> dict[str, list[float]]:
-    """Best of `rounds` for each situation: {"empty": [wall, cpu, bytes], "held": [...]}."""
+    """Best of `rounds` for each situation: {"empty": [wall, cpu, bytes], "held": [...]}; the held
+    store saves `changed` when given, and `buckets` is timed_save's."""
     best: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for name, count in (("empty", 0), ("held", held)):
-            result = list(timed_save(report_json, new_store(), count, size, schema))
+        for name, count, payload in (("empty", 0, None), ("held", held, changed)):
+            result = list(timed_save(report_json, new_store(), count, size, schema, payload, buckets))
             kept = best.setdefault(name, result)
             best[name] = [min(a, b) for a, b in zip(kept, result, strict=True)]
     return best
@@ -171,12 +174,9 @@ def measure_changed(
     runs += [(f"schema 5, {n} buckets per kind", None, n) for n in bucket_counts]
     for label, schema, buckets in runs:
         # the first save too: more buckets cost it more statements and member rows
-        for text, count, payload in (("first save", 0, None), ("re-save after one file changed", held, changed)):
-            best: list[float] = []
-            for _ in range(rounds):
-                result = timed_save(report_json, new_store(), count, size, schema, payload, buckets)
-                best = [min(a, b) for a, b in zip(best, result, strict=True)] if best else list(result)
-            wall, cpu, added = best
+        best = measure(report_json, new_store, size, rounds, held, schema, changed, buckets)
+        for text, name in (("first save", "empty"), ("re-save after one file changed", "held")):
+            wall, cpu, added = best[name]
             print(f"  {label:37s} {text:30s}  {wall:6.2f} s wall {cpu:5.2f} CPU  {added / 1e6:8.3f} MB added")
 
 

@@ -288,7 +288,10 @@ def _kind_rows(
     report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
 ) -> Iterator[list[Row]]:
     """Each kind's rows, in KINDS' order, each as soon as it is read (a store writes one kind's
-    while the next is derived); a report that is not a keysweep JSON report is a StoreError."""
+    while the next is derived); a report that is not a keysweep JSON report is a StoreError.
+
+    One ``try`` covers every kind: what the caller raises between kinds is never thrown in here (a
+    generator left unfinished is closed with GeneratorExit, which it does not catch)."""
     try:
         assets: list[Row] = []
         locations: list[Row] = []
@@ -298,17 +301,10 @@ def _kind_rows(
             for loc in asset.get("locations", ()):
                 ref, detail = text(loc["ref"]), text(loc.get("detail", ""))
                 locations.append((asset_id, str(loc["kind"]), ref, detail))
-    except _NOT_A_REPORT as exc:
-        raise _not_a_report(exc) from None
-    yield assets
-    yield locations
-    try:
-        relations: list[Row] = [(text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]]
-    except _NOT_A_REPORT as exc:
-        raise _not_a_report(exc) from None
-    yield relations
-    try:
-        findings: list[Row] = [
+        yield assets
+        yield locations
+        yield [(text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]]
+        yield [
             (
                 str(f["id"]),
                 str(f["rule_id"]),
@@ -323,7 +319,6 @@ def _kind_rows(
         ]
     except _NOT_A_REPORT as exc:
         raise _not_a_report(exc) from None
-    yield findings
 
 
 def derive(
