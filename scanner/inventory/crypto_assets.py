@@ -500,17 +500,7 @@ def lenient_certificate_observations(
     Raises ValueError when the data is not a certificate even to a lenient reader.
     """
     properties, spki, failed = lenient.certificate_properties(der_bytes)
-    return _certificate_and_key(certificate_id(der_bytes), properties, spki, location, failed)
-
-
-def _certificate_and_key(
-    cert_id: str,
-    properties: dict[str, Any],
-    spki: bytes | None,
-    location: Location | None,
-    failed: dict[str, str],
-) -> tuple[list[Asset | Relation], dict[str, str]]:
-    return _sighting(_with_key(cert_id, properties, spki, failed), location)
+    return _sighting(_with_key(certificate_id(der_bytes), properties, spki, failed), location)
 
 
 class _Described(NamedTuple):
