@@ -421,9 +421,7 @@ def _moment(fields: FieldErrors, cert: x509.Certificate, field: str) -> tuple[st
     """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
     try:
         moment: datetime = getattr(cert, _BOUNDS[field])
-        # iso_time: cryptography's bounds are UTC with whole seconds, so their isoformat needs only the 'Z'
-        text = moment.isoformat()
-        return (text[:19] + "Z" if len(text) == 25 and text.endswith("+00:00") else iso_time(moment)), moment
+        return iso_time(moment), moment
     except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
         fields.failed[field] = lenient.reason(exc)
         return None, None
