@@ -421,9 +421,7 @@ def _moment(fields: FieldErrors, cert: x509.Certificate, field: str) -> tuple[st
     """A validity bound as report text, and as read (for validity_days: read once, not twice)."""
     try:
         moment: datetime = getattr(cert, _BOUNDS[field])
-        # iso_time: cryptography's bounds are UTC with whole seconds, so their isoformat needs only the 'Z'
-        text = moment.isoformat()
-        return (text[:19] + "Z" if len(text) == 25 and text.endswith("+00:00") else iso_time(moment)), moment
+        return iso_time(moment), moment
     except Exception as exc:  # as FieldErrors.read: the field is named, the others still read
         fields.failed[field] = lenient.reason(exc)
         return None, None
@@ -500,17 +498,7 @@ def lenient_certificate_observations(
     Raises ValueError when the data is not a certificate even to a lenient reader.
     """
     properties, spki, failed = lenient.certificate_properties(der_bytes)
-    return _certificate_and_key(certificate_id(der_bytes), properties, spki, location, failed)
-
-
-def _certificate_and_key(
-    cert_id: str,
-    properties: dict[str, Any],
-    spki: bytes | None,
-    location: Location | None,
-    failed: dict[str, str],
-) -> tuple[list[Asset | Relation], dict[str, str]]:
-    return _sighting(_with_key(cert_id, properties, spki, failed), location)
+    return _sighting(_with_key(certificate_id(der_bytes), properties, spki, failed), location)
 
 
 class _Described(NamedTuple):

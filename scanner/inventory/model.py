@@ -81,6 +81,9 @@ CATEGORIES = frozenset(
 
 def iso_time(moment: datetime) -> str:
     """Report timestamps: UTC, whole seconds, 'Z' (isoformat is several times faster than strftime)."""
+    text = moment.isoformat()
+    if len(text) == 25 and text.endswith("+00:00"):
+        return text[:19] + "Z"  # UTC with whole seconds already (cryptography's validity bounds)
     if moment.utcoffset():
         moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"

@@ -136,7 +136,7 @@ def _plain_blocks(data: bytes) -> tuple[PemBlock, ...] | None:
         if label is None:
             return None
         name, after = label
-        marker = b"-----END " + name.encode("ascii") + _DASHES
+        marker = _END + name.encode("ascii") + _DASHES
         close = data.find(marker, after)
         if close < 0 or data.find(_DASHES, after, close) >= 0:
             return None
