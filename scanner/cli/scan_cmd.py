@@ -375,6 +375,7 @@ def _scan(opts: dict[str, Any]) -> None:
         error(f"{printable(failure.target)}: {printable(failure.message)} [{printable(failure.collector)}]")
 
     json_report: bytes | None = None
+    report_values: dict[str, Any] | None = None  # what json_report was rendered from, for the store
     history_path = store_path(opts)
     if history_path is not None and result.metadata.projection and not opts["store"]:
         # a projection is not a state of the estate: saved only to a store named on purpose
@@ -384,16 +385,17 @@ def _scan(opts: dict[str, Any]) -> None:
     if history_path is not None or opts["bundle"]:
         from scanner.reporting.json_report import JsonReporter
 
-        json_report = JsonReporter().render(result)
+        json_report, report_values = JsonReporter().render_with_values(result)
     if history_path is not None and json_report is not None:
         from scanner.store.history import StoreError, record
 
         try:
-            result = record(result, json_report, history_path)
+            result = record(result, json_report, history_path, report=report_values)
             saved = True
         except StoreError as exc:  # the reports are still written; the exit code says the store failed
             error(f"scan not saved to the store: {printable(exc)}")
             store_ok = False
+    report_values = None  # the reports are written from the result
     written, failed = _write_outputs(result, outputs, reporters, json_report)
     bundled = write_bundle(opts["bundle"], json_report, signing)
     if table:

@@ -157,9 +157,15 @@ class JsonReporter:
     format: ClassVar[str] = "json"
 
     def render(self, result: ScanResult) -> bytes:
+        return self.render_with_values(result)[0]
+
+    def render_with_values(self, result: ScanResult) -> tuple[bytes, dict[str, Any]]:
+        """:meth:`render`'s bytes, and the report they were rendered from (a store derives its rows
+        from it instead of parsing the bytes again)."""
         # compact: with indent, json falls back to its pure-Python encoder (5x slower on big scans);
         # orjson writes the same bytes about five times faster, without a str copy of the report
-        return jsonio.dumps(report_dict(result))
+        values = report_dict(result)
+        return jsonio.dumps(values), values
 
     def write(self, result: ScanResult, path: str) -> None:
         """Stream the report to ``path`` (the rules of scanner.reporting.output): the same bytes as

@@ -8,8 +8,10 @@ file alike.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from scanner.inventory.model import ScanResult
 from scanner.store.backends import open_store
@@ -50,12 +52,20 @@ def default_store_path() -> Path:
     return Path(default_store()).expanduser()
 
 
-def record(result: ScanResult, report_json: bytes, store: str | Path, trend_length: int = 12) -> ScanResult:
+def record(
+    result: ScanResult,
+    report_json: bytes,
+    store: str | Path,
+    trend_length: int = 12,
+    report: Mapping[str, Any] | None = None,
+) -> ScanResult:
     """Save a scan and return it with the earlier scans of the same targets as its trend.
 
-    The trend skips damaged earlier scans: an old damaged row never fails a new scan.
+    ``report`` is the report ``report_json`` was rendered from, when the caller has it: the store
+    then need not parse the bytes (see ``rows.derive``). The trend skips damaged earlier scans: an
+    old damaged row never fails a new scan.
     """
     with open_store(store) as opened:
         history = opened.trend(result.metadata.targets, limit=trend_length, exclude=result.metadata.id)
-        opened.save(report_json)
+        opened.save(report_json, report)
     return replace(result, history=history)

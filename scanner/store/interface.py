@@ -155,8 +155,8 @@ class Store(ABC):
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
         """Store one JSON report (the exact bytes ``--json`` writes), its rows and its chain link.
 
-        ``report`` (those bytes already parsed) is accepted for the callers that pass it; the SQL
-        stores parse the bytes themselves (see ``rows.derive``)."""
+        ``report`` is what the bytes were rendered from, or read from them: the SQL stores take it
+        for the parse when it holds only what reads back from the bytes as it is (``rows.derive``)."""
 
     # -- reading --------------------------------------------------------------------------------
     @abstractmethod

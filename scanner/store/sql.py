@@ -499,13 +499,14 @@ class SqlStore(Store):
         body: Future[str] | None,
         parsed: Callable[[Mapping[str, Any]], object] | None = None,
         each: Callable[[R.RowSet], object] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> R.ScanRows:
         """The report's rows, or, when a stored scan has the same body, its row sets by name.
 
         A re-scan that found what the last scan found differs from it only in its head (id, times):
         its body's digest finds that scan, whose sets are then named again, unparsed and unsorted.
         Only a scan whose row reads as verify would pass it (rows digest and chain link) is used.
-        ``parsed`` and ``each`` are :func:`R.derive`'s, called only when the rows are derived.
+        ``parsed``, ``each`` and ``values`` are :func:`R.derive`'s, used only when the rows are derived.
         """
         # a store not yet at schema 5 (opened by `store upgrade` or a test) keeps one set per kind
         buckets = self.buckets if self._version >= BUCKETS_VERSION else None
@@ -514,7 +515,13 @@ class SqlStore(Store):
         head = None if body is None else R.parse_head(report_json, at)
         if head is None or body is None:
             return R.derive(
-                report_json, content_digest=content.result(), body="", buckets=buckets, parsed=parsed, each=each
+                report_json,
+                content_digest=content.result(),
+                body="",
+                buckets=buckets,
+                parsed=parsed,
+                each=each,
+                values=values,
             )
         body_digest = body.result()
 
@@ -529,6 +536,7 @@ class SqlStore(Store):
                 buckets=buckets,
                 parsed=parsed,
                 each=each,
+                values=values,
             )
 
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
@@ -622,7 +630,7 @@ class SqlStore(Store):
                     handover.put(row_set)
 
             try:
-                derived = self._derive(report_json, content, body, parsed=parsed, each=each)
+                derived = self._derive(report_json, content, body, parsed=parsed, each=each, values=report)
             except _WriterDone:
                 return writer[0].result()
             except BaseException:

@@ -83,9 +83,7 @@ def test_a_re_scan_named_by_its_body_is_what_a_full_derive_writes(
     urls.append(reference)
     with open_store(reference) as store:
         store.save(variant(report_json, "web-0", 0))
-        monkeypatch.setattr(
-            sql.SqlStore, "_derive", lambda self, data, content, body, parsed=None, each=None: R.derive(data)
-        )
+        monkeypatch.setattr(sql.SqlStore, "_derive", lambda self, data, content, body, **_: R.derive(data))
         assert store.save(again).scan_id == scan_id
     fast, slow = (scan_row(url, scan_id) for url in urls)
     assert fast == slow

@@ -4,6 +4,9 @@ written before and after it hold the same rows and digests and verify alike."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import enum
 import json
 import os
 import shutil
@@ -15,11 +18,12 @@ from typing import Any
 import pytest
 
 from scanner.inventory import jsonio
+from scanner.inventory.model import Severity
 from scanner.reporting.json_report import JsonReporter
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from tests.store.helpers import execute
-from tests.support.scans import mixed_tree, scan_paths
+from tests.support.scans import keysweep, mixed_tree, scan_paths
 
 FIELDS = ("scan", "content_digest", "sets", "body_digest")
 
@@ -31,7 +35,7 @@ def reference(report_json: bytes, monkeypatch: pytest.MonkeyPatch) -> R.ScanRows
     """derive as keysweep did before the fast path: the json module writes every JSON column, every
     string is made valid."""
     with monkeypatch.context() as patched:
-        patched.setattr(R, "_parse", lambda data: (json.loads(data), R._compact, R._valid_text))
+        patched.setattr(R, "_parse", lambda data, values=None: (json.loads(data), R._compact, R._valid_text))
         return R.derive(report_json)
 
 
@@ -162,3 +166,75 @@ def test_awkward_scans_verify_alike_on_every_backend(
     assert sorted(stored) == sorted(expected.rows("assets"))
     digest = execute(store_url, "SELECT rows_digest FROM scans WHERE id = ?", (scan_id,))
     assert digest == [(expected.rows_digest,)]
+
+
+def assert_rows_from_values(values: dict[str, Any]) -> bool:
+    """Rows derived from the report the bytes were rendered from are the rows of the bytes parsed;
+    whether the values stood for the parse."""
+    data = jsonio.dumps(values)  # as JsonReporter renders it
+    from_values, parsed = R.derive(data, values=values), R.derive(data)
+    for name in FIELDS:
+        assert getattr(from_values, name) == getattr(parsed, name), name
+    assert from_values.rows_digest == parsed.rows_digest
+    return R._parse(data, values)[0] is values
+
+
+def test_a_real_scans_rows_come_from_its_values_without_a_parse(awkward_tree: Path) -> None:
+    result = scan_paths(awkward_tree)
+    data, values = JsonReporter().render_with_values(result)
+    assert data == JsonReporter().render(result) == jsonio.dumps(values)
+    assert assert_rows_from_values(values)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    ONE = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: int
+
+
+@pytest.mark.parametrize(
+    ("extra", "taken"),
+    [
+        pytest.param({"ints": [2**70, -(2**64), 2**64 - 1], "t": ("a", 1, None, True)}, True, id="huge-ints-tuples"),
+        pytest.param({"lone": "caf\udce9", "keys": {"\udcff": 1}, "é": "ü"}, True, id="lone-surrogates"),
+        pytest.param({"severity": Severity.HIGH, "nested": [{"s": Severity.LOW}]}, True, id="str-enum"),
+        pytest.param({"ratio": 1e-05, "big": 1e16, "plain": 0.5}, False, id="floats"),
+        pytest.param({"nan": float("nan")}, False, id="nan"),
+        pytest.param({"when": dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)}, False, id="datetime"),
+        pytest.param({"day": dt.date(2026, 11, 30)}, False, id="date"),
+        pytest.param({"colour": Colour.RED, "level": Level.ONE}, False, id="enums"),
+        pytest.param({"point": Point(1)}, False, id="dataclass"),
+        pytest.param({"by_number": {2: "b", 10: "a"}}, False, id="int-keys"),
+        pytest.param({"set": frozenset({"a"})}, False, id="set"),
+    ],
+)
+def test_values_stand_for_the_parse_only_where_they_read_back_alike(
+    awkward_tree: Path, extra: dict[str, Any], taken: bool
+) -> None:
+    """Values that JSON text would give back otherwise (a float orjson writes its own way, a datetime
+    or dataclass written through default=str, an int key) send the store back to the parse, which
+    writes the same rows either way."""
+    values = JsonReporter().render_with_values(scan_paths(awkward_tree))[1]
+    for asset in values["assets"]:
+        asset["properties"] = {**asset["properties"], **extra}
+    values["findings"][0] = {**values["findings"][0], "evidence": {"extra": extra}}
+    assert assert_rows_from_values(values) is taken
+
+
+def test_a_scan_saved_by_the_command_holds_the_rows_of_its_json_report(tmp_path: Path) -> None:
+    mixed_tree(tmp_path / "tree")
+    store, report = tmp_path / "history.sqlite3", tmp_path / "r.json"
+    done = keysweep("scan", "--path", str(tmp_path / "tree"), "--json", str(report), "--store", str(store), "-q")
+    assert done.returncode in (0, 1), done.stderr
+    expected = R.derive(report.read_bytes())
+    stored = execute(str(store), "SELECT rows_digest FROM scans WHERE id = ?", (expected.scan["id"],))
+    assert stored == [(expected.rows_digest,)]
+    with open_store(str(store)) as opened:
+        assert opened.verify().problems == ()
