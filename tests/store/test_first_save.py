@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from scanner.store import sql as S
 from scanner.store.backends import open_store
 from scanner.store.interface import SaveStatus, StoreError
 from scanner.store.postgres import PostgresStore
+from scanner.store.sqlite import SqliteStore
 from tests.store.helpers import execute, variant
 
 SETS = ("asset_sets", "location_sets", "relation_sets", "finding_sets")
@@ -148,3 +150,66 @@ def test_chunk_cuts_found_in_one_pass_are_each_marks_own(
         assert bodies.chunk_bounds(raw, start) == cuts_mark_by_mark(raw, start)
         cut += len(cuts_mark_by_mark(raw, start)) - 1
     assert cut > 0
+
+
+def _indexes(path: str) -> list[tuple[str, str]]:
+    return sorted(execute(path, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+
+
+def _statements(store: SqliteStore) -> list[str]:
+    """What the SQLite store's connection runs from now on (the sqlite3 trace callback)."""
+    seen: list[str] = []
+    store._db.set_trace_callback(seen.append)
+    return seen
+
+
+def test_a_first_save_builds_the_row_indexes_after_its_rows_and_the_rest_update_them(
+    tmp_path: Path, report_json: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables that hold no row yet get their indexes built once over the first save's rows; a save
+    into tables holding rows updates the indexes as it writes. The store ends as one written without
+    the shortcut: the same rows, the same index definitions, integrity ok."""
+    path, plain = str(tmp_path / "store.sqlite3"), str(tmp_path / "plain.sqlite3")
+    with open_store(path) as store:
+        defined = _indexes(path)
+        first, *rest = reports(report_json)
+        seen = _statements(store)
+        assert store.save(first).status == SaveStatus.STORED
+        dropped = sorted(s.split('"')[1] for s in seen if s.startswith("DROP INDEX"))
+        assert dropped == sorted(name for name, sql in defined if any(f" ON {t} " in sql for t in SETS))
+        assert _indexes(path) == defined
+        seen.clear()
+        for raw in rest:
+            assert store.save(raw).status == SaveStatus.STORED
+        assert not [s for s in seen if "INDEX" in s]
+        assert store.verify().ok and store.integrity_ok()
+    with monkeypatch.context() as patched, open_store(plain) as store:
+        patched.setattr(SqliteStore, "_indexes_if_empty", lambda self, kind: [])
+        seen = _statements(store)
+        for raw in reports(report_json):
+            assert store.save(raw).status == SaveStatus.STORED
+        assert not [s for s in seen if "INDEX" in s]
+    assert stored(path) == stored(plain)
+
+
+def test_a_first_save_that_fails_after_its_indexes_were_dropped_leaves_them_as_they_were(
+    tmp_path: Path, report_json: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "store.sqlite3")
+    with open_store(path) as store:
+        defined = _indexes(path)
+        write = S.SqlStore._write_manifests
+
+        def failing(self: S.SqlStore, manifests: Any) -> None:
+            write(self, manifests)
+            raise KeyboardInterrupt  # the operator's Ctrl-C after the rows were written
+
+        monkeypatch.setattr(S.SqlStore, "_write_manifests", failing)
+        with pytest.raises(KeyboardInterrupt):
+            store.save(reports(report_json)[0])
+        assert _indexes(path) == defined
+        for table in ("scans", "row_sets", *SETS):
+            assert execute(path, f"SELECT count(*) FROM {table}") == [(0,)], table
+        monkeypatch.setattr(S.SqlStore, "_write_manifests", write)
+        assert store.save(reports(report_json)[0]).status == SaveStatus.STORED
+        assert store.verify().ok and store.integrity_ok()
