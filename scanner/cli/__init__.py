@@ -170,6 +170,10 @@ def _internal_error(exc: BaseException, level: int) -> NoReturn:
     error(f"internal error: {type(exc).__name__}: {printable(exc)}")
     if level >= 2:
         click.echo(printable_traceback(exc), err=True, nl=False)
+        # a forked job's own traceback (scanner.cli.jobs), where the error was raised
+        details = getattr(exc, "details", "")
+        if details:
+            click.echo("".join(printable(line) + "\n" for line in str(details).splitlines()), err=True, nl=False)
     else:
         click.echo("keysweep: run again with -vv for the traceback", err=True)
     sys.exit(EXIT_INTERNAL)

@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from scanner.cli.common import (
     usage_error,
     verbosity,
 )
+from scanner.cli.jobs import Job, run_jobs
 from scanner.cli.progress import TerminalProgress
 from scanner.cli.remote_opts import remote_collector_options, remote_options, remote_scope, remote_targets
 from scanner.collectors.base import Target
@@ -221,8 +223,9 @@ _REPORT_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "--workers",
     "file_workers",
     type=click.IntRange(min=1),
-    help="Processes reading and parsing files at once (1: this process alone)"
-    " [default: one per usable core, for sweeps of more than a few hundred files].",
+    help="Processes reading and parsing files at once, and then saving to the store and writing the reports"
+    " side by side (1: this process alone) [default: one per usable core; the file sweep forks only for"
+    " more than a few hundred files].",
 )
 @click.option(
     "--ca-file",
@@ -381,22 +384,37 @@ def _scan(opts: dict[str, Any]) -> None:
         # a projection is not a state of the estate: saved only to a store named on purpose
         note(f"projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)")
         history_path = None
-    saved, store_ok = False, True
+    store_ok = True
     if history_path is not None or opts["bundle"]:
         from scanner.reporting.json_report import JsonReporter
 
         json_report, report_values = JsonReporter().render_with_values(result)
+    jobs: list[Job] = []
     if history_path is not None and json_report is not None:
-        from scanner.store.history import StoreError, record
+        from scanner.store.history import StoreError, with_history
 
         try:
-            result = record(result, json_report, history_path, report=report_values)
-            saved = True
+            # the trend is read before the save: the reports written beside it show it
+            result = with_history(result, history_path)
         except StoreError as exc:  # the reports are still written; the exit code says the store failed
             error(f"scan not saved to the store: {printable(exc)}")
             store_ok = False
-    report_values = None  # the reports are written from the result
-    written, failed = _write_outputs(result, outputs, reporters, json_report)
+        else:
+            jobs.append(Job("saving the scan to the store", partial(_save, json_report, history_path, report_values)))
+    saving = bool(jobs)  # the store's save is the first job, when there is one
+    jobs += [
+        Job(f"writing the {o.format} report", partial(_write_output, result, o, reporters[o.format], json_report))
+        for o in outputs
+    ]
+    messages = run_jobs(jobs, _side_by_side(opts))
+    report_values = None
+    for message in messages:
+        if message is not None:
+            error(message)
+    saved = saving and messages[0] is None
+    store_ok = store_ok and (saved or not saving)
+    written = [o for o, message in zip(outputs, messages[saving:], strict=True) if message is None]
+    failed = len(written) < len(outputs)
     bundled = write_bundle(opts["bundle"], json_report, signing)
     if table:
         click.echo(render_findings_table(result, level), nl=False)
@@ -405,6 +423,36 @@ def _scan(opts: dict[str, Any]) -> None:
         note(f"scan {result.metadata.id} saved to {printable(history_path)}")
     unusable = failed or not store_ok or not bundled
     sys.exit(EXIT_USAGE if unusable else _exit_code(result, opts["fail_on"]))
+
+
+def _side_by_side(opts: dict[str, Any]) -> int:
+    """How many of the store's save and the reports are written at once (--workers, else the usable cores)."""
+    from scanner.collectors.files.pool import usable_cores
+
+    return int(opts.get("file_workers") or usable_cores())
+
+
+def _save(report_json: bytes, where: str | Path, values: dict[str, Any] | None) -> str | None:
+    """The scan saved to the store; else why not."""
+    from scanner.store.history import StoreError, save
+
+    try:
+        save(report_json, where, values)
+    except StoreError as exc:  # the reports are still written; the exit code says the store failed
+        return f"scan not saved to the store: {printable(exc)}"
+    return None
+
+
+def _write_output(result: ScanResult, output: Output, reporter: Reporter, json_report: bytes | None) -> str | None:
+    """One output written; else why not (one failure never stops the others)."""
+    try:
+        if output.format == "json" and json_report is not None:
+            write_output(output.path, json_report)
+        else:  # streamed, or with a companion file, by reporters that write themselves
+            write_report(reporter, result, output.path)
+    except (OutputError, ReporterError) as exc:
+        return f"{output.format} report not written: {printable(exc)}"
+    return None
 
 
 _STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
@@ -427,26 +475,6 @@ def _outputs(opts: dict[str, Any]) -> list[Output]:
     if len(stdout) > 1:
         raise usage_error(f"only one format can go to stdout; got {', '.join(stdout)}: give the others a path")
     return outputs
-
-
-def _write_outputs(
-    result: ScanResult, outputs: list[Output], reporters: dict[str, Reporter], json_report: bytes | None
-) -> tuple[list[Output], list[Output]]:
-    """Each output written, or named in an error; one failure never stops the others."""
-    written: list[Output] = []
-    failed: list[Output] = []
-    for output in outputs:
-        try:
-            if output.format == "json" and json_report is not None:
-                write_output(output.path, json_report)
-            else:  # streamed, or with a companion file, by reporters that write themselves
-                write_report(reporters[output.format], result, output.path)
-        except (OutputError, ReporterError) as exc:  # one unusable output must not cost the others
-            error(f"{output.format} report not written: {printable(exc)}")
-            failed.append(output)
-        else:
-            written.append(output)
-    return written, failed
 
 
 def _systems(path: Path | None) -> SystemsConfig | None:

@@ -34,7 +34,9 @@ __all__ = [
     "default_store",
     "default_store_path",
     "record",
+    "save",
     "targets_key",
+    "with_history",
 ]
 
 
@@ -52,6 +54,22 @@ def default_store_path() -> Path:
     return Path(default_store()).expanduser()
 
 
+def with_history(result: ScanResult, store: str | Path, trend_length: int = 12) -> ScanResult:
+    """The scan with the earlier scans of the same targets as its trend, read before it is saved
+    (the reports written beside the save show it). Damaged earlier scans are left out: an old
+    damaged row never fails a new scan."""
+    with open_store(store) as opened:
+        history = opened.trend(result.metadata.targets, limit=trend_length, exclude=result.metadata.id)
+    return replace(result, history=history)
+
+
+def save(report_json: bytes, store: str | Path, report: Mapping[str, Any] | None = None) -> None:
+    """Save a scan's JSON report. ``report`` is what ``report_json`` was rendered from, when the
+    caller has it: the store then need not parse the bytes (see ``rows.derive``)."""
+    with open_store(store) as opened:
+        opened.save(report_json, report)
+
+
 def record(
     result: ScanResult,
     report_json: bytes,
@@ -59,13 +77,7 @@ def record(
     trend_length: int = 12,
     report: Mapping[str, Any] | None = None,
 ) -> ScanResult:
-    """Save a scan and return it with the earlier scans of the same targets as its trend.
-
-    ``report`` is the report ``report_json`` was rendered from, when the caller has it: the store
-    then need not parse the bytes (see ``rows.derive``). The trend skips damaged earlier scans: an
-    old damaged row never fails a new scan.
-    """
-    with open_store(store) as opened:
-        history = opened.trend(result.metadata.targets, limit=trend_length, exclude=result.metadata.id)
-        opened.save(report_json, report)
-    return replace(result, history=history)
+    """Save a scan and return it with its trend (:func:`with_history`, then :func:`save`)."""
+    result = with_history(result, store, trend_length)
+    save(report_json, store, report)
+    return result

@@ -15,7 +15,6 @@ reaches the parent, which stops the pool and leaves as an interrupted scan.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -26,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Final, TypeAlias
 
 from scanner.inventory import codec
+from scanner.processes import die_with
 
 # files per task: large enough that a task's pickling and wake-up cost little (each submit and each
 # answer hands the GIL between the scanning thread and the executor's threads; on a loaded 2-core
@@ -73,27 +73,9 @@ def encode_error(observations: Sequence[Any]) -> list[dict[str, Any]]:
     return [codec.encode(item) for item in observations]
 
 
-_PR_SET_PDEATHSIG: Final = 1  # linux/prctl.h
-
-
 def _initialise(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """A worker never outlives its scanning process, however that ends.
-
-    The pool is closed from a generator's ``with`` block, which an interrupt arriving outside the
-    generator leaves to the generator's finalisation, and interpreter exit does not always get to
-    that: orphaned workers then wait for ever (one blocked writing answers nobody reads), holding the
-    scan's stdout open. On Linux the kernel kills a worker whose parent is gone (PR_SET_PDEATHSIG);
-    the check after it covers a parent gone before the request took effect.
-    """
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the pool's own shutdown only
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
+    die_with(parent)
 
 
 def _work(paths: Sequence[str]) -> list[Answer]:
