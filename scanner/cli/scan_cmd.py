@@ -407,7 +407,6 @@ def _scan(opts: dict[str, Any]) -> None:
         for o in outputs
     ]
     messages = run_jobs(jobs, _side_by_side(opts))
-    report_values = None
     for message in messages:
         if message is not None:
             error(message)

@@ -70,14 +70,8 @@ def save(report_json: bytes, store: str | Path, report: Mapping[str, Any] | None
         opened.save(report_json, report)
 
 
-def record(
-    result: ScanResult,
-    report_json: bytes,
-    store: str | Path,
-    trend_length: int = 12,
-    report: Mapping[str, Any] | None = None,
-) -> ScanResult:
+def record(result: ScanResult, report_json: bytes, store: str | Path, trend_length: int = 12) -> ScanResult:
     """Save a scan and return it with its trend (:func:`with_history`, then :func:`save`)."""
     result = with_history(result, store, trend_length)
-    save(report_json, store, report)
+    save(report_json, store)
     return result

@@ -138,7 +138,7 @@ def _parse(
         or (b"\\" in report_json and (b"\\ud" in report_json or b"\\uD" in report_json))
     )
     text = _valid_text if surrogates else str
-    if values is not None and orjson is not None and _plain(values):
+    if values is not None and orjson is not None and _plain_within_limits(values):
         return values, _compact_orjson, text
     floats = False
 
@@ -156,6 +156,14 @@ def _parse(
 _TEXT_STR: frozenset[Any] = frozenset({str.__str__, StrEnum.__str__, StrEnum310.__str__})
 # the types of values that are plain as they are; a str subclass whose str() is its text joins when met
 _LEAVES: set[type] = {str, int, bool, type(None)}
+
+
+def _plain_within_limits(value: Any) -> bool:
+    """:func:`_plain`; False for values nested deeper than Python recurses (the parse says the rest)."""
+    try:
+        return _plain(value)
+    except RecursionError:
+        return False
 
 
 def _plain(value: Any) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import inspect
 import json
 import os
 import shutil
@@ -213,6 +214,8 @@ class Point:
         pytest.param({"point": Point(1)}, False, id="dataclass"),
         pytest.param({"by_number": {2: "b", 10: "a"}}, False, id="int-keys"),
         pytest.param({"set": frozenset({"a"})}, False, id="set"),
+        # deeper than orjson writes: the json module writes it, in the row as in the report
+        pytest.param({"deep": json.loads("[" * 400 + "]" * 400)}, True, id="deeper-than-orjson"),
     ],
 )
 def test_values_stand_for_the_parse_only_where_they_read_back_alike(
@@ -238,3 +241,16 @@ def test_a_scan_saved_by_the_command_holds_the_rows_of_its_json_report(tmp_path:
     assert stored == [(expected.rows_digest,)]
     with open_store(str(store)) as opened:
         assert opened.verify().problems == ()
+
+
+def test_values_nested_deeper_than_the_walk_recurses_send_the_store_to_the_parse() -> None:
+    deep = json.loads("[" * 300 + "]" * 300)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 200)
+    try:
+        with pytest.raises(RecursionError):
+            R._plain(deep)
+        assert R._plain_within_limits(deep) is False
+    finally:
+        sys.setrecursionlimit(limit)
+    assert R._plain_within_limits(deep) is True
