@@ -246,6 +246,31 @@ def test_package_data_keeps_its_readable_blocks_and_notes_each_unreadable_one(tm
     ]
 
 
+# testssl.sh (scripts/bootstrap.sh installs it) ships a root whose END line lacks a dash
+TESTSSL_DST = Path("/etc/testssl/DST Root CA X3.txt")
+
+
+def test_a_truncated_block_in_package_data_is_a_note_on_the_file_and_elsewhere_an_error(tmp_path: Path) -> None:
+    """Read in place, the package's unchanged conffile is inventoried with the fault noted; the same
+    bytes in an admin's own directory are an error naming the malformed END line."""
+    assert TESTSSL_DST.is_file(), "testssl.sh (scripts/bootstrap.sh)"
+    fault = (
+        "1 PEM block is truncated (BEGIN without a matching END); "
+        "a malformed END line: line 22 reads '-----END CERTIFICATE----'"
+    )
+    graph = collect(TESTSSL_DST)
+    assert graph.errors == () and (graph.sweep.recognised, graph.sweep.failed) == (1, 0)
+    props = graph.asset(f"file:{TESTSSL_DST}").properties
+    assert props["package_data_reason"] == "shipped unchanged by the Debian package testssl.sh"
+    assert props["unreadable_blocks"] == [fault]
+    own = tmp_path / "etc" / "ssl" / "certs" / "dst.pem"
+    own.parent.mkdir(parents=True)
+    shutil.copyfile(TESTSSL_DST, own)
+    graph = collect(own)
+    assert [(e.target, e.message) for e in graph.errors] == [(str(own), fault)]
+    assert f"file:{own}" not in graph
+
+
 def test_a_body_that_is_not_base64_is_said_plainly_and_a_private_keys_bytes_never_echoed(tmp_path: Path) -> None:
     key_lines = pki.key_pem(pki.ec_key()).splitlines()
     cert_lines = pki.pem(pki.certificate(pki.ec_key(), "b64.example")).splitlines()
