@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from functools import partial
 from itertools import chain, repeat
 from operator import add
 from typing import Any, ClassVar
@@ -391,14 +392,14 @@ class SqlStore(Store):
     ) -> str:
         """The scan's row, and its rows unless found stored or ``written`` already (as they were derived)."""
         scan = {**derived.scan, "scope_seq": seq}
-        chain = R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
+        link = R.chain_digest(scan, derived.content_digest, derived.rows_digest, previous)
         columns = {
             **scan,
             "stored_at": _now(),
             "content_digest": derived.content_digest,
             "rows_digest": derived.rows_digest,
             "prev_digest": previous,
-            "chain_digest": chain,
+            "chain_digest": link,
             "rows_form": derived.rows_form,
             "body_digest": derived.body_digest or None,
             **{f"{row_set.kind}_set": row_set.set_id for row_set in derived.sets},
@@ -409,15 +410,15 @@ class SqlStore(Store):
         marks = ", ".join("?" for _ in columns)
         self._execute(f"INSERT INTO scans ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values()))
         if derived.reused or written:
-            pass
-        elif derived.rows_form == R.ROWS_FORM_BUCKETS:
+            return link
+        if derived.rows_form == R.ROWS_FORM_BUCKETS:
             self._write_manifests(derived.sets)
         else:  # a store not yet at schema 5: one set per kind
             for row_set in derived.sets:
                 key = self._register(row_set)
                 if key is not None:
                     self._write_set_rows(row_set, key)
-        return chain
+        return link
 
     def _register(self, row_set: R.RowSet) -> int | None:
         """The set's new key when this save registers it first; None when it is registered already.
@@ -513,31 +514,16 @@ class SqlStore(Store):
         form = R.ROWS_FORM_SETS if buckets is None else R.ROWS_FORM_BUCKETS
         at = R.body_start(report_json)
         head = None if body is None else R.parse_head(report_json, at)
+        derive = partial(R.derive, report_json, buckets=buckets, parsed=parsed, each=each, values=values)
         if head is None or body is None:
-            return R.derive(
-                report_json,
-                content_digest=content.result(),
-                body="",
-                buckets=buckets,
-                parsed=parsed,
-                each=each,
-                values=values,
-            )
+            return derive(content_digest=content.result(), body="")
         body_digest = body.result()
 
         def derived() -> R.ScanRows:
             # a body new to the store is looked through for a "scan" of its own here, once: a scan
             # names its body's digest (and later saves find it) only when the body decides the rest
             body_id = body_digest if R.split_head(report_json, at) is not None else ""
-            return R.derive(
-                report_json,
-                content_digest=content.result(),
-                body=body_id,
-                buckets=buckets,
-                parsed=parsed,
-                each=each,
-                values=values,
-            )
+            return derive(content_digest=content.result(), body=body_id)
 
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
@@ -677,8 +663,8 @@ class SqlStore(Store):
                 derived, written = rows.scan_rows(), True
             else:
                 derived, written = rows, False
-            chain = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)
-            self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, chain, scope))
+            link = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)
+            self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, link, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
 
     def _body_parts(
