@@ -31,16 +31,15 @@ from scanner.inventory.model import (
 from scanner.reporting import cbom
 from scanner.reporting.base import write_report
 from scanner.reporting.cbom import CbomReporter, build_bom, iter_cbom
-from tests.reporting.test_cbom import _with_endpoint_and_token
 from tests.support.outputs import json_module_indent1, through_fifo
-from tests.support.scans import awkward_names_tree, keysweep, mixed_tree, scan_paths
+from tests.support.scans import awkward_names_tree, keysweep, mixed_tree, scan_paths, with_endpoint_and_token
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     root = tmp_path_factory.mktemp("cbom-stream")
     awkward_names_tree(root)
-    scanned = _with_endpoint_and_token(scan_paths(root))
+    scanned = with_endpoint_and_token(scan_paths(root))
     # a target that could not be assessed: a data component of its own
     error = CollectionError("/srv/unreadable.pem", "files", "permission denied")
     return dataclasses.replace(scanned, errors=(*scanned.errors, error))
