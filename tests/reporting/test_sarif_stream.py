@@ -11,10 +11,9 @@ import pytest
 
 from scanner.inventory.model import ScanResult
 from scanner.reporting import sarif
-from scanner.reporting.base import write_report
 from scanner.reporting.sarif import SarifReporter
 from tests.support import pki
-from tests.support.outputs import json_module_indent1, through_fifo
+from tests.support.outputs import json_module_indent1, through_fifo, to_file_and_stdout
 from tests.support.scans import awkward_names_tree, scan_paths
 
 
@@ -67,9 +66,5 @@ def test_written_to_a_file_stdout_and_a_fifo(
 ) -> None:
     reporter = SarifReporter(tmp_path)
     expected = reporter.render(result)
-    log = tmp_path / "log.sarif"
-    write_report(reporter, result, str(log))
-    assert log.read_bytes() == expected
-    write_report(reporter, result, "-")
-    assert capfdbinary.readouterr().out == expected
+    assert to_file_and_stdout(reporter, result, tmp_path / "log.sarif", capfdbinary) == (expected, expected)
     assert through_fifo(reporter, result, tmp_path / "pipe") == [expected]
