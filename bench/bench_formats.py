@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_html import _in_child, synthetic
 
+from scanner.inventory.model import ScanResult
 from scanner.reporting.cbom import CbomReporter
 from scanner.reporting.json_report import JsonReporter
 from scanner.reporting.output import write_output
@@ -52,7 +53,7 @@ def main() -> None:
         memory(result)
 
 
-def memory(result) -> None:  # type: ignore[no-untyped-def]
+def memory(result: ScanResult) -> None:
     """Peak MB of Python allocations (traced) and wall/CPU seconds (untraced) of writing each report
     to a file: rendered whole then written, against the reporter's own streamed write."""
     with tempfile.TemporaryDirectory() as tmp:

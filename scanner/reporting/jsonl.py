@@ -57,9 +57,9 @@ class JsonLinesReporter:
                 "locations": about[2],
             }
             # ensure_ascii: a line never holds a raw U+2028 or a lone surrogate a parser could choke on
-            lines.append(json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str))
+            lines.append(json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str) + "\n")
             if len(lines) >= CHUNK_LINES:
-                yield "".join(line + "\n" for line in lines).encode()
+                yield "".join(lines).encode()
                 lines = []
         if lines:
-            yield "".join(line + "\n" for line in lines).encode()
+            yield "".join(lines).encode()

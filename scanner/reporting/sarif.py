@@ -346,15 +346,15 @@ def _batches(
     files writes ~1 MB)."""
     batch: list[Any] = []
     evidence_plain = True
-    places = 0
+    named = 0  # the locations the batch's results name
     for f in findings:
         entry = result_of(f)
         batch.append(entry)
         evidence_plain = evidence_plain and plain(f.evidence)
-        places += len(entry["locations"])
-        if len(batch) >= CHUNK_RESULTS or places >= CHUNK_LOCATIONS:
+        named += len(entry["locations"])
+        if len(batch) >= CHUNK_RESULTS or named >= CHUNK_LOCATIONS:
             yield batch, evidence_plain
-            batch, evidence_plain, places = [], True, 0
+            batch, evidence_plain, named = [], True, 0
     if batch:
         yield batch, evidence_plain
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,10 @@ from typing import Any
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from scanner.inventory.model import Asset, AssetType, Location, Relation, RelationType, ScanResult, freeze
+from scanner.inventory.model import AssetType, RelationType, ScanResult
 from scanner.reporting.cbom import CbomReporter
 from tests.support import pki
-from tests.support.scans import mixed_tree, scan_paths
+from tests.support.scans import mixed_tree, scan_paths, with_endpoint_and_token
 
 
 def _cbom(result: ScanResult) -> dict[str, Any]:
@@ -24,56 +23,13 @@ def _cbom(result: ScanResult) -> dict[str, Any]:
     return document
 
 
-def _with_endpoint_and_token(result: ScanResult) -> ScanResult:
-    """Add what the TLS and PKCS#11 collectors contribute, in the shape DESIGN.md fixes."""
-    cert = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and "good.test" in a.properties["subject"])
-    endpoint = Asset(
-        "tls:127.0.0.1:8443",
-        AssetType.TLS_ENDPOINT,
-        freeze(
-            {
-                "host": "127.0.0.1",
-                "port": 8443,
-                "protocols": ["TLSv1.2", "TLSv1.3"],
-                "cipher_suites": ["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
-                "key_exchange_groups": ["X25519MLKEM768", "x25519", "secp256r1"],
-                "pq_key_exchange": True,
-            }
-        ),
-        (Location("tls", "tls:127.0.0.1:8443"),),
-    )
-    token = Asset("pkcs11:0a1b", AssetType.HSM_TOKEN, freeze({"label": "demo", "slot": 0}))
-    hsm_key = Asset(
-        "key:pkcs11:0a1b:wrap",
-        AssetType.KEY,
-        freeze({"algorithm": "AES", "key_size": 256, "security_bits": 256, "quantum_vulnerable": False}),
-        (Location("pkcs11", "pkcs11:0a1b", "label 'wrap'"),),
-    )
-    data_key = Asset(
-        "key:pkcs11:0a1b:data",
-        AssetType.KEY,
-        freeze({"algorithm": "AES", "key_size": 128, "security_bits": 128, "quantum_vulnerable": False}),
-        (Location("pkcs11", "pkcs11:0a1b", "label 'data'"),),
-    )
-    relations = (
-        Relation(endpoint.id, cert.id, RelationType.PRESENTS),
-        Relation(hsm_key.id, token.id, RelationType.STORED_IN),
-        Relation(hsm_key.id, data_key.id, RelationType.WRAPS),
-    )
-    return dataclasses.replace(
-        result,
-        assets=(*result.assets, endpoint, token, hsm_key, data_key),
-        relations=(*result.relations, *relations),
-    )
-
-
 def _by_ref(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["bom-ref"]: c for c in document["components"]}
 
 
 def test_cbom_validates_and_has_all_four_asset_types(tmp_path: Path) -> None:
     mixed_tree(tmp_path)
-    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    result = with_endpoint_and_token(scan_paths(tmp_path))
     document = _cbom(result)
     assert document["specVersion"] == "1.6"
     types = {c["cryptoProperties"]["assetType"] for c in document["components"] if "cryptoProperties" in c}
@@ -90,7 +46,7 @@ def test_cbom_validates_and_has_all_four_asset_types(tmp_path: Path) -> None:
 
 def test_cbom_mapping_details(tmp_path: Path) -> None:
     files = mixed_tree(tmp_path)
-    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    result = with_endpoint_and_token(scan_paths(tmp_path))
     refs = _by_ref(_cbom(result))
     weak_cert = next(
         a for a in result.assets if a.type == AssetType.CERTIFICATE and "weak.test" in a.properties["subject"]
@@ -142,7 +98,7 @@ def test_cbom_mapping_details(tmp_path: Path) -> None:
 
 def test_cbom_dependencies_follow_the_graph(tmp_path: Path) -> None:
     mixed_tree(tmp_path)
-    result = _with_endpoint_and_token(scan_paths(tmp_path))
+    result = with_endpoint_and_token(scan_paths(tmp_path))
     document = _cbom(result)
     depends = {d["ref"]: set(d.get("dependsOn", [])) for d in document["dependencies"]}
     good = next(a for a in result.assets if a.type == AssetType.CERTIFICATE and "good.test" in a.properties["subject"])

@@ -10,8 +10,8 @@ import pytest
 
 from scanner.inventory.model import ScanResult
 from scanner.reporting import csv_report
-from scanner.reporting.base import write_report
 from scanner.reporting.csv_report import COLUMNS, CsvReporter
+from tests.support.outputs import to_file_and_stdout
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -40,8 +40,4 @@ def test_written_to_a_file_and_stdout(
     result: ScanResult, tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     expected = CsvReporter().render(result)
-    out = tmp_path / "findings.csv"
-    write_report(CsvReporter(), result, str(out))
-    assert out.read_bytes() == expected
-    write_report(CsvReporter(), result, "-")
-    assert capfdbinary.readouterr().out == expected
+    assert to_file_and_stdout(CsvReporter(), result, tmp_path / "findings.csv", capfdbinary) == (expected, expected)

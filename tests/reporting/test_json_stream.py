@@ -11,9 +11,8 @@ import pytest
 
 from scanner.inventory.model import ScanResult, ScopeSummary
 from scanner.reporting import json_report
-from scanner.reporting.base import write_report
 from scanner.reporting.json_report import JsonReporter, iter_report
-from tests.support.outputs import through_fifo
+from tests.support.outputs import over_a_failed_write, through_fifo, to_file_and_stdout
 from tests.support.scans import awkward_names_tree, keysweep, mixed_tree, scan_paths
 
 
@@ -50,19 +49,13 @@ def test_written_to_a_file_stdout_and_a_fifo(
     result: ScanResult, tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     expected = JsonReporter().render(result)
-    report = tmp_path / "report.json"
-    write_report(JsonReporter(), result, str(report))
-    assert report.read_bytes() == expected
-    write_report(JsonReporter(), result, "-")
-    assert capfdbinary.readouterr().out == expected
+    assert to_file_and_stdout(JsonReporter(), result, tmp_path / "report.json", capfdbinary) == (expected, expected)
     assert through_fifo(JsonReporter(), result, tmp_path / "pipe") == [expected]
 
 
 def test_a_failure_mid_stream_keeps_the_old_report(
     result: ScanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = tmp_path / "report.json"
-    report.write_bytes(b"the previous report")
     monkeypatch.setattr(json_report, "CHUNK_ITEMS", 1)
     calls = []
 
@@ -73,10 +66,9 @@ def test_a_failure_mid_stream_keeps_the_old_report(
         return {}
 
     monkeypatch.setattr(json_report, "finding_dict", failing)
-    with pytest.raises(RuntimeError, match="broken finding"):
-        JsonReporter().write(result, str(report))
-    assert report.read_bytes() == b"the previous report"  # never half a report
-    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # and no temporary file left
+    # never half a report, and no temporary file left
+    left = over_a_failed_write(JsonReporter(), result, tmp_path / "report.json", "broken finding")
+    assert left == (b"the previous report", ["report.json"])
 
 
 def test_the_cli_streams_the_same_report(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from scanner.reporting import jsonl
-from scanner.reporting.base import write_report
 from scanner.reporting.json_report import finding_dict
 from scanner.reporting.jsonl import JsonLinesReporter
 from scanner.reporting.locations import places
 from scanner.reporting.table import asset_name
 from tests.support import pki
+from tests.support.outputs import to_file_and_stdout
 from tests.support.scans import mixed_tree, scan_paths
 
 
@@ -52,7 +52,4 @@ def test_streamed_in_pieces_the_same_lines(
     pieces = list(JsonLinesReporter().chunks(result))
     assert b"".join(pieces) == whole and len(pieces) == (len(result.findings) + 1) // 2
     assert all(piece.endswith(b"\n") for piece in pieces)  # a piece never ends inside a line
-    out = tmp_path / "findings.jsonl"
-    write_report(JsonLinesReporter(), result, str(out))
-    write_report(JsonLinesReporter(), result, "-")
-    assert out.read_bytes() == whole == capfdbinary.readouterr().out
+    assert to_file_and_stdout(JsonLinesReporter(), result, tmp_path / "findings.jsonl", capfdbinary) == (whole, whole)

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from scanner.inventory.model import ScanResult
 from scanner.reporting import sarif
-from scanner.reporting.base import write_report
 from scanner.reporting.sarif import SarifReporter
 from tests.support import pki
-from tests.support.outputs import json_module_indent1, through_fifo
-from tests.support.scans import mixed_tree, scan_paths
+from tests.support.outputs import json_module_indent1, through_fifo, to_file_and_stdout
+from tests.support.scans import awkward_names_tree, scan_paths
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
     root = tmp_path_factory.mktemp("sarif-stream")
-    mixed_tree(root)
-    # a non-UTF-8 file name (its URI names the byte)
-    pki.write(root / os.fsdecode(b"caf\xe9.crt"), (root / "ca.crt").read_bytes())
+    awkward_names_tree(root)  # a non-UTF-8 file name among them (its URI names the byte)
     # one certificate in many files: its findings name every one of them
     for n in range(40):
         pki.write(root / "copies" / f"ca-{n:02d}.crt", (root / "ca.crt").read_bytes())
@@ -70,9 +66,5 @@ def test_written_to_a_file_stdout_and_a_fifo(
 ) -> None:
     reporter = SarifReporter(tmp_path)
     expected = reporter.render(result)
-    log = tmp_path / "log.sarif"
-    write_report(reporter, result, str(log))
-    assert log.read_bytes() == expected
-    write_report(reporter, result, "-")
-    assert capfdbinary.readouterr().out == expected
+    assert to_file_and_stdout(reporter, result, tmp_path / "log.sarif", capfdbinary) == (expected, expected)
     assert through_fifo(reporter, result, tmp_path / "pipe") == [expected]

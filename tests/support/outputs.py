@@ -1,5 +1,6 @@
-"""Helpers for the streamed reports' tests: a report written through a FIFO (as a shell's ``>(...)``
-or a log shipper's pipe takes it), and the json module's indented text they must equal."""
+"""Helpers for the streamed reports' tests: a report written to a file and stdout, through a FIFO (as a
+shell's ``>(...)`` or a log shipper's pipe takes it), over an old report by a write that fails, and the
+json module's indented text they must equal."""
 
 from __future__ import annotations
 
@@ -9,9 +10,29 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scanner.inventory.model import ScanResult
 from scanner.reporting.base import Reporter, write_report
 from scanner.reporting.output import OutputError
+
+
+def to_file_and_stdout(
+    reporter: Reporter, result: ScanResult, path: Path, capfd: pytest.CaptureFixture[bytes]
+) -> tuple[bytes, bytes]:
+    """What write_report put in a file at ``path``, and on stdout (``-``, read from ``capfd``)."""
+    write_report(reporter, result, str(path))
+    write_report(reporter, result, "-")
+    return path.read_bytes(), capfd.readouterr().out
+
+
+def over_a_failed_write(reporter: Reporter, result: ScanResult, path: Path, error: str) -> tuple[bytes, list[str]]:
+    """The file at ``path`` (b"the previous report" before) and the names in its folder after
+    write_report failed with the RuntimeError ``error`` (the caller makes it fail mid-stream)."""
+    path.write_bytes(b"the previous report")
+    with pytest.raises(RuntimeError, match=error):
+        write_report(reporter, result, str(path))
+    return path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
 
 
 def through_fifo(reporter: Reporter, result: ScanResult, fifo: Path) -> list[bytes]:
