@@ -281,3 +281,38 @@ def test_extension_parts_by_byte_positions_agree_with_the_element_reader() -> No
             found = None
         assert found == _extension_parts_by_elements(element), element.hex()
     assert der.extension_parts(odd[0]) == (der.SKI_OID, bytes(20))
+
+
+def _single_by_elements(data: bytes, tag: int) -> tuple[int, int] | str | None:
+    """der._single as a list of elements reads it: the DerError's text when it raises."""
+    try:
+        listed = der._elements(data, 0, len(data))
+    except der.DerError as exc:
+        return str(exc)
+    return (listed[0][2], listed[0][3]) if len(listed) == 1 and listed[0][0] == tag else None
+
+
+def test_a_single_element_read_without_a_list_agrees_with_the_element_reader() -> None:
+    odd = [
+        der.encode(0x30, bytes(5)),  # short form
+        der.encode(0x30, bytes(200)),  # long form, one length byte
+        der.encode(0x30, bytes(70000)),  # long form, three length bytes
+        der.encode(0x31, bytes(5)),  # another tag
+        der.encode(0x30, bytes(5)) + b"\x05\x00",  # two elements
+        der.encode(0x30, bytes(5)) + b"\x00",  # a trailing byte
+        der.encode(0x30, bytes(200))[:-1],  # a value running past the end
+        b"\x30\x81\x05" + bytes(5),  # a length not in its shortest form
+        b"\x30\x82\x00\x90" + bytes(0x90),  # a leading zero length byte
+        b"\x30\x80" + bytes(4),  # indefinite length
+        b"\x30\x85\x00\x00\x00\x00\x05" + bytes(5),  # five length bytes
+        b"\x30\x82\x01",  # length bytes cut short
+        b"\x30",
+        b"",
+    ]
+    for data in odd:
+        try:
+            found: tuple[int, int] | str | None = der._single(data, 0, len(data), 0x30)
+        except der.DerError as exc:
+            found = str(exc)
+        assert found == _single_by_elements(data, 0x30), data[:8].hex()
+    assert der._single(odd[1], 0, len(odd[1]), 0x30) == (3, len(odd[1]))

@@ -136,9 +136,10 @@ def _plain_blocks(data: bytes) -> tuple[PemBlock, ...] | None:
         if label is None:
             return None
         name, after = label
+        # the first "-----" after the BEGIN marker must open its END: the body is scanned once
+        close = data.find(_DASHES, after)
         marker = _END + name.encode("ascii") + _DASHES
-        close = data.find(marker, after)
-        if close < 0 or data.find(_DASHES, after, close) >= 0:
+        if close < 0 or not data.startswith(marker, close):
             return None
         end = close + len(marker)
         blocks.append(PemBlock(name, position, end))

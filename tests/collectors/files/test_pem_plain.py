@@ -59,6 +59,7 @@ ODD: dict[str, bytes] = {
     + _BODY
     + b"-----END CERTIFICATE-----",
     "dashes inside a body": _block(b"CERTIFICATE", _BODY[:64] + b"-----\n" + _BODY[64:]),
+    "a dash just before END": b"-----BEGIN CERTIFICATE-----\n" + _BODY + b"------END CERTIFICATE-----\n" + CERT,
     "bad base64": _block(b"CERTIFICATE", _BODY.replace(b"A", b"*")),
     "empty body": b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----",
     "markers on one line": b"-----BEGIN CERTIFICATE----- abc -----END CERTIFICATE-----",
