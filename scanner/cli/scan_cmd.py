@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,6 +41,9 @@ from scanner.reporting.output import STDOUT, Output, OutputError, check_outputs,
 from scanner.reporting.table import DEFAULT_LIMIT, render_table
 from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_file
 from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_remote, split_schemes
+
+if TYPE_CHECKING:
+    from scanner.store.streamed import ReportSource
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
 _REPORT_OPTIONS = ("json", "html", "cbom", "sarif", "csv")
@@ -385,14 +388,16 @@ def _scan(opts: dict[str, Any]) -> None:
         note(f"projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)")
         history_path = None
     store_ok = True
-    if history_path is not None or opts["bundle"]:
+    if opts["bundle"]:  # the bundle holds the report's bytes: the store takes them too
         from scanner.reporting.json_report import JsonReporter
 
         json_report, report_values = JsonReporter().render_with_values(result)
     jobs: list[Job] = []
-    if history_path is not None and json_report is not None:
+    if history_path is not None:
+        from scanner.reporting.json_report import ReportPieces
         from scanner.store.history import StoreError, with_history
 
+        scanned = result
         try:
             # the trend is read before the save: the reports written beside it show it
             result = with_history(result, history_path)
@@ -400,7 +405,10 @@ def _scan(opts: dict[str, Any]) -> None:
             error(f"scan not saved to the store: {printable(exc)}")
             store_ok = False
         else:
-            jobs.append(Job("saving the scan to the store", partial(_save, json_report, history_path, report_values)))
+            # the store reads the report from the result (result.history is not in it) in pieces, as
+            # the JSON writer does, unless the bundle has its bytes whole
+            report = (json_report, report_values) if json_report is not None else ReportPieces(scanned)
+            jobs.append(Job("saving the scan to the store", partial(_save, report, history_path)))
     saving = bool(jobs)  # the store's save is the first job, when there is one
     jobs += [
         Job(f"writing the {o.format} report", partial(_write_output, result, o, reporters[o.format], json_report))
@@ -431,12 +439,15 @@ def _side_by_side(opts: dict[str, Any]) -> int:
     return int(opts.get("file_workers") or usable_cores())
 
 
-def _save(report_json: bytes, where: str | Path, values: dict[str, Any] | None) -> str | None:
-    """The scan saved to the store; else why not."""
-    from scanner.store.history import StoreError, save
+def _save(report: tuple[bytes, dict[str, Any] | None] | ReportSource, where: str | Path) -> str | None:
+    """The scan saved to the store (its report's bytes and values, or read in pieces); else why not."""
+    from scanner.store.history import StoreError, save, save_report
 
     try:
-        save(report_json, where, values)
+        if isinstance(report, tuple):
+            save(report[0], where, report[1])
+        else:
+            save_report(report, where)
     except StoreError as exc:  # the reports are still written; the exit code says the store failed
         return f"scan not saved to the store: {printable(exc)}"
     return None

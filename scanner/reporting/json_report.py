@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from scanner import __version__
@@ -118,29 +119,70 @@ def _error(e: CollectionError) -> dict[str, Any]:
 
 def iter_report(result: ScanResult) -> Iterator[bytes]:
     """The bytes of ``JsonReporter().render(result)``, in pieces: the assets, relations and findings
-    are encoded CHUNK_ITEMS at a time, so the whole document never exists in memory at once.
+    are encoded CHUNK_ITEMS at a time, so the whole document never exists in memory at once."""
+    for data, _ in iter_report_values(result):
+        yield data
 
-    Each piece is encoded as a list and its brackets dropped; jsonio gives the same bytes per piece
-    as for the whole document (orjson, or the json module where orjson refuses a value).
+
+def iter_report_values(result: ScanResult) -> Iterator[tuple[bytes, object]]:
+    """:func:`iter_report`'s pieces, each with the value it encodes (None for punctuation and keys).
+
+    Each piece of a list is encoded as a list and its brackets dropped; jsonio gives the same bytes
+    per piece as for the whole document (orjson, or the json module where orjson refuses a value).
     """
-    lists: dict[str, tuple[Sequence[Any], Callable[[Sequence[Any]], list[dict[str, Any]]]]] = {
+    lists = _item_lists(result)
+    yield b"{", None
+    for n, (name, part) in enumerate(_report_parts(result).items()):
+        yield (b"," if n else b"") + jsonio.dumps(name) + b":", None
+        if name not in lists:
+            value = part()
+            yield jsonio.dumps(value), value
+            continue
+        items, encode = lists[name]
+        yield b"[", None
+        for start in range(0, len(items), CHUNK_ITEMS):
+            values = encode(items[start : start + CHUNK_ITEMS])
+            yield (b"," if start else b"") + jsonio.dumps(values)[1:-1], values
+        yield b"]", None
+    yield b"}", None
+
+
+def _item_lists(result: ScanResult) -> dict[str, tuple[Sequence[Any], Callable[[Sequence[Any]], list[dict[str, Any]]]]]:
+    """The report's lists of items, and how a run of their items becomes the report's values."""
+    return {
         "assets": (result.assets, lambda items: _assets(items, result)),
         "relations": (result.relations, lambda items: [_relation(r) for r in items]),
         "findings": (result.findings, lambda items: [finding_dict(f) for f in items]),
     }
-    yield b"{"
-    for n, (name, part) in enumerate(_report_parts(result).items()):
-        yield (b"," if n else b"") + jsonio.dumps(name) + b":"
-        if name not in lists:
-            yield jsonio.dumps(part())
-            continue
-        items, encode = lists[name]
-        yield b"["
-        for start in range(0, len(items), CHUNK_ITEMS):
-            piece = jsonio.dumps(encode(items[start : start + CHUNK_ITEMS]))
-            yield (b"," if start else b"") + piece[1:-1]
-        yield b"]"
-    yield b"}"
+
+
+# what a store buckets an item's rows by: the asset it is about
+_BUCKET_KEYS = {"assets": attrgetter("id"), "relations": attrgetter("source"), "findings": attrgetter("asset_id")}
+
+
+class ReportPieces:
+    """The report as a store reads it in pieces (``scanner.store.streamed.ReportSource``): its bytes
+    as :func:`iter_report` streams them, and any run of its items' values, from the scan's result."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self._result = result
+        self._lists = _item_lists(result)
+
+    def pieces(self) -> Iterator[tuple[bytes, object]]:
+        return iter_report_values(self._result)
+
+    def member(self, name: str) -> Any:
+        return _report_parts(self._result)[name]()
+
+    def keys(self, items: str) -> Sequence[str]:
+        return list(map(_BUCKET_KEYS[items], self._lists[items][0]))
+
+    def items(self, items: str, indices: Sequence[int]) -> list[dict[str, Any]]:
+        listed, encode = self._lists[items]
+        return encode([listed[i] for i in indices])
+
+    def whole(self) -> tuple[bytes, dict[str, Any]]:
+        return JsonReporter().render_with_values(self._result)
 
 
 def encode_json_text(text: str) -> bytes:

@@ -53,3 +53,55 @@ def listed(body: bytes) -> list[str] | None:
     if not body.startswith(LIST_MAGIC):
         return None
     return body[len(LIST_MAGIC) :].decode("ascii", "replace").split("\n")
+
+
+class Chunker:
+    """:func:`chunk_bounds` over a body that comes in pieces: each chunk's bytes as soon as the cut
+    after it is found, so a streamed save never holds the whole body (docs/fleet.md).
+
+    The chunks are those ``chunk_bounds`` cuts the joined body into, the last one included.
+    """
+
+    def __init__(self) -> None:
+        self._pending = bytearray()  # the body from the last cut on
+        self._base = 0  # where the pending bytes start in the body
+        self._next = 0  # where the search for the marks' common prefix resumes, in the body
+        self._free = dict.fromkeys(_CUTS, 0)
+        prefix = _CUTS[0]
+        while not all(mark.startswith(prefix) for mark in _CUTS):
+            prefix = prefix[:-1]
+        self._prefix = prefix
+        self._longest = max(map(len, _CUTS))
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The chunks that end in what has come so far."""
+        self._pending += data
+        return self._cut(final=False)
+
+    def finish(self) -> list[bytes]:
+        """The chunks left, the last one whatever its length."""
+        chunks = self._cut(final=True)
+        chunks.append(bytes(self._pending))
+        self._pending = bytearray()
+        return chunks
+
+    def _cut(self, final: bool) -> list[bytes]:
+        chunks: list[bytes] = []
+        pending = self._pending
+        at = pending.find(self._prefix, self._next - self._base)
+        while at >= 0:
+            if not final and at + self._longest > len(pending):
+                break  # a mark may run on into the next piece: decided when it comes
+            where = self._base + at
+            for mark in _CUTS:
+                if where >= self._free[mark] and pending.startswith(mark, at):
+                    self._free[mark] = where + len(mark)
+                    chunks.append(bytes(pending[: at + 2]))
+                    del pending[: at + 2]
+                    self._base += at + 2
+                    at = -1  # the search goes on from the cut (no mark starts at the hit's second byte)
+                    break
+            at = pending.find(self._prefix, at + 1)
+        # where the next search starts: at the first hit left undecided, else past what was searched
+        self._next = self._base + (at if at >= 0 else max(0, len(pending) - len(self._prefix) + 1))
+        return chunks

@@ -18,6 +18,7 @@ from scanner.store.backends import open_store
 from scanner.store.interface import DamagedScan, StoredScan, StoreError, StoreUnreachable
 from scanner.store.rows import targets_key
 from scanner.store.sqlite import SqliteStore
+from scanner.store.streamed import ReportSource
 
 STORE_ENV = "KEYSWEEP_STORE"
 
@@ -35,6 +36,7 @@ __all__ = [
     "default_store_path",
     "record",
     "save",
+    "save_report",
     "targets_key",
     "with_history",
 ]
@@ -68,6 +70,12 @@ def save(report_json: bytes, store: str | Path, report: Mapping[str, Any] | None
     caller has it: the store then need not parse the bytes (see ``rows.derive``)."""
     with open_store(store) as opened:
         opened.save(report_json, report)
+
+
+def save_report(source: ReportSource, store: str | Path) -> None:
+    """Save a scan's JSON report, read in pieces from what renders it (scanner.store.streamed)."""
+    with open_store(store) as opened:
+        opened.save_report(source)
 
 
 def record(result: ScanResult, report_json: bytes, store: str | Path, trend_length: int = 12) -> ScanResult:

@@ -12,10 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.compat import StrEnum
 from scanner.inventory.model import TrendPoint
+
+if TYPE_CHECKING:  # streamed reads rows, which raises this module's StoreError
+    from scanner.store.streamed import ReportSource
 
 
 class StoreError(RuntimeError):
@@ -157,6 +160,11 @@ class Store(ABC):
 
         ``report`` is what the bytes were rendered from, or read from them: the SQL stores take it
         for the parse when it holds only what reads back from the bytes as it is (``rows.derive``)."""
+
+    def save_report(self, source: ReportSource) -> SaveOutcome:
+        """:meth:`save` for a report its renderer hands over in pieces (scanner.store.streamed); a
+        store that cannot read it so saves it whole."""
+        return self.save(*source.whole())
 
     # -- reading --------------------------------------------------------------------------------
     @abstractmethod

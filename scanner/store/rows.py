@@ -22,6 +22,8 @@ try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; without it every value takes the json path
     orjson = None  # type: ignore[assignment]
+# without orjson no value takes the fast encoders, and a streamed save reads the report whole
+HAS_ORJSON = orjson is not None
 
 # the columns of the views readers query (a scan's rows); a row set's table has set_key for scan_id
 ASSET_COLUMNS = ("scan_id", "asset_id", "type", "properties")
@@ -209,6 +211,11 @@ class RowSet:
     set_id: str
     rows: list[Row]  # every row of the kind (empty when the set was found stored)
     buckets: tuple[RowSet, ...] = ()  # a manifest's buckets, the non-empty ones, by set_id
+    bucket: int = -1  # a bucket's number (bucket_of its rows' key), the order a store registers them in
+    row_count: int = -1  # how many rows the set holds, when they are not in rows (a streamed save's manifest)
+
+    def count(self) -> int:
+        return len(self.rows) if self.row_count < 0 else self.row_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +341,57 @@ def _report_columns(
     return columns
 
 
+def asset_rows(
+    assets: Iterable[Mapping[str, Any]], text: Callable[[Any], str], compact: Callable[[Any], str]
+) -> list[Row]:
+    return [(text(a["id"]), str(a["type"]), compact(a.get("properties", {}))) for a in assets]
+
+
+def location_rows(
+    assets: Iterable[Mapping[str, Any]], text: Callable[[Any], str], compact: Callable[[Any], str] | None = None
+) -> list[Row]:
+    return [
+        (text(a["id"]), str(loc["kind"]), text(loc["ref"]), text(loc.get("detail", "")))
+        for a in assets
+        for loc in a.get("locations", ())
+    ]
+
+
+def relation_rows(
+    relations: Iterable[Mapping[str, Any]], text: Callable[[Any], str], compact: Callable[[Any], str] | None = None
+) -> list[Row]:
+    return [(text(r["source"]), text(r["target"]), str(r["type"])) for r in relations]
+
+
+def finding_rows(
+    findings: Iterable[Mapping[str, Any]], text: Callable[[Any], str], compact: Callable[[Any], str]
+) -> list[Row]:
+    return [
+        (
+            str(f["id"]),
+            str(f["rule_id"]),
+            str(f["severity"]),
+            str(f["category"]),
+            text(f["asset_id"]),
+            0 if f.get("waived") is None else 1,
+            None if f.get("deadline") is None else str(f["deadline"]),
+            compact(f),
+        )
+        for f in findings
+    ]
+
+
+# each kind's rows from the report's items of it (an asset's locations for "locations"), and
+# the report's list those items are in
+ROWS: dict[str, Callable[[Iterable[Mapping[str, Any]], Callable[[Any], str], Callable[[Any], str]], list[Row]]] = {
+    "assets": asset_rows,
+    "locations": location_rows,
+    "relations": relation_rows,
+    "findings": finding_rows,
+}
+ITEMS = {"assets": "assets", "locations": "assets", "relations": "relations", "findings": "findings"}
+
+
 def _kind_rows(
     report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
 ) -> Iterator[list[Row]]:
@@ -343,30 +401,8 @@ def _kind_rows(
     One ``try`` covers every kind: what the caller raises between kinds is never thrown in here (a
     generator left unfinished is closed with GeneratorExit, which it does not catch)."""
     try:
-        assets: list[Row] = []
-        locations: list[Row] = []
-        for asset in report["assets"]:
-            asset_id = text(asset["id"])
-            assets.append((asset_id, str(asset["type"]), compact(asset.get("properties", {}))))
-            for loc in asset.get("locations", ()):
-                ref, detail = text(loc["ref"]), text(loc.get("detail", ""))
-                locations.append((asset_id, str(loc["kind"]), ref, detail))
-        yield assets
-        yield locations
-        yield [(text(r["source"]), text(r["target"]), str(r["type"])) for r in report["relations"]]
-        yield [
-            (
-                str(f["id"]),
-                str(f["rule_id"]),
-                str(f["severity"]),
-                str(f["category"]),
-                text(f["asset_id"]),
-                0 if f.get("waived") is None else 1,
-                None if f.get("deadline") is None else str(f["deadline"]),
-                compact(f),
-            )
-            for f in report["findings"]
-        ]
+        for kind in KINDS:
+            yield ROWS[kind](report[ITEMS[kind]], text, compact)
     except _NOT_A_REPORT as exc:
         raise _not_a_report(exc) from None
 
@@ -456,22 +492,30 @@ def manifest(kind: str, rows: list[Row], buckets: int = BUCKETS, known: dict[str
     ``known`` keeps each key's bucket for the next kind: the kinds' rows name the same assets.
     """
     known = {} if known is None else known
-    split: dict[int, list[Row]] = {}
-    column = BUCKET_KEY[kind]
-    for row in rows:
-        key = row[column]
-        bucket = known.get(key)
-        if bucket is None:
-            bucket = known[key] = bucket_of(key, buckets)
-        part = split.get(bucket)
-        if part is None:
-            split[bucket] = [row]
-        else:
-            part.append(row)
+    split = group(rows, itemgetter(BUCKET_KEY[kind]), buckets, known)
     parts = tuple(
-        sorted((RowSet(kind, set_digest(kind, part), part) for part in split.values()), key=attrgetter("set_id"))
+        sorted(
+            (RowSet(kind, set_digest(kind, part), part, bucket=number) for number, part in split.items()),
+            key=attrgetter("set_id"),
+        )
     )
     return RowSet(kind, manifest_digest(kind, [p.set_id for p in parts]), rows, parts)
+
+
+def group(items: Iterable[Any], key: Callable[[Any], str], buckets: int, known: dict[str, int]) -> dict[int, list[Any]]:
+    """The items by the bucket of their key (``known`` caches each key's bucket), in their order."""
+    split: dict[int, list[Any]] = {}
+    for item in items:
+        name = key(item)
+        bucket = known.get(name)
+        if bucket is None:
+            bucket = known[name] = bucket_of(name, buckets)
+        part = split.get(bucket)
+        if part is None:
+            split[bucket] = [item]
+        else:
+            part.append(item)
+    return split
 
 
 def manifest_digest(kind: str, bucket_ids: Iterable[str]) -> str:

@@ -12,19 +12,20 @@ import json
 import queue
 import zlib
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from functools import partial
 from itertools import chain, repeat
-from operator import add
+from operator import add, attrgetter
 from typing import Any, ClassVar
 
 from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
 from scanner.plurals import noun, plural
 from scanner.store import rows as R
+from scanner.store import streamed as S
 from scanner.store.bodies import chunk_bounds, chunk_list, listed
 from scanner.store.interface import (
     AssetRow,
@@ -59,6 +60,8 @@ _CHAIN_COLUMNS = (
 _ID_CHUNK = 50
 # sets looked up or registered per query (up to 3 parameters each: SQLite's older builds allow 999)
 _SET_CHUNK = 300
+# buckets of a kind written at once: their rows are held until then (a streamed save holds no more)
+_BUCKET_BATCH = 64
 
 
 def _parse_time(text: str) -> datetime:
@@ -415,12 +418,12 @@ class SqlStore(Store):
             self._write_manifests(derived.sets)
         else:  # a store not yet at schema 5: one set per kind
             for row_set in derived.sets:
-                key = self._register(row_set)
+                key = self._register(row_set.set_id, row_set.kind, row_set.count())
                 if key is not None:
                     self._write_set_rows(row_set, key)
         return link
 
-    def _register(self, row_set: R.RowSet) -> int | None:
+    def _register(self, set_id: str, kind: str, count: int) -> int | None:
         """The set's new key when this save registers it first; None when it is registered already.
 
         The registry's unique set_id decides inside the transaction: a concurrent writer of the same
@@ -431,7 +434,7 @@ class SqlStore(Store):
         taken = self._execute(
             "INSERT INTO row_sets (set_id, kind, row_count) VALUES (?, ?, ?) ON CONFLICT (set_id) DO NOTHING"
             " RETURNING set_key",
-            (row_set.set_id, row_set.kind, len(row_set.rows)),
+            (set_id, kind, count),
         ).fetchall()
         return int(taken[0][0]) if taken else None
 
@@ -465,33 +468,57 @@ class SqlStore(Store):
         return taken
 
     def _write_manifests(self, manifests: Sequence[R.RowSet]) -> None:
-        """Each kind's manifest and the buckets it names that no save stored before: their rows only.
+        """Each kind's manifest and the buckets it names that no save stored before: their rows only."""
+        with self._bulk([manifest.kind for manifest in manifests if manifest.rows]):
+            for manifest in manifests:
+                self._write_kind(manifest.kind, sorted(manifest.buckets, key=attrgetter("bucket")), manifest.set_id)
 
-        Keys are taken in one order by every writer (kinds in KINDS' order, a kind's manifest before
-        its buckets, buckets by set_id), so concurrent PostgreSQL writers wait on each other and never
-        deadlock. A manifest registered before has its members already (written with it).
+    def _bulk(self, kinds: Sequence[str]) -> AbstractContextManager[None]:
+        """Around the writing of these kinds' rows: what makes many rows quicker to write (SQLite)."""
+        return nullcontext()
+
+    def _write_kind(self, kind: str, buckets: Iterable[R.RowSet], manifest_id: str | None = None) -> R.RowSet:
+        """A kind's buckets as they come, by number, each stored with its rows unless a save stored
+        it before; then the manifest naming them (``manifest_id``, else its digest of them). Returns
+        the manifest, without its rows. The buckets are held a few at a time (:data:`_BUCKET_BATCH`).
+
+        Sets are registered in one order by every writer (kinds in KINDS' order, a kind's buckets
+        by number, then its manifest), so concurrent PostgreSQL writers wait on each other and never
+        deadlock. A manifest registered before names buckets stored before: none is written again.
         """
-        known = self._set_keys([b.set_id for m in manifests for b in m.buckets])
-        for manifest in manifests:
-            key = self._register(manifest)
-            if key is None:
-                continue
-            taken = self._register_many([b for b in manifest.buckets if b.set_id not in known])
-            table, columns = R.KINDS[manifest.kind]
+        table, columns = R.KINDS[kind]
+        keys: dict[str, int] = {}
+        count = 0
+
+        def write(batch: Sequence[R.RowSet]) -> None:
+            known = self._set_keys([b.set_id for b in batch])
+            taken = self._register_many([b for b in batch if b.set_id not in known])
             # each row with its bucket's key in front, the tuples joined in C (map with add)
             rows = list(
-                chain.from_iterable(
-                    map(add, repeat((taken[b.set_id],)), b.rows) for b in manifest.buckets if b.set_id in taken
-                )
+                chain.from_iterable(map(add, repeat((taken[b.set_id],)), b.rows) for b in batch if b.set_id in taken)
             )
             self._insert_many(table, ("set_key", *columns), rows)
             known.update(taken)
             # registered by a concurrent writer since the lookup above: its rows are there
-            missing = [b.set_id for b in manifest.buckets if b.set_id not in known]
-            known.update(self._set_keys(missing))
-            self._insert_many(
-                "set_members", ("manifest_key", "bucket_key"), [(key, known[b.set_id]) for b in manifest.buckets]
-            )
+            known.update(self._set_keys([b.set_id for b in batch if b.set_id not in known]))
+            keys.update(known)
+
+        ids: list[str] = []
+        batch: list[R.RowSet] = []
+        for bucket in buckets:
+            ids.append(bucket.set_id)
+            count += bucket.count()
+            batch.append(bucket)
+            if len(batch) == _BUCKET_BATCH:
+                write(batch)
+                batch = []
+        if batch:
+            write(batch)
+        set_id = R.manifest_digest(kind, ids) if manifest_id is None else manifest_id
+        key = self._register(set_id, kind, count)
+        if key is not None:
+            self._insert_many("set_members", ("manifest_key", "bucket_key"), [(key, keys[i]) for i in ids])
+        return R.RowSet(kind, set_id, [], row_count=count)
 
     def _derive(
         self,
@@ -525,6 +552,15 @@ class SqlStore(Store):
             body_id = body_digest if R.split_head(report_json, at) is not None else ""
             return derive(content_digest=content.result(), body=body_id)
 
+        found = self._stored_rows(body_digest, head, form, content.result)
+        return derived() if found is None else found
+
+    def _stored_rows(
+        self, body_digest: str, head: Mapping[str, Any], form: int, content: Callable[[], str]
+    ) -> R.ScanRows | None:
+        """The rows of a report with this body and head, named by a stored scan with the same body
+        (read as verify would pass it: rows digest and chain link); None when no such scan is stored.
+        ``content`` gives the report's digest."""
         set_columns = ", ".join(f"{kind}_set" for kind in R.KINDS)
         with self._guard("read"):
             found = self._execute(
@@ -539,7 +575,7 @@ class SqlStore(Store):
                     f"SELECT count(*) FROM row_sets WHERE set_id IN ({marks})", set_ids
                 ).fetchone()[0]
         if found is None or registered != len(set(set_ids)):
-            return derived()
+            return None
         stored = found[len(R.BODY_COLUMNS) + len(R.KINDS) :]
         scan = dict(zip(R.SCAN_FIELDS, stored[: len(R.SCAN_FIELDS)], strict=True))
         content_digest, rows_digest, prev, link = stored[len(R.SCAN_FIELDS) :]
@@ -547,11 +583,11 @@ class SqlStore(Store):
             scan, str(content_digest), str(rows_digest), str(prev)
         ):
             # an altered scan row: verify names it; this scan derives its own rows
-            return derived()
+            return None
         columns = {**R.head_columns(head), **dict(zip(R.BODY_COLUMNS, found, strict=False))}
         return R.ScanRows(
             scan=columns,
-            content_digest=content.result(),
+            content_digest=content(),
             sets=tuple(R.RowSet(kind, set_id, []) for kind, set_id in zip(R.KINDS, set_ids, strict=True)),
             body_digest=body_digest,
             rows_digest=R.sets_digest(body_digest, set_ids),
@@ -629,6 +665,53 @@ class SqlStore(Store):
             scan_id, scope = str(derived.scan["id"]), str(derived.scan["scope"])
             return self._write_scan(scan_id, scope, derived.content_digest, compressed, parts, body_id, derived)
 
+    def save_report(self, source: S.ReportSource) -> SaveOutcome:
+        """:meth:`save` for a report read in pieces (scanner.store.streamed): the same scan, chain,
+        body and rows, without the whole report, its values or all its rows in memory at once."""
+        if self.read_only:
+            raise StoreError(f"store {self.display} is open read-only")
+        if self._version < BUCKETS_VERSION:  # a store that keeps whole bodies and sets: saved whole
+            return self.save(*source.whole())
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
+            read = S.read(source, self._bodies_stored, aside)
+        if read is None:
+            return self.save(*source.whole())
+        columns = S.columns(source, read)
+        body_id = read.body_digest
+        found = self._stored_rows(body_id, read.head_values, R.ROWS_FORM_BUCKETS, lambda: read.content_digest)
+
+        def rows() -> R.ScanRows:
+            if found is not None:
+                return found
+            known: dict[str, int] = {}
+            with self._bulk(list(R.KINDS)):
+                sets = tuple(
+                    self._write_kind(kind, S.kind_sets(source, kind, read.text, self.buckets, known))
+                    for kind in R.KINDS
+                )
+            return R.ScanRows(
+                scan=columns,
+                content_digest=read.content_digest,
+                sets=sets,
+                body_digest=body_id,
+                rows_digest=R.sets_digest(body_id, [s.set_id for s in sets]),
+            )
+
+        def parts() -> list[tuple[str, bytes | None, memoryview]]:
+            if body_id in self._stored_bodies([body_id]):
+                return []
+            if len(read.chunks) == 1:  # stored whole; a chunk found stored is this body, stored
+                whole = read.chunks[0][1]
+                return [] if whole is None else [(body_id, whole, memoryview(b""))]
+            fresh = sorted((digest, part) for digest, part in read.chunks if part is not None)
+            listing = (body_id, zlib.compress(chunk_list([digest for digest, _ in read.chunks]), 1))
+            return [(digest, part, memoryview(b"")) for digest, part in [*fresh, listing]]
+
+        head = Future[bytes]()
+        head.set_result(zlib.compress(read.head, 1))
+        scan_id, scope = str(columns["id"]), str(columns["scope"])
+        return self._write_scan(scan_id, scope, read.content_digest, head, parts, body_id, rows)
+
     def _write_scan(
         self,
         scan_id: str,
@@ -637,12 +720,13 @@ class SqlStore(Store):
         compressed: Future[bytes],
         parts: Callable[[], list[tuple[str, bytes | None, memoryview]]],
         body_id: str | None,
-        rows: R.ScanRows | _Handover,
+        rows: R.ScanRows | _Handover | Callable[[], R.ScanRows],
     ) -> SaveOutcome:
         """The save's one transaction: the scope's next link, the body's parts, the rows, the scan.
 
         ``rows`` are the derived rows, or what a writer thread is handed as they are derived (each
-        kind's sets, written as they come, then the scan's rows).
+        kind's sets, written as they come, then the scan's rows), or what writes them in the
+        transaction and returns the scan's rows (a streamed save).
         """
         with self._guard("write to"), self._transaction():
             # the scope's row is the lock that orders its chain: concurrent writers of one scope queue here
@@ -661,6 +745,8 @@ class SqlStore(Store):
                 for manifest in rows.sets():
                     self._write_manifests([manifest])
                 derived, written = rows.scan_rows(), True
+            elif callable(rows):
+                derived, written = rows(), True
             else:
                 derived, written = rows, False
             link = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,3 +93,45 @@ def schema_at(version: int) -> Iterator[None]:
 
     with mock.patch.multiple(sql, MIGRATIONS=MIGRATIONS[:version], LATEST=version):
         yield
+
+
+class Pieces:
+    """A report's values as a store reads them in pieces (scanner.store.streamed.ReportSource), as
+    the JSON writer streams a scan's report, a few items per piece; ``whole`` counts its calls."""
+
+    KEYS = {"assets": "id", "relations": "source", "findings": "asset_id"}
+
+    def __init__(self, report_json: bytes, per_piece: int = 2) -> None:
+        self.report = json.loads(report_json)
+        self.per_piece = per_piece
+        self.wholes = 0
+        self.largest_run = 0  # the most items asked for at once
+        assert b"".join(data for data, _ in self.pieces()) == jsonio.dumps(self.report)
+
+    def pieces(self) -> Iterator[tuple[bytes, object]]:
+        yield b"{", None
+        for n, (name, value) in enumerate(self.report.items()):
+            yield (b"," if n else b"") + jsonio.dumps(name) + b":", None
+            if name not in self.KEYS:
+                yield jsonio.dumps(value), value
+                continue
+            yield b"[", None
+            for start in range(0, len(value), self.per_piece):
+                run = value[start : start + self.per_piece]
+                yield (b"," if start else b"") + jsonio.dumps(run)[1:-1], run
+            yield b"]", None
+        yield b"}", None
+
+    def member(self, name: str) -> Any:
+        return self.report[name]
+
+    def keys(self, items: str) -> list[str]:
+        return [item[self.KEYS[items]] for item in self.report[items]]
+
+    def items(self, items: str, indices: Sequence[int]) -> list[Any]:
+        self.largest_run = max(self.largest_run, len(indices))
+        return [self.report[items][i] for i in indices]
+
+    def whole(self) -> tuple[bytes, Any]:
+        self.wholes += 1
+        return jsonio.dumps(self.report), self.report

@@ -1,0 +1,179 @@
+"""A report a scan hands the store in pieces, so that a save never holds the whole report.
+
+``rows.derive`` takes the report's bytes and values whole: for a 100,000-file scan 310 MB of bytes,
+their values and every row at once, on top of the scan's own inventory (docs/fleet.md). A scan that
+still has its result gives the store a :class:`ReportSource` instead, and the store reads it twice:
+
+1. :func:`read`: the bytes in order, once, for the report's digests, its head and its body's chunks
+   (those ``bodies.chunk_bounds`` cuts), each chunk compressed unless the store holds it already;
+2. :func:`kind_sets`: each kind's rows a bucket at a time, from the items of that bucket alone.
+
+The digests, chunks and rows are those ``rows.derive`` gives for the joined bytes (the tests hold
+them equal). A report the pieces cannot serve that way (:func:`read` says None: a value that does
+not read back from the bytes as it is, no body to split off) is saved whole, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from scanner.store import rows as R
+from scanner.store.bodies import Chunker
+
+# chunks whose digests are looked up in the store in one query
+_LOOKUP = 64
+# compressions under way at once: the chunks waiting for one are held uncompressed
+_IN_FLIGHT = 8
+# the last bytes of the text so far, for what a piece may cut in two (\\udXXX, "scan")
+_TAIL = 8
+
+
+class ReportSource(Protocol):
+    """A JSON report as its renderer has it (``scanner.reporting.json_report.ReportPieces``)."""
+
+    def pieces(self) -> Iterable[tuple[bytes, object]]:
+        """The report's bytes in order, each piece with the value it encodes (None: punctuation)."""
+
+    def member(self, name: str) -> Any:
+        """A member of the report other than its lists of items: "scan", "summary"."""
+
+    def keys(self, items: str) -> Sequence[str]:
+        """Each item of "assets", "relations" or "findings" by what its rows are bucketed by, in the
+        report's order: an asset's id, a relation's source, a finding's asset."""
+
+    def items(self, items: str, indices: Sequence[int]) -> Sequence[Mapping[str, Any]]:
+        """Those items' values, as the report has them."""
+
+    def whole(self) -> tuple[bytes, Mapping[str, Any]]:
+        """The report's bytes and the values they were rendered from, at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What one pass over a report's bytes gives a save."""
+
+    content_digest: str
+    body_digest: str
+    head: bytes  # the bytes before the body
+    head_values: Mapping[str, Any]  # the head parsed
+    # the body's chunks by digest, in order, each compressed, or None when the store held it already
+    # (a stored body part is never deleted); one chunk: the body stored whole under its digest
+    chunks: tuple[tuple[str, bytes | None], ...]
+    text: Callable[[Any], str]  # how the report's strings become plain column text
+
+
+def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], aside: Executor) -> Read | None:
+    """One pass over the report's bytes; None when the pieces cannot stand for them (see module).
+
+    ``stored`` says which of some digests the store holds; chunks not among them are compressed by
+    ``aside`` while the next pieces are read.
+    """
+    if not R.HAS_ORJSON:
+        return None
+    content, body = hashlib.sha256(), hashlib.sha256()
+    head = bytearray()
+    in_body, surrogates = False, False
+    tail = b""
+    chunker = Chunker()
+    chunks = _Chunks(stored, aside)
+    for data, value in source.pieces():
+        if not R._plain_within_limits(value):
+            return None
+        content.update(data)
+        window = tail + data
+        tail = window[-_TAIL:]
+        surrogates = surrogates or b"\xed" in window or b"\\ud" in window or b"\\uD" in window
+        if in_body:
+            body_window = window
+        else:
+            head += data
+            at = head.find(R._BODY_START)
+            if at < 0:
+                continue
+            in_body, data = True, bytes(head[at:])
+            del head[at:]
+            body_window = data
+        if b'"scan"' in body_window:
+            return None  # a body with a "scan" of its own (split_head): saved whole
+        body.update(data)
+        chunks.add(chunker.feed(data))
+    head_values = R.parse_head(bytes(head), len(head))
+    if not in_body or head_values is None:
+        return None
+    chunks.add(chunker.finish())
+    return Read(
+        content_digest=content.hexdigest(),
+        body_digest=body.hexdigest(),
+        head=bytes(head),
+        head_values=head_values,
+        chunks=chunks.done(),
+        text=R._valid_text if surrogates else str,
+    )
+
+
+class _Chunks:
+    """The body's chunks as they are cut: looked up in the store a few at a time, the new ones compressed aside."""
+
+    def __init__(self, stored: Callable[[Sequence[str]], set[str]], aside: Executor) -> None:
+        self._stored = stored
+        self._aside = aside
+        self._waiting: list[tuple[str, bytes]] = []
+        self._chunks: list[tuple[str, Future[bytes] | None]] = []
+        self._compressing: list[Future[bytes]] = []
+
+    def add(self, cut: Iterable[bytes]) -> None:
+        for chunk in cut:
+            self._waiting.append((hashlib.sha256(chunk).hexdigest(), chunk))
+            if len(self._waiting) >= _LOOKUP:
+                self._look_up()
+
+    def _look_up(self) -> None:
+        found = self._stored([digest for digest, _ in self._waiting])
+        for digest, chunk in self._waiting:
+            if digest in found:
+                self._chunks.append((digest, None))
+                continue
+            self._compressing = [f for f in self._compressing if not f.done()]
+            if len(self._compressing) >= _IN_FLIGHT:
+                self._compressing.pop(0).result()
+            compressed = self._aside.submit(zlib.compress, chunk, 1)
+            self._compressing.append(compressed)
+            self._chunks.append((digest, compressed))
+        self._waiting = []
+
+    def done(self) -> tuple[tuple[str, bytes | None], ...]:
+        self._look_up()
+        return tuple((digest, None if part is None else part.result()) for digest, part in self._chunks)
+
+
+def columns(source: ReportSource, read: Read) -> dict[str, Any]:
+    """The scan row's columns, as ``rows.derive`` gives them for the joined bytes."""
+    report = {
+        "scan": source.member("scan"),
+        "summary": source.member("summary"),
+        "assets": source.keys("assets"),
+        "findings": source.keys("findings"),
+    }
+    return R._report_columns(report, read.text, R._compact_orjson)
+
+
+def kind_sets(
+    source: ReportSource, kind: str, text: Callable[[Any], str], buckets: int, known: dict[str, int]
+) -> Iterator[R.RowSet]:
+    """The kind's non-empty buckets, by number, each derived from its own items only.
+
+    ``known`` is ``rows.manifest``'s: each key's bucket, kept for the next kind.
+    """
+    items = R.ITEMS[kind]
+    keys = source.keys(items)
+    split = R.group(range(len(keys)), lambda index: text(keys[index]), buckets, known)
+    make = R.ROWS[kind]
+    for number in sorted(split):
+        rows = make(source.items(items, split[number]), text, R._compact_orjson)
+        if rows:
+            yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)

@@ -1,0 +1,162 @@
+"""A report read in pieces (scanner.store.streamed) is saved as the same scan, chain, body and rows
+as the whole report, on SQLite and PostgreSQL; a report the pieces cannot stand for is saved whole;
+the body's chunks are cut where the whole body's are, however the pieces fall."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner.inventory import jsonio
+from scanner.reporting.json_report import JsonReporter, ReportPieces
+from scanner.store import bodies
+from scanner.store import rows as R
+from scanner.store.backends import open_store
+from scanner.store.interface import SaveStatus
+from tests.store.helpers import Pieces, execute, noted, schema_at, variant
+from tests.store.test_first_save import reports, stored
+from tests.support.scans import mixed_tree, scan_paths
+
+
+@pytest.fixture
+def many_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut after every id, not one in 256: a small report's body in many chunks."""
+    monkeypatch.setattr(bodies, "_CUTS", (b'","type":"', b'","target":"', b'","rule_id":"'))
+
+
+def _chunks(raw: bytes) -> list[bytes]:
+    at = R.body_start(raw)
+    cuts = bodies.chunk_bounds(raw, at)
+    return [raw[a:b] for a, b in zip(cuts, [*cuts[1:], len(raw)], strict=True)]
+
+
+def _fed(body: bytes, sizes: list[int]) -> list[bytes]:
+    chunker, got, at, n = bodies.Chunker(), [], 0, 0
+    while at < len(body):
+        size = sizes[n % len(sizes)]
+        got += chunker.feed(body[at : at + size])
+        at, n = at + size, n + 1
+    return got + chunker.finish()
+
+
+def test_chunks_cut_from_pieces_are_the_whole_bodys(report_json: bytes, many_cuts: None) -> None:
+    """Every mark falls on some piece boundary when pieces are a byte or three long."""
+    at = R.body_start(report_json)
+    whole = _chunks(report_json)
+    assert len(whole) > 10
+    chooser = random.Random(12)
+    for sizes in ([1], [3], [2, 5], [len(report_json)], [chooser.randrange(1, 40) for _ in range(50)]):
+        assert _fed(report_json[at:], sizes) == whole, sizes
+
+
+def test_a_mark_split_across_pieces_cuts_where_it_would_whole() -> None:
+    mark = b'00","type":"'
+    body = b',"assets":[{"id":"a' + mark + b'x"},{"id":"b' + mark + b'y"}],"relations":[]}'
+    whole = [body[: body.index(mark) + 2], body[body.index(mark) + 2 : body.rindex(mark) + 2]]
+    whole.append(body[body.rindex(mark) + 2 :])
+    for split in range(1, len(body)):
+        assert _fed(body, [split, len(body)]) == whole, split
+    assert _fed(b',"assets":[]}', [1]) == [b',"assets":[]}']  # no mark: one chunk, the body
+
+
+def _saved(url: str, raws: list[bytes], streamed: bool) -> list[Any]:
+    with open_store(url) as store:
+        for raw in raws:
+            if streamed:
+                source = Pieces(raw)
+                assert store.save_report(source).status == SaveStatus.STORED
+                assert source.wholes == 0
+            else:
+                assert store.save(raw).status == SaveStatus.STORED
+        assert store.verify().ok
+    return stored(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    if request.param == "sqlite":
+        return str(tmp_path / "pieces.sqlite3"), str(tmp_path / "whole.sqlite3")
+    server: Any = request.getfixturevalue("postgres_server")
+    return str(server.new_database()), str(server.new_database())
+
+
+def test_a_report_saved_in_pieces_is_stored_as_the_whole_report(
+    two_stores: tuple[str, str], report_json: bytes, many_cuts: None
+) -> None:
+    """Three scans (a change, a finding less, another scope: buckets and chunks shared and not),
+    then the first again under a new id (its rows found stored by its body): the same rows, row
+    sets, bodies, scan rows and chain either way."""
+    raws = [*reports(report_json), variant(report_json, "web-1", 5, scan_id="00000000-0000-4000-8000-000000000009")]
+    pieces, whole = two_stores
+    assert _saved(pieces, raws, streamed=True) == _saved(whole, raws, streamed=False)
+    assert len(execute(pieces, "SELECT * FROM asset_sets")) > 0
+
+
+def test_a_save_in_pieces_asks_for_a_bucket_of_items_at_a_time(tmp_path: Path, report_json: bytes) -> None:
+    source = Pieces(report_json)
+    with open_store(str(tmp_path / "s.sqlite3")) as store:
+        store.save_report(source)
+    # the small report's assets fall in buckets of one or two: never the whole list at once
+    assert 0 < source.largest_run < len(json.loads(report_json)["assets"]) // 2
+
+
+def test_a_scans_result_saved_in_pieces_is_its_json_report_saved(tmp_path: Path, many_cuts: None) -> None:
+    """The pieces the JSON writer streams, from a real scan's result, with an undecodable byte in a
+    file name (a lone surrogate: text columns take it escaped)."""
+    root = tmp_path / "tree"
+    mixed_tree(root)
+    (root / "caf\udce9.crt").write_bytes((root / "ca.crt").read_bytes())
+    result = scan_paths(root)
+    raw = JsonReporter().render(result)
+    assert b"\\udce9" in raw
+    assert b"".join(data for data, _ in ReportPieces(result).pieces()) == raw
+    with open_store(str(tmp_path / "pieces.sqlite3")) as store:
+        assert store.save_report(ReportPieces(result)).status == SaveStatus.STORED
+    with open_store(str(tmp_path / "whole.sqlite3")) as store:
+        store.save(raw)
+    assert stored(str(tmp_path / "pieces.sqlite3")) == stored(str(tmp_path / "whole.sqlite3"))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda r: r["assets"][0]["properties"].update(ratio=0.5), "a float: only a parse tells its text"),
+        (lambda r: r["assets"][0]["properties"].update(note="scan"), 'a "scan" string in the body'),
+    ],
+)
+def test_a_report_the_pieces_cannot_stand_for_is_saved_whole(
+    tmp_path: Path, report_json: bytes, change: Any, why: str
+) -> None:
+    report = json.loads(report_json)
+    change(report)
+    raw = jsonio.dumps(report)
+    source = Pieces(raw)
+    with open_store(str(tmp_path / "pieces.sqlite3")) as store:
+        assert store.save_report(source).status == SaveStatus.STORED, why
+    assert source.wholes == 1, why
+    with open_store(str(tmp_path / "whole.sqlite3")) as store:
+        store.save(raw)
+    assert stored(str(tmp_path / "pieces.sqlite3")) == stored(str(tmp_path / "whole.sqlite3"))
+
+
+def test_a_store_at_an_older_schema_takes_the_report_whole(tmp_path: Path, report_json: bytes) -> None:
+    source = Pieces(report_json)
+    with schema_at(4), open_store(str(tmp_path / "old.sqlite3")) as store:
+        assert store.schema_version() == 4
+        assert store.save_report(source).status == SaveStatus.STORED
+        assert store.verify().ok
+    assert source.wholes == 1
+
+
+def test_the_same_scan_saved_again_in_pieces_is_a_duplicate(tmp_path: Path, report_json: bytes) -> None:
+    with open_store(str(tmp_path / "s.sqlite3")) as store:
+        assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
+        assert store.save_report(Pieces(report_json)).status == SaveStatus.DUPLICATE
+        changed = noted(report_json, "web-1", 3, 0, "changed")
+        assert store.save_report(Pieces(changed)).status == SaveStatus.STORED
+        assert store.verify().ok
+        assert store.load_bytes(json.loads(changed)["scan"]["id"]) == changed
