@@ -641,7 +641,7 @@ class SqlStore(Store):
                 start()
                 if self.writes_aside and self._version >= BUCKETS_VERSION:
                     # from here on the writer alone uses the connection: it takes the scope's lock
-                    # and writes the body while the rows are derived, then each kind's as it comes
+                    # and writes each kind's rows as they come, then the body
                     args = (str(scan["id"]), str(scan["scope"]), content.result(), compressed, parts, body_id)
                     writer.append(writing.submit(self._write_scan, *args, handover))
 
@@ -673,9 +673,13 @@ class SqlStore(Store):
         if self._version < BUCKETS_VERSION:  # a store that keeps whole bodies and sets: saved whole
             return self.save(*source.whole())
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
+            # the chunks compress in this thread while the rows are derived, and are written after them
             read = S.read(source, self._bodies_stored, aside)
-        if read is None:
-            return self.save(*source.whole())
+            if read is None:
+                return self.save(*source.whole())
+            return self._save_read(source, read)
+
+    def _save_read(self, source: S.ReportSource, read: S.Read) -> SaveOutcome:
         columns = S.columns(source, read)
         body_id = read.body_digest
         found = self._stored_rows(body_id, read.head_values, R.ROWS_FORM_BUCKETS, lambda: read.content_digest)
@@ -683,12 +687,9 @@ class SqlStore(Store):
         def rows() -> R.ScanRows:
             if found is not None:
                 return found
-            known: dict[str, int] = {}
+            buckets = S.Buckets(source, read.text, self.buckets)
             with self._bulk(list(R.KINDS)):
-                sets = tuple(
-                    self._write_kind(kind, S.kind_sets(source, kind, read.text, self.buckets, known))
-                    for kind in R.KINDS
-                )
+                sets = tuple(self._write_kind(kind, buckets.sets(kind)) for kind in R.KINDS)
             return R.ScanRows(
                 scan=columns,
                 content_digest=read.content_digest,
@@ -702,8 +703,8 @@ class SqlStore(Store):
                 return []
             if len(read.chunks) == 1:  # stored whole; a chunk found stored is this body, stored
                 whole = read.chunks[0][1]
-                return [] if whole is None else [(body_id, whole, memoryview(b""))]
-            fresh = sorted((digest, part) for digest, part in read.chunks if part is not None)
+                return [] if whole is None else [(body_id, whole.result(), memoryview(b""))]
+            fresh = sorted((digest, part.result()) for digest, part in read.chunks if part is not None)
             listing = (body_id, zlib.compress(chunk_list([digest for digest, _ in read.chunks]), 1))
             return [(digest, part, memoryview(b"")) for digest, part in [*fresh, listing]]
 
@@ -722,7 +723,7 @@ class SqlStore(Store):
         body_id: str | None,
         rows: R.ScanRows | _Handover | Callable[[], R.ScanRows],
     ) -> SaveOutcome:
-        """The save's one transaction: the scope's next link, the body's parts, the rows, the scan.
+        """The save's one transaction: the scope's next link, the rows, the body's parts, the scan.
 
         ``rows`` are the derived rows, or what a writer thread is handed as they are derived (each
         kind's sets, written as they come, then the scan's rows), or what writes them in the
@@ -739,8 +740,6 @@ class SqlStore(Store):
                 if existing[0] == content_digest:
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
-            for digest, compressed_part, data in parts():
-                self._write_body(digest, compressed_part, data)
             if isinstance(rows, _Handover):
                 for manifest in rows.sets():
                     self._write_manifests([manifest])
@@ -749,6 +748,9 @@ class SqlStore(Store):
                 derived, written = rows(), True
             else:
                 derived, written = rows, False
+            # the body after the rows (it compresses meanwhile): every writer stores sets, then body parts
+            for digest, compressed_part, data in parts():
+                self._write_body(digest, compressed_part, data)
             link = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, link, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)

@@ -27,8 +27,8 @@ from scanner.store.bodies import Chunker
 
 # chunks whose digests are looked up in the store in one query
 _LOOKUP = 64
-# compressions under way at once: the chunks waiting for one are held uncompressed
-_IN_FLIGHT = 8
+# compressions under way at once: the chunks waiting for one are held uncompressed (~180 kB each)
+_IN_FLIGHT = 32
 # the last bytes of the text so far, for what a piece may cut in two (\\udXXX, "scan")
 _TAIL = 8
 
@@ -61,9 +61,9 @@ class Read:
     body_digest: str
     head: bytes  # the bytes before the body
     head_values: Mapping[str, Any]  # the head parsed
-    # the body's chunks by digest, in order, each compressed, or None when the store held it already
-    # (a stored body part is never deleted); one chunk: the body stored whole under its digest
-    chunks: tuple[tuple[str, bytes | None], ...]
+    # the body's chunks by digest, in order, each being compressed, or None when the store held it
+    # already (a stored body part is never deleted); one chunk: the body stored whole under its digest
+    chunks: tuple[tuple[str, Future[bytes] | None], ...]
     text: Callable[[Any], str]  # how the report's strings become plain column text
 
 
@@ -85,20 +85,19 @@ def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], asid
         if not R._plain_within_limits(value):
             return None
         content.update(data)
-        window = tail + data
-        tail = window[-_TAIL:]
-        surrogates = surrogates or b"\xed" in window or b"\\ud" in window or b"\\uD" in window
-        if in_body:
-            body_window = window
-        else:
+        # what a piece may cut in two is looked for where it joins the last one, the rest in the piece
+        seam = tail + data[:_TAIL]
+        tail = (tail + data)[-_TAIL:] if len(data) < _TAIL else data[-_TAIL:]
+        surrogates = surrogates or _surrogate(data) or _surrogate(seam)
+        if not in_body:
             head += data
             at = head.find(R._BODY_START)
             if at < 0:
                 continue
             in_body, data = True, bytes(head[at:])
             del head[at:]
-            body_window = data
-        if b'"scan"' in body_window:
+            seam = b""
+        if b'"scan"' in data or b'"scan"' in seam:
             return None  # a body with a "scan" of its own (split_head): saved whole
         body.update(data)
         chunks.add(chunker.feed(data))
@@ -114,6 +113,12 @@ def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], asid
         chunks=chunks.done(),
         text=R._valid_text if surrogates else str,
     )
+
+
+def _surrogate(text: bytes) -> bool:
+    """What rows._parse looks for: a lone surrogate's first UTF-8 byte, or its JSON escape (the
+    one-byte searches at memchr speed, the others only where the text has escapes at all)."""
+    return b"\xed" in text or (b"\\" in text and (b"\\ud" in text or b"\\uD" in text))
 
 
 class _Chunks:
@@ -146,9 +151,10 @@ class _Chunks:
             self._chunks.append((digest, compressed))
         self._waiting = []
 
-    def done(self) -> tuple[tuple[str, bytes | None], ...]:
+    def done(self) -> tuple[tuple[str, Future[bytes] | None], ...]:
+        """Every chunk, the last ones still compressing (the rows are derived meanwhile)."""
         self._look_up()
-        return tuple((digest, None if part is None else part.result()) for digest, part in self._chunks)
+        return tuple(self._chunks)
 
 
 def columns(source: ReportSource, read: Read) -> dict[str, Any]:
@@ -162,18 +168,27 @@ def columns(source: ReportSource, read: Read) -> dict[str, Any]:
     return R._report_columns(report, read.text, R._compact_orjson)
 
 
-def kind_sets(
-    source: ReportSource, kind: str, text: Callable[[Any], str], buckets: int, known: dict[str, int]
-) -> Iterator[R.RowSet]:
-    """The kind's non-empty buckets, by number, each derived from its own items only.
+class Buckets:
+    """Each kind's rows a bucket at a time (``rows.manifest``'s buckets), each bucket derived from
+    its own items only. The items of a list are split into buckets once (assets: for their rows and
+    their locations')."""
 
-    ``known`` is ``rows.manifest``'s: each key's bucket, kept for the next kind.
-    """
-    items = R.ITEMS[kind]
-    keys = source.keys(items)
-    split = R.group(range(len(keys)), lambda index: text(keys[index]), buckets, known)
-    make = R.ROWS[kind]
-    for number in sorted(split):
-        rows = make(source.items(items, split[number]), text, R._compact_orjson)
-        if rows:
-            yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)
+    def __init__(self, source: ReportSource, text: Callable[[Any], str], buckets: int) -> None:
+        self._source = source
+        self._text = text
+        self._buckets = buckets
+        self._known: dict[str, int] = {}  # each key's bucket, as rows.manifest keeps it
+        self._splits: dict[str, dict[int, list[int]]] = {}
+
+    def sets(self, kind: str) -> Iterator[R.RowSet]:
+        """The kind's non-empty buckets, by number."""
+        items = R.ITEMS[kind]
+        split = self._splits.get(items)
+        if split is None:
+            keys = list(map(self._text, self._source.keys(items)))
+            split = self._splits[items] = R.group(range(len(keys)), keys.__getitem__, self._buckets, self._known)
+        make = R.ROWS[kind]
+        for number in sorted(split):
+            rows = make(self._source.items(items, split[number]), self._text, R._compact_orjson)
+            if rows:
+                yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)

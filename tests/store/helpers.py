@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from unittest import mock
 
 from scanner.inventory import jsonio
@@ -99,7 +99,7 @@ class Pieces:
     """A report's values as a store reads them in pieces (scanner.store.streamed.ReportSource), as
     the JSON writer streams a scan's report, a few items per piece; ``whole`` counts its calls."""
 
-    KEYS = {"assets": "id", "relations": "source", "findings": "asset_id"}
+    KEYS: ClassVar[dict[str, str]] = {"assets": "id", "relations": "source", "findings": "asset_id"}
 
     def __init__(self, report_json: bytes, per_piece: int = 2) -> None:
         self.report = json.loads(report_json)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,39 @@ def test_the_same_scan_saved_again_in_pieces_is_a_duplicate(tmp_path: Path, repo
         assert store.save_report(Pieces(changed)).status == SaveStatus.STORED
         assert store.verify().ok
         assert store.load_bytes(json.loads(changed)["scan"]["id"]) == changed
+
+
+class _Bits(Pieces):
+    """Pieces cut into bits of a few bytes: whatever the save looks for falls across them somewhere."""
+
+    def __init__(self, report_json: bytes, size: int) -> None:
+        self.size = size
+        super().__init__(report_json)
+
+    def pieces(self) -> Iterator[tuple[bytes, object]]:
+        for data, value in super().pieces():
+            for at in range(0, len(data), self.size):
+                yield data[at : at + self.size], value if at == 0 else None
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_what_the_save_looks_for_is_found_across_pieces(tmp_path: Path, report_json: bytes, size: int) -> None:
+    """A lone surrogate's escape in a location (text columns take it escaped), and the body's chunk
+    cuts, split between pieces; then a "scan" string in the body, split too (saved whole)."""
+    report = json.loads(report_json)
+    report["assets"][-1]["locations"][0]["ref"] += "\udcff"
+    raw = jsonio.dumps(report)
+    assert b"\\udcff" in raw
+    pieces, whole = str(tmp_path / f"pieces{size}.sqlite3"), str(tmp_path / f"whole{size}.sqlite3")
+    with open_store(pieces) as store:
+        source = _Bits(raw, size)
+        store.save_report(source)
+        assert source.wholes == 0
+    with open_store(whole) as store:
+        store.save(raw)
+    assert stored(pieces) == stored(whole)
+    report["assets"][-1]["properties"]["note"] = "scan"
+    source = _Bits(jsonio.dumps(report), size)
+    with open_store(str(tmp_path / "scan.sqlite3")) as store:
+        store.save_report(source)
+    assert source.wholes == 1
