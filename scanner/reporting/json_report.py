@@ -120,31 +120,32 @@ def _error(e: CollectionError) -> dict[str, Any]:
 def iter_report(result: ScanResult) -> Iterator[bytes]:
     """The bytes of ``JsonReporter().render(result)``, in pieces: the assets, relations and findings
     are encoded CHUNK_ITEMS at a time, so the whole document never exists in memory at once."""
-    for data, _ in iter_report_values(result):
+    for data, _, _ in iter_report_values(result):
         yield data
 
 
-def iter_report_values(result: ScanResult) -> Iterator[tuple[bytes, object]]:
-    """:func:`iter_report`'s pieces, each with the value it encodes (None for punctuation and keys).
+def iter_report_values(result: ScanResult) -> Iterator[tuple[bytes, object, bool]]:
+    """:func:`iter_report`'s pieces, each with the value it encodes (None for punctuation and keys)
+    and whether that is a run of items of the assets, relations or findings.
 
     Each piece of a list is encoded as a list and its brackets dropped; jsonio gives the same bytes
     per piece as for the whole document (orjson, or the json module where orjson refuses a value).
     """
     lists = _item_lists(result)
-    yield b"{", None
+    yield b"{", None, False
     for n, (name, part) in enumerate(_report_parts(result).items()):
-        yield (b"," if n else b"") + jsonio.dumps(name) + b":", None
+        yield (b"," if n else b"") + jsonio.dumps(name) + b":", None, False
         if name not in lists:
             value = part()
-            yield jsonio.dumps(value), value
+            yield jsonio.dumps(value), value, False
             continue
         items, encode = lists[name]
-        yield b"[", None
+        yield b"[", None, False
         for start in range(0, len(items), CHUNK_ITEMS):
             values = encode(items[start : start + CHUNK_ITEMS])
-            yield (b"," if start else b"") + jsonio.dumps(values)[1:-1], values
-        yield b"]", None
-    yield b"}", None
+            yield (b"," if start else b"") + jsonio.dumps(values)[1:-1], values, True
+        yield b"]", None, False
+    yield b"}", None, False
 
 
 def _item_lists(result: ScanResult) -> dict[str, tuple[Sequence[Any], Callable[[Sequence[Any]], list[dict[str, Any]]]]]:
@@ -168,7 +169,7 @@ class ReportPieces:
         self._result = result
         self._lists = _item_lists(result)
 
-    def pieces(self) -> Iterator[tuple[bytes, object]]:
+    def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
         return iter_report_values(self._result)
 
     def member(self, name: str) -> Any:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import zlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import chain, repeat
@@ -170,6 +172,17 @@ class _WriterDone(Exception):
     """The writer thread is done before the rows are all derived (a duplicate scan, or an error)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What a save writes besides the rows, each asked for when its transaction needs it (a save
+    that derives the rows while its report is read aside waits there for the reading)."""
+
+    content_digest: Callable[[], str]
+    head: Callable[[], bytes]  # the report's head, compressed (or the whole report, unsplit)
+    parts: Callable[[], list[tuple[str, bytes | None, memoryview]]]  # the body's parts to write
+    body_id: Callable[[], str | None]
+
+
 class _Handover:
     """What the deriving thread hands a writer thread: each kind's set as it is derived, then the
     scan's rows; None when deriving failed (the writer then rolls back)."""
@@ -207,6 +220,8 @@ class SqlStore(Store):
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
     upgrades_on_open: ClassVar[bool] = False
+    # a first save of its targets reads the report's bytes in a forked process (streamed.ReadAside)
+    reads_aside: ClassVar[bool] = True
     # buckets per kind a save splits rows into (the bench tries others)
     buckets: int = R.BUCKETS
     # a first save's rows written by a thread of their own, each kind while the next is derived: for
@@ -642,8 +657,10 @@ class SqlStore(Store):
                 if self.writes_aside and self._version >= BUCKETS_VERSION:
                     # from here on the writer alone uses the connection: it takes the scope's lock
                     # and writes each kind's rows as they come, then the body
-                    args = (str(scan["id"]), str(scan["scope"]), content.result(), compressed, parts, body_id)
-                    writer.append(writing.submit(self._write_scan, *args, handover))
+                    written = _Written(content.result, compressed.result, parts, lambda: body_id)
+                    writer.append(
+                        writing.submit(self._write_scan, str(scan["id"]), str(scan["scope"]), written, handover)
+                    )
 
             def each(row_set: R.RowSet) -> None:
                 if writer:
@@ -663,7 +680,8 @@ class SqlStore(Store):
                 return writer[0].result()
             start()
             scan_id, scope = str(derived.scan["id"]), str(derived.scan["scope"])
-            return self._write_scan(scan_id, scope, derived.content_digest, compressed, parts, body_id, derived)
+            written = _Written(lambda: derived.content_digest, compressed.result, parts, lambda: body_id)
+            return self._write_scan(scan_id, scope, written, derived)
 
     def save_report(self, source: S.ReportSource) -> SaveOutcome:
         """:meth:`save` for a report read in pieces (scanner.store.streamed): the same scan, chain,
@@ -672,55 +690,104 @@ class SqlStore(Store):
             raise StoreError(f"store {self.display} is open read-only")
         if self._version < BUCKETS_VERSION:  # a store that keeps whole bodies and sets: saved whole
             return self.save(*source.whole())
+        if self.reads_aside and hasattr(os, "fork") and R.HAS_ORJSON and self._first_of_its_targets(source):
+            return self._save_reading_aside(source)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
-            # the chunks compress in this thread while the rows are derived, and are written after them
-            read = S.read(source, self._bodies_stored, aside)
+            # the chunks compress in this thread while the rows are derived, and are written after
+            # them; the items are walked only if the rows are derived (not for a body stored before)
+            read = S.read(source, self._bodies_stored, aside, items=False)
             if read is None:
                 return self.save(*source.whole())
-            return self._save_read(source, read)
+            try:
+                return self._save_pieces(source, lambda: read, read.text, rows_first=False)
+            except S.NotInPieces:  # what the rows wrote is rolled back
+                return self.save(*source.whole())
 
-    def _save_read(self, source: S.ReportSource, read: S.Read) -> SaveOutcome:
-        columns = S.columns(source, read)
-        body_id = read.body_digest
-        found = self._stored_rows(body_id, read.head_values, R.ROWS_FORM_BUCKETS, lambda: read.content_digest)
+    def _first_of_its_targets(self, source: S.ReportSource) -> bool:
+        """No scan of the report's targets is stored: its body is new, its rows are derived."""
+        scan = source.member("scan")
+        key = R.targets_key([str(t) for t in scan["targets"]], bool(scan.get("projection")))
+        with self._guard("read"):
+            return self._execute("SELECT 1 FROM scans WHERE targets_key = ? LIMIT 1", (key,)).fetchone() is None
+
+    def _save_reading_aside(self, source: S.ReportSource) -> SaveOutcome:
+        """A first save of its targets: the bytes read in a forked process (S.ReadAside) while this
+        one derives and writes the rows, told string by string how its text is written (S.text).
+        What the pieces cannot stand for rolls the rows back and is saved whole."""
+        aside = S.ReadAside(source)
+
+        def read() -> S.Read:
+            found = aside.result()
+            if found is None:
+                raise S.NotInPieces
+            return found
+
+        try:
+            return self._save_pieces(source, read, S.text, rows_first=True)
+        except S.NotInPieces:  # what the rows wrote is rolled back
+            return self.save(*source.whole())
+        finally:
+            aside.stop()
+
+    def _save_pieces(
+        self, source: S.ReportSource, read: Callable[[], S.Read], text: Callable[[Any], str], rows_first: bool
+    ) -> SaveOutcome:
+        """A report read in pieces saved in one transaction. A save whose body a stored scan has
+        names that scan's rows: looked up before deriving them, or (``rows_first``: the bytes are
+        still being read) after, when every set derived was found registered and none was written."""
+        columns = S.columns(source, text)
+
+        def stored_rows() -> R.ScanRows | None:
+            done = read()
+            return self._stored_rows(
+                done.body_digest, done.head_values, R.ROWS_FORM_BUCKETS, lambda: done.content_digest
+            )
+
+        found = None if rows_first else stored_rows()
 
         def rows() -> R.ScanRows:
             if found is not None:
                 return found
-            buckets = S.Buckets(source, read.text, self.buckets)
+            buckets = S.Buckets(source, text, self.buckets, walk=not rows_first)
             with self._bulk(list(R.KINDS)):
                 sets = tuple(self._write_kind(kind, buckets.sets(kind)) for kind in R.KINDS)
+            named = stored_rows() if rows_first else None
+            if named is not None:
+                return named
+            body_id = read().body_digest
             return R.ScanRows(
                 scan=columns,
-                content_digest=read.content_digest,
+                content_digest=read().content_digest,
                 sets=sets,
                 body_digest=body_id,
                 rows_digest=R.sets_digest(body_id, [s.set_id for s in sets]),
             )
 
-        def parts() -> list[tuple[str, bytes | None, memoryview]]:
-            if body_id in self._stored_bodies([body_id]):
-                return []
-            if len(read.chunks) == 1:  # stored whole; a chunk found stored is this body, stored
-                whole = read.chunks[0][1]
-                return [] if whole is None else [(body_id, whole.result(), memoryview(b""))]
-            fresh = sorted((digest, part.result()) for digest, part in read.chunks if part is not None)
-            listing = (body_id, zlib.compress(chunk_list([digest for digest, _ in read.chunks]), 1))
-            return [(digest, part, memoryview(b"")) for digest, part in [*fresh, listing]]
+        written = _Written(
+            lambda: read().content_digest,
+            lambda: zlib.compress(read().head, 1),
+            lambda: self._body_parts_read(read()),
+            lambda: read().body_digest,
+        )
+        return self._write_scan(str(columns["id"]), str(columns["scope"]), written, rows)
 
-        head = Future[bytes]()
-        head.set_result(zlib.compress(read.head, 1))
-        scan_id, scope = str(columns["id"]), str(columns["scope"])
-        return self._write_scan(scan_id, scope, read.content_digest, head, parts, body_id, rows)
+    def _body_parts_read(self, read: S.Read) -> list[tuple[str, bytes | None, memoryview]]:
+        """:meth:`_body_parts` for a body read in pieces: its new chunks by digest, then its list."""
+        body_id = read.body_digest
+        if body_id in self._stored_bodies([body_id]):
+            return []
+        if len(read.chunks) == 1:  # stored whole; a chunk found stored is this body, stored
+            whole = read.chunks[0][1]
+            return [] if whole is None else [(body_id, whole.result(), memoryview(b""))]
+        fresh = sorted((digest, part.result()) for digest, part in read.chunks if part is not None)
+        listing = (body_id, zlib.compress(chunk_list([digest for digest, _ in read.chunks]), 1))
+        return [(digest, part, memoryview(b"")) for digest, part in [*fresh, listing]]
 
     def _write_scan(
         self,
         scan_id: str,
         scope: str,
-        content_digest: str,
-        compressed: Future[bytes],
-        parts: Callable[[], list[tuple[str, bytes | None, memoryview]]],
-        body_id: str | None,
+        written: _Written,
         rows: R.ScanRows | _Handover | Callable[[], R.ScanRows],
     ) -> SaveOutcome:
         """The save's one transaction: the scope's next link, the rows, the body's parts, the scan.
@@ -737,21 +804,21 @@ class SqlStore(Store):
             ).fetchone()
             existing = self._execute("SELECT content_digest FROM scans WHERE id = ?", (scan_id,)).fetchone()
             if existing is not None:
-                if existing[0] == content_digest:
+                if existing[0] == written.content_digest():
                     return SaveOutcome(scan_id, scope, SaveStatus.DUPLICATE)
                 raise StoreError(f"store {self.display} already holds a different scan with id {scan_id}")
             if isinstance(rows, _Handover):
                 for manifest in rows.sets():
                     self._write_manifests([manifest])
-                derived, written = rows.scan_rows(), True
+                derived, stored = rows.scan_rows(), True
             elif callable(rows):
-                derived, written = rows(), True
+                derived, stored = rows(), True
             else:
-                derived, written = rows, False
+                derived, stored = rows, False
             # the body after the rows (it compresses meanwhile): every writer stores sets, then body parts
-            for digest, compressed_part, data in parts():
+            for digest, compressed_part, data in written.parts():
                 self._write_body(digest, compressed_part, data)
-            link = self._write_rows(derived, seq + 1, head, compressed.result(), body_id, written)
+            link = self._write_rows(derived, seq + 1, head, written.head(), written.body_id(), stored)
             self._execute("UPDATE scopes SET head_seq = ?, head_digest = ? WHERE scope = ?", (seq + 1, link, scope))
         return SaveOutcome(scan_id, scope, SaveStatus.STORED)
 

@@ -15,15 +15,23 @@ not read back from the bytes as it is, no body to split off) is saved whole, as 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import pickle
+import signal
+import sys
+import traceback
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from scanner.processes import die_with
 from scanner.store import rows as R
 from scanner.store.bodies import Chunker
+from scanner.store.interface import StoreError
 
 # chunks whose digests are looked up in the store in one query
 _LOOKUP = 64
@@ -36,8 +44,9 @@ _TAIL = 8
 class ReportSource(Protocol):
     """A JSON report as its renderer has it (``scanner.reporting.json_report.ReportPieces``)."""
 
-    def pieces(self) -> Iterable[tuple[bytes, object]]:
-        """The report's bytes in order, each piece with the value it encodes (None: punctuation)."""
+    def pieces(self) -> Iterable[tuple[bytes, object, bool]]:
+        """The report's bytes in order, each piece with the value it encodes (None: punctuation) and
+        whether that is a run of items of "assets", "relations" or "findings"."""
 
     def member(self, name: str) -> Any:
         """A member of the report other than its lists of items: "scan", "summary"."""
@@ -67,11 +76,15 @@ class Read:
     text: Callable[[Any], str]  # how the report's strings become plain column text
 
 
-def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], aside: Executor) -> Read | None:
+def read(
+    source: ReportSource, stored: Callable[[Sequence[str]], set[str]], aside: Executor, items: bool = True
+) -> Read | None:
     """One pass over the report's bytes; None when the pieces cannot stand for them (see module).
 
     ``stored`` says which of some digests the store holds; chunks not among them are compressed by
-    ``aside`` while the next pieces are read.
+    ``aside`` while the next pieces are read. Without ``items`` the runs of items are not walked
+    for values that do not read back alike (:class:`Buckets` walks them, if the rows are derived:
+    a re-scan whose body is stored derives none).
     """
     if not R.HAS_ORJSON:
         return None
@@ -81,10 +94,11 @@ def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], asid
     tail = b""
     chunker = Chunker()
     chunks = _Chunks(stored, aside)
-    for data, value in source.pieces():
-        if not R._plain_within_limits(value):
+    for data, value, run in source.pieces():
+        if (items or not run) and not R._plain_within_limits(value):
             return None
-        content.update(data)
+        # the digests are taken in ``aside`` (in order: one thread), which lets go of the GIL
+        aside.submit(content.update, data)
         # what a piece may cut in two is looked for where it joins the last one, the rest in the piece
         seam = tail + data[:_TAIL]
         tail = (tail + data)[-_TAIL:] if len(data) < _TAIL else data[-_TAIL:]
@@ -99,15 +113,15 @@ def read(source: ReportSource, stored: Callable[[Sequence[str]], set[str]], asid
             seam = b""
         if b'"scan"' in data or b'"scan"' in seam:
             return None  # a body with a "scan" of its own (split_head): saved whole
-        body.update(data)
+        aside.submit(body.update, data)
         chunks.add(chunker.feed(data))
     head_values = R.parse_head(bytes(head), len(head))
     if not in_body or head_values is None:
         return None
     chunks.add(chunker.finish())
     return Read(
-        content_digest=content.hexdigest(),
-        body_digest=body.hexdigest(),
+        content_digest=aside.submit(content.hexdigest).result(),
+        body_digest=aside.submit(body.hexdigest).result(),
         head=bytes(head),
         head_values=head_values,
         chunks=chunks.done(),
@@ -121,25 +135,30 @@ def _surrogate(text: bytes) -> bool:
     return b"\xed" in text or (b"\\" in text and (b"\\ud" in text or b"\\uD" in text))
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 class _Chunks:
     """The body's chunks as they are cut: looked up in the store a few at a time, the new ones compressed aside."""
 
     def __init__(self, stored: Callable[[Sequence[str]], set[str]], aside: Executor) -> None:
         self._stored = stored
         self._aside = aside
-        self._waiting: list[tuple[str, bytes]] = []
+        self._waiting: list[tuple[Future[str], bytes]] = []  # each chunk's digest, being taken aside
         self._chunks: list[tuple[str, Future[bytes] | None]] = []
         self._compressing: list[Future[bytes]] = []
 
     def add(self, cut: Iterable[bytes]) -> None:
         for chunk in cut:
-            self._waiting.append((hashlib.sha256(chunk).hexdigest(), chunk))
+            self._waiting.append((self._aside.submit(_digest, chunk), chunk))
             if len(self._waiting) >= _LOOKUP:
                 self._look_up()
 
     def _look_up(self) -> None:
-        found = self._stored([digest for digest, _ in self._waiting])
-        for digest, chunk in self._waiting:
+        waiting = [(digest.result(), chunk) for digest, chunk in self._waiting]
+        found = self._stored([digest for digest, _ in waiting])
+        for digest, chunk in waiting:
             if digest in found:
                 self._chunks.append((digest, None))
                 continue
@@ -157,26 +176,34 @@ class _Chunks:
         return tuple(self._chunks)
 
 
-def columns(source: ReportSource, read: Read) -> dict[str, Any]:
-    """The scan row's columns, as ``rows.derive`` gives them for the joined bytes."""
+def columns(source: ReportSource, text: Callable[[Any], str]) -> dict[str, Any]:
+    """The scan row's columns, as ``rows.derive`` gives them for the joined bytes (``text``: the
+    report's, :attr:`Read.text`, or :func:`text`)."""
     report = {
         "scan": source.member("scan"),
         "summary": source.member("summary"),
         "assets": source.keys("assets"),
         "findings": source.keys("findings"),
     }
-    return R._report_columns(report, read.text, R._compact_orjson)
+    return R._report_columns(report, text, R._compact_orjson)
+
+
+class NotInPieces(Exception):
+    """The report holds what its pieces cannot stand for (a value that does not read back from its
+    bytes as it is): it is saved whole."""
 
 
 class Buckets:
     """Each kind's rows a bucket at a time (``rows.manifest``'s buckets), each bucket derived from
     its own items only. The items of a list are split into buckets once (assets: for their rows and
-    their locations')."""
+    their locations'). With ``walk`` each list's items are walked as :func:`read` walks them, and
+    one that does not read back alike raises :class:`NotInPieces`."""
 
-    def __init__(self, source: ReportSource, text: Callable[[Any], str], buckets: int) -> None:
+    def __init__(self, source: ReportSource, text: Callable[[Any], str], buckets: int, walk: bool) -> None:
         self._source = source
         self._text = text
         self._buckets = buckets
+        self._walk = walk
         self._known: dict[str, int] = {}  # each key's bucket, as rows.manifest keeps it
         self._splits: dict[str, dict[int, list[int]]] = {}
 
@@ -188,7 +215,102 @@ class Buckets:
             keys = list(map(self._text, self._source.keys(items)))
             split = self._splits[items] = R.group(range(len(keys)), keys.__getitem__, self._buckets, self._known)
         make = R.ROWS[kind]
+        walk = self._walk and kind == items  # an asset's locations were walked with it
         for number in sorted(split):
-            rows = make(self._source.items(items, split[number]), self._text, R._compact_orjson)
+            values = self._source.items(items, split[number])
+            if walk and not R._plain_within_limits(values):
+                raise NotInPieces
+            rows = make(values, self._text, R._compact_orjson)
             if rows:
                 yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)
+
+
+def text(value: Any) -> str:
+    """A string as a text column takes it, told string by string: ``rows._valid_text`` for one that
+    may hold a lone surrogate (not ASCII), else itself. :func:`read` tells it for the whole report
+    at once (``str`` unless the text holds one anywhere); the two agree on every string, as
+    ``_valid`` changes nothing but lone surrogates."""
+    return value if type(value) is str and value.isascii() else R._valid_text(value)
+
+
+def _done(value: bytes) -> Future[bytes]:
+    done = Future[bytes]()
+    done.set_result(value)
+    return done
+
+
+class ReadAside:
+    """:func:`read` in a forked process, while this one derives and writes the rows (a first save:
+    the rows do not wait for the bytes). Every new chunk is compressed there: the store is not asked
+    which it holds (a concurrent writer's are skipped when written). Interrupted or failed here,
+    :meth:`stop` ends it; it never outlives this process."""
+
+    def __init__(self, source: ReportSource) -> None:
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        readable, writable = os.pipe()
+        self._pid = os.fork()
+        if self._pid:
+            os.close(writable)
+            self._readable = readable
+            self._read: Read | None = None
+            self._answered = False
+            return
+        os.close(readable)
+        code = 0
+        try:
+            die_with(parent)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
+                read_ = read(source, lambda digests: set(), aside)
+            answer: tuple[object, ...] = ("done", None)
+            if read_ is not None:  # sent without its futures: the chunks compressed, as bytes
+                chunks = tuple((digest, None if part is None else part.result()) for digest, part in read_.chunks)
+                fields = (read_.content_digest, read_.body_digest, read_.head, read_.head_values, read_.text)
+                answer = ("done", (*fields, chunks))
+        except KeyboardInterrupt:
+            answer, code = ("interrupted",), 130
+        except BaseException as exc:  # told to the saving process, which fails as it would itself
+            answer, code = ("raised", f"{type(exc).__name__}: {exc}", traceback.format_exc()), 3
+        try:
+            data = pickle.dumps(answer)
+            while data:
+                data = data[os.write(writable, data) :]
+        finally:
+            os._exit(code)
+
+    def result(self) -> Read | None:
+        """What :func:`read` gave there (waits for it); what it raised is raised here."""
+        if self._answered:
+            return self._read
+        pieces = []
+        while piece := os.read(self._readable, 1 << 20):
+            pieces.append(piece)
+        os.close(self._readable)
+        _, status = os.waitpid(self._pid, 0)
+        self._answered = True
+        try:
+            answer = pickle.loads(b"".join(pieces))
+        except Exception:
+            answer = None
+        if not isinstance(answer, tuple) or not answer:
+            raise StoreError(f"reading the report aside ended without an answer (status {status})")
+        if answer[0] == "interrupted":
+            raise KeyboardInterrupt
+        if answer[0] == "raised":
+            raise RuntimeError(f"reading the report aside: {answer[1]}\n{answer[2]}")
+        if answer[1] is not None:
+            content_digest, body_digest, head, head_values, whole_text, sent = answer[1]
+            chunks = tuple((digest, None if part is None else _done(part)) for digest, part in sent)
+            self._read = Read(content_digest, body_digest, head, head_values, chunks, whole_text)
+        return self._read
+
+    def stop(self) -> None:
+        """End the reading (this save failed or was interrupted) and wait for it."""
+        if self._answered:
+            return
+        self._answered = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        os.close(self._readable)
+        os.waitpid(self._pid, 0)

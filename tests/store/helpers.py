@@ -106,21 +106,21 @@ class Pieces:
         self.per_piece = per_piece
         self.wholes = 0
         self.largest_run = 0  # the most items asked for at once
-        assert b"".join(data for data, _ in self.pieces()) == jsonio.dumps(self.report)
+        assert b"".join(data for data, _, _ in self.pieces()) == jsonio.dumps(self.report)
 
-    def pieces(self) -> Iterator[tuple[bytes, object]]:
-        yield b"{", None
+    def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
+        yield b"{", None, False
         for n, (name, value) in enumerate(self.report.items()):
-            yield (b"," if n else b"") + jsonio.dumps(name) + b":", None
+            yield (b"," if n else b"") + jsonio.dumps(name) + b":", None, False
             if name not in self.KEYS:
-                yield jsonio.dumps(value), value
+                yield jsonio.dumps(value), value, False
                 continue
-            yield b"[", None
+            yield b"[", None, False
             for start in range(0, len(value), self.per_piece):
                 run = value[start : start + self.per_piece]
-                yield (b"," if start else b"") + jsonio.dumps(run)[1:-1], run
-            yield b"]", None
-        yield b"}", None
+                yield (b"," if start else b"") + jsonio.dumps(run)[1:-1], run, True
+            yield b"]", None, False
+        yield b"}", None, False
 
     def member(self, name: str) -> Any:
         return self.report[name]

@@ -18,9 +18,18 @@ from scanner.store import bodies
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import SaveStatus
+from scanner.store.sql import SqlStore
 from tests.store.helpers import Pieces, execute, noted, schema_at, variant
 from tests.store.test_first_save import reports, stored
 from tests.support.scans import mixed_tree, scan_paths
+
+
+@pytest.fixture(params=[True, False], ids=["read-aside", "in-line"], autouse=True)
+def reads_aside(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test runs both ways a first save of its targets may take: its bytes read in a forked
+    process while the rows are derived, or read first in line (as every later save reads them)."""
+    monkeypatch.setattr(SqlStore, "reads_aside", request.param)
+    return bool(request.param)
 
 
 @pytest.fixture
@@ -114,7 +123,7 @@ def test_a_scans_result_saved_in_pieces_is_its_json_report_saved(tmp_path: Path,
     result = scan_paths(root)
     raw = JsonReporter().render(result)
     assert b"\\udce9" in raw
-    assert b"".join(data for data, _ in ReportPieces(result).pieces()) == raw
+    assert b"".join(data for data, _, _ in ReportPieces(result).pieces()) == raw
     with open_store(str(tmp_path / "pieces.sqlite3")) as store:
         assert store.save_report(ReportPieces(result)).status == SaveStatus.STORED
     with open_store(str(tmp_path / "whole.sqlite3")) as store:
@@ -170,10 +179,10 @@ class _Bits(Pieces):
         self.size = size
         super().__init__(report_json)
 
-    def pieces(self) -> Iterator[tuple[bytes, object]]:
-        for data, value in super().pieces():
+    def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
+        for data, value, items in super().pieces():
             for at in range(0, len(data), self.size):
-                yield data[at : at + self.size], value if at == 0 else None
+                yield data[at : at + self.size], value if at == 0 else None, items
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
@@ -197,3 +206,49 @@ def test_what_the_save_looks_for_is_found_across_pieces(tmp_path: Path, report_j
     with open_store(str(tmp_path / "scan.sqlite3")) as store:
         store.save_report(source)
     assert source.wholes == 1
+
+
+def test_a_rescan_whose_body_is_stored_names_its_rows_without_walking_its_items(
+    tmp_path: Path, report_json: bytes
+) -> None:
+    """A float in an asset: the first save takes the report whole. The next scan of the same
+    targets finds that body stored and names its rows: its items were not walked (it would have
+    been saved whole again), and the store holds what two whole saves leave."""
+    report = json.loads(report_json)
+    report["assets"][0]["properties"]["ratio"] = 0.5
+    first = jsonio.dumps(report)
+    again = variant(first, report["scan"]["scope"], 7, scan_id="00000000-0000-4000-8000-000000000007")
+    pieces, whole = str(tmp_path / "pieces.sqlite3"), str(tmp_path / "whole.sqlite3")
+    with open_store(pieces) as store:
+        store.save_report(Pieces(first))
+        source = Pieces(again)
+        assert store.save_report(source).status == SaveStatus.STORED
+        assert source.wholes == 0
+        assert store.verify().ok
+    with open_store(whole) as store:
+        store.save(first)
+        store.save(again)
+    assert stored(pieces) == stored(whole)
+
+
+class _Failing(Pieces):
+    """A report whose renderer fails half-way through its bytes."""
+
+    def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
+        for n, piece in enumerate(super().pieces()):
+            if n == 12 and self.failing:
+                raise ValueError("the renderer broke")
+            yield piece
+
+    failing = False
+
+
+def test_a_renderer_failing_half_way_fails_the_save_and_leaves_nothing(tmp_path: Path, report_json: bytes) -> None:
+    url = str(tmp_path / "s.sqlite3")
+    source = _Failing(report_json)
+    source.failing = True
+    with open_store(url) as store, pytest.raises(Exception, match="the renderer broke"):
+        store.save_report(source)
+    assert execute(url, "SELECT count(*) FROM scans") == [(0,)]
+    assert execute(url, "SELECT count(*) FROM asset_sets") == [(0,)]
+    assert execute(url, "SELECT count(*) FROM report_bodies") == [(0,)]
