@@ -199,14 +199,15 @@ def _pss_kib(pid: int) -> int:
 
 def total_pss(command: list[str]) -> tuple[Run, float]:
     """timed(command), and the peak of the proportional set size summed over the scan and every
-    process it forked, sampled every 50 ms: the memory the scan holds in all (a forked job's pages
-    shared with the scan count once, which the largest process's RSS cannot tell)."""
+    process it forked, sampled every 200 ms: the memory the scan holds in all (a forked job's pages
+    shared with the scan count once, which the largest process's RSS cannot tell). Not more often:
+    reading smaps_rollup walks the page tables of the process, which slows it down."""
     peak = 0
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
-        while not done.wait(0.05):
+        while not done.wait(0.2):
             for pid in _children(os.getpid()):
                 tree, total = [pid], 0
                 while tree:

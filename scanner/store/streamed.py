@@ -37,6 +37,8 @@ from scanner.store.interface import StoreError
 _LOOKUP = 64
 # compressions under way at once: the chunks waiting for one are held uncompressed (~180 kB each)
 _IN_FLIGHT = 32
+# the most assets a report may have to be read aside (ReadAside) while its rows are derived
+READ_ASIDE_ASSETS = 50_000
 # the last bytes of the text so far, for what a piece may cut in two (\\udXXX, "scan")
 _TAIL = 8
 

@@ -14,7 +14,7 @@ import pytest
 
 from scanner.inventory import jsonio
 from scanner.reporting.json_report import JsonReporter, ReportPieces
-from scanner.store import bodies
+from scanner.store import bodies, streamed
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import SaveStatus
@@ -252,3 +252,30 @@ def test_a_renderer_failing_half_way_fails_the_save_and_leaves_nothing(tmp_path:
     assert execute(url, "SELECT count(*) FROM scans") == [(0,)]
     assert execute(url, "SELECT count(*) FROM asset_sets") == [(0,)]
     assert execute(url, "SELECT count(*) FROM report_bodies") == [(0,)]
+
+
+def _reading_aside_refused(monkeypatch: pytest.MonkeyPatch, why: OSError | AssertionError) -> None:
+    def refuse(source: Any) -> None:
+        raise why
+
+    monkeypatch.setattr(streamed, "ReadAside", refuse)
+
+
+@pytest.mark.parametrize("reads_aside", [True], indirect=True)
+def test_a_report_past_the_limit_or_a_refused_fork_is_read_in_line(
+    tmp_path: Path, report_json: bytes, monkeypatch: pytest.MonkeyPatch, reads_aside: bool
+) -> None:
+    """Past READ_ASIDE_ASSETS no process is forked to read the bytes (its copy of the scan's memory
+    would cost more than the time it saves); a fork the system refuses is read in line too."""
+    whole = str(tmp_path / "whole.sqlite3")
+    with open_store(whole) as store:
+        store.save(report_json)
+    _reading_aside_refused(monkeypatch, AssertionError("read aside past the limit"))
+    monkeypatch.setattr(streamed, "READ_ASIDE_ASSETS", len(json.loads(report_json)["assets"]) - 1)
+    with open_store(str(tmp_path / "past.sqlite3")) as store:
+        assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
+    _reading_aside_refused(monkeypatch, OSError(11, "Resource temporarily unavailable"))
+    monkeypatch.setattr(streamed, "READ_ASIDE_ASSETS", 10**9)
+    with open_store(str(tmp_path / "refused.sqlite3")) as store:
+        assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
+    assert stored(str(tmp_path / "past.sqlite3")) == stored(whole) == stored(str(tmp_path / "refused.sqlite3"))
