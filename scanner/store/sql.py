@@ -46,6 +46,7 @@ from scanner.store.interface import (
     StoreError,
     Verification,
 )
+from scanner.store.read_aside import READ_ASIDE_ASSETS, ReadAside
 from scanner.store.schema import BODIES_VERSION, BUCKETS_VERSION, CHUNKS_VERSION, LATEST, MIGRATIONS
 
 _LIST_COLUMNS = (
@@ -220,7 +221,7 @@ class SqlStore(Store):
     db_errors: tuple[type[BaseException], ...] = ()
     # an older schema migrated when a writer opens the store (an embedded file), or only by `store upgrade`
     upgrades_on_open: ClassVar[bool] = False
-    # a first save of its targets reads the report's bytes in a forked process (streamed.ReadAside)
+    # a first save of its targets reads the report's bytes in a forked process (read_aside.ReadAside)
     reads_aside: ClassVar[bool] = True
     # buckets per kind a save splits rows into (the bench tries others)
     buckets: int = R.BUCKETS
@@ -692,7 +693,7 @@ class SqlStore(Store):
             return self.save(*source.whole())
         if self._reads_aside(source):
             try:
-                reading = S.ReadAside(source)
+                reading = ReadAside(source)
             except OSError:  # no process to read in (fork refused): read in line
                 pass
             else:
@@ -715,16 +716,16 @@ class SqlStore(Store):
         asset, as it touches the inventory it shares: 300 MB for the 100,000-file bench tree)."""
         if not (self.reads_aside and hasattr(os, "fork") and R.HAS_ORJSON):
             return False
-        if len(source.keys("assets")) > S.READ_ASIDE_ASSETS:
+        if len(source.keys("assets")) > READ_ASIDE_ASSETS:
             return False
         scan = source.member("scan")
         key = R.targets_key([str(t) for t in scan["targets"]], bool(scan.get("projection")))
         with self._guard("read"):
             return self._execute("SELECT 1 FROM scans WHERE targets_key = ? LIMIT 1", (key,)).fetchone() is None
 
-    def _save_reading_aside(self, source: S.ReportSource, aside: S.ReadAside) -> SaveOutcome:
-        """A first save of its targets: the bytes read in a forked process (S.ReadAside) while this
-        one derives and writes the rows, told string by string how its text is written (S.text).
+    def _save_reading_aside(self, source: S.ReportSource, aside: ReadAside) -> SaveOutcome:
+        """A first save of its targets: the bytes read in a forked process (ReadAside) while this one
+        derives and writes the rows, told string by string how its text is written (S.text).
         What the pieces cannot stand for rolls the rows back and is saved whole."""
 
         def read() -> S.Read:

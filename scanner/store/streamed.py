@@ -6,39 +6,31 @@ still has its result gives the store a :class:`ReportSource` instead, and the st
 
 1. :func:`read`: the bytes in order, once, for the report's digests, its head and its body's chunks
    (those ``bodies.chunk_bounds`` cuts), each chunk compressed unless the store holds it already;
-2. :func:`kind_sets`: each kind's rows a bucket at a time, from the items of that bucket alone.
+   in line, or in a forked process while the rows are derived (``scanner.store.read_aside``);
+2. :class:`Buckets`: each kind's rows a bucket at a time, from the items of that bucket alone.
 
 The digests, chunks and rows are those ``rows.derive`` gives for the joined bytes (the tests hold
-them equal). A report the pieces cannot serve that way (:func:`read` says None: a value that does
-not read back from the bytes as it is, no body to split off) is saved whole, as before.
+them equal). A report the pieces cannot serve that way (:func:`read` says None, or
+:class:`NotInPieces`: a value that does not read back from the bytes as it is, no body to split
+off) is saved whole, as before.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import pickle
-import signal
-import sys
-import traceback
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from scanner.processes import die_with
 from scanner.store import rows as R
 from scanner.store.bodies import Chunker
-from scanner.store.interface import StoreError
 
 # chunks whose digests are looked up in the store in one query
 _LOOKUP = 64
 # compressions under way at once: the chunks waiting for one are held uncompressed (~180 kB each)
 _IN_FLIGHT = 32
-# the most assets a report may have to be read aside (ReadAside) while its rows are derived
-READ_ASIDE_ASSETS = 50_000
 # the last bytes of the text so far, for what a piece may cut in two (\\udXXX, "scan")
 _TAIL = 8
 
@@ -233,86 +225,3 @@ def text(value: Any) -> str:
     at once (``str`` unless the text holds one anywhere); the two agree on every string, as
     ``_valid`` changes nothing but lone surrogates."""
     return value if type(value) is str and value.isascii() else R._valid_text(value)
-
-
-def _done(value: bytes) -> Future[bytes]:
-    done = Future[bytes]()
-    done.set_result(value)
-    return done
-
-
-class ReadAside:
-    """:func:`read` in a forked process, while this one derives and writes the rows (a first save:
-    the rows do not wait for the bytes). Every new chunk is compressed there: the store is not asked
-    which it holds (a concurrent writer's are skipped when written). Interrupted or failed here,
-    :meth:`stop` ends it; it never outlives this process."""
-
-    def __init__(self, source: ReportSource) -> None:
-        parent = os.getpid()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        readable, writable = os.pipe()
-        self._pid = os.fork()
-        if self._pid:
-            os.close(writable)
-            self._readable = readable
-            self._read: Read | None = None
-            self._answered = False
-            return
-        os.close(readable)
-        code = 0
-        try:
-            die_with(parent)
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keysweep-store") as aside:
-                read_ = read(source, lambda digests: set(), aside)
-            answer: tuple[object, ...] = ("done", None)
-            if read_ is not None:  # sent without its futures: the chunks compressed, as bytes
-                chunks = tuple((digest, None if part is None else part.result()) for digest, part in read_.chunks)
-                fields = (read_.content_digest, read_.body_digest, read_.head, read_.head_values, read_.text)
-                answer = ("done", (*fields, chunks))
-        except KeyboardInterrupt:
-            answer, code = ("interrupted",), 130
-        except BaseException as exc:  # told to the saving process, which fails as it would itself
-            answer, code = ("raised", f"{type(exc).__name__}: {exc}", traceback.format_exc()), 3
-        try:
-            data = pickle.dumps(answer)
-            while data:
-                data = data[os.write(writable, data) :]
-        finally:
-            os._exit(code)
-
-    def result(self) -> Read | None:
-        """What :func:`read` gave there (waits for it); what it raised is raised here."""
-        if self._answered:
-            return self._read
-        pieces = []
-        while piece := os.read(self._readable, 1 << 20):
-            pieces.append(piece)
-        os.close(self._readable)
-        _, status = os.waitpid(self._pid, 0)
-        self._answered = True
-        try:
-            answer = pickle.loads(b"".join(pieces))
-        except Exception:
-            answer = None
-        if not isinstance(answer, tuple) or not answer:
-            raise StoreError(f"reading the report aside ended without an answer (status {status})")
-        if answer[0] == "interrupted":
-            raise KeyboardInterrupt
-        if answer[0] == "raised":
-            raise RuntimeError(f"reading the report aside: {answer[1]}\n{answer[2]}")
-        if answer[1] is not None:
-            content_digest, body_digest, head, head_values, whole_text, sent = answer[1]
-            chunks = tuple((digest, None if part is None else _done(part)) for digest, part in sent)
-            self._read = Read(content_digest, body_digest, head, head_values, chunks, whole_text)
-        return self._read
-
-    def stop(self) -> None:
-        """End the reading (this save failed or was interrupted) and wait for it."""
-        if self._answered:
-            return
-        self._answered = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        os.close(self._readable)
-        os.waitpid(self._pid, 0)

@@ -14,7 +14,7 @@ import pytest
 
 from scanner.inventory import jsonio
 from scanner.reporting.json_report import JsonReporter, ReportPieces
-from scanner.store import bodies, streamed
+from scanner.store import bodies, sql
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import SaveStatus
@@ -258,7 +258,7 @@ def _reading_aside_refused(monkeypatch: pytest.MonkeyPatch, why: OSError | Asser
     def refuse(source: Any) -> None:
         raise why
 
-    monkeypatch.setattr(streamed, "ReadAside", refuse)
+    monkeypatch.setattr(sql, "ReadAside", refuse)
 
 
 @pytest.mark.parametrize("reads_aside", [True], indirect=True)
@@ -271,11 +271,11 @@ def test_a_report_past_the_limit_or_a_refused_fork_is_read_in_line(
     with open_store(whole) as store:
         store.save(report_json)
     _reading_aside_refused(monkeypatch, AssertionError("read aside past the limit"))
-    monkeypatch.setattr(streamed, "READ_ASIDE_ASSETS", len(json.loads(report_json)["assets"]) - 1)
+    monkeypatch.setattr(sql, "READ_ASIDE_ASSETS", len(json.loads(report_json)["assets"]) - 1)
     with open_store(str(tmp_path / "past.sqlite3")) as store:
         assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
     _reading_aside_refused(monkeypatch, OSError(11, "Resource temporarily unavailable"))
-    monkeypatch.setattr(streamed, "READ_ASIDE_ASSETS", 10**9)
+    monkeypatch.setattr(sql, "READ_ASIDE_ASSETS", 10**9)
     with open_store(str(tmp_path / "refused.sqlite3")) as store:
         assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
     assert stored(str(tmp_path / "past.sqlite3")) == stored(whole) == stored(str(tmp_path / "refused.sqlite3"))
