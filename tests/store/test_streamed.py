@@ -5,8 +5,9 @@ the body's chunks are cut where the whole body's are, however the pieces fall.""
 from __future__ import annotations
 
 import json
+import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,43 @@ def test_a_report_past_the_limit_or_a_refused_fork_is_read_in_line(
     with open_store(str(tmp_path / "refused.sqlite3")) as store:
         assert store.save_report(Pieces(report_json)).status == SaveStatus.STORED
     assert stored(str(tmp_path / "past.sqlite3")) == stored(whole) == stored(str(tmp_path / "refused.sqlite3"))
+
+
+class _Interrupted(Pieces):
+    """Ctrl-C arriving while the rows are derived (``in_items``) or while the bytes are read."""
+
+    in_items = True
+
+    def items(self, items: str, indices: Sequence[int]) -> list[Any]:
+        if self.in_items and items == "findings":
+            raise KeyboardInterrupt
+        return super().items(items, indices)
+
+    def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
+        for n, piece in enumerate(super().pieces()):
+            if n == 12 and not self.in_items and not self.checking:
+                raise KeyboardInterrupt
+            yield piece
+
+    checking = True
+
+
+@pytest.mark.parametrize("in_items", [True, False], ids=["deriving", "reading"])
+def test_an_interrupted_save_leaves_nothing_and_no_process_behind(
+    tmp_path: Path, report_json: bytes, in_items: bool
+) -> None:
+    url = str(tmp_path / "s.sqlite3")
+    source = _Interrupted(report_json)
+    source.in_items, source.checking = in_items, False
+    children = _children()
+    with open_store(url) as store, pytest.raises(KeyboardInterrupt):
+        store.save_report(source)
+    assert _children() == children  # a reading process forked for the save was ended and waited for
+    assert execute(url, "SELECT count(*) FROM scans") == [(0,)]
+    assert execute(url, "SELECT count(*) FROM row_sets") == [(0,)]
+    assert execute(url, "SELECT count(*) FROM report_bodies") == [(0,)]
+
+
+def _children() -> set[int]:
+    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as listed:
+        return {int(pid) for pid in listed.read().split()}
