@@ -388,27 +388,28 @@ def _scan(opts: dict[str, Any]) -> None:
         note(f"projection as of {result.metadata.as_of.date()} not saved to history (name --store to keep it)")
         history_path = None
     store_ok = True
-    if opts["bundle"]:  # the bundle holds the report's bytes: the store takes them too
-        from scanner.reporting.json_report import JsonReporter
-
-        json_report, report_values = JsonReporter().render_with_values(result)
-    jobs: list[Job] = []
+    scanned = result  # the report is rendered from it: the trend (result.history) is not in it
     if history_path is not None:
-        from scanner.reporting.json_report import ReportPieces
         from scanner.store.history import StoreError, with_history
 
-        scanned = result
         try:
             # the trend is read before the save: the reports written beside it show it
             result = with_history(result, history_path)
         except StoreError as exc:  # the reports are still written; the exit code says the store failed
             error(f"scan not saved to the store: {printable(exc)}")
             store_ok = False
-        else:
-            # the store reads the report from the result (result.history is not in it) in pieces, as
-            # the JSON writer does, unless the bundle has its bytes whole
-            report = (json_report, report_values) if json_report is not None else ReportPieces(scanned)
-            jobs.append(Job("saving the scan to the store", partial(_save, report, history_path)))
+            history_path = None
+    if opts["bundle"] or (history_path is not None and _rescan_of_a_small_report(result)):
+        from scanner.reporting.json_report import JsonReporter
+
+        json_report, report_values = JsonReporter().render_with_values(scanned)
+    jobs: list[Job] = []
+    if history_path is not None:
+        from scanner.reporting.json_report import ReportPieces
+
+        # the store reads a first scan's report from the result in pieces, as the JSON writer does
+        report = (json_report, report_values) if json_report is not None else ReportPieces(scanned)
+        jobs.append(Job("saving the scan to the store", partial(_save, report, history_path)))
     saving = bool(jobs)  # the store's save is the first job, when there is one
     jobs += [
         Job(f"writing the {o.format} report", partial(_write_output, result, o, reporters[o.format], json_report))
@@ -430,6 +431,17 @@ def _scan(opts: dict[str, Any]) -> None:
         note(f"scan {result.metadata.id} saved to {printable(history_path)}")
     unusable = failed or not store_ok or not bundled
     sys.exit(EXIT_USAGE if unusable else _exit_code(result, opts["fail_on"]))
+
+
+def _rescan_of_a_small_report(result: ScanResult) -> bool:
+    """A scan of targets the store holds scans of, with a report small enough to hold whole: the
+    report is rendered once, here, for the store and the JSON report alike. Its body is most often
+    stored already (the rows are then named, not derived), and when not, deriving the rows from the
+    whole report once beats reading it in pieces twice (docs/fleet.md). A first scan, or a large
+    report, is read in pieces by the store."""
+    from scanner.store.streamed import SMALL_REPORT_ASSETS
+
+    return bool(result.history) and len(result.assets) <= SMALL_REPORT_ASSETS
 
 
 def _side_by_side(opts: dict[str, Any]) -> int:

@@ -14,11 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from scanner.processes import die_with
 from scanner.store.interface import StoreError
-from scanner.store.streamed import Read, ReportSource, read
+from scanner.store.streamed import SMALL_REPORT_ASSETS, Read, ReportSource, read
 
 # the most assets a report may have to be read aside while its rows are derived: the reading process
 # copies ~1.5 kB of the scan's memory per asset (it touches the inventory it shares with the scan)
-READ_ASIDE_ASSETS = 50_000
+READ_ASIDE_ASSETS = SMALL_REPORT_ASSETS
 
 
 def _done(value: bytes) -> Future[bytes]:

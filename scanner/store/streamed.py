@@ -31,6 +31,9 @@ from scanner.store.bodies import Chunker
 _LOOKUP = 64
 # compressions under way at once: the chunks waiting for one are held uncompressed (~180 kB each)
 _IN_FLIGHT = 32
+# a report of up to this many assets is small: a re-scan's save may take it whole (its bytes and
+# values, ~4 kB per asset) and a first save may read it aside (read_aside.py, ~1.5 kB per asset)
+SMALL_REPORT_ASSETS = 50_000
 # the last bytes of the text so far, for what a piece may cut in two (\\udXXX, "scan")
 _TAIL = 8
 

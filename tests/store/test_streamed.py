@@ -15,14 +15,14 @@ import pytest
 
 from scanner.inventory import jsonio
 from scanner.reporting.json_report import JsonReporter, ReportPieces
-from scanner.store import bodies, sql
+from scanner.store import bodies, sql, streamed
 from scanner.store import rows as R
 from scanner.store.backends import open_store
 from scanner.store.interface import SaveStatus
 from scanner.store.sql import SqlStore
 from tests.store.helpers import Pieces, execute, noted, schema_at, variant
 from tests.store.test_first_save import reports, stored
-from tests.support.scans import mixed_tree, scan_paths
+from tests.support.scans import keysweep, mixed_tree, scan_paths
 
 
 @pytest.fixture(params=[True, False], ids=["read-aside", "in-line"], autouse=True)
@@ -320,3 +320,41 @@ def test_an_interrupted_save_leaves_nothing_and_no_process_behind(
 def _children() -> set[int]:
     with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as listed:
         return {int(pid) for pid in listed.read().split()}
+
+
+@pytest.mark.parametrize("reads_aside", [True], indirect=True)
+def test_scans_saved_by_the_command_are_their_json_reports_saved(tmp_path: Path, reads_aside: bool) -> None:
+    """`keysweep scan`: a first scan of its targets (read in pieces, aside), a re-scan after a
+    change (a re-scan of a small report is handed over whole, rendered once for the JSON report
+    too), and a first scan of other targets: the store holds what saving each --json file would."""
+    tree = tmp_path / "tree"
+    mixed_tree(tree)
+    db, runs = tmp_path / "cli.sqlite3", []
+    for n, path in enumerate([tree, tree, tree / "old"]):
+        if n == 1:
+            (tree / "copy.crt").write_bytes((tree / "ca.crt").read_bytes())
+        path.mkdir(exist_ok=True)
+        out = tmp_path / f"r{n}.json"
+        done = keysweep("scan", "--path", str(path), "--store", str(db), "--json", str(out), "-q")
+        assert done.returncode in (0, 1), done.stderr
+        runs.append(out.read_bytes())
+    whole = str(tmp_path / "whole.sqlite3")
+    with open_store(whole) as store:
+        for raw in runs:
+            assert store.save(raw).status == SaveStatus.STORED
+    assert stored(str(db)) == stored(whole)
+
+
+def test_only_a_rescan_of_a_small_report_is_handed_over_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.cli.scan_cmd import _rescan_of_a_small_report
+    from scanner.store.history import record, with_history
+
+    mixed_tree(tmp_path / "tree")
+    db = tmp_path / "h.sqlite3"
+    first = with_history(scan_paths(tmp_path / "tree"), db)
+    assert not _rescan_of_a_small_report(first)  # a first scan of its targets: read in pieces
+    record(first, JsonReporter().render(first), db)
+    again = with_history(scan_paths(tmp_path / "tree"), db)
+    assert _rescan_of_a_small_report(again)
+    monkeypatch.setattr(streamed, "SMALL_REPORT_ASSETS", len(again.assets) - 1)
+    assert not _rescan_of_a_small_report(again)  # a large report is read in pieces, re-scan or not
