@@ -399,7 +399,7 @@ def _scan(opts: dict[str, Any]) -> None:
             error(f"scan not saved to the store: {printable(exc)}")
             store_ok = False
             history_path = None
-    if opts["bundle"] or (history_path is not None and _rescan_of_a_small_report(result)):
+    if opts["bundle"] or (history_path is not None and _saved_whole(result, _side_by_side(opts))):
         from scanner.reporting.json_report import JsonReporter
 
         json_report, report_values = JsonReporter().render_with_values(scanned)
@@ -433,15 +433,17 @@ def _scan(opts: dict[str, Any]) -> None:
     sys.exit(EXIT_USAGE if unusable else _exit_code(result, opts["fail_on"]))
 
 
-def _rescan_of_a_small_report(result: ScanResult) -> bool:
-    """A scan of targets the store holds scans of, with a report small enough to hold whole: the
-    report is rendered once, here, for the store and the JSON report alike. Its body is most often
-    stored already (the rows are then named, not derived), and when not, deriving the rows from the
-    whole report once beats reading it in pieces twice (docs/fleet.md). A first scan, or a large
-    report, is read in pieces by the store."""
+def _saved_whole(result: ScanResult, side_by_side: int) -> bool:
+    """Whether the store takes the report whole, rendered once here for it and the JSON report alike:
+    a report small enough to hold whole, of a re-scan (targets the store holds scans of) or saved in
+    one process (--workers 1). A re-scan's body is most often stored already (its rows are then
+    named, not derived), and when it is not, deriving the rows once from the whole report beats
+    reading it twice in pieces; in one process, so does rendering it once (docs/fleet.md). A first
+    scan's report, or a large one, is read in pieces by the store (a first scan's aside, in a forked
+    process, while the rows are derived)."""
     from scanner.store.streamed import SMALL_REPORT_ASSETS
 
-    return bool(result.history) and len(result.assets) <= SMALL_REPORT_ASSETS
+    return len(result.assets) <= SMALL_REPORT_ASSETS and (bool(result.history) or side_by_side < 2)
 
 
 def _side_by_side(opts: dict[str, Any]) -> int:

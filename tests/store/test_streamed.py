@@ -345,16 +345,20 @@ def test_scans_saved_by_the_command_are_their_json_reports_saved(tmp_path: Path,
     assert stored(str(db)) == stored(whole)
 
 
-def test_only_a_rescan_of_a_small_report_is_handed_over_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.cli.scan_cmd import _rescan_of_a_small_report
+def test_a_small_report_of_a_rescan_or_of_one_process_is_handed_over_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner.cli.scan_cmd import _saved_whole
     from scanner.store.history import record, with_history
 
     mixed_tree(tmp_path / "tree")
     db = tmp_path / "h.sqlite3"
     first = with_history(scan_paths(tmp_path / "tree"), db)
-    assert not _rescan_of_a_small_report(first)  # a first scan of its targets: read in pieces
+    assert not _saved_whole(first, 2)  # a first scan of its targets: read in pieces (aside)
+    assert _saved_whole(first, 1)  # --workers 1: rendered once, in the one process
     record(first, JsonReporter().render(first), db)
     again = with_history(scan_paths(tmp_path / "tree"), db)
-    assert _rescan_of_a_small_report(again)
+    assert _saved_whole(again, 2)
     monkeypatch.setattr(streamed, "SMALL_REPORT_ASSETS", len(again.assets) - 1)
-    assert not _rescan_of_a_small_report(again)  # a large report is read in pieces, re-scan or not
+    assert not _saved_whole(again, 2)  # a large report is read in pieces, re-scan or not
+    assert not _saved_whole(first, 1)
