@@ -102,7 +102,7 @@ def _compact(value: Any) -> str:
     return _valid(_ENCODER.encode(value))
 
 
-def _compact_orjson(value: Any) -> str:
+def compact_fast(value: Any) -> str:
     """:func:`_compact`'s text, several times faster, for a value that holds no float (see :func:`_parse`).
 
     For str keys and str, int, bool, None, list and dict values orjson with sorted keys writes what
@@ -117,7 +117,7 @@ def _compact_orjson(value: Any) -> str:
         return _compact(value)
 
 
-def _valid_text(value: Any) -> str:
+def valid_text(value: Any) -> str:
     return _valid(str(value))
 
 
@@ -139,9 +139,9 @@ def _parse(
         or b"\xed" in report_json
         or (b"\\" in report_json and (b"\\ud" in report_json or b"\\uD" in report_json))
     )
-    text = _valid_text if surrogates else str
-    if values is not None and orjson is not None and _plain_within_limits(values):
-        return values, _compact_orjson, text
+    text = valid_text if surrogates else str
+    if values is not None and orjson is not None and plain_within_limits(values):
+        return values, compact_fast, text
     floats = False
 
     def note_float(text: str) -> float:
@@ -151,7 +151,7 @@ def _parse(
 
     # NaN and Infinity reach parse_constant, not parse_float; float() reads those three names alike
     report = json.loads(report_json, parse_float=note_float, parse_constant=note_float)
-    return report, _compact if floats or orjson is None else _compact_orjson, text
+    return report, _compact if floats or orjson is None else compact_fast, text
 
 
 # the __str__ of str, and of StrEnum on every Python keysweep runs on: each gives the string itself
@@ -160,7 +160,7 @@ _TEXT_STR: frozenset[Any] = frozenset({str.__str__, StrEnum.__str__, StrEnum310.
 _LEAVES: set[type] = {str, int, bool, type(None)}
 
 
-def _plain_within_limits(value: Any) -> bool:
+def plain_within_limits(value: Any) -> bool:
     """:func:`_plain`; False for values nested deeper than Python recurses (the parse says the rest)."""
     try:
         return _plain(value)
@@ -259,12 +259,12 @@ _FINDING_ORDER = itemgetter(FINDING_COLUMNS.index("data") - 1)
 
 # the columns the rest of the report gives: equal for equal bodies
 BODY_COLUMNS = ("assets", "findings", "open_findings", "readiness", "by_severity")
-_BODY_START = b',"assets":'
+BODY_START = b',"assets":'
 
 
 def body_start(report_json: bytes) -> int:
     """Where the report's body would start (its first ``,"assets":``), -1 if nowhere; see :func:`split_head`."""
-    return report_json.find(_BODY_START)
+    return report_json.find(BODY_START)
 
 
 def split_head(report_json: bytes, at: int | None = None) -> Mapping[str, Any] | None:
@@ -305,11 +305,11 @@ def body_digest(report_json: bytes, at: int) -> str:
 def head_columns(head: Mapping[str, Any]) -> dict[str, Any]:
     """The head's scan columns, as :func:`derive` writes them for any report with this head.
 
-    derive's text for a string is ``str`` or :func:`_valid_text`, which agree on a string without a
+    derive's text for a string is ``str`` or :func:`valid_text`, which agree on a string without a
     lone surrogate; the json encoder writes a list of strings as either of derive's encoders does.
     """
     try:
-        return _scan_columns(head, _valid_text, _compact)
+        return _scan_columns(head, valid_text, _compact)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}") from None
 
@@ -322,7 +322,7 @@ def _not_a_report(exc: Exception) -> StoreError:
     return StoreError(f"not a keysweep JSON report: {type(exc).__name__}: {exc}")
 
 
-def _report_columns(
+def report_columns(
     report: Mapping[str, Any], text: Callable[[Any], str], compact: Callable[[Any], str]
 ) -> dict[str, Any]:
     """The scan row's columns (SCAN_FIELDS but scope_seq): the head's and the summary's."""
@@ -435,7 +435,7 @@ def derive(
     try:
         report, compact, text = _parse(report_json, values)
         assert isinstance(report, Mapping)
-        columns = _report_columns(report, text, compact)
+        columns = report_columns(report, text, compact)
     except _NOT_A_REPORT as exc:
         raise _not_a_report(exc) from None
     if parsed is not None:

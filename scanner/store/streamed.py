@@ -92,7 +92,7 @@ def read(
     chunker = Chunker()
     chunks = _Chunks(stored, aside)
     for data, value, run in source.pieces():
-        if (items or not run) and not R._plain_within_limits(value):
+        if (items or not run) and not R.plain_within_limits(value):
             return None
         # the digests are taken in ``aside`` (in order: one thread), which lets go of the GIL
         aside.submit(content.update, data)
@@ -102,7 +102,7 @@ def read(
         surrogates = surrogates or _surrogate(data) or _surrogate(seam)
         if not in_body:
             head += data
-            at = head.find(R._BODY_START)
+            at = head.find(R.BODY_START)
             if at < 0:
                 continue
             in_body, data = True, bytes(head[at:])
@@ -122,7 +122,7 @@ def read(
         head=bytes(head),
         head_values=head_values,
         chunks=chunks.done(),
-        text=R._valid_text if surrogates else str,
+        text=R.valid_text if surrogates else str,
     )
 
 
@@ -182,7 +182,7 @@ def columns(source: ReportSource, text: Callable[[Any], str]) -> dict[str, Any]:
         "assets": source.keys("assets"),
         "findings": source.keys("findings"),
     }
-    return R._report_columns(report, text, R._compact_orjson)
+    return R.report_columns(report, text, R.compact_fast)
 
 
 class NotInPieces(Exception):
@@ -215,16 +215,16 @@ class Buckets:
         walk = self._walk and kind == items  # an asset's locations were walked with it
         for number in sorted(split):
             values = self._source.items(items, split[number])
-            if walk and not R._plain_within_limits(values):
+            if walk and not R.plain_within_limits(values):
                 raise NotInPieces
-            rows = make(values, self._text, R._compact_orjson)
+            rows = make(values, self._text, R.compact_fast)
             if rows:
                 yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)
 
 
 def text(value: Any) -> str:
-    """A string as a text column takes it, told string by string: ``rows._valid_text`` for one that
+    """A string as a text column takes it, told string by string: ``rows.valid_text`` for one that
     may hold a lone surrogate (not ASCII), else itself. :func:`read` tells it for the whole report
     at once (``str`` unless the text holds one anywhere); the two agree on every string, as
     ``_valid`` changes nothing but lone surrogates."""
-    return value if type(value) is str and value.isascii() else R._valid_text(value)
+    return value if type(value) is str and value.isascii() else R.valid_text(value)

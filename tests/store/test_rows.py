@@ -36,7 +36,7 @@ def reference(report_json: bytes, monkeypatch: pytest.MonkeyPatch) -> R.ScanRows
     """derive as keysweep did before the fast path: the json module writes every JSON column, every
     string is made valid."""
     with monkeypatch.context() as patched:
-        patched.setattr(R, "_parse", lambda data, values=None: (json.loads(data), R._compact, R._valid_text))
+        patched.setattr(R, "_parse", lambda data, values=None: (json.loads(data), R._compact, R.valid_text))
         return R.derive(report_json)
 
 
@@ -117,22 +117,22 @@ def test_non_ascii_text_without_surrogates_takes_the_fast_path_to_the_same_rows(
     report["assets"][0]["locations"][0]["ref"] = "/srv/café/ключ-😀.pem"
     report["relations"][0]["source"] = "file:/srv/café"
     data = jsonio.dumps(report)
-    assert R._parse(data)[1:] == (R._compact_orjson, str)
+    assert R._parse(data)[1:] == (R.compact_fast, str)
     rows = assert_same_rows(data, monkeypatch)
     assert rows.rows("locations")[0][2] == "/srv/café/ключ-😀.pem"
 
 
 def test_each_kind_of_text_takes_the_path_that_is_exact() -> None:
     plain = b'{"a": [1, "caf\xc3\xa9", null, true]}'
-    assert R._parse(plain)[1:] == (R._compact_orjson, str)
+    assert R._parse(plain)[1:] == (R.compact_fast, str)
     assert R._parse(b'{"a": 1.5}')[1] is R._compact
     assert R._parse(b'{"a": NaN}')[1] is R._compact
     assert R._parse(b'{"a": 1e400}')[1] is R._compact
     # a surrogate escape, a surrogate encoded as bytes (json reads those), or not UTF-8 at all
-    assert R._parse(b'{"a": "\\udcff"}')[2] is R._valid_text
-    assert R._parse(b'{"a": "\\uDCFF"}')[2] is R._valid_text
-    assert R._parse(b'{"a": "\xed\xb3\xbf"}')[2] is R._valid_text
-    assert R._parse('{"a": "\udcff"}'.encode("utf-16", "surrogatepass"))[2] is R._valid_text
+    assert R._parse(b'{"a": "\\udcff"}')[2] is R.valid_text
+    assert R._parse(b'{"a": "\\uDCFF"}')[2] is R.valid_text
+    assert R._parse(b'{"a": "\xed\xb3\xbf"}')[2] is R.valid_text
+    assert R._parse('{"a": "\udcff"}'.encode("utf-16", "surrogatepass"))[2] is R.valid_text
     # an escaped backslash alone is no surrogate
     assert R._parse(b'{"a": "C:\\\\dir"}')[2] is str
     assert R._parse(b'{"a": "\\u00e9"}')[2] is str
@@ -150,7 +150,7 @@ def test_each_kind_of_text_takes_the_path_that_is_exact() -> None:
     ],
 )
 def test_orjson_writes_the_json_modules_text(value: Any) -> None:
-    assert R._compact_orjson(value) == R._compact(value)
+    assert R.compact_fast(value) == R._compact(value)
 
 
 def test_awkward_scans_verify_alike_on_every_backend(
@@ -250,7 +250,7 @@ def test_values_nested_deeper_than_the_walk_recurses_send_the_store_to_the_parse
     try:
         with pytest.raises(RecursionError):
             R._plain(deep)
-        assert R._plain_within_limits(deep) is False
+        assert R.plain_within_limits(deep) is False
     finally:
         sys.setrecursionlimit(limit)
-    assert R._plain_within_limits(deep) is True
+    assert R.plain_within_limits(deep) is True
