@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from scanner.compat import StrEnum, StrEnum310
@@ -210,7 +210,7 @@ class RowSet:
     # a manifest's digest, the digest of the rows (set_digest), or for rows from before schema 3 one of their own
     set_id: str
     rows: list[Row]  # every row of the kind (empty when the set was found stored)
-    buckets: tuple[RowSet, ...] = ()  # a manifest's buckets, the non-empty ones, by set_id
+    buckets: tuple[RowSet, ...] = ()  # a manifest's buckets, the non-empty ones, by number
     bucket: int = -1  # a bucket's number (bucket_of its rows' key), the order a store registers them in
     row_count: int = -1  # how many rows the set holds, when they are not in rows (a streamed save's manifest)
 
@@ -493,11 +493,9 @@ def manifest(kind: str, rows: list[Row], buckets: int = BUCKETS, known: dict[str
     """
     known = {} if known is None else known
     split = group(rows, itemgetter(BUCKET_KEY[kind]), buckets, known)
+    # by number: the order every writer registers them in (the manifest's digest sorts their ids)
     parts = tuple(
-        sorted(
-            (RowSet(kind, set_digest(kind, part), part, bucket=number) for number, part in split.items()),
-            key=attrgetter("set_id"),
-        )
+        RowSet(kind, set_digest(kind, split[number]), split[number], bucket=number) for number in sorted(split)
     )
     return RowSet(kind, manifest_digest(kind, [p.set_id for p in parts]), rows, parts)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import chain, repeat
-from operator import add, attrgetter
+from operator import add
 from typing import Any, ClassVar
 
 from scanner.compat import UTC
@@ -487,7 +487,7 @@ class SqlStore(Store):
         """Each kind's manifest and the buckets it names that no save stored before: their rows only."""
         with self._bulk([manifest.kind for manifest in manifests if manifest.rows]):
             for manifest in manifests:
-                self._write_kind(manifest.kind, sorted(manifest.buckets, key=attrgetter("bucket")), manifest.set_id)
+                self._write_kind(manifest.kind, manifest.buckets, manifest.set_id)
 
     def _bulk(self, kinds: Sequence[str]) -> AbstractContextManager[None]:
         """Around the writing of these kinds' rows: what makes many rows quicker to write (SQLite)."""
