@@ -168,6 +168,7 @@ class ReportPieces:
     def __init__(self, result: ScanResult) -> None:
         self._result = result
         self._lists = _item_lists(result)
+        self._keys: dict[str, list[str]] = {}  # asked for by the save's count, its choice and its buckets
 
     def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
         return iter_report_values(self._result)
@@ -176,7 +177,9 @@ class ReportPieces:
         return _report_parts(self._result)[name]()
 
     def keys(self, items: str) -> Sequence[str]:
-        return list(map(_BUCKET_KEYS[items], self._lists[items][0]))
+        if items not in self._keys:
+            self._keys[items] = list(map(_BUCKET_KEYS[items], self._lists[items][0]))
+        return self._keys[items]
 
     def items(self, items: str, indices: Sequence[int]) -> list[dict[str, Any]]:
         listed, encode = self._lists[items]
