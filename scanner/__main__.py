@@ -1,5 +1,5 @@
 """``python -m scanner`` is the keysweep command (the demo runs its scan this way)."""
 
-from scanner.cli import main
+from scanner.cli import run
 
-main()
+run()

@@ -199,3 +199,42 @@ def main() -> None:
 
 
 add_verbosity_options(main)
+
+
+def run() -> NoReturn:
+    """keysweep run as a program (its console script, ``python -m scanner``): :func:`main`, then
+    out without tearing the heap down.
+
+    A scan's heap (its inventory, its result, a report's values: millions of objects at 20,000
+    files) would be freed object by object on the way out: first the frames the exit unwinds, then
+    every module at interpreter shutdown (~0.15 s of CPU after a 20,000-file re-scan, measured).
+    The process ends as shutdown would end it, without that: the threads shutdown waits for are
+    waited for, the exit handlers run (logging's flush, temporary files), standard streams are
+    flushed, and the exit code is the one ``sys.exit`` gave. Called in-process (a test, another
+    program), :func:`main` raises SystemExit as usual.
+    """
+    try:
+        main()
+    except SystemExit as exc:  # while it holds the unwound frames, nothing of them is freed
+        code = exc.code
+    else:  # main() always exits; a return is a success
+        code = 0
+    _leave(code)
+
+
+def _leave(code: object) -> NoReturn:
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    if not isinstance(code, int) and code is not None:  # sys.exit("text"): the text on stderr, as Python does
+        with contextlib.suppress(Exception):
+            print(code, file=sys.stderr)
+    shutdown = getattr(threading, "_shutdown", None)  # CPython's own first step of shutting down
+    if shutdown is None:
+        sys.exit(status)
+    shutdown()  # joins the threads that are not daemons (and thread pools' exit hooks)
+    import atexit
+
+    atexit._run_exitfuncs()  # what atexit.register'ed: logging.shutdown, weakref finalizers, ...
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader gone (EPIPE) is handled where output is written
+            stream.flush()
+    os._exit(status)

@@ -147,3 +147,47 @@ def test_options_from_keysweep_environment_variables(tmp_path: Path) -> None:
     env = {**env, "KEYSWEEP_SCAN_POLICY": "fips-140-3 cnsa-2.0", "KEYSWEEP_SCAN_JSON": str(out)}
     keysweep("scan", "--path", str(tmp_path), env=env)
     assert json.loads(out.read_text())["scan"]["policies"] == ["fips-140-3", "cnsa-2.0"]
+
+
+# keysweep's entry point run as a program, after a thread that is no daemon and an exit handler
+# were started (as a plugin could), printing to a pipe (block-buffered), then leaving with `code`
+WAY_OUT = """
+import atexit, sys, threading, time
+from pathlib import Path
+from scanner.cli import run
+marks = Path(sys.argv[1])
+def late():
+    time.sleep(0.3)
+    with marks.open("a") as out:
+        out.write("thread\\n")
+threading.Thread(target=late).start()
+atexit.register(lambda: marks.open("a").write("atexit\\n"))
+print("buffered output")
+sys.argv = ["keysweep", *sys.argv[2:]]
+run()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["--version"], 0), (["scan", "--no-store", "--path", "{tree}", "--fail-on", "high"], 1), (["scna"], 2)],
+)
+def test_the_program_leaves_as_interpreter_shutdown_would(tmp_path: Path, args: list[str], code: int) -> None:
+    # run() ends the process without freeing the heap; everything else shutdown does still happens
+    mixed_tree(tmp_path / "tree")
+    marks = tmp_path / "marks"
+    argv = [arg.format(tree=tmp_path / "tree") for arg in args]
+    done = subprocess.run(
+        [sys.executable, "-c", WAY_OUT, str(marks), *argv], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout.startswith("buffered output\n"), done.stdout
+    assert marks.read_text() == "thread\natexit\n"  # the thread waited for, then the exit handlers
+    if code == 0:
+        assert "version" in done.stdout
+
+
+def test_the_program_exits_with_a_message_as_sys_exit_does(tmp_path: Path) -> None:
+    script = "import sys\nfrom scanner import cli\ndef main():\n    sys.exit('no way')\ncli.main = main\ncli.run()\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "no way\n")
