@@ -43,6 +43,7 @@ from scanner.secrets import Secret, SecretError, secret_from_env, secret_from_fi
 from scanner.targets import DEFAULT_SSH_PORT, TargetError, expand, read_targets_file, split_remote, split_schemes
 
 if TYPE_CHECKING:
+    from scanner.reporting.tee import ReportTee
     from scanner.store.streamed import ReportSource
 
 # the report options DESIGN.md fixes, each the name of a reporter entry point
@@ -404,24 +405,32 @@ def _scan(opts: dict[str, Any]) -> None:
 
         json_report, report_values = JsonReporter().render_with_values(scanned)
     jobs: list[Job] = []
+    tee: ReportTee | None = None
     if history_path is not None:
         from scanner.reporting.json_report import ReportPieces
 
-        # the store reads a first scan's report from the result in pieces, as the JSON writer does
-        report = (json_report, report_values) if json_report is not None else ReportPieces(scanned)
-        jobs.append(Job("saving the scan to the store", partial(_save, report, history_path)))
+        # the store reads a first scan's report from the result in pieces, as the JSON writer does,
+        # and writes the JSON report from them as they pass (reporting/tee.py)
+        tee = None if json_report is not None else _tee(scanned, outputs, reporters)
+        report = (json_report, report_values) if json_report is not None else ReportPieces(scanned, tee)
+        jobs.append(Job("saving the scan to the store", partial(_save, report, history_path, tee)))
     saving = bool(jobs)  # the store's save is the first job, when there is one
+    teed = None if tee is None else next(o for o in outputs if o.format == "json")
     jobs += [
         Job(f"writing the {o.format} report", partial(_write_output, result, o, reporters[o.format], json_report))
         for o in outputs
+        if o is not teed
     ]
     messages = run_jobs(jobs, _side_by_side(opts))
-    for message in messages:
+    told = iter(messages[saving:])
+    # each output's message, in the outputs' order (the teed report's from the save's job)
+    by_output = [tee.outcome() if tee is not None and o is teed else next(told) for o in outputs]
+    for message in [*messages[:saving], *by_output]:
         if message is not None:
             error(message)
     saved = saving and messages[0] is None
     store_ok = store_ok and (saved or not saving)
-    written = [o for o, message in zip(outputs, messages[saving:], strict=True) if message is None]
+    written = [o for o, message in zip(outputs, by_output, strict=True) if message is None]
     failed = len(written) < len(outputs)
     bundled = write_bundle(opts["bundle"], json_report, signing)
     if table:
@@ -453,18 +462,48 @@ def _side_by_side(opts: dict[str, Any]) -> int:
     return int(opts.get("file_workers") or usable_cores())
 
 
-def _save(report: tuple[bytes, dict[str, Any] | None] | ReportSource, where: str | Path) -> str | None:
-    """The scan saved to the store (its report's bytes and values, or read in pieces); else why not."""
+def _tee(result: ScanResult, outputs: list[Output], reporters: dict[str, Reporter]) -> ReportTee | None:
+    """The JSON report, to be written from the pieces the store reads: when there is one, and it
+    replaces a regular file (a pipe or a device gets its own job, never holding up the save)."""
+    from scanner.reporting.output import replaced_whole
+    from scanner.reporting.tee import ReportTee
+
+    json_output = next((o for o in outputs if o.format == "json"), None)
+    if json_output is None or not replaced_whole(json_output.path):
+        return None
+    return ReportTee(
+        json_output.path,
+        partial(_write_output, result, json_output, reporters["json"], None),
+        lambda reason: f"json report not written: {printable(reason)}",
+    )
+
+
+def _save(
+    report: tuple[bytes, dict[str, Any] | None] | ReportSource, where: str | Path, tee: ReportTee | None = None
+) -> str | None:
+    """The scan saved to the store (its report's bytes and values, or read in pieces); else why not.
+    Then the JSON report written, if ``tee`` was to write it from the pieces and they were not all read."""
     from scanner.store.history import StoreError, save, save_report
 
+    message = None
     try:
         if isinstance(report, tuple):
             save(report[0], where, report[1])
         else:
             save_report(report, where)
     except StoreError as exc:  # the reports are still written; the exit code says the store failed
-        return f"scan not saved to the store: {printable(exc)}"
-    return None
+        message = f"scan not saved to the store: {printable(exc)}"
+    except KeyboardInterrupt:
+        if tee is not None:
+            tee.abandon()
+        raise
+    except BaseException:  # an internal error fails the scan; the report is still written
+        if tee is not None:
+            tee.finish()
+        raise
+    if tee is not None:
+        tee.finish()
+    return message
 
 
 def _write_output(result: ScanResult, output: Output, reporter: Reporter, json_report: bytes | None) -> str | None:

@@ -11,6 +11,7 @@ from scanner.inventory import jsonio
 from scanner.inventory.model import Asset, CollectionError, Finding, Location, Relation, ScanResult, iso_time
 from scanner.inventory.summary import is_projection, summarize
 from scanner.reporting.output import write_output_chunks
+from scanner.reporting.tee import ReportTee
 
 SCHEMA_VERSION = "1"
 # list items encoded per call when the report is streamed: ~0.5 MB pieces, few enough calls to
@@ -165,13 +166,15 @@ class ReportPieces:
     """The report as a store reads it in pieces (``scanner.store.streamed.ReportSource``): its bytes
     as :func:`iter_report` streams them, and any run of its items' values, from the scan's result."""
 
-    def __init__(self, result: ScanResult) -> None:
+    def __init__(self, result: ScanResult, tee: ReportTee | None = None) -> None:
         self._result = result
+        self._tee = tee  # the JSON report, written from the pieces as the store reads them
         self._lists = _item_lists(result)
         self._keys: dict[str, list[str]] = {}  # asked for by the save's count, its choice and its buckets
 
     def pieces(self) -> Iterator[tuple[bytes, object, bool]]:
-        return iter_report_values(self._result)
+        pieces = iter_report_values(self._result)
+        return pieces if self._tee is None else self._tee.through(pieces)
 
     def member(self, name: str) -> Any:
         return _report_parts(self._result)[name]()

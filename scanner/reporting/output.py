@@ -26,7 +26,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -72,11 +72,18 @@ def write_output(path: str, content: bytes, stdout: BinaryIO | None = None) -> N
     write_output_chunks(path, (content,), stdout)
 
 
-def write_output_chunks(path: str, content: Iterable[bytes], stdout: BinaryIO | None = None) -> None:
+def write_output_chunks(
+    path: str,
+    content: Iterable[bytes],
+    stdout: BinaryIO | None = None,
+    temporary: Callable[[str], None] | None = None,
+) -> None:
     """:func:`write_output` of a report produced piece by piece (never held whole in memory).
 
     A regular file is still replaced atomically: the pieces go to the temporary file, which is
-    removed if producing them fails. A device, pipe or standard output receives them as they come.
+    removed if producing them fails (``temporary`` is told its path once made, for a caller that
+    may be killed before it can remove it). A device, pipe or standard output receives them as
+    they come.
     """
     if path == STDOUT:
         _write_stream(stdout or sys.stdout.buffer, content, "standard output")
@@ -96,9 +103,24 @@ def write_output_chunks(path: str, content: Iterable[bytes], stdout: BinaryIO | 
         if st is not None and not os.access(os.path.dirname(target), os.W_OK | os.X_OK):
             _rewrite_in_place(target, content, path)
         else:
-            _replace(target, content, st, path)
+            _replace(target, content, st, path, temporary)
     else:
         _write_through(path, content, st)
+
+
+def replaced_whole(path: str) -> bool:
+    """Whether a report written to ``path`` replaces a regular file atomically (or makes a new one),
+    as opposed to going through a device, a pipe or an open descriptor as it is produced."""
+    if path == STDOUT or _descriptor(path) is not None:
+        return False
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    # a file in a directory this user cannot write to is rewritten in place (write_output_chunks)
+    return stat.S_ISREG(st.st_mode) and os.access(os.path.dirname(os.path.realpath(path)), os.W_OK | os.X_OK)
 
 
 def _check(path: str) -> tuple[object, ...]:
@@ -210,13 +232,21 @@ def _write_through(path: str, content: Iterable[bytes], st: os.stat_result) -> N
         os.close(fd)
 
 
-def _replace(target: str, content: Iterable[bytes], st: os.stat_result | None, path: str) -> None:
+def _replace(
+    target: str,
+    content: Iterable[bytes],
+    st: os.stat_result | None,
+    path: str,
+    temporary: Callable[[str], None] | None = None,
+) -> None:
     directory, name = os.path.split(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
     try:
+        if temporary is not None:
+            temporary(tmp)
         try:
             os.fchmod(fd, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
             if st is not None and os.geteuid() == 0:
