@@ -421,6 +421,11 @@ def _scan(opts: dict[str, Any]) -> None:
         for o in outputs
         if o is not teed
     ]
+    # the summary the reports, the store's save and the terminal all ask for: computed once, here,
+    # so that the forked jobs (and the store's reading process) inherit it instead of each computing it
+    from scanner.inventory.summary import summarize
+
+    summarize(result)
     messages = run_jobs(jobs, _side_by_side(opts))
     told = iter(messages[saving:])
     # each output's message, in the outputs' order (the teed report's from the save's job)

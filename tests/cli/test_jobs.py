@@ -130,3 +130,45 @@ def test_an_interrupt_reaches_every_job_which_cleans_up_and_the_caller_is_interr
 
 def _pids(folder: Path) -> list[int]:
     return [int(text) for text in (p.read_text() for p in folder.glob("*.partial")) if text]
+
+
+def test_the_summary_is_computed_once_for_every_job_of_a_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a scan saving to a new store (read aside) and writing three reports in forked jobs: each asks
+    # for the summary; it is computed once, before the forks, and inherited
+    from click.testing import CliRunner
+
+    from scanner.cli import main
+    from scanner.inventory import summary
+    from tests.support.scans import mixed_tree
+
+    log = tmp_path / "computed"
+    summarize = summary._summarize
+
+    def counted(result: object) -> dict[str, object]:
+        _note(log, str(os.getpid()))
+        return summarize(result)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summary, "_summarize", counted)
+    summary._summary_of.cache_clear()
+    mixed_tree(tmp_path / "tree")
+    outputs = [
+        "--json",
+        str(tmp_path / "r.json"),
+        "--html",
+        str(tmp_path / "r.html"),
+        "--sarif",
+        str(tmp_path / "r.sarif"),
+    ]
+    args = [
+        "scan",
+        "--path",
+        str(tmp_path / "tree"),
+        "--store",
+        str(tmp_path / "h.sqlite3"),
+        "--workers",
+        "2",
+        *outputs,
+    ]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert [line[0] for line in _lines(log)] == [str(os.getpid())]
