@@ -22,26 +22,36 @@ LIST_MAGIC = b"keysweep-chunks\n"
 _CUTS = (b'00","type":"', b'00","target":"', b'00","rule_id":"')
 
 
-def chunk_bounds(report_json: bytes, start: int) -> list[int]:
-    """Where the body (the bytes from ``start``) is cut: the starts of its chunks, ``start`` first.
-
-    Each mark's occurrences, leftmost first and not overlapping one another, cut the body. The
-    marks share their first bytes, so the body is searched once for those (bytes.find runs at
-    memchr speed: a few hundred hits in 60 MB) and each hit is compared with the marks.
-    """
-    cuts = {start}
+def _prefix() -> bytes:
+    """The bytes every mark starts with: the body is searched for these (bytes.find runs at memchr
+    speed: a few hundred hits in 60 MB), and each hit compared with the marks (:func:`_cuts_at`)."""
     prefix = _CUTS[0]
     while not all(mark.startswith(prefix) for mark in _CUTS):
         prefix = prefix[:-1]
-    free = dict.fromkeys(_CUTS, start)  # where each mark's next occurrence may start
+    return prefix
+
+
+def _cuts_at(data: bytes | bytearray, at: int, where: int, free: dict[bytes, int]) -> bool:
+    """Whether a mark at ``at`` in ``data`` (``where`` in the body) cuts the body after its ``00``:
+    each mark's occurrences cut it leftmost first, not overlapping one another (``free``: where each
+    mark's next occurrence may start, in the body; updated here)."""
+    for mark in _CUTS:
+        if where >= free[mark] and data.startswith(mark, at):
+            free[mark] = where + len(mark)
+            return True  # the marks differ after the prefix: no other one starts here
+    return False
+
+
+def chunk_bounds(report_json: bytes, start: int) -> list[int]:
+    """Where the body (the bytes from ``start``) is cut: the starts of its chunks, ``start`` first."""
+    cuts, prefix = [start], _prefix()
+    free = dict.fromkeys(_CUTS, start)
     at = report_json.find(prefix, start)
     while at >= 0:
-        for mark in _CUTS:
-            if at >= free[mark] and report_json.startswith(mark, at):
-                cuts.add(at + 2)
-                free[mark] = at + len(mark)
+        if _cuts_at(report_json, at, at, free):
+            cuts.append(at + 2)
         at = report_json.find(prefix, at + 1)
-    return sorted(cuts)
+    return cuts
 
 
 def chunk_list(digests: Sequence[str]) -> bytes:
@@ -67,10 +77,7 @@ class Chunker:
         self._base = 0  # where the pending bytes start in the body
         self._next = 0  # where the search for the marks' common prefix resumes, in the body
         self._free = dict.fromkeys(_CUTS, 0)
-        prefix = _CUTS[0]
-        while not all(mark.startswith(prefix) for mark in _CUTS):
-            prefix = prefix[:-1]
-        self._prefix = prefix
+        self._prefix = _prefix()
         self._longest = max(map(len, _CUTS))
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -92,15 +99,11 @@ class Chunker:
         while at >= 0:
             if not final and at + self._longest > len(pending):
                 break  # a mark may run on into the next piece: decided when it comes
-            where = self._base + at
-            for mark in _CUTS:
-                if where >= self._free[mark] and pending.startswith(mark, at):
-                    self._free[mark] = where + len(mark)
-                    chunks.append(bytes(pending[: at + 2]))
-                    del pending[: at + 2]
-                    self._base += at + 2
-                    at = -1  # the search goes on from the cut (no mark starts at the hit's second byte)
-                    break
+            if _cuts_at(pending, at, self._base + at, self._free):
+                chunks.append(bytes(pending[: at + 2]))
+                del pending[: at + 2]
+                self._base += at + 2
+                at = -1  # the search goes on from the cut (no mark starts at the hit's second byte)
             at = pending.find(self._prefix, at + 1)
         # where the next search starts: at the first hit left undecided, else past what was searched
         self._next = self._base + (at if at >= 0 else max(0, len(pending) - len(self._prefix) + 1))
