@@ -479,7 +479,7 @@ def _tee(result: ScanResult, outputs: list[Output], reporters: dict[str, Reporte
     return ReportTee(
         json_output.path,
         partial(_write_output, result, json_output, reporters["json"], None),
-        lambda reason: f"json report not written: {printable(reason)}",
+        partial(_not_written, json_output),
     )
 
 
@@ -519,8 +519,12 @@ def _write_output(result: ScanResult, output: Output, reporter: Reporter, json_r
         else:  # streamed, or with a companion file, by reporters that write themselves
             write_report(reporter, result, output.path)
     except (OutputError, ReporterError) as exc:
-        return f"{output.format} report not written: {printable(exc)}"
+        return _not_written(output, str(exc))
     return None
+
+
+def _not_written(output: Output, reason: str) -> str:
+    return f"{output.format} report not written: {printable(reason)}"
 
 
 _STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})

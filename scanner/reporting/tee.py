@@ -53,7 +53,6 @@ class ReportTee:
         self.path = path
         self._write = write
         self._message = message  # an OutputError's text as the scan reports it
-        self._lock = threading.Lock()
         # anonymous and shared: what a forked process writes here, this one reads
         self._shared = mmap.mmap(-1, _SIZE, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
 
@@ -69,14 +68,12 @@ class ReportTee:
 
     # -- the reading process ------------------------------------------------------------------------
     def through(self, pieces: Iterator[tuple[bytes, object, bool]]) -> Iterator[tuple[bytes, object, bool]]:
-        """``pieces`` as they come, their bytes written to the report meanwhile (by the first reader only)."""
-        with self._lock:
-            claimed = self._get()[0] == _IDLE
-            if claimed:
-                self._set(_WRITING)
-        if not claimed:
+        """``pieces`` as they come, their bytes written to the report meanwhile (by the first reader
+        only: a save reads them once, in one process)."""
+        if self._get()[0] != _IDLE:
             yield from pieces
             return
+        self._set(_WRITING)
         waiting: queue.Queue[object] = queue.Queue(_QUEUED)
         writer = threading.Thread(target=self._writing, args=(waiting,), name="keysweep-json-tee", daemon=True)
         writer.start()
