@@ -121,6 +121,12 @@ def valid_text(value: Any) -> str:
     return _valid(str(value))
 
 
+def may_hold_surrogate(text: bytes) -> bool:
+    """Whether JSON text may hold a lone surrogate: a surrogate's first UTF-8 byte, or its escape
+    (the one-byte searches at memchr speed, the others only where the text has escapes at all)."""
+    return b"\xed" in text or (b"\\" in text and (b"\\ud" in text or b"\\uD" in text))
+
+
 def _parse(
     report_json: bytes, values: Mapping[str, Any] | None = None
 ) -> tuple[Any, Callable[[Any], str], Callable[[Any], str]]:
@@ -133,12 +139,7 @@ def _parse(
     floats. Text without a surrogate escape (``\\udXXX``) and without the byte an encoded surrogate
     starts with has no lone surrogate in any string: its strings need no :func:`_valid`.
     """
-    # one-byte searches run at memchr speed; the two-byte ones only when the text has escapes at all
-    surrogates = (
-        json.detect_encoding(report_json) not in {"utf-8", "utf-8-sig"}
-        or b"\xed" in report_json
-        or (b"\\" in report_json and (b"\\ud" in report_json or b"\\uD" in report_json))
-    )
+    surrogates = json.detect_encoding(report_json) not in {"utf-8", "utf-8-sig"} or may_hold_surrogate(report_json)
     text = valid_text if surrogates else str
     if values is not None and orjson is not None and plain_within_limits(values):
         return values, compact_fast, text

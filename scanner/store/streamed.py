@@ -99,7 +99,7 @@ def read(
         # what a piece may cut in two is looked for where it joins the last one, the rest in the piece
         seam = tail + data[:_TAIL]
         tail = (tail + data)[-_TAIL:] if len(data) < _TAIL else data[-_TAIL:]
-        surrogates = surrogates or _surrogate(data) or _surrogate(seam)
+        surrogates = surrogates or R.may_hold_surrogate(data) or R.may_hold_surrogate(seam)
         if not in_body:
             head += data
             at = head.find(R.BODY_START)
@@ -124,12 +124,6 @@ def read(
         chunks=chunks.done(),
         text=R.valid_text if surrogates else str,
     )
-
-
-def _surrogate(text: bytes) -> bool:
-    """What rows._parse looks for: a lone surrogate's first UTF-8 byte, or its JSON escape (the
-    one-byte searches at memchr speed, the others only where the text has escapes at all)."""
-    return b"\xed" in text or (b"\\" in text and (b"\\ud" in text or b"\\uD" in text))
 
 
 def _digest(data: bytes) -> str:
