@@ -98,6 +98,14 @@ def _compiled() -> tuple[re.Pattern[str], list[tuple[str | None, str]], re.Patte
 _LOCATIONS, _STORES, _BUNDLE_NAME = _compiled()
 
 
+def acts_as_ca(properties: Mapping[str, Any]) -> bool:
+    """Whether relying parties use a certificate as a CA: its basicConstraints say so, or it is a
+    trust anchor (a self-signed certificate a trust store holds: old v1 roots carry no
+    basicConstraints, yet they are roots all the same). Rules about end-entity certificates and
+    their keys (lifetime, rotation, renewal) leave such a certificate alone."""
+    return bool(properties.get("is_ca") or properties.get("trust_anchor"))
+
+
 def location_reason(path: str) -> tuple[str, str] | None:
     """(store path, reason) when a file is part of a trust store by where it is or how it is named."""
     return system_location(path) or _bundle_name(path)

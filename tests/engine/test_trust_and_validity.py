@@ -161,6 +161,24 @@ def test_a_self_signed_v1_root_in_a_trust_store_is_a_root(tmp_path: Path, v1_sha
     assert failing(loose, "cms.cert.weak-signature-hash") == {cert.id}
 
 
+def test_a_v1_root_in_a_trust_store_is_held_to_no_end_entity_lifetime(tmp_path: Path, v1_sha1_root: bytes) -> None:
+    # ten years valid, judged two years on: a leaf's lifetime and its key's rotation are both exceeded
+    (tmp_path / "store").mkdir()
+    (tmp_path / "loose").mkdir()
+    pki.write(tmp_path / "store" / "ca-certificates.crt", v1_sha1_root, 0o644)
+    pki.write(tmp_path / "loose" / "old.pem", v1_sha1_root, 0o644)
+    later = (NOW + 730 * DAY).date().isoformat()
+    in_store = scan([tmp_path / "store"], ["cms-km-handbook"], day=later)
+    assert failing(in_store, "cms.cert.validity-exceeds-rotation") == set()
+    assert failing(in_store, "cms.key.rotation-overdue") == set()
+    # the same certificate outside any trust store is a self-signed end-entity certificate
+    loose = scan([tmp_path / "loose"], ["cms-km-handbook"], day=later)
+    [cert] = [a for a in loose.assets if a.type is AssetType.CERTIFICATE]
+    [key] = [a for a in loose.assets if a.type is AssetType.KEY]
+    assert failing(loose, "cms.cert.validity-exceeds-rotation") == {cert.id}
+    assert failing(loose, "cms.key.rotation-overdue") == {key.id}
+
+
 # -- validity as exact instants --------------------------------------------------------------------
 def _cert_asset(not_before: dt.datetime, not_after: dt.datetime) -> Asset:
     props = {"subject": "CN=t", "not_before": _iso(not_before), "not_after": _iso(not_after)}

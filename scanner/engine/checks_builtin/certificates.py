@@ -18,6 +18,7 @@ from scanner.inventory import knowledge
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, FrozenProperties, Severity
+from scanner.inventory.trust import acts_as_ca
 from scanner.plurals import noun, plural
 
 DAY = timedelta(seconds=86400)
@@ -52,8 +53,7 @@ def _skipped_root(props: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     A root is a self-signed CA, or a self-signed certificate that a trust store holds (old v1 roots
     carry no basicConstraints, yet relying parties use them as anchors all the same).
     """
-    root = props.get("is_ca") or props.get("trust_anchor")
-    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and root)
+    return bool(params.get("ignore_self_signed", True) and props.get("self_signed") and acts_as_ca(props))
 
 
 # -- fast forms (see scanner.engine.checks.fast_form) ------------------------------------------
@@ -245,7 +245,7 @@ def _validity_too_long_fast(graph: InventoryGraph, params: Mapping[str, Any], co
 
     def run(asset: Asset) -> tuple[Hit, ...]:
         props = asset.properties
-        if props.get("is_ca") and not include_ca:
+        if not include_ca and acts_as_ca(props):
             return _NONE
         not_before, not_after = props.get("not_before"), props.get("not_after")
         if not not_before or not not_after:
@@ -269,7 +269,7 @@ def certificate_validity_too_long(
 ) -> Iterator[Hit]:
     """An end-entity certificate whose lifetime exceeds the rotation policy (annual by default)."""
     props = asset.properties
-    if props.get("is_ca") and not params.get("include_ca", False):
+    if not params.get("include_ca", False) and acts_as_ca(props):
         return
     length = lifetime(props)
     maximum = int(params.get("max_days", 398))
@@ -298,7 +298,7 @@ def _key_reused_fast(graph: InventoryGraph, params: Mapping[str, Any], context: 
         subjects = [
             str(cert.properties.get("subject"))
             for cert in certifying(graph, context, asset.id)
-            if cert.type is certificate and not cert.properties.get("is_ca")
+            if cert.type is certificate and not acts_as_ca(cert.properties)
         ]
         if len(set(subjects)) < len(subjects):
             return tuple(key_reused_across_renewal(asset, graph, params, context))
@@ -316,7 +316,7 @@ def key_reused_across_renewal(
     by_subject: dict[str, list[Asset]] = {}
     certificate = AssetType.CERTIFICATE  # read once: an enum member lookup is slow in a long loop
     for cert in certifying(graph, context, asset.id):
-        if cert.type is certificate and not cert.properties.get("is_ca"):
+        if cert.type is certificate and not acts_as_ca(cert.properties):
             by_subject.setdefault(str(cert.properties.get("subject")), []).append(cert)
     for subject, certs in sorted(by_subject.items()):
         if len(certs) > 1:

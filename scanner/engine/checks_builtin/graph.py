@@ -15,6 +15,7 @@ from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory.enrich import parse_time
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType
+from scanner.inventory.trust import acts_as_ca
 
 # extended key usages (cryptography's names) grouped into the functions SP 800-57 tells apart;
 # serverAuth and clientAuth together are one function (TLS authentication)
@@ -36,7 +37,7 @@ def _label(props: Mapping[str, Any]) -> str:
 
 def _end_entity_certs(graph: InventoryGraph, context: EvalContext, key_id: str) -> list[Asset]:
     certificate = AssetType.CERTIFICATE  # read once: an enum member lookup is slow in a long loop
-    return [c for c in certifying(graph, context, key_id) if c.type is certificate and not c.properties.get("is_ca")]
+    return [c for c in certifying(graph, context, key_id) if c.type is certificate and not acts_as_ca(c.properties)]
 
 
 @accepts("max_identities", "max_hosts")
@@ -79,7 +80,7 @@ def _key_functions_fast(graph: InventoryGraph, params: Mapping[str, Any], contex
         usages: set[Any] = set()
         for cert in certifying(graph, context, asset.id):
             props = cert.properties
-            if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
+            if acts_as_ca(props) or "key_cert_sign" in (props.get("key_usage") or ()):
                 signing = True
             else:
                 usages.update(props.get("extended_key_usage") or ())
@@ -103,7 +104,7 @@ def key_functions(
     functions: dict[str, set[str]] = {}
     for cert in certifying(graph, context, asset.id):
         props = cert.properties
-        if props.get("is_ca") or "key_cert_sign" in (props.get("key_usage") or ()):
+        if acts_as_ca(props) or "key_cert_sign" in (props.get("key_usage") or ()):
             functions.setdefault("certificate-signing", set()).add(cert.id)
             continue
         for eku in props.get("extended_key_usage") or ():
@@ -168,7 +169,7 @@ def _untrusted_root_fast(graph: InventoryGraph, params: Mapping[str, Any], conte
     include_ca = params.get("include_ca", False)
 
     def run(asset: Asset) -> tuple[Hit, ...]:
-        if asset.properties.get("is_ca") and not include_ca:
+        if not include_ca and acts_as_ca(asset.properties):
             return ()
         return tuple(untrusted_root(asset, graph, params, context))
 
@@ -186,7 +187,7 @@ def untrusted_root(
     certificate on any of its issuer paths is an anchor; a chain whose top is not a root (its
     issuer was not found) is left alone: where it ends is unknown.
     """
-    if asset.properties.get("is_ca") and not params.get("include_ca", False):
+    if not params.get("include_ca", False) and acts_as_ca(asset.properties):
         return
     if not context.once("graph.has-trust-store", lambda: any(graph.asset_ids(AssetType.TRUST_STORE))):
         return

@@ -11,6 +11,7 @@ from scanner.engine.checks_builtin.neighbours import certifying
 from scanner.inventory import knowledge
 from scanner.inventory.graph import InventoryGraph
 from scanner.inventory.model import Asset, AssetType, RelationType, Severity
+from scanner.inventory.trust import acts_as_ca
 from scanner.plurals import plural
 
 
@@ -344,7 +345,7 @@ def key_rotation_overdue(
     for cert in certifying(graph, context, asset.id):  # thousands, for a key a fleet shares
         cert_props = cert.properties
         not_before = cert_props.get("not_before")
-        if not_before and (include_ca or not cert_props.get("is_ca")):
+        if not_before and (include_ca or not acts_as_ca(cert_props)):
             starts.append(str(not_before))
             ends.append(str(cert_props.get("not_after") or ""))
     if not starts:
