@@ -42,3 +42,12 @@ def test_a_key_is_loaded_once_and_callers_get_their_own_description() -> None:
     one["algorithm"] = "changed by a caller"
     assert crypto_assets.describe_spki(spki)["algorithm"] == "EC"
     assert crypto_assets._describe_spki.cache_info().hits == 1
+
+
+def test_a_full_memo_lets_its_oldest_entry_go_first_and_stays_bounded() -> None:
+    memo: crypto_assets._Memo[str, int] = crypto_assets._Memo(3)
+    for n in range(10):
+        memo.remember(f"k{n}", n)
+    assert list(memo.items()) == [("k7", 7), ("k8", 8), ("k9", 9)]
+    memo.remember("k7", 70)  # remembered again: the value changes, the memo keeps its bound
+    assert len(memo) == 3 and memo["k7"] == 70
