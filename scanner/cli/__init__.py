@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 import click
 
 from scanner import __version__, plugins
+from scanner.cli import lifetime
 from scanner.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -213,13 +214,14 @@ def run() -> NoReturn:
     flushed, and the exit code is the one ``sys.exit`` gave. Called in-process (a test, another
     program), :func:`main` raises SystemExit as usual.
     """
+    lifetime.end_with_command()
     try:
         main()
-    except SystemExit as exc:  # while it holds the unwound frames, nothing of them is freed
-        code = exc.code
-    else:  # main() always exits; a return is a success
-        code = 0
-    _leave(code)
+    except SystemExit as exc:
+        # left from inside the handler: ``exc`` holds the unwound frames, and with them the scan's
+        # heap; past the handler Python deletes ``exc`` and frees it all (~0.1 s of CPU, measured)
+        _leave(exc.code)
+    _leave(0)  # main() always exits; a return is a success
 
 
 def _leave(code: object) -> NoReturn:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scanner.cli import lifetime
 from scanner.cli.bundle_opts import fleet_options, load_signing, write_bundle
 from scanner.cli.common import (
     EXIT_FINDINGS,
@@ -312,8 +313,11 @@ def scan(**opts: Any) -> None:
     collecting = gc.isenabled()
     try:
         _scan(opts)
-    finally:  # as it was for the caller (a test runs many scans in one process)
-        if collecting:
+    finally:
+        # as it was for a caller that goes on (a test runs many scans in one process); not for a
+        # process about to end: turned on again, the collector would walk every object the scan
+        # made (~0.08 s of a 20,000-file re-scan) for garbage no one will wait for
+        if collecting and not lifetime.ends_with_command():
             gc.enable()
 
 
