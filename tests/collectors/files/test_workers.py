@@ -4,6 +4,7 @@ naming its file, never a lost file or a hang; Ctrl-C still leaves as 130 with no
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -149,6 +150,47 @@ def test_a_crashing_worker_is_an_error_naming_its_file(tree: Path, tmp_path: Pat
     ]
     sweep = json.loads(_encoded(parallel)[-1])["sweep"]
     assert sweep["failed"] == 1 and sweep["examined"] == json.loads(_encoded(alone)[-1])["sweep"]["examined"]
+
+
+class _CollectorState:
+    """A parser that tells, as a file property, whether the process parsing has the cyclic collector on."""
+
+    name: ClassVar[str] = "collector-state"
+    priority: ClassVar[int] = 0
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return head.startswith(b"PROBE")
+
+    def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
+        return ParsedFile(format=self.name, file_properties={"collecting": gc.isenabled(), "pid": os.getpid()})
+
+
+def test_the_parent_pauses_the_collector_while_workers_answer_and_they_keep_it(tmp_path: Path) -> None:
+    for n in range(300):
+        (tmp_path / f"probe{n}.txt").write_bytes(b"PROBE")
+    handlers = [_CollectorState(), *(cls() for cls in plugins.load_all(plugins.FILE_HANDLERS).values())]
+    context = CollectContext(options={WORKERS_OPTION: 2})
+    assert gc.isenabled()
+    parent_states, workers = set(), []
+    for observation in FileCollector(handlers).collect([Target("path", str(tmp_path))], context):
+        properties = getattr(observation, "properties", {})
+        if "collecting" in properties:
+            parent_states.add(gc.isenabled())
+            workers.append((properties["collecting"], properties["pid"]))
+    assert parent_states == {False}  # off while the workers' answers come
+    assert gc.isenabled()  # and on again after
+    assert len(workers) == 300 and {collecting for collecting, _ in workers} == {True}
+    assert os.getpid() not in {pid for _, pid in workers}  # parsed in the workers
+    gc.disable()
+    try:  # a caller that had it off: off in the workers too, and still off after
+        states = {
+            o.properties["collecting"]  # type: ignore[union-attr]
+            for o in FileCollector(handlers).collect([Target("path", str(tmp_path))], context)
+            if "collecting" in getattr(o, "properties", {})
+        }
+        assert states == {False} and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.slow
