@@ -23,7 +23,7 @@ import signal
 import sys
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scanner.processes import die_with
@@ -44,6 +44,20 @@ class JobFailed(Exception):
     def __init__(self, job: str, what: str, details: str = "") -> None:
         super().__init__(f"{job}: {what}")
         self.details = details  # the job's traceback, for -vv
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[set[int | signal.Signals] | None]:
+    """SIGINT blocked (pending, not lost) in this thread; gives the mask to restore, None where
+    signals cannot be blocked (not POSIX)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield None
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def run_jobs(jobs: Sequence[Job], parallel: int) -> list[str | None]:
@@ -70,8 +84,11 @@ class _Forked:
             while waiting or self._running:
                 while waiting and len(self._running) < self._parallel:
                     index = waiting.popleft()
-                    pid, fd = self._fork(index)
-                    self._running[fd] = (pid, index, bytearray())
+                    # Ctrl-C held back until the job is known: arriving between the fork and this line,
+                    # it would leave a job that _stop below never interrupts (nor waits for)
+                    with _interrupts_held() as held:
+                        pid, fd = self._fork(index, held)
+                        self._running[fd] = (pid, index, bytearray())
                     selector.register(fd, selectors.EVENT_READ)
                 for key, _ in selector.select():
                     fd = int(key.fd)
@@ -90,7 +107,7 @@ class _Forked:
             selector.close()
         return [self._answers[i] for i in range(len(self._jobs))]
 
-    def _fork(self, index: int) -> tuple[int, int]:
+    def _fork(self, index: int, mask: set[int | signal.Signals] | None) -> tuple[int, int]:
         parent = os.getpid()
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -99,9 +116,11 @@ class _Forked:
             return pid, read_end
         # the job's process: its answer goes down the pipe, and it ends without this process's exit
         # handlers (they belong to the scan); what it wrote to stdout is flushed first
-        os.close(read_end)
         code = 0
         try:
+            if mask is not None:  # Ctrl-C, held back across the fork, reaches the job from here on
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(read_end)
             die_with(parent)
             answer: tuple[object, ...] = (_DONE, self._jobs[index].run())
         except KeyboardInterrupt:

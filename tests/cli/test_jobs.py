@@ -172,3 +172,41 @@ def test_the_summary_is_computed_once_for_every_job_of_a_scan(tmp_path: Path, mo
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     assert [line[0] for line in _lines(log)] == [str(os.getpid())]
+
+
+def test_an_interrupt_in_the_moment_a_job_is_forked_still_reaches_it(tmp_path: Path) -> None:
+    """Ctrl-C arriving just after a job's fork, before the scanning process has noted the job: the job
+    is interrupted all the same (it cleans up), not left running unknown to the stop."""
+    program = textwrap.dedent(
+        f"""
+        import os, signal, sys, time
+        from pathlib import Path
+        from scanner.cli import jobs
+        work = Path({str(tmp_path)!r})
+
+        def run():
+            partial = work / "job.partial"
+            partial.write_text(str(os.getpid()))
+            try:
+                time.sleep(60)
+            finally:
+                partial.unlink()
+
+        fork = jobs._Forked._fork
+        def forked_then_interrupted(self, *args):
+            answer = fork(self, *args)
+            while not (work / "job.partial").exists():  # the job is under way
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)  # in the window between the fork and the job noted
+            return answer
+        jobs._Forked._fork = forked_then_interrupted
+        try:
+            jobs.run_jobs([jobs.Job("store", run), jobs.Job("html", run)], parallel=2)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+        """
+    )
+    process = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert (process.returncode, process.stdout) == (130, "interrupted\n"), process.stderr
+    assert list(tmp_path.glob("*.partial")) == []
