@@ -37,6 +37,7 @@ from typing import Final
 
 from scanner.collectors.base import CollectContext
 from scanner.collectors.files import cache
+from scanner.collectors.files.lasting import building_what_lasts
 from scanner.collectors.package_data import DPKG_INFO, DPKG_STATUS
 from scanner.inventory.graph import InventoryGraph
 from scanner.secrets import Secret
@@ -141,7 +142,8 @@ class KeptSweep:
             return False
         try:
             # part by part: the graph is built as they are read, never beside one value of it all
-            graph.restore(cache.loads(part) for part in parts)
+            with building_what_lasts():
+                graph.restore(cache.loads(part) for part in parts)
         except cache.CorruptCache as exc:
             self._cache.damaged(str(exc))
             return False
