@@ -85,42 +85,55 @@ def write_output_chunks(
     may be killed before it can remove it). A device, pipe or standard output receives them as
     they come.
     """
-    if path == STDOUT:
+    way, st = _way(path)
+    if way == _STDOUT_WAY:
         _write_stream(stdout or sys.stdout.buffer, content, "standard output")
-        return
-    fd = _descriptor(path)
-    if fd is not None:
+    elif way == _DESCRIPTOR:
+        fd = _descriptor(path)
+        assert fd is not None  # what made it this way
         _write_fd(fd, content, path)
-        return
+    elif way == _IN_PLACE:
+        _rewrite_in_place(os.path.realpath(path), content, path)
+    elif way == _REPLACE:
+        _replace(os.path.realpath(path), content, st, path, temporary)
+    else:
+        assert st is not None  # a device, FIFO or socket: what made it this way
+        _write_through(path, content, st)
+
+
+# how a report reaches its path (_way)
+_STDOUT_WAY, _DESCRIPTOR, _REPLACE, _IN_PLACE, _THROUGH = "stdout", "descriptor", "replace", "in place", "through"
+
+
+def _way(path: str) -> tuple[str, os.stat_result | None]:
+    """How a report reaches ``path``, and what ``stat`` found there (None: nothing, or not asked):
+    standard output or an open descriptor as it is produced; a regular file (or a new one) replaced
+    atomically, or rewritten in place in a directory this user cannot write to; anything else (a
+    device, a FIFO) written through as it is produced. OutputError when the path cannot be looked at."""
+    if path == STDOUT:
+        return _STDOUT_WAY, None
+    if _descriptor(path) is not None:
+        return _DESCRIPTOR, None
     try:
-        st: os.stat_result | None = os.stat(path)
+        st = os.stat(path)
     except FileNotFoundError:
-        st = None
+        return _REPLACE, None
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
-    if st is None or stat.S_ISREG(st.st_mode):
-        target = os.path.realpath(path)
-        if st is not None and not os.access(os.path.dirname(target), os.W_OK | os.X_OK):
-            _rewrite_in_place(target, content, path)
-        else:
-            _replace(target, content, st, path, temporary)
-    else:
-        _write_through(path, content, st)
+    if not stat.S_ISREG(st.st_mode):
+        return _THROUGH, st
+    if not os.access(os.path.dirname(os.path.realpath(path)), os.W_OK | os.X_OK):
+        return _IN_PLACE, st
+    return _REPLACE, st
 
 
 def replaced_whole(path: str) -> bool:
     """Whether a report written to ``path`` replaces a regular file atomically (or makes a new one),
     as opposed to going through a device, a pipe or an open descriptor as it is produced."""
-    if path == STDOUT or _descriptor(path) is not None:
-        return False
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return True
-    except OSError:
+        return _way(path)[0] == _REPLACE
+    except OutputError:
         return False
-    # a file in a directory this user cannot write to is rewritten in place (write_output_chunks)
-    return stat.S_ISREG(st.st_mode) and os.access(os.path.dirname(os.path.realpath(path)), os.W_OK | os.X_OK)
 
 
 def _check(path: str) -> tuple[object, ...]:
