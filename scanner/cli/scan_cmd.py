@@ -410,16 +410,19 @@ def _scan(opts: dict[str, Any]) -> None:
         json_report, report_values = JsonReporter().render_with_values(scanned)
     jobs: list[Job] = []
     tee: ReportTee | None = None
+    teed: Output | None = None  # the output the tee writes, which gets no job of its own
     if history_path is not None:
         from scanner.reporting.json_report import ReportPieces
 
         # the store reads a first scan's report from the result in pieces, as the JSON writer does,
         # and writes the JSON report from them as they pass (reporting/tee.py)
-        tee = None if json_report is not None else _tee(scanned, outputs, reporters)
+        json_output = next((o for o in outputs if o.format == "json"), None)
+        if json_report is None and json_output is not None:
+            tee = _tee(scanned, json_output, reporters["json"])
+            teed = json_output if tee is not None else None
         report = (json_report, report_values) if json_report is not None else ReportPieces(scanned, tee)
         jobs.append(Job("saving the scan to the store", partial(_save, report, history_path, tee)))
     saving = bool(jobs)  # the store's save is the first job, when there is one
-    teed = None if tee is None else next(o for o in outputs if o.format == "json")
     jobs += [
         Job(f"writing the {o.format} report", partial(_write_output, result, o, reporters[o.format], json_report))
         for o in outputs
@@ -471,18 +474,17 @@ def _side_by_side(opts: dict[str, Any]) -> int:
     return int(opts.get("file_workers") or usable_cores())
 
 
-def _tee(result: ScanResult, outputs: list[Output], reporters: dict[str, Reporter]) -> ReportTee | None:
-    """The JSON report, to be written from the pieces the store reads: when there is one, and it
-    replaces a regular file (a pipe or a device gets its own job, never holding up the save)."""
+def _tee(result: ScanResult, json_output: Output, reporter: Reporter) -> ReportTee | None:
+    """The JSON report, to be written from the pieces the store reads: when it replaces a regular
+    file (a pipe or a device gets its own job, never holding up the save)."""
     from scanner.reporting.output import replaced_whole
     from scanner.reporting.tee import ReportTee
 
-    json_output = next((o for o in outputs if o.format == "json"), None)
-    if json_output is None or not replaced_whole(json_output.path):
+    if not replaced_whole(json_output.path):
         return None
     return ReportTee(
         json_output.path,
-        partial(_write_output, result, json_output, reporters["json"], None),
+        partial(_write_output, result, json_output, reporter, None),
         partial(_not_written, json_output),
     )
 
