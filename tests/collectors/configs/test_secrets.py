@@ -190,6 +190,23 @@ def test_source_code_with_a_pem_marker_is_not_a_secret_but_a_pasted_key_is(tmp_p
     assert [(s.properties["line"], s.properties["kind"]) for s in found] == [(1, "private-key")]
 
 
+def test_a_key_pasted_into_source_past_its_head_is_found(tmp_path: Path) -> None:
+    # pycryptodome's own tests define keys this way, 190 lines into a module (a file no handler knew
+    # by its first 4 KB was skipped, its keys neither inventoried nor named)
+    code = tmp_path / "test_import.py"
+    preamble = "".join(f"def helper_{n}(value):\n    return value + {n}\n\n" for n in range(200))
+    code.write_bytes(preamble.encode() + b'MISMATCH = """' + pki.key_pem(pki.ec_key()) + b'"""\n')
+    assert len(preamble) > 4096 and not CryptoMaterialHandler().sniff(code, code.read_bytes()[:4096])
+    observations = collect(code)
+    found = [o for o in observations if isinstance(o, Asset) and o.type is AssetType.SECRET]
+    assert [(s.properties["line"], s.properties["kind"]) for s in found] == [(601, "private-key")]
+    assert [o.properties["algorithm"] for o in observations if isinstance(o, Asset) and o.type is AssetType.KEY]
+    # a large module that only quotes a marker is still not read
+    quoting = tmp_path / "pem.py"
+    quoting.write_bytes(preamble.encode() + b'_START = b"-----BEGIN PRIVATE KEY-----"\n')
+    assert not [o for o in collect(quoting) if isinstance(o, Asset) and o.type is AssetType.SECRET]
+
+
 def test_service_account_json_with_an_escaped_pem_key(tmp_path: Path) -> None:
     key_pem = pki.key_pem(pki.rsa_key(2048)).decode()
     document = {"type": "service_account", "client_email": "svc@example.iam", "private_key": key_pem}
