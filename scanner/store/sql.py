@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import queue
-import zlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +25,7 @@ from typing import Any, ClassVar
 from scanner.compat import UTC
 from scanner.inventory.model import TrendPoint, freeze
 from scanner.plurals import noun, plural
+from scanner.store import deflate
 from scanner.store import rows as R
 from scanner.store import streamed as S
 from scanner.store.bodies import chunk_bounds, chunk_list, listed
@@ -71,8 +71,16 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+# what inflating a damaged stored blob raises (a blob of another type: TypeError)
+_DAMAGED: tuple[type[Exception], ...] = (*deflate.ERRORS, TypeError)
+# what reading a stored scan may raise besides the database's errors
+_UNREADABLE: tuple[type[Exception], ...] = (OSError, *deflate.ERRORS)
+# what leaves a stored scan's rows underived in a migration (it stays as it is)
+_NOT_DERIVED: tuple[type[Exception], ...] = (StoreError, *deflate.ERRORS)
+
+
 def _decompress(blob: Any) -> bytes:
-    return zlib.decompress(bytes(blob))
+    return deflate.decompress(blob)
 
 
 def _sha256(data: bytes | memoryview) -> str:
@@ -86,7 +94,7 @@ def _chunks(view: memoryview, cuts: Sequence[int]) -> list[tuple[str, memoryview
 
 
 def _compress_each(parts: Sequence[memoryview]) -> list[bytes]:
-    return [zlib.compress(part, 1) for part in parts]
+    return [deflate.compress(part) for part in parts]
 
 
 def _now() -> str:
@@ -120,7 +128,7 @@ class _Bodies:
         else:
             try:
                 body = _decompress(found[digest])
-            except (zlib.error, TypeError) as exc:
+            except _DAMAGED as exc:
                 problem = f"{_SHARED} is damaged: {exc}"
             else:
                 chunk_ids = listed(body)
@@ -143,7 +151,7 @@ class _Bodies:
                 return b"", f"{_SHARED} is missing {named}"
             try:
                 part = _decompress(stored[chunk_id])
-            except (zlib.error, TypeError) as exc:
+            except _DAMAGED as exc:
                 return b"", f"{_SHARED} is damaged: {named}: {exc}"
             if chunk_id not in self.chunks:
                 self.chunks[chunk_id] = _sha256(part) == chunk_id
@@ -269,7 +277,7 @@ class SqlStore(Store):
             yield
         except self.db_errors as exc:
             raise StoreError(f"cannot {action} {self.display}: {str(exc).strip()}") from None
-        except (OSError, zlib.error) as exc:
+        except _UNREADABLE as exc:
             raise StoreError(f"cannot {action} {self.display}: {exc}") from None
 
     def _open_schema(self, create: bool, check: bool = True) -> None:
@@ -338,7 +346,7 @@ class SqlStore(Store):
             try:
                 report_json = _decompress(blob)
                 derived = R.derive(report_json, buckets=None)
-            except (zlib.error, StoreError):
+            except _NOT_DERIVED:
                 continue  # a damaged scan stays as it is: verify and load name it
             scope = derived.scan["scope"]
             seq, head = heads.get(scope, (0, ""))
@@ -358,7 +366,7 @@ class SqlStore(Store):
             ).fetchall()[0]
             try:
                 report_json = _decompress(blob)
-            except (zlib.error, TypeError):
+            except _DAMAGED:
                 continue
             at = R.body_start(report_json)
             if at < 0 or _sha256(report_json) != content:
@@ -367,7 +375,7 @@ class SqlStore(Store):
             self._write_body(digest, None, memoryview(report_json)[at:])
             self._execute(
                 "UPDATE scans SET report = ?, report_body = ? WHERE id = ?",
-                (zlib.compress(report_json[:at], 1), digest, scan_id),
+                (deflate.compress(report_json[:at]), digest, scan_id),
             )
 
     def _write_body(self, digest: str, compressed: bytes | None, body: memoryview) -> None:
@@ -380,7 +388,7 @@ class SqlStore(Store):
         if compressed is None:
             if self._stored_bodies([digest]):
                 return
-            compressed = zlib.compress(body, 1)
+            compressed = deflate.compress(body)
         self._execute(
             "INSERT INTO report_bodies (body_digest, body) VALUES (?, ?) ON CONFLICT (body_digest) DO NOTHING",
             (digest, compressed),
@@ -615,7 +623,7 @@ class SqlStore(Store):
         if self.read_only:
             raise StoreError(f"store {self.display} is open read-only")
         # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save;
-        # zlib and sha256 let go of the GIL, so the report compresses and is digested in threads
+        # deflate and sha256 let go of the GIL, so the report compresses and is digested in threads
         # while its rows are derived. The body is compressed only when no stored scan has it
         at = R.body_start(report_json)
         split = at >= 0 and self._version >= BODIES_VERSION
@@ -626,7 +634,7 @@ class SqlStore(Store):
         ):
             content = aside.submit(_sha256, report_json)
             body = None if at < 0 else aside.submit(R.body_digest, report_json, at)
-            compressed = aside.submit(zlib.compress, view[:at] if split else report_json, 1)
+            compressed = aside.submit(deflate.compress, view[:at] if split else report_json)
             body_id: str | None = None
             whole: Future[bytes] | None = None
             chunks: Future[list[tuple[str, memoryview]]] | None = None
@@ -639,7 +647,7 @@ class SqlStore(Store):
                     if len(cuts) > 1:
                         chunks = aside.submit(_chunks, view, cuts)
                     else:
-                        whole = aside.submit(zlib.compress, view[at:], 1)
+                        whole = aside.submit(deflate.compress, view[at:])
             started: list[Callable[[], list[tuple[str, bytes | None, memoryview]]]] = []
             handover = _Handover()
             writer: list[Future[SaveOutcome]] = []
@@ -777,7 +785,7 @@ class SqlStore(Store):
 
         written = _Written(
             lambda: read().content_digest,
-            lambda: zlib.compress(read().head, 1),
+            lambda: deflate.compress(read().head),
             lambda: self._body_parts_read(read()),
             lambda: read().body_digest,
         )
@@ -792,7 +800,7 @@ class SqlStore(Store):
             whole = read.chunks[0][1]
             return [] if whole is None else [(body_id, whole.result(), memoryview(b""))]
         fresh = sorted((digest, part.result()) for digest, part in read.chunks if part is not None)
-        listing = (body_id, zlib.compress(chunk_list([digest for digest, _ in read.chunks]), 1))
+        listing = (body_id, deflate.compress(chunk_list([digest for digest, _ in read.chunks])))
         return [(digest, part, memoryview(b"")) for digest, part in [*fresh, listing]]
 
     def _write_scan(
@@ -972,7 +980,7 @@ class SqlStore(Store):
                     f"scan {scan_id} in store {self.display} is damaged: a chunk of its report's body is missing"
                 )
             return head + b"".join(_decompress(stored[d]) for d in chunk_ids)
-        except (zlib.error, TypeError) as exc:
+        except _DAMAGED as exc:
             raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
 
     def trend(self, targets: Sequence[str], limit: int = 12, exclude: str | None = None) -> tuple[TrendPoint, ...]:
@@ -1084,7 +1092,7 @@ class SqlStore(Store):
         """What is wrong with a scan's stored report ("" when nothing): its body, then the whole's digest."""
         try:
             digest = hashlib.sha256(_decompress(blob))
-        except (zlib.error, TypeError) as exc:
+        except _DAMAGED as exc:
             return f"the stored report is damaged: {exc}"
         if report_body is not None:
             body, problem = bodies.read(self, str(report_body))

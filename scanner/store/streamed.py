@@ -18,12 +18,12 @@ off) is saved whole, as before.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from scanner.store import deflate
 from scanner.store import rows as R
 from scanner.store.bodies import Chunker
 
@@ -156,7 +156,7 @@ class _Chunks:
             self._compressing = [f for f in self._compressing if not f.done()]
             if len(self._compressing) >= _IN_FLIGHT:
                 self._compressing.pop(0).result()
-            compressed = self._aside.submit(zlib.compress, chunk, 1)
+            compressed = self._aside.submit(deflate.compress, chunk)
             self._compressing.append(compressed)
             self._chunks.append((digest, compressed))
         self._waiting = []
