@@ -188,6 +188,16 @@ class ReportPieces:
         listed, encode = self._lists[items]
         return encode([listed[i] for i in indices])
 
+    def objects(self, items: str, indices: Sequence[int]) -> list[Asset] | list[Relation] | None:
+        # an asset's item holds its systems too where systems are declared: the rows come from the items then
+        if items == "relations":
+            relations = self._result.relations
+            return [relations[i] for i in indices]
+        if items == "assets" and self._result.membership is None:
+            assets = self._result.assets
+            return [assets[i] for i in indices]
+        return None
+
     def whole(self) -> tuple[bytes, dict[str, Any]]:
         return JsonReporter().render_with_values(self._result)
 

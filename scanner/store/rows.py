@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from scanner.compat import StrEnum, StrEnum310
+from scanner.inventory.model import Asset, Relation
 from scanner.store.interface import StoreError
 
 try:
@@ -381,6 +382,67 @@ def finding_rows(
         for f in findings
     ]
 
+
+def asset_rows_of(assets: Iterable[Asset], text: Callable[[Any], str], compact: Callable[[Any], str]) -> list[Row]:
+    """:func:`asset_rows` of the JSON report's items for these assets, read from the assets (no item built)."""
+    return [(text(a.id), str(a.type), compact(a.properties)) for a in assets]
+
+
+def location_rows_of(
+    assets: Iterable[Asset], text: Callable[[Any], str], compact: Callable[[Any], str] | None = None
+) -> list[Row]:
+    """:func:`location_rows` of the report's items for these assets (an item leaves out an empty detail)."""
+    return [(text(a.id), str(loc.kind), text(loc.ref), text(loc.detail or "")) for a in assets for loc in a.locations]
+
+
+def relation_rows_of(
+    relations: Iterable[Relation], text: Callable[[Any], str], compact: Callable[[Any], str] | None = None
+) -> list[Row]:
+    """:func:`relation_rows` of the report's items for these relations."""
+    return [(text(r.source), text(r.target), str(r.type)) for r in relations]
+
+
+def plain_assets(assets: Iterable[Asset]) -> bool:
+    """Whether the report's items for these assets (id, type, properties, locations; no systems)
+    are plain (:func:`plain_within_limits`), told from the assets. A falsy detail or scope, which
+    an item leaves out, is looked at too: what it cannot tell is taken as not plain."""
+    leaves = _LEAVES  # a StrEnum joins at its first _plain: after it, one set lookup per field
+    try:
+        for a in assets:
+            if not _plain(a.properties):
+                return False
+            if (type(a.id) not in leaves or type(a.type) not in leaves) and not (_plain(a.id) and _plain(a.type)):
+                return False
+            for loc in a.locations:
+                kind, ref, detail, scope = loc.kind, loc.ref, loc.detail, loc.scope
+                if not (
+                    type(ref) in leaves and type(kind) in leaves and type(detail) in leaves and type(scope) in leaves
+                ) and not _plain((kind, ref, detail, scope)):
+                    return False
+    except RecursionError:
+        return False
+    return True
+
+
+def plain_relations(relations: Iterable[Relation]) -> bool:
+    """:func:`plain_assets` for relations: their items are source, target and type."""
+    leaves = _LEAVES
+    for r in relations:
+        source, target, kind = r.source, r.target, r.type
+        if not (type(source) in leaves and type(target) in leaves and type(kind) in leaves) and not _plain(
+            (source, target, kind)
+        ):
+            return False
+    return True
+
+
+# each kind's rows read from the scan's objects a report's items are made of (a report source's
+# ``objects``), and whether those items are plain; a kind without: from the items themselves
+OBJECT_ROWS: dict[str, tuple[Callable[..., list[Row]], Callable[[Any], bool]]] = {
+    "assets": (asset_rows_of, plain_assets),
+    "locations": (location_rows_of, plain_assets),
+    "relations": (relation_rows_of, plain_relations),
+}
 
 # each kind's rows from the report's items of it (an asset's locations for "locations"), and
 # the report's list those items are in

@@ -55,6 +55,11 @@ class ReportSource(Protocol):
     def items(self, items: str, indices: Sequence[int]) -> Sequence[Mapping[str, Any]]:
         """Those items' values, as the report has them."""
 
+    def objects(self, items: str, indices: Sequence[int]) -> Sequence[Any] | None:
+        """Those items as the scan's objects their values are made of, when each value holds what
+        ``rows.OBJECT_ROWS`` reads from the object and nothing else (an asset, a relation); else
+        None, and the rows are read from :meth:`items`."""
+
     def whole(self) -> tuple[bytes, Mapping[str, Any]]:
         """The report's bytes and the values they were rendered from, at once."""
 
@@ -206,12 +211,21 @@ class Buckets:
             keys = list(map(self._text, self._source.keys(items)))
             split = self._splits[items] = R.group(range(len(keys)), keys.__getitem__, self._buckets, self._known)
         make = R.ROWS[kind]
+        from_objects = R.OBJECT_ROWS.get(kind)
         walk = self._walk and kind == items  # an asset's locations were walked with it
         for number in sorted(split):
-            values = self._source.items(items, split[number])
-            if walk and not R.plain_within_limits(values):
-                raise NotInPieces
-            rows = make(values, self._text, R.compact_fast)
+            # read from the objects where the source has them: no item built for a row (~30% of the rows' work)
+            found = None if from_objects is None else self._source.objects(items, split[number])
+            if found is not None and from_objects is not None:
+                make_of, plain = from_objects
+                if walk and not plain(found):
+                    raise NotInPieces
+                rows = make_of(found, self._text, R.compact_fast)
+            else:
+                values = self._source.items(items, split[number])
+                if walk and not R.plain_within_limits(values):
+                    raise NotInPieces
+                rows = make(values, self._text, R.compact_fast)
             if rows:
                 yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)
 

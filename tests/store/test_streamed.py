@@ -4,6 +4,7 @@ the body's chunks are cut where the whole body's are, however the pieces fall.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 from scanner.inventory import jsonio
+from scanner.inventory.model import Location, ScanResult, freeze
+from scanner.inventory.systems import assign, parse_systems
 from scanner.reporting.json_report import JsonReporter, ReportPieces
 from scanner.store import bodies, sql, streamed
 from scanner.store import rows as R
@@ -362,3 +365,63 @@ def test_a_small_report_of_a_rescan_or_of_one_process_is_handed_over_whole(
     monkeypatch.setattr(streamed, "SMALL_REPORT_ASSETS", len(again.assets) - 1)
     assert not _saved_whole(again, 2)  # a large report is read in pieces, re-scan or not
     assert not _saved_whole(first, 1)
+
+
+def _odd_result(tmp_path: Path) -> ScanResult:
+    """A real scan's result, its first asset seen again under an undecodable file name (a lone
+    surrogate) with an empty detail and with a scope (a fleet view's location)."""
+    root = tmp_path / "tree"
+    mixed_tree(root)
+    result = scan_paths(root)
+    first = result.assets[0]
+    seen = (*first.locations, Location("file", "/srv/caf\udce9.crt"), Location("file", "/srv/b.crt", "", "web-2"))
+    return dataclasses.replace(result, assets=(dataclasses.replace(first, locations=seen), *result.assets[1:]))
+
+
+@pytest.mark.parametrize("kind", list(R.OBJECT_ROWS))
+def test_rows_read_from_the_scans_objects_are_the_rows_of_their_report_items(tmp_path: Path, kind: str) -> None:
+    source = ReportPieces(_odd_result(tmp_path))
+    items = R.ITEMS[kind]
+    everything = range(len(source.keys(items)))
+    objects = source.objects(items, everything)
+    assert objects is not None
+    rows_of, plain = R.OBJECT_ROWS[kind]
+    for text in (streamed.text, R.valid_text, str):
+        expected = R.ROWS[kind](source.items(items, everything), text, R.compact_fast)
+        assert rows_of(objects, text, R.compact_fast) == expected and expected
+    assert plain(objects) and R.plain_within_limits(source.items(items, everything))
+
+
+def test_assets_in_declared_systems_have_their_rows_read_from_their_items(tmp_path: Path) -> None:
+    """An asset's item holds its systems then, which its object does not."""
+    result = _odd_result(tmp_path)
+    systems = parse_systems({"system": [{"id": "all", "impact": "low", "match": {"paths": ["/"]}}]}, "inline")
+    declared = dataclasses.replace(result, systems=systems, membership=assign(systems, result.assets, result.relations))
+    assert ReportPieces(declared).objects("assets", [0]) is None
+    assert ReportPieces(declared).objects("relations", [0]) == [result.relations[0]]
+    assert ReportPieces(declared).objects("findings", [0]) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "plain_items"),
+    [
+        (lambda a: dataclasses.replace(a, properties=freeze({**a.properties, "ratio": 0.5})), False),
+        # an item leaves a falsy detail out: the objects cannot tell it, and take it as not plain
+        (lambda a: dataclasses.replace(a, locations=(Location("file", "/srv/a.crt", 0.0),)), True),  # type: ignore[arg-type]
+    ],
+    ids=["float-property", "float-detail"],
+)
+def test_objects_that_may_not_read_back_alike_are_saved_whole(tmp_path: Path, change: Any, plain_items: bool) -> None:
+    """Read in line, the rows are read from the objects and walked there; read aside, the reading
+    process walks the items. Either way the store ends as the whole report's save leaves it."""
+    result = _odd_result(tmp_path)
+    result = dataclasses.replace(result, assets=(change(result.assets[0]), *result.assets[1:]))
+    source = ReportPieces(result)
+    assert not R.plain_assets(source.objects("assets", [0]) or [])
+    assert R.plain_within_limits(source.items("assets", [0])) is plain_items
+    with open_store(str(tmp_path / "pieces.sqlite3")) as store:
+        assert store.save_report(source).status == SaveStatus.STORED
+        assert store.verify().ok
+    with open_store(str(tmp_path / "whole.sqlite3")) as store:
+        store.save(*JsonReporter().render_with_values(result))
+    assert stored(str(tmp_path / "pieces.sqlite3")) == stored(str(tmp_path / "whole.sqlite3"))
