@@ -2,10 +2,10 @@
 
 zlib-ng (the ``zlib-ng`` package, a declared dependency) writes the same format as the zlib module,
 so every store reads with either and a store written by one is read by the other and by older
-keysweeps: no schema change. Measured on the 20,000-file report's 346 chunks (62 MB, 2 cores):
-zlib level 1 0.49 CPU-s and 7.7 MB; zlib-ng level 2 0.25 CPU-s and 6.9 MB (level 1 is quicker
-still, 0.17 s, but 34% larger); inflating 0.22 against 0.13 s (docs/fleet.md). Without zlib-ng the
-zlib module compresses at level 1, as before.
+keysweeps: no schema change. Measured on the 20,000-file report's 346 chunks (62 MB, 2 cores, a
+loaded host): zlib level 1 0.49 CPU-s and 7.7 MB; zlib-ng level 2 0.25 CPU-s and 6.9 MB (level 1
+is quicker still, 0.17 s, but 34% larger); inflating 0.22 against 0.13 s (docs/fleet.md). Without
+zlib-ng the zlib module compresses at level 1, as before.
 """
 
 from __future__ import annotations
