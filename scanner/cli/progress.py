@@ -65,6 +65,9 @@ class TerminalProgress:
                 self._unit, self._done, self._total = "files", 0, 0
                 self._started = time.monotonic()
             self._total += count
+            # the next update draws at once, not up to a tenth of a second later: a sweep of a few
+            # thousand small files ends sooner than that, and would show no bar at all
+            self._last_draw = 0.0
             if self._verbosity >= 1:
                 self._line(f"{collector}: {plural(count, 'file')} to read")
 

@@ -39,3 +39,17 @@ def test_not_live_and_not_verbose_writes_nothing() -> None:
     progress.target_finished("files", "/srv", True)
     progress.close()
     assert out.getvalue() == ""
+
+
+def test_the_bar_with_the_files_total_is_drawn_at_the_first_file_however_quick() -> None:
+    """The first draw ("0 targets done") is the moment the sweep starts; the files' total found
+    just after must not wait out the tenth of a second, or a quick sweep never shows its bar."""
+    out = io.StringIO()
+    progress = TerminalProgress(out, live=True, verbosity=0)
+    progress.target_started("files", "/srv")
+    progress.items_found("files", 3)
+    progress.item_done("files", "/srv/a.pem")
+    progress.item_done("files", "/srv/b.pem")  # within the tenth of a second: not drawn
+    frames = out.getvalue().split("\r\x1b[K")
+    assert [f for f in frames if f.startswith("[")] == [frames[-1]]
+    assert frames[-1].startswith("[######..............] 1/3 files") and "/srv/a.pem" in frames[-1]
