@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -200,17 +201,19 @@ def test_ctrl_c_during_a_parallel_sweep_exits_130_with_nothing_written(tmp_path:
     out.mkdir()
     scan = ["scan", "--path", str(tree), "--json", str(out / "r.json"), "--store", str(out / "store.db")]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scanner", *scan, "--no-cache", "--workers", "2"],
-        stdout=subprocess.PIPE,
+        [sys.executable, "-m", "scanner", *scan, "--no-cache", "--workers", "2", "-vv"],
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # Ctrl-C at a terminal reaches the whole group: workers too
     )
     workers = _started_workers(process)
-    time.sleep(0.5)
+    watched = _sweeping(process)
     os.killpg(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    stderr = watched.text()
     assert process.returncode == 130, stderr
+    assert "done files:" not in stderr, "the interrupt came after the sweep"
     assert "Traceback" not in stderr
     assert not (out / "r.json").exists() and [p.name for p in out.iterdir() if p.name.startswith("r.")] == []
     # no worker left behind: the kernel kills one the pool did not stop, a moment after the scan exits
@@ -229,16 +232,19 @@ def test_workers_do_not_outlive_a_killed_scan(tmp_path: Path) -> None:
     # a scanning process that dies without closing its pool (SIGKILL, the OOM killer, an interrupt
     # whose pool was left to a generator's finalisation) must not leave workers waiting for ever
     tree = _tree(tmp_path / "big", 2500)
+    scan = ["scan", "--path", str(tree), "--no-store", "--no-cache", "--workers", "2", "-vv"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "scan", "--path", str(tree), "--no-store", "--no-cache", "--workers", "2"],
+        [sys.executable, "-m", "scanner", *scan],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     workers = _started_workers(process)
-    time.sleep(0.3)
+    watched = _sweeping(process)
     process.kill()
     process.wait(timeout=30)
+    assert "done files:" not in watched.text(), "the scan was killed after its sweep"
     assert _gone(workers, within=15), "workers outlived their scan"
 
 
@@ -252,6 +258,34 @@ def _started_workers(process: subprocess.Popen[Any]) -> list[int]:
         workers = [int(p) for p in children.read_text().split()] if children.exists() else []
     assert workers, "the sweep never started its workers"
     return workers
+
+
+class _Stderr:
+    """A scan's stderr, collected line by line in a thread while the test watches it."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        stream = process.stderr
+        assert stream is not None
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(stream.readline, "")), daemon=True)
+        self._reader.start()
+
+    def text(self) -> str:
+        """All of it, once the scan has ended."""
+        self._reader.join(30)
+        return "".join(self.lines)
+
+
+def _sweeping(process: subprocess.Popen[str], files: int = 50) -> _Stderr:
+    """Once the scan (run with -vv) has read ``files`` files of its sweep: its stderr, still being
+    collected. Not a fixed wait: on a quick host a 2,500-file sweep is over in a quarter of a second,
+    and a signal sent later lands after it."""
+    stderr = _Stderr(process)
+    deadline = time.monotonic() + 120
+    while sum(line.startswith("keysweep: read ") for line in stderr.lines) < files:
+        assert time.monotonic() < deadline and process.poll() is None, "".join(stderr.lines[-20:])
+        time.sleep(0.005)
+    return stderr
 
 
 def _gone(pids: list[int], within: float) -> bool:
