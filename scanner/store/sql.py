@@ -622,8 +622,8 @@ class SqlStore(Store):
     def save(self, report_json: bytes, report: Mapping[str, Any] | None = None) -> SaveOutcome:
         if self.read_only:
             raise StoreError(f"store {self.display} is open read-only")
-        # level 1: reports are repetitive JSON (about 8x smaller) and large scans stay quick to save;
-        # deflate and sha256 let go of the GIL, so the report compresses and is digested in threads
+        # a quick level (deflate.py): reports are repetitive JSON (about 9x smaller) and large scans stay
+        # quick to save; deflate and sha256 let go of the GIL, so the report compresses and is digested in threads
         # while its rows are derived. The body is compressed only when no stored scan has it
         at = R.body_start(report_json)
         split = at >= 0 and self._version >= BODIES_VERSION
