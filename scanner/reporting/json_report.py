@@ -188,15 +188,13 @@ class ReportPieces:
         listed, encode = self._lists[items]
         return encode([listed[i] for i in indices])
 
-    def objects(self, items: str, indices: Sequence[int]) -> list[Asset] | list[Relation] | None:
-        # an asset's item holds its systems too where systems are declared: the rows come from the items then
-        if items == "relations":
-            relations = self._result.relations
-            return [relations[i] for i in indices]
-        if items == "assets" and self._result.membership is None:
-            assets = self._result.assets
-            return [assets[i] for i in indices]
-        return None
+    def objects(self, items: str, indices: Sequence[int]) -> list[Any] | None:
+        # a finding's item is not its object's fields; an asset's holds its systems too where systems
+        # are declared: the rows come from the items then
+        if items == "findings" or (items == "assets" and self._result.membership is not None):
+            return None
+        listed = self._lists[items][0]
+        return [listed[i] for i in indices]
 
     def whole(self) -> tuple[bytes, dict[str, Any]]:
         return JsonReporter().render_with_values(self._result)

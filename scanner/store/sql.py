@@ -79,10 +79,6 @@ _UNREADABLE: tuple[type[Exception], ...] = (OSError, *deflate.ERRORS)
 _NOT_DERIVED: tuple[type[Exception], ...] = (StoreError, *deflate.ERRORS)
 
 
-def _decompress(blob: Any) -> bytes:
-    return deflate.decompress(blob)
-
-
 def _sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -127,7 +123,7 @@ class _Bodies:
             problem = f"{_SHARED} is missing"
         else:
             try:
-                body = _decompress(found[digest])
+                body = deflate.decompress(found[digest])
             except _DAMAGED as exc:
                 problem = f"{_SHARED} is damaged: {exc}"
             else:
@@ -150,7 +146,7 @@ class _Bodies:
             if chunk_id not in stored:
                 return b"", f"{_SHARED} is missing {named}"
             try:
-                part = _decompress(stored[chunk_id])
+                part = deflate.decompress(stored[chunk_id])
             except _DAMAGED as exc:
                 return b"", f"{_SHARED} is damaged: {named}: {exc}"
             if chunk_id not in self.chunks:
@@ -344,7 +340,7 @@ class SqlStore(Store):
         heads: dict[str, tuple[int, str]] = {}
         for _scan_id, blob in old:
             try:
-                report_json = _decompress(blob)
+                report_json = deflate.decompress(blob)
                 derived = R.derive(report_json, buckets=None)
             except _NOT_DERIVED:
                 continue  # a damaged scan stays as it is: verify and load name it
@@ -365,7 +361,7 @@ class SqlStore(Store):
                 "SELECT report, content_digest FROM scans WHERE id = ?", (scan_id,)
             ).fetchall()[0]
             try:
-                report_json = _decompress(blob)
+                report_json = deflate.decompress(blob)
             except _DAMAGED:
                 continue
             at = R.body_start(report_json)
@@ -964,12 +960,12 @@ class SqlStore(Store):
                 (scan_id,),
             ).fetchone()
         try:
-            head = _decompress(row[0])
+            head = deflate.decompress(row[0])
             if row[1] is None:
                 return head
             if row[2] is None:
                 raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: its report's body is missing")
-            body = _decompress(row[2])
+            body = deflate.decompress(row[2])
             chunk_ids = listed(body)
             if chunk_ids is None:
                 return head + body
@@ -979,7 +975,7 @@ class SqlStore(Store):
                 raise DamagedScan(
                     f"scan {scan_id} in store {self.display} is damaged: a chunk of its report's body is missing"
                 )
-            return head + b"".join(_decompress(stored[d]) for d in chunk_ids)
+            return head + b"".join(deflate.decompress(stored[d]) for d in chunk_ids)
         except _DAMAGED as exc:
             raise DamagedScan(f"scan {scan_id} in store {self.display} is damaged: {exc}") from None
 
@@ -1091,7 +1087,7 @@ class SqlStore(Store):
     def _report_problem(self, blob: Any, report_body: Any, content: Any, bodies: _Bodies) -> str:
         """What is wrong with a scan's stored report ("" when nothing): its body, then the whole's digest."""
         try:
-            digest = hashlib.sha256(_decompress(blob))
+            digest = hashlib.sha256(deflate.decompress(blob))
         except _DAMAGED as exc:
             return f"the stored report is damaged: {exc}"
         if report_body is not None:

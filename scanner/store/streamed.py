@@ -215,8 +215,7 @@ class Buckets:
         walk = self._walk and kind == items  # an asset's locations were walked with it
         for number in sorted(split):
             # read from the objects where the source has them: no item built for a row (15-20% of the rows' CPU)
-            found = None if from_objects is None else self._source.objects(items, split[number])
-            if found is not None and from_objects is not None:
+            if from_objects is not None and (found := self._source.objects(items, split[number])) is not None:
                 make_of, plain = from_objects
                 if walk and not plain(found):
                     raise NotInPieces

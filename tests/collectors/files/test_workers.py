@@ -113,14 +113,21 @@ def test_the_collector_yields_the_same_observations_in_the_same_order(tree: Path
     assert _encoded(_observations(tree, 1)) == _encoded(_observations(tree, 4))
 
 
-class _Crashing:
-    """A parser that kills its own process on one file, as a crash in a native library would."""
+class _Probe:
+    """A handler of the files whose head starts with its ``marker``, asked before the others."""
 
-    name: ClassVar[str] = "crashing"
+    name: ClassVar[str]
+    marker: ClassVar[bytes]
     priority: ClassVar[int] = 0
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return head.startswith(b"CRASH")
+        return head.startswith(self.marker)
+
+
+class _Crashing(_Probe):
+    """A parser that kills its own process on one file, as a crash in a native library would."""
+
+    name, marker = "crashing", b"CRASH"
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -153,14 +160,10 @@ def test_a_crashing_worker_is_an_error_naming_its_file(tree: Path, tmp_path: Pat
     assert sweep["failed"] == 1 and sweep["examined"] == json.loads(_encoded(alone)[-1])["sweep"]["examined"]
 
 
-class _CollectorState:
+class _CollectorState(_Probe):
     """A parser that tells, as a file property, whether the process parsing has the cyclic collector on."""
 
-    name: ClassVar[str] = "collector-state"
-    priority: ClassVar[int] = 0
-
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return head.startswith(b"PROBE")
+    name, marker = "collector-state", b"PROBE"
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         return ParsedFile(format=self.name, file_properties={"collecting": gc.isenabled(), "pid": os.getpid()})
