@@ -7,13 +7,13 @@ made there.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.sshd import privilege_separation_directory
 from tests.support.tls_servers import Server, free_port, wait_for_port
 
 SSHD = "/usr/sbin/sshd"
@@ -79,9 +79,7 @@ def host_keys(directory: Path) -> None:
 def start_sshd(directory: Path, config: str = SSHD_CONFIG) -> tuple[Server, Path]:
     """``sshd -D -f CONFIG -p PORT`` on 127.0.0.1; returns the server and its sshd_config."""
     directory.mkdir(parents=True, exist_ok=True)
-    # sshd refuses to start without its privilege-separation directory (the package's tmpfiles make it at boot)
-    with contextlib.suppress(PermissionError):  # not root: an unprivileged sshd does without
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    privilege_separation_directory()
     host_keys(directory)
     for _ in range(5):
         port = free_port()

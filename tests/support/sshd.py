@@ -3,6 +3,7 @@ on 127.0.0.1, no system service. Each server is one config; the host keys are th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,6 +16,16 @@ from pathlib import Path
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
+
+
+def privilege_separation_directory() -> None:
+    """Make /run/sshd, without which Debian's sshd refuses to start and even ``sshd -T`` exits 255.
+
+    The package's tmpfiles make it at boot, so a machine that installed openssh-server since (CI's)
+    lacks it until something makes it: every test running sshd calls this first, whatever their order.
+    """
+    with contextlib.suppress(PermissionError):  # not root: an unprivileged sshd does without
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,7 @@ def write_config(directory: Path, host_keys: Sequence[Path], extra: str = "", na
 
 @contextmanager
 def running_sshd(config: Path, host_keys: Sequence[Path], port: int | None = None) -> Iterator[SshServer]:
-    # Debian's sshd refuses to start without its privilege separation directory
-    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    privilege_separation_directory()
     port = port or free_port()
     check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True)
     if check.returncode != 0:

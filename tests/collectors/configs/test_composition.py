@@ -20,11 +20,10 @@ from scanner.collectors.configs.apache import ApacheHandler
 from scanner.collectors.configs.nginx import installed_version
 from scanner.collectors.configs.ssh import DEFAULT_HOST_KEYS, installed_openssh
 from scanner.inventory.model import Asset, AssetType, ScanResult
+from tests.support.sshd import SSHD, privilege_separation_directory
 
 from .conftest import collect, errors, scan
 from .corpus_trees import materialise
-
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
 def _rel(value: str, root: Path) -> str:
@@ -206,6 +205,7 @@ _SSHD_T = {
 
 
 def _sshd_t(config: Path, host_key: Path) -> dict[str, list[str]]:
+    privilege_separation_directory()
     done = subprocess.run(
         [SSHD, "-T", "-f", str(config), "-h", str(host_key)], capture_output=True, text=True, timeout=30, check=True
     )
@@ -442,10 +442,10 @@ def test_ssh_audit_flags_the_default_macs_we_flag(
 
     root, result = stock
     (ours,) = [f for f in result.findings if f.rule_id == "server.ssh.weak-mac"]
-    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder (tests run as root)
     port = free_port()
     argv = [SSHD, "-D", "-e", "-f", str(root / "etc/ssh/sshd_config"), "-h", str(host_key)]
     argv += ["-o", f"ListenAddress=127.0.0.1:{port}", "-o", f"PidFile={tmp_path / 'sshd.pid'}"]
+    privilege_separation_directory()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_port(port, process)
