@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -38,11 +38,23 @@ class KnownFormat:
     # literal strings one of which every match contains (case-insensitively when the pattern is):
     # text without any is skipped at the speed of a substring search, not of the regex engine
     hints: tuple[str, ...] = ()
+    # hints that begin alike as one regex: the engine finds their common first character at substring
+    # speed and tries them all there, where a test per hint scanned the text once each (ten for
+    # Mailchimp's "-us0".."-us9": 16 ms on a 3 MB JSON file, against 1.5 ms). Hints that begin
+    # differently make the engine try every position (Slack's: 10 ms against 2.6 for two tests).
+    _hinted: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        alike = len(self.hints) > 1 and len({hint[:1] for hint in self.hints}) == 1
+        object.__setattr__(self, "_hinted", re.compile("|".join(map(re.escape, self.hints))) if alike else None)
 
     def may_match(self, text: str, lowered: str) -> bool:
         if not self.hints:
             return True
+        # hints of a pattern that ignores case are written in lower case, and looked for in lowered text
         haystack = lowered if self.pattern.flags & re.IGNORECASE else text
+        if self._hinted is not None:
+            return self._hinted.search(haystack) is not None
         return any(hint in haystack for hint in self.hints)
 
     def value(self, match: re.Match[str]) -> str:
@@ -58,20 +70,23 @@ def _from_plugin(
     plugin: Any,
     kind: str,
     description: str,
-    hints: tuple[str, ...],
+    hints: tuple[str, ...] | Mapping[int, tuple[str, ...]],
     *,
     only: Iterable[int] | None = None,
     bounded: bool = True,
     group: int = 0,
 ) -> list[KnownFormat]:
+    """The plugin's patterns, each with ``hints``, or with its own hints by its index in the plugin's
+    list (a pattern without any, one a newer detect-secrets added, is always run: slower, never blind)."""
     out = []
     patterns: list[re.Pattern[str]] = list(plugin.denylist)
     for index, regex in enumerate(patterns):
         if only is not None and index not in only:
             continue
         compiled = _bounded(regex.pattern, regex.flags) if bounded else regex
+        own = hints.get(index, ()) if isinstance(hints, Mapping) else hints
         out.append(
-            KnownFormat(kind, description, f"detect-secrets {plugin.__name__}", compiled, group=group, hints=hints)
+            KnownFormat(kind, description, f"detect-secrets {plugin.__name__}", compiled, group=group, hints=own)
         )
     return out
 
@@ -94,6 +109,18 @@ def private_key_format() -> KnownFormat:
         multiline=True,
         hints=("PRIVATE KEY",),
     )
+
+
+# detect-secrets' GitLab patterns (its denylist, in order), each by the literal every match begins with
+_GITLAB_PREFIXES: Mapping[int, tuple[str, ...]] = {
+    0: ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-"),
+    1: ("GR1348941",),
+    2: ("glcbt-",),
+    3: ("glimt-",),
+    4: ("glptt-",),
+    5: ("glagent-",),
+    6: ("gloas-",),
+}
 
 
 @functools.cache
@@ -121,14 +148,17 @@ def known_formats() -> tuple[KnownFormat, ...]:
             AWSKeyDetector, "aws-secret-access-key", "AWS secret access key", ("aws",), only=[1], bounded=False, group=1
         ),
         *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-        *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", ("gl", "GR1348941")),
+        # each of GitLab's patterns by its own prefix: "gl" alone is in most text ("global"), and seven
+        # regexes over it were half of a sweep of /usr (botocore's API models, freedesktop's MIME list)
+        *_from_plugin(GitLabTokenDetector, "gitlab-token", "GitLab token", _GITLAB_PREFIXES),
         *_from_plugin(
             SlackDetector, "slack-token", "Slack token or webhook", ("xox", "hooks.slack.com"), bounded=False
         ),
         # live keys are 24 characters or (newer) many more: the pattern's 24 are a prefix, not the whole
         *_from_plugin(StripeDetector, "stripe-secret-key", "Stripe live secret key", ("k_live_",), bounded=False),
         *_from_plugin(SendGridDetector, "sendgrid-api-key", "SendGrid API key", ("SG.",)),
-        *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", ("-us",)),
+        # the data-centre suffix with its digit: "-us" alone is in "-usage", "--user"
+        *_from_plugin(MailchimpDetector, "mailchimp-api-key", "Mailchimp API key", tuple(f"-us{d}" for d in range(10))),
         *_from_plugin(OpenAIDetector, "openai-api-key", "OpenAI API key", ("T3BlbkFJ",)),
         *_from_plugin(PypiTokenDetector, "pypi-token", "PyPI upload token", ("pypi-",)),
         # detect-secrets' NpmDetector starts with ``//.+/`` (quadratic on a long line of slashes): bounded here

@@ -15,6 +15,7 @@ import pytest
 
 from scanner.collectors.base import CollectContext
 from scanner.collectors.configs import secrets
+from scanner.collectors.configs.secret_patterns import KnownFormat, known_formats
 from scanner.collectors.files.handler import FileSource
 from scanner.inventory.model import Asset, AssetType, CollectionError, Severity
 from tests.support import pki
@@ -200,3 +201,38 @@ def test_paging_and_idempotency_tokens_are_not_secrets(line: str) -> None:
     # the same value under a credential's name is still judged (by its value: kept or excluded with a reason)
     credential = line.split(":", 1)[1]
     assert len(list(secrets.candidates(f'"SessionToken":{credential}'.encode() + b"\n"))) == 1
+
+
+# one made-up token per pattern of detect-secrets that keysweep runs behind hints (literal strings a
+# match must hold, tested before the regex runs): each of GitLab's seven, Mailchimp's
+_RANDOM = "Zq8LmX0vTbW2kR7pN4sY1dC6Qm7vX2pL9rT4kW8zR3s5Tq9XbLmZ2rV8kN1pW7yH3cJ5fD0gS6hA4jK"
+_BEHIND_HINTS = [
+    ("gitlab: glpat-" + _RANDOM[:20], "gitlab-token"),
+    ("gitlab: GR1348941" + _RANDOM[:24], "gitlab-token"),
+    ("gitlab: glcbt-" + _RANDOM[:30], "gitlab-token"),
+    ("gitlab: glimt-" + _RANDOM[:25], "gitlab-token"),
+    ("gitlab: glptt-" + _RANDOM[:40], "gitlab-token"),
+    ("gitlab: glagent-" + _RANDOM[:60], "gitlab-token"),
+    ("gitlab: gloas-" + _RANDOM[:64], "gitlab-token"),
+    ("mailchimp: 0a1b2c3d4e5f60718293a4b5c6d7e8f9-us12", "mailchimp-api-key"),
+    ("aws_access_key_id: AKIA4QZ7RJ2XK5M3WP8N", "aws-access-key-id"),
+    ("github: ghs_" + _RANDOM[:36], "github-token"),
+]
+
+
+@pytest.mark.parametrize(("line", "kind"), _BEHIND_HINTS)
+def test_a_token_behind_hints_is_found_and_its_hints_let_it_through(line: str, kind: str) -> None:
+    assert [(n, k) for n, k, _ in secrets.detect(f"# settings\n{line}\n")] == [(2, kind)]
+    formats = [f for f in known_formats() if f.kind == kind and f.pattern.search(line)]
+    assert formats, "the example is a match of one of the kind's patterns"
+    assert all(f.may_match(line, line.lower()) for f in formats)
+
+
+def test_hints_only_skip_text_the_patterns_would_not_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the examples among text full of the hints' near misses ("global", "-usage", "Glacier", "ghost")
+    noise = "global --usage Glacier ghost gl- glpat -us aws_region " * 200 + "\n"
+    text = "".join(f"{noise}{line}\n" for line, _ in _BEHIND_HINTS) + noise
+    hinted = [(c.line, c.kind, c.reason) for c in secrets.candidates(text.encode())]
+    monkeypatch.setattr(KnownFormat, "may_match", lambda self, text, lowered: True)
+    assert [(c.line, c.kind, c.reason) for c in secrets.candidates(text.encode())] == hinted
+    assert len([c for c in hinted if c[1] != "password"]) == len(_BEHIND_HINTS)
