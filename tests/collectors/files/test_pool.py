@@ -5,6 +5,7 @@ stops the pool at once; no worker outlives the pool."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.collectors.files import pool
 from scanner.collectors.files.pool import Answer, FilePool
 
 
@@ -129,3 +131,13 @@ def test_an_interrupted_sweep_leaves_no_worker() -> None:
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < 10
     assert _children() == before
+
+
+def test_answer_pipes_are_widened_where_the_kernel_allows() -> None:
+    read, write = os.pipe()
+    try:
+        pool._wide(write)
+        assert fcntl.fcntl(write, 1032) >= pool._PIPE_BYTES  # F_GETPIPE_SZ (Linux)
+    finally:
+        os.close(read)
+        os.close(write)
