@@ -261,6 +261,9 @@ class SecretsHandler:
         the search runs at memchr speed, and only for files no handler knew by their head."""
         return b"PRIVATE KEY-----" in data and b"\x00" not in data
 
+    def may_find_further(self, head: bytes) -> bool:
+        return b"\x00" not in head  # text only
+
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         if b"\x00" in source.data:
             return ParsedFile(format="binary", emit_file_asset=False)  # text head, binary body: not a config

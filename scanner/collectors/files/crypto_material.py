@@ -231,6 +231,11 @@ class CryptoMaterialHandler:
         """PEM after a long preamble (``openssl x509 -text`` output, a commented test file)."""
         return _pem_in_text(data)
 
+    def may_find_further(self, head: bytes) -> bool:
+        # a marker after a NUL byte is inside a binary: only one before the head's first NUL can count
+        nul = head.find(b"\x00")
+        return nul < 0 or pem.first_marker(head[:nul]) is not None
+
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         found = _Findings(source)
         data = source.data

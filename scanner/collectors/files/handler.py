@@ -57,6 +57,10 @@ class FileHandler(Protocol):
     # sniffs is reported as an error (configs) instead of skipped silently (disk images, logs)
     # optional method ``sniff_whole(path, data) -> bool``: asked with the whole file when no handler
     # knows its head (PEM after a long text preamble); must stay linear in the file's size
+    # optional method ``may_find_further(head) -> bool``: whether ``sniff_whole`` can claim a file that
+    # begins with ``head`` (its first 4 KiB) when no sniff claimed that head; False lets a large file
+    # no handler wants go unread past its first 64 KiB (a binary for one that looks for text); a
+    # handler with ``sniff_whole`` and without this method has every large file read whole
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Cheap content check on the first 4 KiB (and the name, only as a hint)."""

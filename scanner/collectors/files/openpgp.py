@@ -319,14 +319,18 @@ class OpenPgpHandler:
     def sniff(self, path: Path, head: bytes) -> bool:
         # the marker's bytes first: the line-anchored regex tries every byte of the head (~30 us a
         # file, asked of every file of a sweep before the crypto handler), bytes.find does not
-        if _ARMOR_MARKER in head and _ARMOR.search(head):
-            # a PEM certificate or key beside the PGP block: the crypto handler's file
-            return _OTHER_PEM.search(head) is None
+        if _ARMOR_MARKER in head and (block := _ARMOR.search(head)) is not None:
+            # a block after NUL bytes is inside a binary (a program holding its vendor's key), as for
+            # PEM; a PEM certificate or key beside the PGP block: the crypto handler's file
+            return b"\x00" not in head[: block.start()] and _OTHER_PEM.search(head) is None
         return _binary_key_start(head)
 
     def sniff_whole(self, path: Path, data: bytes) -> bool:
         """A key block after a long preamble (a setup script that embeds a repository's key)."""
         return self.sniff(path, data) and _ARMOR.search(data) is not None
+
+    def may_find_further(self, head: bytes) -> bool:
+        return b"\x00" not in head  # a block after a NUL is inside a binary; one before it is in the head
 
     def parse(self, source: FileSource, context: CollectContext) -> ParsedFile:
         items: list[Asset | Relation | CollectionError] = []
