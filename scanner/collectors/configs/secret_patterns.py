@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,11 @@ class KnownFormat:
     # literal strings one of which every match contains (case-insensitively when the pattern is):
     # text without any is skipped at the speed of a substring search, not of the regex engine
     hints: tuple[str, ...] = ()
+    # for a pattern that ignores case: the same pattern for lower-cased ASCII text, case-sensitive,
+    # whose matches start where the pattern's do (the engine then finds its literal start at substring
+    # speed, where ignoring case it tries every position: detect-secrets' AWS secret key pattern on
+    # botocore's 3 MB EC2 model, 2 ms against 14)
+    lowered: re.Pattern[str] | None = None
     # hints that begin alike as one regex: the engine finds their common first character at substring
     # speed and tries them all there, where a test per hint scanned the text once each (ten for
     # Mailchimp's "-us0".."-us9": 16 ms on a 3 MB JSON file, against 1.5 ms). Hints that begin
@@ -57,6 +62,16 @@ class KnownFormat:
             return self._hinted.search(haystack) is not None
         return any(hint in haystack for hint in self.hints)
 
+    def finditer(self, text: str, lowered: str | None = None) -> Iterator[re.Match[str]]:
+        """``pattern.finditer(text)``; ``lowered``, ``text.lower()`` when the caller has it."""
+        if self.lowered is None or not text.isascii():
+            yield from self.pattern.finditer(text)
+            return
+        for found in self.lowered.finditer(text.lower() if lowered is None else lowered):
+            match = self.pattern.match(text, found.start())
+            if match is not None:
+                yield match
+
     def value(self, match: re.Match[str]) -> str:
         return match.group(self.group) or match.group(0)
 
@@ -75,9 +90,12 @@ def _from_plugin(
     only: Iterable[int] | None = None,
     bounded: bool = True,
     group: int = 0,
+    lowered: Mapping[str, str] | None = None,
 ) -> list[KnownFormat]:
     """The plugin's patterns, each with ``hints``, or with its own hints by its index in the plugin's
-    list (a pattern without any, one a newer detect-secrets added, is always run: slower, never blind)."""
+    list (a pattern without any, one a newer detect-secrets added, is always run: slower, never blind).
+    ``lowered``: by a pattern's text, its form for lower-cased text (KnownFormat.lowered); a pattern
+    a newer detect-secrets changed is not found there, and runs as it is."""
     out = []
     patterns: list[re.Pattern[str]] = list(plugin.denylist)
     for index, regex in enumerate(patterns):
@@ -85,9 +103,10 @@ def _from_plugin(
             continue
         compiled = _bounded(regex.pattern, regex.flags) if bounded else regex
         own = hints.get(index, ()) if isinstance(hints, Mapping) else hints
-        out.append(
-            KnownFormat(kind, description, f"detect-secrets {plugin.__name__}", compiled, group=group, hints=own)
-        )
+        low = (lowered or {}).get(regex.pattern)
+        fast = None if low is None else re.compile(low, regex.flags & ~re.IGNORECASE)
+        source = f"detect-secrets {plugin.__name__}"
+        out.append(KnownFormat(kind, description, source, compiled, group=group, hints=own, lowered=fast))
     return out
 
 
@@ -110,6 +129,11 @@ def private_key_format() -> KnownFormat:
         hints=("PRIVATE KEY",),
     )
 
+
+# detect-secrets' AWS secret key pattern (AWSKeyDetector.denylist[1], case ignored), and the same for
+# lower-cased text: its letters in lower case, its class of base64 characters without A-Z
+_AWS_SECRET = r"""aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]"""
+_AWS_SECRET_LOWERED = r"""aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-z/+]{40})[\'\"]"""
 
 # detect-secrets' GitLab patterns (its denylist, in order), each by the literal every match begins with
 _GITLAB_PREFIXES: Mapping[int, tuple[str, ...]] = {
@@ -145,7 +169,14 @@ def known_formats() -> tuple[KnownFormat, ...]:
         ),
         # an AWS secret key is 40 base64 characters quoted after a name with "aws" and "key"/"token"
         *_from_plugin(
-            AWSKeyDetector, "aws-secret-access-key", "AWS secret access key", ("aws",), only=[1], bounded=False, group=1
+            AWSKeyDetector,
+            "aws-secret-access-key",
+            "AWS secret access key",
+            ("aws",),
+            only=[1],
+            bounded=False,
+            group=1,
+            lowered={_AWS_SECRET: _AWS_SECRET_LOWERED},
         ),
         *_from_plugin(GitHubTokenDetector, "github-token", "GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
         # each of GitLab's patterns by its own prefix: "gl" alone is in most text ("global"), and seven

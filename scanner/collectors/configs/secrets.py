@@ -152,7 +152,7 @@ def _chunk_candidates(text: str, tail: str, first_line: int, assignments: bool) 
         if not fmt.may_match(text, lowered):
             continue
         haystack = text + tail if fmt.multiline and tail else text
-        for match in fmt.pattern.finditer(haystack):
+        for match in fmt.finditer(haystack, lowered if haystack is text else None):
             if match.start() >= len(text):
                 break
             index = bisect.bisect_right(starts, match.start())

@@ -236,3 +236,27 @@ def test_hints_only_skip_text_the_patterns_would_not_match(monkeypatch: pytest.M
     monkeypatch.setattr(KnownFormat, "may_match", lambda self, text, lowered: True)
     assert [(c.line, c.kind, c.reason) for c in secrets.candidates(text.encode())] == hinted
     assert len([c for c in hinted if c[1] != "password"]) == len(_BEHIND_HINTS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"AWS_Secret_Access_Key": "k3Vq9ZrT1mXw7LpB2sNd8YfH0cJ6gUe4aR5tQo1W"\n',
+        "aws_secret_access_key = 'K3VQ9ZRT1MXW7LPB2SND8YFH0CJ6GUE4AR5TQO1W'\n",
+        # not ASCII (a curly quote in a comment, as botocore's documentation strings have): as it is
+        '# “quoted”\nAwsToken: "k3Vq9ZrT1mXw7LpB2sNd8YfH0cJ6gUe4aR5tQo1W"\n',
+        "aws: region us-east-1, no key here\n",
+    ],
+)
+def test_a_pattern_ignoring_case_finds_the_same_through_its_lowered_form(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [aws] = [f for f in known_formats() if f.kind == "aws-secret-access-key"]
+    assert aws.lowered is not None, "detect-secrets' pattern is the one the lowered form was written for"
+    padded = "botocore model line with aws and token words\n" * 50 + text
+    fast = [(c.line, c.kind, c.reason) for c in secrets.candidates(padded.encode())]
+    monkeypatch.setattr(KnownFormat, "finditer", lambda self, text, lowered=None: self.pattern.finditer(text))
+    assert [(c.line, c.kind, c.reason) for c in secrets.candidates(padded.encode())] == fast
+    assert [kind for _, kind, _ in fast if kind == "aws-secret-access-key"] == (
+        [] if "no key" in text else ["aws-secret-access-key"]
+    )
