@@ -8,7 +8,7 @@ import random
 import re
 from pathlib import Path
 
-from scanner.collectors.files import crypto_material
+from scanner.collectors.files import crypto_material, ssh_files
 
 PEM_OR_TAIL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 PIECES = [
@@ -37,3 +37,46 @@ def test_cutting_pem_blocks_gives_what_the_regex_gave() -> None:
     assert sum(b"-----BEGIN " in s for s in samples) > 3000
     for sample in samples:
         assert crypto_material._outside_pem(sample) == PEM_OR_TAIL.sub(b"", sample), sample
+
+
+def _plain_is_moduli(head: bytes) -> bool:
+    return any(
+        line.startswith(ssh_files._MODULI_HEADER) or ssh_files._MODULI_LINE.match(line)
+        for line in head.splitlines()[:5]
+    )
+
+
+def _plain_ssh_public(head: bytes) -> bool:
+    for line in head.splitlines()[:20]:
+        line = line.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        return any(prefix in line for prefix in crypto_material._SSH_PUBLIC_PREFIXES)
+    return False
+
+
+def _heads() -> list[bytes]:
+    """Real heads (the distribution's moduli, public keys and certificates ssh-keygen writes, this
+    repository's sources) and near misses of every kind, with each line ending."""
+    moduli = Path("/etc/ssh/moduli").read_bytes()[:4096]
+    keys = [
+        b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDH2 user@host\n",
+        b'# comment\n\ncommand="true",no-pty sk-ecdsa-sha2-nistp256@openssh.com AAAA x\n',
+        b"host.example,10.0.0.1 ecdsa-sha2-nistp384 AAAAE2VjZHNh\n",
+        b"ssh-rsa-cert-v01@openssh.com AAAAHHNzaC1yc2EtY2VydC12MDFAb3BlbnNzaC5jb20 c\n",
+        b"ssh_config: Host *\n  ForwardAgent no\n",
+        b"ecdsa-sha2 is a name, not a key\n",
+        b"20230101000000 2 6 100 2047 5 FFFF\n",
+        b"2023010100000 2 6 100 2047 5 FFFF\n",  # 13 digits
+        b"# Time Type Tests Tries Size Generator Modulus\n",
+    ]
+    sources = [p.read_bytes()[:4096] for p in sorted(Path(crypto_material.__file__).parent.glob("*.py"))]
+    heads = [moduli, *keys, *sources]
+    return [h.replace(b"\n", ending) for h in heads for ending in (b"\n", b"\r\n", b"\r")]
+
+
+def test_the_ssh_sniffs_quick_refusals_refuse_only_what_the_lines_would() -> None:
+    heads = _heads()
+    assert [ssh_files._is_moduli(h) for h in heads] == [_plain_is_moduli(h) for h in heads]
+    assert [crypto_material._looks_like_ssh_public_keys(h) for h in heads] == [_plain_ssh_public(h) for h in heads]
+    assert sum(map(_plain_is_moduli, heads)) >= 6 and sum(map(_plain_ssh_public, heads)) >= 12
