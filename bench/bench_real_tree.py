@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from bench_files import timed  # beside this script: run as `python bench/bench_real_tree.py`
 
 from scanner.collectors.files.collector import MAX_FILE_BYTES, SKIPPED_DIRS
 
@@ -51,26 +49,6 @@ for root, dirs, names in os.walk(sys.argv[1]):
                 pass
 print(files, certificates)
 """
-
-
-@dataclass(frozen=True)
-class Run:
-    wall: float
-    cpu: float
-    peak_mib: float
-    stdout: str
-
-
-def timed(command: list[str]) -> Run:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        sys.exit(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(wall, cpu, after.ru_maxrss / 1024, done.stdout)
 
 
 def main() -> None:
