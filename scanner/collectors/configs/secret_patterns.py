@@ -93,7 +93,8 @@ def _from_plugin(
     lowered: Mapping[str, str] | None = None,
 ) -> list[KnownFormat]:
     """The plugin's patterns, each with ``hints``, or with its own hints by its index in the plugin's
-    list (a pattern without any, one a newer detect-secrets added, is always run: slower, never blind).
+    list, used where the pattern's text names them (a pattern without any, one a newer detect-secrets
+    added or moved, is always run: slower, never blind).
     ``lowered``: by a pattern's text, its form for lower-cased text (KnownFormat.lowered); a pattern
     a newer detect-secrets changed is not found there, and runs as it is."""
     out = []
@@ -103,6 +104,8 @@ def _from_plugin(
             continue
         compiled = _bounded(regex.pattern, regex.flags) if bounded else regex
         own = hints.get(index, ()) if isinstance(hints, Mapping) else hints
+        if isinstance(hints, Mapping) and not all(hint.rstrip("-") in regex.pattern for hint in own):
+            own = ()  # a list a newer detect-secrets reordered: these hints are another pattern's
         low = (lowered or {}).get(regex.pattern)
         fast = None if low is None else re.compile(low, regex.flags & ~re.IGNORECASE)
         source = f"detect-secrets {plugin.__name__}"

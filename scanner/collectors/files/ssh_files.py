@@ -38,6 +38,9 @@ _CURVES: dict[bytes, ec.EllipticCurve] = {
 # moduli(5): time type tests tries size generator modulus; size is the modulus' bits minus one
 _MODULI_LINE = re.compile(rb"^\d{14} [0-9] [0-9]+ [0-9]+ ([0-9]+) ([0-9]+) ([0-9A-Fa-f]+)\s*$")
 _MODULI_HEADER = b"# Time Type Tests Tries Size Generator Modulus"
+# a moduli line's 14-digit timestamp and the space after it, once its digits are made 0
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_FOURTEEN_DIGITS = b"0" * 14 + b" "
 
 
 class _Reader:
@@ -95,10 +98,6 @@ def _is_moduli(head: bytes) -> bool:
     if _MODULI_HEADER not in head and _FOURTEEN_DIGITS not in head.translate(_DIGITS_AS_ZERO):
         return False
     return any(line.startswith(_MODULI_HEADER) or _MODULI_LINE.match(line) for line in head.splitlines()[:5])
-
-
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_FOURTEEN_DIGITS = b"0" * 14 + b" "
 
 
 class SshFilesHandler:

@@ -260,3 +260,16 @@ def test_a_pattern_ignoring_case_finds_the_same_through_its_lowered_form(
     assert [kind for _, kind, _ in fast if kind == "aws-secret-access-key"] == (
         [] if "no key" in text else ["aws-secret-access-key"]
     )
+
+
+def test_hints_by_index_are_dropped_where_a_reordered_plugin_moved_another_pattern() -> None:
+    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+
+    from scanner.collectors.configs import secret_patterns
+
+    # the plugin's list as a newer detect-secrets might order it
+    reordered = type("Reordered", (), {"denylist": tuple(reversed(GitLabTokenDetector.denylist))})
+    formats = secret_patterns._from_plugin(reordered, "gitlab-token", "GitLab token", secret_patterns._GITLAB_PREFIXES)
+    for fmt in formats:  # each pattern keeps hints its own text names, or none (always run)
+        assert all(hint.rstrip("-") in fmt.pattern.pattern for hint in fmt.hints)
+    assert sum(1 for fmt in formats if not fmt.hints) >= 5
