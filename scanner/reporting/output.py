@@ -105,6 +105,23 @@ def write_output_chunks(
 _STDOUT_WAY, _DESCRIPTOR, _REPLACE, _IN_PLACE, _THROUGH = "stdout", "descriptor", "replace", "in place", "through"
 
 
+def _temporary_file(directory: str, name: str, temporary: Callable[[str], None] | None) -> tuple[int, str]:
+    """A new temporary file beside the report (as ``tempfile.mkstemp`` makes one), its path told to
+    ``temporary`` before the file exists: a process killed at any moment after leaves no file that
+    nobody was told of (told after, a kill in between left one for ever)."""
+    if temporary is None:
+        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        temporary(tmp)
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", directory)
+
+
 def _way(path: str) -> tuple[str, os.stat_result | None]:
     """How a report reaches ``path``, and what ``stat`` found there (None: nothing, or not asked):
     standard output or an open descriptor as it is produced; a regular file (or a new one) replaced
@@ -254,12 +271,10 @@ def _replace(
 ) -> None:
     directory, name = os.path.split(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        fd, tmp = _temporary_file(directory, name, temporary)
     except OSError as exc:
         raise OutputError(f"{path}: {_reason(exc)}") from None
     try:
-        if temporary is not None:
-            temporary(tmp)
         try:
             os.fchmod(fd, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
             if st is not None and os.geteuid() == 0:
