@@ -548,14 +548,18 @@ class FileCollector:
                 limit = min(MAX_FILE_BYTES + 1, info.st_size + 65536)
                 data = _read(fd, min(limit, _FIRST_READ_BYTES))
                 handler = None
-                if len(data) == _FIRST_READ_BYTES < limit:  # more to read: only if a handler may want it
+                more = len(data) == _FIRST_READ_BYTES < limit
+                if more:  # read on only if a handler knows the head or may find its format further in
                     handler = self._sniff_head(Path(path), data[:_SNIFF_BYTES])
                     if handler is None and not self._may_find_further(data[:_SNIFF_BYTES]):
                         return info, None  # a large binary no handler knows (a library, an image)
                     data += _read(fd, limit - len(data))
             except OSError as exc:
                 return self._unreadable_result(path, f"cannot read file: {exc.strerror or type(exc).__name__}")
-        return info, self._parse(Path(path), data, context, handler)
+        if not more:  # the whole file in one read: the usual case
+            return info, self._parse(Path(path), data, context)
+        handler = handler or self._sniff_further(Path(path), data)  # the head was sniffed above
+        return info, None if handler is None else self._parsed_by(handler, Path(path), data, context)
 
     def _finish(
         self,
@@ -597,14 +601,12 @@ class FileCollector:
             return None
         return _FileResult((), counts=_SKIPPED)  # nothing to read
 
-    def _parse(
-        self, path: Path, data: bytes, context: CollectContext, sniffed: FileHandler | None = None
-    ) -> ParsedFile | None:
-        """The handler's parse of the file (``sniffed``: the one its head's sniff found); None when no
-        handler knows it."""
-        handler = sniffed or self._handler_for(path, data)
-        if handler is None:
-            return None
+    def _parse(self, path: Path, data: bytes, context: CollectContext) -> ParsedFile | None:
+        """The handler's parse of the file; None when no handler knows it."""
+        handler = self._handler_for(path, data)
+        return None if handler is None else self._parsed_by(handler, path, data, context)
+
+    def _parsed_by(self, handler: FileHandler, path: Path, data: bytes, context: CollectContext) -> ParsedFile:
         try:
             # cryptography warns about malformed-but-loadable input; for a scanner that is the normal
             # case, and what matters about such a file is in its assets or its error entries
@@ -645,9 +647,12 @@ class FileCollector:
 
     def _handler_for(self, path: Path, data: bytes) -> FileHandler | None:
         """The first handler whose sniff knows the head; else one that finds its format further in."""
-        handler = self._sniff_head(path, data[:_SNIFF_BYTES])
-        if handler is not None or len(data) <= _SNIFF_BYTES:
-            return handler
+        return self._sniff_head(path, data[:_SNIFF_BYTES]) or self._sniff_further(path, data)
+
+    def _sniff_further(self, path: Path, data: bytes) -> FileHandler | None:
+        """A handler that finds its format past the head, in a file no sniff knew by its head."""
+        if len(data) <= _SNIFF_BYTES:
+            return None
         for candidate in self._handlers:
             sniff_whole = getattr(candidate, "sniff_whole", None)
             try:
