@@ -6,8 +6,11 @@ recognising what is not cryptographic. This scans a real tree of the machine (de
 in the same run, a bare loop over it: read every regular file keysweep would read (up to 10 MiB,
 skipping the directories it skips) and load the certificates of each file that holds a PEM
 certificate marker with cryptography. Prints both wall and CPU times, their ratio, keysweep's
-counts and its peak memory. The page cache is warmed by one untimed pass first; each figure is
-the best of ``--repeat`` runs, alternated.
+counts and its peak memory; then the scan that fills a new file cache (a first scan with the
+defaults, the history store aside), the first re-scan, which finds the tree unchanged and keeps
+the sweep whole, and the nightly re-scan of the unchanged tree (the kept sweep restored), each
+against the same bare loop. The page cache is warmed by one untimed pass first; each
+figure is the best of ``--repeat`` runs, alternated.
 
     .venv/bin/python bench/bench_real_tree.py [--path /usr] [--repeat 3]
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -59,15 +63,22 @@ def main() -> None:
     root = str(args.path.resolve())
     with tempfile.TemporaryDirectory(prefix="keysweep-bench-") as work:
         report = Path(work) / "r.json"
-        keysweep = [str(Path(sys.executable).with_name("keysweep")), "scan", "--path", root]
-        keysweep += ["--json", str(report), "--no-store", "--no-cache"]
+        scan_tree = [str(Path(sys.executable).with_name("keysweep")), "scan", "--path", root]
+        scan_tree += ["--json", str(report), "--no-store"]
+        keysweep = [*scan_tree, "--no-cache"]
+        cache = Path(work) / "cache"
         bare = [sys.executable, "-c", BARE_LOOP, root, str(MAX_FILE_BYTES), ",".join(sorted(SKIPPED_DIRS))]
         timed(bare)  # the page cache warmed for both
-        scans, loops = [], []
+        scans, loops, fills, keeps, rescans = [], [], [], [], []
         for _ in range(args.repeat):
             loops.append(timed(bare))
             scans.append(timed(keysweep))
-        loop, scan = min(loops, key=lambda r: r.wall), min(scans, key=lambda r: r.wall)
+            shutil.rmtree(cache, ignore_errors=True)
+            fills.append(timed([*scan_tree, "--cache", str(cache)]))
+            keeps.append(timed([*scan_tree, "--cache", str(cache)]))  # finds it unchanged, keeps the sweep
+            rescans.append(timed([*scan_tree, "--cache", str(cache)]))  # restores the kept sweep
+        runs = (loops, scans, fills, keeps, rescans)
+        loop, scan, fill, keep, rescan = (min(each, key=lambda r: r.wall) for each in runs)
         files = json.loads(report.read_text())["summary"]["files"]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; tree: {root}")
     print(f"bare loop (read every file, load PEM certificates): {loop.wall:6.2f} s wall {loop.cpu:6.2f} s CPU")
@@ -80,6 +91,16 @@ def main() -> None:
         f"  files examined {files['examined']}, recognised {files['recognised']}, failed {files['failed']};"
         f" peak RSS {scan.peak_mib:.0f} MiB (the largest process of either side)"
     )
+    cached = (
+        ("keysweep scan filling a new file cache:", fill),
+        ("keysweep re-scan keeping the sweep:", keep),
+        ("keysweep re-scan, unchanged tree:", rescan),
+    )
+    for label, run in cached:
+        print(
+            f"{label:50s}{run.wall:6.2f} s wall {run.cpu:6.2f} s CPU"
+            f"   {run.wall / loop.wall:.2f}x wall {run.cpu / loop.cpu:.2f}x CPU"
+        )
 
 
 if __name__ == "__main__":
