@@ -25,7 +25,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -106,15 +105,14 @@ _STDOUT_WAY, _DESCRIPTOR, _REPLACE, _IN_PLACE, _THROUGH = "stdout", "descriptor"
 
 
 def _temporary_file(directory: str, name: str, temporary: Callable[[str], None] | None) -> tuple[int, str]:
-    """A new temporary file beside the report (as ``tempfile.mkstemp`` makes one), its path told to
-    ``temporary`` before the file exists: a process killed at any moment after leaves no file that
-    nobody was told of (told after, a kill in between left one for ever)."""
-    if temporary is None:
-        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    """A new temporary file beside the report (made as ``tempfile.mkstemp`` makes one: exclusive,
+    0600), its path told to ``temporary`` before the file exists: a process killed at any moment
+    after leaves no file that nobody was told of (told after, a kill in between left one for ever)."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         tmp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
-        temporary(tmp)
+        if temporary is not None:
+            temporary(tmp)
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:

@@ -192,6 +192,17 @@ class _Worker:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def stop(self, *, kill: bool) -> None:
+        """Killed (its answers not wanted), or ended by the end of its pipe of tasks; see :meth:`reap`."""
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
+
+    def reap(self) -> None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
 
 class FilePool:
     """Answers for files in the order asked, from ``workers`` forked processes."""
@@ -224,14 +235,10 @@ class FilePool:
 
     def _stop(self, *, kill: bool) -> None:
         workers, self._workers = self._workers, []
+        for worker in workers:  # all told first, then waited for: they end side by side
+            worker.stop(kill=kill)  # killed when interrupted or failed: the answers coming are not wanted
         for worker in workers:
-            if kill:  # interrupted or failed: the answers still coming are not wanted
-                with contextlib.suppress(OSError):
-                    os.kill(worker.pid, signal.SIGKILL)
-            worker.close()  # the end of its pipe of tasks ends a worker
-        for worker in workers:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(worker.pid, 0)
+            worker.reap()
 
     def answers(self, batches: Iterator[Sequence[str]]) -> Iterator[list[Answer]]:
         """For each batch of paths (in order), the list of their answers (in order)."""
@@ -275,10 +282,12 @@ class FilePool:
 
     def _wait(self, sent: dict[int, Sequence[str]]) -> None:
         """Until some answers arrived; a dead worker's tasks are answered file by file."""
+        owing = [worker for worker in self._workers if worker.sent]
+        if not owing:  # never so (a task waited for is some worker's): a bug, not a hang
+            raise RuntimeError("the file pool waits for answers no worker owes")
         poll = select.poll()
-        for worker in self._workers:
-            if worker.sent:
-                poll.register(worker.answers, select.POLLIN)
+        for worker in owing:
+            poll.register(worker.answers, select.POLLIN)
         ready = {fd for fd, _ in poll.poll()}
         for worker in [w for w in self._workers if w.answers in ready]:
             try:
@@ -286,9 +295,8 @@ class FilePool:
                     self._answered[number] = answer
             except BrokenPool:  # a fresh worker takes its place for the tasks to come
                 self._workers.remove(worker)
-                worker.close()
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(worker.pid, 0)
+                worker.stop(kill=False)
+                worker.reap()
                 for number in worker.sent:
                     self._answered[number] = [self._alone(path) for path in sent[number]]
 
@@ -308,9 +316,6 @@ class FilePool:
                 return answer[0]  # type: ignore[no-any-return]
             reason = f"the worker reading it failed: {answer[1]}"
         finally:
-            with contextlib.suppress(OSError):
-                os.kill(worker.pid, signal.SIGKILL)
-            worker.close()
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(worker.pid, 0)
+            worker.stop(kill=True)
+            worker.reap()
         return ("failed", reason)
