@@ -134,9 +134,9 @@ def private_key_format() -> KnownFormat:
 
 
 # detect-secrets' AWS secret key pattern (AWSKeyDetector.denylist[1], case ignored), and the same for
-# lower-cased text: its letters in lower case, its class of base64 characters without A-Z
+# lower-cased text: its letters are in lower case already; its class of base64 characters without A-Z
 _AWS_SECRET = r"""aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]"""
-_AWS_SECRET_LOWERED = r"""aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-z/+]{40})[\'\"]"""
+_AWS_SECRET_LOWERED = _AWS_SECRET.replace("a-zA-Z", "a-z")
 
 # detect-secrets' GitLab patterns (its denylist, in order), each by the literal every match begins with
 _GITLAB_PREFIXES: Mapping[int, tuple[str, ...]] = {
