@@ -445,8 +445,9 @@ class InventoryGraph:
 
     def relations(self) -> Iterator[Relation]:
         """Relations whose both ends are known assets (an edge to an unseen issuer is dropped)."""
+        known = self._assets  # looked up here, not through __contains__: ~250,000 relations at 100,000 files
         for (source, target, _), relation in self._relations.items():
-            if source in self and target in self:
+            if source in known and target in known:
                 yield relation
 
     def successors(self, asset_id: str, type: RelationType) -> list[Asset]:

@@ -6,7 +6,9 @@ it reaches the terminal. Colour is added only when the caller asks (a TTY withou
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import ClassVar
 
 from scanner.inventory.model import Asset, AssetType, Finding, ScanResult, Severity
@@ -45,22 +47,36 @@ def _clip(text: str, width: int) -> str:
 
 def render_table(result: ScanResult, *, colour: bool = False, limit: int | None = DEFAULT_LIMIT) -> str:
     """The table as text; ``limit`` findings per severity (None: all)."""
-    assets = {a.id: a for a in result.assets}
-    open_findings = [f for f in result.findings if f.waived is None]
-    waived = len(result.findings) - len(open_findings)
+    # shaped for the largest sweeps (~90,000 findings at 100,000 files): the findings are grouped in
+    # one pass, only the lines shown are sorted out of each group (nsmallest: the same lines in the
+    # same order as a stable sort cut to ``limit``), and only their assets are looked up
+    by_severity: dict[Severity, list[Finding]] = {}
+    waived = 0
+    for f in result.findings:
+        if f.waived is None:
+            by_severity.setdefault(f.severity, []).append(f)
+        else:
+            waived += 1
+    order = attrgetter("rule_id", "asset_id")
+    shown_by_severity = {
+        severity: sorted(group, key=order) if limit is None else heapq.nsmallest(limit, group, key=order)
+        for severity, group in by_severity.items()
+    }
+    needed = {f.asset_id for shown in shown_by_severity.values() for f in shown}
+    assets = {a.id: a for a in result.assets if a.id in needed}
     lines: list[str] = []
     for severity in Severity:
-        group = sorted((f for f in open_findings if f.severity is severity), key=lambda f: (f.rule_id, f.asset_id))
+        group = by_severity.get(severity)
         if not group:
             continue
         head = f"{severity.value.upper()} ({len(group)})"
         lines.append(f"{_COLOURS[severity]}{head}{_RESET}" if colour else head)
-        shown = group if limit is None else group[:limit]
+        shown = shown_by_severity[severity]
         lines.extend(_rows(shown, assets))
         hidden = len(group) - len(shown)
         if hidden:
             lines.append(f"  … and {hidden} more {severity.value} {noun(hidden, 'finding')}")
-    if not open_findings:
+    if not by_severity:
         lines.append("No open findings.")
     if waived:
         lines.append(f"({waived} waived {noun(waived, 'finding')} not shown)")
