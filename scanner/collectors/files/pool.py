@@ -164,10 +164,38 @@ class _Worker:
         os.close(answer_write)
         self.sent: list[int] = []  # its tasks not answered yet, in the order sent
         self._buffer = bytearray()
+        self._outgoing = bytearray()  # tasks not yet taken by its pipe (a pool's worker: see nonblocking)
+
+    def nonblocking(self) -> None:
+        """Tasks handed to its pipe as far as the pipe takes them, the rest by :meth:`flush` when
+        it has room: a pool never blocks on a worker busy writing answers it waits to have read
+        (a small pipe, past the user's pipe quota or on a kernel that does not widen it, would
+        otherwise hang the sweep: the worker blocked on its answers, the pool on its next task)."""
+        os.set_blocking(self.tasks, False)
 
     def send(self, number: int, paths: Sequence[str]) -> None:
-        _write_all(self.tasks, _message(number, list(paths)))
+        """The task queued for the worker and written as far as its pipe takes it (all of it, on a
+        blocking pipe); OSError when the worker is gone (the task stays owed: its answer never comes)."""
         self.sent.append(number)
+        self._outgoing += _message(number, list(paths))
+        self.flush()
+
+    @property
+    def writing(self) -> bool:
+        return bool(self._outgoing)
+
+    def flush(self) -> None:
+        """What the pipe takes of the queued tasks; OSError when the worker is gone."""
+        outgoing = self._outgoing
+        while outgoing:
+            try:
+                written = os.write(self.tasks, outgoing)
+            except BlockingIOError:
+                return
+            except OSError:
+                outgoing.clear()  # it is gone: nothing more is written to it
+                raise
+            del outgoing[:written]
 
     def receive(self) -> list[tuple[int, Any]]:
         """The answers that arrived whole (one read: call when the pipe is readable); BrokenPool at its end."""
@@ -230,7 +258,9 @@ class FilePool:
 
     def _pool(self) -> list[_Worker]:
         while len(self._workers) < self._size:
-            self._workers.append(_Worker(self._read_step, self._collecting, self._workers))
+            worker = _Worker(self._read_step, self._collecting, self._workers)
+            worker.nonblocking()
+            self._workers.append(worker)
         return self._workers
 
     def _stop(self, *, kill: bool) -> None:
@@ -275,10 +305,8 @@ class FilePool:
     def _send(self, number: int, batch: Sequence[str]) -> None:
         """To the worker with the fewest tasks not answered (the first of them on a tie)."""
         worker = min(self._pool(), key=lambda w: len(w.sent))
-        try:
+        with contextlib.suppress(OSError):  # its pipe is closed: it died, which reading its answers finds
             worker.send(number, batch)
-        except OSError:  # its pipe is closed: it died, which reading its answers finds
-            worker.sent.append(number)
 
     def _wait(self, sent: dict[int, Sequence[str]]) -> None:
         """Until some answers arrived; a dead worker's tasks are answered file by file."""
@@ -288,7 +316,12 @@ class FilePool:
         poll = select.poll()
         for worker in owing:
             poll.register(worker.answers, select.POLLIN)
+            if worker.writing:  # its next tasks, as its pipe makes room
+                poll.register(worker.tasks, select.POLLOUT)
         ready = {fd for fd, _ in poll.poll()}
+        for worker in [w for w in owing if w.writing and w.tasks in ready]:
+            with contextlib.suppress(OSError):  # it died: reading its answers finds the end of its pipe
+                worker.flush()
         for worker in [w for w in self._workers if w.answers in ready]:
             try:
                 for number, answer in worker.receive():

@@ -141,3 +141,32 @@ def test_answer_pipes_are_widened_where_the_kernel_allows() -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+class Hung(Exception):
+    """Not an OSError (TimeoutError is one): nothing in the pool takes it for a worker's end."""
+
+
+def _timed_out(*_: object) -> None:
+    raise Hung("the pool hung")
+
+
+def test_small_pipes_never_hang_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipes of one page (what a user past the kernel's pipe quota gets, and no wider than some
+    kernels make them): the workers' answers fill theirs while the next task fills the other way.
+    The pool writes a task only as far as its pipe takes it, and reads answers meanwhile."""
+    monkeypatch.setattr(pool, "_PIPE_BYTES", 4096)  # _wide makes every pipe this small
+    long_names = [f"/{'d' * 250}/file{n}" for n in range(3000)]  # a task of 128 is ~33 kB
+    batches = (long_names[i : i + pool.CHUNK] for i in range(0, len(long_names), pool.CHUNK))
+    previous = signal.signal(signal.SIGALRM, _timed_out)
+    signal.setitimer(signal.ITIMER_REAL, 60)  # a hang fails the test instead of the suite
+    try:
+        with FilePool(lambda path: ("done", path, "x" * 20000), 2) as files:
+            answers: list[Answer] = []
+            for batch in files.answers(batches):
+                assert all(fcntl.fcntl(w.tasks, 1032) == 4096 for w in files._workers)  # F_GETPIPE_SZ
+                answers += batch
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [a[1] for a in answers] == long_names
