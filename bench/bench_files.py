@@ -10,7 +10,9 @@ the unchanged tree (the kept sweep restored: what a nightly scan of an unchanged
 same without the history store, to show what saving the scan costs); and a re-scan after one file
 was added (swept file by file from the cache), each with its ratio to the bare loop and the target;
 then, on a second, larger tree, the bare loop once and keysweep's first scan without and with a new
-history store, with their ratios (the first-scan target holds at both sizes) and peak memory. Every
+history store, with their ratios (the first-scan target holds at both sizes) and peak memory. Under
+each first scan, its CPU beside the most CPU the usable cores give in the target's wall time: a scan
+needing more cannot meet the target by any spreading of its work over the cores. Every
 figure is a whole process (interpreter start and imports count for both sides), the best of
 ``--repeat`` runs, with its CPU seconds (user + system of the process and its workers), which a
 loaded machine disturbs less than wall time.
@@ -260,6 +262,17 @@ def tree(where: Path, count: int) -> Path:
     return where
 
 
+def budget(run: Run, plain: Run, target: float) -> str:
+    """Whether the run's CPU fits in the target's wall time at all: with every usable core busy from
+    start to end, ``target`` times the bare loop's wall time gives at most this much CPU. A run that
+    needs more cannot meet the target by running its parts side by side; only doing less can."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    room = cores * target * plain.wall
+    verdict = "fits" if run.cpu <= room else "does not fit, however its work is spread"
+    given = f"{cores} cores give {room:.2f} CPU-s in {target}x the bare loop's wall"
+    return f"  its CPU {run.cpu:.2f} s; {given}: {verdict}"
+
+
 def line(label: str, run: Run, plain: Run | None = None, target: float | None = None) -> str:
     text = f"{label:44s} {run.wall:7.2f} s wall {run.cpu:7.2f} s CPU"
     if plain is not None:
@@ -330,7 +343,9 @@ def main() -> None:
         print(line("bare cryptography loop", plain))
         print(line("keysweep first scan, --workers 1", one, plain))
         print(line("keysweep first scan, parallel", parallel, plain, TARGETS["first"]))
+        print(budget(parallel, plain, TARGETS["first"]))
         print(line("  the same first scan, --no-store", parallel_no_store, plain))
+        print(budget(parallel_no_store, plain, TARGETS["first"]))
         print(line("keysweep scan filling the cache, new store", filling, plain))
         print(line("keysweep re-scan keeping the sweep", keeping, plain))
         print(line("keysweep re-scan, unchanged tree", rescan, plain, TARGETS["rescan"]))
@@ -351,6 +366,7 @@ def main() -> None:
             # the largest tree last: ru_maxrss of children is a maximum over all of them so far
             peak, peak_total = total_pss([*peak_scan(big, workdir), "--no-store"])
             print(line(f"keysweep first scan of {args.peak_count}, --no-store", peak, big_plain))
+            print(budget(peak, big_plain, TARGETS["first"]))
             print(
                 f"peak RSS at {args.peak_count} files: {peak.peak_mib:.0f} MiB (target: under {PEAK_TARGET_MIB} MB);"
                 f" all its processes together (PSS): {peak_total:.0f} MiB"
@@ -362,6 +378,7 @@ def main() -> None:
                 [*peak_scan(big, workdir), "--no-cache", "--store", str(workdir / "big.sqlite3")]
             )
             print(line("  a first scan with a new history store", stored, big_plain, TARGETS["first"]))
+            print(budget(stored, big_plain, TARGETS["first"]))
             print(
                 f"peak RSS at {args.peak_count} files with the history store (the largest process):"
                 f" {stored.peak_mib:.0f} MiB (target: under {PEAK_TARGET_MIB} MB);"
