@@ -7,6 +7,7 @@ comes from the cache (``cache.py``), and only the file asset is built again from
 from __future__ import annotations
 
 import errno
+import logging
 import multiprocessing
 import os
 import pwd
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 
 from scanner import plugins
 from scanner.collectors.base import CollectContext, ItemProgress, Target
-from scanner.collectors.files import access, cache, pool, whole
+from scanner.collectors.files import access, cache, mounts, pool, whole
 from scanner.collectors.files.handler import FileHandler, FileSource, ParsedFile
 from scanner.collectors.files.named import NamedFiles
 from scanner.collectors.package_data import package_data_reason
@@ -92,6 +93,16 @@ class _Reached:
         return self.real if self.real in self.paths else self.paths[0]
 
 
+def _real_path(path: str) -> str:
+    """``os.path.realpath``, or the path itself when a link on the way cannot be read (readlink of
+    another user's /proc/<pid>/cwd is refused, even to root without ptrace rights): the walk goes
+    on, and the file step names the path and why it could not be opened."""
+    try:
+        return os.path.realpath(path)
+    except OSError:
+        return os.path.abspath(path)
+
+
 def _grouped(walked: Sequence[tuple[str, str]]) -> list[_Reached]:
     """(path, real path) pairs as one entry per real file, in the order each was first met."""
     paths: dict[str, list[str]] = {}
@@ -139,6 +150,8 @@ _FILE_KINDS = (
     (stat.S_ISBLK, "block device"),
 )
 
+
+log = logging.getLogger(__name__)
 
 FILE_KINDS = _FILE_KINDS  # how the remote sweep names a special file too
 
@@ -198,12 +211,19 @@ class FileCollector:
         self._owners: dict[int, str] = {}
         self._modes: dict[int, str] = {}  # st_mode -> "0644"
         self._cache: cache.FileCache | None = None
+        # the kernel's virtual filesystems' mount points (mounts.py), and those a walk met, not entered
+        self._virtual: dict[str, str] = {}
+        self._not_walked: dict[str, str] = {}
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
         directories: list[str] = []  # every directory the walks listed
+        self._virtual, self._not_walked = mounts.this_systems_virtual_mounts(), {}
         walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
+        if self._not_walked:
+            listed = ", ".join(f"{path} ({kind})" for path, kind in self._not_walked.items())
+            log.info("not walked, the kernel's virtual filesystems (name one as a --path to walk it): %s", listed)
         graph = context.graph if context.graph is not None and context.graph.is_empty() else None
         kept = None if graph is None else self._kept_sweep(roots, context, walks, directories)
         if kept is not None and graph is not None and self._failing_alike(kept.failed) and kept.restore(graph):
@@ -325,7 +345,7 @@ class FileCollector:
                     yield from problem
                     follow.extend((entry, _IN_CA_DIRECTORY) for entry in entries)
                     continue
-                group = _Reached(os.path.realpath(paths[0]), paths)
+                group = _Reached(_real_path(paths[0]), paths)
                 # a file a config names outside every --path: read as that one file, and said so
                 outside = not any(_under(group.path, r) for r in roots)
                 # a file in a CA directory is read like one of a walk: a README beside the certificates is no error
@@ -377,13 +397,13 @@ class FileCollector:
             )
             problems.append(CollectionError(path, self.name, message))
         files = [os.path.join(path, n) for n in names[:MAX_CA_DIRECTORY_ENTRIES]]
-        groups = _grouped([(f, os.path.realpath(f)) for f in files if not os.path.isdir(f)])
+        groups = _grouped([(f, _real_path(f)) for f in files if not os.path.isdir(f)])
         return [group.paths for group in groups], problems, None
 
     def _walk(self, root: str, directories: list[str]) -> Iterator[tuple[str, str]]:
         """(path, real path) of each file below root, depth first and sorted, directory links not
         entered; each directory listed is added to ``directories``."""
-        real_root = os.path.realpath(root)
+        real_root = _real_path(root)
         if not os.path.isdir(root):
             yield root, real_root
             return
@@ -407,15 +427,20 @@ class FileCollector:
                     # a link to a file is that file, reached once more; one to a directory is not walked
                     # (its files are reached through their own paths, and a loop never ends)
                     if not os.path.isdir(entry.path):  # False for a loop or a dangling link
-                        yield entry.path, os.path.realpath(entry.path)
+                        yield entry.path, _real_path(entry.path)
                 elif entry.is_dir():
-                    if entry.name not in _SKIPPED_DIRS:
+                    if entry.name in _SKIPPED_DIRS:
+                        continue
+                    kind = self._virtual.get(os.path.join(real_dir, entry.name)) if self._virtual else None
+                    if kind is None:
                         subdirs.append(entry.path)
+                    else:  # /proc, /sys, an autofs mount point: see mounts.py
+                        self._not_walked[entry.path] = kind
                 else:
                     yield entry.path, os.path.join(real_dir, entry.name)
             stack.extend(reversed(subdirs))
         for error in errors:
-            yield error, os.path.realpath(error)
+            yield error, _real_path(error)
 
     def _collect_walked(self, groups: Sequence[_Reached], context: CollectContext) -> Iterator[_FileResult]:
         """The results of walked files in walk order: in this process, or read by a pool of workers."""
