@@ -222,8 +222,7 @@ class FileCollector:
         self._virtual, self._not_walked = mounts.this_systems_virtual_mounts(), {}
         walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
         if self._not_walked:
-            listed = ", ".join(f"{path} ({kind})" for path, kind in self._not_walked.items())
-            log.info("not walked, the kernel's virtual filesystems (name one as a --path to walk it): %s", listed)
+            log.info("%s", mounts.not_walked_note(self._not_walked))
         graph = context.graph if context.graph is not None and context.graph.is_empty() else None
         kept = None if graph is None else self._kept_sweep(roots, context, walks, directories)
         if kept is not None and graph is not None and self._failing_alike(kept.failed) and kept.restore(graph):

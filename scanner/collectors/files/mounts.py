@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 
 # kernel filesystems with no stored content (or, autofs, whose entering mounts something)
 VIRTUAL_TYPES = frozenset(
@@ -72,3 +73,9 @@ def this_systems_virtual_mounts() -> dict[str, str]:
             return virtual_mounts(table.read())
     except OSError:  # not Linux, or /proc not mounted: then there is no /proc to walk into either
         return {}
+
+
+def not_walked_note(left_out: Mapping[str, str]) -> str:
+    """What a sweep says of the mount points it did not enter (logged at info: ``-v``)."""
+    listed = ", ".join(f"{path} ({kind})" for path, kind in left_out.items())
+    return f"not walked, the kernel's virtual filesystems (name one as a --path to walk it): {listed}"

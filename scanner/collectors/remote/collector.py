@@ -10,6 +10,7 @@ Nothing is written and, without --remote-exec, no command is run on the host.
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 import stat
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from scanner.collectors.base import CollectContext, Target
-from scanner.collectors.files import fs
+from scanner.collectors.files import fs, mounts
 from scanner.collectors.files.collector import (
     FILE_KINDS,
     MAX_CA_DIRECTORY_ENTRIES,
@@ -97,6 +98,9 @@ class RemoteCollector:
         yield counts
 
 
+log = logging.getLogger(__name__)
+
+
 class _HostSweep:
     """One host: log in, walk, read, parse, follow what configs name; errors are values."""
 
@@ -111,6 +115,9 @@ class _HostSweep:
         self.seen: set[str] = set()
         # who names each file a config names, as a local sweep keeps it (files/named.py)
         self.namers = NamedFiles(NAME)
+        # the host's virtual filesystems (files/mounts.py), and those a walk met and did not enter
+        self.virtual: dict[str, str] = {}
+        self.not_walked: dict[str, str] = {}
 
     def _error(self, path: str, message: str) -> CollectionError:
         return CollectionError(self.names.url(path), NAME, message)
@@ -125,10 +132,13 @@ class _HostSweep:
                 return
             self.ok = True
             sfs = SftpFileSystem(session)
+            self.virtual = self._virtual_mounts(sfs)
             for root in self.spec.paths:
                 yield from self._root(sfs, root)
                 if session.broken is not None:
                     break
+            if self.not_walked:
+                log.info("%s: %s", self.spec.endpoint, mounts.not_walked_note(self.not_walked))
             if session.broken is None and self.context.options.get("remote_exec"):
                 with fs.using(sfs):  # collected inside, yielded outside: the seam never spans a yield
                     executed = list(remote_exec.observations(session, self.context))
@@ -140,6 +150,15 @@ class _HostSweep:
                 yield from self._named_outcomes()
         finally:
             session.close()
+
+    @staticmethod
+    def _virtual_mounts(sfs: SftpFileSystem) -> dict[str, str]:
+        """The host's virtual filesystems, from the mount table its SFTP server sees; none where it
+        cannot be read (not Linux): then each is walked, as before."""
+        try:
+            return mounts.virtual_mounts(sfs.read(mounts.MOUNTINFO, 1 << 20))
+        except OSError:
+            return {}
 
     def _named_outcomes(self) -> Iterator[Observation]:
         """Named files that could not be read: errors when a config in effect names them, and
@@ -244,8 +263,13 @@ class _HostSweep:
             for name, info in entries:
                 full = posixpath.join(directory, name)
                 if stat.S_ISDIR(info.st_mode):
-                    if name not in SKIPPED_DIRS:
+                    if name in SKIPPED_DIRS:
+                        continue
+                    kind = self.virtual.get(full)
+                    if kind is None:
                         subdirs.append(full)
+                    else:  # /proc, /sys, an autofs mount point: see files/mounts.py
+                        self.not_walked[full] = kind
                 elif stat.S_ISLNK(info.st_mode):
                     yield full, None, None  # followed: a link to a key is a key (a link to a directory is not entered)
                 else:

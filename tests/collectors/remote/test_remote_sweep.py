@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,22 @@ def test_remote_sweep_matches_local_sweep(remote_lab: RemoteLab, samples: Path) 
     assert remote_report["scan"]["scope"] == remote_lab.server.host
     jsonschema.validate(remote_report, json.loads((REPO / "reports" / "report.schema.json").read_text()))
     assert _tree_digest(samples) == before
+
+
+def test_the_hosts_virtual_filesystems_are_not_walked(remote_lab: RemoteLab) -> None:
+    """/dev over SFTP: its devpts (and any other of the kernel's virtual filesystems mounted right
+    below it) is left out, as a local walk leaves it out, known from the mount table the host's SFTP
+    server reads (the lab's host is this machine, whose table the test reads to know what to expect)."""
+    from scanner.collectors.files import mounts
+
+    below_dev = {p: k for p, k in mounts.this_systems_virtual_mounts().items() if posixpath.dirname(p) == "/dev"}
+    assert below_dev  # /dev/pts is devpts on the machines the suite runs on
+    out = subprocess.run(["mktemp", "-u", "--suffix=.json"], capture_output=True, text=True).stdout.strip()
+    done = keysweep("scan", *_remote_args(remote_lab, "/dev"), "--no-store", "--json", out, "-v")
+    assert "collector failed" not in done.stderr
+    note = next(line for line in done.stderr.splitlines() if "not walked" in line)
+    assert all(f"{path} ({kind})" in note for path, kind in below_dev.items()), note
+    local = keysweep("scan", "--path", "/dev", "--no-store", "--json", out + ".local", "-v")
+    local_note = next(line for line in local.stderr.splitlines() if "not walked" in line)
+    assert note.startswith("keysweep: info: 127.0.0.1:")  # which host said it
+    assert note[note.index("not walked") :] == local_note[local_note.index("not walked") :]
