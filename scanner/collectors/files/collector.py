@@ -38,6 +38,8 @@ from scanner.inventory.model import (
     SweepCounts,
 )
 
+log = logging.getLogger(__name__)
+
 # a certificate, key or config is small; a larger file is a disk image, a log or a database
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _SNIFF_BYTES = 4096
@@ -150,8 +152,6 @@ _FILE_KINDS = (
     (stat.S_ISBLK, "block device"),
 )
 
-
-log = logging.getLogger(__name__)
 
 FILE_KINDS = _FILE_KINDS  # how the remote sweep names a special file too
 

@@ -4,7 +4,7 @@ They hold no file anyone put there: /proc holds a directory per process (whose l
 refuses to read for other users' processes, even to root without ptrace rights), /sys a file per
 device attribute, and an autofs mount point mounts a network share when entered. Walking them cost a
 sweep of / thousands of errors that said nothing (7,365 of the 8,663 on this machine) and
-read device attributes no scan should touch. updatedb's PRUNEFS, syft and trivy skip them too.
+read device attributes no scan should touch. updatedb's PRUNEFS leaves them out too.
 
 Which they are is read from /proc/self/mountinfo: mount points, not names, so a /proc mounted in a
 chroot is known, and a directory that only happens to be called ``proc`` is walked. A walk's root is
