@@ -229,9 +229,7 @@ class Buckets:
                 yield R.RowSet(kind, R.set_digest(kind, rows), rows, bucket=number)
 
 
-def text(value: Any) -> str:
-    """A string as a text column takes it, told string by string: ``rows.valid_text`` for one that
-    may hold a lone surrogate (not ASCII), else itself. :func:`read` tells it for the whole report
-    at once (``str`` unless the text holds one anywhere); the two agree on every string, as
-    ``_valid`` changes nothing but lone surrogates."""
-    return value if type(value) is str and value.isascii() else R.valid_text(value)
+# a string as a text column takes it, told string by string (rows.valid_text: an ASCII str as it
+# is); read() tells it for the whole report at once (str unless the text holds a lone surrogate
+# anywhere): the two agree on every string, as rows._valid changes nothing but lone surrogates
+text = R.valid_text

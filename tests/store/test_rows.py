@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from scanner.inventory import jsonio
-from scanner.inventory.model import Severity
+from scanner.inventory.model import AssetType, Severity
 from scanner.reporting.json_report import JsonReporter
 from scanner.store import rows as R
+from scanner.store import streamed
 from scanner.store.backends import open_store
 from tests.store.helpers import execute
 from tests.support.scans import keysweep, mixed_tree, scan_paths
@@ -254,3 +255,15 @@ def test_values_nested_deeper_than_the_walk_recurses_send_the_store_to_the_parse
     finally:
         sys.setrecursionlimit(limit)
     assert R.plain_within_limits(deep) is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain text", "", "ünïcode-名前", "caf\udce9.crt", "\udcff", "a\\udcff", AssetType.CERTIFICATE, 42, None, True],
+)
+def test_valid_text_is_the_text_made_valid(value: object) -> None:
+    """The ASCII shortcut gives what encoding every string out and back gave (a lone surrogate as
+    its JSON escape), for a str, a StrEnum member and the rest alike."""
+    made = R.valid_text(value)
+    assert made == R._valid(str(value)) and type(made) is str
+    assert streamed.text(value) == made
