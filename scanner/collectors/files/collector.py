@@ -211,18 +211,17 @@ class FileCollector:
         self._owners: dict[int, str] = {}
         self._modes: dict[int, str] = {}  # st_mode -> "0644"
         self._cache: cache.FileCache | None = None
-        # the kernel's virtual filesystems' mount points (mounts.py), and those a walk met, not entered
-        self._virtual: dict[str, str] = {}
-        self._not_walked: dict[str, str] = {}
+        # the kernel's virtual filesystems a walk does not enter (mounts.py)
+        self._left_out = mounts.LeftOut({})
 
     def collect(self, targets: Sequence[Target], context: CollectContext) -> Iterator[Observation]:
         roots = [os.path.abspath(os.path.expanduser(t.value)) for t in targets]
         self._cache = cache.open_for(context, self._handlers)
         directories: list[str] = []  # every directory the walks listed
-        self._virtual, self._not_walked = mounts.this_systems_virtual_mounts(), {}
+        self._left_out = mounts.LeftOut(mounts.this_systems_virtual_mounts())
         walks = [list(self._walk(root, directories)) if os.path.lexists(root) else None for root in roots]
-        if self._not_walked:
-            log.info("%s", mounts.not_walked_note(self._not_walked))
+        if note := self._left_out.note():
+            log.info("%s", note)
         graph = context.graph if context.graph is not None and context.graph.is_empty() else None
         kept = None if graph is None else self._kept_sweep(roots, context, walks, directories)
         if kept is not None and graph is not None and self._failing_alike(kept.failed) and kept.restore(graph):
@@ -403,6 +402,7 @@ class FileCollector:
         """(path, real path) of each file below root, depth first and sorted, directory links not
         entered; each directory listed is added to ``directories``."""
         real_root = _real_path(root)
+        left_out = self._left_out
         if not os.path.isdir(root):
             yield root, real_root
             return
@@ -428,13 +428,11 @@ class FileCollector:
                     if not os.path.isdir(entry.path):  # False for a loop or a dangling link
                         yield entry.path, _real_path(entry.path)
                 elif entry.is_dir():
+                    # /proc, /sys, an autofs mount point are not entered: see mounts.py
                     if entry.name in _SKIPPED_DIRS:
                         continue
-                    kind = self._virtual.get(os.path.join(real_dir, entry.name)) if self._virtual else None
-                    if kind is None:
+                    if left_out.enters(os.path.join(real_dir, entry.name), entry.path):
                         subdirs.append(entry.path)
-                    else:  # /proc, /sys, an autofs mount point: see mounts.py
-                        self._not_walked[entry.path] = kind
                 else:
                     yield entry.path, os.path.join(real_dir, entry.name)
             stack.extend(reversed(subdirs))

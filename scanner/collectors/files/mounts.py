@@ -75,7 +75,26 @@ def this_systems_virtual_mounts() -> dict[str, str]:
         return {}
 
 
-def not_walked_note(left_out: Mapping[str, str]) -> str:
-    """What a sweep says of the mount points it did not enter (logged at info: ``-v``)."""
-    listed = ", ".join(f"{path} ({kind})" for path, kind in left_out.items())
-    return f"not walked, the kernel's virtual filesystems (name one as a --path to walk it): {listed}"
+class LeftOut:
+    """One sweep's view of a host's virtual filesystems: whether a directory met below a root is
+    entered, and the mount points it was not (said once the walk is done, at info: ``-v``)."""
+
+    __slots__ = ("_virtual", "met")
+
+    def __init__(self, virtual: Mapping[str, str]) -> None:
+        self._virtual = dict(virtual)
+        self.met: dict[str, str] = {}  # the path the walk met it by -> its type
+
+    def enters(self, real: str, met_as: str) -> bool:
+        """Whether the directory at ``real`` (its real path) is walked; met by the path ``met_as``."""
+        kind = self._virtual.get(real) if self._virtual else None
+        if kind is None:
+            return True
+        self.met[met_as] = kind
+        return False
+
+    def note(self) -> str | None:
+        if not self.met:
+            return None
+        listed = ", ".join(f"{path} ({kind})" for path, kind in self.met.items())
+        return f"not walked, the kernel's virtual filesystems (name one as a --path to walk it): {listed}"

@@ -115,9 +115,8 @@ class _HostSweep:
         self.seen: set[str] = set()
         # who names each file a config names, as a local sweep keeps it (files/named.py)
         self.namers = NamedFiles(NAME)
-        # the host's virtual filesystems (files/mounts.py), and those a walk met and did not enter
-        self.virtual: dict[str, str] = {}
-        self.not_walked: dict[str, str] = {}
+        # the host's virtual filesystems a walk does not enter (files/mounts.py)
+        self.left_out = mounts.LeftOut({})
 
     def _error(self, path: str, message: str) -> CollectionError:
         return CollectionError(self.names.url(path), NAME, message)
@@ -132,13 +131,13 @@ class _HostSweep:
                 return
             self.ok = True
             sfs = SftpFileSystem(session)
-            self.virtual = self._virtual_mounts(sfs)
+            self.left_out = mounts.LeftOut(self._virtual_mounts(sfs))
             for root in self.spec.paths:
                 yield from self._root(sfs, root)
                 if session.broken is not None:
                     break
-            if self.not_walked:
-                log.info("%s: %s", self.spec.endpoint, mounts.not_walked_note(self.not_walked))
+            if note := self.left_out.note():
+                log.info("%s: %s", self.spec.endpoint, note)
             if session.broken is None and self.context.options.get("remote_exec"):
                 with fs.using(sfs):  # collected inside, yielded outside: the seam never spans a yield
                     executed = list(remote_exec.observations(session, self.context))
@@ -263,13 +262,9 @@ class _HostSweep:
             for name, info in entries:
                 full = posixpath.join(directory, name)
                 if stat.S_ISDIR(info.st_mode):
-                    if name in SKIPPED_DIRS:
-                        continue
-                    kind = self.virtual.get(full)
-                    if kind is None:
+                    # /proc, /sys, an autofs mount point are not entered: see files/mounts.py
+                    if name not in SKIPPED_DIRS and self.left_out.enters(full, full):
                         subdirs.append(full)
-                    else:  # /proc, /sys, an autofs mount point: see files/mounts.py
-                        self.not_walked[full] = kind
                 elif stat.S_ISLNK(info.st_mode):
                     yield full, None, None  # followed: a link to a key is a key (a link to a directory is not entered)
                 else:

@@ -110,9 +110,9 @@ def test_a_link_the_kernel_will_not_resolve_is_an_error_naming_it(
 def test_a_walk_of_root_leaves_out_proc_and_sys() -> None:
     """The real thing: this machine's / walked (paths only, ~2 s), nothing met below /proc or /sys."""
     collector = FileCollector(handlers=[])
-    collector._virtual = mounts.this_systems_virtual_mounts()
+    collector._left_out = mounts.LeftOut(mounts.this_systems_virtual_mounts())
     directories: list[str] = []
     met = [path for path, _ in collector._walk("/", directories)]
     assert len(met) > 1000
     assert not [p for p in met + directories if p.startswith(("/proc/", "/sys/"))]
-    assert collector._not_walked.get("/proc") == "proc" and collector._not_walked.get("/sys") == "sysfs"
+    assert collector._left_out.met.get("/proc") == "proc" and collector._left_out.met.get("/sys") == "sysfs"
