@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 from scanner.inventory.model import (
@@ -440,15 +441,21 @@ class InventoryGraph:
         return entry.frozen
 
     def assets(self, type: AssetType | None = None) -> Iterator[Asset]:
-        for asset_id in self.asset_ids(type):
-            yield self.asset(asset_id)
+        # shaped for speed (a scan lists ~200,000 assets at 100,000 files): an asset read before is
+        # its entry's frozen value, without a call per asset; the order is asset_ids'
+        entries, rebuild = self._assets, self.asset
+        ids = self._by_type.get(type, {}) if type is not None else chain.from_iterable(self._by_type.values())
+        for asset_id in ids:
+            frozen = entries[asset_id].frozen
+            yield rebuild(asset_id) if frozen is None else frozen
 
-    def relations(self) -> Iterator[Relation]:
-        """Relations whose both ends are known assets (an edge to an unseen issuer is dropped)."""
-        known = self._assets  # looked up here, not through __contains__: ~250,000 relations at 100,000 files
-        for (source, target, _), relation in self._relations.items():
-            if source in known and target in known:
-                yield relation
+    def relations(self) -> list[Relation]:
+        """Relations whose both ends are known assets (an edge to an unseen issuer is dropped), in
+        the order added: one list, built in a comprehension (~250,000 relations at 100,000 files)."""
+        known = self._assets  # looked up here, not through __contains__
+        return [
+            relation for (source, target, _), relation in self._relations.items() if source in known and target in known
+        ]
 
     def successors(self, asset_id: str, type: RelationType) -> list[Asset]:
         """Assets this one points to by `type` (e.g. the key a certificate certifies)."""
