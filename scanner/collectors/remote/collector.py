@@ -40,6 +40,8 @@ from scanner.inventory.model import Asset, AssetType, CollectionError, Location,
 from scanner.secrets import secret_from_env
 from scanner.targets import RemoteSpec, TargetError, parse_remote
 
+log = logging.getLogger(__name__)
+
 NAME = "remote"
 _SNIFF_BYTES = 4096
 # files read in one round of concurrent SFTP requests (sftp-server answers them in order, pipelined)
@@ -96,9 +98,6 @@ class RemoteCollector:
             counts += host.counts
             context.progress.target_finished(self.name, target.value, host.ok)
         yield counts
-
-
-log = logging.getLogger(__name__)
 
 
 class _HostSweep:
